@@ -1,0 +1,69 @@
+"""The user-facing settings of contract §1, read from the environment once per run.
+
+Everything that locates data is a setting, never a constant in an asset: the same code must build the
+warehouse for another territory or another raw folder just by changing the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_REFERENCE = Path(__file__).resolve().parent / "reference"
+DEFAULT_TERRITORY = PACKAGE_REFERENCE / "vraem_distritos.csv"
+
+#: Oldest DuckDB release analysts' clients must still open (DBeaver/ODBC drivers and R lag the CLI).
+#: DuckDB 2.0 can write files readable from v1.4.0 on; a lower value would forbid newer storage features.
+STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
+
+_YEAR_DIR = re.compile(r"^(19|20)\d\d$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: Path
+    warehouse: Path
+    territory: Path
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            raw_dir=Path(os.environ.get("VRAEM_RAW_DIR", REPO_ROOT / "raw")).resolve(),
+            warehouse=Path(os.environ.get("VRAEM_WAREHOUSE", REPO_ROOT / "warehouse" / "vraem.duckdb")).resolve(),
+            territory=Path(os.environ.get("VRAEM_TERRITORY", DEFAULT_TERRITORY)).resolve(),
+        )
+
+    @property
+    def build_path(self) -> Path:
+        """The only file Dagster's assets write; published over `warehouse` when a run passes every check."""
+        return self.warehouse.with_name(self.warehouse.stem + ".build.duckdb")
+
+
+def years_found(raw_dir: Path) -> list[int]:
+    """Years with at least one source folder `raw/<fuente>/…/<año>/` (contract §1: years come from the data)."""
+    years: set[int] = set()
+    if raw_dir.is_dir():
+        for path in raw_dir.rglob("*"):
+            if path.is_dir() and _YEAR_DIR.match(path.name) and any(path.iterdir()):
+                years.add(int(path.name))
+    return sorted(years)
+
+
+def parse_years(spec: str) -> list[int]:
+    """`2019-2024`, `2024` or `2019,2021,2024` → sorted list of years."""
+    years: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            start, end = (int(x) for x in part.split("-", 1))
+            if end < start:
+                raise ValueError(f"rango de años invertido: {part}")
+            years.update(range(start, end + 1))
+        else:
+            years.add(int(part))
+    return sorted(years)

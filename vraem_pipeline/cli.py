@@ -1,0 +1,169 @@
+"""`vraem`: the data engineer's commands (contract §2).
+
+`refresh` runs the Dagster job in-process against the Dagster instance in DAGSTER_HOME (default: a `.dagster`
+folder beside the warehouse), so runs, logs and check results are in the UI afterwards; it prints one line per
+step a person can follow and exits non-zero with the file, line and rule when something fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from vraem_pipeline.settings import Settings, parse_years, years_found
+
+DAGSTER_YAML = """\
+# Written by `vraem refresh`. One writer at a time for the DuckDB build file.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def _contiguous_blocks(years: list[int]) -> list[tuple[int, int]]:
+    blocks: list[list[int]] = []
+    for y in years:
+        if blocks and y == blocks[-1][-1] + 1:
+            blocks[-1].append(y)
+        else:
+            blocks.append([y])
+    return [(b[0], b[-1]) for b in blocks]
+
+
+def _ensure_dagster_home(settings: Settings) -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse.parent / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _root_cause(error) -> str:
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    message = (error.message or "").strip()
+    return message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
+
+
+def _report(result) -> tuple[list[str], list[str]]:
+    """(errors, warnings) a person can act on, from the run's events."""
+    errors, warnings = [], []
+    for event in result.all_events:
+        kind = event.event_type_value
+        if kind == "STEP_FAILURE":
+            errors.append(f"{event.step_key}: {_root_cause(event.event_specific_data.error)}")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            if not ev.passed:
+                name = f"{ev.asset_key.to_user_string()}:{ev.check_name}"
+                details = {k: v.value for k, v in ev.metadata.items() if not hasattr(v.value, "splitlines")}
+                line = f"control {name} no pasó {details}"
+                (errors if ev.severity.value == "ERROR" else warnings).append(line)
+    return errors, warnings
+
+
+def refresh(args: argparse.Namespace) -> int:
+    if args.raw:
+        os.environ["VRAEM_RAW_DIR"] = str(Path(args.raw).resolve())
+    if args.warehouse:
+        os.environ["VRAEM_WAREHOUSE"] = str(Path(args.warehouse).resolve())
+    settings = Settings.from_env()
+    years = parse_years(args.years) if args.years else years_found(settings.raw_dir)
+    if not years:
+        print(f"vraem refresh: no hay carpetas de año con archivos en {settings.raw_dir}", file=sys.stderr)
+        return 2
+    home = _ensure_dagster_home(settings)
+
+    import dagster as dg
+
+    from vraem_pipeline.definitions import defs
+    from vraem_pipeline.warehouse import prepare_build
+
+    progress = logging.getLogger("vraem.progreso")
+    progress.setLevel(logging.INFO)
+    handler = logging.StreamHandler(sys.stdout)
+    started = time.perf_counter()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    progress.addHandler(handler)
+    progress.propagate = False
+
+    print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
+    print(f"  territorio {settings.territory} · instancia Dagster {home}")
+    job = defs().resolve_job_def("refresco")
+    instance = dg.DagsterInstance.get()
+    status = 0
+    for start, end in _contiguous_blocks(years):
+        prepare_build(settings.warehouse, settings.build_path)
+        result = job.execute_in_process(
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end)},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            raise_on_error=False,
+        )
+        errors, warnings = _report(result)
+        for w in warnings:
+            print(f"  ADVERTENCIA {w}")
+        if errors or not result.success:
+            for e in errors or ["la ejecución falló (ver la interfaz de Dagster)"]:
+                print(f"ERROR {e}", file=sys.stderr)
+            published = any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(["almacen", "publicado"])
+                            for e in result.all_events)
+            state = "se publicó el almacén pero un paso no crítico falló" if published else "el almacén publicado no se modificó"
+            print(f"vraem refresh: falló la ejecución {result.run_id}; {state}", file=sys.stderr)
+            status = 1
+            break
+        print(f"  ejecución {result.run_id} ({start}–{end}) publicada en {time.perf_counter() - started:.1f} s")
+    if status == 0:
+        print(f"vraem refresh: listo — {settings.warehouse}")
+    return status
+
+
+def sample_data(args: argparse.Namespace) -> int:
+    from vraem_pipeline.sample_data import write_sample
+
+    out = Path(args.out).resolve() if args.out else Settings.from_env().raw_dir
+    t0 = time.perf_counter()
+    paths = write_sample(out, seed=args.seed, scale=args.scale)
+    print(f"vraem sample-data: {len(paths)} archivos en {out} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    print("vraem report: todavía no implementado (llega con su propio issue)", file=sys.stderr)
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vraem", description="Pipeline del reporte Desempeño económico del VRAEM")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample-data", help="escribe los archivos sintéticos de muestra (2019–2024) en formato real")
+    p.add_argument("--out", help="carpeta raw de destino (por defecto VRAEM_RAW_DIR)")
+    p.add_argument("--seed", type=int, default=2024)
+    p.add_argument("--scale", choices=["national", "small"], default="national")
+    p.set_defaults(func=sample_data)
+
+    p = sub.add_parser("refresh", help="materializa todo el grafo de Dagster y publica el almacén")
+    p.add_argument("--years", help="p. ej. 2019-2024 (por defecto los años presentes en raw/)")
+    p.add_argument("--raw", help="carpeta de archivos fuente (VRAEM_RAW_DIR)")
+    p.add_argument("--warehouse", help="archivo DuckDB publicado (VRAEM_WAREHOUSE)")
+    p.set_defaults(func=refresh)
+
+    p = sub.add_parser("report", help="reporte HTML y cuadros .xlsx de un año")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--out")
+    p.set_defaults(func=report)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Dagster glue shared by every source: partitions, the source-asset factory, schema checks, progress.
+
+Lives outside `defs/` so that `load_from_defs_folder` registers only what the defs modules build with it.
+"""
+
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import pandera.pandas as pa
+from dagster_duckdb import DuckDBResource
+
+from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
+from vraem_pipeline.quality import schema_failures
+from vraem_pipeline.sources.textfiles import ParsedText
+
+#: Calendar years; the years actually run come from the data under raw/ (contract §1).
+ANIOS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
+
+#: Every asset that writes the build file shares this pool; its limit is 1 (DuckDB has one writer process).
+POOL = "vraem_almacen"
+
+PROGRESS = logging.getLogger("vraem.progreso")
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+class VraemConfig(dg.ConfigurableResource):
+    """Where the sources and the territory are (contract §1); the build file is the `duckdb` resource."""
+
+    raw_dir: str
+    territory: str
+    warehouse: str
+
+
+def years_from_tags(tags: dict[str, str]) -> list[int] | None:
+    if RANGE_START in tags and RANGE_END in tags:
+        return list(range(int(tags[RANGE_START]), int(tags[RANGE_END]) + 1))
+    if "dagster/partition" in tags:
+        return [int(tags["dagster/partition"])]
+    return None
+
+
+def asset_years(context: dg.AssetExecutionContext) -> list[int]:
+    return sorted(int(k) for k in context.partition_keys)
+
+
+def progress(context, message: str, t0: float | None = None) -> None:
+    """One line a person can follow: asset, year, rows, elapsed (`vraem refresh` prints these)."""
+    if t0 is not None:
+        message += f" ({time.perf_counter() - t0:.1f} s)"
+    context.log.info(message)
+    PROGRESS.info(message)
+
+
+def column_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(col.dtype), description=col.description or "")
+                 for name, col in schema.columns.items()]
+    )
+
+
+def markdown_table(df, limit: int = 20) -> dg.MetadataValue:
+    head = df.head(limit)
+    lines = ["| " + " | ".join(map(str, head.columns)) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in head.itertuples(index=False)]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+YearReader = Callable[[Path, int], list[tuple[ParsedText, str]]]
+
+
+def source_asset(
+    *, fuente: str, schema: pa.DataFrameSchema, read_year: YearReader, description: str, group: str,
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    """read → validate → quarantine/stage for one source, plus its blocking check from the same schema.
+
+    `read_year(raw_dir, anio)` returns the parsed files of that year with a note for meta.fuentes
+    (an empty list when the year has none: the year's rows are then removed, never left stale).
+    """
+    table = f"staging.{fuente}"
+    key = dg.AssetKey(["staging", fuente])
+
+    @dg.asset(
+        key=key, partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(), pool=POOL,
+        group_name=group, kinds={"duckdb", "pandas"}, description=description,
+        metadata={"dagster/column_schema": column_schema(schema), "tabla": table},
+    )
+    def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
+        years = asset_years(context)
+        loads: list[YearLoad] = []
+        for anio in years:
+            t0 = time.perf_counter()
+            files = read_year(Path(vraem.raw_dir), anio)
+            if not files:
+                progress(context, f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
+            for parsed, nota in files:
+                load = validate_file(fuente, parsed, schema, anio, nota)
+                loads.append(load)
+                s = load.summary
+                progress(context, f"{fuente} {anio}: {parsed.label} leídas={s['leidas']:,} "
+                                  f"aceptadas={s['aceptadas']:,} rechazadas={s['rechazadas']:,}", t0)
+        with duckdb.get_connection() as con:
+            stage_years(con, fuente, table, schema, years, loads)
+        per_year = {str(l.anio): l.summary for l in loads}
+        return dg.MaterializeResult(metadata={
+            "filas_aceptadas": sum(len(l.accepted) for l in loads),
+            "filas_rechazadas": sum(len(l.rejected) for l in loads),
+            "por_anio": dg.MetadataValue.json(per_year),
+        })
+
+    @dg.asset_check(asset=key, name="esquema", blocking=True,
+                    description=f"Las filas de {table} cumplen el esquema pandera {schema.name} (bloqueante)")
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        years = years_from_tags(context.run.tags)
+        where = f"WHERE anio IN ({','.join(map(str, years))})" if years else ""
+        with duckdb.get_connection() as con:
+            df = con.execute(f"SELECT * FROM {table} {where}").df()
+        failures = schema_failures(df, schema)
+        return dg.AssetCheckResult(
+            passed=failures.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"filas_validadas": len(df), "fallas": len(failures),
+                      "muestra_de_fallas": markdown_table(failures)},
+        )
+
+    return _stage, _check

@@ -1,0 +1,155 @@
+"""Firm register: Padrón RUC cuts and declared sales → formal firms → the `empresas_*` marts."""
+
+
+import time
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from vraem_pipeline.dagster_support import ANIOS, POOL, asset_years, markdown_table, progress, source_asset, years_from_tags
+from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
+from vraem_pipeline.marts import build_mart, growth_rows, sql_text
+from vraem_pipeline.schemas import empresas as schemas
+from vraem_pipeline.sources import padron, ventas
+from vraem_pipeline.warehouse import record_parameters
+
+GROUP = "empresas"
+FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos) y ventas netas declaradas"
+
+#: Warning threshold for firms whose activity text matches no CIIU class (source note §3.3 target: < 1 %).
+MAX_SIN_CLASIFICAR_PCT = 1.0
+
+
+def read_padron_year(raw_dir: Path, anio: int):
+    cuts = padron.find_cuts(raw_dir / "sunat" / "padron" / str(anio))
+    if not cuts:
+        return []
+    cut = padron.latest_cut(raw_dir / "sunat" / "padron" / str(anio))
+    padron.check_cut_matches_year(cut, anio)
+    ignored = sorted(c.path.name for c in cuts if c.path != cut.path)
+    nota = f"corte {cut.periodo}" + (f"; cortes anteriores ignorados: {', '.join(ignored)}" if ignored else "")
+    return [(padron.read_cut(cut), nota)]
+
+
+def read_ventas_year(raw_dir: Path, anio: int):
+    path = ventas.find_file(raw_dir / "sunat" / "ventas" / str(anio), anio)
+    return [(ventas.read_file(path), "")] if path else []
+
+
+padron_ruc, padron_ruc_esquema = source_asset(
+    fuente="padron_ruc", schema=schemas.PADRON, read_year=read_padron_year, group=GROUP,
+    description="Padrón RUC de SUNAT: el corte mensual más reciente de cada año, validado; líneas malformadas y "
+                "RUC inválidos a quarantine.padron_ruc",
+)
+
+ventas_declaradas, ventas_declaradas_esquema = source_asset(
+    fuente="ventas_declaradas", schema=schemas.VENTAS, read_year=read_ventas_year, group=GROUP,
+    description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)",
+)
+
+
+class ReglaEmpresaFormal(dg.Config):
+    """Overrides of the formal-firm rule from the launchpad; defaults are `FormalFirmRule`'s."""
+
+    estados_activos: list[str] = list(FormalFirmRule().estados_activos)
+    exigir_ventas_positivas: bool = True
+
+
+@dg.asset(
+    key=["intermedio", "empresas_formales"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[padron_ruc, ventas_declaradas, dg.AssetKey(["referencia", "tablas"])], pool=POOL, group_name=GROUP,
+    kinds={"duckdb"}, description="Empresas formales de cada año a nivel nacional (regla en meta.parametros), "
+                                  "con estrato (Ley 30056) y sector PRODUCE",
+)
+def empresas_formales(context: dg.AssetExecutionContext, config: ReglaEmpresaFormal, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    years = asset_years(context)
+    rule = FormalFirmRule(estados_activos=tuple(config.estados_activos),
+                          exigir_ventas_positivas=config.exigir_ventas_positivas)
+    with duckdb.get_connection() as con:
+        write_activity_map(con)
+        counts = build_formal_firms(con, years, rule)
+        record_parameters(con, "empresas", rule.descriptions())
+    for row in counts.itertuples():
+        progress(context, f"empresas_formales {row.anio}: {row.empresas:,} empresas formales (nacional), "
+                          f"sin_clasificar={row.sin_clasificar_pct:.2f} %", t0)
+    return dg.MaterializeResult(metadata={
+        "por_anio": markdown_table(counts),
+        "regla": dg.MetadataValue.json({k: v[0] for k, v in rule.descriptions().items() if k != "tipos_negocio"}),
+        "tipos_negocio": dg.MetadataValue.json(list(rule.tipos_negocio)),
+    })
+
+
+@dg.asset_check(asset=empresas_formales, name="sector_sin_clasificar",
+                description=f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % de las empresas formales tiene una "
+                            "actividad que no coincide con ninguna clase CIIU Rev.4")
+def sector_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    years = years_from_tags(context.run.tags)
+    where = f"WHERE anio IN ({','.join(map(str, years))})" if years else ""
+    with duckdb.get_connection() as con:
+        shares = con.execute(
+            f"""SELECT anio, count(*) AS empresas, sum((sector = 'sin_clasificar')::INT) AS sin_clasificar,
+                       round(100.0 * sum((sector = 'sin_clasificar')::INT) / count(*), 3) AS pct
+                FROM intermedio.empresas_formales {where} GROUP BY anio ORDER BY anio"""
+        ).df()
+        top = con.execute(
+            f"""SELECT coalesce(actividad_ciiu4, '(vacío)') AS texto, count(*) AS empresas
+                FROM intermedio.empresas_formales {where} {'AND' if where else 'WHERE'} sector = 'sin_clasificar'
+                GROUP BY ALL ORDER BY empresas DESC LIMIT 15"""
+        ).df()
+    worst = float(shares["pct"].max()) if len(shares) else 0.0
+    return dg.AssetCheckResult(
+        passed=worst <= MAX_SIN_CLASIFICAR_PCT, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"max_pct": worst, "por_anio": markdown_table(shares), "textos_sin_clasificar": markdown_table(top)},
+    )
+
+
+EMPRESAS_MARTS = ["empresas_evolucion", "empresas_por_sector", "empresas_por_departamento", "empresas_por_estrato"]
+
+
+def _mart_asset(name: str) -> dg.AssetsDefinition:
+    @dg.asset(key=["marts", name], deps=[empresas_formales, dg.AssetKey(["referencia", "tablas"])], pool=POOL,
+              group_name=GROUP, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
+    def _mart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            n = build_mart(con, name)
+        return dg.MaterializeResult(metadata={"filas": n})
+
+    return _mart
+
+
+empresas_marts = [_mart_asset(name) for name in EMPRESAS_MARTS]
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "empresas_por_estrato"]), name="participaciones_suman_100", blocking=True,
+                additional_deps=[dg.AssetKey(["marts", "empresas_por_sector"]),
+                                 dg.AssetKey(["marts", "empresas_por_departamento"])],
+                description="Cada bloque de participaciones (estrato, sector, departamento) suma 100 % cada año "
+                            "y su total coincide con empresas_evolucion")
+def participaciones_suman_100(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        bad = con.execute(
+            """WITH blocks AS (
+                   SELECT 'estrato' AS bloque, anio, sum(participacion_pct) AS pct, sum(n_empresas) AS n FROM marts.empresas_por_estrato GROUP BY anio
+                   UNION ALL SELECT 'sector', anio, sum(participacion_pct), sum(n_empresas) FROM marts.empresas_por_sector GROUP BY anio
+                   UNION ALL SELECT 'departamento', anio, sum(participacion_pct), sum(n_empresas) FROM marts.empresas_por_departamento GROUP BY anio)
+               SELECT b.bloque, b.anio, b.pct, b.n, e.n_empresas
+               FROM blocks AS b LEFT JOIN marts.empresas_evolucion AS e USING (anio)
+               WHERE b.n > 0 AND (abs(b.pct - 100) > 1e-6 OR b.n <> e.n_empresas)"""
+        ).df()
+    return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+
+
+@dg.asset(key=["intermedio", "indicadores_empresas"], deps=[*empresas_marts], pool=POOL, group_name=GROUP,
+          kinds={"duckdb", "sql"}, description="Cifras clave de empresas (códigos empresas_* y ventas_millones_soles)")
+def indicadores_empresas(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_empresas AS {sql_text('indicadores/empresas.sql')}",
+                    {"fuente": FUENTE})
+        growth = growth_rows(con, "SELECT anio, n_empresas AS valor FROM marts.empresas_evolucion", "empresas", FUENTE)
+        con.register("_g", growth)
+        con.execute("INSERT INTO intermedio.indicadores_empresas SELECT * FROM _g")
+        con.unregister("_g")
+        n = con.execute("SELECT count(*) FROM intermedio.indicadores_empresas").fetchone()[0]
+    return dg.MaterializeResult(metadata={"filas": n})

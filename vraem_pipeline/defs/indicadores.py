@@ -1,0 +1,51 @@
+"""marts.indicadores_clave: the key figures of every topic, and their reconciliation with the publication."""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from vraem_pipeline.dagster_support import POOL, markdown_table
+from vraem_pipeline.marts import check_columns, comment_table, mart_meta
+from vraem_pipeline.reconciliacion import reconcile
+
+#: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
+TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"])]
+
+
+@dg.asset(key=["marts", "indicadores_clave"], deps=TOPIC_ASSETS, pool=POOL, group_name="indicadores",
+          kinds={"duckdb", "sql"}, description="Cifras clave por año y código, de todos los temas disponibles")
+def indicadores_clave(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'intermedio' "
+            "AND table_name LIKE 'indicadores_%' ORDER BY table_name").fetchall()]
+        union = " UNION ALL ".join(
+            f"SELECT anio::INTEGER AS anio, indicador, valor::DOUBLE AS valor, unidad, descripcion, fuente "
+            f"FROM intermedio.{t}" for t in tables)
+        con.execute(f"CREATE OR REPLACE TABLE marts.indicadores_clave AS SELECT * FROM ({union}) "
+                    "WHERE valor IS NOT NULL AND isfinite(valor) ORDER BY anio, indicador")
+        meta = mart_meta("indicadores_clave")
+        check_columns(con, "marts.indicadores_clave", meta, "indicadores_clave")
+        comment_table(con, "marts.indicadores_clave", meta)
+        dupes = con.execute("SELECT anio, indicador, count(*) n FROM marts.indicadores_clave GROUP BY ALL HAVING n > 1").df()
+        n = con.execute("SELECT count(*) FROM marts.indicadores_clave").fetchone()[0]
+    if len(dupes):
+        raise ValueError(f"indicadores_clave: códigos repetidos {dupes.to_dict('records')}")
+    return dg.MaterializeResult(metadata={"filas": n, "temas": dg.MetadataValue.json(tables)})
+
+
+@dg.asset_check(asset=indicadores_clave, name="reconciliacion_publicado",
+                description="Compara cada cifra de la edición publicada (publicado_vraem_2024.csv) con la calculada, "
+                            "a la precisión con que se imprimió")
+def reconciliacion_publicado(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        table = reconcile(con)
+    compared = table[table["coincide"].notna()]
+    mismatched = compared[~compared["coincide"].astype(bool)]
+    return dg.AssetCheckResult(
+        passed=mismatched.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "comparadas": len(compared), "coinciden": int(compared["coincide"].astype(bool).sum()),
+            "sin_dato": int(table["coincide"].isna().sum()),
+            "detalle": markdown_table(table.drop(columns=["texto_publicado"]), limit=100),
+        },
+    )

@@ -1,0 +1,80 @@
+"""Marts from SQL files, with their descriptions from the YAML beside each file.
+
+A mart's SQL decides its columns; its YAML describes them. Building a mart fails if the two disagree, so the
+dictionary and `COMMENT ON` can never drift from the table analysts query.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import yaml
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+def sql_text(relative: str) -> str:
+    return (SQL_DIR / relative).read_text(encoding="utf-8")
+
+
+@cache
+def mart_meta(name: str) -> dict:
+    meta = yaml.safe_load((SQL_DIR / "marts" / f"{name}.yaml").read_text(encoding="utf-8"))
+    if not {"descripcion", "fuente", "columnas"} <= set(meta):
+        raise ValueError(f"{name}.yaml: faltan claves descripcion/fuente/columnas")
+    return meta
+
+
+def mart_names() -> list[str]:
+    return sorted(p.stem for p in (SQL_DIR / "marts").glob("*.yaml"))
+
+
+def _quote(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def comment_table(con: duckdb.DuckDBPyConnection, table: str, meta: dict) -> None:
+    con.execute(f"COMMENT ON TABLE {table} IS {_quote(meta['descripcion'] + '. Fuente: ' + meta['fuente'])}")
+    for col, info in meta["columnas"].items():
+        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(info["descripcion"] + " [" + info["unidad"] + "]")}')
+
+
+def check_columns(con: duckdb.DuckDBPyConnection, table: str, meta: dict, label: str) -> None:
+    schema, name = table.split(".")
+    actual = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, name]).fetchall()]
+    expected = list(meta["columnas"])
+    if actual != expected:
+        raise ValueError(f"{label}: columnas {actual} ≠ descritas {expected}")
+
+
+def build_mart(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> int:
+    """CREATE OR REPLACE marts.<name> from sql/marts/<name>.sql; verify and comment its columns."""
+    table = f"marts.{name}"
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(f'marts/{name}.sql')}", params or {})
+    meta = mart_meta(name)
+    check_columns(con, table, meta, f"sql/marts/{name}.sql")
+    comment_table(con, table, meta)
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def write_mart_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> int:
+    """For marts computed in Python (survey estimates): same YAML contract as the SQL marts."""
+    meta = mart_meta(name)
+    df = df[list(meta["columnas"])]
+    con.register("_vraem_mart", df)
+    con.execute(f"CREATE OR REPLACE TABLE marts.{name} AS SELECT * FROM _vraem_mart")
+    con.unregister("_vraem_mart")
+    check_columns(con, f"marts.{name}", meta, name)
+    comment_table(con, f"marts.{name}", meta)
+    return len(df)
+
+
+def growth_rows(con: duckdb.DuckDBPyConnection, serie_sql: str, prefijo: str, fuente: str) -> pd.DataFrame:
+    """The three growth codes of a topic from any `SELECT anio, valor` series."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW serie AS {serie_sql}")
+    return con.execute(sql_text("indicadores/_crecimiento.sql"), {"prefijo": prefijo, "fuente": fuente}).df()

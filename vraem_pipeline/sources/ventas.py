@@ -1,0 +1,34 @@
+"""SUNAT's delivery of declared annual net sales (contract §3.1): `sunat/ventas/<año>/ventas_<año>.txt`.
+
+Pipe-delimited latin-1 as delivered; a zip of it stands in for the file. Amounts stay text here: a malformed
+amount is a row to quarantine, decided by the schema, not by the reader.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited
+
+HEADER = ["RUC", "EJERCICIO", "VENTAS_NETAS"]
+COLUMNS = {"RUC": "ruc", "EJERCICIO": "ejercicio", "VENTAS_NETAS": "ventas_netas"}
+
+
+def find_file(year_dir: Path, anio: int) -> Path | None:
+    pattern = re.compile(rf"^ventas_{anio}\.(txt|zip)$", re.IGNORECASE)
+    found = sorted(p for p in year_dir.iterdir() if pattern.match(p.name)) if year_dir.is_dir() else []
+    if len(found) > 1:
+        raise SourceFileError(year_dir, f"más de un archivo de ventas para {anio}: {[p.name for p in found]}", rule="archivo_unico")
+    return found[0] if found else None
+
+
+def read_file(path: Path) -> ParsedText:
+    parsed = parse_delimited(path, HEADER, member_pattern=r"\.txt$", columns=COLUMNS)
+    df = parsed.frame
+    for col in COLUMNS.values():
+        df[col] = df[col].str.strip()
+    df["ventas_netas"] = df["ventas_netas"].where(df["ventas_netas"] != "")
+    df["archivo"] = parsed.label
+    return parsed

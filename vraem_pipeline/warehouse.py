@@ -1,0 +1,260 @@
+"""The build file and its publication: the only code that writes DuckDB files.
+
+Assets write a build file next to the published warehouse; analysts only ever open the published file.
+A refresh starts from a copy of what is published, replaces the years it reads, and — only when every
+blocking check passed — swaps the build in with an atomic `os.replace`. An analyst who had the old file
+open keeps reading the old inode; a failed refresh leaves the published bytes untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+
+from vraem_pipeline.quality import QUARANTINE_COLUMNS
+from vraem_pipeline.settings import STORAGE_COMPATIBILITY_VERSION
+
+SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio")
+
+CONNECTION_CONFIG = {"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), config=dict(CONNECTION_CONFIG))
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in SCHEMAS:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS meta.fuentes (
+            fuente VARCHAR, anio INTEGER, archivo VARCHAR, sha256 VARCHAR, bytes BIGINT,
+            filas_leidas BIGINT, filas_aceptadas BIGINT, filas_rechazadas BIGINT,
+            leido_en TIMESTAMP, nota VARCHAR)"""
+    )
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS meta.ejecuciones (
+            run_id VARCHAR, inicio TIMESTAMP, fin TIMESTAMP, anios VARCHAR, territorio VARCHAR,
+            territorio_sha256 VARCHAR, parametros VARCHAR, estado VARCHAR)"""
+    )
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS meta.parametros (
+            tema VARCHAR, nombre VARCHAR, valor VARCHAR, descripcion VARCHAR)"""
+    )
+
+
+# --- DDL from pandera schemas: one place for column types and descriptions ---------------------------------
+
+_DUCKDB_TYPES = {
+    "str": "VARCHAR", "string": "VARCHAR", "object": "VARCHAR",
+    "int64": "BIGINT", "Int64": "BIGINT", "int32": "INTEGER", "Int32": "INTEGER", "int16": "SMALLINT",
+    "Int16": "SMALLINT", "int8": "TINYINT", "Int8": "TINYINT",
+    "float64": "DOUBLE", "Float64": "DOUBLE", "float32": "FLOAT",
+    "bool": "BOOLEAN", "boolean": "BOOLEAN",
+    "datetime64[ns]": "TIMESTAMP", "date": "DATE",
+}
+
+
+def duckdb_type(column: pa.Column) -> str:
+    name = str(column.dtype)
+    if name.startswith("string") or name == "str":
+        return "VARCHAR"
+    if name not in _DUCKDB_TYPES:
+        raise TypeError(f"sin tipo DuckDB para la columna {column.name!r} ({name})")
+    return _DUCKDB_TYPES[name]
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_table_from_schema(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema) -> None:
+    """Create `table` (if absent) with the schema's columns and types, and comment it from the schema."""
+    cols = ", ".join(f'"{name}" {duckdb_type(col)}' for name, col in schema.columns.items())
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+    if schema.description:
+        con.execute(f"COMMENT ON TABLE {table} IS {_sql_str(schema.description)}")
+    for name, col in schema.columns.items():
+        if col.description:
+            con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_sql_str(col.description)}')
+
+
+def replace_years(
+    con: duckdb.DuckDBPyConnection, table: str, years: Iterable[int], df: pd.DataFrame,
+    schema: pa.DataFrameSchema | None = None,
+) -> int:
+    """Idempotent partition write: in one transaction, delete the years and insert them again."""
+    years = sorted(set(int(y) for y in years))
+    if schema is not None:
+        create_table_from_schema(con, table, schema)
+        df = df[list(schema.columns)]
+    else:
+        con.register("_vraem_new", df.head(0))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _vraem_new")
+        con.unregister("_vraem_new")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {table} WHERE anio IN ({','.join(map(str, years)) or 'NULL'})")
+        if len(df):
+            con.register("_vraem_new", df)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vraem_new")
+            con.unregister("_vraem_new")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(df)
+
+
+def ensure_quarantine_table(con: duckdb.DuckDBPyConnection, fuente: str) -> str:
+    table = f"quarantine.{fuente}"
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {table} (anio INTEGER, archivo VARCHAR, linea BIGINT, regla VARCHAR,
+            columna VARCHAR, valor VARCHAR, registro_crudo VARCHAR)"""
+    )
+    con.execute(f"COMMENT ON TABLE {table} IS {_sql_str(f'Filas rechazadas de la fuente {fuente}: archivo, línea, regla incumplida y valores crudos')}")
+    return table
+
+
+def replace_quarantine(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[int], df: pd.DataFrame) -> int:
+    table = ensure_quarantine_table(con, fuente)
+    return replace_years(con, table, years, df[QUARANTINE_COLUMNS])
+
+
+# --- meta.fuentes ---------------------------------------------------------------------------------------------
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """Row accounting of one source file: read = accepted + rejected, or the asset fails."""
+
+    fuente: str
+    anio: int
+    path: Path
+    leidas: int
+    aceptadas: int
+    rechazadas: int
+    nota: str = ""
+
+    def __post_init__(self) -> None:
+        if self.leidas != self.aceptadas + self.rechazadas:
+            raise AssertionError(
+                f"{self.path}: filas leídas {self.leidas} ≠ aceptadas {self.aceptadas} + rechazadas {self.rechazadas}"
+            )
+
+
+def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[int], reads: list[SourceRead]) -> None:
+    years = sorted(set(int(y) for y in years))
+    rows = pd.DataFrame(
+        [
+            {
+                "fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
+                "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
+                "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
+            }
+            for r in reads
+        ],
+        columns=["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
+                 "filas_rechazadas", "leido_en", "nota"],
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM meta.fuentes WHERE fuente = ? AND anio IN ({','.join(map(str, years))})", [fuente])
+        if len(rows):
+            con.register("_vraem_fuentes", rows)
+            con.execute("INSERT INTO meta.fuentes BY NAME SELECT * FROM _vraem_fuentes")
+            con.unregister("_vraem_fuentes")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def record_parameters(con: duckdb.DuckDBPyConnection, tema: str, params: dict[str, tuple[object, str]]) -> None:
+    """Every definition that is a choice lands next to the data it shaped (`meta.parametros`)."""
+    con.execute("DELETE FROM meta.parametros WHERE tema = ?", [tema])
+    for nombre, (valor, descripcion) in params.items():
+        con.execute(
+            "INSERT INTO meta.parametros VALUES (?, ?, ?, ?)",
+            [tema, nombre, json.dumps(valor, ensure_ascii=False, default=str), descripcion],
+        )
+
+
+# --- reference tables --------------------------------------------------------------------------------------------
+
+def _replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, comment: str) -> None:
+    con.register("_vraem_ref", df)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _vraem_ref")
+    con.unregister("_vraem_ref")
+    con.execute(f"COMMENT ON TABLE {table} IS {_sql_str(comment)}")
+
+
+def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFrame, territory_label: str) -> None:
+    """The lookups marts join: the territory (configuration) and the shipped public tables."""
+    from vraem_pipeline import referencia
+    from vraem_pipeline.empresas import ESTRATOS
+
+    departamentos = pd.DataFrame(sorted(referencia.department_names().items()),
+                                 columns=["ubigeo_departamento", "departamento"])
+    _replace_table(con, "referencia.territorio", territory, f"Distritos del territorio ({territory_label})")
+    _replace_table(con, "referencia.ubigeo", referencia.ubigeo_table(), "Distritos INEI (ubigeo de 6 dígitos)")
+    _replace_table(con, "referencia.departamentos", departamentos, "Departamentos INEI")
+    _replace_table(con, "referencia.uit", referencia.uit_table(), "UIT por año (D.S. del MEF)")
+    _replace_table(con, "referencia.tipos_contribuyente", referencia.taxpayer_types(), "Tipos de contribuyente SUNAT")
+    _replace_table(con, "referencia.sectores", pd.DataFrame({"sector": list(referencia.SECTORS)}), "Sectores PRODUCE")
+    _replace_table(con, "referencia.estratos", ESTRATOS, "Estratos empresariales (Ley 30056)")
+
+
+# --- build and publish -----------------------------------------------------------------------------------------
+
+def prepare_build(published: Path, build: Path) -> None:
+    """Start a refresh from exactly what analysts see: years not refreshed are carried over unchanged."""
+    for stale in (build, build.with_name(build.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    build.parent.mkdir(parents=True, exist_ok=True)
+    if published.exists():
+        shutil.copyfile(published, build)
+    con = connect(build)
+    try:
+        ensure_schemas(con)
+    finally:
+        con.close()
+
+
+def publish(build: Path, published: Path) -> None:
+    """Checkpoint the build and swap a copy of it in atomically (same folder ⇒ same filesystem ⇒ rename)."""
+    con = connect(build)
+    try:
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    staging_copy = published.with_name(f".{published.name}.{os.getpid()}.tmp")
+    shutil.copyfile(build, staging_copy)
+    with open(staging_copy, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(staging_copy, published)
+    dir_fd = os.open(published.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -19,8 +19,8 @@ from vraem_pipeline.errors import SourceFileError
 #: Columns of every `quarantine.<fuente>` table (one row per rejected source row).
 QUARANTINE_COLUMNS = ["anio", "archivo", "linea", "regla", "columna", "valor", "registro_crudo"]
 
-# A coercion failure hides the value checks of that column until the bad rows are gone; three passes
-# are enough because each pass removes every row-level failure it can see.
+# A coercion failure hides the value checks of its column until the bad rows are gone: one pass removes the
+# rows with bad types, the next finds every other rule; more passes only happen for pathological schemas.
 _MAX_PASSES = 4
 
 
@@ -102,6 +102,11 @@ def split_valid(df: pd.DataFrame, schema: pa.DataFrameSchema, *, anio: int, sour
             if row_level.empty:
                 problems = "; ".join(sorted(set(fc["column"] + ": " + fc["check"] + " → " + fc["failure_case"])))[:2000]
                 raise SourceFileError(source, f"el archivo no cumple el esquema: {problems}", rule="esquema") from None
+            typed = row_level[row_level["check"] == "tipo_de_dato"]["index"]
+            if len(typed):
+                # A column that failed to coerce skipped its value checks this pass: take out only the rows
+                # with bad types, so that the next pass sees every rule for everyone else.
+                row_level = row_level[row_level["index"].isin(set(typed))]
             per_row = (
                 row_level.assign(index=row_level["index"].astype("int64"))
                 .groupby("index", sort=True)

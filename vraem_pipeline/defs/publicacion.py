@@ -26,11 +26,11 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     with duckdb.get_connection() as con:
         n_dic = write_dictionary(con)
         params = con.execute("SELECT tema, nombre, valor FROM meta.parametros ORDER BY ALL").fetchall()
-        stats = context.instance.get_run_stats(context.run_id)
+        stats = context.instance.get_run_stats(context.run.run_id)
         started = datetime.fromtimestamp(stats.start_time, UTC).replace(tzinfo=None) if stats.start_time else None
         con.execute(
             "INSERT INTO meta.ejecuciones VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [context.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years), vraem.territory,
+            [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years), vraem.territory,
              sha256_of(Path(vraem.territory)), json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"],
         )
     build = Path(duckdb.database)

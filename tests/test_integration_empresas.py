@@ -1,0 +1,77 @@
+"""Materialize the real firm assets in-process on hand-built files in the published formats."""
+
+import hashlib
+
+import pytest
+
+from tests.conftest import materialize, query
+from tests.scenario import EXPECTED_2023, EXPECTED_2024
+
+pytestmark = pytest.mark.slow
+
+
+def _marts_snapshot(path):
+    tables = ["marts.empresas_evolucion", "marts.empresas_por_sector", "marts.empresas_por_departamento",
+              "marts.empresas_por_estrato", "marts.indicadores_clave", "staging.padron_ruc",
+              "staging.ventas_declaradas", "quarantine.padron_ruc", "quarantine.ventas_declaradas"]
+    return {t: query(path, f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in tables}
+
+
+def test_two_years_then_rerun_one_is_identical(scenario_raw, env):
+    warehouse = env(scenario_raw)
+    result = materialize((2023, 2024))
+    assert result.success
+    ev = query(warehouse, "SELECT anio, n_empresas, var_pct FROM marts.empresas_evolucion ORDER BY anio")
+    assert ev["n_empresas"].tolist() == [EXPECTED_2023["territorio"], EXPECTED_2024["territorio"]]
+    assert ev["var_pct"].iloc[1] == pytest.approx(75.0)
+
+    for block, col in [("estrato", "estrato"), ("sector", "sector"), ("departamento", "ubigeo_departamento")]:
+        got = query(warehouse, f"SELECT {col}, n_empresas FROM marts.empresas_por_{block} WHERE anio = 2024 AND n_empresas > 0")
+        assert dict(zip(got[col], got["n_empresas"])) == EXPECTED_2024[block]
+
+    key = query(warehouse, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = 2024").set_index("indicador")["valor"]
+    assert key["empresas_formales"] == 7
+    assert key["empresas_participacion_nacional_pct"] == pytest.approx(100 * 7 / 9)
+    assert key["ventas_millones_soles"] == pytest.approx(EXPECTED_2024["ventas_millones"])
+    assert key["empresas_var_anual_pct"] == pytest.approx(75.0)
+    assert key["empresas_tcpa_pct"] == pytest.approx(75.0)
+
+    fuentes = query(warehouse, "SELECT * FROM meta.fuentes WHERE anio = 2024").set_index("fuente")
+    for fuente, label in [("padron_ruc", "padron"), ("ventas_declaradas", "ventas")]:
+        exp = EXPECTED_2024[label]
+        got = fuentes.loc[fuente]
+        assert (got["filas_leidas"], got["filas_aceptadas"], got["filas_rechazadas"]) == (
+            exp["leidas"], exp["aceptadas"], exp["rechazadas"])
+        assert got["filas_leidas"] == got["filas_aceptadas"] + got["filas_rechazadas"]
+    assert "202406" in fuentes.loc["padron_ruc", "nota"]  # the superseded cut is named as ignored
+
+    q = query(warehouse, "SELECT linea, regla FROM quarantine.padron_ruc WHERE anio = 2024 ORDER BY linea")
+    assert q.values.tolist() == [[5, "numero_de_campos"], [16, "ruc_digito_verificador"], [17, "clave_duplicada"]]
+
+    before = _marts_snapshot(warehouse)
+    again = materialize((2024, 2024))
+    assert again.success
+    assert _marts_snapshot(warehouse) == before
+
+
+def test_another_territory_changes_marts_not_staging(scenario_raw, env, tmp_path):
+    territory = tmp_path / "solo_ayacucho.csv"
+    territory.write_text("ubigeo,departamento,provincia,distrito\n050401,Ayacucho,Huanta,Huanta\n"
+                         "050402,Ayacucho,Huanta,Ayahuanco\n050501,Ayacucho,La Mar,San Miguel\n", encoding="utf-8")
+    warehouse = env(scenario_raw, territory=territory)
+    assert materialize((2023, 2024)).success
+    got = query(warehouse, "SELECT ubigeo_departamento, n_empresas FROM marts.empresas_por_departamento WHERE anio = 2024")
+    assert got.values.tolist() == [["05", 3]]
+    assert query(warehouse, "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
+
+
+def test_blocking_check_results_are_recorded(scenario_raw, env):
+    env(scenario_raw)
+    result = materialize((2024, 2024))
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()
+    }
+    assert evaluations[("staging/padron_ruc", "esquema")] is True
+    assert evaluations[("staging/ventas_declaradas", "esquema")] is True
+    assert evaluations[("marts/empresas_por_estrato", "participaciones_suman_100")] is True
+    assert evaluations[("intermedio/empresas_formales", "sector_sin_clasificar")] is False  # 1 of 9 = 11 %

@@ -1,0 +1,92 @@
+"""Publication guarantees, proven with a second OS process (an analyst) and failing refreshes."""
+
+import hashlib
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.builders import padron_row, ruc, write_padron, write_ventas
+from tests.conftest import materialize, query
+from tests.scenario import PADRON_2024, VENTAS_2024
+
+pytestmark = pytest.mark.slow
+
+READER = textwrap.dedent(
+    """
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    q = "SELECT n_empresas FROM marts.empresas_evolucion WHERE anio = 2024"
+    print(con.execute(q).fetchone()[0], flush=True)
+    sys.stdin.readline()                       # hold the connection open until the refresh is done
+    print(con.execute(q).fetchone()[0], flush=True)
+    """
+)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _add_a_2024_firm(raw: Path) -> None:
+    new = ruc("20", 55_555_555)
+    write_padron(raw, 2024, 12, PADRON_2024 + [padron_row(new, ubigeo="050401")], dialect="comma")
+    write_ventas(raw, 2024, VENTAS_2024 + [(new, 2024, "1000.00")])
+
+
+def test_reader_in_another_process_neither_blocks_nor_sees_half_state(scenario_raw, env):
+    warehouse = env(scenario_raw)
+    assert materialize((2023, 2024)).success
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "7"
+        _add_a_2024_firm(scenario_raw)
+        result = materialize((2023, 2024))  # would raise/lock if the analyst's connection blocked the writer
+        assert result.success
+        assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion WHERE anio = 2024")["n_empresas"][0] == 8
+        out, err = reader.communicate("\n", timeout=60)
+    finally:
+        reader.kill()
+    assert reader.returncode == 0, err
+    assert out.strip() == "7"  # the open connection keeps reading the complete old warehouse
+
+
+def test_failed_blocking_check_leaves_published_file_byte_identical(scenario_raw, env):
+    warehouse = env(scenario_raw)
+    assert materialize((2023, 2024)).success
+    before = _sha(warehouse)
+
+    @dg.asset_check(asset=dg.AssetKey(["staging", "padron_ruc"]), name="siempre_falla", blocking=True)
+    def siempre_falla() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=False)
+
+    _add_a_2024_firm(scenario_raw)
+    result = materialize((2024, 2024), extra=[siempre_falla])
+    assert not result.success
+    published = [e for e in result.get_asset_materialization_events()
+                 if e.asset_key == dg.AssetKey(["almacen", "publicado"])]
+    assert published == []
+    assert _sha(warehouse) == before
+
+
+def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(scenario_raw, env, tmp_path):
+    warehouse = env(scenario_raw)
+    assert materialize((2023, 2024)).success
+    before = _sha(warehouse)
+    broken = scenario_raw / "sunat" / "padron" / "2024" / "PadronRUC_202412.zip"
+    broken.unlink()
+    (broken.parent / "PadronRUC_202412.csv").write_bytes(b"RUC|Estado\n20512333797|ACTIVO\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--years", "2024", "--raw", str(scenario_raw),
+         "--warehouse", str(warehouse)],
+        capture_output=True, text=True, timeout=300, env={**__import__("os").environ,
+                                                          "DAGSTER_HOME": str(tmp_path / "dh")},
+    )
+    assert run.returncode == 1
+    assert "PadronRUC_202412.csv, línea 1" in run.stderr and "[cabecera]" in run.stderr
+    assert "no se modificó" in run.stderr
+    assert _sha(warehouse) == before

@@ -1,0 +1,38 @@
+import pandas as pd
+import pytest
+
+from vraem_pipeline.ruc import check_digit_ok, is_valid
+
+# Test vectors of source note §2 (python-stdnum tests + sample Padrón RUCs).
+VALID = ["20512333797", "10054148289", "15484032987", "17155542071", "20100070970", "10452159428", "20512201611"]
+INVALID = ["20512333798", "99512333792", "2051233379", "20555534987", "", "2051233379A"]
+
+
+@pytest.mark.parametrize("ruc", VALID)
+def test_valid_vectors(ruc):
+    assert is_valid(ruc)
+
+
+@pytest.mark.parametrize("ruc", INVALID)
+def test_invalid_vectors(ruc):
+    assert not is_valid(ruc)
+
+
+def test_remainders_zero_and_one_map_to_one_and_zero():
+    # 1000000000x: Σ w·d = 5 → r = 5 → dv 6. Search bodies with r = 0 and r = 1 to pin the Peruvian rule
+    # (dv = 1 for r = 0, dv = 0 for r = 1), which the CUIT-style variant gets wrong.
+    weights = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+    found = {}
+    for body in range(10_000_000, 10_000_200):
+        base = f"20{body:08d}"
+        r = sum(w * int(d) for w, d in zip(weights, base)) % 11
+        found.setdefault(r, base)
+    assert is_valid(found[0] + "1") and not is_valid(found[0] + "0")
+    assert is_valid(found[1] + "0") and not is_valid(found[1] + "9")
+
+
+def test_vectorized_keeps_index_and_handles_missing():
+    s = pd.Series(["20512333797", None, "20512333798"], index=[10, 11, 12])
+    out = check_digit_ok(s)
+    assert out.tolist() == [True, False, False]
+    assert out.index.tolist() == [10, 11, 12]

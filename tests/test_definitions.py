@@ -42,5 +42,5 @@ def test_definitions_load_and_validate():
 
 
 def test_every_writing_asset_shares_the_single_writer_pool():
-    pools = {a.key.to_user_string(): a.op.pool for a in defs().assets}
+    pools = {a.node_def.name: a.op.pool for a in defs().assets}
     assert set(pools.values()) == {"vraem_almacen"}, pools

@@ -75,11 +75,14 @@ YearReader = Callable[[Path, int], list[tuple[ParsedText, str]]]
 
 def source_asset(
     *, fuente: str, schema: pa.DataFrameSchema, read_year: YearReader, description: str, group: str,
+    year_schema: Callable[[int], pa.DataFrameSchema] | None = None,
 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
     """read → validate → quarantine/stage for one source, plus its blocking check from the same schema.
 
     `read_year(raw_dir, anio)` returns the parsed files of that year with a note for meta.fuentes
     (an empty list when the year has none: the year's rows are then removed, never left stale).
+    `year_schema(anio)` tightens the schema for one year's file (e.g. a column a given edition must carry);
+    the table and its blocking check use `schema`.
     """
     table = f"staging.{fuente}"
     key = dg.AssetKey(["staging", fuente])
@@ -98,7 +101,7 @@ def source_asset(
             if not files:
                 progress(context, f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
             for parsed, nota in files:
-                load = validate_file(fuente, parsed, schema, anio, nota)
+                load = validate_file(fuente, parsed, year_schema(anio) if year_schema else schema, anio, nota)
                 loads.append(load)
                 s = load.summary
                 progress(context, f"{fuente} {anio}: {parsed.label} leídas={s['leidas']:,} "

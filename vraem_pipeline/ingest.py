@@ -56,6 +56,9 @@ def validate_file(fuente: str, parsed: ParsedText, schema: pa.DataFrameSchema, a
     frame = parsed.frame
     frame["anio"] = anio
     frame["archivo"] = parsed.label
+    if "linea" not in frame.columns and "registro" in frame.columns:
+        # SPSS/Stata files have records, not lines: quarantine reports the record number in `linea`.
+        frame["linea"] = frame["registro"]
     split = split_valid(frame, schema, anio=anio, source=parsed.label)
     rejected = pd.concat([bad_lines_frame(parsed, anio), split.rejected], ignore_index=True)
     read = SourceRead(fuente=fuente, anio=anio, path=parsed.path, leidas=parsed.rows_read,

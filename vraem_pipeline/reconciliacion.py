@@ -19,7 +19,6 @@ CATEGORY_SOURCES = {
     "empresas_por_estrato_pct": ("marts.empresas_por_estrato", "estrato", "participacion_pct"),
     "empresas_por_sector_pct": ("marts.empresas_por_sector", "sector", "participacion_pct"),
     "empresas_por_departamento_pct": ("marts.empresas_por_departamento", "ubigeo_departamento", "participacion_pct"),
-    "empleo_formal_pct": ("marts.empleo_por_tipo", None, None),
 }
 
 

@@ -100,7 +100,8 @@ def replace_years(
     years = sorted(set(int(y) for y in years))
     if schema is not None:
         create_table_from_schema(con, table, schema)
-        df = df[list(schema.columns)]
+        # Optional columns (e.g. ENAHO's ocupinf, absent from 2024) stay NULL for the years that lack them.
+        df = df[[c for c in schema.columns if c in df.columns]]
     else:
         con.register("_vraem_new", df.head(0))
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _vraem_new")

@@ -8,6 +8,8 @@ All checks are vectorized: the national file has ~90,000 persons a year.
 
 from __future__ import annotations
 
+import copy
+
 import pandera.pandas as pa
 
 #: Person key within a survey year (a person is unique per `anio`; the same codes recur across years).
@@ -22,10 +24,16 @@ ANIOS_CON_OCUPINF = range(2007, 2024)
 _UNIDAD_CODIGO = {"unidad": "código"}
 
 
+def _rule(builtin, *args, name: str, **kwargs) -> pa.Check:
+    """A built-in check reported under its rule name: failure reports (and so the quarantine) show a check's
+    `error`, which for built-ins would otherwise be their own text (`isin([1, 2])`)."""
+    return builtin(*args, name=name, error=name, **kwargs)
+
+
 def _codes(name: str, values, description: str, *, nullable: bool = True, rule: str | None = None) -> pa.Column:
     return pa.Column(
         "Int64",
-        checks=pa.Check.isin(list(values), name=rule or f"{name}_en_dominio"),
+        checks=_rule(pa.Check.isin, list(values), name=rule or f"{name}_en_dominio"),
         nullable=nullable,
         description=description,
         metadata=_UNIDAD_CODIGO,
@@ -35,7 +43,7 @@ def _codes(name: str, values, description: str, *, nullable: bool = True, rule: 
 def _key(name: str, width: int, description: str) -> pa.Column:
     return pa.Column(
         str,
-        checks=pa.Check.str_matches(rf"^\d{{{width}}}$", name=f"{name}_{width}_digitos"),
+        checks=_rule(pa.Check.str_matches, rf"^\d{{{width}}}$", name=f"{name}_{width}_digitos"),
         nullable=False,
         description=description,
         metadata=_UNIDAD_CODIGO,
@@ -53,21 +61,23 @@ def _ocupados_have_category(df):
 _COLUMNAS = {
     "anio": pa.Column(
         "Int64",
-        checks=pa.Check.in_range(2004, 2100, name="anio_valido"),
+        checks=_rule(pa.Check.in_range, 2004, 2100, name="anio_valido"),
         nullable=False,
-        description="Año de la encuesta (tomado de la carpeta del año y verificado contra la variable año del archivo).",
+        description="Año de la encuesta (tomado de la carpeta del año y verificado contra la variable año del "
+        "archivo).",
         metadata={"unidad": "año"},
     ),
     "archivo": pa.Column(
         str,
-        checks=pa.Check.str_length(min_value=1, name="archivo_no_vacio"),
+        checks=_rule(pa.Check.str_length, min_value=1, name="archivo_no_vacio"),
         nullable=False,
-        description="Archivo de origen tal como lo publica el INEI; 'zip!miembro' cuando los datos están dentro del zip.",
+        description="Archivo de origen tal como lo publica el INEI; 'zip!miembro' cuando los datos están dentro del "
+        "zip.",
         metadata={"unidad": "texto"},
     ),
     "registro": pa.Column(
         "Int64",
-        checks=pa.Check.ge(1, name="registro_positivo"),
+        checks=_rule(pa.Check.ge, 1, name="registro_positivo"),
         nullable=False,
         description="Número de registro (1 = primera fila de datos) dentro del archivo de origen.",
         metadata={"unidad": "número de registro"},
@@ -79,7 +89,7 @@ _COLUMNAS = {
     "ubigeo": pa.Column(
         str,
         checks=[
-            pa.Check.str_matches(r"^\d{6}$", name="ubigeo_6_digitos"),
+            _rule(pa.Check.str_matches, r"^\d{6}$", name="ubigeo_6_digitos"),
             pa.Check(lambda s: s.str[:2].isin(DEPARTAMENTOS), name="ubigeo_departamento_01_25"),
         ],
         nullable=False,
@@ -100,14 +110,16 @@ _COLUMNAS = {
         rule="estrato_1_8",
     ),
     "p204": _codes("p204", (1, 2), "¿Es miembro del hogar? 1 sí, 2 no.", rule="p204_1_2"),
-    "p205": _codes("p205", (1, 2), "¿Estuvo ausente del hogar 30 días o más? 1 sí, 2 no (miembros).", rule="p205_1_2"),
+    "p205": _codes(
+        "p205", (1, 2), "¿Estuvo ausente del hogar 30 días o más? 1 sí, 2 no (miembros).", rule="p205_1_2"
+    ),
     "p206": _codes(
         "p206", (1, 2), "¿Estuvo presente en el hogar 30 días o más? 1 sí, 2 no (no miembros).", rule="p206_1_2"
     ),
     "p207": _codes("p207", (1, 2), "Sexo: 1 hombre, 2 mujer.", nullable=False, rule="p207_1_2"),
     "p208a": pa.Column(
         "Int64",
-        checks=pa.Check.ge(14, name="edad_14_o_mas", raise_warning=True),
+        checks=_rule(pa.Check.ge, 14, name="edad_14_o_mas", raise_warning=True),
         nullable=True,
         description="Edad en años cumplidos (el módulo 500 cubre a las personas de 14 años y más).",
         metadata={"unidad": "años"},
@@ -121,7 +133,7 @@ _COLUMNAS = {
     ),
     "p506r4": pa.Column(
         "Int64",
-        checks=pa.Check.in_range(100, 9999, name="ciiu_rev4_hasta_4_digitos"),
+        checks=_rule(pa.Check.in_range, 100, 9999, name="ciiu_rev4_hasta_4_digitos"),
         nullable=True,
         description="Rama de actividad de la ocupación principal, clase CIIU Rev.4 como número (0111 → 111).",
         metadata=_UNIDAD_CODIGO,
@@ -151,14 +163,14 @@ _COLUMNAS = {
     ),
     "p512b": pa.Column(
         "Int64",
-        checks=pa.Check.in_range(1, 9999, name="p512b_1_9999"),
+        checks=_rule(pa.Check.in_range, 1, 9999, name="p512b_1_9999"),
         nullable=True,
         description="Número de personas que trabajan en el establecimiento (9999 = no especificado).",
         metadata={"unidad": "personas"},
     ),
     "fac500a": pa.Column(
         "Float64",
-        checks=pa.Check.gt(0, name="fac500a_positivo"),
+        checks=_rule(pa.Check.gt, 0, name="fac500a_positivo"),
         nullable=True,
         description="Factor de expansión de empleo e ingresos del módulo 500 (personas que representa cada caso).",
         metadata={"unidad": "personas"},
@@ -168,21 +180,10 @@ _COLUMNAS = {
         "Empleo informal de la ocupación principal según el INEI: 1 informal, 2 formal (publicado hasta 2023).",
         rule="ocupinf_1_2",
     ),
-    "ocupinf_reconstruido": _codes(
-        "ocupinf_reconstruido", (1, 2),
-        "Empleo informal reconstruido con la sintaxis del INEI (módulos 500 y 400): 1 informal, 2 formal.",
-        rule="ocupinf_reconstruido_1_2",
-    ),
-    "sector_reconstruido": _codes(
-        "sector_reconstruido", (1, 2, 3, 9),
-        "Sector de la ocupación principal según la OIT, paso intermedio de la reconstrucción: 1 formal, "
-        "2 informal, 3 hogar con servicio doméstico, 9 no determinado.",
-        rule="sector_reconstruido_en_dominio",
-    ),
 }
 
 #: Columns added after reading (rebuild) or absent in some years: not required of every frame.
-_OPCIONALES = {"ocupinf", "ocupinf_reconstruido", "sector_reconstruido"}
+_OPCIONALES = {"ocupinf"}
 
 #: Columns that the module-500 reader must find in the file (the lineage columns are added by the reader).
 COLUMNAS_M500 = [c for c in _COLUMNAS if c not in _OPCIONALES and c not in ("anio", "archivo", "registro")]
@@ -197,7 +198,9 @@ def schema_personas(*, ocupinf_requerido: bool = False, ocupinf_ausente: bool = 
     columns = {}
     for name, column in _COLUMNAS.items():
         required = name not in _OPCIONALES or (name == "ocupinf" and ocupinf_requerido)
-        columns[name] = column.set_name(name) if required else _optional(column, name)
+        column = copy.deepcopy(column)  # set_name and required mutate the column: keep the templates intact
+        column.required = required
+        columns[name] = column.set_name(name)
     checks = [
         pa.Check(_ocupados_have_weight, name="fac500a_presente_en_ocupados"),
         pa.Check(_ocupados_have_category, name="p507_presente_en_ocupados", raise_warning=True),
@@ -223,11 +226,41 @@ def schema_for_year(year: int) -> pa.DataFrameSchema:
     return schema_personas(ocupinf_requerido=year in ANIOS_CON_OCUPINF, ocupinf_ausente=year >= 2024)
 
 
-def _optional(column: pa.Column, name: str) -> pa.Column:
-    optional = column.set_name(name)
-    optional.required = False
-    return optional
-
-
 #: The schema with no year-specific expectation (e.g. for a multi-year staging table).
 SCHEMA_PERSONAS = schema_personas()
+
+
+def _quien_paga(name: str, what: str) -> pa.Column:
+    return _codes(
+        name, range(1, 6),
+        f"¿Quién paga el seguro {what}? 1 su centro de trabajo, 2 usted mismo, 3 es jubilado, 4 un familiar, "
+        "5 no paga (módulo 400; vacío si no está afiliado).",
+        rule=f"{name}_1_5",
+    )
+
+
+#: Module 400 (health): only the key and who pays each insurance, what the informality rebuild needs (§2.4, §3.3:
+#: an employee is formal when the workplace pays some insurance, p419aX = 1).
+SCHEMA_SALUD = pa.DataFrameSchema(
+    {
+        "anio": _COLUMNAS["anio"],
+        "archivo": _COLUMNAS["archivo"],
+        "registro": _COLUMNAS["registro"],
+        "conglome": _COLUMNAS["conglome"],
+        "vivienda": _COLUMNAS["vivienda"],
+        "hogar": _COLUMNAS["hogar"],
+        "codperso": _COLUMNAS["codperso"],
+        "p419a1": _quien_paga("p419a1", "EsSalud"),
+        "p419a2": _quien_paga("p419a2", "privado de salud"),
+        "p419a3": _quien_paga("p419a3", "de una entidad prestadora de salud (EPS)"),
+        "p419a4": _quien_paga("p419a4", "de las Fuerzas Armadas o Policiales"),
+        "p419a5": _quien_paga("p419a5", "Integral de Salud (SIS)"),
+        "p419a8": _quien_paga("p419a8", "de otro tipo"),
+    },
+    unique=CLAVE_PERSONA,
+    report_duplicates="exclude_first",
+    coerce=True,
+    name="staging.enaho_salud",
+    description="Personas del módulo 400 de la ENAHO (salud): afiliación a seguros, insumo de la reconstrucción "
+    "del empleo informal para los años sin ocupinf.",
+)

@@ -35,11 +35,14 @@ class Dialect:
 
 @dataclass
 class ParsedText:
-    """Rows with the expected field count (as a frame, plus `linea`) and the ones without (for quarantine)."""
+    """A read source file: its rows (a frame with `linea`) and the lines that could not be rows (quarantine).
+
+    Binary formats (SPSS, Stata) use it too, with no dialect and no bad lines, `linea` = record number.
+    """
 
     path: Path
     member: str | None
-    dialect: Dialect
+    dialect: Dialect | None
     header: list[str]
     frame: pd.DataFrame
     bad_lines: list[tuple[int, int, str]] = field(default_factory=list)  # (line, fields, raw text)

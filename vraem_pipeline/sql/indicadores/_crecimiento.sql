@@ -1,7 +1,8 @@
 -- Growth codes of one topic from its yearly series `serie(anio, valor)`, over the years present:
 --   <prefijo>_var_anual_pct          change against the previous calendar year (absent if that year is missing)
 --   <prefijo>_tcpa_pct               compound annual rate from the earliest year present to anio
---   <prefijo>_var_promedio_anual_pct arithmetic mean of the annual changes over the same window
+--   <prefijo>_var_promedio_anual_pct arithmetic mean of the annual changes over the same window (absent when a
+--                                    year inside the window is missing: the mean would skip a change silently)
 -- (contract §4.2: the published edition reports both, and they differ.)
 WITH s AS (SELECT anio, valor FROM serie),
 first AS (SELECT min(anio) AS anio0 FROM s),
@@ -24,6 +25,6 @@ rows AS (
            (SELECT avg(c.var) FROM chg AS c WHERE c.anio <= s.anio),
            'Promedio aritmético de las variaciones anuales desde ' || f.anio0
     FROM s CROSS JOIN first AS f
-    WHERE s.anio > f.anio0 AND (SELECT count(*) FROM chg AS c WHERE c.anio <= s.anio) > 0
+    WHERE s.anio > f.anio0 AND (SELECT count(*) FROM chg AS c WHERE c.anio <= s.anio) = s.anio - f.anio0
 )
 SELECT anio, indicador, valor, '%' AS unidad, descripcion, $fuente AS fuente FROM rows

@@ -1,0 +1,199 @@
+"""Employment from ENAHO microdata: modules 500 and 400 → informality rebuild → survey estimates with CVs."""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from vraem_pipeline import referencia
+from vraem_pipeline.dagster_support import (ANIOS, POOL, VraemConfig, asset_years, markdown_table, progress,
+                                            source_asset)
+from vraem_pipeline.empleo import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
+from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.informalidad import INSUMOS_M400, PERSON_KEY, rebuild_ocupinf
+from vraem_pipeline.marts import growth_rows, write_mart_frame
+from vraem_pipeline.schemas import enaho as schemas
+from vraem_pipeline.sources import enaho
+from vraem_pipeline.sources.textfiles import ParsedText
+from vraem_pipeline.survey import SINGLE_PSU_DEFAULT
+from vraem_pipeline.warehouse import record_parameters
+
+GROUP = "empleo"
+FUENTE = "INEI, Encuesta Nacional de Hogares (ENAHO), módulos 500 y 400"
+
+#: Rebuilt vs official ocupinf, years with both: the rebuild is accepted when the weighted informal rate differs
+#: by at most this many percentage points (national and territory) and at least this share of rows agree.
+#: enaho.md §3.3 suggests ±1 pp; row agreement below 95 % would mean a wrong rule, not sampling noise.
+TOLERANCIA_PP = 1.0
+COINCIDENCIA_MINIMA_PCT = 95.0
+
+
+def _read_module_year(raw_dir: Path, anio: int, module: str, columns, optional=()) -> list[tuple[ParsedText, str]]:
+    year_dir = raw_dir / "enaho" / str(anio)
+    if not year_dir.is_dir():
+        return []
+    try:
+        found = enaho.find_module_file(year_dir, anio, module)
+    except SourceFileError as err:
+        if err.rule == "enaho_modulo_presente":  # that module is not delivered for the year: its codes are absent
+            return []
+        raise
+    frame = enaho.read_module(found, anio, module, columns, optional=optional)
+    parsed = ParsedText(path=found.path, member=found.member, dialect=None, header=list(frame.columns),
+                        frame=frame, bad_lines=[])
+    return [(parsed, f"módulo {module}")]
+
+
+def read_personas_year(raw_dir: Path, anio: int):
+    return _read_module_year(raw_dir, anio, "500", schemas.COLUMNAS_M500, optional=schemas.OPCIONALES_M500)
+
+
+def read_salud_year(raw_dir: Path, anio: int):
+    return _read_module_year(raw_dir, anio, "400", PERSON_KEY + INSUMOS_M400)
+
+
+enaho_personas, enaho_personas_esquema = source_asset(
+    fuente="enaho_personas", schema=schemas.SCHEMA_PERSONAS, year_schema=schemas.schema_for_year,
+    read_year=read_personas_year, group=GROUP,
+    description="ENAHO módulo 500 (empleo e ingresos): personas de 14 años y más con las variables de los "
+                "indicadores; filas con ubigeo, clave o códigos inválidos a quarantine.enaho_personas",
+)
+
+enaho_salud, enaho_salud_esquema = source_asset(
+    fuente="enaho_salud", schema=schemas.SCHEMA_SALUD, read_year=read_salud_year, group=GROUP,
+    description="ENAHO módulo 400 (salud): afiliación a seguros, insumo de la reconstrucción de ocupinf",
+)
+
+
+@dg.asset(
+    key=["intermedio", "enaho_informalidad"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[enaho_personas, enaho_salud], pool=POOL, group_name=GROUP, kinds={"duckdb", "pandas"},
+    description="ocupinf reconstruida con la sintaxis del INEI (módulos 500 + 400) para cada año con ambos módulos",
+)
+def enaho_informalidad(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    years = asset_years(context)
+    frames = []
+    with duckdb.get_connection() as con:
+        for anio in years:
+            t0 = time.perf_counter()
+            m500 = con.execute("SELECT * FROM staging.enaho_personas WHERE anio = ?", [anio]).df()
+            m400 = con.execute("SELECT * FROM staging.enaho_salud WHERE anio = ?", [anio]).df()
+            if m500.empty or m400.empty:
+                progress(context, f"enaho_informalidad {anio}: sin módulo {'500' if m500.empty else '400'}, "
+                                  "no se reconstruye", t0)
+                continue
+            rebuilt = rebuild_ocupinf(m500, m400).rename(
+                columns={"ocupinf": "ocupinf_reconstruido", "sector": "sector_reconstruido"})
+            rebuilt["anio"] = anio
+            frames.append(rebuilt[["anio", *PERSON_KEY, "ocupinf_reconstruido", "sector_reconstruido"]])
+            progress(context, f"enaho_informalidad {anio}: {len(rebuilt):,} personas reconstruidas", t0)
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["anio", *PERSON_KEY, "ocupinf_reconstruido", "sector_reconstruido"])
+        con.execute("""CREATE TABLE IF NOT EXISTS intermedio.enaho_informalidad (anio INTEGER, conglome VARCHAR,
+                       vivienda VARCHAR, hogar VARCHAR, codperso VARCHAR, ocupinf_reconstruido INTEGER,
+                       sector_reconstruido INTEGER)""")
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"DELETE FROM intermedio.enaho_informalidad WHERE anio IN ({','.join(map(str, years))})")
+        con.register("_inf", table)
+        con.execute("INSERT INTO intermedio.enaho_informalidad BY NAME SELECT * FROM _inf")
+        con.unregister("_inf")
+        con.execute("COMMIT")
+    return dg.MaterializeResult(metadata={"filas": len(table)})
+
+
+def _persons(con) -> pd.DataFrame:
+    """Staged persons of every year with the rebuilt flag beside the official one (NULL where not rebuilt)."""
+    return con.execute(
+        """SELECT p.*, r.ocupinf_reconstruido, r.sector_reconstruido
+           FROM staging.enaho_personas AS p
+           LEFT JOIN intermedio.enaho_informalidad AS r USING (anio, conglome, vivienda, hogar, codperso)
+           ORDER BY p.anio, p.conglome, p.vivienda, p.hogar, p.codperso"""
+    ).df()
+
+
+def _departments(con) -> list[str]:
+    return referencia.territory_departments(con.execute("SELECT * FROM referencia.territorio").df())
+
+
+@dg.asset(key=["intermedio", "informalidad_comparacion"], deps=[enaho_informalidad, dg.AssetKey(["referencia", "tablas"])],
+          pool=POOL, group_name=GROUP, kinds={"duckdb", "pandas"},
+          description="ocupinf reconstruida vs la oficial del INEI en cada año que trae ambas: coincidencia de filas y "
+                      "diferencia ponderada de la tasa de informalidad (nacional y territorio)")
+def informalidad_comparacion(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        table = rebuild_validation(_persons(con), _departments(con))
+        con.register("_cmp", table)
+        con.execute("CREATE OR REPLACE TABLE intermedio.informalidad_comparacion AS SELECT * FROM _cmp")
+        con.unregister("_cmp")
+    return dg.MaterializeResult(metadata={"comparacion": markdown_table(table, limit=50)})
+
+
+@dg.asset_check(asset=informalidad_comparacion, name="reconstruccion_dentro_de_tolerancia",
+                description=f"La tasa de informalidad reconstruida difiere de la oficial en ≤ {TOLERANCIA_PP} pp y "
+                            f"coinciden ≥ {COINCIDENCIA_MINIMA_PCT} % de las filas, en cada año con ambas")
+def reconstruccion_dentro_de_tolerancia(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        table = con.execute("SELECT * FROM intermedio.informalidad_comparacion ORDER BY anio, ambito").df()
+    bad = table[(table["diferencia_pp"].abs() > TOLERANCIA_PP) | (table["coincidencia_pct"] < COINCIDENCIA_MINIMA_PCT)]
+    return dg.AssetCheckResult(
+        passed=bool(len(table)) and bad.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"anios_comparados": int(table["anio"].nunique()) if len(table) else 0,
+                  "max_diferencia_pp": float(table["diferencia_pp"].abs().max()) if len(table) else 0.0,
+                  "min_coincidencia_pct": float(table["coincidencia_pct"].min()) if len(table) else 0.0,
+                  "tolerancia_pp": TOLERANCIA_PP, "detalle": markdown_table(table, limit=50)},
+    )
+
+
+class ParametrosEmpleo(dg.Config):
+    """Choices of the employment block, recorded in meta.parametros (tema empleo) and the key-figure texts."""
+
+    variante_mype: str = VARIANTE_MYPE_DEFAULT
+    estratos_varianza: str = "estrato"
+    estrato_con_una_upm: str = SINGLE_PSU_DEFAULT
+
+
+EMPLEO_MARTS = ["empleo_evolucion", "empleo_por_tipo", "empleo_por_sexo", "empleo_precision"]
+
+
+@dg.multi_asset(
+    specs=[dg.AssetSpec(["marts", name], deps=[enaho_informalidad, dg.AssetKey(["referencia", "tablas"])],
+                        group_name=GROUP, kinds={"duckdb", "pandas"}) for name in EMPLEO_MARTS]
+    + [dg.AssetSpec(["intermedio", "indicadores_empleo"], deps=[enaho_informalidad], group_name=GROUP)],
+    pool=POOL,
+)
+def empleo_marts(context: dg.AssetExecutionContext, config: ParametrosEmpleo, duckdb: DuckDBResource):
+    """Survey estimates (Taylor linearization, PSU conglome, strata estrato, domains over the whole file)."""
+    t0 = time.perf_counter()
+    with duckdb.get_connection() as con:
+        persons = _persons(con)
+        departments = _departments(con)
+        tables = compute_employment(persons, departments, mype_variant=config.variante_mype,
+                                    strata=config.estratos_varianza, single_psu=config.estrato_con_una_upm)
+        counts = {
+            "empleo_evolucion": write_mart_frame(con, "empleo_evolucion", tables.evolucion),
+            "empleo_por_tipo": write_mart_frame(con, "empleo_por_tipo", tables.por_tipo),
+            "empleo_por_sexo": write_mart_frame(con, "empleo_por_sexo", tables.por_sexo),
+            "empleo_precision": write_mart_frame(con, "empleo_precision", tables.indicadores),
+        }
+        key = tables.indicadores.assign(fuente=FUENTE)[["anio", "indicador", "valor", "unidad", "descripcion", "fuente"]]
+        con.register("_key", key)
+        con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_empleo AS SELECT * FROM _key")
+        con.unregister("_key")
+        growth = growth_rows(con, "SELECT anio, pea_ocupada AS valor FROM marts.empleo_evolucion", "empleo", FUENTE)
+        con.register("_g", growth)
+        con.execute("INSERT INTO intermedio.indicadores_empleo SELECT * FROM _g")
+        con.unregister("_g")
+        record_parameters(con, "empleo", {
+            "variante_mype": (config.variante_mype, VARIANTES_MYPE[config.variante_mype]),
+            "estratos_varianza": (config.estratos_varianza, "Estratos del diseño para la varianza (Taylor)"),
+            "estrato_con_una_upm": (config.estrato_con_una_upm, "Tratamiento de estratos con una sola UPM"),
+            "fuente_informalidad": (dict(zip(tables.fuente_informalidad["anio"].astype(int).astype(str),
+                                             tables.fuente_informalidad["informal_source"])),
+                                    "Por año: ocupinf oficial del INEI o reconstruida (módulos 500 + 400)"),
+        })
+    progress(context, f"empleo: {len(tables.evolucion)} años estimados con CV", t0)
+    for name, n in counts.items():
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"filas": n})
+    yield dg.MaterializeResult(asset_key=["intermedio", "indicadores_empleo"], metadata={"filas": len(key)})

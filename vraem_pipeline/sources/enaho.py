@@ -1,0 +1,360 @@
+"""Find and read INEI ENAHO module files (Stata, SPSS or CSV; loose or inside INEI's download zips).
+
+The reader knows formats, not indicators: it returns the requested columns, lower-cased, with string keys that
+keep their leading zeros, numeric codes (never value labels) as nullable numbers, and two lineage columns
+(`archivo`, `registro`). Every way a file can be unreadable raises `SourceFileError` naming the file.
+See sources/enaho.md §1 and §4 for the quirks handled here.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+
+from vraem_pipeline.errors import SourceFileError
+
+#: String keys and their published widths (sources/enaho.md §2.1 and §4). CSV files and numeric-typed keys
+#: lose the leading zeros; they are restored to these widths.
+KEY_WIDTHS = {"conglome": 6, "vivienda": 3, "hogar": 2, "codperso": 2, "ubigeo": 6}
+
+#: The weight of every module-500 figure.
+WEIGHT_500 = "fac500a"
+
+#: Other factor names that scripts have met in place of fac500a. Finding one of them instead of fac500a must
+#: stop the run: using it silently would weight the year with another population (sources/enaho.md §2.5).
+OTHER_FACTORS_500 = ("fac500", "fac500a7", "factor07", "fac500_p", "factora07")
+
+#: Default data-file prefix: `enaho01a` (and `enaho01` for the household-level modules).
+DEFAULT_PREFIX = r"enaho01a?"
+
+_FORMATS = ("dta", "sav", "csv")
+
+
+@dataclass(frozen=True)
+class ModuleFile:
+    """Where one module's data file is: a file on disk, or a member of a zip (`member` is then set)."""
+
+    path: Path
+    member: str | None = None
+
+    @property
+    def archivo(self) -> str:
+        """Lineage label: the file name, or `zip!member` when the data sit inside a zip."""
+        return f"{self.path.name}!{self.member}" if self.member else self.path.name
+
+    @property
+    def display_path(self) -> Path:
+        return Path(f"{self.path}!{self.member}") if self.member else self.path
+
+    @property
+    def fmt(self) -> str:
+        return (self.member or self.path.name).rsplit(".", 1)[-1].lower()
+
+
+def module_pattern(year: int, module: str, prefix: str = DEFAULT_PREFIX) -> re.Pattern[str]:
+    """The data file of a module: `(^|/)enaho01a?-<year>-<module>.(dta|csv|sav)`, any case.
+
+    Classifier tables (`enaho_tabla_ciiu_rev4.dta`), dictionaries (PDF), the 2015 duplicate `…2015_500.dta`
+    and the panel files (`…-2019-2023-500-panel.dta`) do not match.
+    """
+    return re.compile(
+        rf"(^|/){prefix}-{year}-{re.escape(str(module))}\.({'|'.join(_FORMATS)})$", re.IGNORECASE
+    )
+
+
+def find_module_file(year_dir: Path, year: int, module: str, *, prefix: str = DEFAULT_PREFIX) -> ModuleFile:
+    """Locate a module's data file among the year's downloads, loose or inside any zip of the folder.
+
+    Exactly one match is accepted: two (a zip and its extracted copy, or two formats) would make the year's
+    figures depend on which one happened to be read first.
+    """
+    year_dir = Path(year_dir)
+    if not year_dir.is_dir():
+        raise SourceFileError(year_dir, f"no existe la carpeta del año {year}")
+    pattern = module_pattern(year, module, prefix)
+    found: list[ModuleFile] = []
+    for path in sorted(p for p in year_dir.rglob("*") if p.is_file()):
+        relative = path.relative_to(year_dir).as_posix()
+        if pattern.search(relative):
+            found.append(ModuleFile(path))
+        elif path.suffix.lower() == ".zip":
+            found.extend(ModuleFile(path, member) for member in _zip_members(path) if pattern.search(member))
+    if not found:
+        raise SourceFileError(
+            year_dir,
+            f"no se encontró el módulo {module} de {year} (se busca {pattern.pattern!r}, suelto o dentro de un zip)",
+            rule="enaho_modulo_presente",
+        )
+    if len(found) > 1:
+        listed = ", ".join(f.archivo for f in found)
+        raise SourceFileError(
+            year_dir,
+            f"el módulo {module} de {year} aparece {len(found)} veces ({listed}); deje uno solo",
+            rule="enaho_modulo_unico",
+        )
+    return found[0]
+
+
+def read_module(
+    source: ModuleFile | Path,
+    year: int,
+    module: str,
+    columns: Sequence[str],
+    *,
+    optional: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Read only `columns` (+ those of `optional` that exist) of one module file, plus `anio`, `archivo`, `registro`.
+
+    The header is read first and checked: pyreadstat silently drops names it does not know, so a missing
+    column would otherwise surface as a wrong figure much later. Module 500 must carry `fac500a`.
+    `registro` is the 1-based record number in the file (for a CSV, the line number minus the header).
+    """
+    source = source if isinstance(source, ModuleFile) else ModuleFile(Path(source))
+    with _local_copy(source) as path:
+        reader = _FORMAT_READERS.get(source.fmt)
+        if reader is None:
+            raise SourceFileError(source.display_path, f"formato no soportado: .{source.fmt}")
+        header, read = reader(path, source)
+        selected = _select_columns(source, header, module, columns, optional)
+        frame = read(selected)
+    frame.columns = [c.lower() for c in frame.columns]
+    frame = _normalize(frame, source)
+    _check_year(frame, source, year)
+    frame = frame.drop(columns=[c for c in frame.columns if c == "año"])
+    frame.insert(0, "anio", pd.array(np.full(len(frame), year), dtype="Int64"))
+    frame["archivo"] = source.archivo
+    frame["registro"] = pd.array(np.arange(1, len(frame) + 1), dtype="Int64")
+    return frame
+
+
+# --- locating ------------------------------------------------------------------------------------------------
+
+
+def _zip_members(path: Path) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [info.filename for info in archive.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceFileError(path, f"el zip no se puede abrir: {exc}", rule="zip_legible") from exc
+
+
+class _local_copy:
+    """A path pyreadstat can open: the file itself, or the zip member extracted to a temporary folder."""
+
+    def __init__(self, source: ModuleFile):
+        self.source = source
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> Path:
+        if self.source.member is None:
+            return self.source.path
+        self._tmp = tempfile.TemporaryDirectory(prefix="enaho_")
+        target = Path(self._tmp.name) / Path(self.source.member).name
+        try:
+            with zipfile.ZipFile(self.source.path) as archive, archive.open(self.source.member) as src:
+                with open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, length=1 << 20)
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            self._tmp.cleanup()
+            raise SourceFileError(self.source.display_path, f"no se pudo extraer del zip: {exc}") from exc
+        return target
+
+    def __exit__(self, *exc_info) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+# --- per-format readers: each returns (header names, read(selected names) -> DataFrame) ---------------------
+
+
+def _stata(path: Path, source: ModuleFile):
+    encoding = _stata_encoding(path)
+    try:
+        _, meta = pyreadstat.read_dta(str(path), metadataonly=True, encoding=encoding)
+    except Exception as exc:  # pyreadstat raises its own error types for unreadable files
+        raise SourceFileError(source.display_path, f"no es un archivo Stata legible: {exc}") from exc
+
+    def read(selected: list[str]) -> pd.DataFrame:
+        df, _ = pyreadstat.read_dta(str(path), usecols=selected, apply_value_formats=False, encoding=encoding)
+        return df
+
+    return list(meta.column_names), read
+
+
+def _spss(path: Path, source: ModuleFile):
+    # An SPSS file records its own character encoding; older INEI files that do not are read as latin-1.
+    encoding = None
+    try:
+        _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    except Exception:
+        encoding = "latin1"
+        try:
+            _, meta = pyreadstat.read_sav(str(path), metadataonly=True, encoding=encoding)
+        except Exception as exc:
+            raise SourceFileError(source.display_path, f"no es un archivo SPSS legible: {exc}") from exc
+
+    def read(selected: list[str]) -> pd.DataFrame:
+        df, _ = pyreadstat.read_sav(
+            str(path), usecols=selected, apply_value_formats=False, user_missing=False, encoding=encoding
+        )
+        return df
+
+    return list(meta.column_names), read
+
+
+def _csv(path: Path, source: ModuleFile):
+    encoding = _csv_encoding(path)
+    with open(path, encoding=encoding, newline="") as handle:
+        first = handle.readline().rstrip("\r\n")
+    if not first:
+        raise SourceFileError(source.display_path, "el CSV está vacío", line=1)
+    sep = ";" if first.count(";") > first.count(",") else ","
+    header = [name.strip().strip('"') for name in first.split(sep)]
+
+    def read(selected: list[str]) -> pd.DataFrame:
+        df = pd.read_csv(
+            path, sep=sep, encoding=encoding, usecols=selected, dtype=str, keep_default_na=False, na_filter=False
+        )
+        # INEI writes a single space for a missing value; `;` files use a decimal comma.
+        df = df.apply(lambda s: s.str.strip().replace("", pd.NA))
+        df.attrs["decimal_comma"] = sep == ";"
+        return df
+
+    return header, read
+
+
+_FORMAT_READERS = {"dta": _stata, "sav": _spss, "csv": _csv}
+
+
+def _stata_encoding(path: Path) -> str | None:
+    """latin-1 up to release 117 (ENAHO ≤ 2024); release 118+ files are UTF-8 and say so themselves."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if head.startswith(b"<stata_dta>"):
+        match = re.search(rb"<release>(\d+)</release>", head)
+        if match and int(match.group(1)) >= 118:
+            return None
+    return "latin1"
+
+
+def _csv_encoding(path: Path) -> str:
+    """UTF-8 only when the file proves it (BOM, or non-ASCII bytes that decode as UTF-8); latin-1 otherwise."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if not head.isascii():
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return "latin-1"
+
+
+# --- checks and normalisation ----------------------------------------------------------------------------------
+
+
+def _select_columns(
+    source: ModuleFile, header: list[str], module: str, columns: Sequence[str], optional: Iterable[str]
+) -> list[str]:
+    by_lower: dict[str, str] = {}
+    for name in header:
+        by_lower.setdefault(name.lower(), name)
+    if str(module) == "500" and WEIGHT_500 not in by_lower:
+        others = [by_lower[n] for n in OTHER_FACTORS_500 if n in by_lower]
+        found = f"trae {others} en su lugar" if others else "no trae ningún factor de expansión conocido"
+        raise SourceFileError(
+            source.display_path,
+            f"el módulo 500 debe traer el factor {WEIGHT_500} y {found}: revise qué factor corresponde al año",
+            rule="enaho_factor_fac500a",
+        )
+    wanted = [c.lower() for c in columns]
+    missing = [c for c in wanted if c not in by_lower]
+    if missing:
+        raise SourceFileError(
+            source.display_path,
+            f"faltan las columnas requeridas {missing}; el archivo trae: {', '.join(header)}",
+            rule="enaho_columnas_requeridas",
+        )
+    wanted += [c.lower() for c in optional if c.lower() in by_lower and c.lower() not in wanted]
+    if "año" in by_lower and "año" not in wanted:
+        wanted.append("año")
+    return [by_lower[c] for c in wanted]
+
+
+def _normalize(frame: pd.DataFrame, source: ModuleFile) -> pd.DataFrame:
+    """Keys as zero-padded strings, everything else as nullable numbers (codes, never labels)."""
+    from_csv = source.fmt == "csv"
+    out = {}
+    for name in frame.columns:
+        series = frame[name]
+        if name in KEY_WIDTHS:
+            out[name] = _key(series, KEY_WIDTHS[name], pad=from_csv)
+        elif name == "año":
+            out[name] = series.astype("string").str.strip()
+        else:
+            out[name] = _number(series, name, source, decimal_comma=frame.attrs.get("decimal_comma", False))
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _key(series: pd.Series, width: int, *, pad: bool) -> pd.Series:
+    """A string key. Values that lost their zeros (CSV, numeric storage) are padded; a string key read from a
+    Stata/SPSS file is kept as stored, so that a genuinely short code still fails validation."""
+    if pd.api.types.is_numeric_dtype(series):
+        as_int = pd.to_numeric(series).astype("Float64").round().astype("Int64")
+        return as_int.astype("string").str.zfill(width).astype("str")
+    text = series.astype("string")
+    text = text.mask(text.str.strip().eq("").fillna(False))
+    if pad:
+        text = text.str.strip().str.zfill(width)
+    return text.astype("str")
+
+
+def _number(series: pd.Series, name: str, source: ModuleFile, *, decimal_comma: bool) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series):
+        values = pd.to_numeric(series).astype("Float64")
+    else:
+        text = series.astype("string").str.strip()
+        text = text.mask(text.eq("").fillna(False))
+        if decimal_comma:
+            text = text.str.replace(",", ".", regex=False)
+        values = pd.to_numeric(text, errors="coerce").astype("Float64")
+        bad = values.isna() & text.notna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            examples = list(dict.fromkeys(text[bad].head(20).tolist()))[:3]
+            raise SourceFileError(
+                source.display_path,
+                f"la columna {name} trae valores no numéricos {examples} (¿etiquetas en vez de códigos?)",
+                line=first + (2 if source.fmt == "csv" else 1),
+                rule="enaho_codigos_numericos",
+            )
+    finite = values.dropna()
+    if len(finite) and bool((finite == finite.round()).all()):
+        return values.round().astype("Int64")
+    return values
+
+
+def _check_year(frame: pd.DataFrame, source: ModuleFile, year: int) -> None:
+    """The internal `año` must be the folder's year: survey codes are not chronological (906 is 2023)."""
+    if "año" not in frame.columns:
+        return
+    other = frame["año"].dropna()
+    other = other[other != str(year)]
+    if len(other):
+        raise SourceFileError(
+            source.display_path,
+            f"el archivo es de {sorted(set(other))[:3]} y está en la carpeta de {year}",
+            rule="enaho_anio_coincide",
+        )

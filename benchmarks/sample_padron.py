@@ -1,0 +1,355 @@
+"""Generate the SUNAT firm sample at national scale, time it, and check it independently in DuckDB SQL.
+
+    uv run python benchmarks/sample_padron.py                 # national scale, temp dir, removed after
+    uv run python benchmarks/sample_padron.py --scale small   # the test scale, in a second
+    uv run python benchmarks/sample_padron.py --keep --out /tmp/raw
+
+The check does not reuse the generator's code: it finds the latest cut of each year by its AAAAMM, sniffs
+delimiter and encoding from the bytes, reads the files back with DuckDB's ``read_csv`` (rejecting lines
+whose field count is not 16), applies the formal-firm rule in SQL (check digit, first of a duplicated RUC,
+ACTIVO, business type, declared sales > 0, ubigeo with its leading zero restored) and classifies
+activities with its own text→sector mapping built from the CIIU reference tables. Each figure is printed
+next to the published one; the exit code is 1 if a published firm figure is missed at its rounding
+(national scale only: the small scale is not calibrated to the publication).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import time
+import unicodedata
+import zipfile
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+import vraem_pipeline
+from vraem_pipeline.sample_data import escribir_empresas
+
+REF = Path(vraem_pipeline.__file__).parent / "reference"
+SHARED_REF = Path(vraem_pipeline.__file__).resolve().parents[2] / "shared" / "reference"
+COLUMNAS = (
+    "RUC,Estado,Condicion,Tipo,Actividad_Economica_CIIU_revision3_Principal,"
+    "Actividad_Economica_CIIU_revision3_Secundaria,Actividad_Economica_CIIU_revision4_Principal,NroTrab,"
+    "TipoFacturacion,TipoContabilidad,ComercioExterior,UBIGEO,Departamento,Provincia,Distrito,PERIODO_PUBLICACION"
+).split(",")
+
+
+def ref(nombre: str) -> Path:
+    return REF / nombre if (REF / nombre).is_file() else SHARED_REF / nombre
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+
+def sin_acentos(s: str) -> str:
+    s = unicodedata.normalize("NFKD", s.upper())
+    s = "".join(c for c in s if not unicodedata.combining(c))
+    s = re.sub(r"[^A-Z0-9]+", " ", s)  # punctuation and spaces collapse to one space
+    return s.strip()
+
+
+def sector_division(d: int) -> str:
+    tabla = [((1, 2), "agropecuario"), ((3, 3), "pesca"), ((5, 9), "mineria"), ((10, 33), "manufactura"),
+             ((41, 43), "construccion"), ((45, 47), "comercio")]
+    for (a, b), s in tabla:
+        if a <= d <= b:
+            return s
+    return "servicios"
+
+
+def tabla_textos() -> pd.DataFrame:
+    """Normalized activity text → sector, from the UN titles, the Peruvian upper-case titles and variants."""
+    filas = []
+    un = pd.read_csv(ref("ciiu_rev4.csv"), dtype=str)
+    filas += [(sin_acentos(t), c) for t, c in zip(un["titulo"], un["clase"], strict=True)]
+    pe = pd.read_csv(ref("ciiu_rev4_titulos_mayusculas_pe.csv"), dtype=str)
+    filas += [(sin_acentos(t), c) for t, c in zip(pe["texto"], pe["clase"], strict=True)]
+    if ref("ciiu_rev4_variantes_sunat.csv").is_file():
+        va = pd.read_csv(ref("ciiu_rev4_variantes_sunat.csv"), dtype=str)
+        filas += [(sin_acentos(t), c) for t, c in zip(va["texto"], va["clase"], strict=True)]
+    df = pd.DataFrame(filas, columns=["texto", "clase"]).drop_duplicates()
+    df["sector"] = [sector_division(int(c[:2])) for c in df["clase"]]
+    df = df.drop_duplicates(["texto", "sector"])
+    if df["texto"].duplicated().any():
+        raise SystemExit("texto CIIU con dos sectores")
+    return df[["texto", "sector"]]
+
+
+def sniff(ruta: Path) -> tuple[str, str, bool]:
+    """(delimiter, encoding, has BOM) from the file's bytes."""
+    with open(ruta, "rb") as f:
+        muestra = f.read(4 << 20)
+    bom = muestra.startswith(b"\xef\xbb\xbf")
+    try:
+        muestra[: muestra.rfind(b"\n")].decode("utf-8")
+        codificacion = "utf-8"
+    except UnicodeDecodeError:
+        codificacion = "latin-1"
+    cabecera = muestra.split(b"\n", 1)[0]
+    delim = "|" if cabecera.count(b"|") > cabecera.count(b",") else ","
+    return delim, codificacion, bom
+
+
+def ultimo_corte(carpeta: Path) -> tuple[Path, list[Path]]:
+    cortes = []
+    for p in carpeta.iterdir():
+        m = re.fullmatch(r"padronruc_(\d{6})\.(zip|csv)", p.name.lower())
+        if m:
+            cortes.append((m.group(1), p))
+    cortes.sort()
+    return cortes[-1][1], [p for _, p in cortes]
+
+
+def contar_lineas(ruta: Path) -> int:
+    n = 0
+    with open(ruta, "rb") as f:
+        while bloque := f.read(1 << 24):
+            n += bloque.count(b"\n")
+    return n
+
+
+def redondear(x: float, decimales: int) -> Decimal:
+    return Decimal(str(x)).quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
+
+
+# ------------------------------------------------------------------------------------------------ check
+
+
+def cargar_corte(con: duckdb.DuckDBPyConnection, ruta: Path, tmp: Path) -> dict:
+    if ruta.suffix.lower() == ".zip":
+        with zipfile.ZipFile(ruta) as zf:
+            miembro = zf.namelist()[0]
+            zf.extract(miembro, tmp)
+        csv = tmp / miembro
+    else:
+        csv = ruta
+    delim, codificacion, bom = sniff(csv)
+    quote = '"' if delim == "," else ""
+    columnas = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in COLUMNAS) + "}"
+    con.execute("DROP TABLE IF EXISTS padron_rechazos")
+    con.execute(
+        f"""CREATE OR REPLACE TABLE padron AS SELECT * FROM read_csv(
+            '{csv}', delim='{delim}', quote='{quote}', escape='{quote}', header=true, encoding='{codificacion}',
+            columns={columnas}, auto_detect=false, ignore_errors=true, store_rejects=true,
+            rejects_table='padron_rechazos', rejects_scan='padron_scan', null_padding=false, strict_mode=true)"""
+    )
+    lineas = contar_lineas(csv) - 1
+    leidas = con.execute("SELECT count(*) FROM padron").fetchone()[0]
+    rechazadas = con.execute("SELECT count(DISTINCT line) FROM padron_rechazos").fetchone()[0]
+    if csv != ruta:
+        csv.unlink()
+    return {"archivo": ruta.name, "delim": delim, "encoding": codificacion, "bom": bom, "lineas": lineas,
+            "aceptadas_csv": leidas, "rechazadas_campos": rechazadas}
+
+
+SQL_FORMALES = """
+CREATE OR REPLACE TABLE formales AS
+WITH p AS (
+    SELECT rowid AS rn, * REPLACE (
+        CASE WHEN regexp_full_match(UBIGEO, '[0-9]{5}') THEN '0' || UBIGEO ELSE UBIGEO END AS UBIGEO)
+    FROM padron
+),
+dv AS (
+    SELECT *,
+        regexp_full_match(RUC, '[0-9]{11}') AND
+        (11 - (5*substr(RUC,1,1)::INT + 4*substr(RUC,2,1)::INT + 3*substr(RUC,3,1)::INT + 2*substr(RUC,4,1)::INT
+             + 7*substr(RUC,5,1)::INT + 6*substr(RUC,6,1)::INT + 5*substr(RUC,7,1)::INT + 4*substr(RUC,8,1)::INT
+             + 3*substr(RUC,9,1)::INT + 2*substr(RUC,10,1)::INT) % 11) % 10 = substr(RUC,11,1)::INT AS ruc_ok
+    FROM p WHERE regexp_full_match(RUC, '[0-9]{11}')
+),
+unicos AS (
+    SELECT * FROM dv WHERE ruc_ok QUALIFY row_number() OVER (PARTITION BY RUC ORDER BY rn) = 1
+),
+v AS (
+    SELECT RUC, sum(TRY_CAST(VENTAS_NETAS AS DECIMAL(18, 2))) AS ventas
+    FROM ventas WHERE EJERCICIO = $anio GROUP BY RUC
+)
+SELECT u.RUC, u.UBIGEO, substr(u.UBIGEO, 1, 2) AS dep, d.ubigeo IS NOT NULL AS vraem, v.ventas,
+       CASE WHEN v.ventas / $uit <= 150 THEN 'micro' WHEN v.ventas / $uit <= 1700 THEN 'pequena'
+            WHEN v.ventas / $uit <= 2300 THEN 'mediana' ELSE 'grande' END AS estrato,
+       coalesce(t.sector, 'sin_clasificar') AS sector
+FROM unicos u
+JOIN tipos ON tipos.tipo = u.Tipo AND tipos.es_negocio = 'si'
+JOIN v ON v.RUC = u.RUC AND v.ventas > 0
+LEFT JOIN distritos d ON d.ubigeo = u.UBIGEO
+LEFT JOIN mapa_textos t ON t.crudo = u.Actividad_Economica_CIIU_revision4_Principal
+WHERE u.Estado = 'ACTIVO'
+"""
+
+
+def verificar(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
+    con = duckdb.connect()
+    textos = tabla_textos()
+
+    def escalar(sql: str, params=None):
+        return con.execute(sql, params).fetchone()[0]
+
+    def mapear_textos() -> None:
+        """Sector of each distinct activity text of the loaded cut (normalized in Python, joined in SQL)."""
+        crudos = [r[0] for r in con.execute(
+            "SELECT DISTINCT Actividad_Economica_CIIU_revision4_Principal FROM padron").fetchall()]
+        mapa = pd.DataFrame({"crudo": crudos, "texto": [sin_acentos(x or "") for x in crudos]})
+        mapa = mapa.merge(textos, on="texto", how="left")[["crudo", "sector"]]
+        con.register("mapa_df", mapa)
+        con.execute("CREATE OR REPLACE TABLE mapa_textos AS SELECT * FROM mapa_df")
+        con.unregister("mapa_df")
+    con.execute(f"CREATE TABLE tipos AS SELECT * FROM read_csv('{ref('tipos_contribuyente.csv')}', all_varchar=true)")
+    con.execute(f"CREATE TABLE distritos AS SELECT * FROM read_csv('{ref('vraem_distritos.csv')}', all_varchar=true)")
+    uit = pd.read_csv(ref("uit.csv"), dtype={"anio": int, "uit_soles": int}).set_index("anio")["uit_soles"]
+    filas, cuentas = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for anio in anios:
+            t0 = time.perf_counter()
+            corte, todos = ultimo_corte(raw / "sunat" / "padron" / str(anio))
+            info = cargar_corte(con, corte, Path(tmp))
+            ventas = raw / "sunat" / "ventas" / str(anio) / f"ventas_{anio}.txt"
+            con.execute("DROP TABLE IF EXISTS ventas_rechazos")
+            con.execute(
+                f"""CREATE OR REPLACE TABLE ventas AS SELECT * FROM read_csv('{ventas}', delim='|', quote='',
+                    escape='', header=true, encoding='latin-1', auto_detect=false,
+                    columns={{'RUC': 'VARCHAR', 'EJERCICIO': 'VARCHAR', 'VENTAS_NETAS': 'VARCHAR'}},
+                    ignore_errors=true, store_rejects=true, rejects_table='ventas_rechazos',
+                    rejects_scan='ventas_scan', null_padding=false, strict_mode=true)"""
+            )
+            info["ventas_lineas"] = contar_lineas(ventas) - 1
+            info["ventas_rechazadas_campos"] = escalar("SELECT count(DISTINCT line) FROM ventas_rechazos")
+            info["ventas_no_numericas"] = escalar(
+                "SELECT count(*) FROM ventas WHERE VENTAS_NETAS <> '' "
+                "AND TRY_CAST(VENTAS_NETAS AS DECIMAL(18,2)) IS NULL"
+            )
+            info["ruc_dv_invalido"] = con.execute(
+                """SELECT count(*) FROM padron WHERE NOT regexp_full_match(RUC, '[0-9]{11}') OR
+                   (11 - (5*substr(RUC,1,1)::INT + 4*substr(RUC,2,1)::INT + 3*substr(RUC,3,1)::INT
+                   + 2*substr(RUC,4,1)::INT + 7*substr(RUC,5,1)::INT + 6*substr(RUC,6,1)::INT
+                   + 5*substr(RUC,7,1)::INT + 4*substr(RUC,8,1)::INT + 3*substr(RUC,9,1)::INT
+                   + 2*substr(RUC,10,1)::INT) % 11) % 10 <> substr(RUC,11,1)::INT"""
+            ).fetchone()[0]
+            info["ruc_repetidos"] = con.execute(
+                "SELECT count(*) - count(DISTINCT RUC) FROM padron"
+            ).fetchone()[0]
+            info["ubigeo_guion"] = con.execute("SELECT count(*) FROM padron WHERE UBIGEO = '-'").fetchone()[0]
+            info["ubigeo_5_digitos"] = con.execute(
+                "SELECT count(*) FROM padron WHERE regexp_full_match(UBIGEO, '[0-9]{5}')"
+            ).fetchone()[0]
+            info["cortes"] = [p.name for p in todos]
+            mapear_textos()
+            con.execute(SQL_FORMALES, {"anio": str(anio), "uit": int(uit[anio])})
+            r = {"anio": anio}
+            r["nacional"] = con.execute("SELECT count(*) FROM formales").fetchone()[0]
+            r["vraem"] = con.execute("SELECT count(*) FROM formales WHERE vraem").fetchone()[0]
+            r["ventas_millones"] = float(escalar("SELECT sum(ventas) FROM formales WHERE vraem")) / 1e6
+            for col in ("estrato", "sector", "dep"):
+                for k, n in con.execute(f"SELECT {col}, count(*) FROM formales WHERE vraem GROUP BY 1").fetchall():
+                    r[f"{col}:{k}"] = 100 * n / r["vraem"]
+            r["estrato_nacional:micro"] = 100 * con.execute(
+                "SELECT avg((estrato = 'micro')::INT) FROM formales"
+            ).fetchone()[0]
+            r["seg"] = round(time.perf_counter() - t0, 1)
+            filas.append(r)
+            cuentas[anio] = info
+            # the superseded cut, read the same way, to show that picking it would be wrong
+            if len(todos) > 1:
+                viejo = [p for p in todos if p != corte][-1]
+                cargar_corte(con, viejo, Path(tmp))
+                mapear_textos()
+                con.execute(SQL_FORMALES, {"anio": str(anio), "uit": int(uit[anio])})
+                info["corte_superado"] = {
+                    "archivo": viejo.name,
+                    "vraem": con.execute("SELECT count(*) FROM formales WHERE vraem").fetchone()[0],
+                    "nacional": con.execute("SELECT count(*) FROM formales").fetchone()[0],
+                }
+    df = pd.DataFrame(filas).set_index("anio").sort_index()
+    df["share_pct"] = 100 * df["vraem"] / df["nacional"]
+    df["var_pct"] = 100 * df["vraem"].pct_change()
+    return df, cuentas
+
+
+def comparar(df: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
+    pub = pd.read_csv(ref("publicado_vraem_2024.csv"), dtype=str, keep_default_na=False)
+    anio = int(pub.loc[pub["indicador"] == "empresas_formales", "anio"].iloc[0])
+    x = df.loc[anio]
+    media = df["var_pct"].dropna().mean()
+    salida = []
+
+    def fila(nombre: str, calculado: float, publicado: str) -> None:
+        dec = len(publicado.split(".")[1]) if "." in publicado else 0
+        ok = redondear(calculado, dec) == Decimal(publicado)
+        salida.append((nombre, f"{calculado:,.4f}", publicado, ok))
+
+    for _, p in pub.iterrows():
+        ind, cat, val = p["indicador"], p["categoria"], p["valor"]
+        if ind == "empresas_formales":
+            fila(ind, x["vraem"], val)
+        elif ind == "empresas_participacion_nacional_pct":
+            fila(ind, x["share_pct"], val)
+        elif ind == "empresas_var_anual_pct":
+            fila(ind, x["var_pct"], val)
+        elif ind == "empresas_var_promedio_anual_pct":
+            fila(ind, media, val)
+        elif ind == "empresas_por_estrato_pct":
+            fila(f"{ind}:{cat}", x.get(f"estrato:{cat}", 0.0), val)
+        elif ind == "empresas_por_sector_pct":
+            fila(f"{ind}:{cat}", x.get(f"sector:{cat}", 0.0), val)
+        elif ind == "empresas_por_departamento_pct":
+            fila(f"{ind}:{cat}", x.get(f"dep:{cat}", 0.0), val)
+        elif ind == "ventas_millones_soles":
+            fila(ind, x["ventas_millones"], val)
+    return salida
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", default="national", choices=["national", "small"])
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--out", type=Path, help="raw folder to write (default: a temporary folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--solo-verificar", action="store_true", help="only check the files already in --out")
+    a = ap.parse_args()
+    raw = a.out or Path(tempfile.mkdtemp(prefix="vraem_sample_"))
+    anios = list(range(2019, 2025))
+    try:
+        if not a.solo_verificar:
+            print(f"== generación escala={a.scale} seed={a.seed} → {raw}")
+            t0 = time.perf_counter()
+            escribir_empresas(raw, seed=a.seed, scale=a.scale, years=anios,
+                              progreso=lambda etapa, s: print(f"  {etapa:>9}: {s:6.1f} s", flush=True))
+            print(f"  {'total':>9}: {time.perf_counter() - t0:6.1f} s")
+            for p in sorted(raw.rglob("*")):
+                if p.is_file():
+                    print(f"  {p.relative_to(raw)}  {p.stat().st_size / 1e6:9.1f} MB")
+        print("== verificación independiente (DuckDB)")
+        t0 = time.perf_counter()
+        df, cuentas = verificar(raw, anios)
+        print(f"  leída y verificada en {time.perf_counter() - t0:.1f} s")
+        for anio, info in cuentas.items():
+            print(f"  {anio}: {info}")
+        pd.set_option("display.width", 250)
+        pd.set_option("display.max_columns", 40)
+        cols = ["vraem", "nacional", "share_pct", "var_pct", "ventas_millones", "estrato_nacional:micro"]
+        print(df[cols].round(3).to_string())
+        print(f"  media de las variaciones anuales {df.index[1]}–{df.index[-1]}: {df['var_pct'].dropna().mean():.4f} %")
+        resto = sorted(c for c in df.columns if ":" in c and c not in cols)
+        print(df[resto].round(2).T.to_string())
+        print("== contra lo publicado")
+        fallas = 0
+        for nombre, calc, pub, ok in comparar(df):
+            fallas += not ok
+            print(f"  {'OK ' if ok else 'NO '} {nombre:45} calculado {calc:>16}  publicado {pub}")
+        if a.scale == "national" and fallas:
+            print(f"{fallas} cifras no coinciden")
+            return 1
+        return 0
+    finally:
+        if a.out is None and not a.keep:
+            shutil.rmtree(raw, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""The synthetic SUNAT firm files (small scale): formats, determinism, planted dirt, and ``allocate``.
+
+The RUC check and the formal-firm rule are re-implemented here on purpose (a few lines each, from the
+source note §2 and the brief), so the generator is not checked against itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vraem_pipeline.sample_data import escribir_empresas
+from vraem_pipeline.sample_data.calibracion import allocate, apportion, calibrar, leer_publicado, leer_referencia
+from vraem_pipeline.sample_data.padron import (
+    SUCIEDAD_POR_ESCALA,
+    construir_universo,
+    digito_verificador,
+    ruc_valido,
+)
+from vraem_pipeline.sample_data.ventas import SUCIEDAD_VENTAS
+
+YEARS = range(2019, 2025)
+SEED = 7
+HEADER = (
+    "RUC,Estado,Condicion,Tipo,Actividad_Economica_CIIU_revision3_Principal,"
+    "Actividad_Economica_CIIU_revision3_Secundaria,Actividad_Economica_CIIU_revision4_Principal,NroTrab,"
+    "TipoFacturacion,TipoContabilidad,ComercioExterior,UBIGEO,Departamento,Provincia,Distrito,PERIODO_PUBLICACION"
+).split(",")
+
+
+def ruc_ok(ruc: str) -> bool:
+    """Source note §2, written out independently of the generator."""
+    if not re.fullmatch(r"\d{11}", ruc):
+        return False
+    s = sum(w * int(d) for w, d in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), ruc[:10], strict=True))
+    return (11 - s % 11) % 10 == int(ruc[10])
+
+
+def cut_path(raw: Path, year: int, month: int = 12) -> Path:
+    folder = raw / "sunat" / "padron" / str(year)
+    stem = f"PadronRUC_{year}{month:02d}"
+    return folder / (f"{stem}.csv" if year == 2022 else f"{stem}.zip")
+
+
+def cut_bytes(path: Path) -> bytes:
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            assert zf.namelist() == [path.stem + ".csv"]
+            return zf.read(path.stem + ".csv")
+    return path.read_bytes()
+
+
+def parse_cut(data: bytes) -> list[list[str]]:
+    """Data rows of a cut (header dropped), delimiter/encoding/BOM sniffed from the bytes."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    first = text.split("\n", 1)[0]
+    delim = "|" if first.count("|") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim,
+                        quoting=csv.QUOTE_MINIMAL if delim == "," else csv.QUOTE_NONE)
+    rows = list(reader)
+    assert rows[0] == HEADER, (bom, delim, rows[0])
+    return rows[1:]
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("raw_a")
+    escribir_empresas(out, seed=SEED, scale="small", years=YEARS)
+    return out
+
+
+@pytest.fixture(scope="module")
+def universe():
+    return construir_universo(calibrar("small", YEARS), SEED)
+
+
+def test_deterministic_by_seed(raw, tmp_path):
+    escribir_empresas(tmp_path, seed=SEED, scale="small", years=YEARS)
+    a = sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file())
+    b = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert a == b and len(a) == 13  # 6 December cuts + the June 2024 cut + 6 ventas files
+    for rel in a:
+        assert (raw / rel).read_bytes() == (tmp_path / rel).read_bytes(), rel
+
+
+def test_another_seed_gives_other_files(raw, tmp_path):
+    escribir_empresas(tmp_path, seed=SEED + 1, scale="small", years=[2024])
+    assert cut_bytes(cut_path(raw, 2024)) != cut_bytes(cut_path(tmp_path, 2024))
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_cut_format_of_each_year(raw, year):
+    path = cut_path(raw, year)
+    assert path.is_file()
+    assert (path.read_bytes()[:2] == b"PK") == (year != 2022)  # zipped, except the plain 2022 .csv
+    data = cut_bytes(path)
+    header = data.split(b"\n", 1)[0]
+    if year <= 2022:
+        assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
+        assert header.count(b"|") == 15
+        with pytest.raises(UnicodeDecodeError):  # latin-1 bytes of Ñ / accents are not UTF-8
+            data.decode("utf-8")
+        text = data.decode("latin-1")
+        assert re.search(r"\|(APURÍMAC|JUNÍN|HUÁNUCO|SAN MARTÍN)\|", text)
+        assert '"' not in text
+    else:
+        assert data.startswith(b"\xef\xbb\xbf") and header.endswith(b"\r")
+        assert header.count(b",") == 15
+        text = data.decode("utf-8-sig")
+        assert "JUNÍN" in text
+        assert re.search(r',"[^"]*,[^"]*",', text)  # quoted fields containing commas
+    rows = parse_cut(data)
+    ubigeos = Counter(len(r[11]) for r in rows if len(r) == 16 and r[11] != "-")
+    if year == 2022:  # leading zero lost for departments 01–09
+        assert ubigeos[5] > 0 and ubigeos[6] > 0
+        assert not any(r[11].startswith("0") for r in rows if len(r) == 16)
+    else:
+        assert set(ubigeos) == {6}
+    assert all(r[15] == f"{year}12" for r in rows if len(r) == 16)
+
+
+def test_superseded_june_cut_differs(raw):
+    june, dec = cut_path(raw, 2024, 6), cut_path(raw, 2024, 12)
+    assert june.is_file() and june.stat().st_mtime > dec.stat().st_mtime  # newest file is the wrong one
+    rows_june = {r[0] for r in parse_cut(cut_bytes(june)) if len(r) == 16}
+    rows_dec = {r[0] for r in parse_cut(cut_bytes(dec)) if len(r) == 16}
+    assert rows_june != rows_dec
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_check_digit_and_planted_dirt(raw, universe, year):
+    """Every RUC of a well-formed line passes the check except the planted ones; lines add up."""
+    dirt = universe.suciedad(year)
+    expected = SUCIEDAD_POR_ESCALA["small"]
+    rows = parse_cut(cut_bytes(cut_path(raw, year)))
+    widths = Counter(len(r) for r in rows)
+    assert widths[17] == expected["campo_extra"] and widths[15] == expected["campo_faltante"]
+    assert set(widths) == {15, 16, 17}
+    clean = [r for r in rows if len(r) == 16]
+    bad = sorted(r[0] for r in clean if not ruc_ok(r[0]))
+    assert bad == sorted(str(x) for x in dirt.ruc_invalidos)
+    assert len(bad) == expected["ruc_dv_invalido"]
+    repeated = {ruc for ruc, n in Counter(r[0] for r in clean).items() if n > 1}
+    assert repeated == {str(x) for x in dirt.ruc_duplicados} and len(repeated) == 3
+    # rows read = population rows + planted lines (bad check digit, malformed, duplicated)
+    planted = sum(dirt.conteo().values())
+    filas, _, _ = universe.corte(year)
+    assert len(rows) == len(filas) + planted
+    assert all(r[0][:2] in {"10", "15", "17", "20"} for r in clean)
+
+
+def test_check_digit_vectors():
+    valid = ["20512333797", "10054148289", "15484032987", "17155542071", "20100070970", "10452159428",
+             "20512201611"]
+    assert all(ruc_ok(x) for x in valid) and not ruc_ok("20512333798")
+    arr = np.array([int(x) for x in valid] + [20512333798], dtype=np.int64)
+    assert ruc_valido(arr).tolist() == [True] * len(valid) + [False]
+    assert digito_verificador(np.array([2051233379])).tolist() == [7]
+
+
+def test_ventas_format_and_dirt(raw):
+    path = raw / "sunat" / "ventas" / "2024" / "ventas_2024.txt"
+    data = path.read_bytes()
+    data.decode("latin-1")
+    lines = data.decode("latin-1").split("\n")
+    assert lines[0] == "RUC|EJERCICIO|VENTAS_NETAS" and lines[-1] == ""
+    fields = [line.split("|") for line in lines[1:-1]]
+    expected = SUCIEDAD_VENTAS["small"]
+    assert sum(len(f) != 3 for f in fields) == expected["campos_errados"]
+    amounts = [f[2] for f in fields if len(f) == 3]
+    odd = [a for a in amounts if a and not re.fullmatch(r"\d+\.\d\d", a)]
+    assert len(odd) == expected["importe_no_numerico"]
+    assert "" in amounts and "0.00" in amounts
+    assert Counter(f[1] for f in fields if len(f) == 3) == Counter(
+        {"2024": len(amounts) - expected["ejercicio_anterior"], "2023": expected["ejercicio_anterior"]}
+    )
+
+
+def formal_counts(raw: Path, year: int) -> tuple[int, int]:
+    """The brief's rule applied in plain Python to the small files: (national, VRAEM) formal firms."""
+    tipos = leer_referencia("tipos_contribuyente.csv")
+    business = set(tipos.loc[tipos["es_negocio"] == "si", "tipo"])
+    vraem = set(leer_referencia("vraem_distritos.csv")["ubigeo"])
+    sales: dict[str, Decimal] = {}
+    for line in (raw / "sunat" / "ventas" / str(year) / f"ventas_{year}.txt").read_text("latin-1").splitlines()[1:]:
+        f = line.split("|")
+        if len(f) == 3 and f[1] == str(year) and re.fullmatch(r"\d+\.\d+", f[2]):
+            sales[f[0]] = sales.get(f[0], Decimal(0)) + Decimal(f[2])
+    seen: set[str] = set()
+    national = in_vraem = 0
+    for r in parse_cut(cut_bytes(cut_path(raw, year))):
+        if len(r) != 16 or not ruc_ok(r[0]) or r[0] in seen:
+            continue
+        seen.add(r[0])
+        if r[1] == "ACTIVO" and r[3] in business and sales.get(r[0], 0) > 0:
+            national += 1
+            in_vraem += r[11].zfill(6) in vraem
+    return national, in_vraem
+
+
+@pytest.mark.parametrize("year", [2019, 2022, 2024])
+def test_rule_gives_the_calibrated_counts(raw, year):
+    cal = calibrar("small", YEARS)
+    assert formal_counts(raw, year) == (cal.nacional_formales[year], cal.vraem_formales[year])
+
+
+# ------------------------------------------------------------------------------------------ allocate
+
+
+def test_allocate_hand_worked_sum_100_1():
+    # ideals 1023, 831, 669, 399, 81 (sum 3003); each may move by one; the three cuts go to the
+    # categories where one unit matters least relative to their size: 1023, then 831, then 669.
+    assert allocate(3000, [34.1, 27.7, 22.3, 13.3, 2.7]) == [1022, 830, 668, 399, 81]
+
+
+def test_allocate_docstring_example():
+    assert allocate(3000, [45.1, 35.0, 20.0]) == [1352, 1049, 599]
+    with pytest.raises(ValueError):
+        allocate(1000, [45.1, 35.0, 20.0])
+    assert allocate(3000, {"a": 45.1, "b": 35.0, "c": 20.0}) == {"a": 1352, "b": 1049, "c": 599}
+
+
+def test_allocate_unique_answer():
+    assert allocate(7, [57, 29, 14], decimals=0) == [4, 2, 1]
+
+
+def test_allocate_raises_when_impossible():
+    with pytest.raises(ValueError):
+        allocate(1000, [34.1, 27.7, 22.3, 13.3, 2.7])  # each share pins one count; they add to 1001
+    with pytest.raises(ValueError):
+        allocate(10, [0.1, 99.9])  # no count of 10 is 0.1 %
+
+
+def rounds_to(count: int, total: int, pct: str) -> bool:
+    dec = len(pct.split(".")[1]) if "." in pct else 0
+    value = (Decimal(count) * 100 / Decimal(total)).quantize(Decimal(1).scaleb(-dec), rounding=ROUND_HALF_UP)
+    return value == Decimal(pct)
+
+
+def test_allocate_published_departments():
+    pub = leer_publicado()
+    dep = pub[pub["indicador"] == "empresas_por_departamento_pct"]
+    pcts = dict(zip(dep["categoria"], dep["valor"], strict=True))
+    assert sum(Decimal(v) for v in pcts.values()) == Decimal("100.1")
+    total = int(pub.loc[pub["indicador"] == "empresas_formales", "valor"].iloc[0])
+    counts = allocate(total, pcts)
+    assert set(counts) == set(pcts) and sum(counts.values()) == total
+    assert all(rounds_to(counts[k], total, v) for k, v in pcts.items())
+
+
+def test_apportion_sums_and_stays_near_quota():
+    weights = {"a": 34.1, "b": 27.7, "c": 22.3, "d": 13.3, "e": 2.7}
+    counts = apportion(172, weights)
+    assert sum(counts.values()) == 172
+    assert all(abs(counts[k] - 172 * w / 100.1) < 1 for k, w in weights.items())
+
+
+def test_national_calibration_meets_every_published_firm_figure():
+    """Arithmetic only (no files): the national targets round to the published figures."""
+    cal = calibrar("national")
+    pub = leer_publicado()
+    year = cal.anio_publicado
+
+    def published(code: str, cat: str = "") -> str:
+        return pub.loc[(pub["indicador"] == code) & (pub["categoria"] == cat), "valor"].iloc[0]
+
+    v = cal.vraem_formales
+    assert v[year] == int(published("empresas_formales"))
+    assert rounds_to(v[year], cal.nacional_formales[year], published("empresas_participacion_nacional_pct"))
+    changes = [100 * (Decimal(v[a]) / Decimal(v[a - 1]) - 1) for a in range(year - 4, year + 1)]
+    assert changes[-1].quantize(Decimal("0.1"), ROUND_HALF_UP) == Decimal(published("empresas_var_anual_pct"))
+    mean = sum(changes) / len(changes)
+    assert mean.quantize(Decimal("0.1"), ROUND_HALF_UP) == Decimal(published("empresas_var_promedio_anual_pct"))
+    assert changes[0] < 0  # the 2020 dip
+    for block, counts in (("estrato", cal.vraem_por_estrato), ("sector", cal.vraem_por_sector),
+                          ("departamento", cal.vraem_por_departamento)):
+        assert sum(counts.values()) == v[year]
+        rows = pub[pub["indicador"] == f"empresas_por_{block}_pct"]
+        for cat, val in zip(rows["categoria"], rows["valor"], strict=True):
+            assert rounds_to(counts[cat], v[year], val), (block, cat)
+    assert cal.vraem_ventas_centimos[year] == int(Decimal(published("ventas_millones_soles")) * 100_000_000)
+    assert 2_300_000 < cal.nacional_formales[year] < 2_650_000
+
+
+def test_small_scale_is_a_hundredth():
+    small, national = calibrar("small"), calibrar("national")
+    for a in YEARS:
+        assert abs(small.nacional_formales[a] - national.nacional_formales[a] / 100) <= 0.5
+        assert abs(small.vraem_formales[a] - national.vraem_formales[a] / 100) <= 0.5
+
+
+def test_sales_respect_the_strata(universe):
+    from vraem_pipeline.sample_data.ventas import importes, limites_centimos
+
+    for year in (2019, 2024):
+        cents = importes(universe, year)
+        pos = cents > 0
+        lim = limites_centimos(universe.cal.uit[year])
+        e = universe.estrato[pos]
+        assert np.all(cents[pos] >= lim[e, 0]) and np.all(cents[pos] <= lim[e, 1])
+    national = universe.formal(2024)
+    share_micro = float(np.mean(universe.estrato[national] == 0))
+    assert 0.94 < share_micro < 0.98
+
+
+def test_published_csv_is_not_typed_in_code():
+    """The calibration follows the CSV: no published firm figure appears as a literal in the generator."""
+    src = "".join(
+        (Path(__file__).parents[1] / "vraem_pipeline" / "sample_data" / f).read_text()
+        for f in ("calibracion.py", "padron.py", "ventas.py", "__init__.py")
+    )
+    for literal in ("17224", "17,224", "2185", "2,185", "97.1", "44.2", "42.4", "34.1", "27.7", "22.3", "13.3"):
+        assert literal not in src, literal
+    assert isinstance(leer_publicado(), pd.DataFrame)

@@ -1,0 +1,269 @@
+"""Synthetic SUNAT declared annual net sales (``sunat/ventas/<año>/ventas_<año>.txt``, contract §3.1).
+
+Pipe-delimited, latin-1, header ``RUC|EJERCICIO|VENTAS_NETAS``, soles with ``.`` and two decimals, empty
+when not declared. Amounts are integer cents from start to end, so totals are exact and the text never
+shows float noise.
+
+Why amounts look the way they do:
+
+* **Consistent with the stratum.** Each firm has a persistent Ley 30056 stratum and a position inside it;
+  a year's amount is that position (with a little yearly noise) mapped into the stratum's band of that
+  year's UIT, so a firm never crosses a band edge by accident and the strata the pipeline computes are
+  the strata the generator intended (national ≈ 96 % micro).
+* **The published total.** The VRAEM formal firms' sales of a calibrated year add up exactly to the
+  target of :mod:`.calibracion` (the published S/ millions in the published year): the large firms, the
+  only band without an upper edge, absorb the difference, each staying above 2,300 UIT.
+* **Dirt, counted** (:func:`suciedad_ventas`): RUCs not in the Padrón, lines of the previous EJERCICIO,
+  lines with a wrong field count and amounts that are not numbers — all on RUCs that no rule could turn
+  into a formal firm, so they change no figure whatever a reader does with them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .padron import ACTIVO, AUSENTE, ROL_INACTIVO, V_CERO, V_NINGUNA, V_POSITIVA, V_VACIA, Universo, ruc_reservados
+
+CABECERA = "RUC|EJERCICIO|VENTAS_NETAS"
+
+#: Bands of the Ley 30056 strata in UIT (upper bounds inclusive; "grande" is open above, capped here at
+#: 2 million UIT ≈ S/ 10 billion, the order of Peru's largest firms).
+BANDAS_UIT = ((0.0, 150.0), (150.0, 1700.0), (1700.0, 2300.0), (2300.0, 2_000_000.0))
+#: Smallest declared amount of a micro firm, soles.
+VENTA_MINIMA = 300.0
+#: Micro firms: log-logistic sales (median soles, shape), truncated to the band. VRAEM firms are smaller.
+MICRO_MEDIANA = {True: 14_000.0, False: 22_000.0}
+MICRO_FORMA = 1.4
+#: Bounded-Pareto tail index of the small and large bands (most firms near the lower edge).
+ALFA_PEQUENA = 1.3
+ALFA_GRANDE = 1.1
+#: Yearly noise of a firm's position inside its band.
+RUIDO_POSICION = 0.05
+
+#: Ventas-file dirt per year by scale.
+SUCIEDAD_VENTAS = {
+    "national": {"ruc_fuera_padron_pct": 0.4, "ejercicio_anterior": 20, "campos_errados": 2, "importe_no_numerico": 2},
+    "small": {"ruc_fuera_padron_pct": 0.4, "ejercicio_anterior": 3, "campos_errados": 1, "importe_no_numerico": 1},
+}
+
+
+def _loglogistica(u: np.ndarray, mediana: float, forma: float, lo: float, hi: float) -> np.ndarray:
+    """Quantile of a log-logistic truncated to [lo, hi]: closed form, no scipy needed."""
+    f_lo = 1.0 / (1.0 + (lo / mediana) ** -forma)
+    f_hi = 1.0 / (1.0 + (hi / mediana) ** -forma)
+    q = f_lo + u * (f_hi - f_lo)
+    return mediana * (q / (1.0 - q)) ** (1.0 / forma)
+
+
+def _pareto_acotada(u: np.ndarray, lo: float, hi: float, alfa: float) -> np.ndarray:
+    """Quantile of a Pareto truncated to [lo, hi]."""
+    return lo * (1.0 - u * (1.0 - (lo / hi) ** alfa)) ** (-1.0 / alfa)
+
+
+def limites_centimos(uit: int) -> np.ndarray:
+    """(4, 2) array: smallest and largest cents of each stratum for a year's UIT (bounds inclusive)."""
+    lim = np.empty((4, 2), dtype=np.int64)
+    for i, (a, b) in enumerate(BANDAS_UIT):
+        lim[i, 0] = int(round(VENTA_MINIMA * 100)) if i == 0 else int(round(a * uit * 100)) + 1
+        lim[i, 1] = int(round(b * uit * 100))
+    return lim
+
+
+def centimos_por_estrato(estrato: np.ndarray, u: np.ndarray, uit: int, vraem: np.ndarray) -> np.ndarray:
+    """Sales in cents for stratum codes 0–3 at band positions ``u`` ∈ (0, 1), within the year's bands."""
+    soles = np.empty(len(estrato), dtype=float)
+    for i, (a, b) in enumerate(BANDAS_UIT):
+        m = estrato == i
+        if not m.any():
+            continue
+        lo, hi = a * uit, b * uit
+        if i == 0:
+            for seg in (True, False):
+                mm = m & (vraem == seg)
+                soles[mm] = _loglogistica(u[mm], MICRO_MEDIANA[seg], MICRO_FORMA, VENTA_MINIMA, hi)
+        elif i == 1:
+            soles[m] = _pareto_acotada(u[m], lo, hi, ALFA_PEQUENA)
+        elif i == 2:
+            soles[m] = lo + u[m] * (hi - lo)
+        else:
+            soles[m] = _pareto_acotada(u[m], lo, hi, ALFA_GRANDE)
+    cents = np.round(soles * 100).astype(np.int64)
+    lim = limites_centimos(uit)
+    return np.clip(cents, lim[estrato, 0], lim[estrato, 1])
+
+
+def importes_sueltos(rng: np.random.Generator, uit: int, k: int) -> np.ndarray:
+    """Cents of ``k`` micro-sized amounts, for planted and ventas-only RUCs."""
+    return centimos_por_estrato(np.zeros(k, dtype=np.int8), rng.random(k), uit, np.zeros(k, dtype=bool))
+
+
+def importe_suelto(rng: np.random.Generator, uit: int) -> int:
+    """Cents of one micro-sized amount."""
+    return int(importes_sueltos(rng, uit, 1)[0])
+
+
+def importes(uni: Universo, anio: int) -> np.ndarray:
+    """Declared sales (cents) of every taxpayer in ``anio``; 0 where the ventas status is not positive.
+
+    The VRAEM formal firms of a year with a target are then adjusted so that their total is exact: the
+    large firms share the difference in proportion to their own draws, each kept above the large-firm
+    floor. Raises if the target cannot be met inside the bands (a calibration error, not a data one).
+    """
+    t = uni.t(anio)
+    uit = uni.cal.uit[anio]
+    rng = np.random.default_rng([uni.seed, anio, 5])
+    u = np.clip(uni.posicion + RUIDO_POSICION * rng.standard_normal(len(uni.posicion)), 1e-4, 1 - 1e-4)
+    cents = centimos_por_estrato(uni.estrato, u, uit, uni.vraem)
+    cents[uni.ventas[:, t] != V_POSITIVA] = 0
+    objetivo = uni.cal.vraem_ventas_centimos.get(anio)
+    if objetivo is not None:
+        f = uni.formal(anio) & uni.vraem
+        g = f & (uni.estrato == 3)
+        ng = int(g.sum())
+        piso = int(limites_centimos(uit)[3, 0])
+        resto = int(objetivo) - int(cents[f & ~g].sum())
+        exceso = resto - ng * piso
+        if ng == 0 or exceso < 0:
+            raise ValueError(
+                f"{anio}: ventas VRAEM objetivo S/ {objetivo / 1e8:,.2f} M inalcanzable "
+                f"({ng} grandes, resto S/ {resto / 1e8:,.2f} M)"
+            )
+        w = (cents[g] - piso + 1).astype(float)
+        reparto = np.floor(exceso * (w / w.sum())).astype(np.int64)
+        reparto[np.argmax(w)] += exceso - int(reparto.sum())
+        cents[g] = piso + reparto
+        assert int(cents[f].sum()) == int(objetivo)
+    return cents
+
+
+def _texto_importe(cents: np.ndarray) -> pa.Array:
+    entero = pc.cast(pa.array(cents // 100), pa.string())
+    frac = pc.utf8_lpad(pc.cast(pa.array(cents % 100), pa.string()), width=2, padding="0")
+    return pc.binary_join_element_wise(entero, frac, ".")
+
+
+def escribir_ventas(uni: Universo, raw_dir: Path, anio: int) -> Path:
+    """Write ``raw_dir/sunat/ventas/<anio>/ventas_<anio>.txt``; returns its path.
+
+    One line per taxpayer of the December cut whose ventas status is positive, zero or empty (the others
+    have no line), plus the planted Padrón RUCs (positive, so skipping the check digit would count them),
+    RUCs absent from the Padrón, a few lines of the previous EJERCICIO and a few broken lines.
+    """
+    t = uni.t(anio)
+    uit = uni.cal.uit[anio]
+    cents = importes(uni, anio)
+    estado = uni.estado[:, t]
+    estatus = uni.ventas[:, t]
+    con_linea = (estado != AUSENTE) & (estatus != V_NINGUNA)
+    rng = np.random.default_rng([uni.seed, anio, 9])
+    cuantos = SUCIEDAD_VENTAS[uni.cal.escala]
+    bloque = (anio - 2000) * 40 + 12 * 3 + 2
+
+    ruc = [uni.ruc[con_linea]]
+    ejercicio = [np.full(int(con_linea.sum()), anio, dtype=np.int64)]
+    monto = [cents[con_linea]]
+    vacio = [estatus[con_linea] == V_VACIA]
+    assert np.all(monto[0][estatus[con_linea] == V_CERO] == 0)
+    conteo = {
+        "positivas": int((estatus[con_linea] == V_POSITIVA).sum()),
+        "cero": int((estatus[con_linea] == V_CERO).sum()),
+        "vacias": int(vacio[0].sum()),
+    }
+
+    # Planted Padrón RUCs (bad check digit, malformed lines) with positive sales.
+    s = uni.suciedad(anio, 12)
+    if s.ventas:
+        r, c = zip(*s.ventas, strict=True)
+        ruc.append(np.array(r, dtype=np.int64))
+        ejercicio.append(np.full(len(r), anio, dtype=np.int64))
+        monto.append(np.array(c, dtype=np.int64))
+        vacio.append(np.zeros(len(r), dtype=bool))
+    conteo["ruc_suciedad_padron"] = len(s.ventas)
+
+    # RUCs that are not in the Padrón at all.
+    k = int(round(cuantos["ruc_fuera_padron_pct"] / 100 * conteo["positivas"]))
+    k10 = k * 3 // 4
+    fuera = np.concatenate([ruc_reservados(10, bloque, k10, uni.seed), ruc_reservados(20, bloque, k - k10, uni.seed)])
+    ruc.append(fuera)
+    ejercicio.append(np.full(k, anio, dtype=np.int64))
+    monto.append(importes_sueltos(rng, uit, k))
+    vacio.append(np.zeros(k, dtype=bool))
+    conteo["ruc_fuera_padron"] = k
+
+    # Lines of the previous EJERCICIO (late or rectified returns) for ACTIVO firms without a line this year.
+    if t > 0:
+        candidatas = np.flatnonzero((estado == ACTIVO) & (uni.rol == ROL_INACTIVO) & (estatus == V_NINGUNA))
+        k = min(cuantos["ejercicio_anterior"], len(candidatas))
+        elegidas = np.sort(rng.choice(candidatas, size=k, replace=False))
+        ruc.append(uni.ruc[elegidas])
+        ejercicio.append(np.full(k, anio - 1, dtype=np.int64))
+        monto.append(importes_sueltos(rng, uni.cal.uit[anio - 1], k))
+        vacio.append(np.zeros(k, dtype=bool))
+        conteo["ejercicio_anterior"] = k
+
+    ruc_a = np.concatenate(ruc)
+    orden = np.argsort(ruc_a, kind="stable")
+    ruc_a = ruc_a[orden]
+    ej_a = np.concatenate(ejercicio)[orden]
+    monto_a = np.concatenate(monto)[orden]
+    vacio_a = np.concatenate(vacio)[orden]
+    importe = pc.if_else(pa.array(vacio_a), pa.scalar(""), _texto_importe(monto_a))
+    importe = pc.binary_join_element_wise(importe, pa.scalar("\n"), "")
+    lineas = pc.binary_join_element_wise(
+        pc.cast(pa.array(ruc_a), pa.string()), pc.cast(pa.array(ej_a), pa.string()), importe, "|"
+    ).cast(pa.large_string())
+
+    # Broken lines on RUCs outside the Padrón: wrong field count, amounts that are not numbers.
+    rotos = ruc_reservados(20, bloque + 1, cuantos["campos_errados"] + cuantos["importe_no_numerico"], uni.seed)
+    insertos: list[tuple[int, bytes, str]] = []
+    for j, r in enumerate(rotos):
+        if j < cuantos["campos_errados"]:
+            texto = f"{r}|{anio}" if j % 2 == 0 else f"{r}|{anio}|1520.00|RECTIFICATORIA"
+            tipo = "campos_errados"
+        else:
+            texto = f"{r}|{anio}|1,234.50" if j % 2 == 0 else f"{r}|{anio}|S/ 850.00"
+            tipo = "importe_no_numerico"
+        insertos.append((int(rng.integers(0, len(lineas) + 1)), texto.encode("latin-1"), tipo))
+        conteo[tipo] = conteo.get(tipo, 0) + 1
+    insertos.sort(key=lambda x: x[0])
+
+    carpeta = Path(raw_dir) / "sunat" / "ventas" / str(anio)
+    carpeta.mkdir(parents=True, exist_ok=True)
+    ruta = carpeta / f"ventas_{anio}.txt"
+    cuerpo = lineas
+    offsets = np.frombuffer(cuerpo.buffers()[1], dtype=np.int64)[cuerpo.offset : cuerpo.offset + len(cuerpo) + 1]
+    datos = memoryview(cuerpo.buffers()[2])
+    with open(ruta, "wb") as f:
+        f.write((CABECERA + "\n").encode("latin-1"))
+        previo = 0
+        for pos, linea, _ in [*insertos, (len(cuerpo), None, "")]:
+            f.write(datos[int(offsets[previo]) : int(offsets[pos])])
+            if linea is not None:
+                f.write(linea + b"\n")
+            previo = pos
+    conteo["lineas_datos"] = len(cuerpo) + len(insertos)
+    uni._suciedad[("ventas", anio)] = conteo
+    return ruta
+
+
+def conteo_ventas(uni: Universo, anio: int) -> dict[str, int]:
+    """Kinds of lines in the ventas file written for ``anio`` by this population (after :func:`escribir_ventas`)."""
+    return dict(uni._suciedad[("ventas", anio)])
+
+
+__all__ = [
+    "BANDAS_UIT",
+    "CABECERA",
+    "SUCIEDAD_VENTAS",
+    "centimos_por_estrato",
+    "conteo_ventas",
+    "escribir_ventas",
+    "importe_suelto",
+    "importes_sueltos",
+    "importes",
+    "limites_centimos",
+]

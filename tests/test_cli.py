@@ -1,0 +1,51 @@
+"""The data engineer's path, as a person runs it: `vraem sample-data` then `vraem refresh`, in subprocesses."""
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
+from tests.conftest import query
+
+pytestmark = pytest.mark.slow
+
+
+def _vraem(*args, env):
+    return subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True,
+                          timeout=900, env=env)
+
+
+def test_sample_data_then_refresh_small(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "VRAEM_WAREHOUSE": str(tmp_path / "w" / "v.duckdb")}
+    env.pop("VRAEM_RAW_DIR", None)
+    raw = tmp_path / "raw"
+    gen = _vraem("sample-data", "--out", str(raw), "--scale", "small", env=env)
+    assert gen.returncode == 0, gen.stderr
+    run = _vraem("refresh", "--raw", str(raw), env=env)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "años 2019–2024" in out
+    assert "padron_ruc 2024:" in out and "leídas=" in out and "rechazadas=" in out  # progress per file and year
+    assert "enaho_personas 2024:" in out and "listo" in out
+
+    warehouse = tmp_path / "w" / "v.duckdb"
+    assert not (tmp_path / "w" / "v.build.duckdb.wal").exists()
+    key = query(warehouse, "SELECT DISTINCT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"]
+    assert {"empresas_formales", "ventas_millones_soles", "empleo_pea_ocupada", "empleo_informal_pct"} <= set(key)
+    assert len(query(warehouse, "SELECT * FROM meta.ejecuciones")) == 1
+    comments = query(warehouse, "SELECT count(*) AS n FROM duckdb_columns() WHERE schema_name = 'marts' AND comment IS NULL")
+    assert comments["n"][0] == 0  # every marts column is described
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path / "dagster_home")))
+    runs = instance.get_runs()
+    assert len(runs) == 1 and runs[0].is_success
+    instance.dispose()
+
+
+def test_refresh_without_data_says_so(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dh")}
+    run = _vraem("refresh", "--raw", str(tmp_path / "vacio"), "--warehouse", str(tmp_path / "w.duckdb"), env=env)
+    assert run.returncode == 2 and "no hay carpetas de año" in run.stderr

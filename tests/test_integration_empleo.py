@@ -50,6 +50,8 @@ def test_employment_marts_with_cvs(enaho_raw, env):
     assert json.loads(params.loc["variante_mype", "valor"]) == "A"
     dic = query(warehouse, "SELECT * FROM meta.diccionario WHERE tabla = 'empleo_precision'")
     assert len(dic) == 8  # table row + 7 columns
+    mype = query(warehouse, "SELECT descripcion FROM meta.diccionario WHERE columna = 'empleo.variante_mype'")
+    assert "Valor usado: \"A\"" in mype["descripcion"][0] and "p512a" in mype["descripcion"][0]
 
     cmp = query(warehouse, "SELECT * FROM intermedio.informalidad_comparacion")
     assert cmp["anio"].tolist() == [2023, 2023]  # 2024 has no official flag to compare with

@@ -90,3 +90,11 @@ def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(sce
     assert "PadronRUC_202412.csv, línea 1" in run.stderr and "[cabecera]" in run.stderr
     assert "no se modificó" in run.stderr
     assert _sha(warehouse) == before
+
+
+def test_published_file_is_readable_by_older_duckdb_clients(scenario_raw, env):
+    warehouse = env(scenario_raw)
+    assert materialize((2024, 2024)).success
+    tags = query(warehouse, "SELECT tags FROM duckdb_databases() WHERE NOT internal")["tags"][0]
+    assert tags["storage_version"].startswith("v1.4.0")
+    assert not warehouse.with_name(warehouse.name + ".wal").exists()

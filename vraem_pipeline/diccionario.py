@@ -38,9 +38,19 @@ def dictionary_rows(existing: set[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["esquema", "tabla", "columna", "descripcion", "unidad", "fuente"])
 
 
+def parameter_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The definitions that are choices (formal-firm rule, MYPE proxy…), with the value this warehouse used."""
+    rows = con.execute("SELECT tema, nombre, valor, descripcion FROM meta.parametros ORDER BY tema, nombre").fetchall()
+    return pd.DataFrame(
+        [("meta", "parametros", f"{tema}.{nombre}", f"{descripcion}. Valor usado: {valor}", "parámetro",
+          "Definición del proyecto (ver README)") for tema, nombre, valor, descripcion in rows],
+        columns=["esquema", "tabla", "columna", "descripcion", "unidad", "fuente"],
+    )
+
+
 def write_dictionary(con: duckdb.DuckDBPyConnection) -> int:
     existing = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
-    df = dictionary_rows(existing)
+    df = pd.concat([dictionary_rows(existing), parameter_rows(con)], ignore_index=True)
     con.register("_dic", df)
     con.execute("CREATE OR REPLACE TABLE meta.diccionario AS SELECT * FROM _dic")
     con.unregister("_dic")

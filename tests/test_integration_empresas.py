@@ -1,6 +1,5 @@
 """Materialize the real firm assets in-process on hand-built files in the published formats."""
 
-import hashlib
 
 import pytest
 

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline import referencia
-from vraem_pipeline.dagster_support import (ANIOS, POOL, VraemConfig, asset_years, markdown_table, progress,
+from vraem_pipeline.dagster_support import (ANIOS, POOL, asset_years, markdown_table, progress,
                                             source_asset)
 from vraem_pipeline.empleo import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
 from vraem_pipeline.errors import SourceFileError

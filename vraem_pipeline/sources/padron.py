@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 
 from vraem_pipeline.errors import SourceFileError
 from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited

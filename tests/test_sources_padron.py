@@ -127,3 +127,196 @@ def test_realdata_padron_reducido_header_is_rejected_as_another_layout():
     assert parsed.dialect.encoding == "latin-1" and parsed.dialect.delimiter == "|"
     assert parsed.header[0] == "RUC" and len(parsed.header) == 15 and not parsed.bad_lines
     assert len(parsed.frame) == 25
+
+
+# ---------------------------------------------------------------- the Arrow reader: physical line numbers exact
+
+HDR = "|".join(padron.HEADER)
+
+
+def _pipe(*rows: list[str]) -> list[str]:
+    return ["|".join(r) for r in rows]
+
+
+def _reference(path, expected_header=None, *, member_pattern=None, columns=None):
+    """What the csv module (the reference reader, kept as the fallback) makes of the same file."""
+    import vraem_pipeline.sources.textfiles as tf
+
+    with tf.open_binary(path, member_pattern) as (fh, _):
+        dialect = tf.sniff(fh.read(tf.SAMPLE_BYTES))
+    try:
+        return tf._parse_csv(path, member_pattern, dialect, expected_header, columns)
+    except UnicodeDecodeError:
+        latin = tf.Dialect("latin-1", dialect.delimiter, dialect.quoted)
+        return tf._parse_csv(path, member_pattern, latin, expected_header, columns)
+
+
+def _same_as_reference(parsed, path, *args, **kwargs):
+    import pandas as pd
+
+    ref = _reference(path, *args, **kwargs)
+    pd.testing.assert_frame_equal(parsed.frame, ref.frame, check_exact=True)
+    assert parsed.bad_lines == ref.bad_lines and parsed.header == ref.header
+    assert parsed.dialect == ref.dialect
+
+
+def _no_fallback(monkeypatch):
+    """Make a fallback to the csv module fail the test: these files must be read by the Arrow path."""
+    import vraem_pipeline.sources.textfiles as tf
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("leído con el módulo csv")
+
+    monkeypatch.setattr(tf, "_parse_csv", refuse)
+
+
+def test_blank_line_in_the_middle_is_a_bad_line_and_later_lines_keep_their_number(tmp_path, monkeypatch):
+    r1, r2, r3 = (padron_row(ruc("20", i)) for i in (1, 2, 3))
+    path = tmp_path / "PadronRUC_202412.csv"
+    lines = [HDR, *_pipe(r1), "", *_pipe(r2), "", "", *_pipe(r3)]
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    expected_bad = [(3, 0, ""), (5, 0, ""), (6, 0, "")]
+    _same_as_reference(parse_delimited(path, padron.HEADER), path, padron.HEADER)
+    _no_fallback(monkeypatch)
+    parsed = parse_delimited(path, padron.HEADER)
+    assert parsed.frame["linea"].tolist() == [2, 4, 7]
+    assert parsed.frame["RUC"].tolist() == [r1[0], r2[0], r3[0]]
+    assert parsed.bad_lines == expected_bad
+    assert parsed.rows_read == 6
+
+
+def test_crlf_with_blank_line_short_line_and_no_final_newline(tmp_path, monkeypatch):
+    r1, r2, r3 = (padron_row(ruc("20", i)) for i in (1, 2, 3))
+    short = r2[:5]
+    path = tmp_path / "PadronRUC_202412.csv"
+    path.write_bytes("\r\n".join([HDR, *_pipe(r1), "", *_pipe(short), *_pipe(r2), *_pipe(r3)]).encode("latin-1"))
+    _same_as_reference(parse_delimited(path, padron.HEADER), path, padron.HEADER)
+    _no_fallback(monkeypatch)
+    parsed = parse_delimited(path, padron.HEADER)
+    assert parsed.frame["linea"].tolist() == [2, 5, 6]
+    assert parsed.bad_lines == [(3, 0, ""), (4, 5, "|".join(short))]
+    assert parsed.frame["PERIODO_PUBLICACION"].tolist() == ["202412"] * 3  # no `\r` left in the last field
+
+
+def test_lone_cr_line_ends_count_as_lines(tmp_path, monkeypatch):
+    r1, r2 = padron_row(ruc("20", 1)), padron_row(ruc("20", 2))
+    path = tmp_path / "PadronRUC_202412.csv"
+    path.write_bytes("\r".join([HDR, *_pipe(r1), "", "x|y", *_pipe(r2), ""]).encode("latin-1"))
+    _same_as_reference(parse_delimited(path, padron.HEADER), path, padron.HEADER)
+    _no_fallback(monkeypatch)
+    parsed = parse_delimited(path, padron.HEADER)
+    assert parsed.frame["linea"].tolist() == [2, 5] and parsed.bad_lines == [(3, 0, ""), (4, 2, "x|y")]
+
+
+def test_bom_quoted_comma_and_malformed_lines_in_the_comma_dialect(tmp_path, monkeypatch):
+    rows = [padron_row(ruc("20", i), actividad="CULTIVO DE CEREALES (EXCEPTO ARROZ), LEGUMBRES") for i in (1, 2, 3)]
+    rows[1][12] = "ÁNCASH"
+    extra = {1: padron_row(ruc("20", 9))[:3], 2: padron_row(ruc("20", 8)) + ["SOBRA, CON COMA"]}
+    path = write_padron(tmp_path, 2024, 12, rows, dialect="comma", zipped=True, extra_lines=extra)
+    _same_as_reference(parse_delimited(path, padron.HEADER, member_pattern=r"\.(csv|txt)$", columns=padron.COLUMNS),
+                       path, padron.HEADER, member_pattern=r"\.(csv|txt)$", columns=padron.COLUMNS)
+    _no_fallback(monkeypatch)
+    parsed = parse_delimited(path, padron.HEADER, member_pattern=r"\.(csv|txt)$", columns=padron.COLUMNS)
+    assert parsed.dialect.encoding == "utf-8-sig" and parsed.dialect.delimiter == ","
+    assert parsed.header[0] == "RUC"  # the BOM is not part of the first name
+    assert parsed.frame["linea"].tolist() == [2, 4, 6]
+    assert parsed.frame["actividad_ciiu4"].tolist() == ["CULTIVO DE CEREALES (EXCEPTO ARROZ), LEGUMBRES"] * 3
+    # raw text of a bad line: its fields as the csv module splits them, joined by the delimiter (quotes gone)
+    bad = parsed.bad_lines
+    assert [(b[0], b[1]) for b in bad] == [(3, 3), (5, 17)]
+    assert bad[1][2].endswith(",202412,SOBRA, CON COMA") and '"' not in bad[1][2]
+
+
+def test_trailing_delimiter_file_exact_lines_and_raw_text(tmp_path, monkeypatch):
+    r = [padron_row(ruc("20", i)) for i in (1, 2, 3, 4)]
+    lines = [HDR + "|", "|".join(r[0]) + "|", "|".join(r[1]) + "|X", "", "|".join(r[2]) + "|", "|".join(r[3][:4]) + "|",
+             "|".join(r[3]) + "|"]
+    path = tmp_path / "PadronRUC_202412.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
+    _same_as_reference(parse_delimited(path, padron.HEADER), path, padron.HEADER)
+    _no_fallback(monkeypatch)
+    parsed = parse_delimited(path, padron.HEADER)
+    assert parsed.header == padron.HEADER
+    assert parsed.frame["linea"].tolist() == [2, 5, 7]
+    assert parsed.bad_lines == [(3, 17, "|".join(r[1]) + "|X"), (4, 0, ""), (6, 5, "|".join(r[3][:4]) + "|")]
+    assert list(parsed.frame.columns) == [*padron.HEADER, "linea"]
+
+
+def test_latin1_byte_after_the_sniff_sample_rereads_the_whole_file_with_exact_lines(tmp_path, monkeypatch):
+    import vraem_pipeline.sources.textfiles as tf
+
+    monkeypatch.setattr(tf, "SAMPLE_BYTES", 400)  # header and first row: plain ASCII, so UTF-8 at first
+    rows = [padron_row(ruc("20", i)) for i in range(1, 6)]
+    rows[3][14] = "VIÑAC"
+    lines = [HDR, *_pipe(*rows[:2]), "", *_pipe(*rows[2:])]
+    path = tmp_path / "PadronRUC_202412.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    _same_as_reference(parse_delimited(path, padron.HEADER), path, padron.HEADER)
+    _no_fallback(monkeypatch)
+    parsed = parse_delimited(path, padron.HEADER)
+    assert parsed.dialect.encoding == "latin-1"
+    assert parsed.frame["linea"].tolist() == [2, 3, 5, 6, 7] and parsed.bad_lines == [(4, 0, "")]
+    assert parsed.frame["Distrito"].tolist()[3] == "VIÑAC"
+
+
+def test_line_numbers_hold_across_read_blocks(tmp_path, monkeypatch):
+    """Tiny read blocks put every block boundary inside a line, a CRLF or a blank line: same result."""
+    import random
+
+    import vraem_pipeline.sources.textfiles as tf
+
+    rnd = random.Random(7)
+    lines = [HDR]
+    for i in range(300):
+        roll = rnd.random()
+        row = padron_row(ruc("20", i + 1))
+        lines.append("" if roll < 0.1 else "|".join(row[: rnd.randint(1, 15)]) if roll < 0.2 else "|".join(row))
+    data = "".join(line + rnd.choice(["\n", "\r\n", "\r"]) for line in lines).encode("latin-1")
+    path = tmp_path / "PadronRUC_202412.csv"
+    path.write_bytes(data)
+    whole = parse_delimited(path, padron.HEADER)
+    _same_as_reference(whole, path, padron.HEADER)
+    for size in (1, 2, 3, 5, 64, 1000):
+        monkeypatch.setattr(tf, "READ_BYTES", size)
+        parsed = parse_delimited(path, padron.HEADER)
+        assert parsed.frame.equals(whole.frame) and parsed.bad_lines == whole.bad_lines
+
+
+def test_what_arrow_cannot_prove_is_read_by_the_csv_module(tmp_path, caplog):
+    """A quoted value with a line break spans two physical lines; an open quote on the last line runs to the end."""
+    import logging
+
+    rows = [padron_row(ruc("20", i)) for i in (1, 2, 3)]
+    rows[1][6] = "TEXTO EN\nDOS LINEAS"
+    path = write_padron(tmp_path, 2024, 12, rows, dialect="comma", zipped=False)
+    with caplog.at_level(logging.INFO, logger="vraem_pipeline.sources.textfiles"):
+        parsed = parse_delimited(path, padron.HEADER)
+    assert "varias líneas" in caplog.text
+    assert parsed.frame["linea"].tolist() == [2, 4, 5]  # the csv module's line_num: the record's last line
+    assert parsed.frame["Actividad_Economica_CIIU_revision4_Principal"].tolist()[1] == "TEXTO EN\nDOS LINEAS"
+    _same_as_reference(parsed, path, padron.HEADER)
+
+    open_quote = tmp_path / "abierta.csv"
+    open_quote.write_bytes(b'a,b\n1,2\n3,"sin cerrar\n\n')
+    _same_as_reference(parse_delimited(open_quote), open_quote)
+
+
+def test_line_scan_counts_lines_as_python_splits_them():
+    """The terminator scan behind the line numbers, against Python's own line splitting, in random blocks."""
+    import io
+    import random
+
+    from vraem_pipeline.sources.textfiles import _LineScan
+
+    rnd = random.Random(3)
+    for _ in range(500):
+        data = bytes(rnd.choice(b"ab\r\n") for _ in range(rnd.randint(0, 40)))
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding="latin-1", newline="").readlines()
+        scan = _LineScan(first=2)
+        pos = 0
+        while pos < len(data):
+            step = rnd.randint(1, 6)
+            scan.feed(data[pos:pos + step])
+            pos += step
+        assert scan.lines == len(lines), data
+        assert scan.blank == [i + 2 for i, line in enumerate(lines) if line in ("\n", "\r", "\r\n")], data

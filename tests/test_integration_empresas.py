@@ -74,3 +74,28 @@ def test_blocking_check_results_are_recorded(scenario_raw, env):
     assert evaluations[("staging/ventas_declaradas", "esquema")] is True
     assert evaluations[("marts/empresas_por_estrato", "participaciones_suman_100")] is True
     assert evaluations[("intermedio/empresas_formales", "sector_sin_clasificar")] is False  # 1 of 9 = 11 %
+
+
+def test_firms_without_sales_get_their_own_stratum_when_the_rule_admits_them(scenario_raw, env):
+    import dagster as dg
+
+    from vraem_pipeline.definitions import defs
+    from vraem_pipeline.settings import Settings
+    from vraem_pipeline.warehouse import prepare_build
+
+    warehouse = env(scenario_raw)
+    settings = Settings.from_env()
+    prepare_build(settings.warehouse, settings.build_path)
+    d = defs()
+    result = dg.materialize(
+        [*d.assets, *d.asset_checks], resources=d.resources, instance=dg.DagsterInstance.ephemeral(),
+        partition_key="2024", raise_on_error=False,
+        run_config={"ops": {"intermedio__empresas_formales": {"config": {"exigir_ventas_positivas": False}}}},
+    )
+    assert result.success
+    got = query(warehouse, "SELECT estrato, n_empresas FROM marts.empresas_por_estrato WHERE anio = 2024")
+    # R11 (sales 0), R12 (not declared) and R13 (no sales row) are now formal, in Ayacucho, without a stratum.
+    assert dict(zip(got["estrato"], got["n_empresas"])) == {"micro": 3, "pequena": 2, "mediana": 1, "grande": 1,
+                                                             "sin_ventas": 3}
+    params = query(warehouse, "SELECT valor FROM meta.parametros WHERE nombre = 'exigir_ventas_positivas'")
+    assert params["valor"][0] == "false"

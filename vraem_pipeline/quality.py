@@ -250,14 +250,14 @@ def split_valid(df: pd.DataFrame, schema: pa.DataFrameSchema, *, anio: int, sour
     # is a no-op): a national file is then coerced once, not once per pass.
     for name, col in _coerced_columns(current, schema).items():
         if name in coerced:
-            coerced[name] = coerced[name].loc[current.index] if len(current) != len(df) else coerced[name]
+            coerced[name] = coerced[name].reindex(current.index)  # the rows left (none, maybe)
         elif _numeric_type(col)[0] is not None and (isinstance(current[name].dtype, pd.StringDtype)
                                                     or current[name].dtype == object):
             try:
                 coerced[name] = _numeric_type(col)[0].coerce(current[name])
             except Exception:
                 pass  # pandera will find out which values, as before
-    if coerced:
+    if coerced and current.index.is_unique and original.index.is_unique:
         current = current.assign(**coerced)
     for _ in range(passes):
         try:

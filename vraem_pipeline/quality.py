@@ -231,7 +231,10 @@ def split_valid(df: pd.DataFrame, schema: pa.DataFrameSchema, *, anio: int, sour
     rejected: list[pd.DataFrame] = []
     current = df
     passes = _MAX_PASSES
-    typed_rows, coerced = _type_failures(df, schema)
+    if df.index.is_unique:
+        typed_rows, coerced = _type_failures(df, schema)
+    else:  # rows told apart by position only: leave everything to pandera's passes, as before
+        typed_rows, coerced = np.zeros(len(df), dtype=bool), {}
     if typed_rows.any():
         passes -= 1
         subset = df[_with_key_partners(df, schema, typed_rows, coerced)]
@@ -248,17 +251,18 @@ def split_valid(df: pd.DataFrame, schema: pa.DataFrameSchema, *, anio: int, sour
                 current = _drop_rows(current, labels)
     # Hand pandera the numeric columns already coerced (its own `coerce`, so the same values; coercing them again
     # is a no-op): a national file is then coerced once, not once per pass.
-    for name, col in _coerced_columns(current, schema).items():
-        if name in coerced:
-            coerced[name] = coerced[name].reindex(current.index)  # the rows left (none, maybe)
-        elif _numeric_type(col)[0] is not None and (isinstance(current[name].dtype, pd.StringDtype)
-                                                    or current[name].dtype == object):
-            try:
-                coerced[name] = _numeric_type(col)[0].coerce(current[name])
-            except Exception:
-                pass  # pandera will find out which values, as before
-    if coerced and current.index.is_unique and original.index.is_unique:
-        current = current.assign(**coerced)
+    if df.index.is_unique:
+        for name, col in _coerced_columns(current, schema).items():
+            dtype = _numeric_type(col)[0]
+            if name in coerced:
+                coerced[name] = coerced[name].reindex(current.index)  # the rows left (none, maybe)
+            elif dtype is not None and (isinstance(current[name].dtype, pd.StringDtype) or current[name].dtype == object):
+                try:
+                    coerced[name] = dtype.coerce(current[name])
+                except Exception:
+                    pass  # pandera will find out which values, as before
+        if coerced:
+            current = current.assign(**coerced)
     for _ in range(passes):
         try:
             validated = schema.validate(current, lazy=True)

@@ -1,18 +1,21 @@
-"""Delimited text as agencies publish it: zipped or not, latin-1 or UTF-8 (with BOM), `|` or `,`.
+"""Delimited text as agencies publish it, read by DuckDB: zipped or not, latin-1 or UTF-8 (BOM), `|` or `,`.
 
 SUNAT changed the open-data Padrón RUC from `|`/latin-1 to `,`/UTF-8 with quoted fields between cuts, so the
-dialect is sniffed per file instead of configured. Each row keeps its physical line number (the header is line 1)
-and lines with the wrong number of fields are kept (not dropped) for quarantine.
+dialect is sniffed per file instead of configured. A real cut has 12.5 M lines: it never passes through a
+pandas frame. DuckDB's CSV reader loads it into a table of the operator database, strict, every column
+VARCHAR, malformed lines kept aside with their physical line number and text (`store_rejects`).
 
-A national Padrón cut is ~3 million lines, so the rows are parsed by Arrow's CSV reader, streaming (a zip member
-is decompressed block by block, never extracted). Arrow numbers rows, not lines, and skips blank lines, so the
-bytes it reads are scanned on their way in: line terminators are counted the way Python splits lines (`\n`,
-`\r\n` or a lone `\r`) and blank lines are located. Good row k (0-based) is then the k-th row number that is not
-an invalid row, and row number r is the r-th non-blank line after the header. The count of physical lines
-must equal header + rows + invalid rows + blank lines: otherwise a record spans several lines (a quoted value
-with a line break) and the reconstruction does not hold. That case, and the few others the fast path cannot
-prove it reads exactly as the csv module does (see `_Fallback`), re-read the file with the csv module: the
-reference behaviour, slow but always right.
+DuckDB numbers the lines it rejects, not the rows it accepts. The accepted rows keep the file's order (the
+table's rowid), so row r is the r-th physical line after the header that is neither blank nor rejected: the
+few excluded lines give every row its line (an ASOF join on a table of thresholds). That holds only if every
+record is one physical line, which is proven per file: lines = header + rows + rejected lines + blank lines.
+
+DuckDB reads a plain UTF-8 file with consistent line ends directly (in parallel). Anything else — a zip
+member, latin-1 (DuckDB's latin-1 decoder refuses bytes 0x80–0x9F), lone CR or mixed line ends, blank lines —
+is first copied by `_feed` into the temp folder as UTF-8 with `\\n` line ends, one output line per input line,
+counting lines and blank lines on the way; a zip is never extracted next to raw/. A file whose records span
+lines (a quoted value with a line break) is read by the csv module instead (`_load_with_csv_module`), the
+reference behaviour: slow, rare, always right.
 """
 
 from __future__ import annotations
@@ -20,29 +23,26 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import logging
-import re
+import os
+import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from vraem_pipeline.errors import SourceFileError
 
 SAMPLE_BYTES = 8 << 20
-CHUNK_ROWS = 500_000  # csv-module path: rows per frame chunk
-BLOCK_BYTES = 16 << 20  # Arrow block: a line (a record) longer than this sends the file to the csv-module path
 READ_BYTES = 16 << 20  # bytes read from the file or zip member at a time
+CHUNK_ROWS = 500_000  # csv-module path: rows per batch handed to DuckDB
+MAX_LINE_BYTES = 1 << 24  # a longer line is rejected (LINE SIZE OVER MAXIMUM), not a failure of the file
 csv.field_size_limit(1 << 24)
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,10 @@ class Dialect:
 
 @dataclass
 class ParsedText:
-    """A read source file: its rows (a frame with `linea`) and the lines that could not be rows (quarantine).
+    """A source file read into memory (ENAHO's SPSS/Stata/CSV modules, small files, tests).
 
-    Binary formats (SPSS, Stata) use it too, with no dialect and no bad lines, `linea` = record number.
+    `linea` is the physical line (or the record number for binary formats); `bad_lines` are
+    (line, fields, raw text) of the lines that could not be rows.
     """
 
     path: Path
@@ -64,7 +65,7 @@ class ParsedText:
     dialect: Dialect | None
     header: list[str]
     frame: pd.DataFrame
-    bad_lines: list[tuple[int, int, str]] = field(default_factory=list)  # (line, fields, raw text)
+    bad_lines: list[tuple[int, int, str]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -73,6 +74,35 @@ class ParsedText:
     @property
     def rows_read(self) -> int:
         return len(self.frame) + len(self.bad_lines)
+
+
+@dataclass
+class TextLoad:
+    """A delimited file loaded into DuckDB.
+
+    `view` has the selected columns (already normalized by the caller's SQL) plus `linea`, one row per good
+    line; `bad` has (`linea`, `campos`, `error`, `texto`) for every line that could not be a row (wrong number
+    of fields, blank, undecodable, too long). rows + bad lines = every line after the header.
+    """
+
+    path: Path
+    member: str | None
+    dialect: Dialect
+    header: list[str]
+    table: str
+    view: str
+    bad: str
+    rows: int
+    n_bad: int
+    via: str  # how the bytes reached DuckDB: "directo", "copia" (decompressed/transcoded) or "modulo_csv"
+
+    @property
+    def label(self) -> str:
+        return f"{self.path}!{self.member}" if self.member else str(self.path)
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows + self.n_bad
 
 
 @contextmanager
@@ -118,42 +148,6 @@ def sniff(sample: bytes, candidates: str = "|,;\t") -> Dialect:
     return Dialect(encoding=encoding, delimiter=delimiter, quoted='"' in first_line or delimiter == ",")
 
 
-def parse_delimited(
-    path: Path, expected_header: list[str] | None = None, *, member_pattern: str | None = None,
-    columns: dict[str, str] | None = None,
-) -> ParsedText:
-    """Parse a delimited file into string columns (no interpretation), keeping bad lines apart.
-
-    `expected_header` (compared after stripping spaces and a trailing empty field) makes a changed layout a
-    file-level error; `columns` renames source headers to staging names and selects them.
-    """
-    with open_binary(path, member_pattern) as (fh, member):
-        sample = fh.read(SAMPLE_BYTES)
-    try:
-        dialect = sniff(sample)
-    except ValueError as err:
-        raise SourceFileError(path, str(err), line=1, rule="cabecera") from None
-    try:
-        return _parse(path, member_pattern, dialect, expected_header, columns)
-    except UnicodeDecodeError:
-        if dialect.encoding == "latin-1":
-            raise
-        # The sample looked like UTF-8 but a later line is not: the file is latin-1 after all.
-        return _parse(path, member_pattern, Dialect("latin-1", dialect.delimiter, dialect.quoted), expected_header, columns)
-
-
-class _Fallback(Exception):
-    """The Arrow path cannot prove it reads this file exactly as the csv module does: use the csv module."""
-
-
-def _parse(path, member_pattern, dialect, expected_header, columns) -> ParsedText:
-    try:
-        return _parse_arrow(path, member_pattern, dialect, expected_header, columns)
-    except _Fallback as why:
-        log.info("%s: leído con el módulo csv (%s)", path, why)
-        return _parse_csv(path, member_pattern, dialect, expected_header, columns)
-
-
 @dataclass
 class _Layout:
     header: list[str]  # stripped, without the trailing empty field
@@ -186,7 +180,7 @@ def _layout(label: str, raw_header: list[str], expected_header, columns) -> _Lay
 
 
 def _csv_row(text: str, dialect: Dialect) -> list[str]:
-    """One line's fields exactly as the csv module splits them (the reference for field counts and raw text)."""
+    """One line's fields exactly as the csv module splits them (the reference for field counts)."""
     reader = csv.reader(
         [text], delimiter=dialect.delimiter,
         quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE, strict=False,
@@ -194,292 +188,386 @@ def _csv_row(text: str, dialect: Dialect) -> list[str]:
     return next(reader, [])
 
 
-def _ends_inside_quotes(text: str, dialect: Dialect) -> bool:
-    """Whether the csv module, reading `text` as a line, would still be inside a quoted value at its end."""
-    if not dialect.quoted or '"' not in text:
-        return False
-    reader = csv.reader(iter([text + "\n", "x\n"]), delimiter=dialect.delimiter, quoting=csv.QUOTE_MINIMAL, strict=False)
-    next(reader, None)
-    return reader.line_num > 1
-
-
-def _bad_line(line: int, row: list[str], dialect: Dialect) -> tuple[int, int, str]:
-    if row == [] or row == [""]:
-        return (line, 0, "")
-    return (line, len(row), dialect.delimiter.join(row))
-
-
-_TERMINATOR = re.compile(rb"[\r\n]")
-
-
-def _first_line(fh) -> tuple[bytes, bool, bytes]:
-    """Line 1 of the stream (without its terminator), whether it had one, and the bytes already read after it."""
-    buf = b""
-    while True:
-        chunk = fh.read(1 << 16)
-        buf += chunk
-        m = _TERMINATOR.search(buf)
-        if m is not None:
-            i = m.start()
-            if buf[i:i + 1] == b"\n" or i + 1 < len(buf) or not chunk:  # a `\r` needs the next byte known
-                end = i + (2 if buf[i:i + 2] == b"\r\n" else 1)
-                return buf[:i], True, buf[end:]
-        if not chunk:
-            return buf, False, b""
-
-
-_LONE_CR = re.compile(rb"\r[^\n]")  # (these literal-first patterns are searched at memchr speed)
-_BLANK_AFTER_LF = re.compile(rb"\n[\r\n]")
-
-
-class _LineScan:
-    """Physical lines of a byte stream as Python splits them (`\\n`, `\\r\\n` or a lone `\\r` ends one), and the blanks.
-
-    The stream starts right after the end of line `first - 1`. Byte p is judged as a line end once the byte after
-    it is known (a `\\r` followed by `\\n` is not an end; its `\\n` is), so the last byte of each block waits for the
-    next block. The line after an end is blank when the byte after the end is itself a terminator.
-    """
-
-    def __init__(self, first: int = 2):
-        self.first = first
-        self.prev = b"\n"  # stands for the end of the line before the stream
-        self.ends = -1  # ... which is counted here, so that the line after it is `first`
-        self.blank: list[int] = []
-
-    def feed(self, b: bytes) -> None:
-        if not b:
-            return
-        x = self.prev + b
-        self.prev = b[-1:]
-        if _LONE_CR.search(x) is None and _BLANK_AFTER_LF.search(x) is None:
-            # every end is a `\n` (alone or after `\r`) and no line is blank: only count them
-            self.ends += x.count(b"\n", 0, len(x) - 1)
-            return
-        a = np.frombuffer(x, dtype=np.uint8)
-        cur, nxt = a[:-1], a[1:]
-        pos = np.flatnonzero((cur == 10) | ((cur == 13) & (nxt != 10)))
-        after = nxt[pos]
-        blank = np.flatnonzero((after == 10) | (after == 13))
-        self.blank.extend((self.first + self.ends + 1 + blank).tolist())
-        self.ends += len(pos)
-
-    @property
-    def lines(self) -> int:
-        """Physical lines in the stream (a last line without terminator counts; an empty stream has none)."""
-        return self.ends + 1
-
-
-class _Feed:
-    """The bytes after the header as Arrow reads them: checked as UTF-8 (or latin-1 transcoded to it), and scanned.
-
-    A byte that is not UTF-8 stops the stream (`error` is set): the caller then re-reads the file as latin-1.
-    An error reading the file (a damaged zip member) also stops it and is kept in `io_error`, to be raised as is.
-    """
-
-    def __init__(self, fh, pending: bytes, encoding: str):
-        self.fh = fh
-        self.pending = pending
-        self.latin1 = encoding == "latin-1"
-        self.decoder = None if self.latin1 else codecs.getincrementaldecoder("utf-8")("strict")
-        self.error: UnicodeDecodeError | None = None
-        self.io_error: BaseException | None = None
-        self.scan = _LineScan()
-        self.last = (b"", b"")  # the last two pieces handed to Arrow: where the last line is
-        self.done = False
-        self.closed = False
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-
-    def read(self, n: int = -1) -> bytes:
-        out: list[bytes] = []
-        size = 0
-        while not self.done and (n is None or n < 0 or size < n):
-            try:
-                block = self.pending or self.fh.read(READ_BYTES)
-            except Exception as err:
-                self.io_error, self.done = err, True
-                return b""
-            self.pending = b""
-            try:
-                if not block:
-                    self.done = True
-                    if self.decoder is not None:
-                        self.decoder.decode(b"", final=True)
-                    break
-                if self.latin1:
-                    if not block.isascii():
-                        block = block.decode("latin-1").encode("utf-8")
-                elif not block.isascii() or self.decoder.getstate()[0]:
-                    self.decoder.decode(block)
-            except UnicodeDecodeError as err:
-                self.error, self.done = err, True
-                return b""
-            self.scan.feed(block)
-            out.append(block)
-            size += len(block)
-        data = out[0] if len(out) == 1 else b"".join(out)
-        if data:
-            self.last = (self.last[1], data)
-        return data
-
-    def last_line(self) -> str:
-        """The last non-blank line of the stream ("" if there is none)."""
-        tail = (self.last[0] + self.last[1]).rstrip(b"\r\n")
-        m = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
-        return tail[m + 1:].decode("utf-8", errors="replace")
-
-
-def _parse_arrow(path, member_pattern, dialect, expected_header, columns) -> ParsedText:
+def _header(path: Path, member_pattern: str | None) -> tuple[Dialect, str, str | None]:
+    """The sniffed dialect, the decoded first line and the zip member."""
     with open_binary(path, member_pattern) as (fh, member):
-        label = f"{path}!{member}" if member else str(path)
-        first, terminated, rest = _first_line(fh)
-        text = first.decode(dialect.encoding)  # a UnicodeDecodeError re-reads the file as latin-1
-        if not text and not terminated and not rest:
-            raise SourceFileError(label, "archivo vacío", line=1, rule="cabecera")
-        if _ends_inside_quotes(text, dialect):
-            raise _Fallback("la cabecera abre comillas que no cierra")
-        raw_header = _csv_row(text, dialect)
-        if not raw_header:
-            raise _Fallback("cabecera vacía")
-        lay = _layout(label, raw_header, expected_header, columns)
-
-        fields = [f"f{i}" for i in range(lay.width)]
-        wanted = list(dict.fromkeys([fields[i] for i in lay.keep] + ([fields[-1]] if lay.trailing else [])))
-        invalid: list[tuple[int | None, str]] = []
-
-        def on_invalid(row) -> str:
-            invalid.append((row.number, row.text))
-            return "skip"
-
-        feed = _Feed(fh, rest, dialect.encoding)
         try:
-            table = pacsv.read_csv(
-                pa.PythonFile(feed, mode="r"),
-                read_options=pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES, column_names=fields),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=dialect.delimiter, quote_char='"' if dialect.quoted else False, double_quote=True,
-                    escape_char=False, newlines_in_values=dialect.quoted, ignore_empty_lines=True,
-                    invalid_row_handler=on_invalid,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=wanted, column_types={f: pa.large_string() for f in wanted},
-                    strings_can_be_null=False, quoted_strings_can_be_null=False,
-                ),
-            )
-        except pa.ArrowInvalid as err:
-            if feed.io_error is not None or feed.error is not None:
-                table = None
-            elif str(err).startswith("Empty CSV file") and feed.done:
-                # nothing but blank lines (or nothing) after the header
-                table = pa.table({f: pa.array([], type=pa.large_string()) for f in wanted})
-            else:
-                raise _Fallback(f"Arrow: {err}") from None
-        if feed.io_error is not None:
-            raise feed.io_error
-        if feed.error is not None:
-            raise feed.error
-        if not feed.done:  # Arrow stopped early (it should not): the counts below would not cover the file
-            raise _Fallback("lectura incompleta")
-
-    scan = feed.scan
-    n_rows, n_invalid = table.num_rows, len(invalid)
-    if scan.lines != n_rows + n_invalid + len(scan.blank):
-        raise _Fallback("un registro ocupa varias líneas")
-    if _ends_inside_quotes(feed.last_line(), dialect):
-        raise _Fallback("la última línea abre comillas que no cierra")
-    # Row number r (1-based, as Arrow counts) → physical line: the r-th non-blank line after the header.
-    line_of_row = np.arange(2, scan.lines + 2, dtype=np.int64)
-    if scan.blank:
-        line_of_row = np.delete(line_of_row, np.asarray(scan.blank, dtype=np.int64) - 2)
-    numbers = np.asarray([-1 if n is None else n for n, _ in invalid], dtype=np.int64) - 1
-    if len(numbers) and (numbers.min() < 0 or numbers.max() >= len(line_of_row) or len(np.unique(numbers)) != len(numbers)):
-        raise _Fallback("números de fila de Arrow incoherentes")
-    good = np.ones(len(line_of_row), dtype=bool)
-    good[numbers] = False
-    lines = line_of_row[good]
-
-    bad: list[tuple[int, int, str]] = [(line, 0, "") for line in scan.blank]
-    for r, (_, row_text) in zip(numbers.tolist(), invalid):
-        row = _csv_row(row_text, dialect)
-        if len(row) == lay.width and not (lay.trailing and row[-1] != ""):
-            raise _Fallback("Arrow y el módulo csv no separan igual una línea")
-        bad.append(_bad_line(int(line_of_row[r]), row, dialect))
-    if lay.trailing and n_rows:
-        filled = pc.not_equal(pc.binary_length(table.column(fields[-1])), 0).to_numpy(zero_copy_only=False)
-        if filled.any():  # the extra field of a trailing-delimiter file is not empty: a malformed line
-            raw = _raw_lines(path, member_pattern, dialect, lines[filled].tolist())
-            bad.extend(_bad_line(line, _csv_row(raw[line], dialect), dialect) for line in lines[filled].tolist())
-            table = table.filter(pa.array(~filled))
-            lines = lines[~filled]
-    bad.sort()
-
-    data = {name: pd.array(table.column(fields[i]), dtype="str") for name, i in zip(lay.names, lay.keep)}
-    data["linea"] = lines
-    frame = pd.DataFrame(data)
-    return ParsedText(path=path, member=member, dialect=dialect, header=lay.header, frame=frame, bad_lines=bad)
+            sample = fh.read(SAMPLE_BYTES)
+            while b"\n" not in sample and b"\r" not in sample and len(sample) < MAX_LINE_BYTES:
+                more = fh.read(1 << 16)  # the header line is read whole, whatever the sample size
+                if not more:
+                    break
+                sample += more
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise SourceFileError(path, f"no se puede leer: {err}", rule="zip") from None
+    label = f"{path}!{member}" if member else str(path)
+    if not sample.strip(b"\r\n"):
+        raise SourceFileError(label, "archivo vacío", line=1, rule="cabecera")
+    try:
+        dialect = sniff(sample)
+    except ValueError as err:
+        raise SourceFileError(label, str(err), line=1, rule="cabecera") from None
+    first = sample.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n", 1)[0]
+    text = first.decode(dialect.encoding, errors="replace").lstrip("\ufeff")
+    return dialect, text, member
 
 
-def _raw_lines(path, member_pattern, dialect, wanted: list[int]) -> dict[int, str]:
-    """The text of some physical lines (with their terminator), read again: for the rare malformed good-looking row."""
+# --- getting the bytes to DuckDB ------------------------------------------------------------------------------
+
+@dataclass
+class _Lines:
+    """Physical lines of a file as Python splits them (`\\n`, `\\r\\n` or a lone `\\r`), and which are blank."""
+
+    total: int
+    blank: list[int]
+
+
+def _count_lines_plain(path: Path) -> tuple[int, bool]:
+    """Lines of a file whose line ends are all `\\n` or all `\\r\\n` (what DuckDB reads directly), and whether
+    that is so: a lone `\\r` anywhere makes the count wrong and sends the file through `_feed`."""
+    n_lf = n_cr = n_crlf = 0
+    last = b""
+    prev = b""
+    with open(path, "rb", buffering=0) as fh:
+        while block := fh.read(READ_BYTES):
+            n_lf += block.count(b"\n")
+            if b"\r" in block or prev == b"\r":
+                n_cr += block.count(b"\r")
+                n_crlf += block.count(b"\r\n") + (prev == b"\r" and block[:1] == b"\n")
+            prev = block[-1:]
+            last = block[-1:]
+    consistent = n_cr == 0 or (n_cr == n_crlf == n_lf)
+    return n_lf + (1 if last not in (b"", b"\n") else 0), consistent
+
+
+def _feed(src, dst, encoding: str, first: int = 1) -> _Lines:
+    """Copy `src` to `dst` as UTF-8 with `\\n` line ends, one output line per input line; count lines and blanks.
+
+    A byte sequence that is not UTF-8 in a file read as UTF-8 raises UnicodeDecodeError (the caller re-reads
+    as latin-1). Line numbers start at `first` for the first byte of `src`.
+    """
+    decoder = None if encoding == "latin-1" else codecs.getincrementaldecoder("utf-8")("strict")
+    total_ends = 0
+    blank: list[int] = []
+    carry_cr = False  # the previous block ended with `\r`: if this one starts with `\n`, they are one line end
+    prev_end = True  # the byte before this block ended a line (start of file counts as such)
+    last_byte = b""
+    while True:
+        block = src.read(READ_BYTES)
+        if not block:
+            if decoder is not None:
+                decoder.decode(b"", final=True)
+            break
+        if decoder is not None:
+            if not block.isascii() or decoder.getstate()[0]:
+                decoder.decode(block)
+        elif not block.isascii():
+            block = block.decode("latin-1").encode("utf-8")
+        if carry_cr and block[:1] == b"\n":
+            block = block[1:]  # already written as `\n`
+            if not block:
+                carry_cr = False
+                continue
+        carry_cr = block[-1:] == b"\r"
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        # blank lines: a line end right after a line end
+        if prev_end and block[:1] == b"\n":
+            blank.append(first + total_ends)
+        start = 0
+        while (i := block.find(b"\n\n", start)) >= 0:
+            blank.append(first + total_ends + block.count(b"\n", 0, i + 1))
+            start = i + 1
+        total_ends += block.count(b"\n")
+        prev_end = block[-1:] == b"\n"
+        last_byte = block[-1:]
+        dst.write(block)
+    total = total_ends + (1 if last_byte not in (b"", b"\n") else 0)
+    return _Lines(total=total, blank=blank)
+
+
+def _duckdb_options(dialect: Dialect, width: int) -> str:
+    cols = ", ".join(f"'f{i}': 'VARCHAR'" for i in range(width))
+    quote = "quote='\"', escape='\"'" if dialect.quoted else "quote='', escape=''"
+    delim = dialect.delimiter.replace("'", "''")
+    return (f"columns={{{cols}}}, header=true, delim='{delim}', {quote}, auto_detect=false, strict_mode=true, "
+            f"ignore_errors=true, store_rejects=true, max_line_size={MAX_LINE_BYTES}, "
+            f"buffer_size={4 * MAX_LINE_BYTES}")
+
+
+def _sql_str(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:
+    """The caller's normalization over the raw fields (`{c}` stands for the field); empty fields are ''."""
+    parts = []
+    for name, i in zip(lay.names, lay.keep):
+        raw = f"coalesce(f{i}, '')"
+        parts.append(f'{normalize.get(name, "{c}").format(c=raw)} AS "{name}"')
+    if lay.trailing:
+        parts.append(f"coalesce(f{lay.width - 1}, '') AS _extra")
+    return ", ".join(parts)
+
+
+class _NotOneLinePerRecord(Exception):
+    """The file's records do not map one-to-one onto physical lines (a quoted value with a line break)."""
+
+
+def load_delimited(
+    con: duckdb.DuckDBPyConnection, path: Path, *, table: str, expected_header: list[str] | None = None,
+    columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None,
+    member_pattern: str | None = None, workdir: Path | None = None,
+) -> TextLoad:
+    """Load a delimited file into `table` (rows) and `<table>_malas` (bad lines); `<table>_v` adds `linea`.
+
+    `expected_header` (compared after stripping spaces and a trailing empty field, case-insensitively) makes
+    a changed layout a file-level error; `columns` renames source headers to output names and selects them;
+    `normalize` maps an output name to a SQL expression over `{c}` (the field's text).
+    """
+    path = Path(path)
+    dialect, first_line, member = _header(path, member_pattern)
+    label = f"{path}!{member}" if member else str(path)
+    raw_header = _csv_row(first_line, dialect)
+    lay = _layout(label, raw_header, expected_header, columns)
+    select = _select_list(lay, normalize or {})
+    workdir = Path(workdir or tempfile.gettempdir())
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = (con, path, member_pattern, table, lay, select, label, member, workdir)
+
+    if member is None and dialect.encoding != "latin-1":
+        try:
+            load = _load_direct(*args, dialect)
+            if load is not None:
+                return load
+        except duckdb.Error:
+            pass  # e.g. "invalid state" on mixed line ends: the copy normalizes them
+    try:
+        return _load_copy(*args, dialect)
+    except UnicodeDecodeError:
+        # The sample looked like UTF-8 but a later line is not: the file is latin-1 after all.
+        return _load_copy(*args, Dialect("latin-1", dialect.delimiter, dialect.quoted))
+    except _NotOneLinePerRecord:
+        return _load_with_csv_module(*args, dialect)
+
+
+def _read_into(con, source: str, table: str, dialect: Dialect, lay: _Layout, select: str, rejects: str) -> int:
+    for name in (table, rejects, f"{rejects}_scan"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute(
+        f"CREATE TABLE {table} AS SELECT {select} FROM read_csv({_sql_str(source)}, {_duckdb_options(dialect, lay.width)}, "
+        f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')"
+    )
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def _rejected_lines(con, rejects: str) -> pd.DataFrame:
+    """One row per rejected line: the first error DuckDB gave it and its text (stray leading line ends removed)."""
+    return con.execute(
+        f"""SELECT line::BIGINT AS linea, arg_min(error_type::VARCHAR, column_idx) AS error,
+                   arg_min(error_message, column_idx) AS mensaje,
+                   regexp_replace(arg_min(csv_line, column_idx), '^[\\r\\n]+|[\\r\\n]+$', '', 'g') AS texto
+            FROM {rejects} GROUP BY line ORDER BY line"""
+    ).df()
+
+
+def _load_direct(con, path, member_pattern, table, lay, select, label, member, workdir, dialect) -> TextLoad | None:
+    """DuckDB reads the file itself; None when the line accounting needs the copy (blank lines, lone CR…)."""
+    rejects = f"{table.replace('.', '_')}_rechazos"
+    counter: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: counter.update(zip(("lines", "ok"), _count_lines_plain(path))))
+    thread.start()  # counting lines overlaps DuckDB's read (which releases the GIL)
+    try:
+        rows = _read_into(con, str(path), table, dialect, lay, select, rejects)
+    finally:
+        thread.join()
+    rejected = _rejected_lines(con, rejects)
+    if (rejected["error"] == "INVALID ENCODING").any() or not counter["ok"]:
+        return None
+    if counter["lines"] != 1 + rows + len(rejected):
+        return None  # blank lines (DuckDB skips them without a trace) or multi-line records: the copy tells which
+    return _finish(con, path, member, dialect, lay, table, rows, rejected, [], "directo")
+
+
+def _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect) -> TextLoad:
+    rejects = f"{table.replace('.', '_')}_rechazos"
+    fd, tmp = tempfile.mkstemp(prefix="vraem_", suffix=".csv", dir=workdir)
+    try:
+        with open_binary(path, member_pattern) as (src, _), os.fdopen(fd, "wb") as dst:
+            try:
+                lines = _feed(src, dst, dialect.encoding)
+            except (zipfile.BadZipFile, EOFError, OSError) as err:
+                raise SourceFileError(label, f"no se puede leer: {type(err).__name__}: {err}", rule="zip") from None
+        rows = _read_into(con, tmp, table, dialect if dialect.encoding != "latin-1" else
+                          Dialect("utf-8", dialect.delimiter, dialect.quoted), lay, select, rejects)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    rejected = _rejected_lines(con, rejects)
+    # header, blank lines and rejected lines are not rows; a blank line is never also rejected
+    blank = [b for b in lines.blank if b > 1]
+    if lines.total != 1 + rows + len(rejected) + len(blank):
+        raise _NotOneLinePerRecord()
+    return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "copia")
+
+
+def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame, blank: list[int], via: str) -> TextLoad:
+    """Lines of the accepted rows from the excluded lines; bad lines table; view with `linea`."""
+    bad_table, thresholds, view = f"{table}_malas", f"{table}_umbrales", f"{table}_v"
+    bad = pd.DataFrame({
+        "linea": pd.array(list(blank) + rejected["linea"].tolist(), dtype="int64"),
+        "error": ["LINEA VACIA"] * len(blank) + rejected["error"].tolist(),
+        "mensaje": [""] * len(blank) + rejected["mensaje"].fillna("").tolist(),
+        "texto": [""] * len(blank) + rejected["texto"].fillna("").tolist(),
+    }).sort_values("linea", ignore_index=True)
+    bad["campos"] = [_field_count(t, e, dialect) for t, e in zip(bad["texto"], bad["error"])]
+    excluded = bad["linea"].to_numpy()
+    # row r (0-based) comes after the j-th excluded line e_j once r >= e_j - 1 - j: keep the largest j per threshold
+    thr = pd.DataFrame({"umbral": excluded - 1 - pd.RangeIndex(1, len(excluded) + 1).to_numpy(),
+                        "j": range(1, len(excluded) + 1)}).groupby("umbral", as_index=False)["j"].max()
+    con.register("_vraem_thr", thr)
+    con.execute(f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr")
+    con.unregister("_vraem_thr")
+    cols = ", ".join(f't."{n}"' for n in lay.names)
+    line = "t.rowid + 2" + (" + coalesce(u.j, 0)" if len(thr) else "")
+    join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral" if len(thr) else ""
+    con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
+                f"({line})::BIGINT AS linea FROM {table} AS t{join}")
+    filled = pd.DataFrame(columns=["linea", "error", "mensaje", "texto", "campos"])
+    if lay.trailing:
+        # the extra field of a trailing-delimiter file is not empty: a malformed line, not a row
+        extra = con.execute(f"SELECT linea FROM {view}_todas WHERE _extra <> '' ORDER BY linea").df()
+        if len(extra):
+            texts = _raw_lines(path, member, dialect, extra["linea"].tolist())
+            filled = pd.DataFrame({"linea": extra["linea"], "error": "TOO MANY COLUMNS", "mensaje": "",
+                                   "texto": [texts.get(n, "") for n in extra["linea"]]})
+            filled["campos"] = [len(_csv_row(t, dialect)) for t in filled["texto"]]
+            bad = pd.concat([bad, filled], ignore_index=True).sort_values("linea", ignore_index=True)
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * EXCLUDE (_extra) FROM {view}_todas WHERE _extra = ''")
+    else:
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {view}_todas")
+    con.register("_vraem_bad", bad[["linea", "campos", "error", "mensaje", "texto"]])
+    con.execute(f"""CREATE OR REPLACE TABLE {bad_table} AS SELECT linea::BIGINT AS linea, campos::INTEGER AS campos,
+                    error::VARCHAR AS error, mensaje::VARCHAR AS mensaje, texto::VARCHAR AS texto FROM _vraem_bad""")
+    con.unregister("_vraem_bad")
+    header = lay.header
+    return TextLoad(path=path, member=member, dialect=dialect, header=header, table=table, view=view, bad=bad_table,
+                    rows=rows - len(filled), n_bad=len(bad), via=via)
+
+
+def _field_count(text: str, error: str, dialect: Dialect) -> int | None:
+    if error == "LINEA VACIA":
+        return 0
+    if error in ("INVALID ENCODING", "LINE SIZE OVER MAXIMUM"):
+        return None
+    return len(_csv_row(text, dialect))
+
+
+def _raw_lines(path: Path, member: str | None, dialect: Dialect, wanted: list[int]) -> dict[int, str]:
+    """The text of some physical lines (without terminator), read again: for the rare malformed good-looking row."""
     want = set(wanted)
     found: dict[int, str] = {}
     encoding = "latin-1" if dialect.encoding == "latin-1" else "utf-8"
-    with open_binary(path, member_pattern) as (fh, _):
-        text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+    pattern = None if member is None else "^" + __import__("re").escape(member) + "$"
+    with open_binary(path, pattern) as (fh, _):
+        text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
         for number, line in enumerate(text, 1):
             if number in want:
-                found[number] = line
+                found[number] = line.rstrip("\r\n")
                 if len(found) == len(want):
                     break
     return found
 
 
-def _parse_csv(path, member_pattern, dialect, expected_header, columns) -> ParsedText:
-    """The reference reader: the csv module in one streaming pass (slow; used when the Arrow path cannot be proven)."""
-    with open_binary(path, member_pattern) as (fh, member):
-        text = io.TextIOWrapper(fh, encoding=dialect.encoding, newline="")
-        reader = csv.reader(
-            text, delimiter=dialect.delimiter,
-            quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE, strict=False,
-        )
-        label = f"{path}!{member}" if member else str(path)
-        try:
-            raw_header = next(reader)
-        except StopIteration:
-            raise SourceFileError(label, "archivo vacío", line=1, rule="cabecera") from None
-        lay = _layout(label, raw_header, expected_header, columns)
-        trailing, width, keep, names = lay.trailing, lay.width, lay.keep, lay.names
+def _load_with_csv_module(con, path, member_pattern, table, lay, select, label, member, workdir, dialect) -> TextLoad:
+    """The reference reader: the csv module in one streaming pass, batches into DuckDB (records may span lines).
 
-        chunks: list[pd.DataFrame] = []
-        bad: list[tuple[int, int, str]] = []
+    A record is numbered by its last physical line (the csv module's `line_num`)."""
+    encoding = dialect.encoding
+    try:
+        return _csv_module_pass(con, path, member_pattern, table, lay, select, member, dialect, encoding)
+    except UnicodeDecodeError:
+        latin = Dialect("latin-1", dialect.delimiter, dialect.quoted)
+        return _csv_module_pass(con, path, member_pattern, table, lay, select, member, latin, "latin-1")
+
+
+def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dialect, encoding) -> TextLoad:
+    raw_names = [f"f{i}" for i in range(lay.width)]
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    staging_raw = f"{table}_csv"
+    con.execute(f"CREATE OR REPLACE TABLE {staging_raw} ({', '.join(f'{n} VARCHAR' for n in raw_names)}, _linea BIGINT)")
+    bad: list[tuple[int, int, str, str, str]] = []
+    with open_binary(path, member_pattern) as (fh, _):
+        text = io.TextIOWrapper(fh, encoding=encoding, newline="")
+        reader = csv.reader(text, delimiter=dialect.delimiter,
+                            quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE, strict=False)
+        next(reader, None)
         buf: list[list[str]] = []
         lines: list[int] = []
-        delim = dialect.delimiter
+
+        def flush() -> None:
+            cols = list(zip(*buf)) if buf else [()] * lay.width
+            batch = pa.table({**{n: pa.array(c, type=pa.string()) for n, c in zip(raw_names, cols)},
+                              "_linea": pa.array(lines, type=pa.int64())})
+            con.register("_vraem_batch", batch)
+            con.execute(f"INSERT INTO {staging_raw} SELECT * FROM _vraem_batch")
+            con.unregister("_vraem_batch")
+
         for row in reader:
             line = reader.line_num
-            if len(row) != width or (trailing and row[-1] != ""):
+            if len(row) != lay.width:
                 if row == [] or row == [""]:
-                    bad.append((line, 0, ""))
+                    bad.append((line, 0, "LINEA VACIA", "", ""))
                 else:
-                    bad.append((line, len(row), delim.join(row)))
+                    kind = "MISSING COLUMNS" if len(row) < lay.width else "TOO MANY COLUMNS"
+                    bad.append((line, len(row), kind, "", dialect.delimiter.join(row)))
                 continue
-            buf.append([row[i] for i in keep])
+            buf.append(row)
             lines.append(line)
             if len(buf) >= CHUNK_ROWS:
-                chunks.append(_frame(buf, lines, names))
+                flush()
                 buf, lines = [], []
-        if buf or not chunks:
-            chunks.append(_frame(buf, lines, names))
-    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-    return ParsedText(path=path, member=member, dialect=dialect, header=lay.header, frame=frame, bad_lines=bad)
+        if buf:
+            flush()
+    con.execute(f"CREATE TABLE {table} AS SELECT {select}, _linea FROM {staging_raw} ORDER BY _linea")
+    con.execute(f"DROP TABLE {staging_raw}")
+    view = f"{table}_v"
+    cols = ", ".join(f'"{n}"' for n in lay.names)
+    extra = []
+    if lay.trailing:
+        extra = con.execute(f"SELECT _linea FROM {table} WHERE _extra <> '' ORDER BY _linea").fetchall()
+        texts = _raw_lines(path, member, dialect, [r[0] for r in extra])
+        bad += [(r[0], len(_csv_row(texts.get(r[0], ""), dialect)), "TOO MANY COLUMNS", "", texts.get(r[0], ""))
+                for r in extra]
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea FROM {table} WHERE _extra = ''")
+    else:
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea FROM {table}")
+    frame = pd.DataFrame(sorted(bad), columns=["linea", "campos", "error", "mensaje", "texto"])
+    con.register("_vraem_bad", frame)
+    con.execute(f"""CREATE OR REPLACE TABLE {table}_malas AS SELECT linea::BIGINT AS linea, campos::INTEGER AS campos,
+                    error::VARCHAR AS error, mensaje::VARCHAR AS mensaje, texto::VARCHAR AS texto FROM _vraem_bad""")
+    con.unregister("_vraem_bad")
+    rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+    return TextLoad(path=path, member=member, dialect=dialect, header=lay.header, table=table, view=view,
+                    bad=f"{table}_malas", rows=rows, n_bad=len(frame), via="modulo_csv")
 
 
-def _frame(rows: list[list[str]], lines: list[int], names: list[str]) -> pd.DataFrame:
-    cols = list(zip(*rows)) if rows else [()] * len(names)
-    data = {name: pd.array(col, dtype="str") for name, col in zip(names, cols)}
-    data["linea"] = pd.array(lines, dtype="int64")
-    return pd.DataFrame(data)
+def parse_delimited(
+    path: Path, expected_header: list[str] | None = None, *, member_pattern: str | None = None,
+    columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None,
+) -> ParsedText:
+    """`load_delimited` on an in-memory database, returned as a frame: for small files and tests."""
+    con = duckdb.connect()
+    try:
+        load = load_delimited(con, path, table="leido", expected_header=expected_header, columns=columns,
+                              normalize=normalize, member_pattern=member_pattern)
+        frame = con.execute(f"SELECT * FROM {load.view} ORDER BY linea").df()
+        bad = [(int(line), 0 if n is None or pd.isna(n) else int(n), t or "")
+               for line, n, t in con.execute(f"SELECT linea, campos, texto FROM {load.bad} ORDER BY linea").fetchall()]
+    finally:
+        con.close()
+    for col in frame.columns:
+        if col != "linea":
+            frame[col] = frame[col].astype("str")
+    frame["linea"] = frame["linea"].astype("int64")
+    return ParsedText(path=load.path, member=load.member, dialect=load.dialect, header=load.header, frame=frame,
+                      bad_lines=bad)

@@ -7,7 +7,6 @@ import duckdb
 import pytest
 
 from tests.scenario import write_scenario
-from vraem_pipeline.warehouse import prepare_build
 
 
 @pytest.fixture
@@ -25,6 +24,7 @@ def env(monkeypatch, tmp_path: Path):
         warehouse = warehouse or tmp_path / "wh" / "vraem.duckdb"
         monkeypatch.setenv("VRAEM_RAW_DIR", str(raw))
         monkeypatch.setenv("VRAEM_WAREHOUSE", str(warehouse))
+        monkeypatch.delenv("VRAEM_OPERACION", raising=False)
         if territory is not None:
             monkeypatch.setenv("VRAEM_TERRITORY", str(territory))
         return warehouse
@@ -35,10 +35,7 @@ def env(monkeypatch, tmp_path: Path):
 def materialize(years: tuple[int, int], selection: str | None = None, extra=(), instance=None) -> dg.ExecuteInProcessResult:
     """Materialize the project's assets in-process for a year range (the test's env must be configured)."""
     from vraem_pipeline.definitions import defs
-    from vraem_pipeline.settings import Settings
 
-    settings = Settings.from_env()
-    prepare_build(settings.warehouse, settings.build_path)
     d = defs()
     return dg.materialize(
         [*d.assets, *d.asset_checks, *extra],
@@ -48,6 +45,11 @@ def materialize(years: tuple[int, int], selection: str | None = None, extra=(), 
         tags={"dagster/asset_partition_range_start": str(years[0]), "dagster/asset_partition_range_end": str(years[1])},
         raise_on_error=False,
     )
+
+
+def operacion(warehouse: Path) -> Path:
+    """The operator database the tests' settings put beside the analysts' file (VRAEM_OPERACION unset)."""
+    return warehouse.with_name("vraem_operacion.duckdb")
 
 
 def query(path: Path, sql: str):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import materialize, query
+from tests.conftest import materialize, operacion, query
 from vraem_pipeline.sample_data.enaho import write_enaho
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_employment_marts_with_cvs(enaho_raw, env):
     mype = query(warehouse, "SELECT descripcion FROM meta.diccionario WHERE columna = 'empleo.variante_mype'")
     assert "Valor usado: \"A\"" in mype["descripcion"][0] and "p512a" in mype["descripcion"][0]
 
-    cmp = query(warehouse, "SELECT * FROM intermedio.informalidad_comparacion")
+    cmp = query(operacion(warehouse), "SELECT * FROM intermedio.informalidad_comparacion")
     assert cmp["anio"].tolist() == [2023, 2023]  # 2024 has no official flag to compare with
     checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
     assert checks[("intermedio/informalidad_comparacion", "reconstruccion_dentro_de_tolerancia")].passed

@@ -3,17 +3,18 @@
 
 import pytest
 
-from tests.conftest import materialize, query
+from tests.conftest import materialize, operacion, query
 from tests.scenario import EXPECTED_2023, EXPECTED_2024
 
 pytestmark = pytest.mark.slow
 
 
 def _marts_snapshot(path):
-    tables = ["marts.empresas_evolucion", "marts.empresas_por_sector", "marts.empresas_por_departamento",
-              "marts.empresas_por_estrato", "marts.indicadores_clave", "staging.padron_ruc",
-              "staging.ventas_declaradas", "quarantine.padron_ruc", "quarantine.ventas_declaradas"]
-    return {t: query(path, f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in tables}
+    marts = ["marts.empresas_evolucion", "marts.empresas_por_sector", "marts.empresas_por_departamento",
+             "marts.empresas_por_estrato", "marts.indicadores_clave"]
+    rows = ["staging.padron_ruc", "staging.ventas_declaradas", "quarantine.padron_ruc", "quarantine.ventas_declaradas"]
+    return {**{t: query(path, f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in marts},
+            **{t: query(operacion(path), f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in rows}}
 
 
 def test_two_years_then_rerun_one_is_identical(scenario_raw, env):
@@ -44,7 +45,7 @@ def test_two_years_then_rerun_one_is_identical(scenario_raw, env):
         assert got["filas_leidas"] == got["filas_aceptadas"] + got["filas_rechazadas"]
     assert "202406" in fuentes.loc["padron_ruc", "nota"]  # the superseded cut is named as ignored
 
-    q = query(warehouse, "SELECT linea, regla FROM quarantine.padron_ruc WHERE anio = 2024 ORDER BY linea")
+    q = query(operacion(warehouse), "SELECT linea, regla FROM quarantine.padron_ruc WHERE anio = 2024 ORDER BY linea")
     assert q.values.tolist() == [[5, "numero_de_campos"], [16, "ruc_digito_verificador"], [17, "clave_duplicada"]]
 
     before = _marts_snapshot(warehouse)
@@ -61,7 +62,7 @@ def test_another_territory_changes_marts_not_staging(scenario_raw, env, tmp_path
     assert materialize((2023, 2024)).success
     got = query(warehouse, "SELECT ubigeo_departamento, n_empresas FROM marts.empresas_por_departamento WHERE anio = 2024")
     assert got.values.tolist() == [["05", 3]]
-    assert query(warehouse, "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
+    assert query(operacion(warehouse), "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
 
 
 def test_blocking_check_results_are_recorded(scenario_raw, env):
@@ -80,12 +81,8 @@ def test_firms_without_sales_get_their_own_stratum_when_the_rule_admits_them(sce
     import dagster as dg
 
     from vraem_pipeline.definitions import defs
-    from vraem_pipeline.settings import Settings
-    from vraem_pipeline.warehouse import prepare_build
 
     warehouse = env(scenario_raw)
-    settings = Settings.from_env()
-    prepare_build(settings.warehouse, settings.build_path)
     d = defs()
     result = dg.materialize(
         [*d.assets, *d.asset_checks], resources=d.resources, instance=dg.DagsterInstance.ephemeral(),

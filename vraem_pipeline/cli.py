@@ -84,7 +84,6 @@ def refresh(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from vraem_pipeline.definitions import defs
-    from vraem_pipeline.warehouse import prepare_build
 
     progress = logging.getLogger("vraem.progreso")
     progress.setLevel(logging.INFO)
@@ -100,7 +99,6 @@ def refresh(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get()
     status = 0
     for start, end in _contiguous_blocks(years):
-        prepare_build(settings.warehouse, settings.build_path)
         result = job.execute_in_process(
             instance=instance,
             tags={"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end)},

@@ -7,6 +7,8 @@ Lives outside `defs/` so that `load_from_defs_folder` registers only what the de
 import logging
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +18,10 @@ from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
 from vraem_pipeline.quality import schema_failures
-from vraem_pipeline.sources.textfiles import ParsedText
+from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
+from vraem_pipeline.sqlrules import check_translatable, stage_text_load, table_failures
+from vraem_pipeline.warehouse import (SourceRead, create_table_from_schema, ensure_quarantine_table, ensure_schemas,
+                                      record_sources)
 
 #: Calendar years; the years actually run come from the data under raw/ (contract §1).
 ANIOS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
@@ -30,11 +35,22 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 
 class VraemConfig(dg.ConfigurableResource):
-    """Where the sources and the territory are (contract §1); the build file is the `duckdb` resource."""
+    """Where the sources, the territory and the analysts' file are (contract §1); the operator database is the
+    `duckdb` resource, `temp_dir` is where DuckDB spills and where zips are decompressed."""
 
     raw_dir: str
     territory: str
     warehouse: str
+    temp_dir: str
+
+
+@contextmanager
+def operator_connection(duckdb: DuckDBResource):
+    """A connection to the operator database with its schemas in place (any asset may be the first to run)."""
+    Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.get_connection() as con:
+        ensure_schemas(con)
+        yield con
 
 
 def years_from_tags(tags: dict[str, str]) -> list[int] | None:
@@ -98,7 +114,7 @@ def source_asset(
         per_year: dict[str, dict[str, int]] = {}
         # One year at a time, staged before the next is read: a national Padrón cut is millions of rows, and
         # holding six of them in memory at once would need most of the machine.
-        with duckdb.get_connection() as con:
+        with operator_connection(duckdb) as con:
             for anio in years:
                 t0 = time.perf_counter()
                 files = read_year(Path(vraem.raw_dir), anio)
@@ -125,7 +141,7 @@ def source_asset(
     def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         years = years_from_tags(context.run.tags)
         failures, validated = [], 0
-        with duckdb.get_connection() as con:
+        with operator_connection(duckdb) as con:
             if years is None:
                 years = [r[0] for r in con.execute(f"SELECT DISTINCT anio FROM {table} ORDER BY anio").fetchall()]
             for anio in years:  # year by year, for the same memory reason as the asset
@@ -139,6 +155,93 @@ def source_asset(
         return dg.AssetCheckResult(
             passed=failed.empty,
             severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)},
+        )
+
+    return _stage, _check
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """One national text file of a year: where it is, how its reader loads it into DuckDB, and a note."""
+
+    path: Path
+    load: Callable[..., TextLoad]  # load(con, table=…, workdir=…) → TextLoad
+    nota: str = ""
+
+
+TextYearFinder = Callable[[Path, int], list[TextSource]]
+
+
+def text_source_asset(
+    *, fuente: str, schema: pa.DataFrameSchema, find_year: TextYearFinder, description: str, group: str,
+) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    """read → validate → quarantine/stage for a national text source, all inside DuckDB, plus its blocking check.
+
+    The file is loaded by DuckDB into a scratch table of the operator database, checked with the SQL of its
+    pandera schema, and its year replaced in staging and quarantine in one transaction. No row passes through
+    Python, so memory is DuckDB's `memory_limit` whatever the file's size.
+    """
+    check_translatable(schema)
+    table = f"staging.{fuente}"
+    key = dg.AssetKey(["staging", fuente])
+
+    @dg.asset(
+        key=key, partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(), pool=POOL,
+        group_name=group, kinds={"duckdb", "sql"}, description=description,
+        metadata={"dagster/column_schema": column_schema(schema), "tabla": table},
+    )
+    def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
+        per_year: dict[str, dict] = {}
+        workdir = Path(vraem.temp_dir) / "copias"
+        with operator_connection(duckdb) as con:
+            create_table_from_schema(con, table, schema)  # later assets read it even when no year has files
+            quarantine = ensure_quarantine_table(con, fuente)
+            for anio in asset_years(context):
+                t0 = time.perf_counter()
+                files = find_year(Path(vraem.raw_dir), anio)
+                if not files:
+                    progress(context, f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
+                reads = []
+                for source in files:
+                    load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir)
+                    t_read = time.perf_counter() - t0
+                    staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
+                    reads.append(SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
+                                            aceptadas=staged.aceptadas, rechazadas=staged.rechazadas,
+                                            nota=source.nota))
+                    for name in (load.view, f"{load.view}_todas"):
+                        con.execute(f"DROP VIEW IF EXISTS {name}")
+                    for name in (load.table, load.bad, f"{load.table}_umbrales"):
+                        con.execute(f"DROP TABLE IF EXISTS {name}")
+                    per_year[str(anio)] = {"leidas": load.rows_read, "aceptadas": staged.aceptadas,
+                                           "rechazadas": staged.rechazadas, "via": load.via,
+                                           "lectura_s": round(t_read, 2), **staged.segundos}
+                    progress(context, f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} "
+                                      f"aceptadas={staged.aceptadas:,} rechazadas={staged.rechazadas:,}", t0)
+                if not files:  # a year without files ends up with no rows, never with stale ones
+                    for t in (table, quarantine):
+                        con.execute(f"DELETE FROM {t} WHERE anio = {anio}")
+                record_sources(con, fuente, [anio], reads)
+        return dg.MaterializeResult(metadata={
+            "filas_aceptadas": sum(v["aceptadas"] for v in per_year.values()),
+            "filas_rechazadas": sum(v["rechazadas"] for v in per_year.values()),
+            "por_anio": dg.MetadataValue.json(per_year),
+        })
+
+    @dg.asset_check(asset=key, name="esquema", blocking=True,
+                    description=f"Las filas de {table} cumplen el esquema pandera {schema.name}, verificado en SQL "
+                                "dentro de la base de operación (bloqueante)")
+    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        years = years_from_tags(context.run.tags)
+        with operator_connection(duckdb) as con:
+            exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = ?",
+                                 [table]).fetchone()[0]
+            failed = table_failures(con, table, schema, years) if exists else pd.DataFrame()
+            validated = con.execute(f"SELECT count(*) FROM {table}" + (
+                f" WHERE anio IN ({', '.join(map(str, years))})" if years else "")).fetchone()[0] if exists else 0
+        return dg.AssetCheckResult(
+            passed=failed.empty, severity=dg.AssetCheckSeverity.ERROR,
             metadata={"filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)},
         )
 

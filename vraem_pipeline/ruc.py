@@ -27,5 +27,14 @@ def check_digit_ok(ruc: pd.Series) -> pd.Series:
     return pd.Series(out, index=ruc.index)
 
 
+#: The same rule in SQL, for the Padrón and the other national files checked inside DuckDB.
+SQL_MACROS = [
+    "CREATE OR REPLACE TEMP MACRO vraem_ruc_valido(r) AS "
+    "regexp_full_match(r, '(10|15|17|20)[0-9]{9}') AND "
+    "(11 - (" + " + ".join(f"{w} * (ascii(r[{i + 1}]) - 48)" for i, w in enumerate(WEIGHTS.tolist())) + ") % 11) % 10"
+    " = ascii(r[11]) - 48",
+]
+
+
 def is_valid(ruc: str) -> bool:
     return bool(check_digit_ok(pd.Series([ruc])).iloc[0])

@@ -22,24 +22,37 @@ STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
 _YEAR_DIR = re.compile(r"^(19|20)\d\d$")
 
 
+#: DuckDB's memory limit for a refresh (contract §1). 2 GB holds a real-size Padrón cut (12.5 M lines) with
+#: room to spare on an 8 GB laptop; DuckDB spills what does not fit to `temp_dir`.
+DEFAULT_MEMORY = "2GB"
+
+
 @dataclass(frozen=True)
 class Settings:
     raw_dir: Path
     warehouse: Path
     territory: Path
+    operacion: Path
+    memoria: str
+    temp_dir: Path
 
     @classmethod
     def from_env(cls) -> Settings:
+        warehouse = Path(os.environ.get("VRAEM_WAREHOUSE", REPO_ROOT / "warehouse" / "vraem.duckdb")).resolve()
+        operacion = Path(os.environ.get("VRAEM_OPERACION", warehouse.with_name("vraem_operacion.duckdb"))).resolve()
         return cls(
             raw_dir=Path(os.environ.get("VRAEM_RAW_DIR", REPO_ROOT / "raw")).resolve(),
-            warehouse=Path(os.environ.get("VRAEM_WAREHOUSE", REPO_ROOT / "warehouse" / "vraem.duckdb")).resolve(),
+            warehouse=warehouse,
             territory=Path(os.environ.get("VRAEM_TERRITORY", DEFAULT_TERRITORY)).resolve(),
+            operacion=operacion,
+            memoria=os.environ.get("VRAEM_MEMORIA", DEFAULT_MEMORY),
+            temp_dir=Path(os.environ.get("VRAEM_TEMP_DIR", operacion.with_name(operacion.stem + ".tmp"))).resolve(),
         )
 
     @property
-    def build_path(self) -> Path:
-        """The only file Dagster's assets write; published over `warehouse` when a run passes every check."""
-        return self.warehouse.with_name(self.warehouse.stem + ".build.duckdb")
+    def lock_path(self) -> Path:
+        """OS-level lock held by the one refresh that may write the operator database and publish."""
+        return self.operacion.with_name(self.operacion.name + ".lock")
 
 
 def years_found(raw_dir: Path) -> list[int]:

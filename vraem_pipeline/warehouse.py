@@ -1,9 +1,11 @@
-"""The build file and its publication: the only code that writes DuckDB files.
+"""The two DuckDB files and the publication: the only code that writes them.
 
-Assets write a build file next to the published warehouse; analysts only ever open the published file.
-A refresh starts from a copy of what is published, replaces the years it reads, and — only when every
-blocking check passed — swaps the build in with an atomic `os.replace`. An analyst who had the old file
-open keeps reading the old inode; a failed refresh leaves the published bytes untouched.
+Assets write the operator database (staging, quarantine, intermediate tables; every year ever refreshed, so a
+refresh of one year leaves the others in place). Analysts only ever open the published file: once every
+blocking check of a run passed, `publish` writes the aggregates (marts, meta, referencia) into a new file
+beside it and swaps it in with an atomic `os.replace`. An analyst who had the old file open keeps reading the
+old inode; a failed refresh never touches the published bytes; and no row-level data — no natural person's
+RUC 10 or DNI — is ever copied into the analysts' file, which stays small.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +25,17 @@ import pandera.pandas as pa
 from vraem_pipeline.quality import QUARANTINE_COLUMNS
 from vraem_pipeline.settings import STORAGE_COMPATIBILITY_VERSION
 
-SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio")
+SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio", "trabajo")
+
+#: What the analysts' file holds (contract §4): aggregates and their descriptions, nothing row-level.
+PUBLISHED_SCHEMAS = ("marts", "meta", "referencia")
 
 CONNECTION_CONFIG = {"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}
+
+
+def operator_config(memoria: str, temp_dir: Path | str) -> dict[str, str]:
+    """DuckDB settings of a refresh: the memory limit (`VRAEM_MEMORIA`) and where to spill beyond it."""
+    return {**CONNECTION_CONFIG, "memory_limit": memoria, "temp_directory": str(temp_dir)}
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -226,31 +235,40 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFra
     _replace_table(con, "referencia.estratos", ESTRATOS, "Estratos empresariales (Ley 30056)")
 
 
-# --- build and publish -----------------------------------------------------------------------------------------
+# --- publication ------------------------------------------------------------------------------------------------
 
-def prepare_build(published: Path, build: Path) -> None:
-    """Start a refresh from exactly what analysts see: years not refreshed are carried over unchanged."""
-    for stale in (build, build.with_name(build.name + ".wal")):
-        stale.unlink(missing_ok=True)
-    build.parent.mkdir(parents=True, exist_ok=True)
-    if published.exists():
-        shutil.copyfile(published, build)
-    con = connect(build)
-    try:
-        ensure_schemas(con)
-    finally:
-        con.close()
+def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
+    return con.execute(
+        f"""SELECT schema_name, table_name, comment FROM duckdb_tables()
+            WHERE database_name = current_database() AND schema_name IN {PUBLISHED_SCHEMAS}
+            ORDER BY schema_name, table_name"""
+    ).fetchall()
 
 
-def publish(build: Path, published: Path) -> None:
-    """Checkpoint the build and swap a copy of it in atomically (same folder ⇒ same filesystem ⇒ rename)."""
-    con = connect(build)
-    try:
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+def publish(con: duckdb.DuckDBPyConnection, published: Path) -> int:
+    """Write marts, meta and referencia of the operator database into a new file, then swap it in atomically.
+
+    Same folder ⇒ same filesystem ⇒ `os.replace` is a rename. Returns the number of tables published.
+    """
+    published.parent.mkdir(parents=True, exist_ok=True)
     staging_copy = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    shutil.copyfile(build, staging_copy)
+    for stale in (staging_copy, staging_copy.with_name(staging_copy.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    tables = published_tables(con)
+    con.execute(f"ATTACH {_sql_str(str(staging_copy))} AS publicado (STORAGE_VERSION {_sql_str(STORAGE_COMPATIBILITY_VERSION)})")
+    try:
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"CREATE SCHEMA publicado.{schema}")
+        for schema, name, comment in tables:
+            con.execute(f"CREATE TABLE publicado.{schema}.{name} AS FROM {schema}.{name}")
+            if comment:
+                con.execute(f"COMMENT ON TABLE publicado.{schema}.{name} IS {_sql_str(comment)}")
+            for column, col_comment in con.execute(
+                "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, name]).fetchall():
+                con.execute(f'COMMENT ON COLUMN publicado.{schema}.{name}."{column}" IS {_sql_str(col_comment)}')
+    finally:
+        con.execute("DETACH publicado")
     with open(staging_copy, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(staging_copy, published)
@@ -259,3 +277,4 @@ def publish(build: Path, published: Path) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+    return len(tables)

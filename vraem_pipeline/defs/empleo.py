@@ -8,7 +8,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline import referencia
-from vraem_pipeline.dagster_support import (ANIOS, POOL, asset_years, markdown_table, progress,
+from vraem_pipeline.dagster_support import (operator_connection, ANIOS, POOL, asset_years, markdown_table, progress,
                                             source_asset)
 from vraem_pipeline.empleo import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
 from vraem_pipeline.errors import SourceFileError
@@ -75,7 +75,7 @@ enaho_salud, enaho_salud_esquema = source_asset(
 def enaho_informalidad(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
     years = asset_years(context)
     frames = []
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         for anio in years:
             t0 = time.perf_counter()
             m500 = con.execute("SELECT * FROM staging.enaho_personas WHERE anio = ?", [anio]).df()
@@ -122,7 +122,7 @@ def _departments(con) -> list[str]:
           description="ocupinf reconstruida vs la oficial del INEI en cada año que trae ambas: coincidencia de filas y "
                       "diferencia ponderada de la tasa de informalidad (nacional y territorio)")
 def informalidad_comparacion(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         table = rebuild_validation(_persons(con), _departments(con))
         con.register("_cmp", table)
         con.execute("CREATE OR REPLACE TABLE intermedio.informalidad_comparacion AS SELECT * FROM _cmp")
@@ -134,7 +134,7 @@ def informalidad_comparacion(duckdb: DuckDBResource) -> dg.MaterializeResult:
                 description=f"La tasa de informalidad reconstruida difiere de la oficial en ≤ {TOLERANCIA_PP} pp y "
                             f"coinciden ≥ {COINCIDENCIA_MINIMA_PCT} % de las filas, en cada año con ambas")
 def reconstruccion_dentro_de_tolerancia(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         table = con.execute("SELECT * FROM intermedio.informalidad_comparacion ORDER BY anio, ambito").df()
     bad = table[(table["diferencia_pp"].abs() > TOLERANCIA_PP) | (table["coincidencia_pct"] < COINCIDENCIA_MINIMA_PCT)]
     return dg.AssetCheckResult(
@@ -166,7 +166,7 @@ EMPLEO_MARTS = ["empleo_evolucion", "empleo_por_tipo", "empleo_por_sexo", "emple
 def empleo_marts(context: dg.AssetExecutionContext, config: ParametrosEmpleo, duckdb: DuckDBResource):
     """Survey estimates (Taylor linearization, PSU conglome, strata estrato, domains over the whole file)."""
     t0 = time.perf_counter()
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         persons = _persons(con)
         departments = _departments(con)
         tables = compute_employment(persons, departments, mype_variant=config.variante_mype,

@@ -2,12 +2,14 @@
 
 
 import time
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import ANIOS, POOL, asset_years, markdown_table, progress, source_asset, years_from_tags
+from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
+                                            progress, text_source_asset, years_from_tags)
 from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
 from vraem_pipeline.marts import build_mart, growth_rows, sql_text
 from vraem_pipeline.schemas import empresas as schemas
@@ -21,30 +23,31 @@ FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos)
 MAX_SIN_CLASIFICAR_PCT = 1.0
 
 
-def read_padron_year(raw_dir: Path, anio: int):
-    cuts = padron.find_cuts(raw_dir / "sunat" / "padron" / str(anio))
+def find_padron_year(raw_dir: Path, anio: int) -> list[TextSource]:
+    folder = raw_dir / "sunat" / "padron" / str(anio)
+    cuts = padron.find_cuts(folder)
     if not cuts:
         return []
-    cut = padron.latest_cut(raw_dir / "sunat" / "padron" / str(anio))
+    cut = padron.latest_cut(folder)
     padron.check_cut_matches_year(cut, anio)
     ignored = sorted(c.path.name for c in cuts if c.path != cut.path)
     nota = f"corte {cut.periodo}" + (f"; cortes anteriores ignorados: {', '.join(ignored)}" if ignored else "")
-    return [(padron.read_cut(cut), nota)]
+    return [TextSource(cut.path, partial(padron.load_cut, cut=cut), nota)]
 
 
-def read_ventas_year(raw_dir: Path, anio: int):
+def find_ventas_year(raw_dir: Path, anio: int) -> list[TextSource]:
     path = ventas.find_file(raw_dir / "sunat" / "ventas" / str(anio), anio)
-    return [(ventas.read_file(path), "")] if path else []
+    return [TextSource(path, partial(ventas.load_file, path=path))] if path else []
 
 
-padron_ruc, padron_ruc_esquema = source_asset(
-    fuente="padron_ruc", schema=schemas.PADRON, read_year=read_padron_year, group=GROUP,
-    description="Padrón RUC de SUNAT: el corte mensual más reciente de cada año, validado; líneas malformadas y "
-                "RUC inválidos a quarantine.padron_ruc",
+padron_ruc, padron_ruc_esquema = text_source_asset(
+    fuente="padron_ruc", schema=schemas.PADRON, find_year=find_padron_year, group=GROUP,
+    description="Padrón RUC de SUNAT: el corte mensual más reciente de cada año, leído y validado dentro de DuckDB; "
+                "líneas malformadas y RUC inválidos a quarantine.padron_ruc",
 )
 
-ventas_declaradas, ventas_declaradas_esquema = source_asset(
-    fuente="ventas_declaradas", schema=schemas.VENTAS, read_year=read_ventas_year, group=GROUP,
+ventas_declaradas, ventas_declaradas_esquema = text_source_asset(
+    fuente="ventas_declaradas", schema=schemas.VENTAS, find_year=find_ventas_year, group=GROUP,
     description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)",
 )
 
@@ -67,7 +70,7 @@ def empresas_formales(context: dg.AssetExecutionContext, config: ReglaEmpresaFor
     years = asset_years(context)
     rule = FormalFirmRule(estados_activos=tuple(config.estados_activos),
                           exigir_ventas_positivas=config.exigir_ventas_positivas)
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         write_activity_map(con)
         counts = build_formal_firms(con, years, rule)
         record_parameters(con, "empresas", rule.descriptions())
@@ -87,7 +90,7 @@ def empresas_formales(context: dg.AssetExecutionContext, config: ReglaEmpresaFor
 def sector_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
     years = years_from_tags(context.run.tags)
     where = f"WHERE anio IN ({','.join(map(str, years))})" if years else ""
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         shares = con.execute(
             f"""SELECT anio, count(*) AS empresas, sum((sector = 'sin_clasificar')::INT) AS sin_clasificar,
                        round(100.0 * sum((sector = 'sin_clasificar')::INT) / count(*), 3) AS pct
@@ -112,7 +115,7 @@ def _mart_asset(name: str) -> dg.AssetsDefinition:
     @dg.asset(key=["marts", name], deps=[empresas_formales, dg.AssetKey(["referencia", "tablas"])], pool=POOL,
               group_name=GROUP, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
     def _mart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-        with duckdb.get_connection() as con:
+        with operator_connection(duckdb) as con:
             n = build_mart(con, name)
         return dg.MaterializeResult(metadata={"filas": n})
 
@@ -128,7 +131,7 @@ empresas_marts = [_mart_asset(name) for name in EMPRESAS_MARTS]
                 description="Cada bloque de participaciones (estrato, sector, departamento) suma 100 % cada año "
                             "y su total coincide con empresas_evolucion")
 def participaciones_suman_100(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         bad = con.execute(
             """WITH blocks AS (
                    SELECT 'estrato' AS bloque, anio, sum(participacion_pct) AS pct, sum(n_empresas) AS n FROM marts.empresas_por_estrato GROUP BY anio
@@ -144,7 +147,7 @@ def participaciones_suman_100(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 @dg.asset(key=["intermedio", "indicadores_empresas"], deps=[*empresas_marts], pool=POOL, group_name=GROUP,
           kinds={"duckdb", "sql"}, description="Cifras clave de empresas (códigos empresas_* y ventas_millones_soles)")
 def indicadores_empresas(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_empresas AS {sql_text('indicadores/empresas.sql')}",
                     {"fuente": FUENTE})
         growth = growth_rows(con, "SELECT anio, n_empresas AS valor FROM marts.empresas_evolucion", "empresas", FUENTE)

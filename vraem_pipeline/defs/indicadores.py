@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import POOL, markdown_table
+from vraem_pipeline.dagster_support import operator_connection, POOL, markdown_table
 from vraem_pipeline.marts import check_columns, comment_table, mart_meta
 from vraem_pipeline.reconciliacion import reconcile
 
@@ -14,7 +14,7 @@ TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey
 @dg.asset(key=["marts", "indicadores_clave"], deps=TOPIC_ASSETS, pool=POOL, group_name="indicadores",
           kinds={"duckdb", "sql"}, description="Cifras clave por año y código, de todos los temas disponibles")
 def indicadores_clave(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         tables = [r[0] for r in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'intermedio' "
             "AND table_name LIKE 'indicadores_%' ORDER BY table_name").fetchall()]
@@ -37,7 +37,7 @@ def indicadores_clave(duckdb: DuckDBResource) -> dg.MaterializeResult:
                 description="Compara cada cifra de la edición publicada (publicado_vraem_2024.csv) con la calculada, "
                             "a la precisión con que se imprimió")
 def reconciliacion_publicado(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         table = reconcile(con)
     compared = table[table["coincide"].notna()]
     mismatched = compared[~compared["coincide"].astype(bool)]

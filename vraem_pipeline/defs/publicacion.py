@@ -1,4 +1,4 @@
-"""Publication: data dictionary, run record, and the atomic swap of the build over the analysts' file.
+"""Publication: data dictionary, run record, and the analysts' file written anew and swapped in atomically.
 
 Dagster runs this asset only when everything upstream materialized — a failed blocking check upstream skips it —
 so the published warehouse changes only after a fully successful run.
@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import POOL, VraemConfig, years_from_tags
+from vraem_pipeline.dagster_support import POOL, VraemConfig, operator_connection, years_from_tags
 from vraem_pipeline.defs.empleo import EMPLEO_MARTS
 from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
 from vraem_pipeline.diccionario import write_dictionary
@@ -21,10 +21,12 @@ PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *E
 
 
 @dg.asset(key=["almacen", "publicado"], deps=PUBLISHED_MARTS, pool=POOL, group_name="publicacion",
-          kinds={"duckdb"}, description="Publica el archivo de construcción sobre VRAEM_WAREHOUSE (reemplazo atómico)")
+          kinds={"duckdb"}, description="Escribe marts, meta y referencia en un archivo nuevo y lo publica sobre "
+                                        "VRAEM_WAREHOUSE (reemplazo atómico)")
 def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
     years = years_from_tags(context.run.tags)
-    with duckdb.get_connection() as con:
+    target = Path(vraem.warehouse)
+    with operator_connection(duckdb) as con:
         n_dic = write_dictionary(con)
         params = con.execute("SELECT tema, nombre, valor FROM meta.parametros ORDER BY ALL").fetchall()
         stats = context.instance.get_run_stats(context.run.run_id)
@@ -34,9 +36,7 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years), vraem.territory,
              sha256_of(Path(vraem.territory)), json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"],
         )
-    build = Path(duckdb.database)
-    target = Path(vraem.warehouse)
-    publish(build, target)
-    context.log.info(f"almacén publicado: {target}")
-    return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic,
+        n_tables = publish(con, target)
+    context.log.info(f"almacén publicado: {target} ({n_tables} tablas)")
+    return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic, "tablas": n_tables,
                                           "bytes": target.stat().st_size})

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline import referencia
-from vraem_pipeline.dagster_support import POOL, VraemConfig
+from vraem_pipeline.dagster_support import operator_connection, POOL, VraemConfig
 from vraem_pipeline.warehouse import ensure_schemas, sha256_of, write_reference_tables
 
 
@@ -14,7 +14,7 @@ from vraem_pipeline.warehouse import ensure_schemas, sha256_of, write_reference_
           description="Territorio (VRAEM_TERRITORY) y tablas de referencia públicas: ubigeo, UIT, tipos de contribuyente")
 def referencia_tablas(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
     territory = referencia.load_territory(Path(vraem.territory))  # fails naming the row if the list is wrong
-    with duckdb.get_connection() as con:
+    with operator_connection(duckdb) as con:
         ensure_schemas(con)
         write_reference_tables(con, territory, vraem.territory)
     return dg.MaterializeResult(metadata={

@@ -3,7 +3,7 @@ from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import VraemConfig
 from vraem_pipeline.settings import Settings
-from vraem_pipeline.warehouse import CONNECTION_CONFIG
+from vraem_pipeline.warehouse import operator_config
 
 
 @dg.definitions
@@ -12,9 +12,10 @@ def resources() -> dg.Definitions:
     settings = Settings.from_env()
     return dg.Definitions(
         resources={
-            # Assets only ever write the build file; `publicacion` swaps it over the analysts' warehouse.
-            "duckdb": DuckDBResource(database=str(settings.build_path), connection_config=dict(CONNECTION_CONFIG)),
+            # Assets write the operator database only; `publicacion` writes the analysts' file from it.
+            "duckdb": DuckDBResource(database=str(settings.operacion),
+                                     connection_config=operator_config(settings.memoria, settings.temp_dir)),
             "vraem": VraemConfig(raw_dir=str(settings.raw_dir), territory=str(settings.territory),
-                                 warehouse=str(settings.warehouse)),
+                                 warehouse=str(settings.warehouse), temp_dir=str(settings.temp_dir)),
         }
     )

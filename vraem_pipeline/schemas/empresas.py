@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -13,7 +14,8 @@ def _ruc_column(description: str) -> pa.Column:
     return pa.Column(
         str,
         [pa.Check.str_matches(RUC_PATTERN, error="ruc_formato"),
-         pa.Check(check_digit_ok, name="ruc_digito_verificador", error="ruc_digito_verificador")],
+         pa.Check(check_digit_ok, name="ruc_digito_verificador", error="ruc_digito_verificador",
+                  statistics={"sql": "vraem_ruc_valido({col})"})],
         description=description,
         metadata={"unidad": "código"},
     )
@@ -64,6 +66,10 @@ PADRON = pa.DataFrameSchema(
 )
 
 
+def _finite(s: pd.Series) -> pd.Series:
+    return pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index)
+
+
 def _ejercicio_del_anio(df: pd.DataFrame) -> pd.Series:
     return df["ejercicio"] == df["anio"]
 
@@ -72,12 +78,15 @@ VENTAS = pa.DataFrameSchema(
     {
         "ruc": _ruc_column("RUC del contribuyente declarante"),
         "ejercicio": pa.Column("int64", description="Ejercicio fiscal declarado", metadata={"unidad": "año"}),
-        "ventas_netas": pa.Column("float64", pa.Check.ge(0, error="ventas_no_negativas"), nullable=True,
+        "ventas_netas": pa.Column("float64", [pa.Check.ge(0, error="ventas_no_negativas"),
+                                              pa.Check(_finite, name="valor_finito", error="valor_finito",
+                                                       statistics={"sql": "isfinite({col})"})], nullable=True,
                                   description="Ventas netas anuales declaradas (vacío si no declaró)",
                                   metadata={"unidad": "soles"}),
         **_lineage(),
     },
-    checks=[pa.Check(_ejercicio_del_anio, name="ejercicio_del_anio", error="ejercicio_del_anio")],
+    checks=[pa.Check(_ejercicio_del_anio, name="ejercicio_del_anio", error="ejercicio_del_anio",
+                     statistics={"sql": "{ejercicio} = {anio}", "columnas": ["ejercicio", "anio"]})],
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",
     strict=True,

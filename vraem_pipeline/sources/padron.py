@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+import duckdb
+
 from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited
+from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited
 
 HEADER = [
     "RUC", "Estado", "Condicion", "Tipo", "Actividad_Economica_CIIU_revision3_Principal",
@@ -36,7 +38,6 @@ COLUMNS = {
 }
 
 _CUT = re.compile(r"^padronruc_(\d{4})(\d{2})\.(zip|csv|txt)$", re.IGNORECASE)
-_NULLS = {"", "-", "----", "NO DISPONIBLE"}
 
 
 @dataclass(frozen=True)
@@ -68,20 +69,30 @@ def latest_cut(year_dir: Path) -> Cut | None:
     return sorted(same, key=lambda c: (c.path.suffix.lower() != ".zip", c.path.name))[0]
 
 
+_NULL_SQL = "CASE WHEN trim({c}) IN ('', '-', '----', 'NO DISPONIBLE') THEN NULL ELSE trim({c}) END"
+
+#: Normalization of each staged column, in SQL over the field's text `{c}`: spaces stripped, SUNAT's null
+#: markers (`-`, `NO DISPONIBLE`…) made missing, codes upper-cased, and a 5-digit UBIGEO given back the leading
+#: zero a spreadsheet took (030202 saved as 30202 is a lost zero, not a typo).
+NORMALIZE = {
+    **{col: "trim({c})" for col in COLUMNS.values()},
+    **{col: _NULL_SQL for col in ("condicion", "comercio_exterior", "nro_trab", "actividad_ciiu4")},
+    "tipo": f"upper({_NULL_SQL})",
+    "estado": "upper(trim({c}))",
+    "ubigeo": f"CASE WHEN regexp_full_match(trim({{c}}), '[0-9]{{{{5}}}}') THEN '0' || trim({{c}}) ELSE {_NULL_SQL} END",
+}
+
+
+def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: Path | None = None) -> TextLoad:
+    """Load the cut into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1."""
+    return load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
+                          member_pattern=r"\.(csv|txt)$", workdir=workdir)
+
+
 def read_cut(cut: Cut) -> ParsedText:
-    """Parse the cut; normalize values (strip, SUNAT null markers, lost leading zeros of UBIGEO)."""
-    parsed = parse_delimited(cut.path, HEADER, member_pattern=r"\.(csv|txt)$", columns=COLUMNS)
-    df = parsed.frame
-    for col in COLUMNS.values():
-        df[col] = df[col].str.strip()
-    for col in ("condicion", "tipo", "actividad_ciiu4", "comercio_exterior", "nro_trab"):
-        df[col] = df[col].where(~df[col].isin(_NULLS))
-    df["ubigeo"] = df["ubigeo"].where(~df["ubigeo"].isin(_NULLS))
-    # Saved through a spreadsheet, 030202 becomes 30202: a 5-digit code is a lost zero, not a typo.
-    df["ubigeo"] = df["ubigeo"].mask(df["ubigeo"].str.fullmatch(r"\d{5}").fillna(False), "0" + df["ubigeo"])
-    df["estado"] = df["estado"].str.upper()
-    df["tipo"] = df["tipo"].str.upper()
-    df["archivo"] = parsed.label
+    """The cut as a frame (small files and tests): the same reading and normalization as `load_cut`."""
+    parsed = parse_delimited(cut.path, HEADER, member_pattern=r"\.(csv|txt)$", columns=COLUMNS, normalize=NORMALIZE)
+    parsed.frame["archivo"] = parsed.label
     return parsed
 
 

@@ -431,7 +431,7 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
     line = "t.rowid + 2" + (" + coalesce(u.j, 0)" if len(thr) else "")
     join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral" if len(thr) else ""
     con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
-                f"({line})::BIGINT AS linea FROM {table} AS t{join}")
+                f"({line})::BIGINT AS linea, t.rowid AS _fila FROM {table} AS t{join}")
     filled = pd.DataFrame(columns=["linea", "error", "mensaje", "texto", "campos"])
     if lay.trailing:
         # the extra field of a trailing-delimiter file is not empty: a malformed line, not a row
@@ -538,9 +538,10 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
         texts = _raw_lines(path, member, dialect, [r[0] for r in extra])
         bad += [(r[0], len(_csv_row(texts.get(r[0], ""), dialect)), "TOO MANY COLUMNS", "", texts.get(r[0], ""))
                 for r in extra]
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea FROM {table} WHERE _extra = ''")
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table} "
+                    "WHERE _extra = ''")
     else:
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea FROM {table}")
+        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}")
     frame = pd.DataFrame(sorted(bad), columns=["linea", "campos", "error", "mensaje", "texto"])
     con.register("_vraem_bad", frame)
     con.execute(f"""CREATE OR REPLACE TABLE {table}_malas AS SELECT linea::BIGINT AS linea, campos::INTEGER AS campos,
@@ -560,7 +561,7 @@ def parse_delimited(
     try:
         load = load_delimited(con, path, table="leido", expected_header=expected_header, columns=columns,
                               normalize=normalize, member_pattern=member_pattern)
-        frame = con.execute(f"SELECT * FROM {load.view} ORDER BY linea").df()
+        frame = con.execute(f"SELECT * EXCLUDE (_fila) FROM {load.view} ORDER BY linea").df()
         bad = [(int(line), 0 if n is None or pd.isna(n) else int(n), t or "")
                for line, n, t in con.execute(f"SELECT linea, campos, texto FROM {load.bad} ORDER BY linea").fetchall()]
     finally:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import duckdb
+
 from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited
+from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited
 
 HEADER = ["RUC", "EJERCICIO", "VENTAS_NETAS"]
 COLUMNS = {"RUC": "ruc", "EJERCICIO": "ejercicio", "VENTAS_NETAS": "ventas_netas"}
@@ -24,11 +26,17 @@ def find_file(year_dir: Path, anio: int) -> Path | None:
     return found[0] if found else None
 
 
+#: Spaces stripped; an empty amount is "not declared" (missing), not zero.
+NORMALIZE = {"ruc": "trim({c})", "ejercicio": "trim({c})", "ventas_netas": "nullif(trim({c}), '')"}
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None) -> TextLoad:
+    return load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
+                          member_pattern=r"\.txt$", workdir=workdir)
+
+
 def read_file(path: Path) -> ParsedText:
-    parsed = parse_delimited(path, HEADER, member_pattern=r"\.txt$", columns=COLUMNS)
-    df = parsed.frame
-    for col in COLUMNS.values():
-        df[col] = df[col].str.strip()
-    df["ventas_netas"] = df["ventas_netas"].where(df["ventas_netas"] != "")
-    df["archivo"] = parsed.label
+    """The file as a frame (small files and tests): the same reading and normalization as `load_file`."""
+    parsed = parse_delimited(path, HEADER, member_pattern=r"\.txt$", columns=COLUMNS, normalize=NORMALIZE)
+    parsed.frame["archivo"] = parsed.label
     return parsed

@@ -79,8 +79,29 @@ def refresh(args: argparse.Namespace) -> int:
     if not years:
         print(f"vraem refresh: no hay carpetas de año con archivos en {settings.raw_dir}", file=sys.stderr)
         return 2
-    home = _ensure_dagster_home(settings)
 
+    # One refresh at a time (vraem_pipeline/bloqueo.py): refused at once, before loading Dagster, if another
+    # process holds the lock; the kernel releases it however this process ends (Ctrl-C and kill -9 included).
+    from vraem_pipeline import bloqueo
+
+    try:
+        bloqueo.adquirir(settings)
+    except bloqueo.RefrescoEnCurso as exc:
+        print(f"vraem refresh: {exc}", file=sys.stderr)
+        return 3
+    try:
+        home = _ensure_dagster_home(settings)
+        bloqueo.recuperar(settings)  # holding the lock: runs, pool slots and files left by a refresh that died
+        return _refresh_bloqueado(settings, years, home)
+    except KeyboardInterrupt:
+        print("vraem refresh: interrumpido (Ctrl-C)", file=sys.stderr)
+        return 130
+    finally:
+        bloqueo.liberar(settings)
+
+
+def _refresh_bloqueado(settings: Settings, years: list[int], home: Path) -> int:
+    """The refresh proper, run while holding the lock (see `refresh`)."""
     import dagster as dg
 
     from vraem_pipeline.definitions import defs

@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
 from vraem_pipeline.quality import schema_failures
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
-from vraem_pipeline.sqlrules import check_translatable, stage_text_load, table_failures
+from vraem_pipeline.sqlrules import check_translatable, register_macros, row_verdict, stage_text_load, table_failures
 from vraem_pipeline.warehouse import (SourceRead, create_table_from_schema, ensure_quarantine_table, ensure_schemas,
                                       record_sources)
 
@@ -46,11 +46,23 @@ class VraemConfig(dg.ConfigurableResource):
 
 @contextmanager
 def operator_connection(duckdb: DuckDBResource):
-    """A connection to the operator database with its schemas in place (any asset may be the first to run)."""
-    Path(duckdb.database).parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.get_connection() as con:
-        ensure_schemas(con)
-        yield con
+    """A connection to the operator database with its schemas in place (any asset may be the first to run).
+
+    It holds the refresh lock (`bloqueo`) while open: inside `vraem refresh` that only nests, and a run
+    launched from the Dagster UI during a refresh (or the reverse) stops with a message naming the holder
+    instead of a DuckDB file-lock error."""
+    from vraem_pipeline import bloqueo
+
+    path = Path(duckdb.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".lock")
+    bloqueo.adquirir(lock)
+    try:
+        with duckdb.get_connection() as con:
+            ensure_schemas(con)
+            yield con
+    finally:
+        bloqueo.liberar(lock)
 
 
 def years_from_tags(tags: dict[str, str]) -> list[int] | None:
@@ -166,7 +178,7 @@ class TextSource:
     """One national text file of a year: where it is, how its reader loads it into DuckDB, and a note."""
 
     path: Path
-    load: Callable[..., TextLoad]  # load(con, table=…, workdir=…) → TextLoad
+    load: Callable[..., TextLoad]  # load(con, table=…, workdir=…, derived=…) → TextLoad
     nota: str = ""
 
 
@@ -204,7 +216,8 @@ def text_source_asset(
                     progress(context, f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
                 reads = []
                 for source in files:
-                    load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir)
+                    register_macros(con)
+                    load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
                     t_read = time.perf_counter() - t0
                     staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
                     reads.append(SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,

@@ -101,25 +101,32 @@ def _is_text(col: pa.Column) -> bool:
     return duckdb_type(col) == "VARCHAR"
 
 
-def typed_expr(name: str, col: pa.Column, schema: pa.DataFrameSchema, *, from_text: bool) -> str:
+def typed_expr(name: str, col: pa.Column, schema: pa.DataFrameSchema, *, from_text: bool, base: str | None = None) -> str:
+    base = base or _q(name)
     if from_text and not _is_text(col) and (col.coerce or schema.coerce):
-        return f"TRY_CAST({_q(name)} AS {duckdb_type(col)})"
-    return _q(name)
+        return f"TRY_CAST({base} AS {duckdb_type(col)})"
+    return base
 
 
-def rules(schema: pa.DataFrameSchema, *, from_text: bool) -> tuple[list[Rule], list[Rule]]:
-    """(type rules, value rules) of the schema; `from_text`: the columns are still the text as read."""
+def rules(schema: pa.DataFrameSchema, *, from_text: bool, known: dict[str, str] | None = None,
+          skip: tuple[str, ...] = ()) -> tuple[list[Rule], list[Rule]]:
+    """(type rules, value rules) of the schema; `from_text`: the columns are still the text as read;
+    `known`: SQL standing for a column that is a constant of the load (the year); `skip`: columns not there yet."""
+    known = known or {}
     typing, values = [], []
     for name, col in schema.columns.items():
-        c = typed_expr(name, col, schema, from_text=from_text)
-        raw = f"{_q(name)}::VARCHAR"
-        if c != _q(name):
-            typing.append(Rule("tipo_de_dato", name, f"({_q(name)} IS NULL OR {c} IS NOT NULL)", raw))
+        if name in skip:
+            continue
+        c = typed_expr(name, col, schema, from_text=from_text, base=known.get(name))
+        raw = f"{known.get(name, _q(name))}::VARCHAR"
+        if c != known.get(name, _q(name)):
+            typing.append(Rule("tipo_de_dato", name, f"({known.get(name, _q(name))} IS NULL OR {c} IS NOT NULL)", raw))
         if not col.nullable:
             values.append(Rule("valor_obligatorio", name, f"({c} IS NOT NULL)", raw))
         for check in col.checks:
             values.append(Rule(_rule_name(check), name, f"({c} IS NULL OR coalesce({_check_sql(check, c)}, false))", raw))
-    typed = {name: typed_expr(name, col, schema, from_text=from_text) for name, col in schema.columns.items()}
+    typed = {name: typed_expr(name, col, schema, from_text=from_text, base=known.get(name))
+             for name, col in schema.columns.items()}
     for check in schema.checks:
         st = check.statistics or {}
         if "sql" not in st:
@@ -135,6 +142,15 @@ def unique_key(schema: pa.DataFrameSchema) -> list[str]:
     if not schema.unique:
         return []
     return [schema.unique] if isinstance(schema.unique, str) else list(schema.unique)
+
+
+def row_verdict(schema: pa.DataFrameSchema, anio: int) -> dict[str, str]:
+    """Columns a reader can compute while it loads (`load_delimited(derived=…)`): whether the row, as text,
+    passes every row-level rule. The reasons are spelled out later, for the failing rows only. The lineage is
+    not there yet: the year is the load's constant, file and line are the loader's (the line is ≥ 2 by
+    construction)."""
+    typing, values = rules(schema, from_text=True, known={"anio": f"{int(anio)}::BIGINT"}, skip=("archivo", "linea"))
+    return {"_ok": _all(typing + values)}
 
 
 def register_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -180,12 +196,14 @@ def stage_text_load(
     source_cols = [n for n in schema.columns if n not in LINEAGE]
     select = ", ".join(_q(n) for n in source_cols)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {scratch}")
+    verdict_col = ", _ok" if "_ok" in [r[0] for r in con.execute(f"DESCRIBE {load.view}").fetchall()] else ""
     con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT {select}, {anio}::BIGINT AS anio, {_lit(archivo)} AS archivo, "
-                f"linea, _fila FROM {load.view}")
+                f"linea, _fila{verdict_col} FROM {load.view}")
     typing, values = rules(schema, from_text=True)
     key = [k for k in unique_key(schema) if k not in ("anio", "archivo")]
     failed, dups = f"{scratch}.{fuente}_fallidas", f"{scratch}.{fuente}_duplicadas"
-    con.execute(f"CREATE OR REPLACE TABLE {failed} AS SELECT _fila FROM {src} WHERE NOT ({_all(typing + values)})")
+    verdict = "_ok" if verdict_col else f"({_all(typing + values)})"
+    con.execute(f"CREATE OR REPLACE TABLE {failed} AS SELECT _fila FROM {src} WHERE NOT {verdict}")
     t["reglas"] = time.perf_counter()
     if key:
         k = ", ".join(_q(c) for c in key)

@@ -83,10 +83,11 @@ NORMALIZE = {
 }
 
 
-def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: Path | None = None) -> TextLoad:
+def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: Path | None = None,
+             derived: dict[str, str] | None = None) -> TextLoad:
     """Load the cut into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1."""
     return load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=r"\.(csv|txt)$", workdir=workdir)
+                          member_pattern=r"\.(csv|txt)$", workdir=workdir, derived=derived)
 
 
 def read_cut(cut: Cut) -> ParsedText:

@@ -155,6 +155,19 @@ class _Layout:
     width: int  # fields of a good line
     keep: list[int]  # source field of each output column
     names: list[str]  # output column names
+    derived: dict[str, str] = field(default_factory=dict)  # columns the caller computes from the normalized ones
+
+    @property
+    def names_derived(self) -> list[str]:
+        return list(self.derived)
+
+
+def _projection(lay: _Layout, select: str, source: str, *, order: str = "") -> str:
+    """SELECT of the normalized columns from `source`, with the caller's derived columns computed on top."""
+    inner = f"SELECT {select} FROM {source}{order}"
+    if not lay.derived:
+        return inner
+    return f"SELECT *, {', '.join(f'{expr} AS {chr(34)}{name}{chr(34)}' for name, expr in lay.derived.items())} FROM ({inner})"
 
 
 def _layout(label: str, raw_header: list[str], expected_header, columns) -> _Layout:
@@ -317,13 +330,14 @@ class _NotOneLinePerRecord(Exception):
 def load_delimited(
     con: duckdb.DuckDBPyConnection, path: Path, *, table: str, expected_header: list[str] | None = None,
     columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None,
-    member_pattern: str | None = None, workdir: Path | None = None,
+    member_pattern: str | None = None, workdir: Path | None = None, derived: dict[str, str] | None = None,
 ) -> TextLoad:
     """Load a delimited file into `table` (rows) and `<table>_malas` (bad lines); `<table>_v` adds `linea`.
 
     `expected_header` (compared after stripping spaces and a trailing empty field, case-insensitively) makes
     a changed layout a file-level error; `columns` renames source headers to output names and selects them;
-    `normalize` maps an output name to a SQL expression over `{c}` (the field's text).
+    `normalize` maps an output name to a SQL expression over `{c}` (the field's text); `derived` adds columns
+    computed from the normalized ones in the same pass (a validator's row verdict: one scan fewer on 12 M rows).
     """
     path = Path(path)
     dialect, first_line, member = _header(path, member_pattern)
@@ -331,6 +345,7 @@ def load_delimited(
     raw_header = _csv_row(first_line, dialect)
     lay = _layout(label, raw_header, expected_header, columns)
     select = _select_list(lay, normalize or {})
+    lay.derived = dict(derived or {})
     workdir = Path(workdir or tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
     args = (con, path, member_pattern, table, lay, select, label, member, workdir)
@@ -354,10 +369,9 @@ def load_delimited(
 def _read_into(con, source: str, table: str, dialect: Dialect, lay: _Layout, select: str, rejects: str) -> int:
     for name in (table, rejects, f"{rejects}_scan"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    con.execute(
-        f"CREATE TABLE {table} AS SELECT {select} FROM read_csv({_sql_str(source)}, {_duckdb_options(dialect, lay.width)}, "
-        f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')"
-    )
+    reader = (f"read_csv({_sql_str(source)}, {_duckdb_options(dialect, lay.width)}, "
+              f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')")
+    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select, reader)}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
@@ -427,7 +441,7 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
     con.register("_vraem_thr", thr)
     con.execute(f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr")
     con.unregister("_vraem_thr")
-    cols = ", ".join(f't."{n}"' for n in lay.names)
+    cols = ", ".join(f't."{n}"' for n in lay.names + lay.names_derived)
     line = "t.rowid + 2" + (" + coalesce(u.j, 0)" if len(thr) else "")
     join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral" if len(thr) else ""
     con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
@@ -528,10 +542,10 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
                 buf, lines = [], []
         if buf:
             flush()
-    con.execute(f"CREATE TABLE {table} AS SELECT {select}, _linea FROM {staging_raw} ORDER BY _linea")
+    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea')}")
     con.execute(f"DROP TABLE {staging_raw}")
     view = f"{table}_v"
-    cols = ", ".join(f'"{n}"' for n in lay.names)
+    cols = ", ".join(f'"{n}"' for n in lay.names + lay.names_derived)
     extra = []
     if lay.trailing:
         extra = con.execute(f"SELECT _linea FROM {table} WHERE _extra <> '' ORDER BY _linea").fetchall()

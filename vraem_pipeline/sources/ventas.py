@@ -30,9 +30,10 @@ def find_file(year_dir: Path, anio: int) -> Path | None:
 NORMALIZE = {"ruc": "trim({c})", "ejercicio": "trim({c})", "ventas_netas": "nullif(trim({c}), '')"}
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None) -> TextLoad:
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
+             derived: dict[str, str] | None = None) -> TextLoad:
     return load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=r"\.txt$", workdir=workdir)
+                          member_pattern=r"\.txt$", workdir=workdir, derived=derived)
 
 
 def read_file(path: Path) -> ParsedText:

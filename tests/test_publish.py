@@ -98,3 +98,41 @@ def test_published_file_is_readable_by_older_duckdb_clients(scenario_raw, env):
     tags = query(warehouse, "SELECT tags FROM duckdb_databases() WHERE NOT internal")["tags"][0]
     assert tags["storage_version"].startswith("v1.4.0")
     assert not warehouse.with_name(warehouse.name + ".wal").exists()
+
+
+def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(scenario_raw, env):
+    """The scenario has a RUC 10 (a natural person with business) among its formal firms: it must stay in the
+    operator database. Every text value of every published table is scanned for a RUC 10 or a DNI."""
+    from tests.conftest import operacion
+    from tests.scenario import P10
+
+    warehouse = env(scenario_raw)
+    assert materialize((2023, 2024)).success
+    tables = query(warehouse, "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL")
+    assert set(tables["schema_name"]) == {"marts", "meta", "referencia"}
+    texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'")
+    found = []
+    for schema, table, column in texts.itertuples(index=False):
+        hits = query(warehouse, f"""SELECT count(*) AS n FROM {schema}.{table}
+                                    WHERE regexp_matches("{column}", '(^|[^0-9A-Za-z])(10[0-9]{{9}}|[0-9]{{8}})([^0-9A-Za-z]|$)')""")
+        if hits["n"][0]:
+            found.append((schema, table, column))
+    assert found == []
+    # ... while the operator database does have it, and the firm counts in the marts
+    assert query(operacion(warehouse), f"SELECT count(*) AS n FROM staging.padron_ruc WHERE ruc = '{P10}'")["n"][0] == 1
+    assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion WHERE anio = 2024")["n_empresas"][0] == 7
+    assert warehouse.stat().st_size < operacion(warehouse).stat().st_size
+
+
+def test_refresh_under_a_small_memory_limit(scenario_raw, env, monkeypatch):
+    """VRAEM_MEMORIA reaches every connection of the run (DuckDB reports it back) and the run completes."""
+    warehouse = env(scenario_raw)
+    monkeypatch.setenv("VRAEM_MEMORIA", "100MB")
+    from vraem_pipeline.dagster_support import operator_connection
+    from vraem_pipeline.definitions import defs
+
+    with operator_connection(defs().resources["duckdb"]) as con:
+        limit = con.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert limit[0] in ("95.3 MiB", "100.0 MB") and limit[1].endswith("vraem_operacion.tmp")
+    assert materialize((2023, 2024)).success
+    assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion WHERE anio = 2024")["n_empresas"][0] == 7

@@ -325,3 +325,206 @@ def test_published_csv_is_not_typed_in_code():
     for literal in ("17224", "17,224", "2185", "2,185", "97.1", "44.2", "42.4", "34.1", "27.7", "22.3", "13.3"):
         assert literal not in src, literal
     assert isinstance(leer_publicado(), pd.DataFrame)
+
+
+# ------------------------------------------------------------------------------------- scale="real"
+#
+# ``real`` is another scale's sample with every December cut padded with filler lines. Padding 6 cuts to
+# 10–12.5 M lines takes minutes, so these tests point ``real`` at the small population and ask for a few
+# thousand filler lines per cut, joined in blocks of 1,000 lines so that they span several blocks. The
+# fillers are read back with ``csv``/``zipfile`` and checked against the rules written out here.
+
+#: Filler lines asked per year on top of the small cut (different per year, so a mix-up of years shows).
+REAL_EXTRA = {2019: 1_500, 2020: 1_750, 2021: 2_000, 2022: 2_250, 2023: 2_500, 2024: 3_001}
+
+
+def physical_lines(data: bytes) -> int:
+    return data.count(b"\n")
+
+
+def small_targets(raw: Path) -> dict[int, int]:
+    """Target line counts: the small cut's own lines (read from the file) plus REAL_EXTRA."""
+    return {y: physical_lines(cut_bytes(cut_path(raw, y))) + REAL_EXTRA[y] for y in YEARS}
+
+
+def write_real_on_small(out: Path, targets: dict[int, int], block: int | None, years=YEARS) -> None:
+    from vraem_pipeline.sample_data import calibracion, padron
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(calibracion.ESCALA_DE_CALIBRACION, "real", "small")
+        for y, n in targets.items():
+            mp.setitem(padron.LINEAS_CORTE_REAL, y, n)
+        if block is not None:
+            mp.setattr(padron, "LINEAS_POR_BLOQUE", block)
+        escribir_empresas(out, seed=SEED, scale="real", years=years)
+
+
+@pytest.fixture(scope="module")
+def raw_real(raw, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("raw_real")
+    write_real_on_small(out, small_targets(raw), block=1_000)
+    return out
+
+
+def dialect(year: int) -> tuple[str, str, str]:
+    """(encoding, delimiter, line terminator) of a year's cut, as source note §3.1 describes it."""
+    return ("latin-1", "|", "\n") if year <= 2022 else ("utf-8", ",", "\r\n")
+
+
+def filler_rows(raw_real: Path, raw: Path, year: int) -> list[list[str]]:
+    """The lines after the small cut's bytes (the padded cut must start with them), parsed."""
+    small, padded = cut_bytes(cut_path(raw, year)), cut_bytes(cut_path(raw_real, year))
+    assert padded.startswith(small)
+    encoding, delim, _ = dialect(year)
+    text = padded[len(small):].decode(encoding)
+    quoting = csv.QUOTE_MINIMAL if delim == "," else csv.QUOTE_NONE
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, quoting=quoting))
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_real_cut_has_exactly_the_target_lines(raw, raw_real, year):
+    data = cut_bytes(cut_path(raw_real, year))
+    assert physical_lines(data) == small_targets(raw)[year]
+    assert data.endswith(dialect(year)[2].encode())
+    assert len(filler_rows(raw_real, raw, year)) == REAL_EXTRA[year]
+
+
+def test_real_changes_nothing_but_the_december_cuts(raw, raw_real):
+    """Same population part of every cut (a byte prefix), same June cut, same ventas files."""
+    a = sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file())
+    assert a == sorted(p.relative_to(raw_real) for p in raw_real.rglob("*") if p.is_file())
+    for rel in a:
+        if rel.name.startswith("PadronRUC_") and rel.stem.endswith("12"):
+            assert cut_bytes(raw_real / rel).startswith(cut_bytes(raw / rel)), rel
+            assert len(cut_bytes(raw_real / rel)) > len(cut_bytes(raw / rel)), rel
+        else:
+            assert (raw_real / rel).read_bytes() == (raw / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_real_fillers_are_well_formed(raw, raw_real, year):
+    ubigeo = leer_referencia("ubigeo_inei.csv")
+    names = {u: (d.upper(), p.upper(), t.upper()) for u, d, p, t in
+             zip(ubigeo["ubigeo"], ubigeo["departamento"], ubigeo["provincia"], ubigeo["distrito"], strict=True)}
+    for r in filler_rows(raw_real, raw, year):
+        assert len(r) == 16, r
+        assert ruc_ok(r[0]) and r[0][:2] in {"10", "20"}, r
+        assert r[15] == f"{year}12", r
+        if r[11] == "-":
+            assert r[12:15] == ["-", "-", "-"], r
+        else:
+            if year == 2022:  # the spreadsheet-saved cut lost the leading zero, fillers too
+                assert re.fullmatch(r"[1-9]\d{4,5}", r[11]), r
+            else:
+                assert re.fullmatch(r"\d{6}", r[11]), r
+            assert tuple(r[12:15]) == names[r[11].zfill(6)], r
+        assert r[7] in {"NO DISPONIBLE", "0"}, r
+
+
+def test_real_no_ruc_is_repeated(raw, raw_real, universe):
+    """Fillers add no duplicate: the only repeated RUCs of a padded cut are the three planted ones."""
+    for year in YEARS:
+        rows = parse_cut(cut_bytes(cut_path(raw_real, year)))
+        counts = Counter(r[0] for r in rows)
+        repeated = {ruc for ruc, n in counts.items() if n > 1}
+        assert repeated == {str(x) for x in universe.suciedad(year).ruc_duplicados}
+        assert all(counts[r[0]] == 1 for r in filler_rows(raw_real, raw, year))
+
+
+def test_real_fillers_are_not_in_the_ventas_file(raw, raw_real):
+    for year in YEARS:
+        text = (raw_real / "sunat" / "ventas" / str(year) / f"ventas_{year}.txt").read_text("latin-1")
+        ventas = {line.split("|")[0] for line in text.splitlines()[1:]}
+        fillers = {r[0] for r in filler_rows(raw_real, raw, year)}
+        assert fillers and not fillers & ventas
+
+
+def test_real_fillers_are_never_formal(raw, raw_real):
+    """No ACTIVO filler has a business Tipo; the rule gives the unpadded counts; the mix is as specified."""
+    tipos = leer_referencia("tipos_contribuyente.csv")
+    business = set(tipos.loc[tipos["es_negocio"] == "si", "tipo"])
+    vraem = set(leer_referencia("vraem_distritos.csv")["ubigeo"])
+    seen = Counter()
+    for year in YEARS:
+        for r in filler_rows(raw_real, raw, year):
+            assert not (r[1] == "ACTIVO" and r[3] in business), r
+            if r[0].startswith("20"):
+                assert r[1] in {"BAJA DEFINITIVA", "BAJA DE OFICIO"} and r[3] in business, r
+            seen[(r[0][:2], r[1], r[3] in business)] += 1
+            seen["vraem"] += r[11].zfill(6) in vraem
+        assert formal_counts(raw_real, year) == formal_counts(raw, year)
+    persons = sum(n for k, n in seen.items() if k[0] == "10")
+    assert persons > 0.8 * sum(REAL_EXTRA.values())
+    assert seen[("10", "ACTIVO", False)] > seen[("10", "BAJA DEFINITIVA", False)] > 0
+    assert seen[("10", "BAJA DE OFICIO", True)] > 0 and seen[("20", "BAJA DEFINITIVA", True)] > 0
+    assert seen["vraem"] > 0
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_real_fillers_use_the_dialect_of_the_year(raw, raw_real, year):
+    """Encoding, delimiter, quoting, line terminator and container: each filler line is exactly what a
+    CSV writer in the national cut's dialect writes for its fields."""
+    small_path, real_path = cut_path(raw, year), cut_path(raw_real, year)
+    assert real_path.name == small_path.name
+    if small_path.suffix == ".zip":
+        with zipfile.ZipFile(small_path) as a, zipfile.ZipFile(real_path) as b:
+            assert [(i.filename, i.compress_type) for i in a.infolist()] == [
+                (i.filename, i.compress_type) for i in b.infolist()]
+            assert b.infolist()[0].compress_type == zipfile.ZIP_DEFLATED
+    else:
+        assert real_path.read_bytes()[:2] != b"PK"
+    small = cut_bytes(small_path)
+    tail = cut_bytes(real_path)[len(small):]
+    encoding, delim, end = dialect(year)
+    assert small.split(b"\n", 1)[0].endswith(b"\r") == (end == "\r\n")  # the national cut's terminator
+    lines = tail.split(end.encode())
+    assert lines[-1] == b"" and b"\n" not in b"".join(lines) and b"\r" not in b"".join(lines)
+    if year <= 2022:
+        with pytest.raises(UnicodeDecodeError):  # latin-1 Ñ / accents somewhere in the fillers
+            tail.decode("utf-8")
+    quoted = 0
+    for raw_line, row in zip(lines[:-1], filler_rows(raw_real, raw, year), strict=True):
+        buf = io.StringIO()
+        if delim == ",":
+            csv.writer(buf, delimiter=",", quoting=csv.QUOTE_MINIMAL, lineterminator="").writerow(row)
+            quoted += b'"' in raw_line
+        else:
+            assert all("|" not in f and '"' not in f for f in row)
+            buf.write("|".join(row))
+        assert buf.getvalue().encode(encoding) == raw_line
+    assert (quoted > 0) == (delim == ",")
+
+
+def test_real_same_seed_same_bytes_whatever_the_block_size(raw, raw_real, tmp_path):
+    targets = small_targets(raw)
+    write_real_on_small(tmp_path, {y: targets[y] for y in (2022, 2024)}, block=None, years=[2022, 2024])
+    for year in (2022, 2024):
+        assert cut_path(tmp_path, year).read_bytes() == cut_path(raw_real, year).read_bytes()
+
+
+def test_real_fillers_reach_every_district():
+    from vraem_pipeline.sample_data.padron import _distribucion_relleno, cargar_catalogo
+
+    cat = cargar_catalogo()
+    assert set(np.unique(_distribucion_relleno(cat).geo)) == set(range(-1, len(cat.ubigeo)))
+
+
+def test_real_target_below_the_population_is_an_error(universe, tmp_path):
+    from vraem_pipeline.sample_data.padron import escribir_padron, filas_escritas
+
+    lines = filas_escritas(universe, 2024)["lineas_datos"] + 1
+    escribir_padron(universe, tmp_path, 2024, lineas_total=lines)  # no filler needed: fine
+    assert physical_lines(cut_bytes(cut_path(tmp_path, 2024))) == lines
+    with pytest.raises(ValueError):
+        escribir_padron(universe, tmp_path, 2024, lineas_total=lines - 1)
+
+
+def test_real_scale_is_national_with_sunat_sized_cuts():
+    from vraem_pipeline.sample_data.padron import LINEAS_CORTE_REAL
+
+    assert calibrar("real") == calibrar("national")
+    assert LINEAS_CORTE_REAL[2024] == 12_515_483
+    assert list(LINEAS_CORTE_REAL) == list(YEARS)
+    assert all(a < b for a, b in zip(list(LINEAS_CORTE_REAL.values()), list(LINEAS_CORTE_REAL.values())[1:]))
+    with pytest.raises(ValueError):
+        calibrar("huge")

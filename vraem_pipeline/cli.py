@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("sample-data", help="escribe los archivos sintéticos de muestra (2019–2024) en formato real")
     p.add_argument("--out", help="carpeta raw de destino (por defecto VRAEM_RAW_DIR)")
     p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--scale", choices=["national", "small"], default="national")
+    p.add_argument("--scale", choices=["national", "small", "real"], default="national",
+                   help="national: cortes de 2.5–3.2 M líneas (inicio rápido); real: cortes del tamaño de SUNAT "
+                        "(12.5 M líneas en 2024, ~15 GB de texto); small: para pruebas")
     p.set_defaults(func=sample_data)
 
     p = sub.add_parser("refresh", help="materializa todo el grafo de Dagster y publica el almacén")

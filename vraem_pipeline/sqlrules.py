@@ -121,8 +121,8 @@ def rules(schema: pa.DataFrameSchema, *, from_text: bool, known: dict[str, str] 
         raw = f"{known.get(name, _q(name))}::VARCHAR"
         if c != known.get(name, _q(name)):
             typing.append(Rule("tipo_de_dato", name, f"({known.get(name, _q(name))} IS NULL OR {c} IS NOT NULL)", raw))
-        if not col.nullable:
-            values.append(Rule("valor_obligatorio", name, f"({c} IS NOT NULL)", raw))
+        if not col.nullable:  # a value that is there but of the wrong type fails tipo_de_dato, not this
+            values.append(Rule("valor_obligatorio", name, f"({known.get(name, _q(name))} IS NOT NULL)", raw))
         for check in col.checks:
             values.append(Rule(_rule_name(check), name, f"({c} IS NULL OR coalesce({_check_sql(check, c)}, false))", raw))
     typed = {name: typed_expr(name, col, schema, from_text=from_text, base=known.get(name))

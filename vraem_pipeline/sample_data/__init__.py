@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .calibracion import calibrar
-from .padron import construir_universo, escribir_padron
+from .calibracion import ESCALA_DE_CALIBRACION, calibrar
+from .padron import LINEAS_CORTE_REAL, construir_universo, escribir_padron
 from .ventas import escribir_ventas
 
 #: Month of the superseded mid-year cut written next to the December cut of the published year.
@@ -33,11 +33,17 @@ def escribir_empresas(
     benchmark can time the stages without re-implementing the loop. The superseded June cut of the
     published year is written after its December cut and given a newer modification time: a reader that
     picks the newest file instead of the latest AAAAMM gets it wrong.
+
+    ``scale="real"`` is the national sample (same calibration, population, dirt and ventas files) with
+    each December cut padded to SUNAT's real number of lines (``LINEAS_CORTE_REAL``). The June cut stays
+    national-size: it is never read (the refresh takes the latest AAAAMM), so padding it would only cost
+    minutes and gigabytes.
     """
     anios = sorted(set(int(a) for a in years))
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     cal = calibrar(scale, anios)
+    lineas_corte = LINEAS_CORTE_REAL if scale == "real" else {}
     uni = construir_universo(cal, seed)
     if progreso:
         progreso("poblacion", time.perf_counter() - t0)
@@ -46,7 +52,7 @@ def escribir_empresas(
     # 17 s at national scale), the deflate and the joins compete for the same two cores and memory bus.
     for anio in anios:
         t0 = time.perf_counter()
-        diciembre = escribir_padron(uni, out_dir, anio, 12)
+        diciembre = escribir_padron(uni, out_dir, anio, 12, lineas_total=lineas_corte.get(anio))
         rutas.append(diciembre)
         if anio == cal.anio_publicado:
             junio = escribir_padron(uni, out_dir, anio, MES_CORTE_SUPERADO)
@@ -66,7 +72,8 @@ def write_sample(
     points to: ``out_dir/sunat/padron/<año>/…``); deterministic for a given ``seed`` and ``scale``.
 
     The ENAHO generator is another module, written separately: it is called when it exists, and its
-    absence (only its absence) is not an error.
+    absence (only its absence) is not an error. A padded scale (``real``) only pads the Padrón: its ENAHO
+    files are those of the scale it pads.
     """
     anios = list(years)
     rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios)
@@ -77,7 +84,8 @@ def write_sample(
             raise
         enaho = None
     if enaho is not None:
-        extra = enaho.write_enaho(Path(out_dir), years=anios, seed=seed, scale=scale)
+        extra = enaho.write_enaho(Path(out_dir), years=anios, seed=seed,
+                                  scale=ESCALA_DE_CALIBRACION.get(scale, scale))
         if extra:
             rutas.extend(Path(p) for p in extra)
     return rutas

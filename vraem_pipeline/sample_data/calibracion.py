@@ -282,6 +282,11 @@ FONDO_EXCLUIDO_NUEVO = 0.004
 PRE_INSCRITOS = 0.30
 
 ESCALAS = {"national": 1, "small": 100}
+#: Scales that are another scale's sample with only the Padrón cuts made bigger: ``real`` is the national
+#: sample whose December cuts are padded with filler lines (never formal firms) up to SUNAT's real size
+#: (``padron.LINEAS_CORTE_REAL``). They have no targets of their own, so they get the other's calibration
+#: and every figure computed from them is the other scale's.
+ESCALA_DE_CALIBRACION = {"real": "national"}
 ESTRATOS = ("micro", "pequena", "mediana", "grande")
 SECTORES = ("agropecuario", "pesca", "mineria", "manufactura", "construccion", "comercio", "servicios")
 
@@ -403,13 +408,15 @@ def _flujo(formales: dict[int, int]) -> Flujo:
 
 
 def calibrar(scale: str = "national", years=range(2019, 2025)) -> Calibracion:
-    """Integer targets for ``scale`` ("national" or "small"); the path always covers 2019–2024.
+    """Integer targets for ``scale`` ("national", "small", or "real" = national's); the path always covers
+    2019–2024.
 
     ``years`` only validates what the caller wants written: the simulation runs over the report's whole
     window so that a firm keeps its RUC, location and activity whatever years are written.
     """
-    if scale not in ESCALAS:
-        raise ValueError(f"escala desconocida {scale!r}: use una de {sorted(ESCALAS)}")
+    if scale not in ESCALAS and scale not in ESCALA_DE_CALIBRACION:
+        raise ValueError(f"escala desconocida {scale!r}: use una de {sorted(ESCALAS | ESCALA_DE_CALIBRACION)}")
+    scale = ESCALA_DE_CALIBRACION.get(scale, scale)
     divisor = ESCALAS[scale]
     anio_pub, n_pub = _publicado("empresas_formales")
     _, var_pub = _publicado("empresas_var_anual_pct")
@@ -507,6 +514,7 @@ def resumen(cal: Calibracion) -> str:
 
 
 __all__ = [
+    "ESCALA_DE_CALIBRACION",
     "Calibracion",
     "Flujo",
     "allocate",

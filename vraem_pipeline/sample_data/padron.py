@@ -11,11 +11,16 @@ Why the design is what it is:
   can never satisfy the formal rule by accident (checked when the population is built).
 * **Vectorized text.** Every column is a small category table (pre-encoded, pre-quoted bytes) plus an
   integer code per row; a line is ``pyarrow``'s element-wise join of the gathered pieces and the file is
-  the joined buffer written as is. No Python loop touches a row, so 3 M rows cost seconds.
+  the joined buffers written as they are, block by block (``LINEAS_POR_BLOQUE``) so that memory does not
+  grow with the cut. No Python loop touches a row, so 3 M rows cost seconds.
 * **Real-world dirt, counted.** Malformed lines, RUCs failing the check digit, a duplicated RUC, ``-``
   ubigeos, ``NO DISPONIBLE`` texts, a year with the ubigeo's leading zero lost, format drift between years
   and a superseded mid-year cut: each kind is planted in known numbers (:class:`Suciedad`) so that a test
   can assert rows read = accepted + rejected.
+* **Real size on demand.** ``scale="real"`` pads each December cut with filler lines (RUC-10 persons
+  without business, closed companies: ``LINEAS_CORTE_REAL``) up to the ~10–12.5 M lines SUNAT publishes.
+  Fillers are clean, unique, absent from the ventas file and never formal, so every figure is the
+  national sample's; only the reading of the files gets heavier, which is what that scale is for.
 
 The formal-firm rule the generator is built against: latest cut of the year; ``Estado`` = ``ACTIVO``;
 ``Tipo`` a business type of ``tipos_contribuyente.csv``; declared ``VENTAS_NETAS`` > 0 for the year;
@@ -24,6 +29,7 @@ valid RUC check digit and exactly 16 fields; first line of a duplicated RUC kept
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -165,6 +171,10 @@ _RANGO_CUERPO = {10: (0, 80_000_000), 15: (0, 100_000_000), 17: (0, 100_000_000)
 #: Indices of each prefix's permutation from which reserved RUCs (dirt, ventas-only RUCs) are drawn;
 #: the population uses indices below it, so the two never collide.
 _BASE_RESERVADA = {10: 40_000_000, 15: 50_000_000, 17: 50_000_000, 20: 30_000_000}
+#: First index of each prefix's permutation used for the filler RUCs of ``scale="real"``: above the
+#: population (< _BASE_RESERVADA) and above the reserved blocks (10,000 RUCs per block, blocks < 1,000 up to
+#: 2024), so a filler RUC is never a taxpayer of the population, a planted-dirt RUC or a ventas-only RUC.
+_BASE_RELLENO = {10: 50_000_000, 20: 40_000_000}
 _MULTIPLICADOR = 7_919_113  # odd, not a multiple of 5: coprime with every range size above
 
 
@@ -189,6 +199,8 @@ def construir_ruc(prefijo: int | np.ndarray, cuerpo: np.ndarray) -> np.ndarray:
 def ruc_reservados(prefijo: int, bloque: int, k: int, seed: int) -> np.ndarray:
     """``k`` valid RUCs from reserved block ``bloque`` (10,000 per block): never in the population."""
     idx = _BASE_RESERVADA[prefijo] + bloque * 10_000 + np.arange(k)
+    if prefijo in _BASE_RELLENO and k and int(idx[-1]) >= _BASE_RELLENO[prefijo]:
+        raise ValueError(f"bloque reservado {bloque} invade los RUC {prefijo} de relleno")
     return construir_ruc(prefijo, _cuerpos(prefijo, idx, seed))
 
 
@@ -842,10 +854,6 @@ def _piezas(cat: Catalogo, fmt: Formato, periodo: str, max_trab: int) -> _Piezas
     )
 
 
-def _tomar(tabla: list[bytes], codigos: np.ndarray) -> pa.Array:
-    return pa.array(tabla, type=pa.large_binary()).take(pa.array(np.asarray(codigos, dtype=np.int32)))
-
-
 def _fila_codigos(uni: Universo, i: int, estado: int, geo: int) -> dict[str, int]:
     return {
         "estado": estado, "cond": int(uni.cond[i]), "tipo": int(uni.tipo[i]), "act3": int(uni.act3[i]),
@@ -960,48 +968,89 @@ def _producto(tablas: list[list[bytes]], sep: bytes, fin: bytes = b"") -> list[b
     return [c + fin for c in combinadas]
 
 
-def _lineas(uni: Universo, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray, pz: _Piezas) -> pa.Array:
-    """All main lines of a cut as one ``large_binary`` array (each element ends with its end of line).
+@dataclass(frozen=True)
+class _Tablas:
+    """The pre-joined category tables of one cut, as Arrow arrays built once and gathered block by block.
 
-    Neighbouring low-cardinality columns are pre-joined into one category table (every combination, a few
-    tens of thousands of entries) and addressed by a mixed-radix code, so a line is 5 gathered pieces
-    instead of 13: RUC | Estado..Tipo | the three activity columns | NroTrab | TipoFacturacion..PERIODO.
+    Neighbouring low-cardinality columns are pre-joined into one table (every combination, a few tens of
+    thousands of entries) and addressed by a mixed-radix code, so a line is 5 gathered pieces instead of
+    13: RUC | Estado..Tipo | the three activity columns | NroTrab | TipoFacturacion..PERIODO. The population
+    rows and the filler rows of ``scale="real"`` go through the same tables, so they cannot differ in
+    dialect (encoding, quoting, delimiter, end of line).
     """
+
+    a: pa.Array  # Estado|Condicion|Tipo
+    b: pa.Array  # rev.3 principal|rev.3 secundaria|rev.4 principal
+    trab: pa.Array  # index = workers + 1 (0 = NO DISPONIBLE)
+    d: pa.Array  # TipoFacturacion|TipoContabilidad|ComercioExterior|UBIGEO..Distrito|PERIODO + end of line
+    n_cond: int
+    n_tipo: int
+    n_txt: int
+    n_sec: int
+    n_cont: int
+    n_comex: int
+    n_geo: int
+    pos_sec: np.ndarray  # text index -> position in the secondary-activity list
+    sep: pa.Scalar
+
+    def cod_a(self, estado: np.ndarray, cond: np.ndarray, tipo: np.ndarray) -> np.ndarray:
+        return (estado.astype(np.int64) * self.n_cond + cond) * self.n_tipo + tipo
+
+    def cod_b(self, con_rev3: np.ndarray, act3s: np.ndarray, act4: np.ndarray) -> np.ndarray:
+        """rev.3 principal is NO DISPONIBLE (``con_rev3`` 0) or the rev.4 text itself (1)."""
+        return (con_rev3.astype(np.int64) * self.n_sec + self.pos_sec[act3s]) * self.n_txt + act4.astype(np.int64)
+
+    def cod_d(self, fact: np.ndarray, cont: np.ndarray, comex: np.ndarray, geo: np.ndarray) -> np.ndarray:
+        """``geo`` is the district index, -1 for the ``-`` ubigeo."""
+        return ((fact.astype(np.int64) * self.n_cont + cont) * self.n_comex + comex) * self.n_geo + (geo + 1)
+
+    def unir(self, ruc: pa.Array, cod_a: np.ndarray, cod_b: np.ndarray, trab: np.ndarray,
+             cod_d: np.ndarray) -> pa.Array:
+        """The lines (each ending with its end of line) as one ``large_binary`` array."""
+        def tomar(tabla: pa.Array, codigos: np.ndarray) -> pa.Array:
+            return tabla.take(pa.array(np.asarray(codigos, dtype=np.int32)))
+
+        piezas = [ruc, tomar(self.a, cod_a), tomar(self.b, cod_b), tomar(self.trab, trab), tomar(self.d, cod_d)]
+        return pc.binary_join_element_wise(*piezas, self.sep)
+
+
+def _tablas(cat: Catalogo, pz: _Piezas) -> _Tablas:
     d = pz.fmt.delimitador.encode()
-    cat = uni.cat
     sec = np.array(cat.secundarias)
     pos_sec = np.zeros(len(cat.textos), dtype=np.int64)
     pos_sec[sec] = np.arange(len(sec))
-    n_tipo, n_txt, n_sec, n_geo = len(pz.tipo), len(pz.texto), len(sec), len(pz.geo)
-
-    tabla_a = _producto([pz.estado, pz.cond, pz.tipo], d)
-    cod_a = (estado.astype(np.int64) * len(pz.cond) + uni.cond[filas]) * n_tipo + uni.tipo[filas]
-
-    # rev.3 principal is NO DISPONIBLE (f = 0) or the rev.4 text itself (f = 1)
+    n_txt = len(pz.texto)
     tabla_b = [
         d.join((pz.texto[t] if f else pz.texto[0], pz.texto[s], pz.texto[t]))
         for f in (0, 1) for s in sec for t in range(n_txt)
     ]
-    act4 = uni.act4[filas].astype(np.int64)
-    con_rev3 = (uni.act3[filas] != 0).astype(np.int64)
-    cod_b = (con_rev3 * n_sec + pos_sec[uni.act3s[filas]]) * n_txt + act4
 
-    tabla_d = _producto([pz.fact, pz.cont, pz.comex, pz.geo], d, d + pz.periodo)
-    cod_d = ((uni.fact[filas].astype(np.int64) * len(pz.cont) + uni.cont[filas]) * len(pz.comex)
-             + uni.comex[filas]) * n_geo + (geo + 1)
+    def arrow(tabla: list[bytes]) -> pa.Array:
+        return pa.array(tabla, type=pa.large_binary())
 
-    piezas = [
+    return _Tablas(
+        a=arrow(_producto([pz.estado, pz.cond, pz.tipo], d)),
+        b=arrow(tabla_b),
+        trab=arrow(pz.trab),
+        d=arrow(_producto([pz.fact, pz.cont, pz.comex, pz.geo], d, d + pz.periodo)),
+        n_cond=len(pz.cond), n_tipo=len(pz.tipo), n_txt=n_txt, n_sec=len(sec), n_cont=len(pz.cont),
+        n_comex=len(pz.comex), n_geo=len(pz.geo), pos_sec=pos_sec, sep=pa.scalar(d, pa.large_binary()),
+    )
+
+
+def _lineas(uni: Universo, t: _Tablas, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray) -> pa.Array:
+    """Population lines ``filas`` of a cut (a block of it), in order."""
+    return t.unir(
         uni.ruc_texto.take(pa.array(filas)),
-        _tomar(tabla_a, cod_a),
-        _tomar(tabla_b, cod_b),
-        _tomar(pz.trab, uni.trab[filas] + 1),
-        _tomar(tabla_d, cod_d),
-    ]
-    return pc.binary_join_element_wise(*piezas, pa.scalar(d, pa.large_binary()))
+        t.cod_a(estado, uni.cond[filas], uni.tipo[filas]),
+        t.cod_b(uni.act3[filas] != 0, uni.act3s[filas], uni.act4[filas]),
+        uni.trab[filas] + 1,
+        t.cod_d(uni.fact[filas], uni.cont[filas], uni.comex[filas], geo),
+    )
 
 
 def _trozos(lineas: pa.Array, insertos: list[tuple[int, bytes, str]]):
-    """Byte chunks of the file body: slices of the joined buffer with the planted lines in between."""
+    """Byte chunks of a block of lines: slices of the joined buffer with the planted lines in between."""
     n = len(lineas)
     offsets = np.frombuffer(lineas.buffers()[1], dtype=np.int64)[lineas.offset : lineas.offset + n + 1]
     datos = memoryview(lineas.buffers()[2])
@@ -1016,23 +1065,289 @@ def _trozos(lineas: pa.Array, insertos: list[tuple[int, bytes, str]]):
         previo = pos
 
 
+#: Lines joined at a time, for the population rows and the filler rows alike. A cut is never held whole
+#: as text: a block's gathered pieces and joined lines are ~300 MB at most, so the memory of writing a cut
+#: does not grow with its size (a 3 M-line cut joined at once peaked at 2.8 GB; the 12.5 M-line cuts of
+#: ``scale="real"`` would not fit). The bytes written do not depend on it.
+LINEAS_POR_BLOQUE = 1 << 19
+
+
+def _bloques_poblacion(uni: Universo, t: _Tablas, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray,
+                       insertos: list[tuple[int, bytes, str]]):
+    """The population rows of a cut as blocks of joined lines, each with the planted lines that go in it.
+
+    Yields ``(lines, inserts)`` with insert positions relative to the block (see :func:`_trozos`).
+    """
+    n = len(filas)
+    k = 0
+    for a in range(0, n, LINEAS_POR_BLOQUE):
+        b = min(n, a + LINEAS_POR_BLOQUE)
+        propios = []
+        # a line planted before row b belongs to the next block, unless b is the end of the cut
+        while k < len(insertos) and (insertos[k][0] < b or (b == n and insertos[k][0] == n)):
+            pos, linea, tipo = insertos[k]
+            propios.append((pos - a, linea, tipo))
+            k += 1
+        yield _lineas(uni, t, filas[a:b], estado[a:b], geo[a:b]), propios
+    if k < len(insertos):  # a cut without population rows
+        yield None, insertos[k:]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Filler lines (scale="real")
+# --------------------------------------------------------------------------------------------------------
+
+#: Physical lines (header included) of each December cut at ``scale="real"``. SUNAT's open-data Padrón
+#: RUC lists every RUC ever issued that is not purged: 12,515,483 lines in a recent cut, most of them
+#: natural persons without business (a RUC-10 for a fee receipt or a one-off sale) and closed RUCs. The
+#: national sample carries the 2.5–3.2 M rows that matter to the rule; the real scale pads each cut up
+#: to these totals (growing ~4 % a year back from the observed size), so that readers, disks and
+#: memory are exercised at the size the refresh meets in production.
+LINEAS_CORTE_REAL: dict[int, int] = {
+    2019: 10_210_000,
+    2020: 10_640_000,
+    2021: 11_090_000,
+    2022: 11_560_000,
+    2023: 12_030_000,
+    2024: 12_515_483,
+}
+
+#: Share of filler lines that are closed companies (RUC 20); the rest are natural persons (RUC 10).
+_RELLENO_EMPRESAS = 0.08
+#: Estado of filler persons: mostly ACTIVO (a RUC nobody closes), some closed.
+_RELLENO_ESTADO_PERSONA = ((ACTIVO, 0.84), (BAJA_DEFINITIVA, 0.10), (BAJA_OFICIO, 0.06))
+#: Filler companies are always closed: a business Tipo with an ACTIVO Estado could be a formal firm.
+_RELLENO_ESTADO_EMPRESA = ((BAJA_DEFINITIVA, 0.6), (BAJA_OFICIO, 0.4))
+_RELLENO_TIPO_EMPRESA = {
+    "SOCIEDAD ANONIMA CERRADA": 45, "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 25,
+    "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 15, "SOCIEDAD ANONIMA": 10, "SOCIEDAD IRREGULAR": 5,
+}
+#: An ACTIVO person is never a business; a closed one may be a closed business (so the Estado filter,
+#: not the Tipo alone, keeps it out).
+_RELLENO_TIPO_PERSONA_ACTIVA = {
+    "PERSONA NATURAL SIN NEGOCIO": 97, "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL": 3,
+}
+_RELLENO_TIPO_PERSONA_BAJA = {"PERSONA NATURAL SIN NEGOCIO": 50, "PERSONA NATURAL CON NEGOCIO": 50}
+#: Condicion of filler rows (codes of CONDICIONES), for ACTIVO (True) and closed (False) RUCs: closed ones
+#: are often NO HABIDO, SUNAT having stopped looking for them.
+_RELLENO_CONDICION = {True: ((0, 0.80), (1, 0.12), (2, 0.06), (3, 0.02)), False: ((0, 0.35), (1, 0.45), (2, 0.20))}
+#: Share of filler rows with an activity text: closed businesses usually show their old activity, persons
+#: without business rarely.
+_RELLENO_CON_ACTIVIDAD = {True: 0.85, False: 0.08}
+#: NroTrab of filler rows: NO DISPONIBLE (code 0) or 0 workers (code 1).
+_RELLENO_TRABAJADORES = ((0, 0.95), (1, 0.05))
+#: Billing, accounting and foreign trade of filler rows (codes of FACTURACION, CONTABILIDAD,
+#: COMERCIO_EXTERIOR): a person without business keeps manual books and does not trade abroad.
+_RELLENO_FACTURACION = ((0, 0.85), (1, 0.05), (2, 0.10))
+_RELLENO_CONTABILIDAD = ((0, 0.90), (1, 0.07), (2, 0.03))
+_RELLENO_COMERCIO_EXTERIOR = ((0, 0.998), (1, 0.002))
+#: Share of filler rows whose UBIGEO (and names) is ``-``: persons who never declared a domicile.
+_RELLENO_UBIGEO_GUION = 0.01
+
+_MASCARA_64 = (1 << 64) - 1
+
+
+def _azar(indices: np.ndarray, seed: int, corriente: int) -> np.ndarray:
+    """64 pseudo-random bits per filler index (splitmix64 of a seeded counter).
+
+    A hash of the index instead of a generator's stream: a filler's attributes depend only on (seed, its
+    index), not on the block it is drawn in nor on the year, so the fillers of a cut are the previous
+    cut's plus new ones (a person keeps her RUC, Estado and district from cut to cut) and the bytes do not
+    depend on ``LINEAS_POR_BLOQUE``.
+    """
+    clave = (seed * 0x9E3779B97F4A7C15 + corriente * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & _MASCARA_64
+    x = indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(clave)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _campo16(h: np.ndarray, k: int) -> np.ndarray:
+    """Field ``k`` (0–3) of 16 bits of the hashes ``h``: four independent draws per hash."""
+    return (h >> np.uint64(16 * k)) & np.uint64(0xFFFF)
+
+
+def _tabla_sorteo(opciones, bits: int = 16) -> np.ndarray:
+    """Value drawn for each of the ``2**bits`` uniform integers, over ``((value, weight), …)`` or a dict.
+
+    A categorical draw is then one gather per row instead of a binary search.
+    """
+    pares = list(opciones.items()) if isinstance(opciones, dict) else list(opciones)
+    valores = np.array([v for v, _ in pares], dtype=np.int64)
+    p = np.array([w for _, w in pares], dtype=float)
+    cortes = np.round(np.cumsum(p / p.sum())[:-1] * (1 << bits))
+    return valores[np.searchsorted(cortes, np.arange(1 << bits), side="right")]
+
+
+#: Bits of the uniform integer a filler's district is drawn from: 2**20 slots, so the smallest district
+#: (a few 1e-5 of the people) still gets tens of slots.
+_BITS_GEO = 20
+
+
+@dataclass(frozen=True)
+class _DistribucionRelleno:
+    """The filler draws as lookup tables (uniform integer -> code), built once per cut."""
+
+    geo: np.ndarray  # 2**_BITS_GEO entries: district index, -1 for "-"
+    estado_empresa: np.ndarray
+    estado_persona: np.ndarray
+    tipo_empresa: np.ndarray
+    tipo_activa: np.ndarray
+    tipo_baja: np.ndarray
+    cond_activa: np.ndarray
+    cond_baja: np.ndarray
+    trab: np.ndarray
+    fact: np.ndarray
+    cont: np.ndarray
+    comex: np.ndarray
+    actividades: np.ndarray  # text indices a filler's activity is drawn from
+    es_negocio: np.ndarray
+
+
+def _distribucion_relleno(cat: Catalogo) -> _DistribucionRelleno:
+    """Fillers live everywhere, VRAEM districts included: department weight × district weight (the
+    capitals hold most people), as for the population's national firms."""
+    deps = cat.geo_departamento
+    peso = np.array([_peso_distrito(u, bool(v)) for u, v in zip(cat.ubigeo, cat.geo_vraem, strict=True)])
+    dentro = {d: peso[deps == d].sum() for d in np.unique(deps)}
+    peso = peso / np.array([dentro[d] for d in deps]) * np.array([PESO_DEPARTAMENTO_NACIONAL[d] for d in deps])
+    geo = [(-1, _RELLENO_UBIGEO_GUION)] + list(zip(range(len(peso)), (1 - _RELLENO_UBIGEO_GUION) * peso / peso.sum()))
+
+    def tipos(pesos: dict[str, float]) -> np.ndarray:
+        return _tabla_sorteo({cat.tipo(x): w for x, w in pesos.items()})
+
+    return _DistribucionRelleno(
+        geo=_tabla_sorteo(geo, _BITS_GEO),
+        estado_empresa=_tabla_sorteo(_RELLENO_ESTADO_EMPRESA),
+        estado_persona=_tabla_sorteo(_RELLENO_ESTADO_PERSONA),
+        tipo_empresa=tipos(_RELLENO_TIPO_EMPRESA),
+        tipo_activa=tipos(_RELLENO_TIPO_PERSONA_ACTIVA),
+        tipo_baja=tipos(_RELLENO_TIPO_PERSONA_BAJA),
+        cond_activa=_tabla_sorteo(_RELLENO_CONDICION[True]),
+        cond_baja=_tabla_sorteo(_RELLENO_CONDICION[False]),
+        trab=_tabla_sorteo(_RELLENO_TRABAJADORES),
+        fact=_tabla_sorteo(_RELLENO_FACTURACION),
+        cont=_tabla_sorteo(_RELLENO_CONTABILIDAD),
+        comex=_tabla_sorteo(_RELLENO_COMERCIO_EXTERIOR),
+        actividades=np.array(cat.secundarias[1:], dtype=np.int64),
+        es_negocio=cat.tipo_es_negocio,
+    )
+
+
+def ruc_relleno(indices: np.ndarray, seed: int) -> np.ndarray:
+    """RUCs of the filler lines ``indices`` (0, 1, …): 10… persons and 20… closed companies.
+
+    Taken from index ranges of the RUC permutations that nothing else uses (``_BASE_RELLENO``): distinct
+    for distinct indices, and never a RUC of the population, of the planted dirt or of the ventas file.
+    """
+    i = np.asarray(indices, dtype=np.int64)
+    for p in (10, 20):
+        if len(i) and _BASE_RELLENO[p] + int(i.max()) >= _RANGO_CUERPO[p][1] - _RANGO_CUERPO[p][0]:
+            raise ValueError(f"más líneas de relleno ({int(i.max()) + 1:,}) que RUC {p} libres")
+    empresa = _es_empresa(_azar(i, seed, 1))
+    c10 = _cuerpos(10, _BASE_RELLENO[10] + i, seed)
+    c20 = _cuerpos(20, _BASE_RELLENO[20] + i, seed)
+    return construir_ruc(np.where(empresa, 20, 10), np.where(empresa, c20, c10))
+
+
+def _es_empresa(h1: np.ndarray) -> np.ndarray:
+    return _campo16(h1, 0) < np.uint64(round(_RELLENO_EMPRESAS * (1 << 16)))
+
+
+def _lineas_relleno(t: _Tablas, dist: _DistribucionRelleno, indices: np.ndarray, seed: int) -> pa.Array:
+    """Filler lines ``indices`` of a cut: well-formed, valid RUCs, and never a formal firm."""
+    i = np.asarray(indices, dtype=np.int64)
+    h1, h2, h3, h4 = (_azar(i, seed, k) for k in (1, 2, 3, 4))
+    empresa = _es_empresa(h1)
+    ruc = ruc_relleno(i, seed)
+
+    u = _campo16(h1, 1)
+    estado = np.where(empresa, dist.estado_empresa[u], dist.estado_persona[u])
+    activo = estado == ACTIVO
+    u = _campo16(h1, 2)
+    tipo = np.where(empresa, dist.tipo_empresa[u], np.where(activo, dist.tipo_activa[u], dist.tipo_baja[u]))
+    negocio = dist.es_negocio[tipo]
+    if np.any(activo & negocio):
+        raise AssertionError("línea de relleno ACTIVO con Tipo de negocio")
+    u = _campo16(h1, 3)
+    cond = np.where(activo, dist.cond_activa[u], dist.cond_baja[u])
+
+    umbral = np.where(negocio, _RELLENO_CON_ACTIVIDAD[True], _RELLENO_CON_ACTIVIDAD[False]) * (1 << 16)
+    con_actividad = _campo16(h2, 0) < umbral
+    cual = (_campo16(h2, 1) * np.uint64(len(dist.actividades))) >> np.uint64(16)
+    act4 = np.where(con_actividad, dist.actividades[cual.astype(np.int64)], 0)
+    con_rev3 = con_actividad & (_campo16(h2, 2) < np.uint64(1 << 15))  # rev.3 principal = rev.4 text, or ND
+
+    return t.unir(
+        pc.cast(pa.array(ruc), pa.string()).cast(pa.large_binary()),
+        t.cod_a(estado, cond, tipo),
+        t.cod_b(con_rev3, np.zeros(len(i), dtype=np.int64), act4),
+        dist.trab[_campo16(h2, 3)],
+        t.cod_d(dist.fact[_campo16(h3, 2)], dist.cont[_campo16(h3, 3)], dist.comex[_campo16(h4, 0)],
+                dist.geo[h3 & np.uint64((1 << _BITS_GEO) - 1)]),
+    )
+
+
+def _bloques_relleno(cat: Catalogo, t: _Tablas, k: int, seed: int):
+    """``k`` filler lines as blocks of joined lines (no planted lines among them)."""
+    dist = _distribucion_relleno(cat)
+    for a in range(0, k, LINEAS_POR_BLOQUE):
+        yield _lineas_relleno(t, dist, np.arange(a, min(k, a + LINEAS_POR_BLOQUE)), seed), []
+
+
+def lineas_relleno(uni: Universo, anio: int, mes: int, lineas_total: int | None) -> int:
+    """Filler lines a cut needs to have ``lineas_total`` physical lines (header included); 0 if None."""
+    if lineas_total is None:
+        return 0
+    k = int(lineas_total) - 1 - filas_escritas(uni, anio, mes)["lineas_datos"]
+    if k < 0:
+        raise ValueError(f"{nombre_corte(anio, mes)}: {lineas_total:,} líneas pedidas, menos que las "
+                         f"{lineas_total - k:,} del corte sin relleno")
+    return k
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing a cut
+# --------------------------------------------------------------------------------------------------------
+
 #: Deflate level of the zipped cuts: 1 is ~4x faster than the default for ~20 % bigger files, which is
 #: what "seconds per year" needs at 3 M rows.
 NIVEL_ZIP = 1
 
 
-def escribir_padron(uni: Universo, raw_dir: Path, anio: int, mes: int = 12) -> Path:
-    """Write one cut under ``raw_dir/sunat/padron/<anio>/`` in that year's format; returns its path."""
+def escribir_padron(uni: Universo, raw_dir: Path, anio: int, mes: int = 12, lineas_total: int | None = None) -> Path:
+    """Write one cut under ``raw_dir/sunat/padron/<anio>/`` in that year's format; returns its path.
+
+    ``lineas_total`` (``scale="real"``): pad the cut with filler lines, after the population rows, until it
+    has that many physical lines, header included. The population part is byte for byte the unpadded cut.
+    """
     fmt = formato_de(anio)
     filas, estado, geo = uni.corte(anio, mes)
     pz = _piezas(uni.cat, fmt, f"{anio}{mes:02d}", int(uni.trab.max()))
-    lineas = _lineas(uni, filas, estado, geo, pz)
+    t = _tablas(uni.cat, pz)
     suciedad = uni.suciedad(anio, mes)
+    relleno = lineas_relleno(uni, anio, mes, lineas_total)
     fin = fmt.fin_linea.encode()
     cabecera = (b"\xef\xbb\xbf" if fmt.bom else b"") + fmt.delimitador.join(CABECERA).encode() + fin
     carpeta = Path(raw_dir) / "sunat" / "padron" / str(anio)
     carpeta.mkdir(parents=True, exist_ok=True)
     nombre = nombre_corte(anio, mes)
+
+    def volcar(f) -> None:
+        f.write(cabecera)
+        bloques = itertools.chain(_bloques_poblacion(uni, t, filas, estado, geo, suciedad.lineas),
+                                  _bloques_relleno(uni.cat, t, relleno, uni.seed))
+        for lineas, insertos in bloques:
+            if lineas is None:
+                for _, linea, _ in insertos:
+                    f.write(linea)
+                continue
+            for trozo in _trozos(lineas, insertos):
+                f.write(trozo)
+
     if fmt.comprimido:
         ruta = carpeta / f"{nombre}.zip"
         info = zipfile.ZipInfo(f"{nombre}.csv", date_time=(anio, mes, 28, 0, 0, 0))
@@ -1044,29 +1359,31 @@ def escribir_padron(uni: Universo, raw_dir: Path, anio: int, mes: int = 12) -> P
             info._compresslevel = NIVEL_ZIP
         info.external_attr = 0o644 << 16
         with zipfile.ZipFile(ruta, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
-            f.write(cabecera)
-            for trozo in _trozos(lineas, suciedad.lineas):
-                f.write(trozo)
+            volcar(f)
     else:
         ruta = carpeta / f"{nombre}.csv"
         with open(ruta, "wb") as f:
-            f.write(cabecera)
-            for trozo in _trozos(lineas, suciedad.lineas):
-                f.write(trozo)
+            volcar(f)
     return ruta
 
 
-def filas_escritas(uni: Universo, anio: int, mes: int = 12) -> dict[str, int]:
-    """Line accounting of a cut: data lines, and how many of them are each kind of dirt."""
+def filas_escritas(uni: Universo, anio: int, mes: int = 12, lineas_total: int | None = None) -> dict[str, int]:
+    """Line accounting of a cut: data lines, and how many of them are each kind of dirt (and filler)."""
     filas, _, _ = uni.corte(anio, mes)
     s = uni.suciedad(anio, mes)
-    return {"lineas_datos": len(filas) + len(s.lineas), "filas_poblacion": len(filas), **s.conteo()}
+    cuenta = {"lineas_datos": len(filas) + len(s.lineas), "filas_poblacion": len(filas), **s.conteo()}
+    if lineas_total is not None:
+        cuenta["relleno"] = int(lineas_total) - 1 - cuenta["lineas_datos"]
+        cuenta["lineas_datos"] += cuenta["relleno"]
+    return cuenta
 
 
 __all__ = [
     "CABECERA",
     "Catalogo",
     "Formato",
+    "LINEAS_CORTE_REAL",
+    "LINEAS_POR_BLOQUE",
     "SUCIEDAD_POR_ESCALA",
     "Suciedad",
     "Universo",
@@ -1078,8 +1395,10 @@ __all__ = [
     "escribir_padron",
     "filas_escritas",
     "formato_de",
+    "lineas_relleno",
     "nombre_corte",
     "normalizar_texto",
+    "ruc_relleno",
     "ruc_reservados",
     "ruc_valido",
     "sector_de_division",

@@ -396,8 +396,8 @@ def _load_direct(con, path, member_pattern, table, lay, select, label, member, w
     finally:
         thread.join()
     rejected = _rejected_lines(con, rejects)
-    if (rejected["error"] == "INVALID ENCODING").any() or not counter["ok"]:
-        return None
+    if (rejected["error"] == "INVALID ENCODING").any() or not counter.get("ok"):
+        return None  # latin-1 after all, lone CR line ends, or the count failed: the copy settles it
     if counter["lines"] != 1 + rows + len(rejected):
         return None  # blank lines (DuckDB skips them without a trace) or multi-line records: the copy tells which
     return _finish(con, path, member, dialect, lay, table, rows, rejected, [], "directo")

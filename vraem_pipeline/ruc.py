@@ -27,12 +27,14 @@ def check_digit_ok(ruc: pd.Series) -> pd.Series:
     return pd.Series(out, index=ruc.index)
 
 
-#: The same rule in SQL, for the Padrón and the other national files checked inside DuckDB.
+#: The same rule in SQL, for the national files checked inside DuckDB: digits by integer arithmetic on the
+#: 11-digit number (string slicing per digit costs several seconds on a 12.5 M-line cut).
 SQL_MACROS = [
+    "CREATE OR REPLACE TEMP MACRO vraem_ruc_dv(n) AS (11 - ("
+    + " + ".join(f"{w} * (n // {10 ** (10 - i)} % 10)" for i, w in enumerate(WEIGHTS.tolist()))
+    + ") % 11) % 10 = n % 10",
     "CREATE OR REPLACE TEMP MACRO vraem_ruc_valido(r) AS "
-    "regexp_full_match(r, '(10|15|17|20)[0-9]{9}') AND "
-    "(11 - (" + " + ".join(f"{w} * (ascii(r[{i + 1}]) - 48)" for i, w in enumerate(WEIGHTS.tolist())) + ") % 11) % 10"
-    " = ascii(r[11]) - 48",
+    "regexp_full_match(r, '(10|15|17|20)[0-9]{9}') AND vraem_ruc_dv(TRY_CAST(r AS BIGINT))",
 ]
 
 

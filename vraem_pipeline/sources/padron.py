@@ -69,17 +69,17 @@ def latest_cut(year_dir: Path) -> Cut | None:
     return sorted(same, key=lambda c: (c.path.suffix.lower() != ".zip", c.path.name))[0]
 
 
-_NULL_SQL = "CASE WHEN trim({c}) IN ('', '-', '----', 'NO DISPONIBLE') THEN NULL ELSE trim({c}) END"
+_NULL_SQL = "CASE WHEN {c} IN ('', '-', '----', 'NO DISPONIBLE') THEN NULL ELSE {c} END"
 
-#: Normalization of each staged column, in SQL over the field's text `{c}`: spaces stripped, SUNAT's null
-#: markers (`-`, `NO DISPONIBLE`…) made missing, codes upper-cased, and a 5-digit UBIGEO given back the leading
-#: zero a spreadsheet took (030202 saved as 30202 is a lost zero, not a typo).
+#: Normalization of each staged column, in SQL over the field's text `{c}` (spaces already stripped): SUNAT's
+#: null markers (`-`, `NO DISPONIBLE`…) made missing, codes upper-cased, and a 5-digit UBIGEO given back the
+#: leading zero a spreadsheet took (030202 saved as 30202 is a lost zero, not a typo).
 NORMALIZE = {
-    **{col: "trim({c})" for col in COLUMNS.values()},
     **{col: _NULL_SQL for col in ("condicion", "comercio_exterior", "nro_trab", "actividad_ciiu4")},
     "tipo": f"upper({_NULL_SQL})",
-    "estado": "upper(trim({c}))",
-    "ubigeo": f"CASE WHEN regexp_full_match(trim({{c}}), '[0-9]{{{{5}}}}') THEN '0' || trim({{c}}) ELSE {_NULL_SQL} END",
+    "estado": "upper({c})",
+    "ubigeo": "CASE WHEN length({c}) = 5 AND {c} GLOB '[0-9][0-9][0-9][0-9][0-9]' THEN '0' || {c} ELSE "
+              + _NULL_SQL + " END",
 }
 
 
@@ -87,12 +87,13 @@ def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: P
              derived: dict[str, str] | None = None) -> TextLoad:
     """Load the cut into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1."""
     return load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=r"\.(csv|txt)$", workdir=workdir, derived=derived)
+                          member_pattern=r"\.(csv|txt)$", workdir=workdir, derived=derived, strip=True)
 
 
 def read_cut(cut: Cut) -> ParsedText:
     """The cut as a frame (small files and tests): the same reading and normalization as `load_cut`."""
-    parsed = parse_delimited(cut.path, HEADER, member_pattern=r"\.(csv|txt)$", columns=COLUMNS, normalize=NORMALIZE)
+    parsed = parse_delimited(cut.path, HEADER, member_pattern=r"\.(csv|txt)$", columns=COLUMNS, normalize=NORMALIZE,
+                             strip=True)
     parsed.frame["archivo"] = parsed.label
     return parsed
 

@@ -42,6 +42,7 @@ SAMPLE_BYTES = 8 << 20
 READ_BYTES = 16 << 20  # bytes read from the file or zip member at a time
 CHUNK_ROWS = 500_000  # csv-module path: rows per batch handed to DuckDB
 MAX_LINE_BYTES = 1 << 24  # a longer line is rejected (LINE SIZE OVER MAXIMUM), not a failure of the file
+MAX_INLINE_THRESHOLDS = 256  # up to this many excluded lines, a row's line is computed inline, else by ASOF join
 csv.field_size_limit(1 << 24)
 
 
@@ -156,14 +157,22 @@ class _Layout:
     keep: list[int]  # source field of each output column
     names: list[str]  # output column names
     derived: dict[str, str] = field(default_factory=dict)  # columns the caller computes from the normalized ones
+    strip: bool = False  # spaces stripped from every field before normalizing
 
     @property
     def names_derived(self) -> list[str]:
         return list(self.derived)
 
 
-def _projection(lay: _Layout, select: str, source: str, *, order: str = "") -> str:
-    """SELECT of the normalized columns from `source`, with the caller's derived columns computed on top."""
+def _projection(lay: _Layout, select: str, source: str, *, order: str = "", passthrough: str = "") -> str:
+    """SELECT of the normalized columns from `source`, with the caller's derived columns computed on top.
+
+    Layered, not nested: the spaces are stripped once per field in an inner projection (DuckDB would compute a
+    `trim` repeated inside a normalization expression once per use)."""
+    if lay.strip:
+        fields = sorted(set(lay.keep) | ({lay.width - 1} if lay.trailing else set()))
+        source = f"(SELECT {', '.join(f'trim(f{i}) AS f{i}' for i in fields)}{passthrough} FROM {source}{order})"
+        order = ""
     inner = f"SELECT {select} FROM {source}{order}"
     if not lay.derived:
         return inner
@@ -227,76 +236,91 @@ def _header(path: Path, member_pattern: str | None) -> tuple[Dialect, str, str |
 
 # --- getting the bytes to DuckDB ------------------------------------------------------------------------------
 
-@dataclass
-class _Lines:
-    """Physical lines of a file as Python splits them (`\\n`, `\\r\\n` or a lone `\\r`), and which are blank."""
-
-    total: int
-    blank: list[int]
-
-
-def _count_lines_plain(path: Path) -> tuple[int, bool]:
-    """Lines of a file whose line ends are all `\\n` or all `\\r\\n` (what DuckDB reads directly), and whether
-    that is so: a lone `\\r` anywhere makes the count wrong and sends the file through `_feed`."""
-    n_lf = n_cr = n_crlf = 0
+def _scan_ends(path: Path) -> tuple[int, str | None]:
+    """Physical lines of a plain file and its line ends: "lf", "crlf", or None when they are mixed or a lone
+    `\r` occurs (DuckDB's strict reader needs one style: such a file goes through `_feed`). Counting bytes is
+    all it does, at memory speed, while DuckDB reads the same file."""
+    n_lf = n_cr = 0
     last = b""
-    prev = b""
     with open(path, "rb", buffering=0) as fh:
         while block := fh.read(READ_BYTES):
             n_lf += block.count(b"\n")
-            if b"\r" in block or prev == b"\r":
+            if b"\r" in block:
                 n_cr += block.count(b"\r")
-                n_crlf += block.count(b"\r\n") + (prev == b"\r" and block[:1] == b"\n")
-            prev = block[-1:]
             last = block[-1:]
-    consistent = n_cr == 0 or (n_cr == n_crlf == n_lf)
-    return n_lf + (1 if last not in (b"", b"\n") else 0), consistent
+    style = "lf" if n_cr == 0 else "crlf" if n_cr == n_lf else None
+    return n_lf + (1 if last not in (b"", b"\n", b"\r") else 0) + (1 if last == b"\r" else 0), style
 
 
-def _feed(src, dst, encoding: str, first: int = 1) -> _Lines:
-    """Copy `src` to `dst` as UTF-8 with `\\n` line ends, one output line per input line; count lines and blanks.
+def _blank_lines(path: Path, style: str) -> list[int]:
+    """Line numbers of the blank lines of a file whose line ends are all `style` (DuckDB skips them silently).
 
-    A byte sequence that is not UTF-8 in a file read as UTF-8 raises UnicodeDecodeError (the caller re-reads
-    as latin-1). Line numbers start at `first` for the first byte of `src`.
+    Only run when the line accounting does not close without them, so most files never pay for it."""
+    pattern = b"\n" + (b"\n" if style == "lf" else b"\r\n")  # a line end directly followed by another
+    keep = len(pattern) - 1
+    out: list[int] = []
+    ends_before = 0
+    carry = b""
+    with open(path, "rb", buffering=0) as fh:
+        while block := fh.read(READ_BYTES):
+            data = carry + block
+            start = 0
+            while (i := data.find(pattern, start)) >= 0:
+                out.append(ends_before + data.count(b"\n", 0, i + 1) + 1)  # the line after the k-th end
+                start = i + 1
+            ends_before += data.count(b"\n", 0, len(data) - keep)
+            carry = data[len(data) - keep:]
+    return out
+
+
+def _feed(src, dst, encoding: str, normalize: bool = False) -> tuple[int, str]:
+    """Copy `src` to `dst` as UTF-8 (latin-1 transcoded), one output line per input line, in one line-end style.
+
+    The style is the file's own (`\n` or `\r\n`, from its first line end); a block with a lone `\r` or the other
+    style is rewritten in it, so that DuckDB's strict reader can take the copy. Returns the physical lines and
+    the style. A byte sequence that is not UTF-8 in a file read as UTF-8 raises UnicodeDecodeError (the caller
+    re-reads as latin-1).
     """
     decoder = None if encoding == "latin-1" else codecs.getincrementaldecoder("utf-8")("strict")
-    total_ends = 0
-    blank: list[int] = []
-    carry_cr = False  # the previous block ended with `\r`: if this one starts with `\n`, they are one line end
-    prev_end = True  # the byte before this block ended a line (start of file counts as such)
-    last_byte = b""
+    style: str | None = None
+    ends = 0
+    last = b""
+    carry = b""  # a `\r` at the end of a block: its `\n` may open the next one
     while True:
-        block = src.read(READ_BYTES)
+        raw = src.read(READ_BYTES)
+        if decoder is not None and raw and (not raw.isascii() or decoder.getstate()[0]):
+            decoder.decode(raw)
+        elif decoder is None and not raw.isascii():
+            raw = raw.decode("latin-1").encode("utf-8")
+        block = carry + raw
+        carry = b""
+        if raw and block.endswith(b"\r"):
+            block, carry = block[:-1], b"\r"
         if not block:
-            if decoder is not None:
-                decoder.decode(b"", final=True)
-            break
-        if decoder is not None:
-            if not block.isascii() or decoder.getstate()[0]:
-                decoder.decode(block)
-        elif not block.isascii():
-            block = block.decode("latin-1").encode("utf-8")
-        if carry_cr and block[:1] == b"\n":
-            block = block[1:]  # already written as `\n`
-            if not block:
-                carry_cr = False
-                continue
-        carry_cr = block[-1:] == b"\r"
-        if b"\r" in block:
+            if not raw:
+                break
+            continue
+        n_lf = block.count(b"\n")
+        n_cr = block.count(b"\r") if b"\r" in block else 0
+        if style is None and (n_lf or n_cr):
+            style = "crlf" if n_cr and n_cr == n_lf else "lf"
+        # Equal counts of `\r` and `\n` stand for CRLF (counting `\r\n` too would cost 3 s on a real cut): a
+        # block that only looks so and is mixed makes DuckDB fail or the line accounting not close, and the
+        # file is copied again with every block rewritten (`normalize`).
+        consistent = not normalize and ((n_cr == 0) if style == "lf" else (n_cr == n_lf))
+        if not consistent:
             block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        # blank lines: a line end right after a line end
-        if prev_end and block[:1] == b"\n":
-            blank.append(first + total_ends)
-        start = 0
-        while (i := block.find(b"\n\n", start)) >= 0:
-            blank.append(first + total_ends + block.count(b"\n", 0, i + 1))
-            start = i + 1
-        total_ends += block.count(b"\n")
-        prev_end = block[-1:] == b"\n"
-        last_byte = block[-1:]
+            n_lf = block.count(b"\n")
+            if style == "crlf":
+                block = block.replace(b"\n", b"\r\n")
+        ends += n_lf
+        last = block[-1:]
         dst.write(block)
-    total = total_ends + (1 if last_byte not in (b"", b"\n") else 0)
-    return _Lines(total=total, blank=blank)
+        if not raw:
+            break
+    if decoder is not None:
+        decoder.decode(b"", final=True)
+    return ends + (1 if last not in (b"", b"\n") else 0), style or "lf"
 
 
 def _duckdb_options(dialect: Dialect, width: int) -> str:
@@ -331,12 +355,14 @@ def load_delimited(
     con: duckdb.DuckDBPyConnection, path: Path, *, table: str, expected_header: list[str] | None = None,
     columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None,
     member_pattern: str | None = None, workdir: Path | None = None, derived: dict[str, str] | None = None,
+    strip: bool = False,
 ) -> TextLoad:
     """Load a delimited file into `table` (rows) and `<table>_malas` (bad lines); `<table>_v` adds `linea`.
 
     `expected_header` (compared after stripping spaces and a trailing empty field, case-insensitively) makes
     a changed layout a file-level error; `columns` renames source headers to output names and selects them;
-    `normalize` maps an output name to a SQL expression over `{c}` (the field's text); `derived` adds columns
+    `normalize` maps an output name to a SQL expression over `{c}` (the field's text, without surrounding spaces
+    when `strip`); `derived` adds columns
     computed from the normalized ones in the same pass (a validator's row verdict: one scan fewer on 12 M rows).
     """
     path = Path(path)
@@ -346,6 +372,7 @@ def load_delimited(
     lay = _layout(label, raw_header, expected_header, columns)
     select = _select_list(lay, normalize or {})
     lay.derived = dict(derived or {})
+    lay.strip = strip
     workdir = Path(workdir or tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
     args = (con, path, member_pattern, table, lay, select, label, member, workdir)
@@ -357,6 +384,8 @@ def load_delimited(
                 return load
         except duckdb.Error:
             pass  # e.g. "invalid state" on mixed line ends: the copy normalizes them
+        except _NotOneLinePerRecord:
+            return _load_with_csv_module(*args, dialect)
     try:
         return _load_copy(*args, dialect)
     except UnicodeDecodeError:
@@ -386,41 +415,56 @@ def _rejected_lines(con, rejects: str) -> pd.DataFrame:
 
 
 def _load_direct(con, path, member_pattern, table, lay, select, label, member, workdir, dialect) -> TextLoad | None:
-    """DuckDB reads the file itself; None when the line accounting needs the copy (blank lines, lone CR…)."""
+    """DuckDB reads the file itself; None when it needs the copy (latin-1 after all, mixed or lone-CR line ends)."""
     rejects = f"{table.replace('.', '_')}_rechazos"
-    counter: dict[str, object] = {}
-    thread = threading.Thread(target=lambda: counter.update(zip(("lines", "ok"), _count_lines_plain(path))))
+    scan: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: scan.update(zip(("lines", "style"), _scan_ends(path))))
     thread.start()  # counting lines overlaps DuckDB's read (which releases the GIL)
     try:
         rows = _read_into(con, str(path), table, dialect, lay, select, rejects)
     finally:
         thread.join()
     rejected = _rejected_lines(con, rejects)
-    if (rejected["error"] == "INVALID ENCODING").any() or not counter.get("ok"):
-        return None  # latin-1 after all, lone CR line ends, or the count failed: the copy settles it
-    if counter["lines"] != 1 + rows + len(rejected):
-        return None  # blank lines (DuckDB skips them without a trace) or multi-line records: the copy tells which
-    return _finish(con, path, member, dialect, lay, table, rows, rejected, [], "directo")
+    if (rejected["error"] == "INVALID ENCODING").any() or not scan.get("style"):
+        return None
+    blank = _account(path, scan["lines"], scan["style"], rows, rejected)
+    return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "directo")
 
 
-def _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect) -> TextLoad:
+def _account(path: Path, lines: int, style: str, rows: int, rejected: pd.DataFrame) -> list[int]:
+    """The blank lines, once the line accounting proves every record is one physical line:
+    lines = header + rows + rejected lines + blank lines. Otherwise a quoted value holds a line break."""
+    if lines == 1 + rows + len(rejected):
+        return []
+    blank = [b for b in _blank_lines(path, style) if b > 1]
+    if lines != 1 + rows + len(rejected) + len(blank):
+        raise _NotOneLinePerRecord()
+    return blank
+
+
+def _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,
+               normalize: bool = False) -> TextLoad:
     rejects = f"{table.replace('.', '_')}_rechazos"
     fd, tmp = tempfile.mkstemp(prefix="vraem_", suffix=".csv", dir=workdir)
     try:
         with open_binary(path, member_pattern) as (src, _), os.fdopen(fd, "wb") as dst:
             try:
-                lines = _feed(src, dst, dialect.encoding)
+                lines, style = _feed(src, dst, dialect.encoding, normalize)
             except (zipfile.BadZipFile, EOFError, OSError) as err:
                 raise SourceFileError(label, f"no se puede leer: {type(err).__name__}: {err}", rule="zip") from None
-        rows = _read_into(con, tmp, table, dialect if dialect.encoding != "latin-1" else
-                          Dialect("utf-8", dialect.delimiter, dialect.quoted), lay, select, rejects)
+        utf8 = dialect if dialect.encoding != "latin-1" else Dialect("utf-8", dialect.delimiter, dialect.quoted)
+        try:
+            rows = _read_into(con, tmp, table, utf8, lay, select, rejects)
+            rejected = _rejected_lines(con, rejects)
+            blank = _account(Path(tmp), lines, style, rows, rejected)
+        except (duckdb.Error, _NotOneLinePerRecord):
+            if normalize:
+                raise
+            # line ends that only looked consistent (see `_feed`): copy again, every block rewritten
+            Path(tmp).unlink(missing_ok=True)
+            return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect, True)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    rejected = _rejected_lines(con, rejects)
-    # header, blank lines and rejected lines are not rows; a blank line is never also rejected
-    blank = [b for b in lines.blank if b > 1]
-    if lines.total != 1 + rows + len(rejected) + len(blank):
-        raise _NotOneLinePerRecord()
     return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "copia")
 
 
@@ -442,8 +486,13 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
     con.execute(f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr")
     con.unregister("_vraem_thr")
     cols = ", ".join(f't."{n}"' for n in lay.names + lay.names_derived)
-    line = "t.rowid + 2" + (" + coalesce(u.j, 0)" if len(thr) else "")
-    join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral" if len(thr) else ""
+    if len(thr) <= MAX_INLINE_THRESHOLDS:  # a sum of comparisons: ASOF joining 12 M rows costs 15 s more
+        steps = zip(thr["umbral"].tolist(), thr["j"].diff().fillna(thr["j"]).astype(int).tolist())
+        line = "t.rowid + 2" + "".join(f" + {step} * (t.rowid >= {u})::BIGINT" for u, step in steps)
+        join = ""
+    else:
+        line = "t.rowid + 2 + coalesce(u.j, 0)"
+        join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral"
     con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
                 f"({line})::BIGINT AS linea, t.rowid AS _fila FROM {table} AS t{join}")
     filled = pd.DataFrame(columns=["linea", "error", "mensaje", "texto", "campos"])
@@ -542,7 +591,8 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
                 buf, lines = [], []
         if buf:
             flush()
-    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea')}")
+    con.execute(f"CREATE TABLE {table} AS "
+                f"{_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea', passthrough=', _linea')}")
     con.execute(f"DROP TABLE {staging_raw}")
     view = f"{table}_v"
     cols = ", ".join(f'"{n}"' for n in lay.names + lay.names_derived)
@@ -568,13 +618,13 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
 
 def parse_delimited(
     path: Path, expected_header: list[str] | None = None, *, member_pattern: str | None = None,
-    columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None,
+    columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None, strip: bool = False,
 ) -> ParsedText:
     """`load_delimited` on an in-memory database, returned as a frame: for small files and tests."""
     con = duckdb.connect()
     try:
         load = load_delimited(con, path, table="leido", expected_header=expected_header, columns=columns,
-                              normalize=normalize, member_pattern=member_pattern)
+                              normalize=normalize, member_pattern=member_pattern, strip=strip)
         frame = con.execute(f"SELECT * EXCLUDE (_fila) FROM {load.view} ORDER BY linea").df()
         bad = [(int(line), 0 if n is None or pd.isna(n) else int(n), t or "")
                for line, n, t in con.execute(f"SELECT linea, campos, texto FROM {load.bad} ORDER BY linea").fetchall()]

@@ -26,18 +26,18 @@ def find_file(year_dir: Path, anio: int) -> Path | None:
     return found[0] if found else None
 
 
-#: Spaces stripped; an empty amount is "not declared" (missing), not zero.
-NORMALIZE = {"ruc": "trim({c})", "ejercicio": "trim({c})", "ventas_netas": "nullif(trim({c}), '')"}
+#: Spaces stripped (`strip`); an empty amount is "not declared" (missing), not zero.
+NORMALIZE = {"ventas_netas": "nullif({c}, '')"}
 
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
              derived: dict[str, str] | None = None) -> TextLoad:
     return load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=r"\.txt$", workdir=workdir, derived=derived)
+                          member_pattern=r"\.txt$", workdir=workdir, derived=derived, strip=True)
 
 
 def read_file(path: Path) -> ParsedText:
     """The file as a frame (small files and tests): the same reading and normalization as `load_file`."""
-    parsed = parse_delimited(path, HEADER, member_pattern=r"\.txt$", columns=COLUMNS, normalize=NORMALIZE)
+    parsed = parse_delimited(path, HEADER, member_pattern=r"\.txt$", columns=COLUMNS, normalize=NORMALIZE, strip=True)
     parsed.frame["archivo"] = parsed.label
     return parsed

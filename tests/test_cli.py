@@ -32,7 +32,9 @@ def test_sample_data_then_refresh_small(tmp_path):
     assert "enaho_personas 2024:" in out and "listo" in out
 
     warehouse = tmp_path / "w" / "v.duckdb"
-    assert not (tmp_path / "w" / "v.build.duckdb.wal").exists()
+    assert not list((tmp_path / "w").glob(".v.duckdb.*.tmp*"))  # no publish copy left behind
+    operacion = tmp_path / "w" / "vraem_operacion.duckdb"
+    assert query(operacion, "SELECT count(*) AS n FROM staging.padron_ruc")["n"][0] > 0  # row-level data stays there
     key = query(warehouse, "SELECT DISTINCT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"]
     assert {"empresas_formales", "ventas_millones_soles", "empleo_pea_ocupada", "empleo_informal_pct"} <= set(key)
     assert len(query(warehouse, "SELECT * FROM meta.ejecuciones")) == 1

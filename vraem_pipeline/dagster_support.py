@@ -106,7 +106,9 @@ def source_asset(
     *, fuente: str, schema: pa.DataFrameSchema, read_year: YearReader, description: str, group: str,
     year_schema: Callable[[int], pa.DataFrameSchema] | None = None,
 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    """read → validate → quarantine/stage for one source, plus its blocking check from the same schema.
+    """read → validate → quarantine/stage for a source small enough for pandas (ENAHO: ~90 k rows a year), plus
+    its blocking check from the same schema, run by pandera's pandas backend. National text files use
+    `text_source_asset`.
 
     `read_year(raw_dir, anio)` returns the parsed files of that year with a note for meta.fuentes
     (an empty list when the year has none: the year's rows are then removed, never left stale).
@@ -124,8 +126,7 @@ def source_asset(
     def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
         years = asset_years(context)
         per_year: dict[str, dict[str, int]] = {}
-        # One year at a time, staged before the next is read: a national Padrón cut is millions of rows, and
-        # holding six of them in memory at once would need most of the machine.
+        # One year at a time, staged before the next is read: only one year's frame is ever in memory.
         with operator_connection(duckdb) as con:
             for anio in years:
                 t0 = time.perf_counter()

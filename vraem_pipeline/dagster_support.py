@@ -99,6 +99,16 @@ def markdown_table(df, limit: int = 20) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
+def _staging_asset(key: dg.AssetKey, schema: pa.DataFrameSchema, table: str, group: str, description: str, *,
+                   kinds: set[str]):
+    """The decorator every staging asset shares: yearly partitions staged in one run, the writers' pool."""
+    return dg.asset(
+        key=key, partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(), pool=POOL,
+        group_name=group, kinds=kinds, description=description,
+        metadata={"dagster/column_schema": column_schema(schema), "tabla": table},
+    )
+
+
 YearReader = Callable[[Path, int], list[tuple[ParsedText, str]]]
 
 
@@ -118,11 +128,7 @@ def source_asset(
     table = f"staging.{fuente}"
     key = dg.AssetKey(["staging", fuente])
 
-    @dg.asset(
-        key=key, partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(), pool=POOL,
-        group_name=group, kinds={"duckdb", "pandas"}, description=description,
-        metadata={"dagster/column_schema": column_schema(schema), "tabla": table},
-    )
+    @_staging_asset(key, schema, table, group, description, kinds={"duckdb", "pandas"})
     def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
         years = asset_years(context)
         per_year: dict[str, dict[str, int]] = {}
@@ -199,11 +205,7 @@ def text_source_asset(
     table = f"staging.{fuente}"
     key = dg.AssetKey(["staging", fuente])
 
-    @dg.asset(
-        key=key, partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(), pool=POOL,
-        group_name=group, kinds={"duckdb", "sql"}, description=description,
-        metadata={"dagster/column_schema": column_schema(schema), "tabla": table},
-    )
+    @_staging_asset(key, schema, table, group, description, kinds={"duckdb", "sql"})
     def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
         per_year: dict[str, dict] = {}
         workdir = Path(vraem.temp_dir) / "copias"
@@ -224,10 +226,7 @@ def text_source_asset(
                     reads.append(SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
                                             aceptadas=staged.aceptadas, rechazadas=staged.rechazadas,
                                             nota=source.nota))
-                    for name in (load.view, f"{load.view}_todas"):
-                        con.execute(f"DROP VIEW IF EXISTS {name}")
-                    for name in (load.table, load.bad, f"{load.table}_umbrales"):
-                        con.execute(f"DROP TABLE IF EXISTS {name}")
+                    load.drop(con)
                     per_year[str(anio)] = {"leidas": load.rows_read, "aceptadas": staged.aceptadas,
                                            "rechazadas": staged.rechazadas, "via": load.via,
                                            "lectura_s": round(t_read, 2), **staged.segundos}

@@ -36,7 +36,11 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years), vraem.territory,
              sha256_of(Path(vraem.territory)), json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"],
         )
-        n_tables = publish(con, target)
+        try:
+            n_tables = publish(con, target)
+        except BaseException:  # not published: the operator database must not say it was
+            con.execute("DELETE FROM meta.ejecuciones WHERE run_id = ?", [context.run.run_id])
+            raise
     context.log.info(f"almacén publicado: {target} ({n_tables} tablas)")
     return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic, "tablas": n_tables,
                                           "bytes": target.stat().st_size})

@@ -7,15 +7,17 @@ VARCHAR, malformed lines kept aside with their physical line number and text (`s
 
 DuckDB numbers the lines it rejects, not the rows it accepts. The accepted rows keep the file's order (the
 table's rowid), so row r is the r-th physical line after the header that is neither blank nor rejected: the
-few excluded lines give every row its line (an ASOF join on a table of thresholds). That holds only if every
-record is one physical line, which is proven per file: lines = header + rows + rejected lines + blank lines.
+few excluded lines give every row its line (a sum of comparisons; an ASOF join when there are hundreds). That
+holds only if every record is one physical line, which is proven per file: lines = header + rows + rejected
+lines + blank lines (blank lines, which DuckDB skips without a trace, are searched for only when the count
+does not close without them).
 
-DuckDB reads a plain UTF-8 file with consistent line ends directly (in parallel). Anything else — a zip
-member, latin-1 (DuckDB's latin-1 decoder refuses bytes 0x80–0x9F), lone CR or mixed line ends, blank lines —
-is first copied by `_feed` into the temp folder as UTF-8 with `\\n` line ends, one output line per input line,
-counting lines and blank lines on the way; a zip is never extracted next to raw/. A file whose records span
-lines (a quoted value with a line break) is read by the csv module instead (`_load_with_csv_module`), the
-reference behaviour: slow, rare, always right.
+DuckDB reads a plain UTF-8 file with consistent line ends directly (in parallel) while Python counts its line
+ends. Anything else — a zip member, latin-1 (DuckDB's latin-1 decoder refuses bytes 0x80–0x9F), lone CR or
+mixed line ends — is first copied by `_feed` into the temp folder as UTF-8 in one line-end style, one output
+line per input line; a zip is never extracted next to raw/. A file whose records span lines (a quoted value
+with a line break) is read by the csv module instead (`_load_with_csv_module`), the reference behaviour:
+slow, rare, always right.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import tempfile
 import threading
 import zipfile
@@ -105,6 +108,13 @@ class TextLoad:
     def rows_read(self) -> int:
         return self.rows + self.n_bad
 
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Remove the scratch tables and views of the load once its rows are staged."""
+        for view in (self.view, f"{self.view}_todas"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for table in (self.table, self.bad, f"{self.table}_umbrales"):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+
 
 @contextmanager
 def open_binary(path: Path, member_pattern: str | None = None) -> Iterator[tuple[io.BufferedIOBase, str | None]]:
@@ -122,8 +132,6 @@ def open_binary(path: Path, member_pattern: str | None = None) -> Iterator[tuple
     with zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
         if member_pattern:
-            import re
-
             names = [n for n in names if re.search(member_pattern, n, flags=re.IGNORECASE)]
         if len(names) != 1:
             raise SourceFileError(path, f"el zip debe contener un solo archivo de datos; contiene {names}", rule="zip")
@@ -495,26 +503,35 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
         join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral"
     con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
                 f"({line})::BIGINT AS linea, t.rowid AS _fila FROM {table} AS t{join}")
-    filled = pd.DataFrame(columns=["linea", "error", "mensaje", "texto", "campos"])
-    if lay.trailing:
-        # the extra field of a trailing-delimiter file is not empty: a malformed line, not a row
-        extra = con.execute(f"SELECT linea FROM {view}_todas WHERE _extra <> '' ORDER BY linea").df()
-        if len(extra):
-            texts = _raw_lines(path, member, dialect, extra["linea"].tolist())
-            filled = pd.DataFrame({"linea": extra["linea"], "error": "TOO MANY COLUMNS", "mensaje": "",
-                                   "texto": [texts.get(n, "") for n in extra["linea"]]})
-            filled["campos"] = [len(_csv_row(t, dialect)) for t in filled["texto"]]
-            bad = pd.concat([bad, filled], ignore_index=True).sort_values("linea", ignore_index=True)
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * EXCLUDE (_extra) FROM {view}_todas WHERE _extra = ''")
-    else:
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {view}_todas")
-    con.register("_vraem_bad", bad[["linea", "campos", "error", "mensaje", "texto"]])
+    filled = _trailing_filled(con, f"{view}_todas", "linea", lay, path, member, dialect)
+    rows_only = " EXCLUDE (_extra) FROM {v} WHERE _extra = ''" if lay.trailing else " FROM {v}"
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT *" + rows_only.format(v=f"{view}_todas"))
+    bad = pd.concat([bad, filled], ignore_index=True)
+    _write_bad(con, bad_table, bad)
+    return TextLoad(path=path, member=member, dialect=dialect, header=lay.header, table=table, view=view, bad=bad_table,
+                    rows=rows - len(filled), n_bad=len(bad), via=via)
+
+
+_BAD_COLUMNS = ["linea", "campos", "error", "mensaje", "texto"]
+
+
+def _trailing_filled(con, source: str, line_col: str, lay: _Layout, path, member, dialect) -> pd.DataFrame:
+    """Rows of a trailing-delimiter file whose extra field is not empty: malformed lines, not rows (with their
+    physical text, read again: there are few)."""
+    if not lay.trailing:
+        return pd.DataFrame(columns=_BAD_COLUMNS)
+    lines = [r[0] for r in con.execute(f"SELECT {line_col} FROM {source} WHERE _extra <> '' ORDER BY 1").fetchall()]
+    texts = _raw_lines(path, member, dialect, lines)
+    return pd.DataFrame({"linea": lines, "campos": [len(_csv_row(texts.get(n, ""), dialect)) for n in lines],
+                         "error": "TOO MANY COLUMNS", "mensaje": "", "texto": [texts.get(n, "") for n in lines]},
+                        columns=_BAD_COLUMNS)
+
+
+def _write_bad(con, bad_table: str, bad: pd.DataFrame) -> None:
+    con.register("_vraem_bad", bad[_BAD_COLUMNS].sort_values("linea", ignore_index=True))
     con.execute(f"""CREATE OR REPLACE TABLE {bad_table} AS SELECT linea::BIGINT AS linea, campos::INTEGER AS campos,
                     error::VARCHAR AS error, mensaje::VARCHAR AS mensaje, texto::VARCHAR AS texto FROM _vraem_bad""")
     con.unregister("_vraem_bad")
-    header = lay.header
-    return TextLoad(path=path, member=member, dialect=dialect, header=header, table=table, view=view, bad=bad_table,
-                    rows=rows - len(filled), n_bad=len(bad), via=via)
 
 
 def _field_count(text: str, error: str, dialect: Dialect) -> int | None:
@@ -530,7 +547,7 @@ def _raw_lines(path: Path, member: str | None, dialect: Dialect, wanted: list[in
     want = set(wanted)
     found: dict[int, str] = {}
     encoding = "latin-1" if dialect.encoding == "latin-1" else "utf-8"
-    pattern = None if member is None else "^" + __import__("re").escape(member) + "$"
+    pattern = None if member is None else "^" + re.escape(member) + "$"
     with open_binary(path, pattern) as (fh, _):
         text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
         for number, line in enumerate(text, 1):
@@ -558,7 +575,7 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
     con.execute(f"DROP TABLE IF EXISTS {table}")
     staging_raw = f"{table}_csv"
     con.execute(f"CREATE OR REPLACE TABLE {staging_raw} ({', '.join(f'{n} VARCHAR' for n in raw_names)}, _linea BIGINT)")
-    bad: list[tuple[int, int, str, str, str]] = []
+    bad: list[tuple[int, int, str, str, str]] = []  # _BAD_COLUMNS
     with open_binary(path, member_pattern) as (fh, _):
         text = io.TextIOWrapper(fh, encoding=encoding, newline="")
         reader = csv.reader(text, delimiter=dialect.delimiter,
@@ -596,21 +613,11 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
     con.execute(f"DROP TABLE {staging_raw}")
     view = f"{table}_v"
     cols = ", ".join(f'"{n}"' for n in lay.names + lay.names_derived)
-    extra = []
-    if lay.trailing:
-        extra = con.execute(f"SELECT _linea FROM {table} WHERE _extra <> '' ORDER BY _linea").fetchall()
-        texts = _raw_lines(path, member, dialect, [r[0] for r in extra])
-        bad += [(r[0], len(_csv_row(texts.get(r[0], ""), dialect)), "TOO MANY COLUMNS", "", texts.get(r[0], ""))
-                for r in extra]
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table} "
-                    "WHERE _extra = ''")
-    else:
-        con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}")
-    frame = pd.DataFrame(sorted(bad), columns=["linea", "campos", "error", "mensaje", "texto"])
-    con.register("_vraem_bad", frame)
-    con.execute(f"""CREATE OR REPLACE TABLE {table}_malas AS SELECT linea::BIGINT AS linea, campos::INTEGER AS campos,
-                    error::VARCHAR AS error, mensaje::VARCHAR AS mensaje, texto::VARCHAR AS texto FROM _vraem_bad""")
-    con.unregister("_vraem_bad")
+    filled = _trailing_filled(con, table, "_linea", lay, path, member, dialect)
+    rows_only = " WHERE _extra = ''" if lay.trailing else ""
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}{rows_only}")
+    frame = pd.concat([pd.DataFrame(bad, columns=_BAD_COLUMNS), filled], ignore_index=True)
+    _write_bad(con, f"{table}_malas", frame)
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
     return TextLoad(path=path, member=member, dialect=dialect, header=lay.header, table=table, view=view,
                     bad=f"{table}_malas", rows=rows, n_bad=len(frame), via="modulo_csv")

@@ -81,3 +81,73 @@ def write_ventas(raw: Path, year: int, rows: list[tuple[str, object, object]], e
     path = folder / f"ventas_{year}.txt"
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     return path
+
+
+# --- customs exports (source note §5) -------------------------------------------------------------------------
+
+#: Aduanet's export DBF fields the reader uses, plus one it ignores (CPUEDES), as (name, type, length, decimals).
+EXPORT_DBF_FIELDS = [("CADU", "C", 3, 0), ("FANO", "C", 4, 0), ("NDCL", "C", 6, 0), ("NSER", "N", 4, 0),
+                     ("FNUM", "D", 8, 0), ("FEMB", "D", 8, 0), ("NDOC", "C", 11, 0), ("DNOMBRE", "C", 30, 0),
+                     ("UBIGEO", "C", 6, 0), ("PART_NANDI", "N", 10, 0), ("CPAIDES", "C", 2, 0),
+                     ("CPUEDES", "C", 5, 0), ("VFOBSERDOL", "N", 15, 2), ("VPESNET", "N", 15, 3)]
+
+
+def dbf_bytes(records: list[dict], fields=EXPORT_DBF_FIELDS, deleted: set[int] = frozenset(),
+              encoding: str = "latin-1", language_driver: int = 0) -> bytes:
+    """A dBase III file, one record per dict (missing fields blank); `deleted`: 0-based records flagged `*`."""
+    import struct
+
+    reclen = 1 + sum(f[2] for f in fields)
+    header = struct.pack("<B3BIHH17xB2x", 3, 124, 12, 1, len(records), 32 + 32 * len(fields) + 1, reclen,
+                         language_driver)
+    for name, kind, length, dec in fields:
+        header += struct.pack("<11sc4xBB14x", name.encode("ascii"), kind.encode("ascii"), length, dec)
+    body = b""
+    for i, rec in enumerate(records):
+        body += b"*" if i in deleted else b" "
+        for name, kind, length, _ in fields:
+            value = str(rec.get(name, "")).encode(encoding)[:length]
+            body += value.rjust(length) if kind == "N" else value.ljust(length)
+    return header + b"\r" + body + b"\x1a"
+
+
+def export_record(ndcl: int, nser: int = 1, *, fob="1000.00", nandina="2603000000", pais="CN", ubigeo="030601",
+                  ruc_: str = "", cadu="118", fano="2024", fecha="20240315", nombre="MINERA ÑAHUI S.A.") -> dict:
+    return {"CADU": cadu, "FANO": fano, "NDCL": f"{ndcl:06d}", "NSER": str(nser), "FNUM": fecha, "FEMB": fecha,
+            "NDOC": ruc_, "DNOMBRE": nombre, "UBIGEO": ubigeo, "PART_NANDI": str(int(nandina)) if nandina.isdigit() else nandina,
+            "CPAIDES": pais, "CPUEDES": "CNSHA", "VFOBSERDOL": fob, "VPESNET": "10.000"}
+
+
+def write_export_week(raw: Path, year: int, name: str, records: list[dict], deleted: set[int] = frozenset(),
+                      zipped: bool = True) -> Path:
+    folder = raw / "aduanas" / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = dbf_bytes(records, deleted=deleted)
+    if not zipped:
+        path = folder / f"{name.upper()}.DBF"
+        path.write_bytes(data)
+        return path
+    path = folder / f"{name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{name.upper()}.DBF", data)
+    return path
+
+
+EXPORT_PIPE_HEADER = ["regimen", "cadu", "fano", "ndcl", "nser", "fnum", "femb", "freg", "ndoc", "dnombre", "ubigeo",
+                      "cnan", "cpaides", "vfobserdol", "vpesnet", "tunifis", "qunifis"]
+
+
+def export_pipe_row(ndcl: int, nser: int = 1, *, fob="1000.00", cnan="2603.00.00.00", pais="CN", ubigeo="030601",
+                    ruc_="", cadu="118", fano="2023", fecha="20230315", regimen="Exportación Definitiva") -> list[str]:
+    return [regimen, cadu, fano, str(ndcl), str(nser), fecha, fecha, fecha, ruc_, "AGRO ÑUÑOA S.A.C.", ubigeo, cnan,
+            pais, fob, "10.000", "KG", "10.000"]
+
+
+def write_export_pipe(raw: Path, year: int, rows: list[list[str]], name: str | None = None,
+                      header=EXPORT_PIPE_HEADER, extra_lines: list[str] = ()) -> Path:
+    folder = raw / "aduanas" / str(year)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["|".join(header)] + ["|".join(r) for r in rows] + list(extra_lines)
+    path = folder / (name or f"exportaciones_{year}.txt")
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    return path

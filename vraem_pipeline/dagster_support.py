@@ -19,7 +19,8 @@ from dagster_duckdb import DuckDBResource
 from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
 from vraem_pipeline.quality import schema_failures
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
-from vraem_pipeline.sqlrules import check_translatable, register_macros, row_verdict, stage_text_load, table_failures
+from vraem_pipeline.sqlrules import (check_translatable, per_file_counts, register_macros, row_verdict, stage_text_load,
+                                     table_failures)
 from vraem_pipeline.warehouse import (SourceRead, create_table_from_schema, ensure_quarantine_table, ensure_schemas,
                                       record_sources)
 
@@ -192,6 +193,21 @@ class TextSource:
 TextYearFinder = Callable[[Path, int], list[TextSource]]
 
 
+def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, load, staged) -> list[SourceRead]:
+    """meta.fuentes rows of a load: one file, or each file of a load that staged several (`load.archivos`)."""
+    if not hasattr(load, "archivos"):
+        return [SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
+                           aceptadas=staged.aceptadas, rechazadas=staged.rechazadas, nota=source.nota)]
+    counts = per_file_counts(con, table, fuente, anio)
+    reads = []
+    for f in load.archivos:
+        acc, rej, dup = counts.get(f.label, (0, 0, 0))
+        nota = "; ".join(x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x)
+        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, leidas=f.rows + f.n_bad, aceptadas=acc,
+                                rechazadas=rej, nota=nota, duplicadas=dup))
+    return reads
+
+
 def text_source_asset(
     *, fuente: str, schema: pa.DataFrameSchema, find_year: TextYearFinder, description: str, group: str,
 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
@@ -223,9 +239,7 @@ def text_source_asset(
                     load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
                     t_read = time.perf_counter() - t0
                     staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
-                    reads.append(SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
-                                            aceptadas=staged.aceptadas, rechazadas=staged.rechazadas,
-                                            nota=source.nota))
+                    reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
                     load.drop(con)
                     per_year[str(anio)] = {"leidas": load.rows_read, "aceptadas": staged.aceptadas,
                                            "rechazadas": staged.rechazadas, "via": load.via,

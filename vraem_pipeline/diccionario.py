@@ -9,12 +9,14 @@ import pandera.pandas as pa
 from vraem_pipeline.marts import mart_meta, mart_names
 from vraem_pipeline.schemas import empresas as empresas_schemas
 from vraem_pipeline.schemas import enaho as enaho_schemas
+from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
 
 STAGING_SCHEMAS: list[tuple[str, pa.DataFrameSchema, str]] = [
     ("staging.padron_ruc", empresas_schemas.PADRON, "SUNAT, Padrón RUC (datos abiertos)"),
     ("staging.ventas_declaradas", empresas_schemas.VENTAS, "SUNAT, ventas netas declaradas"),
     ("staging.enaho_personas", enaho_schemas.SCHEMA_PERSONAS, "INEI, ENAHO módulo 500"),
     ("staging.enaho_salud", enaho_schemas.SCHEMA_SALUD, "INEI, ENAHO módulo 400"),
+    ("staging.exportaciones", EXPORTACIONES, "SUNAT, Aduanas, exportaciones definitivas"),
 ]
 
 

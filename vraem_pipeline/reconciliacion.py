@@ -19,6 +19,10 @@ CATEGORY_SOURCES = {
     "empresas_por_estrato_pct": ("marts.empresas_por_estrato", "estrato", "participacion_pct"),
     "empresas_por_sector_pct": ("marts.empresas_por_sector", "sector", "participacion_pct"),
     "empresas_por_departamento_pct": ("marts.empresas_por_departamento", "ubigeo_departamento", "participacion_pct"),
+    "exportaciones_por_destino_pct": ("marts.exportaciones_por_destino", "pais_iso2", "participacion_pct"),
+    "exportaciones_por_producto_pct": ("marts.exportaciones_por_producto", "ciiu_clase", "participacion_pct"),
+    "exportaciones_por_departamento_pct": ("marts.exportaciones_por_departamento", "ubigeo_departamento",
+                                           "participacion_pct"),
 }
 
 

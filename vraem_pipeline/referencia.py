@@ -144,6 +144,66 @@ def countries() -> pd.DataFrame:
     return reference_csv("paises_iso.csv")
 
 
+#: The unknown-destination bucket (ISO 3166-1 reserves ZZ for user-assigned "unknown"): blank, non-ISO codes
+#: without a known successor, and any code that is neither ISO nor in `paises_sunat.csv`.
+PAIS_DESCONOCIDO = ("ZZ", "Destino no identificado")
+
+
+def export_countries() -> pd.DataFrame:
+    """`codigo, pais_iso2, pais`: every code a SUNAT export line may carry, as a destination.
+
+    ISO codes map to themselves (overseas territories stay themselves: ISO keeps them apart, PRODUCE's own
+    pipeline folds some into their sovereign); SUNAT's non-ISO codes through `paises_sunat.csv`; names are
+    the CLDR Spanish names of `paises_iso.csv`."""
+    iso = countries()[["iso2", "nombre_cldr"]].rename(columns={"iso2": "pais_iso2", "nombre_cldr": "pais"})
+    remap = reference_csv("paises_sunat.csv")
+    unknown = set(remap["pais_iso2"]) - set(iso["pais_iso2"]) - {PAIS_DESCONOCIDO[0]}
+    if unknown:
+        raise ReferenceDataError(REFERENCE_DIR / "paises_sunat.csv", f"códigos ISO inexistentes {sorted(unknown)}",
+                                 rule="paises_sunat.pais_iso2")
+    names = pd.concat([iso, pd.DataFrame([PAIS_DESCONOCIDO], columns=["pais_iso2", "pais"])])
+    codes = pd.concat([iso[["pais_iso2"]].assign(codigo=iso["pais_iso2"]), remap.rename(columns={"codigo_sunat": "codigo"})])
+    return codes[["codigo", "pais_iso2"]].merge(names, on="pais_iso2", how="left").reset_index(drop=True)
+
+
+def resolve_hs_ciiu(pares: pd.DataFrame, reglas: pd.DataFrame) -> pd.DataFrame:
+    """One CIIU Rev.4 class per HS subheading, from a many-to-many correspondence (`hs`, `isic4`).
+
+    Chapter 99 is left out: HS reserves it for national use, and the correspondence's `999999` ("commodities
+    not specified") is not a product, so such lines stay `sin_clasificar`. Then, in order: (1) `reglas` — the longest HS prefix listed there decides (classes the correspondence spreads
+    over a whole group, e.g. coffee over 0121–0128); (2) the chain HS→ISIC3→ISIC4 adds 0990 (support activities
+    for mining) to every ore: dropped when another candidate exists; (3) a single candidate left is the class;
+    (4) otherwise the lowest class code, marked `menor_codigo` so that what rests on this rule can be measured.
+    """
+    rules = dict(zip(reglas["prefijo_hs"], reglas["ciiu_clase"]))
+    lengths = sorted({len(p) for p in rules}, reverse=True)
+    out = []
+    for hs, group in pares[~pares["hs"].str.startswith("99")].groupby("hs", sort=True):
+        candidates = sorted(set(group["isic4"]))
+        prefix = next((hs[:n] for n in lengths if hs[:n] in rules), None)
+        if prefix is not None:
+            clase, regla = rules[prefix], f"excepcion_{prefix}"
+        else:
+            kept = [c for c in candidates if c != "0990"] or candidates
+            regla = ("unico" if len(candidates) == 1 else "sin_0990") if len(kept) == 1 else "menor_codigo"
+            clase = kept[0]
+        out.append((hs, clase, regla, "|".join(candidates)))
+    return pd.DataFrame(out, columns=["hs6", "ciiu_clase", "regla", "candidatos"])
+
+
+def hs_ciiu_resolved() -> pd.DataFrame:
+    """The shipped resolution (`hs6_ciiu4.csv`: `hs6, ciiu_clase, regla, candidatos`)."""
+    return reference_csv("hs6_ciiu4.csv")
+
+
+def write_hs_ciiu_resolved() -> Path:
+    """Rebuild `hs6_ciiu4.csv` from `hs_isic4.csv` and `hs_ciiu4_reglas.csv` (after editing either)."""
+    table = resolve_hs_ciiu(reference_csv("hs_isic4.csv"), reference_csv("hs_ciiu4_reglas.csv"))
+    path = REFERENCE_DIR / "hs6_ciiu4.csv"
+    table.to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Territory
 

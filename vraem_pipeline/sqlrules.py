@@ -35,7 +35,7 @@ MACROS = [*RUC_MACROS]
 BAD_LINE_RULES = {
     "MISSING COLUMNS": "numero_de_campos", "TOO MANY COLUMNS": "numero_de_campos", "LINEA VACIA": "numero_de_campos",
     "UNQUOTED VALUE": "comillas", "INVALID ENCODING": "codificacion", "LINE SIZE OVER MAXIMUM": "linea_demasiado_larga",
-    "INVALID STATE": "linea_malformada", "CAST": "linea_malformada",
+    "INVALID STATE": "linea_malformada", "CAST": "linea_malformada", "REGISTRO DBF": "registro_dbf_malformado",
 }
 
 
@@ -157,6 +157,10 @@ def register_macros(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(macro)
 
 
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+
+
 def _all(rules_: list[Rule]) -> str:
     return " AND ".join(r.ok for r in rules_) or "true"
 
@@ -190,13 +194,15 @@ def stage_text_load(
     register_macros(con)
     create_table_from_schema(con, table, schema)
     q_table = ensure_quarantine_table(con, fuente)
-    archivo = load.label
     src = f"{scratch}.{fuente}_fuente"
     source_cols = [n for n in schema.columns if n not in LINEAGE]
     select = ", ".join(_q(n) for n in source_cols)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {scratch}")
-    verdict_col = ", _ok" if "_ok" in [r[0] for r in con.execute(f"DESCRIBE {load.view}").fetchall()] else ""
-    con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT {select}, {anio}::BIGINT AS anio, {_lit(archivo)} AS archivo, "
+    view_cols = _columns(con, load.view)
+    verdict_col = ", _ok" if "_ok" in view_cols else ""
+    # A load of several files (a year of weekly customs files) names each row's file; one file is the load's label.
+    archivo = "archivo" if "archivo" in view_cols else _lit(load.label)
+    con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT {select}, {anio}::BIGINT AS anio, {archivo} AS archivo, "
                 f"linea, _fila{verdict_col} FROM {load.view}")
     typing, values = rules(schema, from_text=True)
     key = [k for k in unique_key(schema) if k not in ("anio", "archivo")]
@@ -222,7 +228,9 @@ def stage_text_load(
     duplicate = Rule("clave_duplicada", ", ".join(key), f"_fila NOT IN (SELECT _fila FROM {dups})",
                      " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''")
     raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
-    width = len(load.header)
+    bad_cols = _columns(con, load.bad)
+    bad_archivo = "archivo" if "archivo" in bad_cols else _lit(load.label)
+    width = "' || esperados || '" if "esperados" in bad_cols else str(len(load.header))
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
@@ -231,14 +239,14 @@ def stage_text_load(
         con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
         con.execute(
             f"""INSERT INTO {q_table} BY NAME
-                SELECT {anio} AS anio, {_lit(archivo)} AS archivo, linea, {_reasons(typing + values + [duplicate])},
+                SELECT {anio} AS anio, archivo, linea, {_reasons(typing + values + [duplicate])},
                        {raw_json} AS registro_crudo
                 FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})"""
         )
         rules_case = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in BAD_LINE_RULES.items())
         con.execute(
             f"""INSERT INTO {q_table} BY NAME
-                SELECT {anio} AS anio, {_lit(archivo)} AS archivo, linea,
+                SELECT {anio} AS anio, {bad_archivo} AS archivo, linea,
                        CASE error {rules_case} ELSE 'linea_malformada' END AS regla, '' AS columna,
                        CASE WHEN campos IS NULL THEN error || coalesce(': ' || nullif(mensaje, ''), '')
                             ELSE campos || ' campos, se esperaban {width}' END AS valor,
@@ -257,6 +265,18 @@ def stage_text_load(
     marks = list(t.items())
     return Staged(aceptadas=accepted, rechazadas=load.rows_read - accepted,
                   segundos={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
+
+
+def per_file_counts(con: duckdb.DuckDBPyConnection, table: str, fuente: str, anio: int) -> dict[str, tuple[int, int, int]]:
+    """Accepted, rejected and duplicate rows of each file of a year staged from several files at once."""
+    q_table = f"quarantine.{fuente}"
+    rows = con.execute(
+        f"""WITH a AS (SELECT archivo, count(*) AS n FROM {table} WHERE anio = $anio GROUP BY archivo),
+                 r AS (SELECT archivo, count(*) AS n, count(*) FILTER (WHERE regla LIKE '%clave_duplicada%') AS d
+                       FROM {q_table} WHERE anio = $anio GROUP BY archivo)
+            SELECT coalesce(a.archivo, r.archivo), coalesce(a.n, 0), coalesce(r.n, 0), coalesce(r.d, 0)
+            FROM a FULL JOIN r USING (archivo)""", {"anio": anio}).fetchall()
+    return {archivo: (int(acc), int(rej), int(dup)) for archivo, acc, rej, dup in rows}
 
 
 def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema,

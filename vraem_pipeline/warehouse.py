@@ -52,8 +52,10 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         """CREATE TABLE IF NOT EXISTS meta.fuentes (
             fuente VARCHAR, anio INTEGER, archivo VARCHAR, sha256 VARCHAR, bytes BIGINT,
             filas_leidas BIGINT, filas_aceptadas BIGINT, filas_rechazadas BIGINT,
-            leido_en TIMESTAMP, nota VARCHAR)"""
+            leido_en TIMESTAMP, nota VARCHAR, filas_duplicadas BIGINT)"""
     )
+    # operator databases written before the column existed
+    con.execute("ALTER TABLE meta.fuentes ADD COLUMN IF NOT EXISTS filas_duplicadas BIGINT")
     con.execute(
         """CREATE TABLE IF NOT EXISTS meta.ejecuciones (
             run_id VARCHAR, inicio TIMESTAMP, fin TIMESTAMP, anios VARCHAR, territorio VARCHAR,
@@ -165,6 +167,7 @@ class SourceRead:
     aceptadas: int
     rechazadas: int
     nota: str = ""
+    duplicadas: int = 0  # of the rejected, lines already read in another file of the year (counted once)
 
     def __post_init__(self) -> None:
         if self.leidas != self.aceptadas + self.rechazadas:
@@ -181,11 +184,12 @@ def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[
                 "fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
                 "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
                 "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
+                "filas_duplicadas": r.duplicadas,
             }
             for r in reads
         ],
         columns=["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
-                 "filas_rechazadas", "leido_en", "nota"],
+                 "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"],
     )
     con.execute("BEGIN TRANSACTION")
     try:
@@ -233,6 +237,12 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFra
     _replace_table(con, "referencia.tipos_contribuyente", referencia.taxpayer_types(), "Tipos de contribuyente SUNAT")
     _replace_table(con, "referencia.sectores", pd.DataFrame({"sector": list(referencia.SECTORS)}), "Sectores PRODUCE")
     _replace_table(con, "referencia.estratos", ESTRATOS, "Estratos empresariales (Ley 30056)")
+    _replace_table(con, "referencia.ciiu_clases", referencia.ciiu_classes()[["clase", "titulo", "seccion", "division"]],
+                   "Clases CIIU Rev.4 con su título en español (Naciones Unidas)")
+    _replace_table(con, "referencia.paises", referencia.export_countries(),
+                   "Códigos de país de destino de SUNAT → ISO 3166-1 alfa-2 y nombre (ZZ: destino no identificado)")
+    _replace_table(con, "referencia.hs6_ciiu4", referencia.hs_ciiu_resolved(),
+                   "Subpartida HS de 6 dígitos → una clase CIIU Rev.4, con la regla que la resolvió (reference/README.md)")
 
 
 # --- publication ------------------------------------------------------------------------------------------------

@@ -242,6 +242,14 @@ def _header(path: Path, member_pattern: str | None) -> tuple[Dialect, str, str |
     return dialect, text, member
 
 
+def read_header(path: Path, member_pattern: str | None = None) -> tuple[list[str], str]:
+    """The header's fields (spaces, BOM and SUNAT's trailing empty field removed) and the file's label, for a
+    reader that selects columns by name when a delivery's layout varies."""
+    dialect, first_line, member = _header(Path(path), member_pattern)
+    label = f"{path}!{member}" if member else str(path)
+    return _layout(label, _csv_row(first_line, dialect), None, None).header, label
+
+
 # --- getting the bytes to DuckDB ------------------------------------------------------------------------------
 
 def _scan_ends(path: Path) -> tuple[int, str | None]:

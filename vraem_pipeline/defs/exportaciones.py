@@ -1,0 +1,208 @@
+"""Customs exports: Aduanet weekly DBFs and the pipe delivery → export lines → the `exportaciones_*` marts."""
+
+import time
+from functools import partial
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
+                                            progress, text_source_asset, years_from_tags)
+from vraem_pipeline.defs.empresas import padron_ruc
+from vraem_pipeline.marts import build_mart, growth_rows, sql_text
+from vraem_pipeline.referencia import PAIS_DESCONOCIDO
+from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.sources import aduanas
+from vraem_pipeline.warehouse import record_parameters
+
+GROUP = "exportaciones"
+FUENTE = "SUNAT, Aduanas: exportaciones definitivas línea por línea (Aduanet x*.zip y entrega en texto)"
+
+#: Warning thresholds, in % of the year's FOB. The unknown-destination one is the source note's (§5.3); the
+#: other two are the project's: how much FOB a department or product figure may leave out before it is flagged.
+MAX_SIN_UBIGEO_PCT = 5.0
+MAX_SIN_CLASIFICAR_PCT = 1.0
+MAX_DESTINO_DESCONOCIDO_PCT = 0.1
+
+PARAMETROS = {
+    "departamento_de_la_linea": ("ubigeo_declarado", "Departamento de una serie: los 2 primeros dígitos de su UBIGEO "
+                                 "declarado (origen de la mercancía), no el domicilio fiscal del exportador (nota de "
+                                 "fuentes §5.4); el domicilio fiscal se publica aparte en "
+                                 "marts.exportaciones_por_departamento_domicilio_fiscal"),
+    "territorio_exportador": ("departamentos_del_territorio", "Exportaciones del territorio = series cuyo departamento "
+                              "es uno de los departamentos de los distritos del territorio; Perú = todas las series"),
+    "repeticiones": ("(cadu, fano, ndcl, nser) una vez por año", "Una serie repetida entre archivos se cuenta una vez: "
+                     "gana la entrega en texto, luego la semana más reciente; las repeticiones van a cuarentena "
+                     "(clave_duplicada) y se cuentan en meta.fuentes.filas_duplicadas"),
+    "producto": ("hs6_ciiu4", "Clase CIIU Rev.4 de la subpartida: referencia.hs6_ciiu4 (excepciones documentadas, "
+                 "sin 0990 en minerales, clase única, o el menor código marcado 'menor_codigo')"),
+    "destino_desconocido": (PAIS_DESCONOCIDO[0], "Código ISO usado para destinos en blanco o códigos SUNAT sin "
+                            "equivalencia ISO"),
+    "dbf_codificacion": (aduanas.DBF_ENCODING_DEFAULT, "Codificación de un DBF que no declara página de códigos"),
+    "max_sin_ubigeo_pct": (MAX_SIN_UBIGEO_PCT, "Umbral de advertencia: % del FOB nacional sin ubigeo utilizable"),
+    "max_sin_clasificar_pct": (MAX_SIN_CLASIFICAR_PCT, "Umbral de advertencia: % del FOB sin clase CIIU"),
+    "max_destino_desconocido_pct": (MAX_DESTINO_DESCONOCIDO_PCT, "Umbral de advertencia: % del FOB con destino ZZ"),
+}
+
+
+def find_exportaciones_year(raw_dir: Path, anio: int) -> list[TextSource]:
+    """The year's files as one load: a line repeated across weekly files must be seen in one pass."""
+    year_dir = raw_dir / "aduanas" / str(anio)
+    files, others = aduanas.find_files(year_dir)
+    if not files:
+        return []
+    nota = f"{len(files)} archivos" + (f"; ignorados (no son .DBF, .txt ni .zip): {[p.name for p in others]}" if others else "")
+    return [TextSource(year_dir, partial(aduanas.load_year, files=files, label=str(year_dir)), nota)]
+
+
+exportaciones, exportaciones_esquema = text_source_asset(
+    fuente="exportaciones", schema=EXPORTACIONES, find_year=find_exportaciones_year, group=GROUP,
+    description="Exportaciones definitivas de SUNAT (aduanas/<año>/: x*.zip semanales con un DBF y/o la entrega en "
+                "texto), todo el año en una pasada; series repetidas entre archivos y filas inválidas a "
+                "quarantine.exportaciones",
+)
+
+
+@dg.asset(key=["intermedio", "exportaciones"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
+          deps=[exportaciones, padron_ruc, dg.AssetKey(["referencia", "tablas"])], pool=POOL, group_name=GROUP,
+          kinds={"duckdb", "sql"},
+          description="Cada serie exportada con su departamento de origen, país ISO, clase CIIU y departamento del "
+                      "domicilio fiscal del exportador (nacional; solo en la base de operación)")
+def exportaciones_lineas(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    years = asset_years(context)
+    select = sql_text("intermedio/exportaciones.sql")
+    with operator_connection(duckdb) as con:
+        con.execute(f"CREATE TABLE IF NOT EXISTS intermedio.exportaciones AS SELECT * FROM ({select}) WHERE false",
+                    {"anios": years})
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f"DELETE FROM intermedio.exportaciones WHERE anio IN ({','.join(map(str, years))})")
+            con.execute(f"INSERT INTO intermedio.exportaciones {select}", {"anios": years})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        record_parameters(con, "exportaciones", PARAMETROS)
+        counts = con.execute(
+            f"""SELECT anio, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 1) AS fob_millones_usd
+                FROM intermedio.exportaciones WHERE anio IN ({','.join(map(str, years))}) GROUP BY anio ORDER BY anio"""
+        ).df()
+    for row in counts.itertuples():
+        progress(context, f"exportaciones {row.anio}: {row.series:,} series, US$ {row.fob_millones_usd:,} millones "
+                          "(nacional)", t0)
+    return dg.MaterializeResult(metadata={"por_anio": markdown_table(counts)})
+
+
+def _shares(con, years: list[int] | None, where: str, scope: str) -> pd.DataFrame:
+    """% of each year's FOB (of Peru, or of the territory) on the lines matching `where`."""
+    territory = ("JOIN (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio) "
+                 "USING (ubigeo_departamento)") if scope == "territorio" else ""
+    filt = f"WHERE anio IN ({','.join(map(str, years))})" if years else ""
+    return con.execute(
+        f"""SELECT anio, '{scope}' AS ambito, round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd,
+                   round(coalesce(sum(fob_usd) FILTER (WHERE {where}), 0)::DOUBLE / 1e6, 3) AS fob_afectado,
+                   round(100.0 * coalesce(sum(fob_usd) FILTER (WHERE {where}), 0)::DOUBLE / nullif(sum(fob_usd), 0)::DOUBLE, 3) AS pct
+            FROM intermedio.exportaciones {territory} {filt} GROUP BY anio ORDER BY anio"""
+    ).df()
+
+
+def _warning(context, duckdb: DuckDBResource, where: str, scopes: tuple[str, ...], limit: float,
+             detail_sql: str | None = None) -> dg.AssetCheckResult:
+    years = years_from_tags(context.run.tags)
+    with operator_connection(duckdb) as con:
+        shares = pd.concat([_shares(con, years, where, s) for s in scopes], ignore_index=True)
+        detail = con.execute(detail_sql).df() if detail_sql else None
+    worst = float(shares["pct"].max()) if len(shares) and shares["pct"].notna().any() else 0.0
+    metadata = {"max_pct": worst, "umbral_pct": limit, "por_anio": markdown_table(shares)}
+    if detail is not None:
+        metadata["detalle"] = markdown_table(detail)
+    return dg.AssetCheckResult(passed=worst <= limit, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
+
+
+@dg.asset_check(asset=exportaciones_lineas, name="fob_sin_ubigeo",
+                description=f"Advierte si más de {MAX_SIN_UBIGEO_PCT} % del FOB nacional de un año no tiene ubigeo "
+                            "utilizable (vacío, 999999 o sin departamento INEI): ese valor cuenta para el Perú pero "
+                            "para ningún departamento")
+def fob_sin_ubigeo(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _warning(context, duckdb, "ubigeo_departamento IS NULL", ("nacional",), MAX_SIN_UBIGEO_PCT,
+                    "SELECT anio, coalesce(ubigeo, '(vacío)') AS ubigeo, count(*) AS series, "
+                    "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
+                    "WHERE ubigeo_departamento IS NULL GROUP BY ALL ORDER BY fob_millones_usd DESC LIMIT 15")
+
+
+@dg.asset_check(asset=exportaciones_lineas, name="fob_sin_clasificar",
+                description=f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % del FOB (nacional o del territorio) es "
+                            "de subpartidas sin clase CIIU; muestra también cuánto FOB se clasificó por la regla "
+                            "de menor código")
+def fob_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _warning(context, duckdb, "ciiu_clase = 'sin_clasificar'", ("nacional", "territorio"), MAX_SIN_CLASIFICAR_PCT,
+                    "SELECT anio, coalesce(regla_ciiu, 'sin_clasificar') AS regla, count(*) AS series, "
+                    "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
+                    "GROUP BY ALL ORDER BY anio, fob_millones_usd DESC")
+
+
+@dg.asset_check(asset=exportaciones_lineas, name="fob_destino_desconocido",
+                description=f"Advierte si más de {MAX_DESTINO_DESCONOCIDO_PCT} % del FOB nacional va a un destino "
+                            f"no identificado ({PAIS_DESCONOCIDO[0]}: en blanco o código SUNAT sin equivalencia ISO)")
+def fob_destino_desconocido(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    return _warning(context, duckdb, f"pais_iso2 = '{PAIS_DESCONOCIDO[0]}'", ("nacional",), MAX_DESTINO_DESCONOCIDO_PCT,
+                    "SELECT anio, coalesce(pais_sunat, '(vacío)') AS codigo_sunat, pais_iso2, count(*) AS series, "
+                    "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
+                    "WHERE pais_sunat IS NULL OR pais_sunat <> pais_iso2 GROUP BY ALL ORDER BY anio, fob_millones_usd DESC")
+
+
+EXPORTACIONES_MARTS = ["exportaciones_evolucion", "exportaciones_por_destino", "exportaciones_por_producto",
+                       "exportaciones_por_departamento", "exportaciones_por_departamento_domicilio_fiscal"]
+
+
+def _mart_asset(name: str) -> dg.AssetsDefinition:
+    @dg.asset(key=["marts", name], deps=[exportaciones_lineas, dg.AssetKey(["referencia", "tablas"])], pool=POOL,
+              group_name=GROUP, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
+    def _mart(duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with operator_connection(duckdb) as con:
+            n = build_mart(con, name)
+        return dg.MaterializeResult(metadata={"filas": n})
+
+    return _mart
+
+
+exportaciones_marts = [_mart_asset(name) for name in EXPORTACIONES_MARTS]
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "exportaciones_por_departamento"]), name="participaciones_suman_100",
+                blocking=True,
+                additional_deps=[dg.AssetKey(["marts", n]) for n in EXPORTACIONES_MARTS if n != "exportaciones_por_departamento"],
+                description="Destinos, productos y departamentos suman 100 % cada año y su FOB coincide con "
+                            "exportaciones_evolucion")
+def exportaciones_participaciones(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with operator_connection(duckdb) as con:
+        bad = con.execute(
+            """WITH blocks AS (
+                   SELECT 'destino' AS bloque, anio, sum(participacion_pct) AS pct, sum(fob_millones_usd) AS fob FROM marts.exportaciones_por_destino GROUP BY anio
+                   UNION ALL SELECT 'producto', anio, sum(participacion_pct), sum(fob_millones_usd) FROM marts.exportaciones_por_producto GROUP BY anio
+                   UNION ALL SELECT 'departamento', anio, sum(participacion_pct), sum(fob_millones_usd) FROM marts.exportaciones_por_departamento GROUP BY anio)
+               SELECT b.bloque, b.anio, b.pct, b.fob, e.fob_millones_usd
+               FROM blocks AS b LEFT JOIN marts.exportaciones_evolucion AS e USING (anio)
+               WHERE b.fob > 0 AND (abs(b.pct - 100) > 1e-6 OR abs(b.fob - e.fob_millones_usd) > 1e-6)"""
+        ).df()
+    return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+
+
+@dg.asset(key=["intermedio", "indicadores_exportaciones"], deps=[*exportaciones_marts], pool=POOL, group_name=GROUP,
+          kinds={"duckdb", "sql"}, description="Cifras clave de exportaciones (códigos exportaciones_*)")
+def indicadores_exportaciones(duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with operator_connection(duckdb) as con:
+        con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_exportaciones AS "
+                    f"{sql_text('indicadores/exportaciones.sql')}", {"fuente": FUENTE})
+        growth = growth_rows(con, "SELECT anio, fob_millones_usd AS valor FROM marts.exportaciones_evolucion",
+                             "exportaciones", FUENTE)
+        # contract §4.2 lists only the annual change for exports (the edition's window is 2021–2024)
+        growth = growth[growth["indicador"] == "exportaciones_var_anual_pct"]
+        con.register("_g", growth)
+        con.execute("INSERT INTO intermedio.indicadores_exportaciones SELECT * FROM _g")
+        con.unregister("_g")
+        n = con.execute("SELECT count(*) FROM intermedio.indicadores_exportaciones").fetchone()[0]
+    return dg.MaterializeResult(metadata={"filas": n})

@@ -1,0 +1,343 @@
+"""SUNAT customs, definitive exports (régimen 40), line by line: `raw/aduanas/<año>/` (source note §5).
+
+Two deliveries of the same lines, and a year folder may hold both:
+
+* Aduanet's weekly zips `x<dd><DD><mm><yy>.zip`, one dBase III `.DBF` each (§5.1). Weeks overlap and a week may
+  be published twice, so a line (customs office, DAM year, DAM number, serie) can arrive in several files; the
+  whole year is staged in one pass so that the key is unique across files, not just within one.
+* PRODUCE's pipe-delimited administrative delivery (§5.2): latin-1, lower-case headers, NANDINA with dots,
+  dates as `YYYYMMDD` numbers with `0` for missing, `ubigeo` blank or absent.
+
+Both land in one scratch table of raw text with canonical column names, then one normalization (`NORMALIZE`)
+makes them comparable: NANDINA without dots and with its lost leading zeros, blank/`999999` ubigeo missing,
+dates as ISO text. What is valid is the schema's business (`schemas/exportaciones.py`), not the reader's.
+
+The dBase records are fixed-width bytes after the header; dbfread reads the header (field descriptors, record
+count and length, code page), and the record block is cut into fields as a numpy structured array. dbfread's
+own record iterator skips deleted records without saying which record number each live one had, and the
+record number is the line a quarantined row must point to; it also costs ~5 µs a record in Python, where the
+block is a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from dbfread import DBF
+from dbfread.codepages import guess_encoding
+
+from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header
+
+#: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none; they are
+#: read as latin-1 by the public loaders (source note §5.1, one of them tries cp850 first). [I] — a parameter.
+DBF_ENCODING_DEFAULT = "latin-1"
+
+#: Raw columns of the scratch table, from each delivery's field names. `None`: the delivery may lack the field.
+DBF_FIELDS = {
+    "cadu": "CADU", "fano": "FANO", "ndcl": "NDCL", "nser": "NSER", "fnum": "FNUM", "femb": "FEMB",
+    "ndoc": "NDOC", "dnombre": "DNOMBRE", "ubigeo": "UBIGEO", "nandina": "PART_NANDI", "cpaides": "CPAIDES",
+    "vfobserdol": "VFOBSERDOL", "vpesnet": "VPESNET", "regimen": None,
+}
+PIPE_FIELDS = {
+    "cadu": "cadu", "fano": "fano", "ndcl": "ndcl", "nser": "nser", "fnum": "fnum", "femb": "femb",
+    "ndoc": "ndoc", "dnombre": "dnombre", "ubigeo": "ubigeo", "nandina": "cnan", "cpaides": "cpaides",
+    "vfobserdol": "vfobserdol", "vpesnet": "vpesnet", "regimen": "regimen",
+}
+RAW_COLUMNS = list(DBF_FIELDS)
+#: Fields a file may lack: the line is then missing that value (§5.2: `ubigeo` is sometimes absent).
+OPTIONAL = {"ubigeo", "fnum", "femb", "ndoc", "dnombre", "vpesnet", "regimen"}
+
+_DATE = ("CASE WHEN {c} IN ('', '0', '00000000') THEN NULL "
+         "WHEN regexp_full_match({c}, '\\d{8}') THEN substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) "
+         "ELSE {c} END")
+
+
+def _pad(width: int) -> str:
+    """Give back the leading zeros a numeric field or a spreadsheet took (`19` → `019`), never cut a longer value."""
+    return (f"CASE WHEN regexp_full_match({{c}}, '\\d{{1,{width - 1}}}') THEN lpad({{c}}, {width}, '0') "
+            f"ELSE nullif({{c}}, '') END")
+
+
+#: staged column → (raw column, SQL over its text `{c}`, spaces already stripped); `{c}` is replaced, not
+#: `str.format`ted: the regular expressions have braces of their own.
+NORMALIZE = {
+    "regimen": ("regimen", "nullif({c}, '')"),
+    "cadu": ("cadu", _pad(3)),
+    "fano": ("fano", "nullif({c}, '')"),
+    "ndcl": ("ndcl", _pad(6)),
+    "nser": ("nser", "nullif({c}, '')"),
+    "fecha_numeracion": ("fnum", _DATE),
+    "fecha_embarque": ("femb", _DATE),
+    "ruc_exportador": ("ndoc", "nullif({c}, '')"),
+    "exportador": ("dnombre", "nullif({c}, '')"),
+    # blank and 999999 are SUNAT's "no ubigeo" (§5.2); a 5-digit value lost its leading zero
+    "ubigeo": ("ubigeo", "CASE WHEN {c} IN ('', '999999') THEN NULL "
+                         "WHEN regexp_full_match({c}, '\\d{5}') THEN '0' || {c} ELSE {c} END"),
+    # dots removed (`0804.40.00.00`), the zero a numeric DBF field lost restored (`804400000`)
+    "nandina": ("nandina", "CASE WHEN regexp_full_match(replace({c}, '.', ''), '\\d{1,9}') "
+                           "THEN lpad(replace({c}, '.', ''), 10, '0') ELSE nullif(replace({c}, '.', ''), '') END"),
+    "pais_sunat": ("cpaides", "nullif(upper({c}), '')"),
+    "fob_usd": ("vfobserdol", "nullif({c}, '')"),
+    "peso_neto_kg": ("vpesnet", "nullif({c}, '')"),
+}
+
+_WEEKLY = re.compile(r"^x(\d{2})(\d{2})(\d{2})(\d{2})\.(zip|dbf)$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    kind: str  # "dbf" or "pipe"
+
+    @property
+    def semana(self) -> date | None:
+        """First day of the week a weekly file's name encodes (`x01070324` → 2024-03-01), None if it doesn't."""
+        m = _WEEKLY.match(self.path.name)
+        if not m:
+            return None
+        try:
+            return date(2000 + int(m.group(4)), int(m.group(3)), int(m.group(1)))
+        except ValueError:
+            return None
+
+
+def _zip_members(path: Path) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return [n for n in zf.namelist() if not n.endswith("/")]
+    except zipfile.BadZipFile as err:
+        raise SourceFileError(path, f"zip dañado: {err}", rule="zip") from None
+
+
+def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
+    """The year's export files, in the order their lines take precedence, and the files that are neither.
+
+    Precedence decides which copy of a repeated line is kept (the first): the pipe delivery, made after the year
+    closed, comes first; then the weekly files, newest week first, so that a week published again replaces
+    the earlier edition of its lines.
+    """
+    files, others = [], []
+    for path in sorted(year_dir.iterdir()) if year_dir.is_dir() else []:
+        if not path.is_file():
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".dbf":
+            files.append(ExportFile(path, "dbf"))
+        elif suffix == ".txt":
+            files.append(ExportFile(path, "pipe"))
+        elif suffix == ".zip":
+            members = _zip_members(path)
+            if any(m.lower().endswith(".dbf") for m in members):
+                files.append(ExportFile(path, "dbf"))
+            elif any(m.lower().endswith(".txt") for m in members):
+                files.append(ExportFile(path, "pipe"))
+            else:
+                raise SourceFileError(path, f"el zip no contiene un .DBF ni un .txt: {members}", rule="zip")
+        else:
+            others.append(path)
+    pipes = [f for f in files if f.kind == "pipe"]
+    weekly = sorted((f for f in files if f.kind == "dbf"), key=lambda f: (f.semana or date.min, f.path.name), reverse=True)
+    return pipes + weekly, others
+
+
+# --- dBase -----------------------------------------------------------------------------------------------------
+
+@dataclass
+class DbfBlock:
+    """The live records of one DBF: raw text columns, record numbers (1-based, deleted ones counted)."""
+
+    columns: dict[str, np.ndarray]  # raw column → str array (stripped)
+    record: np.ndarray  # record number of each live record
+    deleted: int
+    bad_flags: list[tuple[int, str]]  # (record, text) of records whose flag byte is neither ' ' nor '*'
+    encoding: str
+
+
+def _decode_table(encoding: str) -> np.ndarray:
+    """Code point of each byte in `encoding` (undecodable bytes → U+FFFD): single-byte code pages only."""
+    return np.array([ord(bytes([b]).decode(encoding, errors="replace")) for b in range(256)], dtype=np.uint32)
+
+
+def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None] = DBF_FIELDS) -> DbfBlock:
+    """Read a dBase III file's live records, the `fields` wanted (raw name → DBF field) as stripped text.
+
+    A field named in `fields` but absent from the file is an error unless it is `OPTIONAL` (then it is empty).
+    A file shorter than its header says is truncated: an error naming the first incomplete record.
+    """
+    label = label or str(path)
+    try:
+        table = DBF(str(path), encoding="latin-1", ignorecase=False)
+    except Exception as err:  # dbfread raises struct/ValueError/… on a header that is not dBase
+        raise SourceFileError(label, f"no es un archivo dBase legible: {err}", rule="dbf") from None
+    ldid = table.header.language_driver
+    try:
+        encoding = DBF_ENCODING_DEFAULT if ldid == 0 else guess_encoding(ldid)
+    except LookupError:
+        raise SourceFileError(label, f"código de página dBase desconocido: 0x{ldid:02x}", rule="dbf") from None
+    present = {f.name.upper(): f for f in table.fields}
+    missing = [dbf for raw, dbf in fields.items() if dbf and dbf not in present and raw not in OPTIONAL]
+    if missing:
+        raise SourceFileError(label, f"faltan campos {missing}; hay {list(present)}", rule="campos_dbf")
+    n, reclen, start = table.header.numrecords, table.header.recordlen, table.header.headerlen
+    if 1 + sum(f.length for f in table.fields) != reclen:
+        raise SourceFileError(label, f"la longitud de registro {reclen} no coincide con sus campos", rule="dbf")
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(n * reclen)
+    complete = len(data) // reclen
+    if complete < n:
+        raise SourceFileError(label, f"archivo truncado: la cabecera declara {n:,} registros y hay {complete:,} "
+                                     "completos", line=complete + 1, rule="dbf_truncado")
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(n, reclen)
+    flags = raw[:, 0]
+    live = flags == ord(" ")
+    deleted = flags == ord("*")
+    record_no = np.arange(1, n + 1, dtype=np.int64)
+    bad = [(int(r), bytes(raw[r - 1]).decode(encoding, errors="replace")) for r in record_no[~(live | deleted)]]
+    # bytes → code points through the code page, then a fixed-width UTF-32 view cut into fields
+    lut = _decode_table(encoding)
+    offsets, pos = {}, 1
+    for f in table.fields:
+        offsets[f.name.upper()] = (pos, f.length)
+        pos += f.length
+    columns = {}
+    for name, dbf_name in fields.items():
+        if not dbf_name or dbf_name not in present:
+            columns[name] = np.full(int(live.sum()), "", dtype="U1")
+            continue
+        at, width = offsets[dbf_name]
+        chars = np.ascontiguousarray(lut[raw[live, at:at + width]])
+        columns[name] = np.char.strip(chars.view(f"U{width}").reshape(-1))
+    return DbfBlock(columns, record_no[live], int(deleted.sum()), bad, encoding)
+
+
+# --- the year, all files in one scratch table ------------------------------------------------------------------
+
+@dataclass
+class FileLoad:
+    path: Path
+    label: str
+    kind: str
+    rows: int
+    n_bad: int
+    nota: str = ""
+
+
+@dataclass
+class YearLoad:
+    """Every export file of a year loaded into one scratch table, in the shape `sqlrules.stage_text_load` takes:
+    `view` has the normalized columns plus `archivo`, `linea` and `_fila` (the file's precedence, then its line);
+    `bad` the lines that could not be rows, with their file."""
+
+    label: str
+    table: str
+    view: str
+    bad: str
+    rows: int
+    n_bad: int
+    header: list[str]
+    archivos: list[FileLoad] = field(default_factory=list)
+    via: str = "dbf+texto"
+
+    @property
+    def rows_read(self) -> int:
+        return self.rows + self.n_bad
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"DROP VIEW IF EXISTS {self.view}")
+        for t in (self.table, self.bad):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _member(path: Path, workdir: Path) -> tuple[Path, str]:
+    """A zip's DBF copied into the temp folder (dbfread reads a file), never extracted next to raw/."""
+    with zipfile.ZipFile(path) as zf:
+        members = [n for n in zf.namelist() if n.lower().endswith(".dbf")]
+        if len(members) != 1:
+            raise SourceFileError(path, f"el zip debe contener un solo .DBF; contiene {members}", rule="zip")
+        target = workdir / f"{path.stem}.{members[0].rsplit('/', 1)[-1]}"
+        try:
+            with zf.open(members[0]) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise SourceFileError(path, f"no se puede descomprimir {members[0]}: {err}", rule="zip") from None
+    return target, members[0]
+
+
+def _insert_dbf(con, table: str, bad: str, f: ExportFile, order: int, workdir: Path) -> FileLoad:
+    path, label, extracted = f.path, str(f.path), None
+    if path.suffix.lower() == ".zip":
+        extracted, member = _member(path, workdir)
+        label = f"{path}!{member}"
+    try:
+        block = read_dbf(extracted or path, label)
+    finally:
+        if extracted is not None:
+            extracted.unlink(missing_ok=True)
+    arrow = pa.table({**{c: pa.array(block.columns[c]) for c in RAW_COLUMNS},
+                      "linea": pa.array(block.record)})
+    con.register("_vraem_dbf", arrow)
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(RAW_COLUMNS)}, {_quote(label)} AS archivo, linea, "
+                f"({order}::BIGINT << 32) + linea AS _fila FROM _vraem_dbf")
+    con.unregister("_vraem_dbf")
+    for record, text in block.bad_flags:
+        con.execute(f"INSERT INTO {bad} VALUES (?, ?, NULL, 'REGISTRO DBF', ?, ?, NULL)",
+                    [label, record, "marca de borrado inválida (ni ' ' ni '*')", text])
+    nota = f"{block.deleted:,} registros borrados omitidos" if block.deleted else ""
+    return FileLoad(path, label, "dbf", len(block.record), len(block.bad_flags), nota)
+
+
+def _insert_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Path) -> FileLoad:
+    header, label = read_header(f.path, member_pattern=r"\.txt$")
+    upper = {h.upper() for h in header}
+    wanted = {src: raw for raw, src in PIPE_FIELDS.items() if src.upper() in upper}
+    missing = [src for raw, src in PIPE_FIELDS.items() if src.upper() not in upper and raw not in OPTIONAL]
+    if missing:
+        raise SourceFileError(label, f"faltan columnas {missing}; hay {header}", line=1, rule="cabecera")
+    scratch = f"{table}_texto"
+    load: TextLoad = load_delimited(con, f.path, table=scratch, columns=wanted, member_pattern=r"\.txt$",
+                                    workdir=workdir, strip=True)
+    try:
+        cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
+        con.execute(f"INSERT INTO {table} SELECT {cols}, {_quote(load.label)} AS archivo, linea, "
+                    f"({order}::BIGINT << 32) + linea AS _fila FROM {load.view}")
+        con.execute(f"INSERT INTO {bad} SELECT {_quote(load.label)}, linea, campos, error, mensaje, texto, "
+                    f"{len(load.header)} FROM {load.bad}")
+    finally:
+        load.drop(con)
+    return FileLoad(f.path, load.label, "pipe", load.rows, load.n_bad, f"vía {load.via}")
+
+
+def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, workdir: Path | None = None,
+              label: str = "", progress=None, **_ignored) -> YearLoad:
+    """Load every file of the year into `table` (raw text), `<table>_v` (normalized) and `<table>_malas`."""
+    workdir = Path(workdir) if workdir else Path.cwd()
+    workdir.mkdir(parents=True, exist_ok=True)
+    bad, view = f"{table}_malas", f"{table}_v"
+    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} VARCHAR' for c in RAW_COLUMNS)}, "
+                "archivo VARCHAR, linea BIGINT, _fila BIGINT)")
+    con.execute(f"CREATE OR REPLACE TABLE {bad} (archivo VARCHAR, linea BIGINT, campos BIGINT, error VARCHAR, "
+                "mensaje VARCHAR, texto VARCHAR, esperados BIGINT)")
+    loads = []
+    for order, f in enumerate(files):
+        insert = _insert_dbf if f.kind == "dbf" else _insert_pipe
+        loads.append(insert(con, table, bad, f, order, workdir))
+        if progress:
+            progress(loads[-1])
+    select = ", ".join(f"{sql.replace('{c}', raw)} AS {name}" for name, (raw, sql) in NORMALIZE.items())
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {select}, archivo, linea, _fila FROM {table}")
+    return YearLoad(label=label, table=table, view=view, bad=bad, rows=sum(l.rows for l in loads),
+                    n_bad=sum(l.n_bad for l in loads), header=RAW_COLUMNS, archivos=loads)

@@ -24,11 +24,13 @@ Hand-worked scenario (territory = the VRAEM's departments 03, 05, 08, 09, 12):
   l5 blank ubigeo US$ 500; l6 ubigeo `30601` (zero lost) US$ 0 → territory 2,000, Peru 2,500; 2024 change +5 %.
 """
 
+import duckdb
 import pytest
 
 from tests.builders import export_pipe_row, export_record, write_export_pipe, write_export_week
 from tests.conftest import materialize, operacion, query
 from tests.scenario import R, write_scenario
+from vraem_pipeline.reconciliacion import ranking, reconcile_rankings
 
 pytestmark = pytest.mark.slow
 
@@ -121,6 +123,14 @@ def test_exports_from_weekly_dbfs_and_pipe_deliveries(tmp_path, env):
     assert staged.values.tolist() == [["118", "0804400000", "080101"], ["019", "2608000010", "091001"]]
     lost_zero = query(operacion(warehouse), "SELECT ubigeo FROM staging.exportaciones WHERE anio = 2023 AND ndcl = '000005'")
     assert lost_zero.iloc[0, 0] == "030601"
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        assert ranking(con, 2024, "exportaciones_destinos_principales_orden", 5) == "CN,CH,KR,NL,ZZ"
+        order = reconcile_rankings(con).set_index("indicador").loc["exportaciones_destinos_principales_orden"]
+        assert (order["publicado"], order["calculado"], order["coincide"]) == ("CN,CH,IN,KR,JP", "CN,CH,KR,NL,ZZ", False)
+    finally:
+        con.close()
 
     checks = {e.asset_check_key.name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["fob_destino_desconocido"] is False  # ZZ = 50 / 2,600 > 0.1 %

@@ -26,12 +26,47 @@ CATEGORY_SOURCES = {
 }
 
 
+#: Published rankings ("China, Suiza, India, Corea del Sur y Japón"): indicador → (mart, category, ranked by).
+ORDER_SOURCES = {
+    "exportaciones_destinos_principales_orden": ("marts.exportaciones_por_destino", "pais_iso2", "fob_millones_usd"),
+}
+
+
 def tolerance(valor: str, texto: str) -> float:
     d = Decimal(valor)
     if "redondeado" in texto.lower():
         digits = d.normalize().as_tuple()
         return 0.5 * 10 ** max(digits.exponent, 0)
     return 0.5 * 10 ** d.as_tuple().exponent if d.as_tuple().exponent < 0 else 0.5
+
+
+def published_rankings() -> pd.DataFrame:
+    """The published orders of categories (`unidad` = orden): the value is the list in `categoria`."""
+    df = reference_csv("publicado_vraem_2024.csv")
+    df = df[df["unidad"] == "orden"].copy()
+    df["anio"] = df["anio"].astype(int)
+    return df
+
+
+def ranking(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, n: int) -> str | None:
+    """The top `n` categories of the year in the mart, largest first, as the published CSV writes them."""
+    table, cat_col, val_col = ORDER_SOURCES[indicador]
+    if not _table_exists(con, table):
+        return None
+    rows = con.execute(f"SELECT {cat_col} FROM {table} WHERE anio = ? ORDER BY {val_col} DESC, {cat_col} LIMIT ?",
+                       [anio, n]).fetchall()
+    return ",".join(r[0] for r in rows) or None
+
+
+def reconcile_rankings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    pub = published_rankings()
+    pub = pub[pub["indicador"].isin(list(ORDER_SOURCES))]
+    pub["calculado"] = [ranking(con, a, i, len(c.split(","))) for a, i, c in
+                        zip(pub["anio"], pub["indicador"], pub["categoria"])]
+    pub["coincide"] = pd.array([None if c is None else c == p for c, p in zip(pub["calculado"], pub["categoria"])],
+                               dtype="boolean")
+    return pub.rename(columns={"categoria": "publicado"})[
+        ["anio", "indicador", "publicado", "calculado", "coincide", "texto_publicado"]].reset_index(drop=True)
 
 
 def published() -> pd.DataFrame:

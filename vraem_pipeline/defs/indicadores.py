@@ -1,11 +1,12 @@
 """marts.indicadores_clave: the key figures of every topic, and their reconciliation with the publication."""
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import operator_connection, POOL, markdown_table
 from vraem_pipeline.marts import check_columns, comment_table, mart_meta
-from vraem_pipeline.reconciliacion import reconcile
+from vraem_pipeline.reconciliacion import reconcile, reconcile_rankings
 
 #: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
 TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"]),
@@ -40,13 +41,15 @@ def indicadores_clave(duckdb: DuckDBResource) -> dg.MaterializeResult:
 def reconciliacion_publicado(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with operator_connection(duckdb) as con:
         table = reconcile(con)
-    compared = table[table["coincide"].notna()]
-    mismatched = compared[~compared["coincide"].astype(bool)]
+        rankings = reconcile_rankings(con)
+    verdicts = pd.concat([table["coincide"], rankings["coincide"]], ignore_index=True)
+    compared = verdicts[verdicts.notna()]
     return dg.AssetCheckResult(
-        passed=mismatched.empty, severity=dg.AssetCheckSeverity.WARN,
+        passed=bool(compared.astype(bool).all()), severity=dg.AssetCheckSeverity.WARN,
         metadata={
-            "comparadas": len(compared), "coinciden": int(compared["coincide"].astype(bool).sum()),
-            "sin_dato": int(table["coincide"].isna().sum()),
+            "comparadas": len(compared), "coinciden": int(compared.astype(bool).sum()),
+            "sin_dato": int(verdicts.isna().sum()),
             "detalle": markdown_table(table.drop(columns=["texto_publicado"]), limit=100),
+            "ordenes": markdown_table(rankings.drop(columns=["texto_publicado"])),
         },
     )

@@ -1,7 +1,8 @@
 """Synthetic source files in the real formats, calibrated to the published edition (contract §2, §5).
 
 ``write_sample`` is what ``vraem sample-data`` runs: the SUNAT firm files (Padrón RUC cuts and declared
-sales, :mod:`.padron`, :mod:`.ventas`, targets from :mod:`.calibracion`) and, when that generator is
+sales, :mod:`.padron`, :mod:`.ventas`, targets from :mod:`.calibracion`), the SUNAT customs export files of
+2021–2024 (:mod:`.aduanas`, exporters taken from the same firm population) and, when that generator is
 present, the INEI ENAHO files (:mod:`.enaho`).
 """
 
@@ -12,8 +13,9 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .aduanas import escribir_aduanas
 from .calibracion import ESCALA_DE_CALIBRACION, calibrar
-from .padron import LINEAS_CORTE_REAL, construir_universo, escribir_padron
+from .padron import LINEAS_CORTE_REAL, Universo, construir_universo, escribir_padron
 from .ventas import escribir_ventas
 
 #: Month of the superseded mid-year cut written next to the December cut of the published year.
@@ -26,6 +28,7 @@ def escribir_empresas(
     scale: str = "national",
     years: Iterable[int] = range(2019, 2025),
     progreso: Callable[[str, float], None] | None = None,
+    universo: Universo | None = None,
 ) -> list[Path]:
     """Write the SUNAT firm files of ``years`` under ``out_dir`` (the raw folder); returns their paths.
 
@@ -38,13 +41,18 @@ def escribir_empresas(
     each December cut padded to SUNAT's real number of lines (``LINEAS_CORTE_REAL``). The June cut stays
     national-size: it is never read (the refresh takes the latest AAAAMM), so padding it would only cost
     minutes and gigabytes.
+
+    ``universo``: a population already built for this ``seed`` and ``scale`` (``write_sample`` builds it
+    once and hands it to the export generator too); built here when not given.
     """
     anios = sorted(set(int(a) for a in years))
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     cal = calibrar(scale, anios)
     lineas_corte = LINEAS_CORTE_REAL if scale == "real" else {}
-    uni = construir_universo(cal, seed)
+    if universo is not None and (universo.seed != seed or universo.cal.escala != cal.escala):
+        raise ValueError("el universo dado no es el de esta semilla y escala")
+    uni = universo if universo is not None else construir_universo(cal, seed)
     if progreso:
         progreso("poblacion", time.perf_counter() - t0)
     rutas: list[Path] = []
@@ -69,14 +77,17 @@ def write_sample(
     out_dir: Path, seed: int = 2024, scale: str = "national", years: Iterable[int] = range(2019, 2025)
 ) -> list[Path]:
     """Write every synthetic source file for ``years`` under ``out_dir`` (the folder ``VRAEM_RAW_DIR``
-    points to: ``out_dir/sunat/padron/<año>/…``); deterministic for a given ``seed`` and ``scale``.
+    points to: ``out_dir/sunat/padron/<año>/…``, ``out_dir/aduanas/<año>/…``); deterministic for a given
+    ``seed`` and ``scale``.
 
     The ENAHO generator is another module, written separately: it is called when it exists, and its
     absence (only its absence) is not an error. A padded scale (``real``) only pads the Padrón: its ENAHO
     files are those of the scale it pads.
     """
     anios = list(years)
-    rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios)
+    uni = construir_universo(calibrar(scale, sorted(set(int(a) for a in anios))), seed)
+    rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
+    rutas.extend(escribir_aduanas(uni, Path(out_dir), anios))  # only the years of 2021–2024 asked for
     try:
         from . import enaho
     except ModuleNotFoundError as e:

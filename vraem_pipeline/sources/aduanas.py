@@ -235,7 +235,8 @@ class FileLoad:
 @dataclass
 class YearLoad:
     """Every export file of a year loaded into one scratch table, in the shape `sqlrules.stage_text_load` takes:
-    `view` has the normalized columns plus `archivo`, `linea` and `_fila` (the file's precedence, then its line);
+    `view` (a table) has the normalized columns plus `archivo`, `linea` and `_fila` (the file's precedence, then
+    its line);
     `bad` the lines that could not be rows, with their file."""
 
     label: str
@@ -253,8 +254,7 @@ class YearLoad:
         return self.rows + self.n_bad
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(f"DROP VIEW IF EXISTS {self.view}")
-        for t in (self.table, self.bad):
+        for t in (self.table, self.view, self.bad):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -277,7 +277,8 @@ def _member(path: Path, workdir: Path) -> tuple[Path, str]:
     return target, members[0]
 
 
-def _insert_dbf(con, table: str, bad: str, f: ExportFile, order: int, workdir: Path) -> FileLoad:
+def _read_dbf_file(f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, pa.Table, list[tuple]]:
+    """One DBF (or zipped DBF) as an Arrow table of raw text, its accounting and its bad records."""
     path, label, extracted = f.path, str(f.path), None
     if path.suffix.lower() == ".zip":
         extracted, member = _member(path, workdir)
@@ -287,57 +288,67 @@ def _insert_dbf(con, table: str, bad: str, f: ExportFile, order: int, workdir: P
     finally:
         if extracted is not None:
             extracted.unlink(missing_ok=True)
-    arrow = pa.table({**{c: pa.array(block.columns[c]) for c in RAW_COLUMNS},
-                      "linea": pa.array(block.record)})
-    con.register("_vraem_dbf", arrow)
-    con.execute(f"INSERT INTO {table} SELECT {', '.join(RAW_COLUMNS)}, {_quote(label)} AS archivo, linea, "
-                f"({order}::BIGINT << 32) + linea AS _fila FROM _vraem_dbf")
-    con.unregister("_vraem_dbf")
-    for record, text in block.bad_flags:
-        con.execute(f"INSERT INTO {bad} VALUES (?, ?, NULL, 'REGISTRO DBF', ?, ?, NULL)",
-                    [label, record, "marca de borrado inválida (ni ' ' ni '*')", text])
+    n = len(block.record)
+    arrow = pa.table({**{c: pa.array(block.columns[c].tolist(), pa.string()) for c in RAW_COLUMNS},
+                      "archivo": pa.array([label] * n, pa.string()).dictionary_encode(),
+                      "linea": pa.array(block.record), "_fila": pa.array((order << 32) + block.record)})
+    bad = [(label, record, None, "REGISTRO DBF", "marca de borrado inválida (ni ' ' ni '*')", text, None)
+           for record, text in block.bad_flags]
     nota = f"{block.deleted:,} registros borrados omitidos" if block.deleted else ""
-    return FileLoad(path, label, "dbf", len(block.record), len(block.bad_flags), nota)
+    return FileLoad(path, label, "dbf", n, len(bad), nota), arrow, bad
 
 
-def _insert_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Path) -> FileLoad:
+def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, TextLoad, str]:
+    """A pipe delivery loaded by DuckDB's reader; returns the SELECT of its rows in the year's raw columns."""
     header, label = read_header(f.path, member_pattern=r"\.txt$")
     upper = {h.upper() for h in header}
     wanted = {src: raw for raw, src in PIPE_FIELDS.items() if src.upper() in upper}
     missing = [src for raw, src in PIPE_FIELDS.items() if src.upper() not in upper and raw not in OPTIONAL]
     if missing:
         raise SourceFileError(label, f"faltan columnas {missing}; hay {header}", line=1, rule="cabecera")
-    scratch = f"{table}_texto"
-    load: TextLoad = load_delimited(con, f.path, table=scratch, columns=wanted, member_pattern=r"\.txt$",
-                                    workdir=workdir, strip=True)
-    try:
-        cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
-        con.execute(f"INSERT INTO {table} SELECT {cols}, {_quote(load.label)} AS archivo, linea, "
-                    f"({order}::BIGINT << 32) + linea AS _fila FROM {load.view}")
-        con.execute(f"INSERT INTO {bad} SELECT {_quote(load.label)}, linea, campos, error, mensaje, texto, "
-                    f"{len(load.header)} FROM {load.bad}")
-    finally:
-        load.drop(con)
-    return FileLoad(f.path, load.label, "pipe", load.rows, load.n_bad, f"vía {load.via}")
+    load: TextLoad = load_delimited(con, f.path, table=f"{table}_texto{order}", columns=wanted,
+                                    member_pattern=r"\.txt$", workdir=workdir, strip=True)
+    con.execute(f"INSERT INTO {bad} SELECT {_quote(load.label)}, linea, campos, error, mensaje, texto, "
+                f"{len(load.header)} FROM {load.bad}")
+    cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
+    select = (f"SELECT {cols}, {_quote(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
+              f"FROM {load.view}")
+    return FileLoad(f.path, load.label, "pipe", load.rows, load.n_bad, f"vía {load.via}"), load, select
 
 
 def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, workdir: Path | None = None,
-              label: str = "", progress=None, **_ignored) -> YearLoad:
-    """Load every file of the year into `table` (raw text), `<table>_v` (normalized) and `<table>_malas`."""
+              label: str = "", **_ignored) -> YearLoad:
+    """Load every file of the year into `<table>_v` (normalized) and `<table>_malas` (lines and records that
+    could not be rows), in one pass over the raw text of all the files."""
     workdir = Path(workdir) if workdir else Path.cwd()
     workdir.mkdir(parents=True, exist_ok=True)
     bad, view = f"{table}_malas", f"{table}_v"
-    con.execute(f"CREATE OR REPLACE TABLE {table} ({', '.join(f'{c} VARCHAR' for c in RAW_COLUMNS)}, "
-                "archivo VARCHAR, linea BIGINT, _fila BIGINT)")
     con.execute(f"CREATE OR REPLACE TABLE {bad} (archivo VARCHAR, linea BIGINT, campos BIGINT, error VARCHAR, "
                 "mensaje VARCHAR, texto VARCHAR, esperados BIGINT)")
-    loads = []
-    for order, f in enumerate(files):
-        insert = _insert_dbf if f.kind == "dbf" else _insert_pipe
-        loads.append(insert(con, table, bad, f, order, workdir))
-        if progress:
-            progress(loads[-1])
-    select = ", ".join(f"{sql.replace('{c}', raw)} AS {name}" for name, (raw, sql) in NORMALIZE.items())
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {select}, archivo, linea, _fila FROM {table}")
+    loads, arrows, parts, scratch = [], [], [], []
+    try:
+        for order, f in enumerate(files):
+            if f.kind == "dbf":
+                load, arrow, bad_records = _read_dbf_file(f, order, workdir)
+                arrows.append(arrow)
+                if bad_records:
+                    con.executemany(f"INSERT INTO {bad} VALUES (?, ?, ?, ?, ?, ?, ?)", bad_records)
+            else:
+                load, text_load, select = _load_pipe(con, table, bad, f, order, workdir)
+                scratch.append(text_load)
+                parts.append(select)
+            loads.append(load)
+        if arrows:  # every DBF of the year in one relation: 60 weekly inserts cost three times as much
+            con.register("_vraem_dbf", pa.concat_tables(arrows))
+            parts.append(f"SELECT {', '.join(RAW_COLUMNS)}, archivo::VARCHAR, linea, _fila FROM _vraem_dbf")
+        # normalized once, into a table: the rules, the duplicate search and the writes each scan it
+        select = ", ".join(f"{sql.replace('{c}', raw)} AS {name}" for name, (raw, sql) in NORMALIZE.items())
+        con.execute(f"CREATE OR REPLACE TABLE {view} AS SELECT {select}, archivo, linea, _fila "
+                    f"FROM ({' UNION ALL '.join(parts)})")
+    finally:
+        if arrows:
+            con.unregister("_vraem_dbf")
+        for text_load in scratch:
+            text_load.drop(con)
     return YearLoad(label=label, table=table, view=view, bad=bad, rows=sum(l.rows for l in loads),
                     n_bad=sum(l.n_bad for l in loads), header=RAW_COLUMNS, archivos=loads)

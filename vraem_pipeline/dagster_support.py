@@ -273,3 +273,20 @@ def text_source_asset(
         )
 
     return _stage, _check
+
+
+def sql_mart_assets(names: list[str], upstream: dg.AssetsDefinition, group: str) -> list[dg.AssetsDefinition]:
+    """One asset per `marts.<name>`, built from `sql/marts/<name>.sql` after `upstream` and the reference tables."""
+    from vraem_pipeline.marts import build_mart
+
+    def mart_asset(name: str) -> dg.AssetsDefinition:
+        @dg.asset(key=["marts", name], deps=[upstream, dg.AssetKey(["referencia", "tablas"])], pool=POOL,
+                  group_name=group, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
+        def _mart(duckdb: DuckDBResource) -> dg.MaterializeResult:
+            with operator_connection(duckdb) as con:
+                n = build_mart(con, name)
+            return dg.MaterializeResult(metadata={"filas": n})
+
+        return _mart
+
+    return [mart_asset(name) for name in names]

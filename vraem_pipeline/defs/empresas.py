@@ -9,9 +9,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, text_source_asset, years_from_tags)
+                                            progress, sql_mart_assets, text_source_asset, years_from_tags)
 from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
-from vraem_pipeline.marts import build_mart, growth_rows, sql_text
+from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.schemas import empresas as schemas
 from vraem_pipeline.sources import padron, ventas
 from vraem_pipeline.warehouse import record_parameters
@@ -111,18 +111,7 @@ def sector_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDB
 EMPRESAS_MARTS = ["empresas_evolucion", "empresas_por_sector", "empresas_por_departamento", "empresas_por_estrato"]
 
 
-def _mart_asset(name: str) -> dg.AssetsDefinition:
-    @dg.asset(key=["marts", name], deps=[empresas_formales, dg.AssetKey(["referencia", "tablas"])], pool=POOL,
-              group_name=GROUP, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
-    def _mart(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-        with operator_connection(duckdb) as con:
-            n = build_mart(con, name)
-        return dg.MaterializeResult(metadata={"filas": n})
-
-    return _mart
-
-
-empresas_marts = [_mart_asset(name) for name in EMPRESAS_MARTS]
+empresas_marts = sql_mart_assets(EMPRESAS_MARTS, empresas_formales, GROUP)
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "empresas_por_estrato"]), name="participaciones_suman_100", blocking=True,

@@ -9,9 +9,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, text_source_asset, years_from_tags)
+                                            progress, sql_mart_assets, text_source_asset, years_from_tags)
 from vraem_pipeline.defs.empresas import padron_ruc
-from vraem_pipeline.marts import build_mart, growth_rows, sql_text
+from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.referencia import PAIS_DESCONOCIDO
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
@@ -158,18 +158,7 @@ EXPORTACIONES_MARTS = ["exportaciones_evolucion", "exportaciones_por_destino", "
                        "exportaciones_por_departamento", "exportaciones_por_departamento_domicilio_fiscal"]
 
 
-def _mart_asset(name: str) -> dg.AssetsDefinition:
-    @dg.asset(key=["marts", name], deps=[exportaciones_lineas, dg.AssetKey(["referencia", "tablas"])], pool=POOL,
-              group_name=GROUP, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
-    def _mart(duckdb: DuckDBResource) -> dg.MaterializeResult:
-        with operator_connection(duckdb) as con:
-            n = build_mart(con, name)
-        return dg.MaterializeResult(metadata={"filas": n})
-
-    return _mart
-
-
-exportaciones_marts = [_mart_asset(name) for name in EXPORTACIONES_MARTS]
+exportaciones_marts = sql_mart_assets(EXPORTACIONES_MARTS, exportaciones_lineas, GROUP)
 
 
 @dg.asset_check(asset=dg.AssetKey(["marts", "exportaciones_por_departamento"]), name="participaciones_suman_100",

@@ -64,7 +64,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calibracion import ESCALA_DE_CALIBRACION, _publicado, _publicado_cache, leer_referencia, redondea_a
+from .calibracion import (ESCALA_DE_CALIBRACION, _publicado, _publicado_cache, _publicado_por_categoria, leer_referencia,
+                          redondea_a)
 from .padron import NIVEL_ZIP, Universo, ruc_reservados
 
 #: The report's window: the years that get export files (``write_sample`` may ask for more).
@@ -444,14 +445,6 @@ def departamentos_territorio() -> tuple[str, ...]:
     return tuple(sorted(set(leer_referencia("vraem_distritos.csv")["ubigeo"].str[:2])))
 
 
-def _publicado_categorias(indicador: str) -> dict[str, Decimal]:
-    df = _publicado_cache()
-    filas = df[df["indicador"] == indicador]
-    if filas.empty:
-        raise KeyError(f"publicado_vraem_2024.csv: no hay filas para {indicador}")
-    return {c: Decimal(v) for c, v in zip(filas["categoria"], filas["valor"], strict=True)}
-
-
 @lru_cache(maxsize=1)
 def calibrar_aduanas() -> CalibracionAduanas:
     """Per-year export targets: the published year from ``publicado_vraem_2024.csv``, earlier years from the
@@ -459,9 +452,9 @@ def calibrar_aduanas() -> CalibracionAduanas:
     anio_pub, millones = _publicado("exportaciones_millones_usd")
     _, share = _publicado("exportaciones_participacion_nacional_pct")
     _, var = _publicado("exportaciones_var_anual_pct")
-    destino_pub = _publicado_categorias("exportaciones_por_destino_pct")
-    depto_pub = _publicado_categorias("exportaciones_por_departamento_pct")
-    clase_pub = _publicado_categorias("exportaciones_por_producto_pct")
+    destino_pub = _publicado_por_categoria("exportaciones_por_destino_pct")
+    depto_pub = _publicado_por_categoria("exportaciones_por_departamento_pct")
+    clase_pub = _publicado_por_categoria("exportaciones_por_producto_pct")
     df = _publicado_cache()
     fila = df[df["indicador"] == "exportaciones_destinos_principales_orden"]
     if len(fila) != 1:
@@ -1274,9 +1267,9 @@ def _decimales(valor: Decimal) -> int:
 
 
 def _publicados() -> dict[tuple[str, str], Decimal]:
-    out = {("departamento", d): v for d, v in _publicado_categorias("exportaciones_por_departamento_pct").items()}
-    out |= {("destino", c): v for c, v in _publicado_categorias("exportaciones_por_destino_pct").items()}
-    out |= {("clase", c): v for c, v in _publicado_categorias("exportaciones_por_producto_pct").items()}
+    out = {("departamento", d): v for d, v in _publicado_por_categoria("exportaciones_por_departamento_pct").items()}
+    out |= {("destino", c): v for c, v in _publicado_por_categoria("exportaciones_por_destino_pct").items()}
+    out |= {("clase", c): v for c, v in _publicado_por_categoria("exportaciones_por_producto_pct").items()}
     return out
 
 

@@ -93,8 +93,9 @@ EXPORT_DBF_FIELDS = [("CADU", "C", 3, 0), ("FANO", "C", 4, 0), ("NDCL", "C", 6, 
 
 
 def dbf_bytes(records: list[dict], fields=EXPORT_DBF_FIELDS, deleted: set[int] = frozenset(),
-              encoding: str = "latin-1", language_driver: int = 0) -> bytes:
-    """A dBase III file, one record per dict (missing fields blank); `deleted`: 0-based records flagged `*`."""
+              encoding: str = "cp850", language_driver: int = 0) -> bytes:
+    """A dBase III file, one record per dict (missing fields blank); `deleted`: 0-based records flagged `*`.
+    Aduanet's are cp850 and declare no code page (language driver 0)."""
     import struct
 
     reclen = 1 + sum(f[2] for f in fields)

@@ -19,7 +19,7 @@ from vraem_pipeline.warehouse import ensure_schemas
 
 # --- dBase ------------------------------------------------------------------------------------------------------
 
-def test_dbf_live_records_keep_their_record_numbers_and_latin1_text(tmp_path):
+def test_dbf_live_records_keep_their_record_numbers_and_cp850_text(tmp_path):
     recs = [export_record(1, nombre="AGRÍCOLA CAÑETE"), export_record(2), export_record(3, nandina="0804400000")]
     path = write_export_week(tmp_path, 2024, "x01070324", recs, deleted={1}, zipped=False)
     block = aduanas.read_dbf(path)
@@ -32,9 +32,9 @@ def test_dbf_live_records_keep_their_record_numbers_and_latin1_text(tmp_path):
 
 def test_dbf_code_page_from_the_language_driver(tmp_path):
     path = tmp_path / "x.dbf"
-    path.write_bytes(dbf_bytes([export_record(1, nombre="AÑO")], encoding="cp850", language_driver=0x02))
+    path.write_bytes(dbf_bytes([export_record(1, nombre="AÑO")], encoding="cp1252", language_driver=0x57))
     block = aduanas.read_dbf(path)
-    assert block.encoding == "cp850" and block.columns["dnombre"].tolist() == ["AÑO"]
+    assert block.encoding == "cp1252" and block.columns["dnombre"].tolist() == ["AÑO"]
 
 
 def test_dbf_missing_required_field_and_truncated_file_fail_naming_the_file(tmp_path):

@@ -29,18 +29,18 @@ from dbfread.field_parser import FieldParser
 
 import vraem_pipeline.sample_data as sd
 from vraem_pipeline.sample_data import aduanas
+from vraem_pipeline.sample_data.aduanas import CODIFICACION_DBF
 from vraem_pipeline.sample_data.calibracion import calibrar
 from vraem_pipeline.sample_data.padron import Universo, construir_universo
 
 SEED = 7
 REFERENCE = Path(__file__).parents[1] / "vraem_pipeline" / "reference"
-FIELDS = [
-    ("CADU", "C", 3, 0), ("FANO", "C", 4, 0), ("NDCL", "C", 6, 0), ("NSER", "N", 4, 0), ("FNUM", "D", 8, 0),
-    ("FEMB", "D", 8, 0), ("NDOC", "C", 11, 0), ("DNOMBRE", "C", 60, 0), ("UBIGEO", "C", 6, 0),
-    ("PART_NANDI", "N", 10, 0), ("CPAIDES", "C", 2, 0), ("CPUEDES", "C", 5, 0), ("CVIATRA", "C", 1, 0),
-    ("VFOBSERDOL", "N", 15, 2), ("VPESNET", "N", 15, 3), ("VPESBRU", "N", 15, 3), ("QUNIFIS", "N", 15, 3),
-    ("TUNIFIS", "C", 3, 0), ("DCOM", "C", 60, 0), ("CAGE", "C", 4, 0),
-]
+#: The real weekly files' 44 fields, in order (shared/realdata/README.md).
+REAL_FIELD_ORDER = ("CADU FANO NDCL FNUM FEMB FECH_RECEP NDCLREG FREG FANOREG CAGE TDOC NDOC DNOMBRE CPAIDES CPUEDES "
+                    "CVIATRA CUNITRA CEMPTRA DMAT NCON CENTFIN CALM DNOMPRO DDIRPRO DK DK2 NSER PART_NANDI DCOM DMER2 "
+                    "DMER3 DMER4 DMER5 CEST VFOBSERDOL VPESNET VPESBRU QUNIFIS TUNIFIS QUNICOM TUNICOM UBIGEO DNOMCON "
+                    "DDIRCON").split()
+FIELDS = list(aduanas.CAMPOS_DBF)
 PIPE_HEADER = ("regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|"
                "tunifis|qunifis")
 WEEKLY = re.compile(r"^x(\d\d)(\d\d)(\d\d)(\d\d)\.zip$")
@@ -91,6 +91,16 @@ def dbf_bytes(path: Path) -> bytes:
         return zf.read(names[0])
 
 
+def field_slice(name: str) -> slice:
+    """Where a field sits in a record (after the delete flag)."""
+    pos = 1
+    for field, _, length, _ in FIELDS:
+        if field == name:
+            return slice(pos, pos + length)
+        pos += length
+    raise KeyError(name)
+
+
 def dbf_records(data: bytes) -> tuple[list[bytes], list[bytes]]:
     """(live records, deleted records) of a dBase III file, by its header (no library)."""
     n, header_len, rec_len = struct.unpack("<IHH", data[4:12])
@@ -109,7 +119,7 @@ def dbf_lines(data: bytes) -> list[Line]:
     for r in live:
         def f(name: str) -> str:
             a, w = offsets[name]
-            return r[a:a + w].decode("latin-1").strip()
+            return r[a:a + w].decode(CODIFICACION_DBF).strip()
         fob, fnum, nandina = f("VFOBSERDOL"), f("FNUM"), f("PART_NANDI")
         dirt = classify(fob, fnum, nandina)
         out.append(Line(
@@ -260,13 +270,13 @@ class Tolerant(FieldParser):
         try:
             return super().parse(field, data)
         except ValueError:
-            return data.decode("latin-1").strip()
+            return data.decode(CODIFICACION_DBF).strip()
 
 
 def read_with_dbfread(path: Path, tmp: Path) -> DBF:
     member = tmp / (path.stem.upper() + ".DBF")
     member.write_bytes(dbf_bytes(path))
-    return DBF(str(member), encoding="latin-1", parserclass=Tolerant, load=True)
+    return DBF(str(member), encoding=CODIFICACION_DBF, parserclass=Tolerant, load=True)
 
 
 # --------------------------------------------------------------------------------------------------- layout
@@ -320,13 +330,13 @@ def test_dbfread_reads_every_file_and_skips_deleted_records(raw, counts, tmp_pat
         for path in sorted((raw / "aduanas" / str(year)).glob("x*.zip")):
             table = read_with_dbfread(path, tmp_path)
             c = counts[year]["archivos"][path.name]
-            assert [f.name for f in table.fields] == [f[0] for f in FIELDS]
+            assert [f.name for f in table.fields] == [f[0] for f in FIELDS] == REAL_FIELD_ORDER
             assert table.header.numrecords == c["registros"] == len(table.records) + len(table.deleted)
             assert len(table.records) == c["vivas"] and len(table.deleted) == c["borrados"]
             live_keys = {(r["CADU"], r["FANO"], r["NDCL"], r["NSER"]) for r in table.records}
-            for r in DBF(str(tmp_path / (path.stem.upper() + ".DBF")), encoding="latin-1", raw=True,
+            for r in DBF(str(tmp_path / (path.stem.upper() + ".DBF")), encoding=CODIFICACION_DBF, raw=True,
                          load=True).deleted:
-                key = tuple(r[k].decode("latin-1").strip() for k in ("CADU", "FANO", "NDCL"))
+                key = tuple(r[k].decode(CODIFICACION_DBF).strip() for k in ("CADU", "FANO", "NDCL"))
                 nser = r["NSER"].strip()
                 if nser.isdigit() and (*key, int(nser)) in live_keys:
                     deleted_copies += 1  # an older version of a live line: same key, skipped
@@ -334,7 +344,7 @@ def test_dbfread_reads_every_file_and_skips_deleted_records(raw, counts, tmp_pat
         assert deleted_copies == sum(v["borrados_copia"] for v in counts[year]["archivos"].values()) > 0
 
 
-def test_dbf_types_leading_zero_and_latin1(raw, tmp_path):
+def test_dbf_types_leading_zero_and_cp850(raw, tmp_path):
     nandinas, names = set(), set()
     for path in sorted((raw / "aduanas" / "2024").glob("x*.zip")):
         table = read_with_dbfread(path, tmp_path)
@@ -352,7 +362,7 @@ def test_dbf_types_leading_zero_and_latin1(raw, tmp_path):
     assert any(ch in n for n in names for ch in "ÑÁÉÍÓÚ")
     data = dbf_bytes(sorted((raw / "aduanas" / "2024").glob("x*.zip"))[0])
     with pytest.raises(UnicodeDecodeError):
-        data[data.index(b"\r") + 1:].decode("utf-8")  # latin-1 bytes, no code page declared
+        data[data.index(b"\r") + 1:].decode("utf-8")  # cp850 bytes, no code page declared
 
 
 def test_repeated_weeks_are_byte_identical(raw, counts):
@@ -367,7 +377,7 @@ def test_repeated_weeks_are_byte_identical(raw, counts):
         for name, records in repeated.items():
             d1, d2, mm = int(name[1:3]), int(name[3:5]), int(name[5:7])
             days = {f"{year}{mm:02d}{d:02d}".encode() for d in range(d1, d2 + 1)}
-            fnum = slice(1 + 3 + 4 + 6 + 4, 1 + 3 + 4 + 6 + 4 + 8)
+            fnum = field_slice("FNUM")
             same_days = [r for recs in regular.values() for r in recs if r[fnum] in days]
             assert Counter(records) == Counter(same_days) and records  # both files, byte for byte
             shared += len(records)
@@ -426,7 +436,7 @@ def test_dirt_counts_as_announced(read, counts):
 
 def test_dirt_is_what_the_source_note_describes(raw, read):
     dbf = [x for lines in read[2024].values() for x in lines if x.dirt]
-    assert any(x.raw[(1 + 3 + 4 + 6 + 4 + 8 + 8 + 11 + 60 + 6 + 10 + 2 + 5 + 1):][:15] == b"*" * 15 for x in dbf)
+    assert any(x.raw[field_slice("VFOBSERDOL")] == b"*" * 15 for x in dbf)
     assert any(x.fnum == "20240231" for x in dbf)
     assert any(re.fullmatch(r"\d+A\d+", x.nandina) for x in dbf)
     pipe = [x for x in read[2023]["exportaciones_2023.txt"] if x.dirt]

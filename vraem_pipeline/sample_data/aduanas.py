@@ -34,7 +34,7 @@ Why the lines look the way they do:
 * **Exporters from the firm population.** RUC-20 firms of :class:`~.padron.Universo` that are formal in every
   year of the window: mining operators and traders domiciled in Lima (the fiscal-domicile view of the mining
   departments is nearly empty), agro, fishing and manufacturing exporters from the production department or
-  from Lima/Callao; a few RUCs absent from the register. Names are latin-1 with Ñ and accents, stable by RUC.
+  from Lima/Callao; a few RUCs absent from the register. Names carry Ñ and accents (cp850 in the DBFs, latin-1 in the pipe files), stable by RUC.
 * **Dirt in known counts** (:data:`SUCIEDAD_ADUANAS`): negative FOB, non-numeric FOB (``*****`` overflow in a
   DBF, ``abc`` in the pipe), an impossible numbering date (``YYYY0231``), a NANDINA with a letter
   (``0804.4A.00.00``), a pipe line with the wrong number of fields. Dirty lines have small FOB, keys of their
@@ -79,13 +79,20 @@ REGIMEN = "Exportación Definitiva"
 CABECERA_PIPE = ("regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|"
                  "tunifis|qunifis")
 
-#: Aduanet export DBF fields, in file order: (name, type, length, decimals).
+#: Aduanet export DBF fields in the real files' order (the 44 names of `shared/realdata/README.md`, from a project
+#: that parsed the real weekly files); the lengths of the fields the pipeline does not read are plausible choices,
+#: and those fields stay blank. (name, type, length, decimals)
 CAMPOS_DBF = (
-    ("CADU", "C", 3, 0), ("FANO", "C", 4, 0), ("NDCL", "C", 6, 0), ("NSER", "N", 4, 0), ("FNUM", "D", 8, 0),
-    ("FEMB", "D", 8, 0), ("NDOC", "C", 11, 0), ("DNOMBRE", "C", 60, 0), ("UBIGEO", "C", 6, 0),
-    ("PART_NANDI", "N", 10, 0), ("CPAIDES", "C", 2, 0), ("CPUEDES", "C", 5, 0), ("CVIATRA", "C", 1, 0),
-    ("VFOBSERDOL", "N", 15, 2), ("VPESNET", "N", 15, 3), ("VPESBRU", "N", 15, 3), ("QUNIFIS", "N", 15, 3),
-    ("TUNIFIS", "C", 3, 0), ("DCOM", "C", 60, 0), ("CAGE", "C", 4, 0),
+    ("CADU", "C", 3, 0), ("FANO", "C", 4, 0), ("NDCL", "C", 6, 0), ("FNUM", "D", 8, 0), ("FEMB", "D", 8, 0),
+    ("FECH_RECEP", "D", 8, 0), ("NDCLREG", "C", 6, 0), ("FREG", "D", 8, 0), ("FANOREG", "C", 4, 0),
+    ("CAGE", "C", 4, 0), ("TDOC", "C", 1, 0), ("NDOC", "C", 11, 0), ("DNOMBRE", "C", 60, 0), ("CPAIDES", "C", 2, 0),
+    ("CPUEDES", "C", 5, 0), ("CVIATRA", "C", 1, 0), ("CUNITRA", "C", 1, 0), ("CEMPTRA", "C", 4, 0),
+    ("DMAT", "C", 20, 0), ("NCON", "C", 20, 0), ("CENTFIN", "C", 3, 0), ("CALM", "C", 4, 0), ("DNOMPRO", "C", 60, 0),
+    ("DDIRPRO", "C", 60, 0), ("DK", "C", 1, 0), ("DK2", "C", 1, 0), ("NSER", "N", 4, 0), ("PART_NANDI", "N", 10, 0),
+    ("DCOM", "C", 60, 0), ("DMER2", "C", 60, 0), ("DMER3", "C", 60, 0), ("DMER4", "C", 60, 0), ("DMER5", "C", 60, 0),
+    ("CEST", "C", 2, 0), ("VFOBSERDOL", "N", 15, 2), ("VPESNET", "N", 15, 3), ("VPESBRU", "N", 15, 3),
+    ("QUNIFIS", "N", 15, 3), ("TUNIFIS", "C", 3, 0), ("QUNICOM", "N", 15, 3), ("TUNICOM", "C", 3, 0),
+    ("UBIGEO", "C", 6, 0), ("DNOMCON", "C", 60, 0), ("DDIRCON", "C", 60, 0),
 )
 LONGITUD_REGISTRO = 1 + sum(c[2] for c in CAMPOS_DBF)
 _POS = {}
@@ -399,7 +406,7 @@ _SECTOR_A_TIPO = {"agropecuario": "agro", "pesca": "pesca", "manufactura": "manu
 
 
 def nombre_exportador(ruc: int, tipo: str) -> str:
-    """A latin-1 company name, a function of the RUC and the kind of exporter only (stable across years)."""
+    """A company name with Ñ and accents, a function of the RUC and the kind of exporter only (stable across years)."""
     h = (int(ruc) * 2_654_435_761) % (1 << 32)
     plantillas = _PLANTILLAS[tipo]
     texto = plantillas[h % len(plantillas)].format(
@@ -1338,11 +1345,16 @@ def conteo_aduanas(uni: Universo, anios=ANIOS_ADUANAS) -> dict[int, dict]:
 # --------------------------------------------------------------------------------------------------------
 
 
+#: Aduanet's DBFs are cp850 with no code page declared (``shared/realdata/README.md``: a project that parsed
+#: the real files reads them as cp850); the pipe delivery is latin-1.
+CODIFICACION_DBF = "cp850"
+
+
 def _tabla_texto(textos, ancho: int) -> np.ndarray:
-    """(k, ancho) latin-1 bytes, left-aligned, space-padded: a category table gathered by code."""
+    """(k, ancho) cp850 bytes, left-aligned, space-padded: a category table gathered by code."""
     m = np.full((len(textos), ancho), 32, dtype=np.uint8)
     for i, t in enumerate(textos):
-        b = t.encode("latin-1")[:ancho]
+        b = t.encode(CODIFICACION_DBF)[:ancho]
         m[i, : len(b)] = np.frombuffer(b, dtype=np.uint8)
     return m
 
@@ -1379,8 +1391,7 @@ def _numero(valores: np.ndarray, ancho: int, decimales: int = 0, ceros: bool = F
 def _registros(lin: Lineas, cat_ubigeo) -> np.ndarray:
     """(n, LONGITUD_REGISTRO) bytes of every line as a live DBF record (dirt included)."""
     n = lin.n
-    r = np.empty((n, LONGITUD_REGISTRO), dtype=np.uint8)
-    r[:, 0] = 32
+    r = np.full((n, LONGITUD_REGISTRO), 32, dtype=np.uint8)  # live flag, and the fields left blank
 
     def poner(campo: str, valores: np.ndarray) -> None:
         a, w = _POS[campo]

@@ -37,9 +37,10 @@ from dbfread.codepages import guess_encoding
 from vraem_pipeline.errors import SourceFileError
 from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header
 
-#: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none; they are
-#: read as latin-1 by the public loaders (source note §5.1, one of them tries cp850 first). [I] — a parameter.
-DBF_ENCODING_DEFAULT = "latin-1"
+#: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none. A project
+#: that parsed the real weekly files read them as cp850 (`shared/realdata/README.md`); source note §5.1 says
+#: latin-1 with cp850 tried first. The real files win over the note; a parameter, in meta.parametros.
+DBF_ENCODING_DEFAULT = "cp850"
 
 #: Raw columns of the scratch table, from each delivery's field names. `None`: the delivery may lack the field.
 DBF_FIELDS = {

@@ -174,3 +174,16 @@ def test_shipped_hs_table_is_the_resolution_of_its_inputs():
 def test_country_codes(codigo, iso, pais):
     table = referencia.export_countries().set_index("codigo")
     assert (table.loc[codigo, "pais_iso2"], table.loc[codigo, "pais"]) == (iso, pais)
+
+
+@pytest.mark.parametrize("batch", [2, 4, 1_000_000])
+def test_a_year_larger_than_one_batch_of_dbf_rows_stages_the_same(tmp_path, monkeypatch, batch):
+    for i, week in enumerate(["x01070324", "x08140324", "x15210324"]):  # 3 files × 3 records
+        write_export_week(tmp_path, 2024, week, [export_record(10 * i + k) for k in range(3)])
+    monkeypatch.setattr(aduanas, "DBF_BATCH_ROWS", batch)
+    con, load, staged = _stage(tmp_path)
+    rows = con.execute("SELECT regexp_extract(archivo, 'x\\d+'), linea, ndcl FROM staging.exportaciones ORDER BY ALL").fetchall()
+    assert rows == [(w, k + 1, f"{10 * i + k:06d}") for i, w in enumerate(["x01070324", "x08140324", "x15210324"])
+                    for k in range(3)]
+    load.drop(con)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'trabajo'").fetchall() == [(0,)]

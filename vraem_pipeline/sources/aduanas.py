@@ -317,6 +317,18 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
     return FileLoad(f.path, load.label, "pipe", load.rows, load.n_bad, f"vía {load.via}"), load, select
 
 
+#: DBF rows held in memory (as Arrow, outside DuckDB's memory limit) before they are written to a scratch table:
+#: a national sample year fits in one batch (one write fewer); a real year (26–47 k records a week) does not.
+DBF_BATCH_ROWS = 1_000_000
+
+
+def _spill(con: duckdb.DuckDBPyConnection, table: str, arrows: list[pa.Table]) -> None:
+    con.register("_vraem_lote", pa.concat_tables(arrows))
+    exists = con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = '{table}'").fetchall()[0][0]
+    con.execute(f"INSERT INTO {table} SELECT * FROM _vraem_lote" if exists else f"CREATE TABLE {table} AS SELECT * FROM _vraem_lote")
+    con.unregister("_vraem_lote")
+
+
 def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, workdir: Path | None = None,
               label: str = "", **_ignored) -> YearLoad:
     """Load every file of the year into `<table>_v` (normalized) and `<table>_malas` (lines and records that
@@ -327,11 +339,16 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
     con.execute(f"CREATE OR REPLACE TABLE {bad} (archivo VARCHAR, linea BIGINT, campos BIGINT, error VARCHAR, "
                 "mensaje VARCHAR, texto VARCHAR, esperados BIGINT)")
     loads, arrows, parts, scratch = [], [], [], []
+    spilled = f"{table}_dbf"
+    con.execute(f"DROP TABLE IF EXISTS {spilled}")
     try:
         for order, f in enumerate(files):
             if f.kind == "dbf":
                 load, arrow, bad_records = _read_dbf_file(f, order, workdir)
                 arrows.append(arrow)
+                if sum(a.num_rows for a in arrows) >= DBF_BATCH_ROWS:  # a real year: ~2 M records in 52 files
+                    _spill(con, spilled, arrows)
+                    arrows = []
                 if bad_records:
                     con.executemany(f"INSERT INTO {bad} VALUES (?, ?, ?, ?, ?, ?, ?)", bad_records)
             else:
@@ -339,9 +356,12 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
                 scratch.append(text_load)
                 parts.append(select)
             loads.append(load)
-        if arrows:  # every DBF of the year in one relation: 60 weekly inserts cost three times as much
+        dbf_columns = f"{', '.join(RAW_COLUMNS)}, archivo::VARCHAR AS archivo, linea, _fila"
+        if con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = '{spilled}'").fetchall()[0][0]:
+            parts.append(f"SELECT {dbf_columns} FROM {spilled}")
+        if arrows:  # the DBFs in one relation: 60 weekly inserts cost three times as much
             con.register("_vraem_dbf", pa.concat_tables(arrows))
-            parts.append(f"SELECT {', '.join(RAW_COLUMNS)}, archivo::VARCHAR, linea, _fila FROM _vraem_dbf")
+            parts.append(f"SELECT {dbf_columns} FROM _vraem_dbf")
         # normalized once, into a table: the rules, the duplicate search and the writes each scan it
         select = ", ".join(f"{sql.replace('{c}', raw)} AS {name}" for name, (raw, sql) in NORMALIZE.items())
         con.execute(f"CREATE OR REPLACE TABLE {view} AS SELECT {select}, archivo, linea, _fila "
@@ -349,6 +369,7 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
     finally:
         if arrows:
             con.unregister("_vraem_dbf")
+        con.execute(f"DROP TABLE IF EXISTS {spilled}")
         for text_load in scratch:
             text_load.drop(con)
     return YearLoad(label=label, table=table, view=view, bad=bad, rows=sum(l.rows for l in loads),

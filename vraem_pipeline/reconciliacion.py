@@ -19,6 +19,8 @@ CATEGORY_SOURCES = {
     "empresas_por_estrato_pct": ("marts.empresas_por_estrato", "estrato", "participacion_pct"),
     "empresas_por_sector_pct": ("marts.empresas_por_sector", "sector", "participacion_pct"),
     "empresas_por_departamento_pct": ("marts.empresas_por_departamento", "ubigeo_departamento", "participacion_pct"),
+    "credito_por_tipo_pct": ("marts.credito_por_tipo", "tipo_credito", "participacion_pct"),
+    "credito_por_departamento_pct": ("marts.credito_por_departamento", "ubigeo_departamento", "participacion_pct"),
 }
 
 

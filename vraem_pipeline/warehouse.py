@@ -222,6 +222,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
 def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFrame, territory_label: str) -> None:
     """The lookups marts join: the territory (configuration) and the shipped public tables."""
     from vraem_pipeline import referencia
+    from vraem_pipeline.credito import credit_types
     from vraem_pipeline.empresas import ESTRATOS
 
     departamentos = pd.DataFrame(sorted(referencia.department_names().items()),
@@ -233,6 +234,8 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFra
     _replace_table(con, "referencia.tipos_contribuyente", referencia.taxpayer_types(), "Tipos de contribuyente SUNAT")
     _replace_table(con, "referencia.sectores", pd.DataFrame({"sector": list(referencia.SECTORS)}), "Sectores PRODUCE")
     _replace_table(con, "referencia.estratos", ESTRATOS, "Estratos empresariales (Ley 30056)")
+    _replace_table(con, "referencia.tipos_credito", credit_types(),
+                   "Tipos de crédito SBS 06–13 (Res. SBS N° 11356-2008): clave de los marts y si es crédito empresarial")
 
 
 # --- publication ------------------------------------------------------------------------------------------------

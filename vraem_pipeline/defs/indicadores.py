@@ -8,7 +8,8 @@ from vraem_pipeline.marts import check_columns, comment_table, mart_meta
 from vraem_pipeline.reconciliacion import reconcile
 
 #: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
-TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"])]
+TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"]),
+                dg.AssetKey(["intermedio", "indicadores_credito"])]
 
 
 @dg.asset(key=["marts", "indicadores_clave"], deps=TOPIC_ASSETS, pool=POOL, group_name="indicadores",

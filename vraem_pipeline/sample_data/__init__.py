@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .calibracion import ESCALA_DE_CALIBRACION, calibrar
+from .credito import escribir_credito
 from .padron import LINEAS_CORTE_REAL, construir_universo, escribir_padron
 from .ventas import escribir_ventas
 
@@ -77,6 +78,7 @@ def write_sample(
     """
     anios = list(years)
     rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios)
+    rutas += escribir_credito(Path(out_dir), seed=seed, scale=scale, years=anios)
     try:
         from . import enaho
     except ModuleNotFoundError as e:

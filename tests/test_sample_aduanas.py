@@ -544,7 +544,7 @@ def test_the_published_export_figures_are_not_typed_in_code():
         assert literal not in src, literal
 
 
-def test_write_sample_passes_one_population_to_both_generators(monkeypatch, tmp_path):
+def test_write_sample_passes_one_population_to_every_generator(monkeypatch, tmp_path):
     seen = {}
 
     def empresas(out, seed, scale, years, universo=None, **_):
@@ -555,15 +555,20 @@ def test_write_sample_passes_one_population_to_both_generators(monkeypatch, tmp_
         seen["aduanas"] = (uni, list(years))
         return [out / "x.zip"]
 
+    def credito(out, seed, scale, years, universo=None, **_):
+        seen["credito"] = universo
+        return [out / "d.txt"]
+
     monkeypatch.setattr(sd, "escribir_empresas", empresas)
     monkeypatch.setattr(sd, "escribir_aduanas", exportaciones)
+    monkeypatch.setattr(sd, "escribir_credito", credito)
     stub = types.SimpleNamespace(write_enaho=lambda *a, **k: [])
     monkeypatch.setattr(sd, "enaho", stub, raising=False)
     monkeypatch.setitem(sys.modules, "vraem_pipeline.sample_data.enaho", stub)
     rutas = sd.write_sample(tmp_path, seed=SEED, scale="small")
-    assert isinstance(seen["empresas"], Universo) and seen["aduanas"][0] is seen["empresas"]
+    assert isinstance(seen["empresas"], Universo) and seen["aduanas"][0] is seen["empresas"] is seen["credito"]
     assert seen["empresas"].seed == SEED and seen["aduanas"][1] == list(range(2019, 2025))
-    assert rutas == [tmp_path / "x.zip"]
+    assert rutas == [tmp_path / "x.zip", tmp_path / "d.txt"]
 
 
 # --------------------------------------------------------------------------------------- national (slow)

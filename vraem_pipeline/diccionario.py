@@ -7,6 +7,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.marts import mart_meta, mart_names
+from vraem_pipeline.schemas import credito as credito_schemas
 from vraem_pipeline.schemas import empresas as empresas_schemas
 from vraem_pipeline.schemas import enaho as enaho_schemas
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
@@ -17,6 +18,7 @@ STAGING_SCHEMAS: list[tuple[str, pa.DataFrameSchema, str]] = [
     ("staging.enaho_personas", enaho_schemas.SCHEMA_PERSONAS, "INEI, ENAHO módulo 500"),
     ("staging.enaho_salud", enaho_schemas.SCHEMA_SALUD, "INEI, ENAHO módulo 400"),
     ("staging.exportaciones", EXPORTACIONES, "SUNAT, Aduanas, exportaciones definitivas"),
+    ("staging.sbs_deudores", credito_schemas.DEUDORES, "SBS, saldos de créditos directos por deudor a diciembre"),
 ]
 
 

@@ -82,7 +82,8 @@ def _failure_table(err: SchemaErrors) -> pd.DataFrame:
     fc = err.failure_cases.copy()
     fc["check"] = fc["check"].astype(str).map(_rule_name)
     fc["column"] = fc["column"].astype(str)
-    fc["failure_case"] = fc["failure_case"].astype(str)
+    # pandas 3 keeps a missing value missing through astype(str): a null that breaks `nullable=False` has no text
+    fc["failure_case"] = fc["failure_case"].astype(str).fillna("")
     return fc
 
 

@@ -23,6 +23,8 @@ CATEGORY_SOURCES = {
     "exportaciones_por_producto_pct": ("marts.exportaciones_por_producto", "ciiu_clase", "participacion_pct"),
     "exportaciones_por_departamento_pct": ("marts.exportaciones_por_departamento", "ubigeo_departamento",
                                            "participacion_pct"),
+    "credito_por_tipo_pct": ("marts.credito_por_tipo", "tipo_credito", "participacion_pct"),
+    "credito_por_departamento_pct": ("marts.credito_por_departamento", "ubigeo_departamento", "participacion_pct"),
 }
 
 

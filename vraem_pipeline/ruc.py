@@ -35,6 +35,11 @@ SQL_MACROS = [
     + ") % 11) % 10 = n % 10",
     "CREATE OR REPLACE TEMP MACRO vraem_ruc_valido(r) AS "
     "regexp_full_match(r, '(10|15|17|20)[0-9]{9}') AND vraem_ruc_dv(TRY_CAST(r AS BIGINT))",
+    # The check digit of a 10-digit base (prefix + body): what turns a debtor's DNI into the RUC 10 that
+    # carries it, '10' || dni || vraem_ruc_digito(('10' || dni)::BIGINT) (contract §3.2).
+    "CREATE OR REPLACE TEMP MACRO vraem_ruc_digito(b) AS (11 - ("
+    + " + ".join(f"{w} * (b // {10 ** (9 - i)} % 10)" for i, w in enumerate(WEIGHTS.tolist()))
+    + ") % 11) % 10",
 ]
 
 

@@ -226,6 +226,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
 def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFrame, territory_label: str) -> None:
     """The lookups marts join: the territory (configuration) and the shipped public tables."""
     from vraem_pipeline import referencia
+    from vraem_pipeline.credito import credit_types
     from vraem_pipeline.empresas import ESTRATOS
 
     departamentos = pd.DataFrame(sorted(referencia.department_names().items()),
@@ -243,6 +244,8 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFra
                    "Códigos de país de destino de SUNAT → ISO 3166-1 alfa-2 y nombre (ZZ: destino no identificado)")
     _replace_table(con, "referencia.hs6_ciiu4", referencia.hs_ciiu_resolved(),
                    "Subpartida HS de 6 dígitos → una clase CIIU Rev.4, con la regla que la resolvió (reference/README.md)")
+    _replace_table(con, "referencia.tipos_credito", credit_types(),
+                   "Tipos de crédito SBS 06–13 (Res. SBS N° 11356-2008): clave de los marts y si es crédito empresarial")
 
 
 # --- publication ------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import POOL, VraemConfig, operator_connection, years_from_tags
+from vraem_pipeline.defs.credito import CREDITO_MARTS
 from vraem_pipeline.defs.empleo import EMPLEO_MARTS
 from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
 from vraem_pipeline.defs.exportaciones import EXPORTACIONES_MARTS
@@ -19,7 +20,7 @@ from vraem_pipeline.diccionario import write_dictionary
 from vraem_pipeline.warehouse import publish, sha256_of
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
-                                                                "indicadores_clave"]]
+                                                                *CREDITO_MARTS, "indicadores_clave"]]
 
 
 @dg.asset(key=["almacen", "publicado"], deps=PUBLISHED_MARTS, pool=POOL, group_name="publicacion",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .aduanas import escribir_aduanas
 from .calibracion import ESCALA_DE_CALIBRACION, calibrar
+from .credito import escribir_credito
 from .padron import LINEAS_CORTE_REAL, Universo, construir_universo, escribir_padron
 from .ventas import escribir_ventas
 
@@ -88,6 +89,7 @@ def write_sample(
     uni = construir_universo(calibrar(scale, sorted(set(int(a) for a in anios))), seed)
     rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
     rutas.extend(escribir_aduanas(uni, Path(out_dir), anios))  # only the years of 2021–2024 asked for
+    rutas += escribir_credito(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
     try:
         from . import enaho
     except ModuleNotFoundError as e:

@@ -1,0 +1,146 @@
+"""Materialize the real credit assets in-process: on the hand-worked scenario, and on the small sample (which must
+reproduce the published credit figures)."""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from tests.conftest import materialize, operacion, query
+from tests.scenario_credito import (DNI_H, DNI_P, DNI_SIN_RUC, DNI_Z, EXPECTED_2023, EXPECTED_2024,
+                                    EXPECTED_QUARANTINE_2024, H10, P10, Q, Z10, write_credit_scenario)
+
+pytestmark = pytest.mark.slow
+
+#: A RUC 10 or a DNI standing alone in a text value (the analysts' file must have none).
+PERSONAL_ID = r"(^|[^0-9A-Za-z])(10[0-9]{9}|[0-9]{8})([^0-9A-Za-z]|$)"
+
+
+@pytest.fixture
+def credit_raw(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    write_credit_scenario(raw)
+    return raw
+
+
+def _credit_marts(path: Path) -> dict[str, str]:
+    tables = ["marts.credito_evolucion", "marts.credito_por_tipo", "marts.credito_por_departamento",
+              "marts.indicadores_clave"]
+    return {t: query(path, f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in tables}
+
+
+def test_scenario_figures_quarantine_and_rerun(credit_raw, env):
+    warehouse = env(credit_raw)
+    result = materialize((2023, 2024))
+    assert result.success
+
+    ev = query(warehouse, "SELECT anio, credito_millones_soles, var_pct FROM marts.credito_evolucion ORDER BY anio")
+    assert ev["credito_millones_soles"].tolist() == pytest.approx([EXPECTED_2023["total"] / 1e6,
+                                                                  EXPECTED_2024["total"] / 1e6])
+    assert ev["var_pct"].iloc[1] == pytest.approx(100 * (EXPECTED_2024["total"] / EXPECTED_2023["total"] - 1))
+    tipo = query(warehouse, "SELECT tipo_credito, credito_millones_soles FROM marts.credito_por_tipo WHERE anio = 2024")
+    assert dict(zip(tipo["tipo_credito"], tipo["credito_millones_soles"] * 1e6)) == pytest.approx(EXPECTED_2024["tipo"])
+    depto = query(warehouse, "SELECT ubigeo_departamento, credito_millones_soles, participacion_pct "
+                             "FROM marts.credito_por_departamento WHERE anio = 2024")
+    assert dict(zip(depto["ubigeo_departamento"], depto["credito_millones_soles"] * 1e6)) == pytest.approx(
+        EXPECTED_2024["departamento"])
+    assert depto.set_index("ubigeo_departamento").loc["09", "participacion_pct"] == 0.0  # Huancavelica, printed 0
+
+    key = query(warehouse, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = 2024 "
+                           "AND indicador LIKE 'credito%'").set_index("indicador")["valor"].to_dict()
+    change = 100 * (EXPECTED_2024["total"] / EXPECTED_2023["total"] - 1)
+    assert key == pytest.approx({"credito_millones_soles": EXPECTED_2024["total"] / 1e6, "credito_var_anual_pct": change,
+                                 "credito_tcpa_pct": change, "credito_var_promedio_anual_pct": change})
+
+    fuentes = query(warehouse, "SELECT * FROM meta.fuentes WHERE fuente = 'sbs_deudores' ORDER BY anio")
+    assert fuentes[["filas_leidas", "filas_aceptadas", "filas_rechazadas"]].values.tolist() == [
+        [4, 4, 0], list(EXPECTED_2024["lineas"].values())]
+    assert fuentes["archivo"].iloc[0].endswith("deudores_202312.zip")
+    q = query(operacion(warehouse), "SELECT linea, regla FROM quarantine.sbs_deudores WHERE anio = 2024 ORDER BY linea")
+    assert [tuple(r) for r in q.values.tolist()] == EXPECTED_QUARANTINE_2024
+
+    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert checks[("staging/sbs_deudores", "esquema")].passed
+    assert checks[("marts/credito_por_tipo", "participaciones_suman_100")].passed
+    sin_ubicar = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
+    assert not sin_ubicar.passed and sin_ubicar.severity == dg.AssetCheckSeverity.WARN  # 2023: 66.7 % unlocated
+    assert sin_ubicar.metadata["deudores_sin_ubicar"].value == 1 + EXPECTED_2024["sin_ubicar"]["deudores"]
+    assert sin_ubicar.metadata["max_saldo_sin_ubicar_pct"].value == pytest.approx(EXPECTED_2023["sin_ubicar_pct"], abs=1e-3)
+    assert "fuera_del_padron" in sin_ubicar.metadata["por_motivo"].value
+
+    params = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'credito'")
+    assert set(params["nombre"]) >= {"tipos_credito_empresarial", "monto", "ubicacion", "ubicacion_por_documento"}
+    assert '"06", "07", "08", "09", "10"' in params.set_index("nombre").loc["tipos_credito_empresarial", "valor"]
+    dic = query(warehouse, "SELECT tabla, columna, descripcion FROM meta.diccionario")
+    assert {"credito_evolucion", "credito_por_tipo", "credito_por_departamento", "sbs_deudores"} <= set(dic["tabla"])
+    assert dic["descripcion"].str.contains("otorgado").any() and dic["descripcion"].str.contains("diciembre").any()
+    ref = query(warehouse, "SELECT codigo, clave, credito_empresarial FROM referencia.tipos_credito ORDER BY codigo")
+    assert ref["credito_empresarial"].tolist() == [True] * 5 + [False] * 3
+
+    before = _credit_marts(warehouse)
+    assert materialize((2024, 2024)).success  # one year again: same marts, 2023 left in place
+    assert _credit_marts(warehouse) == before
+
+
+def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_raw, env):
+    """Debtors' DNIs and RUC 10 are personal data under banking secrecy: they stay in the operator database."""
+    warehouse = env(credit_raw)
+    assert materialize((2023, 2024)).success
+    assert set(query(warehouse, "SELECT DISTINCT schema_name FROM duckdb_tables()")["schema_name"]) == {
+        "marts", "meta", "referencia"}
+    personal = [DNI_P, DNI_Z, DNI_H, DNI_SIN_RUC, P10, Z10, H10, Q]
+    texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                             "WHERE data_type = 'VARCHAR'")
+    found = []
+    for schema, table, column in texts.itertuples(index=False):
+        # a run id is a random UUID: its first group is 8 digits now and then, and it identifies nobody
+        pattern = "false" if (table, column) == ("ejecuciones", "run_id") else f"regexp_matches(\"{column}\", '{PERSONAL_ID}')"
+        exact = " OR ".join(f"contains(\"{column}\", '{p}')" for p in personal)
+        n = query(warehouse, f"SELECT count(*) AS n FROM {schema}.{table} WHERE {pattern} OR {exact}")["n"][0]
+        if n:
+            found.append((schema, table, column))
+    assert found == []
+    # ... while the operator database does hold them, row by row
+    op = query(operacion(warehouse), f"SELECT count(*) AS n FROM intermedio.credito_empresarial "
+                                     f"WHERE numero_documento = '{DNI_P}' AND ruc_ubicacion = '{P10}'")
+    assert op["n"][0] == 2  # 2023 and 2024
+
+
+def test_small_sample_reproduces_the_published_credit_figures(tmp_path, env):
+    from vraem_pipeline.reconciliacion import reconcile
+    from vraem_pipeline.sample_data import escribir_empresas
+    from vraem_pipeline.sample_data.credito import REGLA_DE_SUCIEDAD, SUCIEDAD_DEUDORES, escribir_credito
+
+    raw = tmp_path / "raw"
+    escribir_empresas(raw, scale="small")
+    conteos: dict = {}
+    escribir_credito(raw, scale="small", conteos=conteos)
+    warehouse = env(raw)
+    result = materialize((2019, 2024))
+    assert result.success
+
+    con = duckdb.connect(str(operacion(warehouse)), read_only=True)
+    try:
+        table = reconcile(con)
+        quarantined = con.execute("SELECT anio, regla, columna, count(*) FROM quarantine.sbs_deudores "
+                                  "GROUP BY ALL").fetchall()
+        fuentes = con.execute("SELECT anio, filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes "
+                              "WHERE fuente = 'sbs_deudores' ORDER BY anio").fetchall()
+    finally:
+        con.close()
+    credit = table[table["indicador"].str.startswith("credito")]
+    assert len(credit) == 11 and credit["coincide"].all(), credit.drop(columns="texto_publicado").to_string()
+
+    expected: dict = {}
+    for anio in range(2019, 2025):
+        for kind, n in SUCIEDAD_DEUDORES["small"].items():
+            regla, columna = REGLA_DE_SUCIEDAD[kind]
+            expected[(anio, regla, columna)] = expected.get((anio, regla, columna), 0) + n
+    assert {(a, r, c): n for a, r, c, n in quarantined} == expected
+    for anio, leidas, aceptadas, rechazadas in fuentes:
+        assert leidas == conteos[anio]["lineas_datos"] == aceptadas + rechazadas
+        assert rechazadas == sum(SUCIEDAD_DEUDORES["small"].values())
+    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    sin_ubicar = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
+    assert sin_ubicar.passed and sin_ubicar.metadata["deudores_sin_ubicar"].value > 0  # present, and reported

@@ -1,0 +1,132 @@
+"""Business credit: SBS debtor balances → debtors located through the Padrón RUC → the `credito_*` marts."""
+
+import time
+from functools import partial
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from vraem_pipeline.credito import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
+from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
+                                            progress, sql_mart_assets, text_source_asset, years_from_tags)
+from vraem_pipeline.marts import growth_rows, sql_text
+from vraem_pipeline.schemas import credito as schemas
+from vraem_pipeline.sources import sbs
+from vraem_pipeline.warehouse import record_parameters
+
+GROUP = "credito"
+FUENTE = "SBS, saldos de créditos directos por deudor a diciembre; SUNAT, Padrón RUC (ubicación del deudor)"
+
+
+def find_deudores_year(raw_dir: Path, anio: int) -> list[TextSource]:
+    found = sbs.find_file(raw_dir / "sbs" / "deudores" / str(anio), anio)
+    if found is None:
+        return []
+    return [TextSource(found.path, partial(sbs.load_file, path=found.path), found.nota)]
+
+
+sbs_deudores, sbs_deudores_esquema = text_source_asset(
+    fuente="sbs_deudores", schema=schemas.DEUDORES, find_year=find_deudores_year, group=GROUP,
+    description="Saldos de créditos directos a diciembre por deudor, entidad y tipo de crédito (SBS, "
+                "sbs/deudores/<año>/deudores_<año>12.txt), leídos y validados dentro de DuckDB; documentos, "
+                "tipos y saldos inválidos a quarantine.sbs_deudores",
+)
+
+
+@dg.asset(
+    key=["intermedio", "credito_empresarial"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[sbs_deudores, dg.AssetKey(["staging", "padron_ruc"]), dg.AssetKey(["referencia", "tablas"])], pool=POOL,
+    group_name=GROUP, kinds={"duckdb", "sql"},
+    description="Crédito empresarial (tipos SBS 06–10) de cada año a nivel nacional, cada fila con el ubigeo de "
+                "su deudor en el Padrón RUC del año (RUC propio o RUC 10 del DNI) o sin ubigeo y el motivo; "
+                "datos personales: solo en la base de operación",
+)
+def credito_empresarial(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    years = asset_years(context)
+    rule = CreditRule()
+    with operator_connection(duckdb) as con:
+        summary = build_business_credit(con, years, rule)
+        record_parameters(con, "credito", rule.descriptions())
+    for row in summary.itertuples():
+        progress(context, f"credito_empresarial {row.anio}: {row.filas:,} filas de crédito empresarial, "
+                          f"{row.deudores:,} deudores, S/ {row.saldo_millones:,.1f} M; sin ubicar "
+                          f"{row.deudores_sin_ubicar:,} deudores, S/ {row.saldo_sin_ubicar_millones:,.1f} M "
+                          f"({row.saldo_sin_ubicar_pct:.2f} %)", t0)
+    return dg.MaterializeResult(metadata={"por_anio": markdown_table(summary),
+                                          "tipos_empresariales": dg.MetadataValue.json(list(rule.tipos_empresariales))})
+
+
+@dg.asset_check(asset=credito_empresarial, name="deudores_sin_ubicar",
+                description="Cuántos deudores de crédito empresarial y cuánto saldo no se pudieron ubicar (RUC o RUC 10 "
+                            "del DNI fuera del Padrón RUC del año, sin ubigeo, otro tipo de documento), por año; "
+                            f"advierte si el saldo sin ubicar supera {CreditRule().max_saldo_sin_ubicar_pct} % del "
+                            "saldo empresarial nacional")
+def deudores_sin_ubicar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    rule = CreditRule()
+    years = years_from_tags(context.run.tags)
+    with operator_connection(duckdb) as con:
+        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermedio' "
+                             "AND table_name = 'credito_empresarial'").fetchone()[0]
+        per_year = unlocated_by_year(con, years) if exists else None
+        reasons = unlocated_by_reason(con, years) if exists else None
+    if per_year is None or per_year.empty:
+        return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"por_anio": "sin crédito empresarial en los años pedidos"})
+    worst = float(per_year["saldo_sin_ubicar_pct"].fillna(0).max())
+    return dg.AssetCheckResult(
+        passed=worst <= rule.max_saldo_sin_ubicar_pct, severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "deudores_sin_ubicar": int(per_year["deudores_sin_ubicar"].sum()),
+            "saldo_sin_ubicar_millones": float(per_year["saldo_sin_ubicar_millones"].sum()),
+            "max_saldo_sin_ubicar_pct": worst,
+            "por_anio": markdown_table(per_year),
+            "por_motivo": markdown_table(reasons, limit=60),
+        },
+    )
+
+
+CREDITO_MARTS = ["credito_evolucion", "credito_por_tipo", "credito_por_departamento"]
+
+
+credito_marts = sql_mart_assets(CREDITO_MARTS, credito_empresarial, GROUP)
+
+
+@dg.asset_check(asset=dg.AssetKey(["marts", "credito_por_tipo"]), name="participaciones_suman_100", blocking=True,
+                additional_deps=[dg.AssetKey(["marts", "credito_por_departamento"]),
+                                 dg.AssetKey(["marts", "credito_evolucion"])],
+                description="Cada bloque de participaciones del crédito (tipo, departamento) suma 100 % cada año con "
+                            "crédito y su total coincide con credito_evolucion")
+def credito_participaciones_suman_100(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with operator_connection(duckdb) as con:
+        bad = con.execute(
+            """WITH blocks AS (
+                   SELECT 'tipo' AS bloque, anio, sum(participacion_pct) AS pct, sum(credito_millones_soles) AS m
+                   FROM marts.credito_por_tipo GROUP BY anio
+                   UNION ALL SELECT 'departamento', anio, sum(participacion_pct), sum(credito_millones_soles)
+                   FROM marts.credito_por_departamento GROUP BY anio)
+               SELECT b.bloque, b.anio, b.pct, b.m, e.credito_millones_soles
+               FROM blocks AS b FULL JOIN marts.credito_evolucion AS e USING (anio)
+               WHERE e.anio IS NULL OR b.anio IS NULL
+                  OR abs(b.m - e.credito_millones_soles) > 1e-6
+                  OR (b.m > 0 AND abs(b.pct - 100) > 1e-6)"""
+        ).df()
+    return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+
+
+@dg.asset(key=["intermedio", "indicadores_credito"], deps=[*credito_marts], pool=POOL, group_name=GROUP,
+          kinds={"duckdb", "sql"}, description="Cifras clave del crédito (códigos credito_*)")
+def indicadores_credito(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    t0 = time.perf_counter()
+    with operator_connection(duckdb) as con:
+        con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_credito AS {sql_text('indicadores/credito.sql')}",
+                    {"fuente": FUENTE})
+        growth = growth_rows(con, "SELECT anio, credito_millones_soles AS valor FROM marts.credito_evolucion",
+                             "credito", FUENTE)
+        con.register("_g", growth)
+        con.execute("INSERT INTO intermedio.indicadores_credito SELECT * FROM _g")
+        con.unregister("_g")
+        n = con.execute("SELECT count(*) FROM intermedio.indicadores_credito").fetchone()[0]
+    progress(context, f"indicadores_credito: {n:,} filas", t0)
+    return dg.MaterializeResult(metadata={"filas": n})

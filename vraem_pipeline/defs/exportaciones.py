@@ -109,49 +109,46 @@ def _shares(con, years: list[int] | None, where: str, scope: str) -> pd.DataFram
     ).df()
 
 
-def _warning(context, duckdb: DuckDBResource, where: str, scopes: tuple[str, ...], limit: float,
-             detail_sql: str | None = None) -> dg.AssetCheckResult:
+#: name → (description, lines that count, scopes, threshold %, detail query)
+WARNINGS = {
+    "fob_sin_ubigeo": (
+        f"Advierte si más de {MAX_SIN_UBIGEO_PCT} % del FOB nacional de un año no tiene ubigeo utilizable (vacío, "
+        "999999 o sin departamento INEI): ese valor cuenta para el Perú pero para ningún departamento",
+        "ubigeo_departamento IS NULL", ("nacional",), MAX_SIN_UBIGEO_PCT,
+        "SELECT anio, coalesce(ubigeo, '(vacío)') AS ubigeo, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 3) "
+        "AS fob_millones_usd FROM intermedio.exportaciones WHERE ubigeo_departamento IS NULL GROUP BY ALL "
+        "ORDER BY fob_millones_usd DESC LIMIT 15"),
+    "fob_sin_clasificar": (
+        f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % del FOB (nacional o del territorio) es de subpartidas sin "
+        "clase CIIU; muestra también cuánto FOB se clasificó por la regla de menor código",
+        "ciiu_clase = 'sin_clasificar'", ("nacional", "territorio"), MAX_SIN_CLASIFICAR_PCT,
+        "SELECT anio, coalesce(regla_ciiu, 'sin_clasificar') AS regla, count(*) AS series, "
+        "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
+        "GROUP BY ALL ORDER BY anio, fob_millones_usd DESC"),
+    "fob_destino_desconocido": (
+        f"Advierte si más de {MAX_DESTINO_DESCONOCIDO_PCT} % del FOB nacional va a un destino no identificado "
+        f"({PAIS_DESCONOCIDO[0]}: en blanco o código SUNAT sin equivalencia ISO)",
+        f"pais_iso2 = '{PAIS_DESCONOCIDO[0]}'", ("nacional",), MAX_DESTINO_DESCONOCIDO_PCT,
+        "SELECT anio, coalesce(pais_sunat, '(vacío)') AS codigo_sunat, pais_iso2, count(*) AS series, "
+        "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
+        "WHERE pais_sunat IS NULL OR pais_sunat <> pais_iso2 GROUP BY ALL ORDER BY anio, fob_millones_usd DESC"),
+}
+
+
+@dg.multi_asset_check(specs=[dg.AssetCheckSpec(name, asset=exportaciones_lineas, description=spec[0])
+                             for name, spec in WARNINGS.items()])
+def exportaciones_avisos(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
+    """The three warnings in one step: each reads a share of the year's FOB from intermedio.exportaciones."""
     years = years_from_tags(context.run.tags)
     with operator_connection(duckdb) as con:
-        shares = pd.concat([_shares(con, years, where, s) for s in scopes], ignore_index=True)
-        detail = con.execute(detail_sql).df() if detail_sql else None
-    worst = float(shares["pct"].max()) if len(shares) and shares["pct"].notna().any() else 0.0
-    metadata = {"max_pct": worst, "umbral_pct": limit, "por_anio": markdown_table(shares)}
-    if detail is not None:
-        metadata["detalle"] = markdown_table(detail)
-    return dg.AssetCheckResult(passed=worst <= limit, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
-
-
-@dg.asset_check(asset=exportaciones_lineas, name="fob_sin_ubigeo",
-                description=f"Advierte si más de {MAX_SIN_UBIGEO_PCT} % del FOB nacional de un año no tiene ubigeo "
-                            "utilizable (vacío, 999999 o sin departamento INEI): ese valor cuenta para el Perú pero "
-                            "para ningún departamento")
-def fob_sin_ubigeo(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _warning(context, duckdb, "ubigeo_departamento IS NULL", ("nacional",), MAX_SIN_UBIGEO_PCT,
-                    "SELECT anio, coalesce(ubigeo, '(vacío)') AS ubigeo, count(*) AS series, "
-                    "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
-                    "WHERE ubigeo_departamento IS NULL GROUP BY ALL ORDER BY fob_millones_usd DESC LIMIT 15")
-
-
-@dg.asset_check(asset=exportaciones_lineas, name="fob_sin_clasificar",
-                description=f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % del FOB (nacional o del territorio) es "
-                            "de subpartidas sin clase CIIU; muestra también cuánto FOB se clasificó por la regla "
-                            "de menor código")
-def fob_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _warning(context, duckdb, "ciiu_clase = 'sin_clasificar'", ("nacional", "territorio"), MAX_SIN_CLASIFICAR_PCT,
-                    "SELECT anio, coalesce(regla_ciiu, 'sin_clasificar') AS regla, count(*) AS series, "
-                    "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
-                    "GROUP BY ALL ORDER BY anio, fob_millones_usd DESC")
-
-
-@dg.asset_check(asset=exportaciones_lineas, name="fob_destino_desconocido",
-                description=f"Advierte si más de {MAX_DESTINO_DESCONOCIDO_PCT} % del FOB nacional va a un destino "
-                            f"no identificado ({PAIS_DESCONOCIDO[0]}: en blanco o código SUNAT sin equivalencia ISO)")
-def fob_destino_desconocido(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    return _warning(context, duckdb, f"pais_iso2 = '{PAIS_DESCONOCIDO[0]}'", ("nacional",), MAX_DESTINO_DESCONOCIDO_PCT,
-                    "SELECT anio, coalesce(pais_sunat, '(vacío)') AS codigo_sunat, pais_iso2, count(*) AS series, "
-                    "round(sum(fob_usd)::DOUBLE / 1e6, 3) AS fob_millones_usd FROM intermedio.exportaciones "
-                    "WHERE pais_sunat IS NULL OR pais_sunat <> pais_iso2 GROUP BY ALL ORDER BY anio, fob_millones_usd DESC")
+        for name, (_, where, scopes, limit, detail_sql) in WARNINGS.items():
+            shares = pd.concat([_shares(con, years, where, s) for s in scopes], ignore_index=True)
+            worst = float(shares["pct"].max()) if len(shares) and shares["pct"].notna().any() else 0.0
+            yield dg.AssetCheckResult(
+                check_name=name, asset_key=exportaciones_lineas.key, passed=worst <= limit,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"max_pct": worst, "umbral_pct": limit, "por_anio": markdown_table(shares),
+                          "detalle": markdown_table(con.execute(detail_sql).df())})
 
 
 EXPORTACIONES_MARTS = ["exportaciones_evolucion", "exportaciones_por_destino", "exportaciones_por_producto",

@@ -113,6 +113,8 @@ def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(scenario
     texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'")
     found = []
     for schema, table, column in texts.itertuples(index=False):
+        if (table, column) == ("ejecuciones", "run_id"):  # a UUID: its first 8 hex digits are all digits ~2 % of runs
+            continue
         hits = query(warehouse, f"""SELECT count(*) AS n FROM {schema}.{table}
                                     WHERE regexp_matches("{column}", '(^|[^0-9A-Za-z])(10[0-9]{{9}}|[0-9]{{8}})([^0-9A-Za-z]|$)')""")
         if hits["n"][0]:

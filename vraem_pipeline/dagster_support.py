@@ -292,3 +292,26 @@ def sql_mart_assets(names: list[str], upstream: dg.AssetsDefinition, group: str)
                 yield dg.MaterializeResult(asset_key=key, metadata={"filas": build_mart(con, key.path[-1])})
 
     return [_marts]
+
+
+def shares_check(*, on: str, blocks: dict[str, str], evolution: str, total: str, description: str) -> dg.AssetChecksDefinition:
+    """Blocking check of a topic's marts: every block of shares (`blocks`: label → mart) sums to 100 % in each year
+    with a total, and its total (column `total`) is the `evolution` mart's, year by year, neither side missing."""
+    union = " UNION ALL ".join(
+        f"SELECT '{label}' AS bloque, anio, sum(participacion_pct) AS pct, sum({total}) AS total "
+        f"FROM marts.{mart} GROUP BY anio" for label, mart in blocks.items())
+    sql = f"""WITH b AS ({union})
+              SELECT b.bloque, coalesce(b.anio, e.anio) AS anio, b.pct, b.total, e.{total} AS total_{evolution}
+              FROM b FULL JOIN marts.{evolution} AS e ON e.anio = b.anio
+              WHERE (b.total > 0 AND (e.anio IS NULL OR abs(b.pct - 100) > 1e-6 OR abs(b.total - e.{total}) > 1e-6))
+                 OR (b.anio IS NULL AND e.{total} > 0)"""
+    others = sorted({*blocks.values(), evolution} - {on})
+
+    @dg.asset_check(asset=dg.AssetKey(["marts", on]), name="participaciones_suman_100", blocking=True,
+                    additional_deps=[dg.AssetKey(["marts", m]) for m in others], description=description)
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with operator_connection(duckdb) as con:
+            bad = con.execute(sql).df()
+        return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+
+    return _check

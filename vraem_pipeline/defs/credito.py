@@ -9,7 +9,8 @@ from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.credito import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
 from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, sql_mart_assets, text_source_asset, years_from_tags)
+                                            progress, shares_check, sql_mart_assets, text_source_asset,
+                                            years_from_tags)
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.schemas import credito as schemas
 from vraem_pipeline.sources import sbs
@@ -93,26 +94,11 @@ CREDITO_MARTS = ["credito_evolucion", "credito_por_tipo", "credito_por_departame
 credito_marts = sql_mart_assets(CREDITO_MARTS, credito_empresarial, GROUP)
 
 
-@dg.asset_check(asset=dg.AssetKey(["marts", "credito_por_tipo"]), name="participaciones_suman_100", blocking=True,
-                additional_deps=[dg.AssetKey(["marts", "credito_por_departamento"]),
-                                 dg.AssetKey(["marts", "credito_evolucion"])],
-                description="Cada bloque de participaciones del crédito (tipo, departamento) suma 100 % cada año con "
-                            "crédito y su total coincide con credito_evolucion")
-def credito_participaciones_suman_100(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with operator_connection(duckdb) as con:
-        bad = con.execute(
-            """WITH blocks AS (
-                   SELECT 'tipo' AS bloque, anio, sum(participacion_pct) AS pct, sum(credito_millones_soles) AS m
-                   FROM marts.credito_por_tipo GROUP BY anio
-                   UNION ALL SELECT 'departamento', anio, sum(participacion_pct), sum(credito_millones_soles)
-                   FROM marts.credito_por_departamento GROUP BY anio)
-               SELECT b.bloque, b.anio, b.pct, b.m, e.credito_millones_soles
-               FROM blocks AS b FULL JOIN marts.credito_evolucion AS e USING (anio)
-               WHERE e.anio IS NULL OR b.anio IS NULL
-                  OR abs(b.m - e.credito_millones_soles) > 1e-6
-                  OR (b.m > 0 AND abs(b.pct - 100) > 1e-6)"""
-        ).df()
-    return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+credito_participaciones_suman_100 = shares_check(
+    on="credito_por_tipo", evolution="credito_evolucion", total="credito_millones_soles",
+    blocks={"tipo": "credito_por_tipo", "departamento": "credito_por_departamento"},
+    description="Cada bloque de participaciones del crédito (tipo, departamento) suma 100 % cada año con crédito y "
+                "su total coincide con credito_evolucion")
 
 
 @dg.asset(key=["intermedio", "indicadores_credito"], deps=[*credito_marts], pool=POOL, group_name=GROUP,

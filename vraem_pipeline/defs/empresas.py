@@ -9,7 +9,8 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, sql_mart_assets, text_source_asset, years_from_tags)
+                                            progress, shares_check, sql_mart_assets, text_source_asset,
+                                            years_from_tags)
 from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.schemas import empresas as schemas
@@ -114,23 +115,11 @@ EMPRESAS_MARTS = ["empresas_evolucion", "empresas_por_sector", "empresas_por_dep
 empresas_marts = sql_mart_assets(EMPRESAS_MARTS, empresas_formales, GROUP)
 
 
-@dg.asset_check(asset=dg.AssetKey(["marts", "empresas_por_estrato"]), name="participaciones_suman_100", blocking=True,
-                additional_deps=[dg.AssetKey(["marts", "empresas_por_sector"]),
-                                 dg.AssetKey(["marts", "empresas_por_departamento"])],
-                description="Cada bloque de participaciones (estrato, sector, departamento) suma 100 % cada año "
-                            "y su total coincide con empresas_evolucion")
-def participaciones_suman_100(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with operator_connection(duckdb) as con:
-        bad = con.execute(
-            """WITH blocks AS (
-                   SELECT 'estrato' AS bloque, anio, sum(participacion_pct) AS pct, sum(n_empresas) AS n FROM marts.empresas_por_estrato GROUP BY anio
-                   UNION ALL SELECT 'sector', anio, sum(participacion_pct), sum(n_empresas) FROM marts.empresas_por_sector GROUP BY anio
-                   UNION ALL SELECT 'departamento', anio, sum(participacion_pct), sum(n_empresas) FROM marts.empresas_por_departamento GROUP BY anio)
-               SELECT b.bloque, b.anio, b.pct, b.n, e.n_empresas
-               FROM blocks AS b LEFT JOIN marts.empresas_evolucion AS e USING (anio)
-               WHERE b.n > 0 AND (abs(b.pct - 100) > 1e-6 OR b.n <> e.n_empresas)"""
-        ).df()
-    return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+participaciones_suman_100 = shares_check(
+    on="empresas_por_estrato", evolution="empresas_evolucion", total="n_empresas",
+    blocks={"estrato": "empresas_por_estrato", "sector": "empresas_por_sector", "departamento": "empresas_por_departamento"},
+    description="Cada bloque de participaciones (estrato, sector, departamento) suma 100 % cada año y su total "
+                "coincide con empresas_evolucion")
 
 
 @dg.asset(key=["intermedio", "indicadores_empresas"], deps=[*empresas_marts], pool=POOL, group_name=GROUP,

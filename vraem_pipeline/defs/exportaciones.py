@@ -9,7 +9,8 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, sql_mart_assets, text_source_asset, years_from_tags)
+                                            progress, shares_check, sql_mart_assets, text_source_asset,
+                                            years_from_tags)
 from vraem_pipeline.defs.empresas import padron_ruc
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.referencia import PAIS_DESCONOCIDO
@@ -158,23 +159,11 @@ EXPORTACIONES_MARTS = ["exportaciones_evolucion", "exportaciones_por_destino", "
 exportaciones_marts = sql_mart_assets(EXPORTACIONES_MARTS, exportaciones_lineas, GROUP)
 
 
-@dg.asset_check(asset=dg.AssetKey(["marts", "exportaciones_por_departamento"]), name="participaciones_suman_100",
-                blocking=True,
-                additional_deps=[dg.AssetKey(["marts", n]) for n in EXPORTACIONES_MARTS if n != "exportaciones_por_departamento"],
-                description="Destinos, productos y departamentos suman 100 % cada año y su FOB coincide con "
-                            "exportaciones_evolucion")
-def exportaciones_participaciones(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with operator_connection(duckdb) as con:
-        bad = con.execute(
-            """WITH blocks AS (
-                   SELECT 'destino' AS bloque, anio, sum(participacion_pct) AS pct, sum(fob_millones_usd) AS fob FROM marts.exportaciones_por_destino GROUP BY anio
-                   UNION ALL SELECT 'producto', anio, sum(participacion_pct), sum(fob_millones_usd) FROM marts.exportaciones_por_producto GROUP BY anio
-                   UNION ALL SELECT 'departamento', anio, sum(participacion_pct), sum(fob_millones_usd) FROM marts.exportaciones_por_departamento GROUP BY anio)
-               SELECT b.bloque, b.anio, b.pct, b.fob, e.fob_millones_usd
-               FROM blocks AS b LEFT JOIN marts.exportaciones_evolucion AS e USING (anio)
-               WHERE b.fob > 0 AND (abs(b.pct - 100) > 1e-6 OR abs(b.fob - e.fob_millones_usd) > 1e-6)"""
-        ).df()
-    return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
+exportaciones_participaciones = shares_check(
+    on="exportaciones_por_departamento", evolution="exportaciones_evolucion", total="fob_millones_usd",
+    blocks={"destino": "exportaciones_por_destino", "producto": "exportaciones_por_producto",
+            "departamento": "exportaciones_por_departamento"},
+    description="Destinos, productos y departamentos suman 100 % cada año y su FOB coincide con exportaciones_evolucion")
 
 
 @dg.asset(key=["intermedio", "indicadores_exportaciones"], deps=[*exportaciones_marts], pool=POOL, group_name=GROUP,

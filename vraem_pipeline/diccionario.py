@@ -10,6 +10,7 @@ from vraem_pipeline.marts import mart_meta, mart_names
 from vraem_pipeline.schemas import empresas as empresas_schemas
 from vraem_pipeline.schemas import enaho as enaho_schemas
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.schemas.pbi import INEI_VAB
 
 STAGING_SCHEMAS: list[tuple[str, pa.DataFrameSchema, str]] = [
     ("staging.padron_ruc", empresas_schemas.PADRON, "SUNAT, Padrón RUC (datos abiertos)"),
@@ -17,6 +18,7 @@ STAGING_SCHEMAS: list[tuple[str, pa.DataFrameSchema, str]] = [
     ("staging.enaho_personas", enaho_schemas.SCHEMA_PERSONAS, "INEI, ENAHO módulo 500"),
     ("staging.enaho_salud", enaho_schemas.SCHEMA_SALUD, "INEI, ENAHO módulo 400"),
     ("staging.exportaciones", EXPORTACIONES, "SUNAT, Aduanas, exportaciones definitivas"),
+    ("staging.inei_vab", INEI_VAB, "INEI, PBI por departamentos a precios constantes de 2007"),
 ]
 
 

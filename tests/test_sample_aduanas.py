@@ -568,7 +568,7 @@ def test_write_sample_passes_one_population_to_every_generator(monkeypatch, tmp_
     rutas = sd.write_sample(tmp_path, seed=SEED, scale="small")
     assert isinstance(seen["empresas"], Universo) and seen["aduanas"][0] is seen["empresas"] is seen["credito"]
     assert seen["empresas"].seed == SEED and seen["aduanas"][1] == list(range(2019, 2025))
-    assert rutas == [tmp_path / "x.zip", tmp_path / "d.txt"]
+    assert rutas == [tmp_path / "x.zip", tmp_path / "d.txt", tmp_path / "inei" / "vab" / "pbi_peru_17.xlsx"]
 
 
 # --------------------------------------------------------------------------------------- national (slow)

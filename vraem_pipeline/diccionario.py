@@ -11,6 +11,7 @@ from vraem_pipeline.schemas import credito as credito_schemas
 from vraem_pipeline.schemas import empresas as empresas_schemas
 from vraem_pipeline.schemas import enaho as enaho_schemas
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.schemas.pbi import INEI_VAB
 
 STAGING_SCHEMAS: list[tuple[str, pa.DataFrameSchema, str]] = [
     ("staging.padron_ruc", empresas_schemas.PADRON, "SUNAT, Padrón RUC (datos abiertos)"),
@@ -19,6 +20,7 @@ STAGING_SCHEMAS: list[tuple[str, pa.DataFrameSchema, str]] = [
     ("staging.enaho_salud", enaho_schemas.SCHEMA_SALUD, "INEI, ENAHO módulo 400"),
     ("staging.exportaciones", EXPORTACIONES, "SUNAT, Aduanas, exportaciones definitivas"),
     ("staging.sbs_deudores", credito_schemas.DEUDORES, "SBS, saldos de créditos directos por deudor a diciembre"),
+    ("staging.inei_vab", INEI_VAB, "INEI, PBI por departamentos a precios constantes de 2007"),
 ]
 
 

@@ -161,7 +161,7 @@ class SourceRead:
     """Row accounting of one source file: read = accepted + rejected, or the asset fails."""
 
     fuente: str
-    anio: int
+    anio: int | None  # None: a file that is not one year's delivery (INEI's GDP workbook covers 2007 on)
     path: Path
     leidas: int
     aceptadas: int
@@ -202,6 +202,55 @@ def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def replace_source_files(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead]) -> None:
+    """meta.fuentes for a source read whole on every refresh (not by year): its rows are replaced as a whole,
+    so a file no longer used (an older edition) does not stay listed."""
+    rows = pd.DataFrame(
+        [{"fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
+          "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
+          "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
+          "filas_duplicadas": r.duplicadas} for r in reads],
+        columns=["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
+                 "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"],
+    ).astype({"anio": "Int64"})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM meta.fuentes WHERE fuente = ?", [fuente])
+        if len(rows):
+            con.register("_vraem_fuentes", rows)
+            con.execute("INSERT INTO meta.fuentes BY NAME SELECT * FROM _vraem_fuentes")
+            con.unregister("_vraem_fuentes")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def replace_all_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
+                     schema: pa.DataFrameSchema | None = None) -> int:
+    """Replace every row of `table` in one transaction: for a source whose newest edition replaces the whole
+    series (INEI's GDP), where a year-by-year replace would mix editions."""
+    if schema is not None:
+        create_table_from_schema(con, table, schema)
+        df = df[[c for c in schema.columns if c in df.columns]]
+    else:
+        con.register("_vraem_new", df.head(0))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _vraem_new")
+        con.unregister("_vraem_new")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {table}")
+        if len(df):
+            con.register("_vraem_new", df)
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vraem_new")
+            con.unregister("_vraem_new")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(df)
 
 
 def record_parameters(con: duckdb.DuckDBPyConnection, tema: str, params: dict[str, tuple[object, str]]) -> None:
@@ -246,6 +295,12 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFra
                    "Subpartida HS de 6 dígitos → una clase CIIU Rev.4, con la regla que la resolvió (reference/README.md)")
     _replace_table(con, "referencia.tipos_credito", credit_types(),
                    "Tipos de crédito SBS 06–13 (Res. SBS N° 11356-2008): clave de los marts y si es crédito empresarial")
+    _replace_table(con, "referencia.actividades_inei", referencia.reference_csv("inei_actividades.csv"),
+                   "Las 12 actividades del VAB departamental del INEI (código, orden, nombre, alias en los títulos)")
+    _replace_table(con, "referencia.ciiu_division_actividad_inei",
+                   referencia.reference_csv("ciiu_division_actividad_inei.csv"),
+                   "División CIIU Rev.4 → actividad del INEI: asigna las ventas de cada empresa a una actividad del "
+                   "VAB departamental (participaciones del PBI por actividad)")
 
 
 # --- publication ------------------------------------------------------------------------------------------------

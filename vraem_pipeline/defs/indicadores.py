@@ -11,7 +11,8 @@ from vraem_pipeline.reconciliacion import reconcile, reconcile_rankings
 #: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
 TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"]),
                dg.AssetKey(["intermedio", "indicadores_exportaciones"]),
-               dg.AssetKey(["intermedio", "indicadores_credito"])]
+               dg.AssetKey(["intermedio", "indicadores_credito"]),
+               dg.AssetKey(["intermedio", "indicadores_pbi"])]
 
 
 @dg.asset(key=["marts", "indicadores_clave"], deps=TOPIC_ASSETS, pool=POOL, group_name="indicadores",

@@ -16,11 +16,12 @@ from vraem_pipeline.defs.credito import CREDITO_MARTS
 from vraem_pipeline.defs.empleo import EMPLEO_MARTS
 from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
 from vraem_pipeline.defs.exportaciones import EXPORTACIONES_MARTS
+from vraem_pipeline.defs.pbi import PBI_MARTS
 from vraem_pipeline.diccionario import write_dictionary
 from vraem_pipeline.warehouse import publish, sha256_of
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
-                                                                *CREDITO_MARTS, "indicadores_clave"]]
+                                                                *CREDITO_MARTS, *PBI_MARTS, "indicadores_clave"]]
 
 
 @dg.asset(key=["almacen", "publicado"], deps=PUBLISHED_MARTS, pool=POOL, group_name="publicacion",

@@ -2,8 +2,9 @@
 
 ``write_sample`` is what ``vraem sample-data`` runs: the SUNAT firm files (Padrón RUC cuts and declared
 sales, :mod:`.padron`, :mod:`.ventas`, targets from :mod:`.calibracion`), the SUNAT customs export files of
-2021–2024 (:mod:`.aduanas`, exporters taken from the same firm population) and, when that generator is
-present, the INEI ENAHO files (:mod:`.enaho`).
+2021–2024 (:mod:`.aduanas`, exporters taken from the same firm population), INEI's real departmental GDP
+workbook (:mod:`.pbi`: copied as published; the firms' sales are calibrated so that its allocation lands on
+the report) and, when that generator is present, the INEI ENAHO files (:mod:`.enaho`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .aduanas import escribir_aduanas
 from .calibracion import ESCALA_DE_CALIBRACION, calibrar
 from .credito import escribir_credito
 from .padron import LINEAS_CORTE_REAL, Universo, construir_universo, escribir_padron
+from .pbi import escribir_pbi
 from .ventas import escribir_ventas
 
 #: Month of the superseded mid-year cut written next to the December cut of the published year.
@@ -78,8 +80,8 @@ def write_sample(
     out_dir: Path, seed: int = 2024, scale: str = "national", years: Iterable[int] = range(2019, 2025)
 ) -> list[Path]:
     """Write every synthetic source file for ``years`` under ``out_dir`` (the folder ``VRAEM_RAW_DIR``
-    points to: ``out_dir/sunat/padron/<año>/…``, ``out_dir/aduanas/<año>/…``); deterministic for a given
-    ``seed`` and ``scale``.
+    points to: ``out_dir/sunat/padron/<año>/…``, ``out_dir/aduanas/<año>/…``, ``out_dir/inei/vab/…``);
+    deterministic for a given ``seed`` and ``scale``.
 
     The ENAHO generator is another module, written separately: it is called when it exists, and its
     absence (only its absence) is not an error. A padded scale (``real``) only pads the Padrón: its ENAHO
@@ -90,6 +92,7 @@ def write_sample(
     rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
     rutas.extend(escribir_aduanas(uni, Path(out_dir), anios))  # only the years of 2021–2024 asked for
     rutas += escribir_credito(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
+    rutas.append(escribir_pbi(Path(out_dir)))  # INEI's real workbook: all years in one edition
     try:
         from . import enaho
     except ModuleNotFoundError as e:

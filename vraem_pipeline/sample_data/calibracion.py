@@ -498,6 +498,14 @@ def calibrar(scale: str = "national", years=range(2019, 2025)) -> Calibracion:
     )
 
 
+def pbi_publicado() -> tuple[int, Decimal, Decimal]:
+    """(year, the territory's value added in S/ millones de 2007, its % of national GDP) as printed: the targets
+    of the sales outside the territory (:mod:`.pbi`), which the GDP allocation turns into those figures."""
+    anio, valor = _publicado("pbi_vraem_millones_soles_2007")
+    _, pct = _publicado("pbi_participacion_nacional_pct")
+    return anio, valor, pct
+
+
 def resumen(cal: Calibracion) -> str:
     """One-screen text of the derived targets, for the benchmark and for a curious reader."""
     filas = [f"escala={cal.escala} año publicado={cal.anio_publicado}"]
@@ -522,6 +530,7 @@ __all__ = [
     "calibrar",
     "leer_publicado",
     "leer_referencia",
+    "pbi_publicado",
     "redondea_a",
     "resumen",
     "ruta_referencia",

@@ -13,6 +13,9 @@ Why amounts look the way they do:
 * **The published total.** The VRAEM formal firms' sales of a calibrated year add up exactly to the
   target of :mod:`.calibracion` (the published S/ millions in the published year): the large firms, the
   only band without an upper edge, absorb the difference, each staying above 2,300 UIT.
+* **The published GDP.** The formal firms outside the territory but in its departments are scaled last
+  (their large firms only, :func:`.pbi.ajustar_ventas_fuera_del_territorio`), so that the pipeline's
+  default GDP allocation on INEI's real workbook gives the published S/ millions of 2007 and share.
 * **Dirt, counted** (:func:`suciedad_ventas`): RUCs not in the Padrón, lines of the previous EJERCICIO,
   lines with a wrong field count and amounts that are not numbers — all on RUCs that no rule could turn
   into a formal firm, so they change no figure whatever a reader does with them.
@@ -26,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .pbi import ajustar_ventas_fuera_del_territorio
 from .padron import ACTIVO, AUSENTE, ROL_INACTIVO, V_CERO, V_NINGUNA, V_POSITIVA, V_VACIA, Universo, ruc_reservados
 
 CABECERA = "RUC|EJERCICIO|VENTAS_NETAS"
@@ -111,7 +115,9 @@ def importes(uni: Universo, anio: int) -> np.ndarray:
 
     The VRAEM formal firms of a year with a target are then adjusted so that their total is exact: the
     large firms share the difference in proportion to their own draws, each kept above the large-firm
-    floor. Raises if the target cannot be met inside the bands (a calibration error, not a data one).
+    floor. Then the large firms outside the VRAEM districts in the VRAEM departments are scaled so that the
+    GDP allocation lands on its target (:mod:`.pbi`). Raises if a target cannot be met inside the bands (a
+    calibration error, not a data one).
     """
     t = uni.t(anio)
     uit = uni.cal.uit[anio]
@@ -137,6 +143,7 @@ def importes(uni: Universo, anio: int) -> np.ndarray:
         reparto[np.argmax(w)] += exceso - int(reparto.sum())
         cents[g] = piso + reparto
         assert int(cents[f].sum()) == int(objetivo)
+    ajustar_ventas_fuera_del_territorio(uni, anio, cents)  # outside the territory only: its total stays exact
     return cents
 
 

@@ -1,0 +1,265 @@
+"""INEI's departmental GDP workbooks: the real 2026 edition as published, hand-made per-activity workbooks, name
+matching, editions, units, and the consistency check on inconsistent tables."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from tests.libros_inei import ACTIVIDADES, DEPARTAMENTOS, department_rows, write_activity_set, write_workbook
+from vraem_pipeline import pbi
+from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.quality import split_valid
+from vraem_pipeline.sample_data.pbi import LIBRO
+from vraem_pipeline.schemas.pbi import INEI_VAB
+from vraem_pipeline.sources import inei_vab
+from vraem_pipeline.sources.inei_vab import clasificar_etiqueta, read_folder, read_workbook
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "inei" / "pbi_peru_17.xlsx"
+
+
+def staged(cuadros) -> pd.DataFrame:
+    """What the staging asset keeps: the cells that pass the schema."""
+    frames = [split_valid(c.celdas.copy(), INEI_VAB, anio=0, source=c.label).accepted for c in cuadros]
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------- the real workbook
+
+
+def test_shipped_copy_is_inei_file_byte_for_byte():
+    """The package copy (CI has no ../shared) is the realdata file itself."""
+    digest = hashlib.sha256(LIBRO.read_bytes()).hexdigest()
+    assert digest == "86ead79ba191546d8e0be5c452901d5af28d08cc9f6fd22d1fa3414ea852c943"
+    if SHARED.exists():
+        assert SHARED.read_bytes() == LIBRO.read_bytes()
+
+
+def test_real_workbook_national_pbi_and_the_five_departments():
+    c = read_workbook(LIBRO)
+    assert (c.actividad, c.unidad, c.factor_miles) == ("total", "miles de soles", 1.0)
+    assert c.anios == tuple(range(2007, 2026))
+    assert c.edicion == "Con información disponible a junio del 2026" and c.edicion_clave == (2026, 6)
+    assert c.filas_leidas == 31 * 19  # 24 departments + Lima's 3 sub-rows + 4 national rows, × 19 years
+    cells = staged([c])
+    assert len(cells) == c.filas_leidas  # nothing quarantined
+    assert pbi.consistencia(cells).empty
+
+    nac = pbi.nacional(cells).set_index("anio")
+    assert nac.loc[2024, "pbi_miles_soles"] == 585_617_509  # exactly, as the issue requires
+    assert nac.loc[2024, "vab_miles_soles"] == 533_152_582
+    assert nac.loc[2024, "impuestos_miles_soles"] == 48_589_875
+    assert nac.loc[2024, "derechos_importacion_miles_soles"] == 3_875_052
+    flags = cells.drop_duplicates("anio").set_index("anio")["estado_cifra"]
+    assert (flags[2022], flags[2023], flags[2024], flags[2025]) == ("definitiva", "preliminar", "preliminar", "estimada")
+
+    deps = pbi.departamentos(cells)
+    d24 = deps[deps["anio"] == 2024].set_index("ubigeo_departamento")["vab_miles_soles"]
+    assert len(d24) == 25
+    assert d24[["03", "05", "08", "09", "12"]].to_dict() == {
+        "03": 7_219_959, "05": 6_212_319, "08": 22_767_865, "09": 3_912_627, "12": 15_992_658}
+    # Lima's row is Callao + Región Lima + Provincia de Lima in this edition: Callao comes out of Lima
+    assert d24["07"] == 23_148_604 and d24["15"] == 255_670_998 - 23_148_604
+    assert set(deps.loc[deps["anio"] == 2024, "regla_lima"]) == {"incluye_callao"}
+    assert d24.sum() == 533_152_582  # the 25 departments add up to VAB once the sub-rows are dropped
+
+
+def test_real_workbook_other_sheets_are_refused():
+    """cuadro2 is shares of GDP, not values: no unit in its title, so it cannot be taken for cuadro1."""
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(LIBRO, hoja="cuadro2")
+    assert err.value.rule == "unidad" and "pbi_peru_17.xlsx" in str(err.value)
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(LIBRO, hoja="cuadro9")
+    assert err.value.rule == "hoja_cuadro1"
+
+
+# ----------------------------------------------------------------------------------------- name matching
+
+
+@pytest.mark.parametrize("label,expected", [
+    ("Apurímac", ("departamento", "03")), ("APURIMAC", ("departamento", "03")), ("apurimac", ("departamento", "03")),
+    ("Junín", ("departamento", "12")), ("JUNIN", ("departamento", "12")), ("Huánuco 1/", ("departamento", "10")),
+    ("Áncash", ("departamento", "02")), ("Ancash", ("departamento", "02")), ("San Martin", ("departamento", "22")),
+    ("  Madre de  Dios ", ("departamento", "17")), ("Callao", ("departamento", "07")),
+    ("Prov. Const. del Callao", ("departamento", "07")), ("PROV CONST DEL CALLAO", ("departamento", "07")),
+    ("Región Lima", ("subdivision", "15")), ("REGION LIMA", ("subdivision", "15")),
+    ("Lima Metropolitana 2/", ("subdivision", "15")), ("Valor Agregado Bruto", ("vab", None)),
+    ("Derechos de Importacion", ("derechos_importacion", None)), ("PRODUCTO BRUTO INTERNO", ("pbi", None)),
+    ("Lima Sur", None), ("Ayacuchos", None),
+])
+def test_names_map_to_codes_with_or_without_accents(label, expected):
+    assert clasificar_etiqueta(label) == expected
+
+
+@pytest.mark.parametrize("cell,expected", [(2007, (2007, "")), (2019.0, (2019, "")), ("2023P/", (2023, "P")),
+                                           ("2024 P/", (2024, "P")), ("2025E/", (2025, "E")), ("2016p/", (2016, "P")),
+                                           ("Total", None), (2019.5, None)])
+def test_year_headers_keep_their_flag(cell, expected):
+    assert inei_vab._anio_cabecera(cell) == expected
+
+
+# ------------------------------------------------------------------------------ hand-made per-activity set
+
+
+def test_hand_made_per_activity_workbooks(tmp_path):
+    """12 per-activity workbooks and the all-activity one, older layout (Callao apart, Lima Metropolitana and
+    Lima Provincias under Lima). Values: department d, activity a, year k → 100·d + a + k miles."""
+    folder = tmp_path / "inei" / "vab"
+    written = write_activity_set(folder, ["2023P/", "2024P/"])
+    sel = read_folder(folder)
+    assert sel.total.path.name == "pbi_departamentos.xlsx" and not sel.ignorados
+    assert [c.actividad for c in sel.actividades] == [a for a, _ in ACTIVIDADES]
+    cells = staged(sel.usados)
+    assert pbi.consistencia(cells).empty
+
+    deps = pbi.departamentos(cells)
+    agro = deps[(deps["actividad"] == "agricultura") & (deps["anio"] == 2024)].set_index("ubigeo_departamento")
+    # Ayacucho (05), agriculture (a = 1), 2024 (k = 1): 100·5 + 1 + 1 = 502; Lima keeps its row (no Callao inside)
+    assert agro.loc["05", "vab_miles_soles"] == 502 and agro.loc["15", "vab_miles_soles"] == 1502
+    assert set(agro["regla_lima"]) == {"sin_callao"}
+    tot = deps[(deps["actividad"] == "total") & (deps["anio"] == 2024)].set_index("ubigeo_departamento")
+    # Ayacucho all activities 2024: Σ_a (500 + a + 1) = 12·501 + 78 = 6,090
+    assert tot.loc["05", "vab_miles_soles"] == 6090 == written["total"]["05"][1]
+    assert pbi.nivel_por_anio(deps) == {2023: "departamento_y_actividad", 2024: "departamento_y_actividad"}
+
+
+def test_partial_activity_set_is_refused(tmp_path):
+    folder = tmp_path / "vab"
+    write_activity_set(folder, [2023, 2024], skip=("pesca",))
+    with pytest.raises(SourceFileError) as err:
+        read_folder(folder)
+    assert err.value.rule == "actividades_incompletas" and "pesca" in str(err.value)
+
+
+def test_activities_that_do_not_add_up_to_the_department_fail(tmp_path):
+    folder = tmp_path / "vab"
+    write_activity_set(folder, [2024])
+    path = folder / "A.26.xlsx"  # agriculture: add 40 miles to Ayacucho, beyond 0.5 × 13 of rounding
+    wb = openpyxl.load_workbook(path)
+    ws = wb["cuadro1"]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Ayacucho")
+    ws.cell(row, 2).value += 40
+    vab = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Valor Agregado Bruto")
+    ws.cell(vab, 2).value += 40
+    wb.save(path)
+    fallas = pbi.consistencia(staged(read_folder(folder).usados))
+    assert fallas[["anio", "regla"]].values.tolist() == [[2024, "suma_actividades_departamento"]]
+    assert fallas["diferencia_miles"].iloc[0] == 40
+
+
+# -------------------------------------------------------------------------------------- editions and files
+
+
+def _total_workbook(path: Path, edition: str, bump: int = 0, years=("2023P/", "2024P/")) -> Path:
+    vals = {code: [1000 * int(code) + bump, 1000 * int(code) + 10 + bump] for _, code in DEPARTAMENTOS}
+    vab = [sum(v[k] for v in vals.values()) for k in range(2)]
+    rows = department_rows(vals) + [None, ("Valor Agregado Bruto", vab), ("Impuestos a los Productos", [100, 100]),
+                                    ("Derechos de Importación", [10, 10]), ("Producto Bruto Interno", [v + 110 for v in vab])]
+    return write_workbook(path, rows, list(years), notes=("Fuente: INEI", edition))
+
+
+def test_newest_edition_wins_and_the_older_one_is_named(tmp_path):
+    _total_workbook(tmp_path / "pbi_2026.xlsx", "Con información disponible a junio del 2026", bump=5)
+    _total_workbook(tmp_path / "pbi_2025.xlsx", "Con información disponible a marzo del 2025")
+    (tmp_path / "~$pbi_2026.xlsx").write_bytes(b"lock")  # Excel's lock file
+    (tmp_path / "LEEME.txt").write_text("notas")
+    sel = read_folder(tmp_path)
+    assert sel.total.path.name == "pbi_2026.xlsx" and sel.total.edicion_clave == (2026, 6)
+    assert {p.name: m for p, m in sel.ignorados} == {
+        "pbi_2025.xlsx": "edición anterior (Con información disponible a marzo del 2025)",
+        "LEEME.txt": "no es un libro .xlsx", "~$pbi_2026.xlsx": "no es un libro .xlsx"}
+
+
+def test_two_workbooks_of_one_edition_cannot_be_ranked(tmp_path):
+    _total_workbook(tmp_path / "a.xlsx", "Con información disponible a junio del 2026")
+    _total_workbook(tmp_path / "b.xlsx", "Con información disponible a junio del 2026")
+    with pytest.raises(SourceFileError) as err:
+        read_folder(tmp_path)
+    assert err.value.rule == "edicion"
+
+
+def test_units_are_converted_explicitly(tmp_path):
+    """A table in millones de soles is staged in miles: 1.5 millones = 1,500 miles."""
+    vals = {code: [1.5, 2.0] for _, code in DEPARTAMENTOS}
+    path = write_workbook(tmp_path / "m.xlsx", department_rows(vals), [2023, 2024], unit="(Millones de soles)")
+    c = read_workbook(path)
+    assert c.unidad == "millones de soles" and c.factor_miles == 1000
+    assert set(c.celdas["valor_miles_soles"]) == {1500.0, 2000.0}
+
+
+def test_current_prices_or_unknown_rows_fail_naming_file_row_and_rule(tmp_path):
+    vals = {code: [1, 2] for _, code in DEPARTAMENTOS}
+    corrientes = write_workbook(tmp_path / "c.xlsx", department_rows(vals), [2023, 2024],
+                                subtitle="Valores a Precios Corrientes")
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(corrientes)
+    assert err.value.rule == "precios_constantes_2007" and str(corrientes) in str(err.value)
+    rows = department_rows(vals)
+    rows.insert(3, ("Lima Sur", [1, 2]))
+    desconocida = write_workbook(tmp_path / "u.xlsx", rows, [2023, 2024])
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(desconocida)
+    assert (err.value.rule, err.value.line) == ("fila_desconocida", 9 + 3)  # header at row 7, data from row 9
+    malo = write_workbook(tmp_path / "y.xlsx", department_rows(vals), [2023, "Var %"])
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(malo)
+    assert (err.value.rule, err.value.line) == ("anio_cabecera", 7)
+
+
+def test_biff_xls_is_refused_and_an_xlsx_named_xls_is_read(tmp_path):
+    (tmp_path / "viejo.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(tmp_path / "viejo.xls")
+    assert err.value.rule == "formato_xlsx" and "BIFF8" in str(err.value)
+    shutil.copy(LIBRO, tmp_path / "PBI.XLS")
+    assert read_workbook(tmp_path / "PBI.XLS").edicion_clave == (2026, 6)
+
+
+def test_bad_cells_go_to_quarantine_with_their_row_and_column(tmp_path):
+    vals = {code: [1000, 2000] for _, code in DEPARTAMENTOS}
+    vals["05"] = ["n.d.", -5]
+    c = read_workbook(write_workbook(tmp_path / "q.xlsx", department_rows(vals), [2023, 2024]))
+    split = split_valid(c.celdas.copy(), INEI_VAB, anio=0, source=c.label)
+    assert split.n_accepted == 48
+    got = sorted(zip(split.rejected["linea"], split.rejected["regla"]))
+    assert got == [(13, "tipo_de_dato"), (13, "valor_no_negativo")]  # Ayacucho is the 5th row from row 9
+
+
+# --------------------------------------------------------------------------------- the consistency check
+
+
+def _real_cells() -> pd.DataFrame:
+    return staged([read_workbook(LIBRO)])
+
+
+def _edit(cells: pd.DataFrame, label: str, anio: int, delta: float) -> pd.DataFrame:
+    out = cells.copy()
+    out.loc[(out["etiqueta"] == label) & (out["anio"] == anio), "valor_miles_soles"] += delta
+    return out
+
+
+def test_consistency_tolerates_rounding_only():
+    """25 departments against VAB: 0.5 × 26 = 13 miles of rounding; 13 passes, 14 fails."""
+    cells = _real_cells()
+    assert pbi.consistencia(_edit(cells, "Cusco", 2024, 13)).empty
+    fallas = pbi.consistencia(_edit(cells, "Cusco", 2024, 14))
+    assert fallas[["actividad", "anio", "regla", "diferencia_miles"]].values.tolist() == [
+        ["total", 2024, "suma_departamentos_vab", 14.0]]
+
+
+def test_consistency_check_fails_on_an_inconsistent_workbook():
+    cells = _real_cells()
+    broken = _edit(cells, "Producto Bruto Interno", 2023, 1000)  # VAB + taxes + duties ≠ PBI
+    broken = _edit(broken, "Región Lima", 2022, 500)  # Lima ≠ its sub-rows
+    broken = broken[~((broken["etiqueta"] == "Ayacucho") & (broken["anio"] == 2021))]  # a department missing
+    fallas = pbi.consistencia(broken)
+    assert fallas[["anio", "regla"]].values.tolist() == [
+        [2021, "departamentos_25"], [2022, "lima_subdivisiones"], [2023, "vab_impuestos_derechos_pbi"]]
+    assert "05" in fallas["detalle"].iloc[0]
+    assert fallas["diferencia_miles"].iloc[2] == -1000

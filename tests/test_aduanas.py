@@ -25,16 +25,16 @@ def test_dbf_live_records_keep_their_record_numbers_and_cp850_text(tmp_path):
     block = aduanas.read_dbf(path)
     assert block.record.tolist() == [1, 3]  # record 2 is deleted: not a row, but it keeps its place
     assert block.deleted == 1
-    assert block.columns["dnombre"].tolist() == ["AGRÍCOLA CAÑETE", "MINERA ÑAHUI S.A."]
-    assert block.columns["nandina"].tolist() == ["2603000000", "804400000"]  # the numeric field lost the zero
-    assert block.columns["regimen"].tolist() == ["", ""]  # not a DBF field: the x files are all régimen 40
+    assert block.columns["dnombre"].to_pylist() == ["AGRÍCOLA CAÑETE", "MINERA ÑAHUI S.A."]
+    assert block.columns["nandina"].to_pylist() == ["2603000000", "804400000"]  # the numeric field lost the zero
+    assert block.columns["regimen"].to_pylist() == ["", ""]  # not a DBF field: the x files are all régimen 40
 
 
 def test_dbf_code_page_from_the_language_driver(tmp_path):
     path = tmp_path / "x.dbf"
     path.write_bytes(dbf_bytes([export_record(1, nombre="AÑO")], encoding="cp1252", language_driver=0x57))
     block = aduanas.read_dbf(path)
-    assert block.encoding == "cp1252" and block.columns["dnombre"].tolist() == ["AÑO"]
+    assert block.encoding == "cp1252" and block.columns["dnombre"].to_pylist() == ["AÑO"]
 
 
 def test_dbf_missing_required_field_and_truncated_file_fail_naming_the_file(tmp_path):

@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from dbfread import DBF
 from dbfread.codepages import guess_encoding
 
@@ -156,7 +157,7 @@ def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
 class DbfBlock:
     """The live records of one DBF: raw text columns, record numbers (1-based, deleted ones counted)."""
 
-    columns: dict[str, np.ndarray]  # raw column → str array (stripped)
+    columns: dict[str, pa.Array]  # raw column → text, surrounding spaces removed
     record: np.ndarray  # record number of each live record
     deleted: int
     bad_flags: list[tuple[int, str]]  # (record, text) of records whose flag byte is neither ' ' nor '*'
@@ -204,7 +205,6 @@ def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None]
     deleted = flags == ord("*")
     record_no = np.arange(1, n + 1, dtype=np.int64)
     bad = [(int(r), bytes(raw[r - 1]).decode(encoding, errors="replace")) for r in record_no[~(live | deleted)]]
-    # bytes → code points through the code page, then a fixed-width UTF-32 view cut into fields
     lut = _decode_table(encoding)
     offsets, pos = {}, 1
     for f in table.fields:
@@ -213,11 +213,15 @@ def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None]
     columns = {}
     for name, dbf_name in fields.items():
         if not dbf_name or dbf_name not in present:
-            columns[name] = np.full(int(live.sum()), "", dtype="U1")
+            columns[name] = pa.array([""] * int(live.sum()), pa.string())
             continue
         at, width = offsets[dbf_name]
-        chars = np.ascontiguousarray(lut[raw[live, at:at + width]])
-        columns[name] = np.char.strip(chars.view(f"U{width}").reshape(-1))
+        cells = np.ascontiguousarray(raw[live, at:at + width])
+        if (cells < 128).all():  # codes, numbers, dates: ASCII is the same in every code page, bytes go as they are
+            text = pa.array(cells.view(f"S{width}").reshape(-1)).cast(pa.string())
+        else:  # bytes → code points through the code page, a fixed-width UTF-32 view of the field
+            text = pa.array(np.ascontiguousarray(lut[cells]).view(f"U{width}").reshape(-1))
+        columns[name] = pc.utf8_trim_whitespace(text)
     return DbfBlock(columns, record_no[live], int(deleted.sum()), bad, encoding)
 
 
@@ -290,7 +294,7 @@ def _read_dbf_file(f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, 
         if extracted is not None:
             extracted.unlink(missing_ok=True)
     n = len(block.record)
-    arrow = pa.table({**{c: pa.array(block.columns[c].tolist(), pa.string()) for c in RAW_COLUMNS},
+    arrow = pa.table({**{c: block.columns[c] for c in RAW_COLUMNS},
                       "archivo": pa.array([label] * n, pa.string()).dictionary_encode(),
                       "linea": pa.array(block.record), "_fila": pa.array((order << 32) + block.record)})
     bad = [(label, record, None, "REGISTRO DBF", "marca de borrado inválida (ni ' ' ni '*')", text, None)

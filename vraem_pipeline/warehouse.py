@@ -109,6 +109,11 @@ def replace_years(
 ) -> int:
     """Idempotent partition write: in one transaction, delete the years and insert them again."""
     years = sorted(set(int(y) for y in years))
+    return _replace_rows(con, table, df, schema, f"anio IN ({','.join(map(str, years)) or 'NULL'})")
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, schema: pa.DataFrameSchema | None,
+                  where: str) -> int:
     if schema is not None:
         create_table_from_schema(con, table, schema)
         # Optional columns (e.g. ENAHO's ocupinf, absent from 2024) stay NULL for the years that lack them.
@@ -119,7 +124,7 @@ def replace_years(
         con.unregister("_vraem_new")
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {table} WHERE anio IN ({','.join(map(str, years)) or 'NULL'})")
+        con.execute(f"DELETE FROM {table} WHERE {where}")
         if len(df):
             con.register("_vraem_new", df)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vraem_new")
@@ -232,25 +237,7 @@ def replace_all_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFram
                      schema: pa.DataFrameSchema | None = None) -> int:
     """Replace every row of `table` in one transaction: for a source whose newest edition replaces the whole
     series (INEI's GDP), where a year-by-year replace would mix editions."""
-    if schema is not None:
-        create_table_from_schema(con, table, schema)
-        df = df[[c for c in schema.columns if c in df.columns]]
-    else:
-        con.register("_vraem_new", df.head(0))
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _vraem_new")
-        con.unregister("_vraem_new")
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {table}")
-        if len(df):
-            con.register("_vraem_new", df)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vraem_new")
-            con.unregister("_vraem_new")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return len(df)
+    return _replace_rows(con, table, df, schema, "true")
 
 
 def record_parameters(con: duckdb.DuckDBPyConnection, tema: str, params: dict[str, tuple[object, str]]) -> None:

@@ -33,7 +33,6 @@ changes; scaled and shifted so that the mean and the endpoints are the published
 from __future__ import annotations
 
 import math
-import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -44,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .calibracion import ESCALA_DE_CALIBRACION, calibrar, leer_publicado, leer_referencia, redondea_a
-from .padron import AUSENTE, Universo, _cuerpos, con_digito_errado, construir_universo, ruc_reservados
+from .padron import AUSENTE, Universo, _cuerpos, con_digito_errado, construir_universo, escribir_zip, ruc_reservados
 
 CABECERA = "PERIODO|TIPO_DOCUMENTO|NUMERO_DOCUMENTO|CODIGO_ENTIDAD|TIPO_CREDITO|SALDO_SOLES"
 
@@ -146,7 +145,6 @@ REGLA_DE_SUCIEDAD = {
 #: Year written zipped (a zip stands in for the file) and years with CRLF line ends: the reader's variants.
 ANIOS_ZIP = (2021,)
 ANIOS_CRLF = (2023,)
-NIVEL_ZIP = 1
 
 #: First index of the RUC-10 body permutation used for DNIs that have no RUC 10: above every index the
 #: population, the reserved blocks and the fillers of ``scale="real"`` use (padron._BASE_*), so such a DNI
@@ -601,15 +599,7 @@ def escribir_deudores(ctx: _Contexto, raw_dir: Path, anio: int, objetivo: dict[t
 
     if anio in ANIOS_ZIP:
         ruta = carpeta / f"{nombre}.zip"
-        info = zipfile.ZipInfo(f"{nombre}.txt", date_time=(anio + 1, 1, 15, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        if hasattr(info, "compress_level"):
-            info.compress_level = NIVEL_ZIP
-        else:
-            info._compresslevel = NIVEL_ZIP
-        info.external_attr = 0o644 << 16
-        with zipfile.ZipFile(ruta, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
-            volcar(f)
+        escribir_zip(ruta, f"{nombre}.txt", (anio + 1, 1, 15, 0, 0, 0), volcar)
     else:
         ruta = carpeta / f"{nombre}.txt"
         with open(ruta, "wb") as f:

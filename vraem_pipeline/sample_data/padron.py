@@ -1318,6 +1318,20 @@ def lineas_relleno(uni: Universo, anio: int, mes: int, lineas_total: int | None)
 NIVEL_ZIP = 1
 
 
+def escribir_zip(ruta: Path, miembro: str, fecha: tuple[int, ...], volcar) -> None:
+    """A zip of one member streamed by ``volcar(f)`` (never whole in memory), deflated at ``NIVEL_ZIP``."""
+    info = zipfile.ZipInfo(miembro, date_time=fecha)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    # ZipFile.open(…, "w") takes the level from the ZipInfo (renamed compress_level in Python 3.13)
+    if hasattr(info, "compress_level"):
+        info.compress_level = NIVEL_ZIP
+    else:
+        info._compresslevel = NIVEL_ZIP
+    info.external_attr = 0o644 << 16
+    with zipfile.ZipFile(ruta, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
+        volcar(f)
+
+
 def escribir_padron(uni: Universo, raw_dir: Path, anio: int, mes: int = 12, lineas_total: int | None = None) -> Path:
     """Write one cut under ``raw_dir/sunat/padron/<anio>/`` in that year's format; returns its path.
 
@@ -1350,16 +1364,7 @@ def escribir_padron(uni: Universo, raw_dir: Path, anio: int, mes: int = 12, line
 
     if fmt.comprimido:
         ruta = carpeta / f"{nombre}.zip"
-        info = zipfile.ZipInfo(f"{nombre}.csv", date_time=(anio, mes, 28, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        # ZipFile.open(…, "w") takes the level from the ZipInfo (renamed compress_level in Python 3.13)
-        if hasattr(info, "compress_level"):
-            info.compress_level = NIVEL_ZIP
-        else:
-            info._compresslevel = NIVEL_ZIP
-        info.external_attr = 0o644 << 16
-        with zipfile.ZipFile(ruta, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
-            volcar(f)
+        escribir_zip(ruta, f"{nombre}.csv", (anio, mes, 28, 0, 0, 0), volcar)
     else:
         ruta = carpeta / f"{nombre}.csv"
         with open(ruta, "wb") as f:

@@ -26,6 +26,7 @@ import pandas as pd
 from vraem_pipeline.marts import sql_text
 from vraem_pipeline.referencia import reference_csv
 from vraem_pipeline.sqlrules import register_macros
+from vraem_pipeline.warehouse import replace_years_from_sql
 
 TABLA = "intermedio.credito_empresarial"
 
@@ -106,15 +107,7 @@ def build_business_credit(con: duckdb.DuckDBPyConnection, years: list[int], rule
         years = sorted(set(years) | set(staged))
         con.execute(f"DROP TABLE {TABLA}")
     params = _params(years, rule)
-    con.execute(f"CREATE TABLE IF NOT EXISTS {TABLA} AS SELECT * FROM ({select}) WHERE false", params)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM {TABLA} WHERE anio IN ({','.join(map(str, years))})")
-        con.execute(f"INSERT INTO {TABLA} {select}", params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    replace_years_from_sql(con, TABLA, select, params, years)
     return unlocated_by_year(con, years)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from vraem_pipeline import referencia
 from vraem_pipeline.ciiu import match_activity
 from vraem_pipeline.marts import sql_text
+from vraem_pipeline.warehouse import replace_years_from_sql
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,7 @@ def build_formal_firms(con: duckdb.DuckDBPyConnection, years: list[int], rule: F
         "anios": years, "estados": list(rule.estados_activos), "tipos": list(rule.tipos_negocio), "exigir_ventas": rule.exigir_ventas_positivas,
         "micro_uit": rule.micro_uit, "pequena_uit": rule.pequena_uit, "mediana_uit": rule.mediana_uit,
     }
-    con.execute(f"CREATE TABLE IF NOT EXISTS intermedio.empresas_formales AS SELECT * FROM ({select}) WHERE false", params)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DELETE FROM intermedio.empresas_formales WHERE anio IN ({','.join(map(str, years))})")
-        con.execute(f"INSERT INTO intermedio.empresas_formales {select}", params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    replace_years_from_sql(con, "intermedio.empresas_formales", select, params, years)
     return con.execute(
         f"""SELECT anio, count(*) AS empresas, avg((sector = 'sin_clasificar')::INT) * 100 AS sin_clasificar_pct
             FROM intermedio.empresas_formales WHERE anio IN ({','.join(map(str, years))}) GROUP BY anio ORDER BY anio"""

@@ -181,24 +181,33 @@ class SourceRead:
             )
 
 
+_FUENTES_COLUMNS = ["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
+                    "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"]
+
+
 def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[int], reads: list[SourceRead]) -> None:
+    """meta.fuentes of a yearly source: the rows of those years replaced by the files just read."""
     years = sorted(set(int(y) for y in years))
+    _write_sources(con, fuente, reads, f"anio IN ({','.join(map(str, years))})")
+
+
+def replace_source_files(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead]) -> None:
+    """meta.fuentes for a source read whole on every refresh (not by year): its rows are replaced as a whole,
+    so a file no longer used (an older edition) does not stay listed."""
+    _write_sources(con, fuente, reads, "true")
+
+
+def _write_sources(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead], where: str) -> None:
     rows = pd.DataFrame(
-        [
-            {
-                "fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
-                "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
-                "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
-                "filas_duplicadas": r.duplicadas,
-            }
-            for r in reads
-        ],
-        columns=["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
-                 "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"],
-    )
+        [{"fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
+          "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
+          "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
+          "filas_duplicadas": r.duplicadas} for r in reads],
+        columns=_FUENTES_COLUMNS,
+    ).astype({"anio": "Int64"})
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM meta.fuentes WHERE fuente = ? AND anio IN ({','.join(map(str, years))})", [fuente])
+        con.execute(f"DELETE FROM meta.fuentes WHERE fuente = ? AND {where}", [fuente])
         if len(rows):
             con.register("_vraem_fuentes", rows)
             con.execute("INSERT INTO meta.fuentes BY NAME SELECT * FROM _vraem_fuentes")
@@ -209,24 +218,15 @@ def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[
         raise
 
 
-def replace_source_files(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead]) -> None:
-    """meta.fuentes for a source read whole on every refresh (not by year): its rows are replaced as a whole,
-    so a file no longer used (an older edition) does not stay listed."""
-    rows = pd.DataFrame(
-        [{"fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
-          "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
-          "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
-          "filas_duplicadas": r.duplicadas} for r in reads],
-        columns=["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
-                 "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"],
-    ).astype({"anio": "Int64"})
+def replace_years_from_sql(con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict,
+                           years: list[int]) -> None:
+    """A row-level derived table (`intermedio`) that keeps every year ever refreshed: created from `select`'s
+    shape if absent, then the `years` deleted and selected again in one transaction."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) WHERE false", params)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM meta.fuentes WHERE fuente = ?", [fuente])
-        if len(rows):
-            con.register("_vraem_fuentes", rows)
-            con.execute("INSERT INTO meta.fuentes BY NAME SELECT * FROM _vraem_fuentes")
-            con.unregister("_vraem_fuentes")
+        con.execute(f"DELETE FROM {table} WHERE anio IN ({','.join(map(str, years))})")
+        con.execute(f"INSERT INTO {table} {select}", params)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -16,7 +16,7 @@ from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.referencia import PAIS_DESCONOCIDO
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
-from vraem_pipeline.warehouse import record_parameters
+from vraem_pipeline.warehouse import record_parameters, replace_years_from_sql
 
 GROUP = "exportaciones"
 FUENTE = "SUNAT, Aduanas: exportaciones definitivas línea por línea (Aduanet x*.zip y entrega en texto)"
@@ -76,16 +76,7 @@ def exportaciones_lineas(context: dg.AssetExecutionContext, duckdb: DuckDBResour
     years = asset_years(context)
     select = sql_text("intermedio/exportaciones.sql")
     with operator_connection(duckdb) as con:
-        con.execute(f"CREATE TABLE IF NOT EXISTS intermedio.exportaciones AS SELECT * FROM ({select}) WHERE false",
-                    {"anios": years})
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(f"DELETE FROM intermedio.exportaciones WHERE anio IN ({','.join(map(str, years))})")
-            con.execute(f"INSERT INTO intermedio.exportaciones {select}", {"anios": years})
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        replace_years_from_sql(con, "intermedio.exportaciones", select, {"anios": years}, years)
         record_parameters(con, "exportaciones", PARAMETROS)
         counts = con.execute(
             f"""SELECT anio, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 1) AS fob_millones_usd

@@ -14,7 +14,7 @@ import pandera.pandas as pa
 from vraem_pipeline.referencia import reference_csv
 from vraem_pipeline.ruc import PATTERN as RUC_PATTERN
 from vraem_pipeline.ruc import WEIGHTS
-from vraem_pipeline.schemas.empresas import _lineage
+from vraem_pipeline.schemas.empresas import lineage
 
 #: `TIPO_DOCUMENTO` codes the rules know (contract §3.2); other well-formed codes stay, unlocatable.
 DNI, RUC = "1", "6"
@@ -83,7 +83,7 @@ DEUDORES = pa.DataFrameSchema(
                                                       statistics={"sql": "isfinite({col})"})],
                                  description="Saldo de créditos directos a fin de mes (diciembre)",
                                  metadata={"unidad": "soles"}),
-        **_lineage(),
+        **lineage(),
     },
     checks=[
         pa.Check(_periodo_del_anio, name="periodo_del_anio", error="periodo_del_anio",

@@ -21,7 +21,7 @@ def _ruc_column(description: str) -> pa.Column:
     )
 
 
-def _lineage() -> dict[str, pa.Column]:
+def lineage() -> dict[str, pa.Column]:
     return {
         "anio": pa.Column("int64", pa.Check.in_range(2000, 2100, error="anio_valido"),
                           description="Año de referencia (carpeta del año en raw/)", metadata={"unidad": "año"}),
@@ -56,7 +56,7 @@ PADRON = pa.DataFrameSchema(
         "periodo_publicacion": pa.Column(str, pa.Check.str_matches(r"^\d{6}$", error="periodo_aaaamm"),
                                          nullable=True, description="Periodo de publicación del corte (AAAAMM)",
                                          metadata={"unidad": "AAAAMM"}),
-        **_lineage(),
+        **lineage(),
     },
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",
@@ -83,7 +83,7 @@ VENTAS = pa.DataFrameSchema(
                                                        statistics={"sql": "isfinite({col})"})], nullable=True,
                                   description="Ventas netas anuales declaradas (vacío si no declaró)",
                                   metadata={"unidad": "soles"}),
-        **_lineage(),
+        **lineage(),
     },
     checks=[pa.Check(_ejercicio_del_anio, name="ejercicio_del_anio", error="ejercicio_del_anio",
                      statistics={"sql": "{ejercicio} = {anio}", "columnas": ["ejercicio", "anio"]})],

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -229,9 +230,10 @@ def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None]
 
 @dataclass
 class FileLoad:
+    """One file's part of the year: its meta.fuentes row is made from this once the year is staged."""
+
     path: Path
     label: str
-    kind: str
     rows: int
     n_bad: int
     nota: str = ""
@@ -241,11 +243,9 @@ class FileLoad:
 class YearLoad:
     """Every export file of a year loaded into one scratch table, in the shape `sqlrules.stage_text_load` takes:
     `view` (a table) has the normalized columns plus `archivo`, `linea` and `_fila` (the file's precedence, then
-    its line);
-    `bad` the lines that could not be rows, with their file."""
+    its line); `bad` the lines that could not be rows, with their file."""
 
     label: str
-    table: str
     view: str
     bad: str
     rows: int
@@ -259,7 +259,7 @@ class YearLoad:
         return self.rows + self.n_bad
 
     def drop(self, con: duckdb.DuckDBPyConnection) -> None:
-        for t in (self.table, self.view, self.bad):
+        for t in (self.view, self.bad):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
@@ -300,7 +300,7 @@ def _read_dbf_file(f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, 
     bad = [(label, record, None, "REGISTRO DBF", "marca de borrado inválida (ni ' ' ni '*')", text, None)
            for record, text in block.bad_flags]
     nota = f"{block.deleted:,} registros borrados omitidos" if block.deleted else ""
-    return FileLoad(path, label, "dbf", n, len(bad), nota), arrow, bad
+    return FileLoad(path, label, n, len(bad), nota), arrow, bad
 
 
 def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, TextLoad, str]:
@@ -318,40 +318,47 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
     cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
     select = (f"SELECT {cols}, {_quote(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
               f"FROM {load.view}")
-    return FileLoad(f.path, load.label, "pipe", load.rows, load.n_bad, f"vía {load.via}"), load, select
+    return FileLoad(f.path, load.label, load.rows, load.n_bad, f"vía {load.via}"), load, select
 
 
 #: DBF rows held in memory (as Arrow, outside DuckDB's memory limit) before they are written to a scratch table:
 #: a national sample year fits in one batch (one write fewer); a real year (26–47 k records a week) does not.
 DBF_BATCH_ROWS = 1_000_000
 
+_EMPTY_DBF_SQL = ("(SELECT " + ", ".join(f"NULL::VARCHAR AS {c}" for c in RAW_COLUMNS)
+                  + ", NULL::VARCHAR AS archivo, NULL::BIGINT AS linea, NULL::BIGINT AS _fila WHERE false)")
 
-def _spill(con: duckdb.DuckDBPyConnection, table: str, arrows: list[pa.Table]) -> None:
+
+def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: str, arrows: list[pa.Table]) -> None:
+    """One INSERT for all the batch's DBFs: 60 weekly inserts cost three times as much."""
     con.register("_vraem_lote", pa.concat_tables(arrows))
-    exists = con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = '{table}'").fetchall()[0][0]
-    con.execute(f"INSERT INTO {table} SELECT * FROM _vraem_lote" if exists else f"CREATE TABLE {table} AS SELECT * FROM _vraem_lote")
-    con.unregister("_vraem_lote")
+    try:
+        con.execute(f"INSERT INTO {table} SELECT {columns} FROM _vraem_lote")
+    finally:
+        con.unregister("_vraem_lote")
 
 
 def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, workdir: Path | None = None,
-              label: str = "", **_ignored) -> YearLoad:
+              label: str = "", derived: dict[str, str] | None = None) -> YearLoad:
     """Load every file of the year into `<table>_v` (normalized) and `<table>_malas` (lines and records that
-    could not be rows), in one pass over the raw text of all the files."""
-    workdir = Path(workdir) if workdir else Path.cwd()
+    could not be rows), in one pass over the raw text of all the files. `derived` (the row verdict other readers
+    compute while they load) is not computed here: the rules scan the year's normalized table once anyway."""
+    workdir = Path(workdir or tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
-    bad, view = f"{table}_malas", f"{table}_v"
+    bad, view, spilled = f"{table}_malas", f"{table}_v", f"{table}_dbf"
     con.execute(f"CREATE OR REPLACE TABLE {bad} (archivo VARCHAR, linea BIGINT, campos BIGINT, error VARCHAR, "
                 "mensaje VARCHAR, texto VARCHAR, esperados BIGINT)")
-    loads, arrows, parts, scratch = [], [], [], []
-    spilled = f"{table}_dbf"
-    con.execute(f"DROP TABLE IF EXISTS {spilled}")
+    dbf_columns = f"{', '.join(RAW_COLUMNS)}, archivo::VARCHAR AS archivo, linea, _fila"
+    con.execute(f"CREATE OR REPLACE TABLE {spilled} AS SELECT {dbf_columns} FROM {_EMPTY_DBF_SQL}")
+    loads, arrows, parts, scratch = [], [], [f"SELECT * FROM {spilled}"], []
+    registered = False
     try:
         for order, f in enumerate(files):
             if f.kind == "dbf":
                 load, arrow, bad_records = _read_dbf_file(f, order, workdir)
                 arrows.append(arrow)
                 if sum(a.num_rows for a in arrows) >= DBF_BATCH_ROWS:  # a real year: ~2 M records in 52 files
-                    _spill(con, spilled, arrows)
+                    _insert_arrow(con, spilled, dbf_columns, arrows)
                     arrows = []
                 if bad_records:
                     con.executemany(f"INSERT INTO {bad} VALUES (?, ?, ?, ?, ?, ?, ?)", bad_records)
@@ -360,21 +367,19 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
                 scratch.append(text_load)
                 parts.append(select)
             loads.append(load)
-        dbf_columns = f"{', '.join(RAW_COLUMNS)}, archivo::VARCHAR AS archivo, linea, _fila"
-        if con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = '{spilled}'").fetchall()[0][0]:
-            parts.append(f"SELECT {dbf_columns} FROM {spilled}")
-        if arrows:  # the DBFs in one relation: 60 weekly inserts cost three times as much
+        if arrows:  # the last batch is read where it is, not written first (a sample year is one batch)
             con.register("_vraem_dbf", pa.concat_tables(arrows))
+            registered = True
             parts.append(f"SELECT {dbf_columns} FROM _vraem_dbf")
         # normalized once, into a table: the rules, the duplicate search and the writes each scan it
         select = ", ".join(f"{sql.replace('{c}', raw)} AS {name}" for name, (raw, sql) in NORMALIZE.items())
         con.execute(f"CREATE OR REPLACE TABLE {view} AS SELECT {select}, archivo, linea, _fila "
                     f"FROM ({' UNION ALL '.join(parts)})")
     finally:
-        if arrows:
+        if registered:
             con.unregister("_vraem_dbf")
         con.execute(f"DROP TABLE IF EXISTS {spilled}")
         for text_load in scratch:
             text_load.drop(con)
-    return YearLoad(label=label, table=table, view=view, bad=bad, rows=sum(l.rows for l in loads),
+    return YearLoad(label=label, view=view, bad=bad, rows=sum(l.rows for l in loads),
                     n_bad=sum(l.n_bad for l in loads), header=RAW_COLUMNS, archivos=loads)

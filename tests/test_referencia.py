@@ -251,3 +251,19 @@ def test_reference_csv_keeps_codes_as_strings_and_returns_copies():
     table.loc[0, "codigo"] = "XX"
     assert referencia.reference_csv("sbs_tipo_credito.csv").loc[0, "codigo"] == "06"
     assert isinstance(referencia.reference_csv("uit.csv"), pd.DataFrame)
+
+
+@pytest.mark.parametrize(("file", "name"), [
+    ("vraem_distritos.csv", "VRAEM"),                   # an acronym: capitals
+    ("ayacucho_distritos.csv", "Ayacucho"),             # a department: INEI's spelling
+    ("JUNIN.csv", "Junín"),                             # accents restored, case ignored
+    ("corredor_minero_sur.csv", "CORREDOR MINERO SUR"),  # anything else: capitals, `_` as spaces
+])
+def test_territory_name_from_its_file_name(file, name):
+    assert referencia.territory_name(f"/x/{file}") == name
+
+
+def test_shipped_example_territory_is_one_whole_department():
+    example = referencia.load_territory(referencia.REFERENCE_DIR / "ayacucho_distritos.csv")
+    every = referencia.ubigeo_table()
+    assert set(example["ubigeo"]) == set(every.loc[every["ubigeo"].str.startswith("05"), "ubigeo"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -226,6 +227,20 @@ def load_territory(path: Path | str | None = None) -> pd.DataFrame:
 @lru_cache(maxsize=1)
 def _shipped_territory() -> pd.DataFrame:
     return _parse_territory(SHIPPED_TERRITORY)
+
+
+def territory_name(path: Path | str) -> str:
+    """The territory's name as the report prints it, read off its file name, since the district list has no
+    column for it: the stem without a `_distritos` suffix, `_` as spaces; a department's name when it is one
+    (`ayacucho_distritos.csv` → "Ayacucho", accents from INEI's table), else in capitals (`vraem_distritos.csv`
+    → "VRAEM", `corredor_minero_sur.csv` → "CORREDOR MINERO SUR")."""
+    stem = re.sub(r"[_-]distritos$", "", Path(path).stem, flags=re.IGNORECASE).replace("_", " ").strip()
+    by_plain = {_plain(name): name for name in department_names().values()}
+    return by_plain.get(_plain(stem), stem.upper())
+
+
+def _plain(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
 
 
 def territory_departments(territory: pd.DataFrame) -> list[str]:

@@ -46,6 +46,20 @@ def test_sample_data_then_refresh_small(tmp_path):
     assert len(runs) == 1 and runs[0].is_success
     instance.dispose()
 
+    # The refresh wrote the latest year's report beside the warehouse (VRAEM_INFORME_DIR's default) …
+    assert {p.name for p in (tmp_path / "w" / "informe").glob("informe_vraem_2024.*")} >= {
+        "informe_vraem_2024.html", "informe_vraem_2024.xlsx"}
+    # … and `vraem report` writes any published year where it is told, its key figures the warehouse's.
+    rep = _vraem("report", "--year", "2023", "--out", str(tmp_path / "rep"), "--sin-pdf", env=env)
+    assert rep.returncode == 0, rep.stderr
+    html = (tmp_path / "rep" / "informe_vraem_2023.html").read_text(encoding="utf-8")
+    firms = query(warehouse, "SELECT valor FROM marts.indicadores_clave WHERE anio = 2023 AND "
+                             "indicador = 'empresas_formales'")["valor"][0]
+    assert f'data-indicador="empresas_formales" data-valor="{firms}"' in html
+    assert (tmp_path / "rep" / "informe_vraem_2023.xlsx").stat().st_size > 0
+    missing = _vraem("report", "--year", "2031", "--out", str(tmp_path / "rep"), env=env)
+    assert missing.returncode == 2 and "no tiene cifras de 2031" in missing.stderr
+
 
 def test_refresh_without_data_says_so(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dh")}

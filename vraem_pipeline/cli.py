@@ -155,8 +155,29 @@ def sample_data(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    print("vraem report: todavía no implementado (llega con su propio issue)", file=sys.stderr)
-    return 2
+    from vraem_pipeline.informe import escribir_informe
+    from vraem_pipeline.informe.datos import anios_publicados
+
+    settings = Settings.from_env()
+    warehouse = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse
+    if not warehouse.exists():
+        print(f"vraem report: {warehouse}: no hay almacén publicado; ejecute antes `vraem refresh`", file=sys.stderr)
+        return 2
+    published = anios_publicados(warehouse)
+    if args.year not in published:
+        print(f"vraem report: {warehouse}: el almacén publicado no tiene cifras de {args.year} "
+              f"(años publicados: {', '.join(map(str, published)) or 'ninguno'})", file=sys.stderr)
+        return 2
+    out = Path(args.out).resolve() if args.out else settings.informe_dir
+    t0 = time.perf_counter()
+    archivos = escribir_informe(warehouse, args.year, out, pdf=not args.sin_pdf)
+    for path in (archivos.html, archivos.xlsx, archivos.pdf):
+        if path:
+            print(f"  {path}")
+    if archivos.aviso:
+        print(f"vraem report: aviso: {archivos.aviso}", file=sys.stderr)
+    print(f"vraem report: listo ({time.perf_counter() - t0:.1f} s)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,9 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warehouse", help="archivo DuckDB publicado (VRAEM_WAREHOUSE)")
     p.set_defaults(func=refresh)
 
-    p = sub.add_parser("report", help="reporte HTML y cuadros .xlsx de un año")
+    p = sub.add_parser("report", help="reporte HTML, cuadros .xlsx y PDF de un año, del almacén publicado")
     p.add_argument("--year", type=int, required=True)
-    p.add_argument("--out")
+    p.add_argument("--out", help="carpeta de salida (por defecto VRAEM_INFORME_DIR: warehouse/informe/)")
+    p.add_argument("--warehouse", help="almacén publicado del que se lee (VRAEM_WAREHOUSE)")
+    p.add_argument("--sin-pdf", action="store_true", help="no imprimir el PDF con Chromium")
     p.set_defaults(func=report)
 
     args = parser.parse_args(argv)

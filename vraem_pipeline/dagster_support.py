@@ -37,12 +37,14 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 class VraemConfig(dg.ConfigurableResource):
     """Where the sources, the territory and the analysts' file are (contract §1); the operator database is the
-    `duckdb` resource, `temp_dir` is where DuckDB spills and where zips are decompressed."""
+    `duckdb` resource, `temp_dir` is where DuckDB spills and where zips are decompressed, `informe_dir` where
+    the report of a refresh is written."""
 
     raw_dir: str
     territory: str
     warehouse: str
     temp_dir: str
+    informe_dir: str = "warehouse/informe"
 
 
 @contextmanager

@@ -35,6 +35,7 @@ class Settings:
     operacion: Path
     memoria: str
     temp_dir: Path
+    informe_dir: Path
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -47,6 +48,7 @@ class Settings:
             operacion=operacion,
             memoria=os.environ.get("VRAEM_MEMORIA", DEFAULT_MEMORY),
             temp_dir=Path(os.environ.get("VRAEM_TEMP_DIR", operacion.with_name(operacion.stem + ".tmp"))).resolve(),
+            informe_dir=Path(os.environ.get("VRAEM_INFORME_DIR", warehouse.with_name("informe"))).resolve(),
         )
 
     @property

@@ -16,6 +16,7 @@ def resources() -> dg.Definitions:
             "duckdb": DuckDBResource(database=str(settings.operacion),
                                      connection_config=operator_config(settings.memoria, settings.temp_dir)),
             "vraem": VraemConfig(raw_dir=str(settings.raw_dir), territory=str(settings.territory),
-                                 warehouse=str(settings.warehouse), temp_dir=str(settings.temp_dir)),
+                                 warehouse=str(settings.warehouse), temp_dir=str(settings.temp_dir),
+                                 informe_dir=str(settings.informe_dir)),
         }
     )

@@ -1,0 +1,28 @@
+"""The report of the run's latest year, written from the warehouse the run has just published."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from vraem_pipeline.dagster_support import POOL, VraemConfig, years_from_tags
+from vraem_pipeline.informe import escribir_informe
+from vraem_pipeline.informe.datos import anios_publicados
+
+
+@dg.asset(key=["informe", "anual"], deps=[dg.AssetKey(["almacen", "publicado"])], pool=POOL, group_name="informe",
+          kinds={"html", "xlsx", "pdf"},
+          description="Reporte HTML (gráficos SVG en línea), libro .xlsx y PDF del último año refrescado, "
+                      "leídos del almacén publicado (VRAEM_INFORME_DIR)")
+def informe_anual(context: dg.AssetExecutionContext, vraem: VraemConfig) -> dg.MaterializeResult:
+    published = anios_publicados(vraem.warehouse)
+    years = [y for y in (years_from_tags(context.run.tags) or published) if y in published]
+    if not years:
+        raise dg.Failure(f"{vraem.warehouse}: el almacén publicado no tiene ningún año del refresco para el reporte")
+    archivos = escribir_informe(vraem.warehouse, max(years), Path(vraem.informe_dir))
+    if archivos.aviso:
+        context.log.warning(archivos.aviso)
+    context.log.info(f"reporte {max(years)}: {archivos.html}")
+    return dg.MaterializeResult(metadata={
+        "anio": max(years), "html": str(archivos.html), "xlsx": str(archivos.xlsx),
+        "pdf": str(archivos.pdf) if archivos.pdf else (archivos.aviso or "no generado"),
+    })

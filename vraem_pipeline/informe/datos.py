@@ -1,0 +1,262 @@
+"""What the report prints, read from the published warehouse only (marts, meta, referencia).
+
+The report never reads `raw/` or the operator database: it is a view of what analysts can query, so every
+number on the page is a row they can find, and every "Fuente" line is a `meta.fuentes`/`meta.parametros` row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from vraem_pipeline.referencia import department_names, reference_csv, territory_name
+
+
+@dataclass(frozen=True)
+class Grafico:
+    """One chart: one marts table of contract §4.1, drawn for the report's year (or its series)."""
+
+    mart: str
+    titulo: str
+    tipo: str  # "evolucion": bars over the years; "distribucion": the year's categories
+    valor: str
+    unidad: str  # how the bars' labels are written: "entero", "millones", "pct"
+    categoria: str | None = None  # column with the category label (distribucion)
+    codigo: str | None = None  # column with the category code, looked up in etiquetas_informe.csv
+    var: str | None = None  # the annual-change column drawn under each year (evolucion)
+    cv: bool = False  # the mart has `cv_pct` and `referencial` (survey estimates)
+    maximo: int = 8  # categories drawn; the rest are summed as "Otros"
+
+
+@dataclass(frozen=True)
+class Tema:
+    """A block of the report: its charts, the sources whose files feed it and the parameters that shape it."""
+
+    clave: str
+    titulo: str
+    graficos: tuple[Grafico, ...]
+    fuentes: tuple[str, ...]  # meta.fuentes.fuente
+    parametros: tuple[str, ...]  # meta.parametros.tema
+    codigos: tuple[str, ...]  # indicadores_clave codes whose `fuente` text heads the block's source line
+
+
+TEMAS: tuple[Tema, ...] = (
+    Tema("empresas", "Empresas formales", (
+        Grafico("empresas_evolucion", "Número de empresas formales", "evolucion", "n_empresas", "entero",
+                var="var_pct"),
+        Grafico("empresas_por_sector", "Empresas formales por sector económico (%)", "distribucion",
+                "participacion_pct", "pct", codigo="sector"),
+        Grafico("empresas_por_departamento", "Empresas formales por departamento (%)", "distribucion",
+                "participacion_pct", "pct", categoria="departamento"),
+        Grafico("empresas_por_estrato", "Empresas formales por estrato empresarial (%)", "distribucion",
+                "participacion_pct", "pct", codigo="estrato"),
+    ), ("padron_ruc", "ventas_declaradas"), ("empresas",), ("empresas_formales",)),
+    Tema("empleo", "Empleo", (
+        Grafico("empleo_evolucion", "PEA ocupada (trabajadores)", "evolucion", "pea_ocupada", "entero",
+                var="var_pct", cv=True),
+        Grafico("empleo_por_tipo", "PEA ocupada por tipo de empleo (%)", "distribucion", "participacion_pct",
+                "pct", codigo="tipo_empleo", cv=True),
+        Grafico("empleo_por_sexo", "PEA ocupada por sexo (%)", "distribucion", "participacion_pct", "pct",
+                codigo="sexo", cv=True),
+    ), ("enaho_personas", "enaho_salud"), ("empleo",), ("empleo_pea_ocupada",)),
+    Tema("exportaciones", "Exportaciones", (
+        Grafico("exportaciones_evolucion", "Exportaciones (millones de US$ FOB)", "evolucion", "fob_millones_usd",
+                "millones", var="var_pct"),
+        Grafico("exportaciones_por_destino", "Exportaciones por país de destino (%)", "distribucion",
+                "participacion_pct", "pct", categoria="pais"),
+        Grafico("exportaciones_por_producto", "Exportaciones por producto (clase CIIU Rev.4, %)", "distribucion",
+                "participacion_pct", "pct", categoria="producto", maximo=6),
+        Grafico("exportaciones_por_departamento", "Exportaciones por departamento de origen (%)", "distribucion",
+                "participacion_pct", "pct", categoria="departamento"),
+    ), ("exportaciones",), ("exportaciones",), ("exportaciones_millones_usd",)),
+    Tema("credito", "Crédito empresarial", (
+        Grafico("credito_evolucion", "Crédito empresarial (millones de S/)", "evolucion", "credito_millones_soles",
+                "millones", var="var_pct"),
+        Grafico("credito_por_tipo", "Crédito empresarial por tipo de crédito (%)", "distribucion",
+                "participacion_pct", "pct", codigo="tipo_credito"),
+        Grafico("credito_por_departamento", "Crédito empresarial por departamento (%)", "distribucion",
+                "participacion_pct", "pct", categoria="departamento"),
+    ), ("sbs_deudores", "padron_ruc"), ("credito",), ("credito_millones_soles",)),
+    Tema("pbi", "Producto bruto interno", (
+        Grafico("pbi_evolucion", "Valor agregado bruto (millones de S/ de 2007)", "evolucion",
+                "vab_millones_soles_2007", "millones"),
+    ), ("inei_vab", "padron_ruc", "ventas_declaradas"), ("pbi", "inei_vab"), ("pbi_vraem_millones_soles_2007",)),
+)
+
+#: The survey figures of the key-figures panel whose CV is in `marts.empleo_precision`.
+CV_REFERENCIAL_PCT = 15.0
+
+
+@dataclass(frozen=True)
+class Cifra:
+    valor: float | None
+    cv_pct: float | None = None
+    referencial: bool = False
+
+
+@dataclass
+class Procedencia:
+    """The block's "Fuente: … Elaboración: …" line, every part of it a row of `meta`."""
+
+    fuente: str
+    archivos: list[dict] = field(default_factory=list)
+    parametros: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Informe:
+    anio: int
+    territorio: str
+    n_distritos: int
+    departamentos: list[str]
+    clave: dict[str, Cifra]
+    tablas: dict[str, list[dict]]  # mart → the year's rows (distributions sorted by share, largest first)
+    series: dict[str, list[dict]]  # mart → every year up to `anio`, oldest first
+    procedencia: dict[str, Procedencia]
+    ejecucion: dict
+
+    @property
+    def _articulo(self) -> str:
+        """"el VRAEM", "el CORREDOR MINERO SUR", but "Ayacucho": a department's name takes no article."""
+        return "" if self.territorio in department_names().values() else "el "
+
+    @property
+    def de_territorio(self) -> str:
+        return f"del {self.territorio}" if self._articulo else f"de {self.territorio}"
+
+    @property
+    def en_territorio(self) -> str:
+        return f"en {self._articulo}{self.territorio}"
+
+
+@lru_cache(maxsize=1)
+def etiquetas() -> dict[tuple[str, str], str]:
+    """(variable, code) → the label the report prints ("pequena" → "Pequeña")."""
+    table = reference_csv("etiquetas_informe.csv")
+    return {(v, c): e for v, c, e in table[["variable", "codigo", "etiqueta"]].itertuples(index=False)}
+
+
+def etiqueta(grafico: Grafico, row: dict) -> str:
+    if grafico.codigo:
+        code = row[grafico.codigo]
+        return etiquetas().get((grafico.codigo, code), code)
+    return str(row[grafico.categoria])
+
+
+def _etiquetar(grafico: Grafico, row: dict) -> dict:
+    """Adds what sentences need besides the mart's columns: the label, its phrase form and the code's order."""
+    row["etiqueta"] = etiqueta(grafico, row) if (grafico.codigo or grafico.categoria) else None
+    if grafico.codigo:
+        keys = [k for k in etiquetas() if k[0] == grafico.codigo]
+        code = row[grafico.codigo]
+        row["orden"] = keys.index((grafico.codigo, code)) if (grafico.codigo, code) in keys else len(keys)
+        row["etiqueta_frase"] = etiquetas().get((f"{grafico.codigo}_frase", code), row["etiqueta"].lower())
+    return row
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [{k: _clean(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall()]
+
+
+def _clean(value):
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                            [schema, table]).fetchone()[0])
+
+
+def _mart(con, grafico: Grafico, anio: int) -> tuple[list[dict], list[dict]]:
+    if not _has_table(con, "marts", grafico.mart):
+        return [], []
+    # Table and column names come from TEMAS (code), never from a file.
+    series = _rows(con, f'SELECT * FROM marts."{grafico.mart}" WHERE anio <= ? ORDER BY ALL', [anio])
+    series = [_etiquetar(grafico, r) for r in series]
+    year = [r for r in series if r["anio"] == anio]
+    if grafico.tipo == "distribucion":
+        year.sort(key=lambda r: (-(r[grafico.valor] or 0), etiqueta(grafico, r)))
+    return year, series
+
+
+def _clave(con, anio: int) -> dict[str, Cifra]:
+    values = {r["indicador"]: r["valor"] for r in _rows(
+        con, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = ?", [anio])}
+    precision = {}
+    if _has_table(con, "marts", "empleo_precision"):
+        precision = {r["indicador"]: r for r in _rows(
+            con, "SELECT indicador, cv_pct, referencial FROM marts.empleo_precision WHERE anio = ?", [anio])}
+    return {code: Cifra(value, precision.get(code, {}).get("cv_pct"), bool(precision.get(code, {}).get("referencial")))
+            for code, value in values.items()}
+
+
+def _parametro_del_anio(valor: str, anio: int) -> str:
+    """A parameter stored per year (`{"2024": "reconstruido", …}`) shows that year's value only."""
+    try:
+        parsed = json.loads(valor)
+    except (TypeError, ValueError):
+        return str(valor)
+    if isinstance(parsed, dict) and str(anio) in parsed:
+        parsed = parsed[str(anio)]
+    if isinstance(parsed, list):
+        return ", ".join(map(str, parsed)) if parsed else "ninguno"
+    if isinstance(parsed, dict):
+        return "; ".join(f"{k}: {v}" for k, v in parsed.items())
+    return "sí" if parsed is True else "no" if parsed is False else str(parsed)
+
+
+def _procedencia(con, tema: Tema, anio: int) -> Procedencia:
+    fuente = con.execute(
+        "SELECT any_value(fuente) FROM marts.indicadores_clave WHERE indicador IN (SELECT unnest(?))",
+        [list(tema.codigos)]).fetchone()[0]
+    archivos = _rows(con, """
+        SELECT fuente, archivo, nota, filas_leidas, filas_aceptadas, filas_rechazadas, sha256
+        FROM meta.fuentes
+        WHERE fuente IN (SELECT unnest(?)) AND (anio = ? OR fuente = 'inei_vab')
+        ORDER BY list_position(?, fuente), archivo""", [list(tema.fuentes), anio, list(tema.fuentes)])
+    for a in archivos:
+        a["nombre"] = Path(a["archivo"]).name
+    parametros = _rows(con, """
+        SELECT tema, nombre, valor, descripcion FROM meta.parametros
+        WHERE tema IN (SELECT unnest(?)) ORDER BY list_position(?, tema), nombre""",
+                       [list(tema.parametros), list(tema.parametros)])
+    for p in parametros:
+        p["valor"] = _parametro_del_anio(p["valor"], anio)
+    return Procedencia(fuente or "sin dato", archivos, parametros)
+
+
+def leer(warehouse: Path | str, anio: int) -> Informe:
+    """Everything the page prints for `anio`, from the published warehouse, opened read-only."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tablas, series = {}, {}
+        for tema in TEMAS:
+            for g in tema.graficos:
+                tablas[g.mart], series[g.mart] = _mart(con, g, anio)
+        ejecucion = (_rows(con, "SELECT run_id, fin, territorio FROM meta.ejecuciones "
+                                "WHERE estado = 'publicado' ORDER BY fin DESC LIMIT 1") or [{}])[0]
+        departamentos = [r["departamento"] for r in _rows(con, """
+            SELECT DISTINCT d.departamento, d.ubigeo_departamento FROM referencia.territorio t
+            JOIN referencia.departamentos d ON d.ubigeo_departamento = left(t.ubigeo, 2) ORDER BY 2""")]
+        return Informe(
+            anio=anio,
+            territorio=territory_name(ejecucion.get("territorio") or "vraem_distritos.csv"),
+            n_distritos=con.execute("SELECT count(*) FROM referencia.territorio").fetchone()[0],
+            departamentos=departamentos,
+            clave=_clave(con, anio),
+            tablas=tablas,
+            series=series,
+            procedencia={t.clave: _procedencia(con, t, anio) for t in TEMAS},
+            ejecucion=ejecucion,
+        )
+
+
+def anios_publicados(warehouse: Path | str) -> list[int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT DISTINCT anio FROM marts.indicadores_clave ORDER BY 1").fetchall()]

@@ -7,6 +7,7 @@ where a Chromium is installed, the PDF of the same page.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,6 @@ def escribir_informe(warehouse: Path | str, anio: int, out: Path | str, *, pdf: 
     if pdf:
         try:
             pdf_path = navegador.imprimir_pdf(html, base.with_suffix(".pdf"))
-        except navegador.SinNavegador as exc:
-            aviso = str(exc)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # the page and tables stand without it
+            aviso = str(exc) if isinstance(exc, navegador.SinNavegador) else f"PDF no generado: {exc}"
     return ArchivosInforme(html, xlsx, pdf_path, aviso)

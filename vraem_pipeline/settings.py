@@ -57,12 +57,17 @@ class Settings:
         return self.operacion.with_name(self.operacion.name + ".lock")
 
 
+def is_year_folder(name: str) -> bool:
+    """A folder named like a year, `raw/<fuente>/…/<año>/`."""
+    return bool(_YEAR_DIR.match(name))
+
+
 def years_found(raw_dir: Path) -> list[int]:
     """Years with at least one source folder `raw/<fuente>/…/<año>/` (contract §1: years come from the data)."""
     years: set[int] = set()
     if raw_dir.is_dir():
         for path in raw_dir.rglob("*"):
-            if path.is_dir() and _YEAR_DIR.match(path.name) and any(path.iterdir()):
+            if path.is_dir() and is_year_folder(path.name) and any(path.iterdir()):
                 years.add(int(path.name))
     return sorted(years)
 

@@ -4,9 +4,11 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from vraem_pipeline import coherencia
 from vraem_pipeline.dagster_support import operator_connection, POOL, markdown_table
 from vraem_pipeline.marts import check_columns, comment_table, mart_meta
 from vraem_pipeline.reconciliacion import reconcile, reconcile_rankings
+from vraem_pipeline.warehouse import record_parameters
 
 #: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
 TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"]),
@@ -32,6 +34,8 @@ def indicadores_clave(duckdb: DuckDBResource) -> dg.MaterializeResult:
         comment_table(con, "marts.indicadores_clave", meta)
         dupes = con.execute("SELECT anio, indicador, count(*) n FROM marts.indicadores_clave GROUP BY ALL HAVING n > 1").df()
         n = con.execute("SELECT count(*) FROM marts.indicadores_clave").fetchone()[0]
+        # the bounds of the coherence checks (defs/coherencia.py) are published with the figures they judge
+        record_parameters(con, "coherencia", coherencia.parametros())
     if len(dupes):
         raise ValueError(f"indicadores_clave: códigos repetidos {dupes.to_dict('records')}")
     return dg.MaterializeResult(metadata={"filas": n, "temas": dg.MetadataValue.json(tables)})

@@ -46,7 +46,8 @@ def test_sample_data_then_refresh_small(tmp_path):
     assert len(runs) == 1 and runs[0].is_success
     instance.dispose()
 
-    # The refresh wrote the latest year's report beside the warehouse (VRAEM_INFORME_DIR's default) …
+    # The refresh wrote the latest year's report beside the warehouse (VRAEM_INFORME_DIR's default) and said so …
+    assert "informe 2024:" in out and "informe_vraem_2024.html" in out
     assert {p.name for p in (tmp_path / "w" / "informe").glob("informe_vraem_2024.*")} >= {
         "informe_vraem_2024.html", "informe_vraem_2024.xlsx"}
     # … and `vraem report` writes any published year where it is told, its key figures the warehouse's.

@@ -1,10 +1,11 @@
 """The report of the run's latest year, written from the warehouse the run has just published."""
 
+import time
 from pathlib import Path
 
 import dagster as dg
 
-from vraem_pipeline.dagster_support import POOL, VraemConfig, years_from_tags
+from vraem_pipeline.dagster_support import POOL, VraemConfig, progress, years_from_tags
 from vraem_pipeline.informe import escribir_informe
 from vraem_pipeline.informe.datos import anios_publicados
 
@@ -18,10 +19,13 @@ def informe_anual(context: dg.AssetExecutionContext, vraem: VraemConfig) -> dg.M
     years = [y for y in (years_from_tags(context.run.tags) or published) if y in published]
     if not years:
         raise dg.Failure(f"{vraem.warehouse}: el almacén publicado no tiene ningún año del refresco para el reporte")
+    t0 = time.perf_counter()
     archivos = escribir_informe(vraem.warehouse, max(years), Path(vraem.informe_dir))
     if archivos.aviso:
         context.log.warning(archivos.aviso)
-    context.log.info(f"reporte {max(years)}: {archivos.html}")
+        progress(context, f"informe {max(years)}: aviso: {archivos.aviso}")
+    written = ", ".join(p.name for p in (archivos.html, archivos.xlsx, archivos.pdf) if p)
+    progress(context, f"informe {max(years)}: {archivos.html.parent}/ {written}", t0)
     return dg.MaterializeResult(metadata={
         "anio": max(years), "html": str(archivos.html), "xlsx": str(archivos.xlsx),
         "pdf": str(archivos.pdf) if archivos.pdf else (archivos.aviso or "no generado"),

@@ -167,8 +167,9 @@ def _reference(path, expected_header=None, *, columns=None):
         keep = [names.index(c) for c in columns]
         names = list(columns.values())
     rows, bad = [], []
+    last = reader.line_num
     for row in reader:
-        line = reader.line_num
+        line, last = last + 1, reader.line_num  # a record is numbered by its first physical line
         if len(row) != width or (trailing and row[-1] != ""):
             bad.append((line, 0 if row in ([], [""]) else len(row), physical[line - 1]))
             continue
@@ -337,7 +338,7 @@ def test_records_spanning_lines_are_read_by_the_csv_module(tmp_path):
     path = write_padron(tmp_path, 2024, 12, rows, dialect="comma", zipped=False)
     parsed = parse_delimited(path, padron.HEADER)
     assert _via(path, padron.HEADER) == "modulo_csv"
-    assert parsed.frame["linea"].tolist() == [2, 4, 5]  # the csv module's line_num: the record's last line
+    assert parsed.frame["linea"].tolist() == [2, 3, 5]  # a record's first line, where an editor shows it
     assert parsed.frame["Actividad_Economica_CIIU_revision4_Principal"].tolist()[1] == "TEXTO EN\nDOS LINEAS"
     _same_as_reference(parsed, path, padron.HEADER)
 

@@ -45,9 +45,19 @@ def _ensure_dagster_home(settings: Settings) -> Path:
     return home
 
 
+#: Errors whose message already names the file, line and rule (`errors.py`).
+_ERRORES_CON_ARCHIVO = ("SourceFileError", "ReferenceDataError")
+
+
 def _root_cause(error) -> str:
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
+    """The message a person can act on: the first error of the chain that names the file (a library error it
+    wraps, e.g. pyreadstat's, does not), else the deepest cause (Dagster's own wrappers say nothing useful)."""
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = getattr(error, "cause", None)
+    named = [e for e in chain if getattr(e, "cls_name", None) in _ERRORES_CON_ARCHIVO]
+    error = named[0] if named else chain[-1]
     message = (error.message or "").strip()
     return message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
 

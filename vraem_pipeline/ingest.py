@@ -15,6 +15,7 @@ import pandera.pandas as pa
 
 from vraem_pipeline.quality import QUARANTINE_COLUMNS, empty_quarantine, split_valid
 from vraem_pipeline.sources.textfiles import ParsedText
+from vraem_pipeline.sqlrules import BAD_LINE_RULES
 from vraem_pipeline.warehouse import SourceRead, record_sources, replace_quarantine, replace_years
 
 
@@ -35,18 +36,21 @@ class YearLoad:
 
 
 def bad_lines_frame(parsed: ParsedText, anio: int) -> pd.DataFrame:
-    """Lines that do not even have the header's number of fields: quarantined with their raw text."""
+    """Lines that could not be rows (the header's number of fields, or e.g. their encoding): quarantined with
+    their raw text, under the same rules as the lines DuckDB rejects in national files (`BAD_LINE_RULES`)."""
     if not parsed.bad_lines:
         return empty_quarantine()
     width = len(parsed.header)
+    errors = [parsed.bad_errors.get(b[0]) for b in parsed.bad_lines]
     return pd.DataFrame(
         {
             "anio": anio,
             "archivo": parsed.label,
             "linea": [b[0] for b in parsed.bad_lines],
-            "regla": "numero_de_campos",
+            "regla": [BAD_LINE_RULES.get(e[0], "linea_malformada") if e else "numero_de_campos" for e in errors],
             "columna": "",
-            "valor": [f"{b[1]} campos, se esperaban {width}" for b in parsed.bad_lines],
+            "valor": [f"{e[0]}: {e[1]}" if e else f"{b[1]} campos, se esperaban {width}"
+                      for b, e in zip(parsed.bad_lines, errors)],
             "registro_crudo": [b[2] for b in parsed.bad_lines],
         }
     )[QUARANTINE_COLUMNS]

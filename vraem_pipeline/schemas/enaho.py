@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 #: Person key within a survey year (a person is unique per `anio`; the same codes recur across years).
@@ -170,7 +172,9 @@ _COLUMNAS = {
     ),
     "fac500a": pa.Column(
         "Float64",
-        checks=_rule(pa.Check.gt, 0, name="fac500a_positivo"),
+        checks=[_rule(pa.Check.gt, 0, name="fac500a_positivo"),
+                pa.Check(lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index),
+                         name="valor_finito", error="valor_finito")],
         nullable=True,
         description="Factor de expansión de empleo e ingresos del módulo 500 (personas que representa cada caso).",
         metadata={"unidad": "personas"},

@@ -8,11 +8,11 @@ See sources/enaho.md §1 and §4 for the quirks handled here.
 
 from __future__ import annotations
 
-import codecs
 import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import pandas as pd
 import pyreadstat
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.textfiles import parse_delimited, read_header
 
 #: String keys and their published widths (sources/enaho.md §2.1 and §4). CSV files and numeric-typed keys
 #: lose the leading zeros; they are restored to these widths.
@@ -117,23 +118,34 @@ def read_module(
 
     The header is read first and checked: pyreadstat silently drops names it does not know, so a missing
     column would otherwise surface as a wrong figure much later. Module 500 must carry `fac500a`.
-    `registro` is the 1-based record number in the file (for a CSV, the line number minus the header).
+    `registro` is the 1-based record number in the file. A CSV also gives each record's physical line
+    (`attrs["lineas"]`, what its quarantine reports) and the lines that are not records (`attrs["lineas_malas"]`:
+    line, fields, text; `attrs["errores_lineas"]`: why, when not the number of fields; `attrs["cabecera"]` is
+    the header they are counted against).
     """
     source = source if isinstance(source, ModuleFile) else ModuleFile(Path(source))
     with _local_copy(source) as path:
         reader = _FORMAT_READERS.get(source.fmt)
         if reader is None:
             raise SourceFileError(source.display_path, f"formato no soportado: .{source.fmt}")
+        _check_magic(path, source)
         header, read = reader(path, source)
         selected = _select_columns(source, header, module, columns, optional)
         frame = read(selected)
+    bad, bad_errors = frame.attrs.get("lineas_malas", []), frame.attrs.get("errores_lineas", {})
+    lines = frame.pop("linea").to_numpy(dtype="int64") if "linea" in frame.columns else None
+    if len(frame) == 0 and not bad:
+        raise SourceFileError(source.display_path, "el archivo no trae ningún registro (solo la cabecera)",
+                              line=1 if lines is not None else None, rule="enaho_sin_registros")
     frame.columns = [c.lower() for c in frame.columns]
-    frame = _normalize(frame, source)
-    _check_year(frame, source, year)
+    frame = _normalize(frame, source, lines)
+    _check_year(frame, source, year, lines)
     frame = frame.drop(columns=[c for c in frame.columns if c == "año"])
     frame.insert(0, "anio", pd.array(np.full(len(frame), year), dtype="Int64"))
     frame["archivo"] = source.archivo
     frame["registro"] = pd.array(np.arange(1, len(frame) + 1), dtype="Int64")
+    frame.attrs.update(lineas=None if lines is None else lines.tolist(), lineas_malas=bad, errores_lineas=bad_errors,
+                       cabecera=header)
     return frame
 
 
@@ -164,9 +176,10 @@ class _local_copy:
             with zipfile.ZipFile(self.source.path) as archive, archive.open(self.source.member) as src:
                 with open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, length=1 << 20)
-        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError) as exc:
             self._tmp.cleanup()
-            raise SourceFileError(self.source.display_path, f"no se pudo extraer del zip: {exc}") from exc
+            problem = f"zip dañado, no se pudo extraer ({type(exc).__name__}: {exc})"
+            raise SourceFileError(self.source.display_path, problem, rule="zip_legible") from None
         return target
 
     def __exit__(self, *exc_info) -> None:
@@ -176,16 +189,47 @@ class _local_copy:
 
 # --- per-format readers: each returns (header names, read(selected names) -> DataFrame) ---------------------
 
+#: First bytes of each format, and of the files most often saved under a data file's name by mistake.
+_MAGIC = [(b"$FL2", "sav"), (b"$FL3", "sav"), (b"<stata_dta>", "dta"), (b"PK\x03\x04", "xlsx o zip"),
+          (b"\xd0\xcf\x11\xe0", "xls"), (b"%PDF", "pdf")]
+
+#: Stata releases 102–117 start with their release byte, then the byte order (1 or 2).
+_OLD_STATA = re.compile(rb"^[\x66-\x75][\x01\x02]")
+
+
+def _check_magic(path: Path, source: ModuleFile) -> None:
+    """A file whose bytes are another format than its extension says (a `.sav` renamed `.dta`, a workbook saved
+    as `.csv`) is named for what it is: the reader's own message would be a bare library error."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    found = next((fmt for magic, fmt in _MAGIC if head.startswith(magic)), None)
+    if found is None and _OLD_STATA.match(head):
+        found = "dta"
+    if found is None and source.fmt == "csv" and b"\x00" in head:
+        found = "binario"
+    if found is not None and found != source.fmt:
+        raise SourceFileError(source.display_path, f"el archivo .{source.fmt} es en realidad {found}: "
+                                                   f"revise la descarga del INEI", rule="enaho_formato")
+
+
+def _unreadable(source: ModuleFile, what: str, exc: Exception, records: int | None = None) -> SourceFileError:
+    declared = f"; su cabecera declara {records:,} registros" if records is not None and records >= 0 else ""
+    problem = f"{what} dañado o truncado, no se puede leer ({type(exc).__name__}: {exc}{declared})"
+    return SourceFileError(source.display_path, problem, rule="enaho_archivo_legible")
+
 
 def _stata(path: Path, source: ModuleFile):
     encoding = _stata_encoding(path)
     try:
         _, meta = pyreadstat.read_dta(str(path), metadataonly=True, encoding=encoding)
     except Exception as exc:  # pyreadstat raises its own error types for unreadable files
-        raise SourceFileError(source.display_path, f"no es un archivo Stata legible: {exc}") from exc
+        raise _unreadable(source, "archivo Stata", exc) from None
 
     def read(selected: list[str]) -> pd.DataFrame:
-        df, _ = pyreadstat.read_dta(str(path), usecols=selected, apply_value_formats=False, encoding=encoding)
+        try:
+            df, _ = pyreadstat.read_dta(str(path), usecols=selected, apply_value_formats=False, encoding=encoding)
+        except Exception as exc:  # pyreadstat's errors name neither the file nor the record
+            raise _unreadable(source, "archivo Stata", exc, meta.number_rows) from None
         return df
 
     return list(meta.column_names), read
@@ -201,33 +245,41 @@ def _spss(path: Path, source: ModuleFile):
         try:
             _, meta = pyreadstat.read_sav(str(path), metadataonly=True, encoding=encoding)
         except Exception as exc:
-            raise SourceFileError(source.display_path, f"no es un archivo SPSS legible: {exc}") from exc
+            raise _unreadable(source, "archivo SPSS", exc) from None
 
     def read(selected: list[str]) -> pd.DataFrame:
-        df, _ = pyreadstat.read_sav(
-            str(path), usecols=selected, apply_value_formats=False, user_missing=False, encoding=encoding
-        )
+        try:
+            df, _ = pyreadstat.read_sav(
+                str(path), usecols=selected, apply_value_formats=False, user_missing=False, encoding=encoding
+            )
+        except Exception as exc:  # pyreadstat's errors name neither the file nor the record
+            raise _unreadable(source, "archivo SPSS", exc, meta.number_rows) from None
         return df
 
     return list(meta.column_names), read
 
 
 def _csv(path: Path, source: ModuleFile):
-    encoding = _csv_encoding(path)
-    with open(path, encoding=encoding, newline="") as handle:
-        first = handle.readline().rstrip("\r\n")
-    if not first:
-        raise SourceFileError(source.display_path, "el CSV está vacío", line=1)
-    sep = ";" if first.count(";") > first.count(",") else ","
-    header = [name.strip().strip('"') for name in first.split(sep)]
+    """Read by the project's delimited-text loader (DuckDB): sniffed dialect and encoding, each record with its
+    physical line, lines with the wrong number of fields and lines in another encoding kept aside as bad lines
+    (quarantined, `numero_de_campos` / `codificacion`), a file that is not UTF-8 nor latin-1 refused naming
+    the line."""
+    try:
+        header, _ = read_header(path)
+    except SourceFileError as err:
+        raise SourceFileError(source.display_path, err.problem, line=err.line, rule=err.rule) from None
+    header = [name.strip('"') for name in header]
 
     def read(selected: list[str]) -> pd.DataFrame:
-        df = pd.read_csv(
-            path, sep=sep, encoding=encoding, usecols=selected, dtype=str, keep_default_na=False, na_filter=False
-        )
+        try:
+            parsed = parse_delimited(path, columns={c: c for c in selected}, strip=True)
+        except SourceFileError as err:
+            raise SourceFileError(source.display_path, err.problem, line=err.line, rule=err.rule) from None
+        df = parsed.frame
         # INEI writes a single space for a missing value; `;` files use a decimal comma.
-        df = df.apply(lambda s: s.str.strip().replace("", pd.NA))
-        df.attrs["decimal_comma"] = sep == ";"
+        df[selected] = df[selected].apply(lambda s: s.replace("", pd.NA))
+        df.attrs.update(decimal_comma=parsed.dialect.delimiter == ";", lineas_malas=parsed.bad_lines,
+                        errores_lineas=parsed.bad_errors)
         return df
 
     return header, read
@@ -245,21 +297,6 @@ def _stata_encoding(path: Path) -> str | None:
         if match and int(match.group(1)) >= 118:
             return None
     return "latin1"
-
-
-def _csv_encoding(path: Path) -> str:
-    """UTF-8 only when the file proves it (BOM, or non-ASCII bytes that decode as UTF-8); latin-1 otherwise."""
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 20)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if not head.isascii():
-        try:
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-            return "utf-8"
-        except UnicodeDecodeError:
-            pass
-    return "latin-1"
 
 
 # --- checks and normalisation ----------------------------------------------------------------------------------
@@ -293,7 +330,12 @@ def _select_columns(
     return [by_lower[c] for c in wanted]
 
 
-def _normalize(frame: pd.DataFrame, source: ModuleFile) -> pd.DataFrame:
+def _where(index: int, lines: np.ndarray | None) -> int:
+    """What a person looks for in the file: a CSV record's physical line, else the 1-based record number."""
+    return int(lines[index]) if lines is not None else index + 1
+
+
+def _normalize(frame: pd.DataFrame, source: ModuleFile, lines: np.ndarray | None = None) -> pd.DataFrame:
     """Keys as zero-padded strings, everything else as nullable numbers (codes, never labels)."""
     from_csv = source.fmt == "csv"
     out = {}
@@ -304,7 +346,7 @@ def _normalize(frame: pd.DataFrame, source: ModuleFile) -> pd.DataFrame:
         elif name == "año":
             out[name] = series.astype("string").str.strip()
         else:
-            out[name] = _number(series, name, source, decimal_comma=frame.attrs.get("decimal_comma", False))
+            out[name] = _number(series, name, source, lines, decimal_comma=frame.attrs.get("decimal_comma", False))
     return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
 
 
@@ -321,7 +363,8 @@ def _key(series: pd.Series, width: int, *, pad: bool) -> pd.Series:
     return text.astype("str")
 
 
-def _number(series: pd.Series, name: str, source: ModuleFile, *, decimal_comma: bool) -> pd.Series:
+def _number(series: pd.Series, name: str, source: ModuleFile, lines: np.ndarray | None = None, *,
+            decimal_comma: bool) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):
         values = pd.to_numeric(series).astype("Float64")
     else:
@@ -337,16 +380,23 @@ def _number(series: pd.Series, name: str, source: ModuleFile, *, decimal_comma: 
             raise SourceFileError(
                 source.display_path,
                 f"la columna {name} trae valores no numéricos {examples} (¿etiquetas en vez de códigos?)",
-                line=first + (2 if source.fmt == "csv" else 1),
+                line=_where(first, lines),
                 rule="enaho_codigos_numericos",
             )
+    nonfinite = ~np.isfinite(values.to_numpy(dtype="float64", na_value=0.0))
+    if nonfinite.any():
+        # ±inf (`1e400`) stays text: the schema's coercion then rejects its row (`tipo_de_dato` for a code, which
+        # pandas would otherwise turn into -9223372036854775808; `valor_finito` for a factor).
+        out = values.astype(object)
+        out[nonfinite] = values[nonfinite].astype(str).to_numpy()
+        return out
     finite = values.dropna()
     if len(finite) and bool((finite == finite.round()).all()):
         return values.round().astype("Int64")
     return values
 
 
-def _check_year(frame: pd.DataFrame, source: ModuleFile, year: int) -> None:
+def _check_year(frame: pd.DataFrame, source: ModuleFile, year: int, lines: np.ndarray | None = None) -> None:
     """The internal `año` must be the folder's year: survey codes are not chronological (906 is 2023)."""
     if "año" not in frame.columns:
         return
@@ -356,5 +406,6 @@ def _check_year(frame: pd.DataFrame, source: ModuleFile, year: int) -> None:
         raise SourceFileError(
             source.display_path,
             f"el archivo es de {sorted(set(other))[:3]} y está en la carpeta de {year}",
+            line=_where(int(np.flatnonzero((frame["año"] != str(year)).fillna(False).to_numpy())[0]), lines),
             rule="enaho_anio_coincide",
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited
+from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited, require_rows
 
 HEADER = [
     "RUC", "Estado", "Condicion", "Tipo", "Actividad_Economica_CIIU_revision3_Principal",
@@ -85,9 +85,11 @@ NORMALIZE = {
 
 def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: Path | None = None,
              derived: dict[str, str] | None = None) -> TextLoad:
-    """Load the cut into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1."""
-    return load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=r"\.(csv|txt)$", workdir=workdir, derived=derived, strip=True)
+    """Load the cut into DuckDB (`table`, normalized); a changed layout or a cut without rows fails naming the file
+    and line 1."""
+    return require_rows(load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS,
+                                       normalize=NORMALIZE, member_pattern=r"\.(csv|txt)$", workdir=workdir,
+                                       derived=derived, strip=True))
 
 
 def read_cut(cut: Cut) -> ParsedText:

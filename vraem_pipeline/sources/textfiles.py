@@ -18,6 +18,11 @@ mixed line ends — is first copied by `_feed` into the temp folder as UTF-8 in 
 line per input line; a zip is never extracted next to raw/. A file whose records span lines (a quoted value
 with a line break) is read by the csv module instead (`_load_with_csv_module`), the reference behaviour:
 slow, rare, always right.
+
+Encodings are decided from bytes, never line by line in Python: a BOM or UTF-8 text makes the file UTF-8, and
+a later line that is not UTF-8 is rejected by DuckDB's reader with its number (quarantined as `codificacion`)
+instead of the whole file being re-read as latin-1, which would garble its UTF-8 text; a latin-1 file holding
+UTF-8 text fails naming the line (`_feed`). A damaged zip member fails naming the member (`ZIP_ERRORS`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import re
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +54,28 @@ MAX_LINE_BYTES = 1 << 24  # a longer line is rejected (LINE SIZE OVER MAXIMUM), 
 MAX_INLINE_THRESHOLDS = 256  # up to this many excluded lines, a row's line is computed inline, else by ASOF join
 csv.field_size_limit(1 << 24)
 
+#: What reading a damaged zip member raises (a CRC mismatch, a truncated or corrupt deflate stream).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
+
+#: The UTF-8 encoding of a Latin letter or sign (Ñ, í, °, ¿…: lead byte C2/C3 and a continuation byte). Read as
+#: latin-1 the pair is "Â"/"Ã" followed by a control character or a sign (`CRÃ\x8dA`), which Spanish text never
+#: holds: in a file read as latin-1 it marks text written in UTF-8.
+UTF8_IN_LATIN1 = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
+
+#: What the quarantine says of a line DuckDB's UTF-8 decoder refused (its own message says the whole file is not UTF-8).
+MENSAJE_CODIFICACION = "la línea no es UTF-8 como el resto del archivo (codificación mixta o byte dañado)"
+
+
+def _zip_problem(err: BaseException) -> str:
+    return f"zip dañado, no se puede descomprimir ({type(err).__name__}: {err})"
+
+
+def require_rows(load: "TextLoad") -> "TextLoad":
+    """A delivery with a header and not one line after it is a failed export, not a year without data."""
+    if load.rows_read == 0:
+        raise SourceFileError(load.label, "el archivo solo trae la cabecera, ninguna fila", line=1, rule="sin_filas")
+    return load
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -61,7 +89,8 @@ class ParsedText:
     """A source file read into memory (ENAHO's SPSS/Stata/CSV modules, small files, tests).
 
     `linea` is the physical line (or the record number for binary formats); `bad_lines` are
-    (line, fields, raw text) of the lines that could not be rows.
+    (line, fields, raw text) of the lines that could not be rows; `bad_errors` says why, by line, when it is not
+    the number of fields (DuckDB's error type and message, e.g. `INVALID ENCODING`).
     """
 
     path: Path
@@ -70,6 +99,7 @@ class ParsedText:
     header: list[str]
     frame: pd.DataFrame
     bad_lines: list[tuple[int, int, str]] = field(default_factory=list)
+    bad_errors: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -130,12 +160,17 @@ def open_binary(path: Path, member_pattern: str | None = None) -> Iterator[tuple
     except zipfile.BadZipFile as err:
         raise SourceFileError(path, f"zip dañado: {err}", rule="zip") from None
     with zf:
-        names = [n for n in zf.namelist() if not n.endswith("/")]
-        if member_pattern:
-            names = [n for n in names if re.search(member_pattern, n, flags=re.IGNORECASE)]
+        every = [n for n in zf.namelist() if not n.endswith("/")]
+        names = [n for n in every if not member_pattern or re.search(member_pattern, n, flags=re.IGNORECASE)]
+        if not names:  # e.g. a workbook (a zip of XML parts) saved under a text file's name
+            raise SourceFileError(path, f"el zip no contiene ningún archivo de datos; contiene {every[:5]}", rule="zip")
         if len(names) != 1:
             raise SourceFileError(path, f"el zip debe contener un solo archivo de datos; contiene {names}", rule="zip")
-        with zf.open(names[0]) as member:
+        try:
+            member = zf.open(names[0])
+        except ZIP_ERRORS as err:
+            raise SourceFileError(f"{path}!{names[0]}", _zip_problem(err), rule="zip") from None
+        with member:
             yield member, names[0]
 
 
@@ -147,8 +182,9 @@ def sniff(sample: bytes, candidates: str = "|,;\t") -> Dialect:
             # A multi-byte character cut at the sample's end is not an encoding error.
             codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=False)
             encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "latin-1"
+        except UnicodeDecodeError as err:
+            # UTF-8 text before the first byte that is not: a UTF-8 file with bad lines (quarantined by the loader)
+            encoding = "utf-8" if UTF8_IN_LATIN1.search(sample, 0, err.start) else "latin-1"
     first_line = sample.split(b"\n", 1)[0].decode(encoding.replace("-sig", ""), errors="replace").lstrip("\ufeff")
     counts = {d: first_line.count(d) for d in candidates}
     delimiter = max(counts, key=counts.get)
@@ -228,8 +264,9 @@ def _header(path: Path, member_pattern: str | None) -> tuple[Dialect, str, str |
                 if not more:
                     break
                 sample += more
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise SourceFileError(path, f"no se puede leer: {err}", rule="zip") from None
+        except ZIP_ERRORS as err:
+            problem = _zip_problem(err) if member else f"no se puede leer ({type(err).__name__}: {err})"
+            raise SourceFileError(f"{path}!{member}" if member else path, problem, rule="zip") from None
     label = f"{path}!{member}" if member else str(path)
     if not sample.strip(b"\r\n"):
         raise SourceFileError(label, "archivo vacío", line=1, rule="cabecera")
@@ -289,15 +326,25 @@ def _blank_lines(path: Path, style: str) -> list[int]:
     return out
 
 
-def _feed(src, dst, encoding: str, normalize: bool = False) -> tuple[int, str]:
+class _MixedEncoding(Exception):
+    """A file read as UTF-8 that also holds bytes that are not UTF-8, after UTF-8 text (or a BOM) proved it UTF-8."""
+
+
+def _feed(src, dst, encoding: str, normalize: bool = False, mixed: bool = False,
+          label: str = "") -> tuple[int, str]:
     """Copy `src` to `dst` as UTF-8 (latin-1 transcoded), one output line per input line, in one line-end style.
 
     The style is the file's own (`\n` or `\r\n`, from its first line end); a block with a lone `\r` or the other
     style is rewritten in it, so that DuckDB's strict reader can take the copy. Returns the physical lines and
-    the style. A byte sequence that is not UTF-8 in a file read as UTF-8 raises UnicodeDecodeError (the caller
-    re-reads as latin-1).
+    the style. Encodings are checked on the way, a block at a time (never a line at a time):
+    * read as UTF-8, a byte sequence that is not UTF-8 raises UnicodeDecodeError when no UTF-8 text came before
+      (the caller re-reads as latin-1), `_MixedEncoding` when some did (a BOM counts): the caller copies again
+      with `mixed`, bytes untouched, and DuckDB's reader rejects each line that is not UTF-8 with its number;
+    * read as latin-1, UTF-8 text (`UTF8_IN_LATIN1`) fails naming its line: which lines are which cannot be
+      told apart without decoding line by line, and transcoding them would garble them (`CRÃ\x8dA`).
     """
-    decoder = None if encoding == "latin-1" else codecs.getincrementaldecoder("utf-8")("strict")
+    decoder = None if encoding == "latin-1" or mixed else codecs.getincrementaldecoder("utf-8")("strict")
+    utf8_seen = encoding == "utf-8-sig"
     style: str | None = None
     ends = 0
     last = b""
@@ -305,8 +352,20 @@ def _feed(src, dst, encoding: str, normalize: bool = False) -> tuple[int, str]:
     while True:
         raw = src.read(READ_BYTES)
         if decoder is not None and raw and (not raw.isascii() or decoder.getstate()[0]):
-            decoder.decode(raw)
-        elif decoder is None and not raw.isascii():
+            try:
+                utf8_seen = not decoder.decode(raw).isascii() or utf8_seen
+            except UnicodeDecodeError as err:
+                if utf8_seen or UTF8_IN_LATIN1.search(raw, 0, max(err.start, 0)):
+                    raise _MixedEncoding() from None
+                raise
+        elif decoder is None and not mixed and not raw.isascii():
+            # `in` runs at memory speed; the regex (0.2 s per block) only when a lead byte is there at all
+            if (b"\xc3" in raw or b"\xc2" in raw) and (found := UTF8_IN_LATIN1.search(raw)):
+                line = ends + raw.count(b"\n", 0, found.start()) + 1
+                text = raw[raw.rfind(b"\n", 0, found.start()) + 1:found.end() + 40].split(b"\n")[0]
+                raise SourceFileError(label, "codificación mixta: el archivo es latin-1 y esta línea trae texto en "
+                                             f"UTF-8 ({text.decode('utf-8', errors='replace')!r}…)",
+                                      line=line, rule="codificacion")
             raw = raw.decode("latin-1").encode("utf-8")
         block = carry + raw
         carry = b""
@@ -424,7 +483,8 @@ def _rejected_lines(con, rejects: str) -> pd.DataFrame:
     """One row per rejected line: the first error DuckDB gave it and its text (stray leading line ends removed)."""
     return con.execute(
         f"""SELECT line::BIGINT AS linea, arg_min(error_type::VARCHAR, column_idx) AS error,
-                   arg_min(error_message, column_idx) AS mensaje,
+                   CASE WHEN arg_min(error_type::VARCHAR, column_idx) = 'INVALID ENCODING'
+                        THEN {_sql_str(MENSAJE_CODIFICACION)} ELSE arg_min(error_message, column_idx) END AS mensaje,
                    regexp_replace(arg_min(csv_line, column_idx), '^[\\r\\n]+|[\\r\\n]+$', '', 'g') AS texto
             FROM {rejects} GROUP BY line ORDER BY line"""
     ).df()
@@ -441,7 +501,9 @@ def _load_direct(con, path, member_pattern, table, lay, select, label, member, w
     finally:
         thread.join()
     rejected = _rejected_lines(con, rejects)
-    if (rejected["error"] == "INVALID ENCODING").any() or not scan.get("style"):
+    # Lines that are not UTF-8 in a file whose BOM says it is: quarantined (`codificacion`), the rest stands.
+    # Without a BOM the copy decides whether the file is latin-1 after all or mixed (`_feed`).
+    if ((rejected["error"] == "INVALID ENCODING").any() and dialect.encoding != "utf-8-sig") or not scan.get("style"):
         return None
     blank = _account(path, scan["lines"], scan["style"], rows, rejected)
     return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "directo")
@@ -459,15 +521,23 @@ def _account(path: Path, lines: int, style: str, rows: int, rejected: pd.DataFra
 
 
 def _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,
-               normalize: bool = False) -> TextLoad:
+               normalize: bool = False, mixed: bool = False) -> TextLoad:
     rejects = f"{table.replace('.', '_')}_rechazos"
     fd, tmp = tempfile.mkstemp(prefix="vraem_", suffix=".csv", dir=workdir)
     try:
         with open_binary(path, member_pattern) as (src, _), os.fdopen(fd, "wb") as dst:
+            redo_mixed = False
             try:
-                lines, style = _feed(src, dst, dialect.encoding, normalize)
-            except (zipfile.BadZipFile, EOFError, OSError) as err:
-                raise SourceFileError(label, f"no se puede leer: {type(err).__name__}: {err}", rule="zip") from None
+                lines, style = _feed(src, dst, dialect.encoding, normalize, mixed, label)
+            except _MixedEncoding:
+                redo_mixed = True
+            except ZIP_ERRORS as err:
+                raise SourceFileError(label, _zip_problem(err) if member else f"no se puede leer ({err})",
+                                      rule="zip") from None
+        if redo_mixed:  # a UTF-8 file with lines that are not: copy the bytes as they are
+            Path(tmp).unlink(missing_ok=True)
+            return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,
+                              normalize, mixed=True)
         utf8 = dialect if dialect.encoding != "latin-1" else Dialect("utf-8", dialect.delimiter, dialect.quoted)
         try:
             rows = _read_into(con, tmp, table, utf8, lay, select, rejects)
@@ -478,7 +548,8 @@ def _load_copy(con, path, member_pattern, table, lay, select, label, member, wor
                 raise
             # line ends that only looked consistent (see `_feed`): copy again, every block rewritten
             Path(tmp).unlink(missing_ok=True)
-            return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect, True)
+            return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect, True,
+                              mixed)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "copia")
@@ -569,13 +640,41 @@ def _raw_lines(path: Path, member: str | None, dialect: Dialect, wanted: list[in
 def _load_with_csv_module(con, path, member_pattern, table, lay, select, label, member, workdir, dialect) -> TextLoad:
     """The reference reader: the csv module in one streaming pass, batches into DuckDB (records may span lines).
 
-    A record is numbered by its last physical line (the csv module's `line_num`)."""
+    A record is numbered by its first physical line, as a person finds it in an editor (the csv module's
+    `line_num` is its last)."""
     encoding = dialect.encoding
     try:
         return _csv_module_pass(con, path, member_pattern, table, lay, select, member, dialect, encoding)
+    except ZIP_ERRORS as err:
+        if member is None:
+            raise
+        raise SourceFileError(label, _zip_problem(err), rule="zip") from None
     except UnicodeDecodeError:
+        line = _first_line_not_utf8(path, member_pattern, dialect.encoding)
+        if line is not None:  # records spanning lines cannot be set aside one by one: the file fails naming it
+            raise SourceFileError(label, "codificación mixta: el archivo es UTF-8 y esta línea no lo es",
+                                  line=line, rule="codificacion") from None
         latin = Dialect("latin-1", dialect.delimiter, dialect.quoted)
         return _csv_module_pass(con, path, member_pattern, table, lay, select, member, latin, "latin-1")
+
+
+def _first_line_not_utf8(path: Path, member_pattern: str | None, encoding: str) -> int | None:
+    """The first line that is not UTF-8 in a file that UTF-8 text (or a BOM) before it proves UTF-8; None when
+    nothing before it is UTF-8 (a latin-1 file whose first non-ASCII byte came late)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    seen = encoding == "utf-8-sig"
+    lines = 0
+    with open_binary(path, member_pattern) as (fh, _):
+        while block := fh.read(READ_BYTES):
+            try:
+                seen = not decoder.decode(block).isascii() or seen
+            except UnicodeDecodeError as err:
+                start = max(err.start, 0)
+                if seen or UTF8_IN_LATIN1.search(block, 0, start):
+                    return lines + block.count(b"\n", 0, start) + 1
+                return None
+            lines += block.count(b"\n")
+    return None
 
 
 def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dialect, encoding) -> TextLoad:
@@ -591,6 +690,7 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
         next(reader, None)
         buf: list[list[str]] = []
         lines: list[int] = []
+        last = reader.line_num  # the physical line the previous record ended on
 
         def flush() -> None:
             cols = list(zip(*buf)) if buf else [()] * lay.width
@@ -601,7 +701,7 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
             con.unregister("_vraem_batch")
 
         for row in reader:
-            line = reader.line_num
+            line, last = last + 1, reader.line_num
             if len(row) != lay.width:
                 if row == [] or row == [""]:
                     bad.append((line, 0, "LINEA VACIA", "", ""))
@@ -641,8 +741,9 @@ def parse_delimited(
         load = load_delimited(con, path, table="leido", expected_header=expected_header, columns=columns,
                               normalize=normalize, member_pattern=member_pattern, strip=strip)
         frame = con.execute(f"SELECT * EXCLUDE (_fila) FROM {load.view} ORDER BY linea").df()
-        bad = [(int(line), 0 if n is None or pd.isna(n) else int(n), t or "")
-               for line, n, t in con.execute(f"SELECT linea, campos, texto FROM {load.bad} ORDER BY linea").fetchall()]
+        rows = con.execute(f"SELECT linea, campos, texto, error, mensaje FROM {load.bad} ORDER BY linea").fetchall()
+        bad = [(int(line), 0 if n is None or pd.isna(n) else int(n), t or "") for line, n, t, _, _ in rows]
+        errors = {int(line): (e, m or "") for line, n, _, e, m in rows if n is None or pd.isna(n)}
     finally:
         con.close()
     for col in frame.columns:
@@ -650,4 +751,4 @@ def parse_delimited(
             frame[col] = frame[col].astype("str")
     frame["linea"] = frame["linea"].astype("int64")
     return ParsedText(path=load.path, member=load.member, dialect=load.dialect, header=load.header, frame=frame,
-                      bad_lines=bad)
+                      bad_lines=bad, bad_errors=errors)

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited
+from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited, require_rows
 
 HEADER = ["RUC", "EJERCICIO", "VENTAS_NETAS"]
 COLUMNS = {"RUC": "ruc", "EJERCICIO": "ejercicio", "VENTAS_NETAS": "ventas_netas"}
@@ -32,8 +32,10 @@ NORMALIZE = {"ventas_netas": "nullif({c}, '')"}
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
              derived: dict[str, str] | None = None) -> TextLoad:
-    return load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=r"\.txt$", workdir=workdir, derived=derived, strip=True)
+    """Load the file into DuckDB (`table`); a changed layout or a file without rows fails naming the file."""
+    return require_rows(load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS,
+                                       normalize=NORMALIZE, member_pattern=r"\.txt$", workdir=workdir,
+                                       derived=derived, strip=True))
 
 
 def read_file(path: Path) -> ParsedText:

@@ -1,0 +1,326 @@
+"""Bad-input corpus of the SUNAT Padrón RUC cut and the declared-sales file: each broken file, written in SUNAT's
+formats (zip or CSV, `|`/latin-1 or `,`/UTF-8 with BOM; pipe text for sales), either sends its lines to
+quarantine with their rule and line while the rest is staged, or fails with one line naming the file, the line
+and the rule. Each case runs the staging asset's own steps for one year (find → load into DuckDB → SQL rules →
+stage → meta.fuentes) on a tmp operator database; rows read = accepted + rejected.
+
+Physical lines: the header is line 1, the i-th data row (0-based) is line i + 2.
+"""
+
+from __future__ import annotations
+
+import random
+import zipfile
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.builders import bad_ruc, padron_bytes, padron_row, ruc, write_padron, write_ventas
+from vraem_pipeline.dagster_support import TextSource, _file_reads
+from vraem_pipeline.defs.empresas import find_padron_year, find_ventas_year
+from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.schemas import empresas as schemas
+from vraem_pipeline.sqlrules import register_macros, row_verdict, stage_text_load
+from vraem_pipeline.warehouse import ensure_schemas, record_sources
+
+ANIO = 2024
+N_ROWS = 6
+FUENTES = {"padron": ("padron_ruc", schemas.PADRON, find_padron_year),
+           "ventas": ("ventas_declaradas", schemas.VENTAS, find_ventas_year)}
+
+
+def stage(raw: Path, source: str, tmp_path: Path):
+    """The staging asset's steps for one year: (quarantine (linea, regla), staged rows as dicts, rows read)."""
+    fuente, schema, find_year = FUENTES[source]
+    table = f"staging.{fuente}"
+    con = duckdb.connect(str(tmp_path / "operacion.duckdb"))
+    try:
+        ensure_schemas(con)
+        reads = []
+        files: list[TextSource] = find_year(raw, ANIO)
+        for f in files:
+            register_macros(con)
+            load = f.load(con, table=f"trabajo.{fuente}", workdir=tmp_path / "copias",
+                          derived=row_verdict(schema, ANIO))
+            staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=ANIO)
+            reads.extend(_file_reads(con, fuente, table, ANIO, f, load, staged))
+            load.drop(con)
+        record_sources(con, fuente, [ANIO], reads)
+        quarantine = con.execute(f"SELECT linea, regla FROM quarantine.{fuente} ORDER BY linea").fetchall()
+        rows = con.execute(f"SELECT * FROM {table} ORDER BY linea").df().to_dict("records")
+        leidas, aceptadas, rechazadas = con.execute(
+            "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes WHERE fuente = ?",
+            [fuente]).fetchone()
+    finally:
+        con.close()
+    assert leidas == aceptadas + rechazadas and aceptadas == len(rows) and rechazadas == len(quarantine)
+    return quarantine, rows, leidas
+
+
+# --- Padrón RUC -----------------------------------------------------------------------------------------------
+
+def firms(changes: dict[int, dict[int, str]] | None = None) -> list[list[str]]:
+    """N_ROWS valid firms, field j of row i replaced by `changes[i][j]`."""
+    rows = [padron_row(ruc("20", i + 1)) for i in range(N_ROWS)]
+    for i, change in (changes or {}).items():
+        for j, value in change.items():
+            rows[i][j] = value
+    return rows
+
+
+def padron_file(raw: Path, data: bytes, *, zipped: bool = False, members: tuple[str, ...] = ("PadronRUC_202412.csv",),
+                name: str = "PadronRUC_202412") -> Path:
+    folder = raw / "sunat" / "padron" / str(ANIO)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not zipped:
+        path = folder / f"{name}.csv"
+        path.write_bytes(data)
+        return path
+    path = folder / f"{name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member in members:
+            zf.writestr(member, data)
+    return path
+
+
+ACTIVIDAD, UBIGEO, NRO_TRAB = 6, 11, 7
+
+
+def _bom_with_one_bad_byte(raw):
+    """UTF-8 with BOM (SUNAT's `,` cut), one 0xFF in an activity on line 5: that line, not the header, is wrong."""
+    data = padron_bytes(firms({3: {ACTIVIDAD: "CULTIVO DE PAPA"}}), "comma")
+    padron_file(raw, data.replace(b"CULTIVO DE PAPA", b"CULTIVO DE \xffPAPA"))
+
+
+def _mixed_encodings(raw):
+    """UTF-8 on line 3, latin-1 on line 6 (inside the zip): line 6 is quarantined, line 3 staged as written."""
+    data = padron_bytes(firms({1: {ACTIVIDAD: "CRÍA DE GANADO BOVINO"}, 4: {ACTIVIDAD: "CRÍA DE OVEJAS"}}), "comma")
+    data = data.replace("CRÍA DE OVEJAS".encode("utf-8"), "CRÍA DE OVEJAS".encode("latin-1"))
+    padron_file(raw, data, zipped=True)
+
+
+def _long_line(raw):
+    """A 10 MB line with no delimiter on line 4 (a blob pasted into the export)."""
+    lines = padron_bytes(firms(), "pipe").split(b"\r\n")
+    lines.insert(3, b"X" * (10 << 20))
+    padron_file(raw, b"\r\n".join(lines), zipped=True)
+
+
+def _data_with_other_delimiter(raw):
+    lines = padron_bytes(firms(), "pipe").split(b"\r\n")
+    lines[2] = lines[2].replace(b"|", b";")  # line 3
+    padron_file(raw, b"\r\n".join(lines))
+
+
+SQL = "'); DROP TABLE staging.padron_ruc; --"
+
+PADRON_QUARANTINE = {
+    # id: (writer, [(linea, regla)], rows read)
+    "bom_y_un_byte_no_utf8": (_bom_with_one_bad_byte, [(5, "codificacion")], 6),
+    "codificacion_mixta_en_zip": (_mixed_encodings, [(6, "codificacion")], 6),
+    "campo_de_mas": (lambda raw: write_padron(raw, ANIO, 12, firms(),
+                                              extra_lines={2: padron_row(ruc("20", 50)) + ["X"]}),
+                     [(4, "numero_de_campos")], 7),
+    "campo_de_menos": (lambda raw: write_padron(raw, ANIO, 12, firms(),
+                                                extra_lines={5: padron_row(ruc("20", 51))[:15]}),
+                       [(7, "numero_de_campos")], 7),
+    "ruc_duplicado": (lambda raw: write_padron(raw, ANIO, 12, firms({5: {0: ruc("20", 1)}})),
+                      [(7, "clave_duplicada")], 6),
+    "digito_verificador": (lambda raw: write_padron(raw, ANIO, 12, firms({2: {0: bad_ruc("20", 3)}})),
+                           [(4, "ruc_digito_verificador")], 6),
+    "ubigeo_no_numerico": (lambda raw: write_padron(raw, ANIO, 12, firms({0: {UBIGEO: "AYAC01"}})),
+                           [(2, "ubigeo_6_digitos")], 6),
+    "trabajadores_en_letras": (lambda raw: write_padron(raw, ANIO, 12, firms({1: {NRO_TRAB: "DIEZ"}})),
+                               [(3, "nro_trab_entero")], 6),
+    "linea_de_10_mb": (_long_line, [(4, "numero_de_campos")], 7),
+    "otro_separador_en_una_linea": (_data_with_other_delimiter, [(3, "numero_de_campos")], 6),
+    "ruc_con_sql": (lambda raw: write_padron(raw, ANIO, 12, firms({4: {0: SQL}}), dialect="comma"),
+                    [(6, "ruc_formato; ruc_digito_verificador")], 6),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PADRON_QUARANTINE))
+def test_padron_bad_lines_go_to_quarantine_with_their_rule_and_line(tmp_path, case):
+    write, expected, read = PADRON_QUARANTINE[case]
+    raw = tmp_path / "raw"
+    write(raw)
+    quarantine, rows, leidas = stage(raw, "padron", tmp_path)
+    assert quarantine == expected
+    assert leidas == read and len(rows) == read - len(expected)
+
+
+def test_padron_text_is_staged_as_written_around_a_mixed_line(tmp_path):
+    raw = tmp_path / "raw"
+    _mixed_encodings(raw)
+    _, rows, _ = stage(raw, "padron", tmp_path)
+    assert {r["linea"]: r["actividad_ciiu4"] for r in rows}[3] == "CRÍA DE GANADO BOVINO"
+
+
+def test_padron_sql_in_a_text_field_is_only_text(tmp_path):
+    raw = tmp_path / "raw"
+    write_padron(raw, ANIO, 12, firms({0: {ACTIVIDAD: SQL}}), dialect="comma")
+    quarantine, rows, _ = stage(raw, "padron", tmp_path)
+    assert quarantine == [] and len(rows) == N_ROWS and rows[0]["actividad_ciiu4"] == SQL
+
+
+def _garbage_in_zip(raw):
+    """4 KB of random bytes written over the middle of the compressed member."""
+    path = padron_file(raw, padron_bytes([padron_row(ruc("20", i)) for i in range(1, 3000)], "pipe"), zipped=True)
+    data = bytearray(path.read_bytes())
+    data[200:200 + 4096] = random.Random(200).randbytes(4096)
+    path.write_bytes(bytes(data))
+
+
+def _truncated_zip(raw):
+    path = padron_file(raw, padron_bytes(firms(), "pipe"), zipped=True)
+    path.write_bytes(path.read_bytes()[:-40])  # the central directory is gone
+
+
+def _xlsx_named_csv(raw):
+    folder = raw / "sunat" / "padron" / str(ANIO)
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "PadronRUC_202412.csv", "w") as zf:  # a workbook: a zip of XML parts
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+
+
+def _renamed_column(raw):
+    data = padron_bytes(firms(), "pipe")
+    padron_file(raw, data.replace(b"|UBIGEO|", b"|COD_UBIGEO|", 1))
+
+
+PADRON_FAILING = {
+    # id: (writer, file name in the message, line, rule)
+    "vacio": (lambda raw: padron_file(raw, b""), "PadronRUC_202412.csv", 1, "cabecera"),
+    "solo_cabecera": (lambda raw: padron_file(raw, padron_bytes([], "pipe")), "PadronRUC_202412.csv", 1, "sin_filas"),
+    "columna_renombrada": (_renamed_column, "PadronRUC_202412.csv", 1, "cabecera"),
+    "basura_binaria": (lambda raw: padron_file(raw, bytes(range(256)) * 64), "PadronRUC_202412.csv", 1, "cabecera"),
+    "zip_con_dos_archivos": (lambda raw: padron_file(raw, padron_bytes(firms(), "pipe"), zipped=True,
+                                                     members=("PadronRUC_202412.csv", "PadronRUC_202411.csv")),
+                             "PadronRUC_202412.zip", None, "zip"),
+    "zip_con_basura": (_garbage_in_zip, "PadronRUC_202412.zip", None, "zip"),
+    "zip_truncado": (_truncated_zip, "PadronRUC_202412.zip", None, "zip"),
+    "hoja_de_calculo_como_csv": (_xlsx_named_csv, "PadronRUC_202412.csv", None, "zip"),
+    "corte_en_carpeta_de_otro_anio": (lambda raw: padron_file(raw, padron_bytes(firms(), "pipe"),
+                                                              name="PadronRUC_202312"),
+                                      "PadronRUC_202312.csv", None, "corte_del_anio"),
+    "latin1_con_texto_utf8": (lambda raw: padron_file(raw, padron_bytes(
+        firms({0: {ACTIVIDAD: "AÑIL"}, 3: {ACTIVIDAD: "CRÍA"}}), "pipe").replace("CRÍA".encode("latin-1"),
+                                                                               "CRÍA".encode("utf-8"))),
+        "PadronRUC_202412.csv", 5, "codificacion"),
+}
+
+
+def _assert_one_line(err: SourceFileError, file_name: str, line: int | None, rule: str) -> None:
+    message = str(err)
+    assert (err.rule, err.line) == (rule, line), message
+    assert "\n" not in message and message.startswith(str(err.path)), message
+    assert Path(str(err.path).split("!")[0]).name == file_name
+    assert f"[{rule}]" in message and (line is None or f"línea {line}" in message)
+
+
+@pytest.mark.parametrize("case", sorted(PADRON_FAILING))
+def test_padron_unreadable_file_fails_in_one_line_naming_file_line_and_rule(tmp_path, case):
+    write, file_name, line, rule = PADRON_FAILING[case]
+    raw = tmp_path / "raw"
+    write(raw)
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, "padron", tmp_path)
+    _assert_one_line(info.value, file_name, line, rule)
+
+
+# --- declared sales -------------------------------------------------------------------------------------------
+
+def sales(changes: dict[int, tuple] | None = None) -> list[tuple]:
+    rows = [(ruc("20", i + 1), ANIO, f"{1000 * (i + 1)}.50") for i in range(N_ROWS)]
+    for i, row in (changes or {}).items():
+        rows[i] = row
+    return rows
+
+
+def _sales_file(raw, text: bytes, name: str = f"ventas_{ANIO}.txt") -> Path:
+    folder = raw / "sunat" / "ventas" / str(ANIO)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(text)
+    return path
+
+
+VENTAS_QUARANTINE = {
+    "infinito_1e400": ({1: (ruc("20", 2), ANIO, "1e400")}, [(3, "valor_finito")]),
+    "infinito_negativo": ({2: (ruc("20", 3), ANIO, "-1e400")}, [(4, "ventas_no_negativas; valor_finito")]),
+    "nan": ({3: (ruc("20", 4), ANIO, "NaN")}, [(5, "valor_finito")]),
+    "inf_en_texto": ({4: (ruc("20", 5), ANIO, "Infinity")}, [(6, "valor_finito")]),
+    "negativo": ({0: (ruc("20", 1), ANIO, "-5.00")}, [(2, "ventas_no_negativas")]),
+    "no_numerico": ({5: (ruc("20", 6), ANIO, "1.234,50")}, [(7, "tipo_de_dato")]),
+    "ejercicio_de_otro_anio": ({1: (ruc("20", 2), ANIO - 1, "10.00")}, [(3, "ejercicio_del_anio")]),
+    "ruc_duplicado": ({5: (ruc("20", 1), ANIO, "10.00")}, [(7, "clave_duplicada")]),
+    "ruc_con_sql": ({2: ("'); DROP TABLE staging.ventas_declaradas; --", ANIO, "10.00")},
+                    [(4, "ruc_formato; ruc_digito_verificador")]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VENTAS_QUARANTINE))
+def test_sales_bad_lines_go_to_quarantine_with_their_rule_and_line(tmp_path, case):
+    changes, expected = VENTAS_QUARANTINE[case]
+    raw = tmp_path / "raw"
+    write_ventas(raw, ANIO, sales(changes))
+    quarantine, rows, leidas = stage(raw, "ventas", tmp_path)
+    assert quarantine == expected
+    assert leidas == N_ROWS and len(rows) == N_ROWS - len(expected)
+    assert all(r["ventas_netas"] is None or abs(r["ventas_netas"]) < 1e300 for r in rows)
+
+
+def test_sales_extra_field_is_a_bad_line(tmp_path):
+    raw = tmp_path / "raw"
+    write_ventas(raw, ANIO, sales(), extra_lines=[f"{ruc('20', 40)}|{ANIO}|10.00|SOBRA"])  # line 8
+    quarantine, rows, leidas = stage(raw, "ventas", tmp_path)
+    assert quarantine == [(8, "numero_de_campos")] and leidas == N_ROWS + 1 and len(rows) == N_ROWS
+
+
+def _sales_zip(raw, members):
+    folder = raw / "sunat" / "ventas" / str(ANIO)
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / f"ventas_{ANIO}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        for m in members:
+            zf.writestr(m, b"RUC|EJERCICIO|VENTAS_NETAS\n")
+
+
+VENTAS_FAILING = {
+    "vacio": (lambda raw: _sales_file(raw, b""), f"ventas_{ANIO}.txt", 1, "cabecera"),
+    "solo_cabecera": (lambda raw: _sales_file(raw, b"RUC|EJERCICIO|VENTAS_NETAS\r\n"), f"ventas_{ANIO}.txt", 1,
+                      "sin_filas"),
+    "columna_renombrada": (lambda raw: _sales_file(raw, b"RUC|EJERCICIO|VENTAS\n20100000001|2024|1.00\n"),
+                           f"ventas_{ANIO}.txt", 1, "cabecera"),
+    "columna_faltante": (lambda raw: _sales_file(raw, b"RUC|VENTAS_NETAS\n20100000001|1.00\n"),
+                         f"ventas_{ANIO}.txt", 1, "cabecera"),
+    "basura_binaria": (lambda raw: _sales_file(raw, bytes(range(256)) * 8), f"ventas_{ANIO}.txt", 1, "cabecera"),
+    "zip_con_dos_archivos": (lambda raw: _sales_zip(raw, ["ventas_2024.txt", "copia/ventas_2024.txt"]),
+                             f"ventas_{ANIO}.zip", None, "zip"),
+    "dos_entregas": (lambda raw: (_sales_file(raw, b"RUC|EJERCICIO|VENTAS_NETAS\n"),
+                                  _sales_zip(raw, ["ventas_2024.txt"])),
+                     str(ANIO), None, "archivo_unico"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(VENTAS_FAILING))
+def test_sales_unreadable_file_fails_in_one_line_naming_file_line_and_rule(tmp_path, case):
+    write, file_name, line, rule = VENTAS_FAILING[case]
+    raw = tmp_path / "raw"
+    write(raw)
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, "ventas", tmp_path)
+    _assert_one_line(info.value, file_name, line, rule)
+
+
+def test_padron_mixed_encodings_with_records_spanning_lines_fail_naming_the_line(tmp_path):
+    """Records spanning lines are read by the csv module, which cannot set a line aside: the file fails naming the
+    first line that is not UTF-8 (7) instead of being read again as latin-1 (`CRÃ\x8dA`)."""
+    rows = firms({0: {ACTIVIDAD: "CRÍA DE GANADO\nBOVINO"}, 4: {ACTIVIDAD: "CRÍA DE OVEJAS"}})
+    data = padron_bytes(rows, "comma").replace("CRÍA DE OVEJAS".encode("utf-8"), "CRÍA DE OVEJAS".encode("latin-1"))
+    raw = tmp_path / "raw"
+    padron_file(raw, data)
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, "padron", tmp_path)
+    _assert_one_line(info.value, "PadronRUC_202412.csv", 7, "codificacion")

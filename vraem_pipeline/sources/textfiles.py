@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.zips import open_member, open_zip
 
 SAMPLE_BYTES = 8 << 20
 READ_BYTES = 16 << 20  # bytes read from the file or zip member at a time
@@ -125,17 +126,13 @@ def open_binary(path: Path, member_pattern: str | None = None) -> Iterator[tuple
         with open(path, "rb") as fh:
             yield fh, None
         return
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as err:
-        raise SourceFileError(path, f"zip dañado: {err}", rule="zip") from None
-    with zf:
+    with open_zip(path) as zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
         if member_pattern:
             names = [n for n in names if re.search(member_pattern, n, flags=re.IGNORECASE)]
         if len(names) != 1:
             raise SourceFileError(path, f"el zip debe contener un solo archivo de datos; contiene {names}", rule="zip")
-        with zf.open(names[0]) as member:
+        with open_member(zf, path, names[0]) as member:
             yield member, names[0]
 
 
@@ -184,7 +181,7 @@ def _projection(lay: _Layout, select: str, source: str, *, order: str = "", pass
     inner = f"SELECT {select} FROM {source}{order}"
     if not lay.derived:
         return inner
-    return f"SELECT *, {', '.join(f'{expr} AS {chr(34)}{name}{chr(34)}' for name, expr in lay.derived.items())} FROM ({inner})"
+    return f"SELECT *, {', '.join(f'{expr} AS {sql_identifier(name)}' for name, expr in lay.derived.items())} FROM ({inner})"
 
 
 def _layout(label: str, raw_header: list[str], expected_header, columns) -> _Layout:
@@ -348,8 +345,15 @@ def _duckdb_options(dialect: Dialect, width: int) -> str:
             f"buffer_size={4 * MAX_LINE_BYTES}")
 
 
-def _sql_str(text: str) -> str:
+def sql_literal(text: object) -> str:
+    """Any text (a path, a file's label) as a SQL string literal, quotes doubled: for the few places DuckDB takes
+    no parameter (a view's body). Elsewhere pass parameters."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A column name taken from a file's header as a quoted SQL identifier, double quotes doubled."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:
@@ -357,10 +361,15 @@ def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:
     parts = []
     for name, i in zip(lay.names, lay.keep):
         raw = f"coalesce(f{i}, '')"
-        parts.append(f'{normalize.get(name, "{c}").format(c=raw)} AS "{name}"')
+        parts.append(f'{normalize.get(name, "{c}").format(c=raw)} AS {sql_identifier(name)}')
     if lay.trailing:
         parts.append(f"coalesce(f{lay.width - 1}, '') AS _extra")
     return ", ".join(parts)
+
+
+#: Characters DuckDB's `read_csv` expands as a glob: a path holding one could name other files (`x[1].txt` reads
+#: `x1.txt`), so such a file is read through the copy, whose name is `tempfile`'s.
+_GLOB = re.compile(r"[*?\[\]{}]")
 
 
 class _NotOneLinePerRecord(Exception):
@@ -393,7 +402,7 @@ def load_delimited(
     workdir.mkdir(parents=True, exist_ok=True)
     args = (con, path, member_pattern, table, lay, select, label, member, workdir)
 
-    if member is None and dialect.encoding != "latin-1":
+    if member is None and dialect.encoding != "latin-1" and not _GLOB.search(str(path)):
         try:
             load = _load_direct(*args, dialect)
             if load is not None:
@@ -414,9 +423,9 @@ def load_delimited(
 def _read_into(con, source: str, table: str, dialect: Dialect, lay: _Layout, select: str, rejects: str) -> int:
     for name in (table, rejects, f"{rejects}_scan"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    reader = (f"read_csv({_sql_str(source)}, {_duckdb_options(dialect, lay.width)}, "
+    reader = (f"read_csv($ruta, {_duckdb_options(dialect, lay.width)}, "
               f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')")
-    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select, reader)}")
+    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select, reader)}", {"ruta": source})  # a parameter
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
@@ -501,7 +510,7 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
     con.register("_vraem_thr", thr)
     con.execute(f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr")
     con.unregister("_vraem_thr")
-    cols = ", ".join(f't."{n}"' for n in lay.names + lay.names_derived)
+    cols = ", ".join(f"t.{sql_identifier(n)}" for n in lay.names + lay.names_derived)
     if len(thr) <= MAX_INLINE_THRESHOLDS:  # a sum of comparisons: ASOF joining 12 M rows costs 15 s more
         steps = zip(thr["umbral"].tolist(), thr["j"].diff().fillna(thr["j"]).astype(int).tolist())
         line = "t.rowid + 2" + "".join(f" + {step} * (t.rowid >= {u})::BIGINT" for u, step in steps)
@@ -620,7 +629,7 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
                 f"{_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea', passthrough=', _linea')}")
     con.execute(f"DROP TABLE {staging_raw}")
     view = f"{table}_v"
-    cols = ", ".join(f'"{n}"' for n in lay.names + lay.names_derived)
+    cols = ", ".join(sql_identifier(n) for n in lay.names + lay.names_derived)
     filled = _trailing_filled(con, table, "_linea", lay, path, member, dialect)
     rows_only = " WHERE _extra = ''" if lay.trailing else ""
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}{rows_only}")

@@ -343,5 +343,5 @@ def test_zip_member_with_garbage_fails_naming_the_member(tmp_path):
     with pytest.raises(SourceFileError) as info:
         stage(raw, "500", tmp_path)
     err = info.value
-    assert err.rule == "zip_legible" and str(err.path) == f"{path}!966-Modulo05/{name('500', 'csv')}"
+    assert err.rule == "zip" and str(err.path) == f"{path}!966-Modulo05/{name('500', 'csv')}"
     assert "\n" not in str(err) and str(err).startswith(str(err.path))

@@ -32,6 +32,10 @@ TERRITORY_COLUMNS = ("ubigeo", "departamento", "provincia", "distrito", "ambito"
 TERRITORY_REQUIRED = TERRITORY_COLUMNS[:4]
 TERRITORY_OPTIONAL = TERRITORY_COLUMNS[4:]
 
+#: Longest text a territory cell may hold. INEI's longest district names have ~40 characters; a longer cell is
+#: a broken file (a lost line end, a pasted document), and the names reach the analysts' warehouse.
+MAX_TEXTO_TERRITORIO = 200
+
 _UBIGEO = re.compile(r"^\d{6}$")
 _UBIGEO_LOST_ZERO = re.compile(r"^\d{5}$")
 
@@ -249,19 +253,57 @@ def territory_departments(territory: pd.DataFrame) -> list[str]:
 
 
 def _read_text(path: Path) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252: what Excel writes for "CSV UTF-8" and plain "CSV"."""
+    """UTF-8 (with or without BOM), else Windows-1252: what Excel writes for "CSV UTF-8" and plain "CSV".
+
+    A file in neither, a workbook or binary saved under the CSV's name, or one mixing UTF-8 lines with
+    Windows-1252 lines (no single decoding reads both right: the names would be garbled) fails naming the line."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ReferenceDataError(path, f"no se puede leer el archivo de territorio: {exc}", rule="territorio.archivo")
+    if raw[:2] == b"PK" or raw[:4] == b"\xd0\xcf\x11\xe0":
+        raise ReferenceDataError(path, "es un libro Excel, no un CSV: guárdelo como «CSV UTF-8 (delimitado por "
+                                       "comas)»", line=1, rule="territorio.formato")
+    if b"\x00" in raw:
+        raise ReferenceDataError(path, "no es un archivo de texto (tiene bytes nulos)",
+                                 line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1, rule="territorio.formato")
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        first_bad = raw.count(b"\n", 0, exc.start) + 1
+    utf8_line = next((n for n, line in enumerate(raw.split(b"\n"), 1) if not line.isascii() and _is_utf8(line)), None)
+    if utf8_line is not None:
+        raise ReferenceDataError(path, f"codificación mezclada: la línea {utf8_line} es UTF-8 y esta no es UTF-8; "
+                                       "guarde el archivo en una sola codificación", line=first_bad,
+                                 rule="territorio.codificacion")
+    try:
         return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise ReferenceDataError(path, f"el byte 0x{raw[exc.start]:02x} no es UTF-8 ni Windows-1252",
+                                 line=raw.count(b"\n", 0, exc.start) + 1, rule="territorio.codificacion") from None
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _long_line(path: Path, text: str) -> None:
+    """A line no territory row can have (before the csv module, whose own field limit depends on the process)."""
+    limit = (MAX_TEXTO_TERRITORIO + 3) * len(TERRITORY_COLUMNS)  # every field at its longest, quoted, with commas
+    for number, line in enumerate(text.split("\n"), 1):
+        if len(line) > limit:
+            raise ReferenceDataError(path, f"línea de {len(line):,} caracteres: ningún campo del territorio pasa de "
+                                           f"{MAX_TEXTO_TERRITORIO} caracteres", line=number,
+                                     rule="territorio.texto_largo")
 
 
 def _parse_territory(path: Path) -> pd.DataFrame:
     text = _read_text(path)
+    _long_line(path, text)
     first_line = text.split("\n", 1)[0]
     # A Spanish-locale Excel saves CSV with ";" between fields.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
@@ -296,7 +338,13 @@ def _parse_territory(path: Path) -> pd.DataFrame:
     first_seen: dict[str, int] = {}
     rows: list[dict[str, str]] = []
     line = reader.line_num
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise ReferenceDataError(path, f"CSV mal formado: {exc}", line=line + 1, rule="territorio.csv") from None
         start, line = line + 1, reader.line_num
         if not any(cell.strip() for cell in record):  # blank line or an Excel row of empty cells
             continue
@@ -308,6 +356,11 @@ def _parse_territory(path: Path) -> pd.DataFrame:
                 rule="territorio.campos",
             )
         row = {name: cell.strip() for name, cell in zip(names, record, strict=True)}
+        long = [name for name, cell in row.items() if len(cell) > MAX_TEXTO_TERRITORIO]
+        if long:
+            raise ReferenceDataError(path, f"el campo {long[0]} tiene {len(row[long[0]]):,} caracteres: ningún campo "
+                                           f"del territorio pasa de {MAX_TEXTO_TERRITORIO} caracteres", line=start,
+                                     rule="territorio.texto_largo")
         code = row["ubigeo"]
         if _UBIGEO_LOST_ZERO.match(code):
             code = code.zfill(6)

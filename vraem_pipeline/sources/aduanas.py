@@ -22,9 +22,7 @@ block is a few milliseconds.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -37,7 +35,8 @@ from dbfread import DBF
 from dbfread.codepages import guess_encoding
 
 from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header
+from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header, sql_literal
+from vraem_pipeline.sources.zips import copy_member, data_members
 
 #: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none. A project
 #: that parsed the real weekly files read them as cp850 (`shared/realdata/README.md`); source note §5.1 says
@@ -113,14 +112,6 @@ class ExportFile:
             return None
 
 
-def _zip_members(path: Path) -> list[str]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return [n for n in zf.namelist() if not n.endswith("/")]
-    except zipfile.BadZipFile as err:
-        raise SourceFileError(path, f"zip dañado: {err}", rule="zip") from None
-
-
 def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
     """The year's export files, in the order their lines take precedence, and the files that are neither.
 
@@ -138,7 +129,7 @@ def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
         elif suffix == ".txt":
             files.append(ExportFile(path, "pipe"))
         elif suffix == ".zip":
-            members = _zip_members(path)
+            members = data_members(path)
             if any(m.lower().endswith(".dbf") for m in members):
                 files.append(ExportFile(path, "dbf"))
             elif any(m.lower().endswith(".txt") for m in members):
@@ -263,23 +254,12 @@ class YearLoad:
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _member(path: Path, workdir: Path) -> tuple[Path, str]:
     """A zip's DBF copied into the temp folder (dbfread reads a file), never extracted next to raw/."""
-    with zipfile.ZipFile(path) as zf:
-        members = [n for n in zf.namelist() if n.lower().endswith(".dbf")]
-        if len(members) != 1:
-            raise SourceFileError(path, f"el zip debe contener un solo .DBF; contiene {members}", rule="zip")
-        target = workdir / f"{path.stem}.{members[0].rsplit('/', 1)[-1]}"
-        try:
-            with zf.open(members[0]) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-        except (zipfile.BadZipFile, OSError, EOFError) as err:
-            raise SourceFileError(path, f"no se puede descomprimir {members[0]}: {err}", rule="zip") from None
-    return target, members[0]
+    members = [n for n in data_members(path) if n.lower().endswith(".dbf")]
+    if len(members) != 1:
+        raise SourceFileError(path, f"el zip debe contener un solo .DBF; contiene {members}", rule="zip")
+    return copy_member(path, members[0], workdir, suffix=".dbf"), members[0]
 
 
 def _read_dbf_file(f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, pa.Table, list[tuple]]:
@@ -313,10 +293,10 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
         raise SourceFileError(label, f"faltan columnas {missing}; hay {header}", line=1, rule="cabecera")
     load: TextLoad = load_delimited(con, f.path, table=f"{table}_texto{order}", columns=wanted,
                                     member_pattern=r"\.txt$", workdir=workdir, strip=True)
-    con.execute(f"INSERT INTO {bad} SELECT {_quote(load.label)}, linea, campos, error, mensaje, texto, "
-                f"{len(load.header)} FROM {load.bad}")
+    con.execute(f"INSERT INTO {bad} SELECT ?, linea, campos, error, mensaje, texto, {len(load.header)} "
+                f"FROM {load.bad}", [load.label])
     cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
-    select = (f"SELECT {cols}, {_quote(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
+    select = (f"SELECT {cols}, {sql_literal(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
               f"FROM {load.view}")
     return FileLoad(f.path, load.label, load.rows, load.n_bad, f"vía {load.via}"), load, select
 

@@ -9,10 +9,7 @@ See sources/enaho.md §1 and §4 for the quirks handled here.
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +19,7 @@ import pandas as pd
 import pyreadstat
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources import zips
 from vraem_pipeline.sources.textfiles import parse_delimited, read_header
 
 #: String keys and their published widths (sources/enaho.md §2.1 and §4). CSV files and numeric-typed keys
@@ -154,10 +152,11 @@ def read_module(
 
 def _zip_members(path: Path) -> list[str]:
     try:
-        with zipfile.ZipFile(path) as archive:
-            return [info.filename for info in archive.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SourceFileError(path, f"el zip no se puede abrir: {exc}", rule="zip_legible") from exc
+        return zips.data_members(path)  # member names checked too: none absolute or climbing with `..`
+    except SourceFileError as exc:
+        if exc.rule != "zip":
+            raise
+        raise SourceFileError(path, f"el zip no se puede abrir: {exc.problem}", rule="zip_legible") from None
 
 
 class _local_copy:
@@ -171,16 +170,12 @@ class _local_copy:
         if self.source.member is None:
             return self.source.path
         self._tmp = tempfile.TemporaryDirectory(prefix="enaho_")
-        target = Path(self._tmp.name) / Path(self.source.member).name
-        try:
-            with zipfile.ZipFile(self.source.path) as archive, archive.open(self.source.member) as src:
-                with open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, length=1 << 20)
-        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError) as exc:
+        try:  # a fresh temp name with the member's extension (pyreadstat reads by it), bounded against bombs
+            return zips.copy_member(self.source.path, self.source.member, Path(self._tmp.name),
+                                    suffix=Path(self.source.member).suffix.lower())
+        except BaseException:
             self._tmp.cleanup()
-            problem = f"zip dañado, no se pudo extraer ({type(exc).__name__}: {exc})"
-            raise SourceFileError(self.source.display_path, problem, rule="zip_legible") from None
-        return target
+            raise
 
     def __exit__(self, *exc_info) -> None:
         if self._tmp is not None:

@@ -36,6 +36,7 @@ import pandas as pd
 
 from vraem_pipeline.errors import SourceFileError
 from vraem_pipeline.referencia import department_names, reference_csv
+from vraem_pipeline.sources import zips
 
 #: The sheet read: INEI numbers the departmental tables cuadro1 (constant 2007 prices, miles de soles),
 #: cuadro2 (shares) … cuadro4 (current prices); only constant prices are comparable across years.
@@ -161,6 +162,12 @@ def _libro(path: Path):
     if data[:2] != b"PK":
         raise SourceFileError(path, "no es un libro Excel .xlsx (no empieza con la firma de un zip)",
                               rule="formato_xlsx")
+    try:  # an xlsx is a zip: its members' sizes are bounded before openpyxl decompresses them
+        zips.check_declared_sizes(path)
+    except SourceFileError as exc:
+        if exc.rule != "zip":
+            raise
+        raise SourceFileError(path, f"no se puede abrir el libro: {exc.problem}", rule="formato_xlsx") from None
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # a damaged zip or XML: the file, not a row, is wrong
@@ -301,11 +308,17 @@ def read_workbook(path: Path, hoja: str = HOJA) -> Cuadro:
 
 
 def find_workbooks(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(workbooks, ignored files) of `raw/inei/vab/`; Excel's lock files (`~$…`) and hidden files are ignored."""
+    """(workbooks, ignored files) of `raw/inei/vab/`; Excel's lock files (`~$…`) and hidden files are ignored, a
+    workbook in a subfolder (a year folder, as the other sources have) is an error rather than silently unused."""
     if not folder.is_dir():
         return [], []
     libros, otros = [], []
     for p in sorted(folder.iterdir()):
+        if p.is_dir() and any(q.suffix.lower() in EXTENSIONES for q in p.rglob("*")):
+            # one edition carries the whole series: a workbook in a year folder would be silently unused
+            raise SourceFileError(p, "hay libros en una subcarpeta: el cuadro del INEI va directamente en "
+                                     "raw/inei/vab/ (una edición trae toda la serie, no va por año)",
+                                  rule="carpeta_vab")
         if not p.is_file():
             continue
         if p.suffix.lower() in EXTENSIONES and not p.name.startswith(("~$", ".")):

@@ -46,6 +46,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.zips import open_member, open_zip
 
 SAMPLE_BYTES = 8 << 20
 READ_BYTES = 16 << 20  # bytes read from the file or zip member at a time
@@ -155,22 +156,14 @@ def open_binary(path: Path, member_pattern: str | None = None) -> Iterator[tuple
         with open(path, "rb") as fh:
             yield fh, None
         return
-    try:
-        zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as err:
-        raise SourceFileError(path, f"zip dañado: {err}", rule="zip") from None
-    with zf:
+    with open_zip(path) as zf:
         every = [n for n in zf.namelist() if not n.endswith("/")]
         names = [n for n in every if not member_pattern or re.search(member_pattern, n, flags=re.IGNORECASE)]
         if not names:  # e.g. a workbook (a zip of XML parts) saved under a text file's name
             raise SourceFileError(path, f"el zip no contiene ningún archivo de datos; contiene {every[:5]}", rule="zip")
         if len(names) != 1:
             raise SourceFileError(path, f"el zip debe contener un solo archivo de datos; contiene {names}", rule="zip")
-        try:
-            member = zf.open(names[0])
-        except ZIP_ERRORS as err:
-            raise SourceFileError(f"{path}!{names[0]}", _zip_problem(err), rule="zip") from None
-        with member:
+        with open_member(zf, path, names[0]) as member:
             yield member, names[0]
 
 
@@ -220,7 +213,7 @@ def _projection(lay: _Layout, select: str, source: str, *, order: str = "", pass
     inner = f"SELECT {select} FROM {source}{order}"
     if not lay.derived:
         return inner
-    return f"SELECT *, {', '.join(f'{expr} AS {chr(34)}{name}{chr(34)}' for name, expr in lay.derived.items())} FROM ({inner})"
+    return f"SELECT *, {', '.join(f'{expr} AS {sql_identifier(name)}' for name, expr in lay.derived.items())} FROM ({inner})"
 
 
 def _layout(label: str, raw_header: list[str], expected_header, columns) -> _Layout:
@@ -407,8 +400,15 @@ def _duckdb_options(dialect: Dialect, width: int) -> str:
             f"buffer_size={4 * MAX_LINE_BYTES}")
 
 
-def _sql_str(text: str) -> str:
+def sql_literal(text: object) -> str:
+    """Any text (a path, a file's label) as a SQL string literal, quotes doubled: for the few places DuckDB takes
+    no parameter (a view's body). Elsewhere pass parameters."""
     return "'" + str(text).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A column name taken from a file's header as a quoted SQL identifier, double quotes doubled."""
+    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:
@@ -416,10 +416,15 @@ def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:
     parts = []
     for name, i in zip(lay.names, lay.keep):
         raw = f"coalesce(f{i}, '')"
-        parts.append(f'{normalize.get(name, "{c}").format(c=raw)} AS "{name}"')
+        parts.append(f'{normalize.get(name, "{c}").format(c=raw)} AS {sql_identifier(name)}')
     if lay.trailing:
         parts.append(f"coalesce(f{lay.width - 1}, '') AS _extra")
     return ", ".join(parts)
+
+
+#: Characters DuckDB's `read_csv` expands as a glob: a path holding one could name other files (`x[1].txt` reads
+#: `x1.txt`), so such a file is read through the copy, whose name is `tempfile`'s.
+_GLOB = re.compile(r"[*?\[\]{}]")
 
 
 class _NotOneLinePerRecord(Exception):
@@ -452,7 +457,7 @@ def load_delimited(
     workdir.mkdir(parents=True, exist_ok=True)
     args = (con, path, member_pattern, table, lay, select, label, member, workdir)
 
-    if member is None and dialect.encoding != "latin-1":
+    if member is None and dialect.encoding != "latin-1" and not _GLOB.search(str(path)):
         try:
             load = _load_direct(*args, dialect)
             if load is not None:
@@ -473,9 +478,9 @@ def load_delimited(
 def _read_into(con, source: str, table: str, dialect: Dialect, lay: _Layout, select: str, rejects: str) -> int:
     for name in (table, rejects, f"{rejects}_scan"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    reader = (f"read_csv({_sql_str(source)}, {_duckdb_options(dialect, lay.width)}, "
+    reader = (f"read_csv($ruta, {_duckdb_options(dialect, lay.width)}, "
               f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')")
-    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select, reader)}")
+    con.execute(f"CREATE TABLE {table} AS {_projection(lay, select, reader)}", {"ruta": source})  # a parameter
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
@@ -484,7 +489,7 @@ def _rejected_lines(con, rejects: str) -> pd.DataFrame:
     return con.execute(
         f"""SELECT line::BIGINT AS linea, arg_min(error_type::VARCHAR, column_idx) AS error,
                    CASE WHEN arg_min(error_type::VARCHAR, column_idx) = 'INVALID ENCODING'
-                        THEN {_sql_str(MENSAJE_CODIFICACION)} ELSE arg_min(error_message, column_idx) END AS mensaje,
+                        THEN {sql_literal(MENSAJE_CODIFICACION)} ELSE arg_min(error_message, column_idx) END AS mensaje,
                    regexp_replace(arg_min(csv_line, column_idx), '^[\\r\\n]+|[\\r\\n]+$', '', 'g') AS texto
             FROM {rejects} GROUP BY line ORDER BY line"""
     ).df()
@@ -572,7 +577,7 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
     con.register("_vraem_thr", thr)
     con.execute(f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr")
     con.unregister("_vraem_thr")
-    cols = ", ".join(f't."{n}"' for n in lay.names + lay.names_derived)
+    cols = ", ".join(f"t.{sql_identifier(n)}" for n in lay.names + lay.names_derived)
     if len(thr) <= MAX_INLINE_THRESHOLDS:  # a sum of comparisons: ASOF joining 12 M rows costs 15 s more
         steps = zip(thr["umbral"].tolist(), thr["j"].diff().fillna(thr["j"]).astype(int).tolist())
         line = "t.rowid + 2" + "".join(f" + {step} * (t.rowid >= {u})::BIGINT" for u, step in steps)
@@ -720,7 +725,7 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
                 f"{_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea', passthrough=', _linea')}")
     con.execute(f"DROP TABLE {staging_raw}")
     view = f"{table}_v"
-    cols = ", ".join(f'"{n}"' for n in lay.names + lay.names_derived)
+    cols = ", ".join(sql_identifier(n) for n in lay.names + lay.names_derived)
     filled = _trailing_filled(con, table, "_linea", lay, path, member, dialect)
     rows_only = " WHERE _extra = ''" if lay.trailing else ""
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}{rows_only}")

@@ -147,8 +147,8 @@ def test_shares_lists_and_conjunctions_read_as_the_edition_writes_them(tmp_path)
     assert ("En 2024, S/ 981 millones es el crédito otorgado a las empresas ubicadas en las regiones del VRAEM, "
             "frente a S/ 587 millones en 2019, con un crecimiento promedio anual de 14.7% (tasa compuesta: 10.8%).") \
         in credito
-    assert ("Los créditos a pequeñas empresas representan el 82.0% del total, seguidos de microempresas (16.0%) y "
-            "medianas empresas (2.0%).") in credito
+    assert ("Los créditos a pequeñas empresas representan el 82.0% del total, seguidos de los créditos a "
+            "microempresas (16.0%) y a medianas empresas (2.0%).") in credito
     assert ("Ayacucho lidera la distribución regional con el 91.7%, seguido de Cusco (8.3%); Huancavelica no registra "
             "crédito empresarial.") in credito
 
@@ -308,6 +308,7 @@ def test_sources_and_parameters_close_each_block(publicado):
 
 def test_another_territory_reads_its_own_name_and_district_count(tmp_path):
     rows, clave = _empresas(100, 110)
+    rows["empresas_por_departamento"] = [(2024, "05", "Ayacucho", 110, 100.0)]
     path = _almacen(tmp_path / "a.duckdb", rows, clave, territorio="/t/ayacucho_distritos.csv",
                     distritos=("050101", "050102", "050103"))
     html = re.sub(r"\s+", " ", render(leer(path, 2024)))
@@ -315,6 +316,7 @@ def test_another_territory_reads_its_own_name_and_district_count(tmp_path):
     assert "3 distritos de Ayacucho." in html
     assert "En 2024, se registraron 110 empresas formales en Ayacucho," in html
     assert "VRAEM" not in html
+    assert "se concentra en la región" not in html  # one department: a 100 % distribution is not a sentence
 
 
 def test_workbook_has_a_sheet_per_marts_table_with_values_units_and_the_dictionary(publicado, tmp_path):
@@ -343,6 +345,7 @@ def test_sheet_names_fit_excel_and_stay_readable():
     (17224, "entero", "17,224"), (2525492.4, "entero", "2,525,492"), (8.6003, "pct", "8.6%"),
     (-0.04, "pct", "0.0%"), (-0.3, "signo", "-0.3%"), (8.6, "signo", "+8.6%"), (0.01, "signo", "0.0%"),
     (2184.999, "millones", "2,185"), (6.867, "millones", "6.9"), (2400000, "millones_de_personas", "2.4 millones"),
+    (2400000, "trabajadores", "2.4 millones de trabajadores"), (396312.4, "trabajadores", "396,312 trabajadores"),
     (None, "pct", "sin dato"), (float("nan"), "entero", "sin dato"),
 ])
 def test_number_formats_of_the_edition(value, filter_, text):

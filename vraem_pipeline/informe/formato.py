@@ -48,6 +48,14 @@ def millones_de_personas(value) -> str:
     return "sin dato" if _missing(value) else f"{decimal(value / 1e6, 1)} millones"
 
 
+def trabajadores(value) -> str:
+    """A workforce as the edition names it: "2.4 millones de trabajadores" from a million up, else "396,312
+    trabajadores" (a rounded "0.4 millones" would say nothing)."""
+    if _missing(value):
+        return "sin dato"
+    return f"{millones_de_personas(value)} de trabajadores" if value >= 1e6 else f"{entero(value)} trabajadores"
+
+
 def signo(value, digits: int = 1) -> str:
     """A change with its sign, for a bar label: "+8.6%", "-0.3%", "0.0%"."""
     if _missing(value):
@@ -71,6 +79,7 @@ FILTERS = {
     "millones": millones,
     "millones_de_personas": millones_de_personas,
     "signo": signo,
+    "trabajadores": trabajadores,
     "tendencia": tendencia,
 }
 

@@ -32,8 +32,10 @@ def env(monkeypatch, tmp_path: Path):
     return configure
 
 
-def materialize(years: tuple[int, int], selection: str | None = None, extra=(), instance=None) -> dg.ExecuteInProcessResult:
-    """Materialize the project's assets in-process for a year range (the test's env must be configured)."""
+def materialize(years: tuple[int, int], selection: str | None = None, extra=(), instance=None,
+                tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+    """Materialize the project's assets in-process for a year range (the test's env must be configured); `tags`
+    are added to the run's (e.g. the publish guard's override)."""
     from vraem_pipeline.definitions import defs
 
     d = defs()
@@ -42,7 +44,8 @@ def materialize(years: tuple[int, int], selection: str | None = None, extra=(), 
         resources=d.resources,
         selection=selection,
         instance=instance or dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": str(years[0]), "dagster/asset_partition_range_end": str(years[1])},
+        tags={"dagster/asset_partition_range_start": str(years[0]), "dagster/asset_partition_range_end": str(years[1]),
+              **(tags or {})},
         raise_on_error=False,
     )
 

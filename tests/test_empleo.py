@@ -228,3 +228,15 @@ def test_rebuild_validation_by_hand(persons):
     assert first.loc["nacional", "coincidencia_pct"] == pytest.approx(300 / 7)
     assert first.loc["territorio", "informal_reconstruido_pct"] == pytest.approx(100.0)
     assert first.loc["territorio", "diferencia_pp"] == pytest.approx(100 - 100 * INFORMAL / CLASSIFIED)
+
+
+def test_year_whose_rebuild_is_missing_has_no_informality_rows():
+    # 2024 without module 400: the join leaves the rebuild column there but empty; the codes must be absent
+    # (contract §4.2), not formal 0 % / informal 0 %.
+    year = _year(2024, 1.0, official=False)
+    year["ocupinf_reconstruido"] = pd.array([pd.NA] * len(year), dtype="Int64")
+    tables = compute_employment(year, TERRITORY)
+    assert tables.por_tipo.empty and tables.fuente_informalidad.empty
+    codes = set(tables.indicadores["indicador"])
+    assert "empleo_pea_ocupada" in codes
+    assert not codes & {"empleo_informal_pct", "empleo_formal_pct", "empleo_informal_mype_pct"}

@@ -67,8 +67,8 @@ def _report(result) -> tuple[list[str], list[str]]:
     errors, warnings = [], []
     for event in result.all_events:
         kind = event.event_type_value
-        if kind == "STEP_FAILURE":
-            errors.append(f"{event.step_key}: {_root_cause(event.event_specific_data.error)}")
+        if kind == "STEP_FAILURE":  # a multi-line message (the publish guard: one line per loss) stays one per line
+            errors += [f"{event.step_key}: {line}" for line in _root_cause(event.event_specific_data.error).splitlines()]
         elif kind == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
             if not ev.passed:
@@ -89,6 +89,15 @@ def refresh(args: argparse.Namespace) -> int:
     if not years:
         print(f"vraem refresh: no hay carpetas de año con archivos en {settings.raw_dir}", file=sys.stderr)
         return 2
+    from vraem_pipeline import archivos
+
+    empty = archivos.anios_sin_archivos(settings.raw_dir, years)
+    if empty and not args.permitir_perdidas:
+        folders = ", ".join(dict.fromkeys(f"{s.carpeta}/" for s in archivos.FUENTES if s.por_anio))
+        print(f"vraem refresh: ninguna fuente tiene archivos en raw/ para {', '.join(map(str, empty))} ({folders}): "
+              "refrescar esos años borraría lo que la base de operación y el almacén tienen de ellos; quítelos de "
+              "--years o, si es lo que quiere, repita con --permitir-perdidas", file=sys.stderr)
+        return 2
 
     # One refresh at a time (vraem_pipeline/bloqueo.py): refused at once, before loading Dagster, if another
     # process holds the lock; the kernel releases it however this process ends (Ctrl-C and kill -9 included).
@@ -102,7 +111,7 @@ def refresh(args: argparse.Namespace) -> int:
     try:
         home = _ensure_dagster_home(settings)
         bloqueo.recuperar(settings)  # holding the lock: runs, pool slots and files left by a refresh that died
-        return _refresh_bloqueado(settings, years, home)
+        return _refresh_bloqueado(settings, years, home, permitir_perdidas=args.permitir_perdidas)
     except KeyboardInterrupt:
         print("vraem refresh: interrumpido (Ctrl-C)", file=sys.stderr)
         return 130
@@ -110,11 +119,12 @@ def refresh(args: argparse.Namespace) -> int:
         bloqueo.liberar(settings)
 
 
-def _refresh_bloqueado(settings: Settings, years: list[int], home: Path) -> int:
+def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, *, permitir_perdidas: bool = False) -> int:
     """The refresh proper, run while holding the lock (see `refresh`)."""
     import dagster as dg
 
     from vraem_pipeline.definitions import defs
+    from vraem_pipeline.guardas import PERMITIR_PERDIDAS_TAG
 
     progress = logging.getLogger("vraem.progreso")
     progress.setLevel(logging.INFO)
@@ -126,13 +136,18 @@ def _refresh_bloqueado(settings: Settings, years: list[int], home: Path) -> int:
 
     print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
     print(f"  territorio {settings.territory} · instancia Dagster {home}")
+    from vraem_pipeline import archivos
+
+    for line in archivos.mensajes_no_reconocidos(archivos.archivos_no_reconocidos(settings.raw_dir)):
+        print(f"  ADVERTENCIA {line}")
     job = defs().resolve_job_def("refresco")
     instance = dg.DagsterInstance.get()
     status = 0
     for start, end in _contiguous_blocks(years):
         result = job.execute_in_process(
             instance=instance,
-            tags={"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end)},
+            tags={"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end),
+                  **({PERMITIR_PERDIDAS_TAG: "true"} if permitir_perdidas else {})},
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             raise_on_error=False,
         )
@@ -206,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--years", help="p. ej. 2019-2024 (por defecto los años presentes en raw/)")
     p.add_argument("--raw", help="carpeta de archivos fuente (VRAEM_RAW_DIR)")
     p.add_argument("--warehouse", help="archivo DuckDB publicado (VRAEM_WAREHOUSE)")
+    p.add_argument("--permitir-perdidas", action="store_true",
+                   help="publica aunque una fuente y año pierda sus filas (o más del 90 %% de ellas), una cifra "
+                        "clave pase a 0 o desaparezca, o un año desaparezca de un mart frente al almacén publicado, "
+                        "y refresca años sin archivos en raw/ (vaciándolos); sin esta opción esas pérdidas detienen "
+                        "la publicación y el almacén publicado no cambia")
     p.set_defaults(func=refresh)
 
     p = sub.add_parser("report", help="reporte HTML, cuadros .xlsx y PDF de un año, del almacén publicado")

@@ -98,13 +98,15 @@ def informal_flag(persons_year: pd.DataFrame) -> tuple[pd.Series, str | None]:
     """The year's informal flag (1 informal, 2 formal, <NA>) and its source.
 
     INEI's `ocupinf` when the year's file ships it (non-missing for some employed resident), otherwise the rebuild
-    (`ocupinf_reconstruido`); (<NA>…, None) when neither exists, so the informality figures are left out.
+    (`ocupinf_reconstruido`, same test); (<NA>…, None) when neither exists, so the informality figures are left
+    out. The column of the rebuild exists for every year once any year was rebuilt (a join), so a year without
+    module 400 has it all missing: testing only for the column made that year formal 0 % / informal 0 %, where
+    contract §4.2 wants the codes absent.
     """
     employed = is_employed(persons_year) & is_resident(persons_year)
-    if "ocupinf" in persons_year.columns and persons_year.loc[employed, "ocupinf"].notna().any():
-        return _codes(persons_year, "ocupinf"), FUENTE_OFICIAL
-    if "ocupinf_reconstruido" in persons_year.columns:
-        return _codes(persons_year, "ocupinf_reconstruido"), FUENTE_RECONSTRUIDA
+    for column, source in (("ocupinf", FUENTE_OFICIAL), ("ocupinf_reconstruido", FUENTE_RECONSTRUIDA)):
+        if column in persons_year.columns and persons_year.loc[employed, column].notna().any():
+            return _codes(persons_year, column), source
     return pd.Series(pd.NA, index=persons_year.index, dtype="Int64"), None
 
 

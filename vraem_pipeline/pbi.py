@@ -54,6 +54,14 @@ METODOS = {
 METODO_DEFAULT = "automatico"
 ARCHIVO_PARTICIPACIONES = "participaciones_territorio.csv"
 
+
+def find_share_table(inei_dir: Path) -> Path | None:
+    """`raw/inei/participaciones_territorio.csv`, name matched case-insensitively (the raw/ scan uses it too)."""
+    if not inei_dir.is_dir():
+        return None
+    hits = [p for p in inei_dir.iterdir() if p.is_file() and p.name.lower() == ARCHIVO_PARTICIPACIONES]
+    return hits[0] if hits else None
+
 #: Where a department has no declared sales in an activity, that cell's share is the department's share over all
 #: activities (the only information left); the rule used is kept per row (`regla_participacion`).
 SIN_VENTAS_EN_ACTIVIDAD = "participacion_total_del_departamento"

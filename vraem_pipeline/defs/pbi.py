@@ -200,12 +200,7 @@ class ParametrosPbi(dg.Config):
 
 
 def find_share_table(raw_dir: Path) -> Path | None:
-    """`raw/inei/participaciones_territorio.csv`, name matched case-insensitively."""
-    folder = raw_dir / "inei"
-    if not folder.is_dir():
-        return None
-    hits = [p for p in folder.iterdir() if p.is_file() and p.name.lower() == pbi.ARCHIVO_PARTICIPACIONES]
-    return hits[0] if hits else None
+    return pbi.find_share_table(raw_dir / "inei")
 
 
 def _resolve_method(metodo: str, tabla: Path | None) -> str:

@@ -1,7 +1,9 @@
 """Publication: data dictionary, run record, and the analysts' file written anew and swapped in atomically.
 
 Dagster runs this asset only when everything upstream materialized — a failed blocking check upstream skips it —
-so the published warehouse changes only after a fully successful run.
+so the published warehouse changes only after a fully successful run. Even then it stops when the new build
+would lose a source's year, a key figure or a mart's year against the published file (`guardas.py`), unless
+the run carries the tag `vraem/permitir_perdidas=true` (`vraem refresh --permitir-perdidas`).
 """
 
 import json
@@ -17,8 +19,10 @@ from vraem_pipeline.defs.empleo import EMPLEO_MARTS
 from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
 from vraem_pipeline.defs.exportaciones import EXPORTACIONES_MARTS
 from vraem_pipeline.defs.pbi import PBI_MARTS
+from vraem_pipeline.archivos import archivos_no_reconocidos, mensajes_no_reconocidos, record_unrecognised
 from vraem_pipeline.diccionario import write_dictionary
-from vraem_pipeline.warehouse import publish, sha256_of
+from vraem_pipeline.guardas import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, PerdidaDeDatos, perdidas
+from vraem_pipeline.warehouse import publish, record_parameters, sha256_of
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
                                                                 *CREDITO_MARTS, *PBI_MARTS, "indicadores_clave"]]
@@ -30,7 +34,25 @@ PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *E
 def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
     years = years_from_tags(context.run.tags)
     target = Path(vraem.warehouse)
+    permitir = context.run.tags.get(PERMITIR_PERDIDAS_TAG, "").lower() == "true"
+    no_reconocidos = archivos_no_reconocidos(Path(vraem.raw_dir))
+    for line in mensajes_no_reconocidos(no_reconocidos):
+        context.log.warning(line)
     with operator_connection(duckdb) as con:
+        record_unrecognised(con, no_reconocidos)
+        record_parameters(con, "publicacion", {
+            "fraccion_minima_filas": (FRACCION_MINIMA_FILAS, "Guarda de publicación: una fuente y año que conserva "
+                                      "menos de esta fracción de las filas aceptadas del almacén publicado (o ninguna) "
+                                      "detiene la publicación, como una cifra clave no nula que desaparece o pasa a 0 "
+                                      "o un año que desaparece de un mart"),
+            "permitir_perdidas": (permitir, "Si esta publicación aceptó esas pérdidas (vraem refresh "
+                                  "--permitir-perdidas, etiqueta de ejecución vraem/permitir_perdidas)"),
+        })
+        losses = perdidas(con, target)
+        if losses and not permitir:
+            raise PerdidaDeDatos(losses)
+        for loss in losses:
+            context.log.warning(f"pérdida aceptada (--permitir-perdidas): {loss}")
         n_dic = write_dictionary(con)
         params = con.execute("SELECT tema, nombre, valor FROM meta.parametros ORDER BY ALL").fetchall()
         stats = context.instance.get_run_stats(context.run.run_id)
@@ -47,4 +69,6 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             raise
     context.log.info(f"almacén publicado: {target} ({n_tables} tablas)")
     return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic, "tablas": n_tables,
-                                          "bytes": target.stat().st_size})
+                                          "bytes": target.stat().st_size,
+                                          "perdidas_aceptadas": dg.MetadataValue.json([str(p) for p in losses]),
+                                          "archivos_no_reconocidos": len(no_reconocidos)})

@@ -92,6 +92,9 @@ NORMALIZE = {
     "peso_neto_kg": ("vpesnet", "nullif({c}, '')"),
 }
 
+#: What `vraem refresh` says it expects in `aduanas/<año>/` when a file there matches nothing (`find_files`).
+NOMBRE_ESPERADO = "x<dd><DD><mm><aa>.zip|dbf (semanales de Aduanet) o la entrega en texto *.txt (o su zip)"
+
 _WEEKLY = re.compile(r"^x(\d{2})(\d{2})(\d{2})(\d{2})\.(zip|dbf)$", re.IGNORECASE)
 
 

@@ -71,6 +71,24 @@ def module_pattern(year: int, module: str, prefix: str = DEFAULT_PREFIX) -> re.P
     )
 
 
+#: What `vraem refresh` says it expects in `enaho/<año>/` when a file there matches nothing.
+NOMBRE_ESPERADO = "<código>-Modulo05|04.zip o enaho01a-<año>-500|400.sav|dta|csv (o un zip que los contenga)"
+
+
+def module_candidates(year_dir: Path, year: int, module: str, *, prefix: str = DEFAULT_PREFIX) -> list[ModuleFile]:
+    """Every copy of a module's data file in the year's folder, loose (any inner folder) or inside a zip; the
+    raw/ scan (`archivos.py`) uses it too."""
+    pattern = module_pattern(year, module, prefix)
+    found: list[ModuleFile] = []
+    for path in sorted(p for p in Path(year_dir).rglob("*") if p.is_file()):
+        relative = path.relative_to(year_dir).as_posix()
+        if pattern.search(relative):
+            found.append(ModuleFile(path))
+        elif path.suffix.lower() == ".zip":
+            found.extend(ModuleFile(path, member) for member in _zip_members(path) if pattern.search(member))
+    return found
+
+
 def find_module_file(year_dir: Path, year: int, module: str, *, prefix: str = DEFAULT_PREFIX) -> ModuleFile:
     """Locate a module's data file among the year's downloads, loose or inside any zip of the folder.
 
@@ -81,13 +99,7 @@ def find_module_file(year_dir: Path, year: int, module: str, *, prefix: str = DE
     if not year_dir.is_dir():
         raise SourceFileError(year_dir, f"no existe la carpeta del año {year}")
     pattern = module_pattern(year, module, prefix)
-    found: list[ModuleFile] = []
-    for path in sorted(p for p in year_dir.rglob("*") if p.is_file()):
-        relative = path.relative_to(year_dir).as_posix()
-        if pattern.search(relative):
-            found.append(ModuleFile(path))
-        elif path.suffix.lower() == ".zip":
-            found.extend(ModuleFile(path, member) for member in _zip_members(path) if pattern.search(member))
+    found = module_candidates(year_dir, year, module, prefix=prefix)
     if not found:
         raise SourceFileError(
             year_dir,

@@ -307,6 +307,10 @@ def read_workbook(path: Path, hoja: str = HOJA) -> Cuadro:
 # The folder: which workbooks, which edition
 
 
+#: What `vraem refresh` says it expects in `inei/vab/` when a file there matches nothing (`find_workbooks`).
+NOMBRE_ESPERADO = "libros del INEI .xlsx|.xlsm|.xls"
+
+
 def find_workbooks(folder: Path) -> tuple[list[Path], list[Path]]:
     """(workbooks, ignored files) of `raw/inei/vab/`; Excel's lock files (`~$…`) and hidden files are ignored, a
     workbook in a subfolder (a year folder, as the other sources have) is an error rather than silently unused."""

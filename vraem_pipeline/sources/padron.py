@@ -38,6 +38,8 @@ COLUMNS = {
 }
 
 _CUT = re.compile(r"^padronruc_(\d{4})(\d{2})\.(zip|csv|txt)$", re.IGNORECASE)
+#: What `vraem refresh` says it expects in `sunat/padron/<año>/` when a file there matches nothing (`_CUT`).
+NOMBRE_ESPERADO = "PadronRUC_<año><mes>.zip|csv|txt"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ NORMALIZE = {name: "nullif({c}, '')" for name in COLUMNS.values()}
 MES_DEL_SALDO = 12
 
 _FILE = re.compile(r"^deudores_(\d{4})(\d{2})\.(txt|zip)$", re.IGNORECASE)
+#: What `vraem refresh` says it expects in `sbs/deudores/<año>/` when a file there matches nothing (`_FILE`).
+NOMBRE_ESPERADO = "deudores_<año><mes>.txt|zip"
 _MEMBER = r"\.txt$"
 
 
@@ -47,16 +49,20 @@ class DebtorFile:
     nota: str = ""
 
 
+def matching_files(year_dir: Path) -> list[Path]:
+    """Files of the folder named as a debtor file (any case); the raw/ scan (`archivos.py`) uses it too."""
+    return [p for p in sorted(year_dir.iterdir()) if p.is_file() and _FILE.match(p.name)] if year_dir.is_dir() else []
+
+
 def find_file(year_dir: Path, anio: int) -> DebtorFile | None:
     """The year's December file; None when the folder has no debtor file at all."""
     found = []
-    for path in sorted(year_dir.iterdir()) if year_dir.is_dir() else []:
+    for path in matching_files(year_dir):
         m = _FILE.match(path.name)
-        if m and path.is_file():
-            if int(m.group(1)) != anio:
-                raise SourceFileError(path, f"el archivo es del periodo {m.group(1)}{m.group(2)}, no del año "
-                                            f"{anio} de la carpeta", rule="periodo_del_archivo")
-            found.append((int(m.group(2)), path))
+        if int(m.group(1)) != anio:
+            raise SourceFileError(path, f"el archivo es del periodo {m.group(1)}{m.group(2)}, no del año "
+                                        f"{anio} de la carpeta", rule="periodo_del_archivo")
+        found.append((int(m.group(2)), path))
     if not found:
         return None
     december = [p for mes, p in found if mes == MES_DEL_SALDO]

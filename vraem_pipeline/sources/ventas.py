@@ -18,9 +18,18 @@ HEADER = ["RUC", "EJERCICIO", "VENTAS_NETAS"]
 COLUMNS = {"RUC": "ruc", "EJERCICIO": "ejercicio", "VENTAS_NETAS": "ventas_netas"}
 
 
-def find_file(year_dir: Path, anio: int) -> Path | None:
+#: What `vraem refresh` says it expects in `sunat/ventas/<año>/` when a file there matches nothing.
+NOMBRE_ESPERADO = "ventas_<año>.txt|zip"
+
+
+def matching_files(year_dir: Path, anio: int) -> list[Path]:
+    """Files of the folder named as the year's delivery (any case); the raw/ scan (`archivos.py`) uses it too."""
     pattern = re.compile(rf"^ventas_{anio}\.(txt|zip)$", re.IGNORECASE)
-    found = sorted(p for p in year_dir.iterdir() if pattern.match(p.name)) if year_dir.is_dir() else []
+    return sorted(p for p in year_dir.iterdir() if p.is_file() and pattern.match(p.name)) if year_dir.is_dir() else []
+
+
+def find_file(year_dir: Path, anio: int) -> Path | None:
+    found = matching_files(year_dir, anio)
     if len(found) > 1:
         raise SourceFileError(year_dir, f"más de un archivo de ventas para {anio}: {[p.name for p in found]}", rule="archivo_unico")
     return found[0] if found else None

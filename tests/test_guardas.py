@@ -286,21 +286,19 @@ def _run_stopped(warehouse, year, *expected) -> None:
 
 @pytest.mark.slow
 def test_header_only_padron_cut(damaged, capsys):
+    """A cut with its header and no line is a failed export: its staging asset fails naming the file (the
+    reader's `sin_filas`), before any guard, and even `--permitir-perdidas` cannot publish it."""
     raw, warehouse = damaged
     cut = raw / "sunat" / "padron" / "2023" / "PadronRUC_202312.csv"
     cut.write_bytes(cut.read_bytes().splitlines(keepends=True)[0])
-    _cli_stopped(capsys, raw, warehouse, "2023",
-                 "ERROR almacen__publicado: no se publica: fuente padron_ruc (raw/sunat/padron/2023/), año 2023: "
-                 "filas aceptadas 5 en el almacén publicado → 0\n",
-                 "ERROR almacen__publicado: no se publica: indicador empresas_formales, año 2023: 4 en el almacén "
-                 "publicado → desaparece\n",
-                 "ERROR almacen__publicado: no se publica: año 2023: desaparece de marts.empresas_evolucion, "
-                 "marts.empresas_por_departamento, marts.empresas_por_estrato, marts.empresas_por_sector\n")
-    code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023", "--permitir-perdidas")
-    assert code == 0, err
-    assert query(warehouse, "SELECT anio FROM marts.empresas_evolucion")["anio"].tolist() == [2024]
-    params = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'publicacion'")
-    assert dict(zip(params["nombre"], params["valor"])) == {"fraccion_minima_filas": "0.1", "permitir_perdidas": "true"}
+    before = warehouse.read_bytes()
+    for flags in ((), ("--permitir-perdidas",)):
+        code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023", *flags)
+        assert code == 1, err
+        assert (f"ERROR staging__padron_ruc: {cut}, línea 1: el archivo solo trae la cabecera, ninguna fila "
+                "[sin_filas]") in err
+        assert "el almacén publicado no se modificó" in err
+        assert warehouse.read_bytes() == before  # byte-identical
 
 
 @pytest.mark.slow

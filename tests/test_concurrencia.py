@@ -1,12 +1,15 @@
-"""One refresh at a time, and a refresh that died (kill -9, Ctrl-C) never blocks the next one.
+"""One refresh at a time, a refresh that died (kill -9, Ctrl-C) never blocks the next one nor touches the
+published warehouse, and analysts reading during a refresh see the old or the new warehouse, never a mix.
 
 The lock (`vraem_pipeline/bloqueo.py`) is checked from other processes, since that is what it is for; the
-refreshes run the CLI in subprocesses the way a person does, on the small sample, with their own DAGSTER_HOME,
-warehouse and operator database.
+refreshes run the CLI in subprocesses the way a person does, on the small sample (its 2024 folders where a test
+refreshes several times), with their own DAGSTER_HOME, warehouse and operator database. A refresh is killed at
+a chosen point through the test hook `settings.pausa_de_prueba`.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -19,12 +22,14 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from vraem_pipeline import bloqueo
 from vraem_pipeline.cli import DAGSTER_YAML
-from vraem_pipeline.settings import Settings
+from vraem_pipeline.settings import PACKAGE_REFERENCE, PAUSA_DE_PRUEBA, PUNTOS_DE_PAUSA, Settings
+from tests.test_determinismo import contenido_marts
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +132,7 @@ class _Lector:
 def _env(tmp_path: Path, home: Path | None = None) -> dict:
     env = {**os.environ, "DAGSTER_HOME": str(home or tmp_path / "dagster_home"),
            "VRAEM_WAREHOUSE": str(tmp_path / "w" / "v.duckdb"), "VRAEM_OPERACION": str(tmp_path / "op" / "o.duckdb")}
-    for var in ("VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY"):
+    for var in ("VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", PAUSA_DE_PRUEBA):
         env.pop(var, None)
     return env
 
@@ -298,12 +303,12 @@ def test_recuperar_libera_la_ranura_de_una_ejecucion_muerta_y_respeta_una_viva(t
 # --- vraem refresh -------------------------------------------------------------------------------------------
 
 
-def test_dos_refrescos_a_la_vez_solo_uno_sigue(raw, tmp_path):
+def test_dos_refrescos_a_la_vez_solo_uno_sigue(raw_2024, publicado, tmp_path):
     env = _env(tmp_path)
     otro_raw = tmp_path / "raw_b"
-    shutil.copytree(raw, otro_raw)
+    shutil.copytree(raw_2024, otro_raw)
     inicio = time.monotonic()
-    procesos = [_popen_vraem("refresh", "--raw", str(r), env=env) for r in (raw, otro_raw)]
+    procesos = [_popen_vraem("refresh", "--raw", str(r), env=env) for r in (raw_2024, otro_raw)]
     try:
         terminado: dict[int, float] = {}
         while len(terminado) < 2 and time.monotonic() - inicio < REFRESCO_MAX:
@@ -332,61 +337,204 @@ def test_dos_refrescos_a_la_vez_solo_uno_sigue(raw, tmp_path):
         assert len(runs) == 1 and runs[0].is_success  # the refused refresh did not even start a run
     finally:
         instance.dispose()
+    # Nothing corrupted or mixed: the warehouse opens, records the winner's run alone, and its marts are, to the
+    # last bit, those of a refresh of the same files that ran alone.
+    almacen = Path(env["VRAEM_WAREHOUSE"])
+    assert _consultar(almacen, "SELECT list(run_id) FROM meta.ejecuciones") == ([runs[0].run_id],)
+    assert contenido_marts(almacen) == contenido_marts(publicado / "w" / "v.duckdb")
 
 
 _PROGRESO = r"^(padron_ruc|enaho)"
 
+#: One statement that reads three tables: the last run published, a figure of the marts and the territory's
+#: size. The reader test changes the territory, so the old and the new warehouse differ in all three.
+_CONSULTA = """SELECT (SELECT run_id FROM meta.ejecuciones ORDER BY fin DESC LIMIT 1),
+                      (SELECT valor FROM marts.indicadores_clave WHERE anio = 2024 AND indicador = 'empresas_formales'),
+                      (SELECT count(*) FROM referencia.territorio)"""
 
-def test_refresco_matado_no_bloquea_el_siguiente(raw, tmp_path):
-    env = _env(tmp_path)
-    home = Path(env["DAGSTER_HOME"])
-    matado = _popen_vraem("refresh", "--raw", str(raw), env=env)
+
+def _consultar(almacen: Path, sql: str = _CONSULTA) -> tuple:
+    con = duckdb.connect(str(almacen), read_only=True)
     try:
-        _Lector(matado.stdout).esperar(_PROGRESO, timeout=REFRESCO_MAX)  # a step has started
-        os.kill(matado.pid, signal.SIGKILL)
+        return con.execute(sql).fetchone()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def raw_2024(raw, tmp_path_factory) -> Path:
+    """The sample's 2024 folders and GDP workbook: the refreshes below repeat, one year keeps them fast."""
+    out = tmp_path_factory.mktemp("anio") / "raw"
+    for carpeta in [p for p in raw.rglob("2024") if p.is_dir()] + [raw / "inei"]:
+        shutil.copytree(carpeta, out / carpeta.relative_to(raw))
+    return out
+
+
+@pytest.fixture(scope="module")
+def publicado(raw_2024, tmp_path_factory) -> Path:
+    """A folder with `w/` (the published warehouse), `op/` (operator database) and `dagster_home/` after one
+    refresh of `raw_2024`; a test that refreshes again works on a copy (`_copia_de`)."""
+    carpeta = tmp_path_factory.mktemp("publicado")
+    refresco = _vraem("refresh", "--raw", str(raw_2024), env=_env(carpeta))
+    assert refresco.returncode == 0, refresco.stdout + refresco.stderr
+    return carpeta
+
+
+def _copia_de(publicado: Path, tmp_path: Path) -> dict:
+    for parte in ("w", "op", "dagster_home"):
+        shutil.copytree(publicado / parte, tmp_path / parte)
+    return _env(tmp_path)
+
+
+def _filas_staging(operacion: Path) -> dict[str, int]:
+    con = duckdb.connect(str(operacion), read_only=True)
+    try:
+        tablas = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging' "
+                                            "ORDER BY 1").fetchall()]
+        return {t: con.execute(f"SELECT count(*) FROM staging.{t}").fetchone()[0] for t in tablas}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("punto", PUNTOS_DE_PAUSA)
+def test_refresco_matado_en_cada_paso_deja_el_almacen_intacto_y_no_bloquea_el_siguiente(publicado, raw_2024,
+                                                                                          tmp_path, punto):
+    env = _copia_de(publicado, tmp_path)
+    almacen, operacion, home = Path(env["VRAEM_WAREHOUSE"]), Path(env["VRAEM_OPERACION"]), Path(env["DAGSTER_HOME"])
+    bytes_antes, valores_antes = almacen.read_bytes(), _consultar(almacen)
+    marts_antes, staging_antes = contenido_marts(almacen), _filas_staging(operacion)
+
+    # The refresh stops at `punto` (settings.pausa_de_prueba) and is killed there with its whole process group.
+    marca = tmp_path / "en_pausa"
+    with open(tmp_path / "salida.txt", "w") as salida:
+        matado = subprocess.Popen([sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--raw", str(raw_2024)],
+                                  stdout=salida, stderr=subprocess.STDOUT, start_new_session=True,
+                                  env={**env, PAUSA_DE_PRUEBA: f"{punto}:{marca}"})
+    try:
+        limite = time.monotonic() + REFRESCO_MAX
+        while not marca.exists():
+            assert matado.poll() is None, (tmp_path / "salida.txt").read_text()
+            assert time.monotonic() < limite, f"el refresco no llegó a {punto}"
+            time.sleep(0.1)
+        os.killpg(matado.pid, signal.SIGKILL)
         matado.wait(timeout=30)
     finally:
         if matado.poll() is None:
-            matado.kill()
+            os.killpg(matado.pid, signal.SIGKILL)
             matado.wait()
     assert matado.returncode == -signal.SIGKILL
+    assert "listo" not in (tmp_path / "salida.txt").read_text()
 
+    # The published file: the same bytes, and it opens with the old values.
+    assert almacen.read_bytes() == bytes_antes
+    assert _consultar(almacen) == valores_antes
+    temporales = [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
+    assert bool(temporales) == (punto == "publicacion"), temporales  # a half-written new file, never swapped in
+    # The operator database opens (an uncommitted staging transaction is rolled back) with the rows it had.
+    assert _filas_staging(operacion) == staging_antes
     instance = _instancia(home)
     try:
-        [run_matado] = instance.get_runs()
+        [run_matado] = [r for r in instance.get_runs() if r.status != dg.DagsterRunStatus.SUCCESS]
         assert run_matado.status == dg.DagsterRunStatus.STARTED  # what used to block every later refresh
         assert run_matado.run_id in _ranuras(instance)[0]
     finally:
         instance.dispose()
-    # What a publish killed mid-copy leaves beside the warehouse (named after the dead process).
-    carpeta = tmp_path / "w"
-    carpeta.mkdir(exist_ok=True)
-    for nombre in (f".v.duckdb.{matado.pid}.tmp", f".v.duckdb.{matado.pid}.tmp.wal"):
-        (carpeta / nombre).write_bytes(b"basura")
 
-    t0 = time.monotonic()
-    segundo = _vraem("refresh", "--raw", str(raw), env=env, timeout=REFRESCO_MAX)
-    assert segundo.returncode == 0, segundo.stdout + segundo.stderr
-    print(f"segundo refresco: {time.monotonic() - t0:.1f} s")
-    assert f"  recuperado: ejecución {run_matado.run_id} interrumpida marcada como fallida" in segundo.stdout
-    assert f"recuperado: archivo temporal de una publicación interrumpida borrado: {carpeta / f'.v.duckdb.{matado.pid}.tmp'}" \
-        in segundo.stdout
-    assert "listo" in segundo.stdout
-    assert not [p.name for p in carpeta.iterdir() if ".tmp" in p.name]
-
+    # The next refresh recovers by itself, completes and publishes: a new run, the same marts.
+    siguiente = _vraem("refresh", "--raw", str(raw_2024), env=env)
+    assert siguiente.returncode == 0, siguiente.stdout + siguiente.stderr
+    assert f"  recuperado: ejecución {run_matado.run_id} interrumpida marcada como fallida" in siguiente.stdout
+    for nombre in temporales:
+        assert f"recuperado: archivo temporal de una publicación interrumpida borrado: {almacen.parent / nombre}" \
+            in siguiente.stdout
+    assert "listo" in siguiente.stdout
+    assert not [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
+    valores = _consultar(almacen)
+    assert valores[0] not in (valores_antes[0], run_matado.run_id) and valores[1:] == valores_antes[1:]
+    # the killed run is nowhere in the history of publications (it used to be, when killed while publishing)
+    publicadas = _consultar(almacen, "SELECT list(run_id ORDER BY fin) FROM meta.ejecuciones")
+    assert publicadas == ([valores_antes[0], valores[0]],)
+    assert contenido_marts(almacen) == marts_antes
     instance = _instancia(home)
     try:
         estados = {r.run_id: r.status for r in instance.get_runs()}
         assert estados.pop(run_matado.run_id) == dg.DagsterRunStatus.FAILURE
-        assert list(estados.values()) == [dg.DagsterRunStatus.SUCCESS]
+        assert set(estados.values()) == {dg.DagsterRunStatus.SUCCESS} and valores[0] in estados
         assert _ranuras(instance) == (set(), set())
     finally:
         instance.dispose()
 
 
-def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw, tmp_path, monkeypatch):
+#: Readers of the published warehouse during a refresh: each opens it read-only, runs `_CONSULTA`, closes, over
+#: and over until the file `alto` appears; then writes what it saw (distinct answers, with counts) and its errors.
+_LECTOR = """
+import collections, json, os, sys, time
+import duckdb
+almacen, consulta, salida, alto = sys.argv[1:5]
+vistos, errores = collections.Counter(), []
+while not os.path.exists(alto):
+    try:
+        con = duckdb.connect(almacen, read_only=True)
+        try:
+            vistos[json.dumps(list(con.execute(consulta).fetchone()))] += 1
+        finally:
+            con.close()
+    except Exception as exc:
+        errores.append(f"{type(exc).__name__}: {exc}")
+    if sum(vistos.values()) == 1:
+        open(salida + ".empezo", "w").close()
+    time.sleep(PAUSA_LECTOR_S)
+with open(salida, "w") as fh:
+    json.dump({"vistos": vistos, "errores": errores}, fh)
+"""
+
+#: Readers running together (the brief asks for at least three), the pause between two of a reader's queries
+#: (they share the machine with the refresh), and how long they keep reading after the refresh ended.
+N_LECTORES = 3
+PAUSA_LECTOR_S = 0.05
+LECTURA_FINAL_S = 2.0
+
+
+def test_lectores_durante_un_refresco_ven_el_almacen_viejo_o_el_nuevo_nunca_una_mezcla(publicado, raw_2024, tmp_path):
+    env = _copia_de(publicado, tmp_path)
+    almacen = Path(env["VRAEM_WAREHOUSE"])
+    viejo = _consultar(almacen)
+    alto = tmp_path / "alto"
+    salidas = [tmp_path / f"lector_{i}.json" for i in range(N_LECTORES)]
+    codigo = _LECTOR.replace("PAUSA_LECTOR_S", repr(PAUSA_LECTOR_S))
+    lectores = [subprocess.Popen([sys.executable, "-c", codigo, str(almacen), _CONSULTA, str(s), str(alto)],
+                                 stderr=subprocess.PIPE, text=True) for s in salidas]
+    try:
+        limite = time.monotonic() + 120
+        while not all(Path(f"{s}.empezo").exists() for s in salidas):
+            assert time.monotonic() < limite and all(p.poll() is None for p in lectores), "los lectores no empezaron"
+            time.sleep(0.1)
+        # A whole refresh that changes every figure: the same files, another territory.
+        refresco = _vraem("refresh", "--raw", str(raw_2024),
+                          env={**env, "VRAEM_TERRITORY": str(PACKAGE_REFERENCE / "ayacucho_distritos.csv")})
+        assert refresco.returncode == 0, refresco.stdout + refresco.stderr
+        time.sleep(LECTURA_FINAL_S)
+        alto.touch()
+        for p in lectores:
+            assert p.wait(timeout=60) == 0, p.stderr.read()
+    finally:
+        alto.touch()
+        for p in lectores:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    nuevo = _consultar(almacen)
+    assert all(a != b for a, b in zip(viejo, nuevo)), (viejo, nuevo)
+    for salida in salidas:
+        resultado = json.loads(salida.read_text())
+        assert resultado["errores"] == []
+        vistos = {tuple(json.loads(v)): n for v, n in resultado["vistos"].items()}
+        assert set(vistos) == {viejo, nuevo}, vistos  # both seen, and nothing else: never a mix
+
+
+def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw_2024, tmp_path, monkeypatch):
     env = _env(tmp_path)
-    proceso = _popen_vraem("refresh", "--raw", str(raw), env=env)
+    proceso = _popen_vraem("refresh", "--raw", str(raw_2024), env=env)
     try:
         lector = _Lector(proceso.stdout)
         lector.esperar(_PROGRESO, timeout=REFRESCO_MAX)

@@ -17,7 +17,9 @@ import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
+from vraem_pipeline.marts import register_macros as register_sql_macros
 from vraem_pipeline.quality import schema_failures
+from vraem_pipeline.settings import pausa_de_prueba
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
 from vraem_pipeline.sqlrules import (check_translatable, per_file_counts, register_macros, row_verdict, stage_text_load,
                                      table_failures)
@@ -63,6 +65,7 @@ def operator_connection(duckdb: DuckDBResource):
     try:
         with duckdb.get_connection() as con:
             ensure_schemas(con)
+            register_sql_macros(con)
             yield con
     finally:
         bloqueo.liberar(lock)
@@ -240,6 +243,7 @@ def text_source_asset(
                     register_macros(con)
                     load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
                     t_read = time.perf_counter() - t0
+                    pausa_de_prueba("lectura")
                     staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
                     reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
                     load.drop(con)

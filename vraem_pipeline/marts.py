@@ -15,6 +15,24 @@ import yaml
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
+#: Decimal places kept when a DOUBLE is summed or averaged in SQL (`vraem_exacto`). DuckDB adds a DOUBLE column
+#: in whatever order its threads and hash tables hand the rows over, and floating-point addition is not
+#: associative: two refreshes of the same files gave marts that differed in the last digit. A DECIMAL sum is
+#: exact, so it is the same in any order. Each term is rounded to ten places — far below a cent of sales or
+#: balances, a sol of a GDP figure in miles de soles or a printed percentage — and 38 digits leave 28 for the
+#: integer part (a national year of declared sales is ~10^12 soles).
+DECIMALES_SUMA_EXACTA = 10
+
+#: `sum(vraem_exacto(x))`, `avg(vraem_exacto(x))`, `sum(vraem_exacto(x)) OVER (…)`: the DOUBLE x as
+#: DECIMAL(38, DECIMALES_SUMA_EXACTA), so that the aggregate does not depend on the order of the rows.
+SQL_MACROS = [f"CREATE OR REPLACE TEMP MACRO vraem_exacto(x) AS x::DECIMAL(38, {DECIMALES_SUMA_EXACTA})"]
+
+
+def register_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The macros the SQL of `sql/` uses (temporary: one connection each)."""
+    for macro in SQL_MACROS:
+        con.execute(macro)
+
 
 def sql_text(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
@@ -55,6 +73,7 @@ def check_columns(con: duckdb.DuckDBPyConnection, table: str, meta: dict, label:
 def build_mart(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> int:
     """CREATE OR REPLACE marts.<name> from sql/marts/<name>.sql; verify and comment its columns."""
     table = f"marts.{name}"
+    register_macros(con)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql_text(f'marts/{name}.sql')}", params or {})
     meta = mart_meta(name)
     check_columns(con, table, meta, f"sql/marts/{name}.sql")
@@ -76,5 +95,6 @@ def write_mart_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame
 
 def growth_rows(con: duckdb.DuckDBPyConnection, serie_sql: str, prefijo: str, fuente: str) -> pd.DataFrame:
     """The three growth codes of a topic from any `SELECT anio, valor` series."""
+    register_macros(con)
     con.execute(f"CREATE OR REPLACE TEMP VIEW serie AS {serie_sql}")
     return con.execute(sql_text("indicadores/_crecimiento.sql"), {"prefijo": prefijo, "fuente": fuente}).df()

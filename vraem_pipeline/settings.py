@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,31 @@ class Settings:
 def is_year_folder(name: str) -> bool:
     """A folder named like a year, `raw/<fuente>/…/<año>/`."""
     return bool(_YEAR_DIR.match(name))
+
+
+#: Test hook, never set in production: `VRAEM_PRUEBA_PAUSA=<punto>:<archivo>` makes a refresh that reaches
+#: `pausa_de_prueba(<punto>)` create <archivo> (its pid inside) and sleep there, so that a test can SIGKILL it at
+#: exactly that point (tests/test_concurrencia.py). The points: `lectura` (a national file loaded into the
+#: scratch table, staging untouched), `staging` (inside the transaction that replaces a year of staging, rows
+#: deleted and inserted, not committed), `publicacion` (the new analysts' file half written, not swapped in).
+PAUSA_DE_PRUEBA = "VRAEM_PRUEBA_PAUSA"
+PUNTOS_DE_PAUSA = ("lectura", "staging", "publicacion")
+#: How long the paused process waits for its SIGKILL before it carries on (a test that forgot it never hangs).
+PAUSA_MAXIMA_S = 300
+_pausados: set[str] = set()
+
+
+def pausa_de_prueba(punto: str) -> None:
+    """The test hook `PAUSA_DE_PRUEBA`; does nothing unless that variable names `punto`."""
+    valor = os.environ.get(PAUSA_DE_PRUEBA, "")
+    nombre, _, marca = valor.partition(":")
+    if nombre != punto or punto in _pausados:
+        return
+    if punto not in PUNTOS_DE_PAUSA or not marca:
+        raise ValueError(f"{PAUSA_DE_PRUEBA}={valor!r}: use <punto>:<archivo>, punto en {PUNTOS_DE_PAUSA}")
+    _pausados.add(punto)  # once per process: a step that passes the point again carries on
+    Path(marca).write_text(f"{os.getpid()}\n", encoding="utf-8")
+    time.sleep(PAUSA_MAXIMA_S)
 
 
 def years_found(raw_dir: Path) -> list[int]:

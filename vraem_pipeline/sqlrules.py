@@ -23,6 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.ruc import SQL_MACROS as RUC_MACROS
+from vraem_pipeline.settings import pausa_de_prueba
 from vraem_pipeline.sources.textfiles import TextLoad
 from vraem_pipeline.warehouse import create_table_from_schema, duckdb_type, ensure_quarantine_table
 
@@ -236,6 +237,7 @@ def stage_text_load(
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
         con.execute(f"INSERT INTO {table} BY NAME SELECT {typed_cols} FROM {src} "
                     f"WHERE _fila NOT IN (SELECT _fila FROM {excluded})")
+        pausa_de_prueba("staging")
         con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
         con.execute(
             f"""INSERT INTO {q_table} BY NAME

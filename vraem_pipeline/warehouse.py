@@ -23,7 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.quality import QUARANTINE_COLUMNS
-from vraem_pipeline.settings import STORAGE_COMPATIBILITY_VERSION
+from vraem_pipeline.settings import STORAGE_COMPATIBILITY_VERSION, pausa_de_prueba
 
 SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio", "trabajo")
 
@@ -300,10 +300,12 @@ def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
     ).fetchall()
 
 
-def publish(con: duckdb.DuckDBPyConnection, published: Path) -> int:
+def publish(con: duckdb.DuckDBPyConnection, published: Path, ejecucion: list | None = None) -> int:
     """Write marts, meta and referencia of the operator database into a new file, then swap it in atomically.
 
-    Same folder ⇒ same filesystem ⇒ `os.replace` is a rename. Returns the number of tables published.
+    Same folder ⇒ same filesystem ⇒ `os.replace` is a rename. `ejecucion`, the run's `meta.ejecuciones` row, is
+    written into the new file only: the caller records it in the operator database after the swap.
+    Returns the number of tables published.
     """
     published.parent.mkdir(parents=True, exist_ok=True)
     staging_copy = published.with_name(f".{published.name}.{os.getpid()}.tmp")
@@ -316,12 +318,15 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path) -> int:
             con.execute(f"CREATE SCHEMA publicado.{schema}")
         for schema, name, comment in tables:
             con.execute(f"CREATE TABLE publicado.{schema}.{name} AS FROM {schema}.{name}")
+            pausa_de_prueba("publicacion")
             if comment:
                 con.execute(f"COMMENT ON TABLE publicado.{schema}.{name} IS {_sql_str(comment)}")
             for column, col_comment in con.execute(
                 "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, name]).fetchall():
                 con.execute(f'COMMENT ON COLUMN publicado.{schema}.{name}."{column}" IS {_sql_str(col_comment)}')
+        if ejecucion is not None:
+            con.execute(f"INSERT INTO publicado.meta.ejecuciones VALUES ({', '.join('?' * len(ejecucion))})", ejecucion)
     finally:
         con.execute("DETACH publicado")
     with open(staging_copy, "rb+") as fh:

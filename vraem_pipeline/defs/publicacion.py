@@ -57,16 +57,13 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
         params = con.execute("SELECT tema, nombre, valor FROM meta.parametros ORDER BY ALL").fetchall()
         stats = context.instance.get_run_stats(context.run.run_id)
         started = datetime.fromtimestamp(stats.start_time, UTC).replace(tzinfo=None) if stats.start_time else None
-        con.execute(
-            "INSERT INTO meta.ejecuciones VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years), vraem.territory,
-             sha256_of(Path(vraem.territory)), json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"],
-        )
-        try:
-            n_tables = publish(con, target)
-        except BaseException:  # not published: the operator database must not say it was
-            con.execute("DELETE FROM meta.ejecuciones WHERE run_id = ?", [context.run.run_id])
-            raise
+        ejecucion = [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years),
+                     vraem.territory, sha256_of(Path(vraem.territory)),
+                     json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"]
+        n_tables = publish(con, target, ejecucion=ejecucion)
+        # Only now, with the new file in place: a refresh that fails or is killed while publishing leaves no
+        # row claiming a publication that never happened (the next publish would copy it to the analysts).
+        con.execute("INSERT INTO meta.ejecuciones VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ejecucion)
     context.log.info(f"almacén publicado: {target} ({n_tables} tablas)")
     return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic, "tablas": n_tables,
                                           "bytes": target.stat().st_size,

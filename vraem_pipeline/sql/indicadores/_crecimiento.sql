@@ -4,6 +4,7 @@
 --   <prefijo>_var_promedio_anual_pct arithmetic mean of the annual changes over the same window (absent when a
 --                                    year inside the window is missing: the mean would skip a change silently)
 -- (contract §4.2: the published edition reports both, and they differ.)
+-- The mean of the changes is taken over DECIMAL (vraem_exacto): exact, so the same in any row order.
 WITH s AS (SELECT anio, valor FROM serie),
 first AS (SELECT min(anio) AS anio0 FROM s),
 chg AS (
@@ -22,7 +23,7 @@ rows AS (
     WHERE s.anio > f.anio0
     UNION ALL
     SELECT s.anio, $prefijo || '_var_promedio_anual_pct',
-           (SELECT avg(c.var) FROM chg AS c WHERE c.anio <= s.anio),
+           (SELECT avg(vraem_exacto(c.var)) FROM chg AS c WHERE c.anio <= s.anio),
            'Promedio aritmético de las variaciones anuales desde ' || f.anio0
     FROM s CROSS JOIN first AS f
     WHERE s.anio > f.anio0 AND (SELECT count(*) FROM chg AS c WHERE c.anio <= s.anio) = s.anio - f.anio0

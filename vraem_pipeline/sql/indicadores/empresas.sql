@@ -1,6 +1,7 @@
 -- Key figures of the firm block; growth codes come from _crecimiento.sql over marts.empresas_evolucion.
+-- DOUBLE amounts are summed as DECIMAL (vraem_exacto, marts.DECIMALES_SUMA_EXACTA): exact in any row order.
 WITH terr AS (
-    SELECT e.anio, count(*) AS n, sum(e.ventas_netas) AS ventas
+    SELECT e.anio, count(*) AS n, sum(vraem_exacto(e.ventas_netas)) AS ventas
     FROM intermedio.empresas_formales AS e
     JOIN referencia.territorio AS t ON t.ubigeo = e.ubigeo
     GROUP BY e.anio

@@ -3,6 +3,7 @@
 -- A firm's activity is its CIIU Rev.4 division through referencia.ciiu_division_actividad_inei; firms without a
 -- CIIU class count in the department's all-activity row only. Departments outside the territory are left out:
 -- they have no district of the territory, so their share is 0 by definition.
+-- DOUBLE amounts are summed as DECIMAL (vraem_exacto, marts.DECIMALES_SUMA_EXACTA): exact in any row order.
 WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
 f AS (
     SELECT e.anio, e.ubigeo_departamento, a.actividad, e.ventas_netas, t.ubigeo IS NOT NULL AS en_territorio
@@ -13,12 +14,12 @@ f AS (
     WHERE e.ventas_netas > 0
 )
 SELECT anio, ubigeo_departamento, 'total' AS actividad,
-       coalesce(sum(ventas_netas) FILTER (WHERE en_territorio), 0)::DOUBLE AS ventas_territorio_soles,
-       sum(ventas_netas)::DOUBLE AS ventas_departamento_soles
+       coalesce(sum(vraem_exacto(ventas_netas)) FILTER (WHERE en_territorio), 0)::DOUBLE AS ventas_territorio_soles,
+       sum(vraem_exacto(ventas_netas))::DOUBLE AS ventas_departamento_soles
 FROM f GROUP BY ALL
 UNION ALL
 SELECT anio, ubigeo_departamento, actividad,
-       coalesce(sum(ventas_netas) FILTER (WHERE en_territorio), 0)::DOUBLE,
-       sum(ventas_netas)::DOUBLE
+       coalesce(sum(vraem_exacto(ventas_netas)) FILTER (WHERE en_territorio), 0)::DOUBLE,
+       sum(vraem_exacto(ventas_netas))::DOUBLE
 FROM f WHERE actividad IS NOT NULL GROUP BY ALL
 ORDER BY anio, ubigeo_departamento, actividad

@@ -1,8 +1,9 @@
 -- Years = the years with a debtor file read (meta.fuentes): a year without the SBS file has no row, a year
 -- whose file places no balance in the territory has 0.
+-- DOUBLE amounts are summed as DECIMAL (vraem_exacto, marts.DECIMALES_SUMA_EXACTA): exact in any row order.
 WITH anios AS (SELECT DISTINCT anio FROM meta.fuentes WHERE fuente = 'sbs_deudores'),
 terr AS (
-    SELECT c.anio, sum(c.saldo_soles) AS saldo
+    SELECT c.anio, sum(vraem_exacto(c.saldo_soles)) AS saldo
     FROM intermedio.credito_empresarial AS c
     JOIN referencia.territorio AS t ON t.ubigeo = c.ubigeo
     GROUP BY c.anio

@@ -1,9 +1,10 @@
 -- Every department of the territory's districts appears every year, with 0 when no debtor is placed there
 -- (the report prints Huancavelica with 0).
+-- DOUBLE amounts are summed as DECIMAL (vraem_exacto, marts.DECIMALES_SUMA_EXACTA): exact in any row order.
 WITH anios AS (SELECT DISTINCT anio FROM meta.fuentes WHERE fuente = 'sbs_deudores'),
 deptos AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
 n AS (
-    SELECT c.anio, c.ubigeo_departamento, sum(c.saldo_soles) AS saldo
+    SELECT c.anio, c.ubigeo_departamento, sum(vraem_exacto(c.saldo_soles)) AS saldo
     FROM intermedio.credito_empresarial AS c
     JOIN referencia.territorio AS t ON t.ubigeo = c.ubigeo
     GROUP BY ALL

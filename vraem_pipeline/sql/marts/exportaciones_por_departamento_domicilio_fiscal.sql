@@ -1,5 +1,6 @@
 -- Territory departments' exports by the exporter's fiscal domicile (RUC → Padrón RUC ubigeo): the secondary view; mines operated from Lima land in Lima, outside the territory.
 -- Every department of the territory appears every year, with 0 when nothing is attributed to it.
+-- FOB stays DECIMAL (cents) through every sum, window sums included, and becomes DOUBLE only when printed.
 WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
 anios AS (SELECT DISTINCT anio FROM intermedio.exportaciones),
 t AS (
@@ -8,14 +9,14 @@ t AS (
     GROUP BY ALL
 ),
 g AS (
-    SELECT a.anio, d.ubigeo_departamento, coalesce(t.fob, 0)::DOUBLE AS fob
+    SELECT a.anio, d.ubigeo_departamento, coalesce(t.fob, 0) AS fob
     FROM anios AS a CROSS JOIN deps AS d
     LEFT JOIN t ON t.anio = a.anio AND t.ubigeo_departamento = d.ubigeo_departamento
 )
 SELECT g.anio,
        g.ubigeo_departamento,
        n.departamento,
-       g.fob / 1e6 AS fob_millones_usd,
-       100.0 * g.fob / nullif(sum(g.fob) OVER (PARTITION BY g.anio), 0) AS participacion_pct
+       g.fob::DOUBLE / 1e6 AS fob_millones_usd,
+       100.0 * g.fob::DOUBLE / nullif(sum(g.fob) OVER (PARTITION BY g.anio), 0)::DOUBLE AS participacion_pct
 FROM g JOIN referencia.departamentos AS n USING (ubigeo_departamento)
 ORDER BY g.anio, g.fob DESC, g.ubigeo_departamento

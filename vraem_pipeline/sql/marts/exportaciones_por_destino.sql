@@ -1,4 +1,5 @@
 -- Destination countries of the territory's exports; SUNAT codes mapped to ISO 3166-1 (ZZ: not identified).
+-- FOB stays DECIMAL (cents) through every sum, window sums included, and becomes DOUBLE only when printed.
 WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
 nombres AS (SELECT DISTINCT pais_iso2, pais FROM referencia.paises),
 t AS (
@@ -10,6 +11,6 @@ SELECT t.anio,
        t.pais_iso2,
        n.pais,
        t.fob::DOUBLE / 1e6 AS fob_millones_usd,
-       100.0 * t.fob::DOUBLE / sum(t.fob::DOUBLE) OVER (PARTITION BY t.anio) AS participacion_pct
+       100.0 * t.fob::DOUBLE / (sum(t.fob) OVER (PARTITION BY t.anio))::DOUBLE AS participacion_pct
 FROM t LEFT JOIN nombres AS n USING (pais_iso2)
 ORDER BY t.anio, t.fob DESC, t.pais_iso2

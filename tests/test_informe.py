@@ -221,10 +221,8 @@ def _parse(html: str) -> _Page:
     return page
 
 
-@pytest.fixture(scope="module")
-def publicado(tmp_path_factory) -> Path:
-    """A warehouse with every §4.1 table filled for 2023 and 2024."""
-    path = tmp_path_factory.mktemp("pub") / "vraem.duckdb"
+def _completo() -> tuple[dict, dict]:
+    """Every §4.1 table filled for 2024, the evolutions also for 2023."""
     rows, clave = _empresas(15860, 17224)
     rows |= {
         "empresas_por_sector": [(2024, "comercio", 7614, 44.2), (2024, "servicios", 7300, 42.4),
@@ -252,7 +250,26 @@ def publicado(tmp_path_factory) -> Path:
               (2024, "empleo_informal_pct"): 84.6, (2024, "empleo_formal_pct"): 15.4,
               (2024, "empleo_mujeres_pct"): 45.99999, (2024, "credito_millones_soles"): 981.0000000009,
               (2024, "pbi_vraem_millones_soles_2007"): 1092.99999, (2024, "pbi_participacion_nacional_pct"): 0.18664}
+    return rows, clave
+
+
+@pytest.fixture(scope="module")
+def publicado(tmp_path_factory) -> Path:
+    rows, clave = _completo()
+    path = tmp_path_factory.mktemp("pub") / "vraem.duckdb"
     return _almacen(path, rows, clave, cv={(2024, "empleo_pea_ocupada"): (3.46, False)})
+
+
+def test_a_first_year_with_no_previous_one_reads_without_changes(tmp_path):
+    """The first year refreshed: every block says it has nothing to compare with, none fails."""
+    rows, clave = _completo()
+    rows = {t: [r for r in rs if r[0] == 2024] for t, rs in rows.items()}
+    clave = {k: v for k, v in clave.items() if not k[1].endswith("_var_anual_pct")}
+    html = re.sub(r"\s+", " ", render(leer(_almacen(tmp_path / "a.duckdb", rows, clave), 2024)))
+    assert "1,093 millones a precios constantes de 2007, el 0.2% del PBI nacional; no hay cifra de 2023 para comparar." \
+        in html
+    assert "; no hay cifra de 2023 para comparar." in _text(html, "empresas")
+    assert _parse(html).figures == dict.fromkeys(MARTS, True)
 
 
 def test_page_parses_with_one_chart_per_marts_table_and_the_warehouse_key_figures(publicado):

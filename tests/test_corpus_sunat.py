@@ -13,16 +13,13 @@ import random
 import zipfile
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.builders import bad_ruc, padron_bytes, padron_row, ruc, write_padron, write_ventas
-from vraem_pipeline.dagster_support import TextSource, _file_reads
+from tests.corpus_staging import stage_year
 from vraem_pipeline.defs.empresas import find_padron_year, find_ventas_year
 from vraem_pipeline.errors import SourceFileError
 from vraem_pipeline.schemas import empresas as schemas
-from vraem_pipeline.sqlrules import register_macros, row_verdict, stage_text_load
-from vraem_pipeline.warehouse import ensure_schemas, record_sources
 
 ANIO = 2024
 N_ROWS = 6
@@ -31,31 +28,17 @@ FUENTES = {"padron": ("padron_ruc", schemas.PADRON, find_padron_year),
 
 
 def stage(raw: Path, source: str, tmp_path: Path):
-    """The staging asset's steps for one year: (quarantine (linea, regla), staged rows as dicts, rows read)."""
+    """The staging asset's steps for one year (`corpus_staging.stage_year`, which also checks read = accepted +
+    rejected per file): (quarantine (linea, regla), staged rows as dicts, rows read)."""
     fuente, schema, find_year = FUENTES[source]
-    table = f"staging.{fuente}"
-    con = duckdb.connect(str(tmp_path / "operacion.duckdb"))
+    assert raw == tmp_path / "raw"
+    out = stage_year(tmp_path, fuente, schema, ANIO, find_year)
     try:
-        ensure_schemas(con)
-        reads = []
-        files: list[TextSource] = find_year(raw, ANIO)
-        for f in files:
-            register_macros(con)
-            load = f.load(con, table=f"trabajo.{fuente}", workdir=tmp_path / "copias",
-                          derived=row_verdict(schema, ANIO))
-            staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=ANIO)
-            reads.extend(_file_reads(con, fuente, table, ANIO, f, load, staged))
-            load.drop(con)
-        record_sources(con, fuente, [ANIO], reads)
-        quarantine = con.execute(f"SELECT linea, regla FROM quarantine.{fuente} ORDER BY linea").fetchall()
-        rows = con.execute(f"SELECT * FROM {table} ORDER BY linea").df().to_dict("records")
-        leidas, aceptadas, rechazadas = con.execute(
-            "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes WHERE fuente = ?",
-            [fuente]).fetchone()
+        rows = out.con.execute(f"SELECT * FROM staging.{fuente} ORDER BY linea").df().to_dict("records")
     finally:
-        con.close()
-    assert leidas == aceptadas + rechazadas and aceptadas == len(rows) and rechazadas == len(quarantine)
-    return quarantine, rows, leidas
+        out.con.close()
+    assert out.accepted == len(rows)
+    return [(line, rule) for _, line, rule in out.quarantine], rows, sum(r.leidas for r in out.reads)
 
 
 # --- Padrón RUC -----------------------------------------------------------------------------------------------

@@ -88,12 +88,14 @@ TEMAS: tuple[Tema, ...] = (
     ), ("inei_vab", "padron_ruc", "ventas_declaradas"), ("pbi", "inei_vab"), ("pbi_vraem_millones_soles_2007",)),
 )
 
-#: The survey figures of the key-figures panel whose CV is in `marts.empleo_precision`.
+#: A survey estimate whose CV exceeds this is `referencial` (contract §4.1); the page's footnote quotes it.
 CV_REFERENCIAL_PCT = 15.0
 
 
 @dataclass(frozen=True)
 class Cifra:
+    """A key figure of the year; survey ones carry their CV and whether it makes them referencial."""
+
     valor: float | None
     cv_pct: float | None = None
     referencial: bool = False

@@ -40,13 +40,7 @@ def _read_module_year(raw_dir: Path, anio: int, module: str, columns, optional=(
         if err.rule == "enaho_modulo_presente":  # that module is not delivered for the year: its codes are absent
             return []
         raise
-    frame = enaho.read_module(found, anio, module, columns, optional=optional)
-    lines, bad, errors, header = (frame.attrs.get(k) for k in ("lineas", "lineas_malas", "errores_lineas", "cabecera"))
-    frame.attrs = {}  # pandas compares attrs on every concat: they travel in ParsedText from here
-    if lines is not None:  # a CSV: quarantine names the physical line, not the record number
-        frame["linea"] = lines
-    parsed = ParsedText(path=found.path, member=found.member, dialect=None, header=list(header or frame.columns),
-                        frame=frame, bad_lines=list(bad or []), bad_errors=dict(errors or {}))
+    parsed = enaho.read_module_text(found, anio, module, columns, optional=optional)
     return [(parsed, f"módulo {module}")]
 
 

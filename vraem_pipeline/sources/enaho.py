@@ -20,7 +20,7 @@ import pyreadstat
 
 from vraem_pipeline.errors import SourceFileError
 from vraem_pipeline.sources import zips
-from vraem_pipeline.sources.textfiles import parse_delimited, read_header
+from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited, read_header
 
 #: String keys and their published widths (sources/enaho.md §2.1 and §4). CSV files and numeric-typed keys
 #: lose the leading zeros; they are restored to these widths.
@@ -169,6 +169,20 @@ def _zip_members(path: Path) -> list[str]:
         if exc.rule != "zip":
             raise
         raise SourceFileError(path, f"el zip no se puede abrir: {exc.problem}", rule="zip_legible") from None
+
+
+def read_module_text(source: ModuleFile, year: int, module: str, columns: Sequence[str],
+                     optional: Iterable[str] = ()) -> ParsedText:
+    """`read_module` as the staging step takes it: each record with the line its quarantine names (a CSV's
+    physical line, else the record number) and the lines that were not records, with why. The frame's
+    `attrs` that carry them stop here: pandas compares attrs on every concat."""
+    frame = read_module(source, year, module, columns, optional=optional)
+    attrs, frame.attrs = frame.attrs, {}
+    if attrs.get("lineas") is not None:
+        frame["linea"] = attrs["lineas"]
+    return ParsedText(path=source.path, member=source.member, dialect=None,
+                      header=list(attrs.get("cabecera") or frame.columns), frame=frame,
+                      bad_lines=list(attrs.get("lineas_malas") or []), bad_errors=dict(attrs.get("errores_lineas") or {}))
 
 
 class _local_copy:

@@ -22,7 +22,7 @@ slow, rare, always right.
 Encodings are decided from bytes, never line by line in Python: a BOM or UTF-8 text makes the file UTF-8, and
 a later line that is not UTF-8 is rejected by DuckDB's reader with its number (quarantined as `codificacion`)
 instead of the whole file being re-read as latin-1, which would garble its UTF-8 text; a latin-1 file holding
-UTF-8 text fails naming the line (`_feed`). A damaged zip member fails naming the member (`ZIP_ERRORS`).
+UTF-8 text fails naming the line (`_feed`). A damaged zip member fails naming the member (`zips.BoundedReader`).
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ import os
 import re
 import tempfile
 import threading
-import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,9 +53,6 @@ MAX_LINE_BYTES = 1 << 24  # a longer line is rejected (LINE SIZE OVER MAXIMUM), 
 MAX_INLINE_THRESHOLDS = 256  # up to this many excluded lines, a row's line is computed inline, else by ASOF join
 csv.field_size_limit(1 << 24)
 
-#: What reading a damaged zip member raises (a CRC mismatch, a truncated or corrupt deflate stream).
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
-
 #: The UTF-8 encoding of a Latin letter or sign (Ñ, í, °, ¿…: lead byte C2/C3 and a continuation byte). Read as
 #: latin-1 the pair is "Â"/"Ã" followed by a control character or a sign (`CRÃ\x8dA`), which Spanish text never
 #: holds: in a file read as latin-1 it marks text written in UTF-8.
@@ -65,10 +60,6 @@ UTF8_IN_LATIN1 = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
 
 #: What the quarantine says of a line DuckDB's UTF-8 decoder refused (its own message says the whole file is not UTF-8).
 MENSAJE_CODIFICACION = "la línea no es UTF-8 como el resto del archivo (codificación mixta o byte dañado)"
-
-
-def _zip_problem(err: BaseException) -> str:
-    return f"zip dañado, no se puede descomprimir ({type(err).__name__}: {err})"
 
 
 def require_rows(load: "TextLoad") -> "TextLoad":
@@ -257,9 +248,8 @@ def _header(path: Path, member_pattern: str | None) -> tuple[Dialect, str, str |
                 if not more:
                     break
                 sample += more
-        except ZIP_ERRORS as err:
-            problem = _zip_problem(err) if member else f"no se puede leer ({type(err).__name__}: {err})"
-            raise SourceFileError(f"{path}!{member}" if member else path, problem, rule="zip") from None
+        except OSError as err:  # a zip member's damage is already named by zips.BoundedReader
+            raise SourceFileError(path, f"no se puede leer ({type(err).__name__}: {err})", rule="zip") from None
     label = f"{path}!{member}" if member else str(path)
     if not sample.strip(b"\r\n"):
         raise SourceFileError(label, "archivo vacío", line=1, rule="cabecera")
@@ -536,9 +526,8 @@ def _load_copy(con, path, member_pattern, table, lay, select, label, member, wor
                 lines, style = _feed(src, dst, dialect.encoding, normalize, mixed, label)
             except _MixedEncoding:
                 redo_mixed = True
-            except ZIP_ERRORS as err:
-                raise SourceFileError(label, _zip_problem(err) if member else f"no se puede leer ({err})",
-                                      rule="zip") from None
+            except OSError as err:  # as in `_header`: a member's damage is named by zips.BoundedReader
+                raise SourceFileError(label, f"no se puede leer ({err})", rule="zip") from None
         if redo_mixed:  # a UTF-8 file with lines that are not: copy the bytes as they are
             Path(tmp).unlink(missing_ok=True)
             return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,
@@ -650,10 +639,6 @@ def _load_with_csv_module(con, path, member_pattern, table, lay, select, label, 
     encoding = dialect.encoding
     try:
         return _csv_module_pass(con, path, member_pattern, table, lay, select, member, dialect, encoding)
-    except ZIP_ERRORS as err:
-        if member is None:
-            raise
-        raise SourceFileError(label, _zip_problem(err), rule="zip") from None
     except UnicodeDecodeError:
         line = _first_line_not_utf8(path, member_pattern, dialect.encoding)
         if line is not None:  # records spanning lines cannot be set aside one by one: the file fails naming it

@@ -1,5 +1,5 @@
 """Numbers written the way the printed edition writes them: thousands with commas, a decimal point, one decimal
-for percentages ("17,224", "8.6%", "S/ 2,185 millones").
+for percentages ("12,345", "4.2%", "S/ 1,234 millones").
 
 These are Jinja2 filters and the charts' tick and label formatters, so that a figure reads the same in a
 sentence, on a bar and in the key-figures panel.
@@ -17,14 +17,14 @@ def _missing(value) -> bool:
 
 
 def entero(value) -> str:
-    """17224 → "17,224"."""
+    """12345 → "12,345"."""
     if _missing(value):
         return "sin dato"
     return f"{round(value):,d}"
 
 
 def decimal(value, digits: int = 1) -> str:
-    """8.6004 → "8.6"; a value that rounds to zero is "0.0", never "-0.0"."""
+    """4.2004 → "4.2"; a value that rounds to zero is "0.0", never "-0.0"."""
     if _missing(value):
         return "sin dato"
     rounded = round(value, digits)
@@ -32,24 +32,24 @@ def decimal(value, digits: int = 1) -> str:
 
 
 def pct(value, digits: int = 1) -> str:
-    """8.6004 → "8.6%"."""
+    """4.2004 → "4.2%"."""
     return "sin dato" if _missing(value) else f"{decimal(value, digits)}%"
 
 
 def millones(value) -> str:
-    """Millions as the edition prints them: no decimals from 100 up ("2,185"), one below ("6.9")."""
+    """Millions as the edition prints them: no decimals from 100 up ("1,234"), one below ("6.5")."""
     if _missing(value):
         return "sin dato"
     return entero(value) if abs(value) >= 100 else decimal(value, 1)
 
 
 def millones_de_personas(value) -> str:
-    """2,400,000 → "2.4 millones" (the edition's rounded way of naming a population)."""
+    """3,100,000 → "3.1 millones" (the edition's rounded way of naming a population)."""
     return "sin dato" if _missing(value) else f"{decimal(value / 1e6, 1)} millones"
 
 
 def trabajadores(value) -> str:
-    """A workforce as the edition names it: "2.4 millones de trabajadores" from a million up, else "396,312
+    """A workforce as the edition names it: "3.1 millones de trabajadores" from a million up, else "123,456
     trabajadores" (a rounded "0.4 millones" would say nothing)."""
     if _missing(value):
         return "sin dato"
@@ -57,7 +57,7 @@ def trabajadores(value) -> str:
 
 
 def signo(value, digits: int = 1) -> str:
-    """A change with its sign, for a bar label: "+8.6%", "-0.3%", "0.0%"."""
+    """A change with its sign, for a bar label: "+4.2%", "-1.5%", "0.0%"."""
     if _missing(value):
         return ""
     text = pct(value, digits)
@@ -98,7 +98,7 @@ FILTERS["enumerar"] = enumerar
 
 
 def con_pct(row: dict, campo: str) -> str:
-    """A category with its share in brackets, as the edition lists them: "Cusco (27.7%)"."""
+    """A category with its share in brackets, as the edition lists them: "Cusco (12.5%)"."""
     return f"{row[campo]} ({pct(row['participacion_pct'])})"
 
 

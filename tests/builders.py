@@ -57,19 +57,23 @@ def padron_bytes(rows: list[list[str]], dialect: str = "pipe", extra_lines: dict
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
 
 
-def write_padron(raw: Path, year: int, month: int, rows, *, dialect="pipe", zipped=True, extra_lines=None) -> Path:
-    folder = raw / "sunat" / "padron" / str(year)
+def write_delivery(folder: Path, name: str, member: str, data: bytes, zipped: bool) -> Path:
+    """A source file as published: `folder/member`, or `folder/name.zip` holding it (deflated)."""
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"PadronRUC_{year}{month:02d}"
-    data = padron_bytes(rows, dialect, extra_lines)
-    if zipped:
-        path = folder / f"{name}.zip"
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(f"{name}.csv", data)
-    else:
-        path = folder / f"{name}.csv"
+    if not zipped:
+        path = folder / member
         path.write_bytes(data)
+        return path
+    path = folder / f"{name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(member, data)
     return path
+
+
+def write_padron(raw: Path, year: int, month: int, rows, *, dialect="pipe", zipped=True, extra_lines=None) -> Path:
+    name = f"PadronRUC_{year}{month:02d}"
+    return write_delivery(raw / "sunat" / "padron" / str(year), name, f"{name}.csv",
+                          padron_bytes(rows, dialect, extra_lines), zipped)
 
 
 def write_ventas(raw: Path, year: int, rows: list[tuple[str, object, object]], extra_lines: list[str] = ()) -> Path:
@@ -121,17 +125,8 @@ def export_record(ndcl: int, nser: int = 1, *, fob="1000.00", nandina="260300000
 
 def write_export_week(raw: Path, year: int, name: str, records: list[dict], deleted: set[int] = frozenset(),
                       zipped: bool = True) -> Path:
-    folder = raw / "aduanas" / str(year)
-    folder.mkdir(parents=True, exist_ok=True)
-    data = dbf_bytes(records, deleted=deleted)
-    if not zipped:
-        path = folder / f"{name.upper()}.DBF"
-        path.write_bytes(data)
-        return path
-    path = folder / f"{name}.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(f"{name.upper()}.DBF", data)
-    return path
+    return write_delivery(raw / "aduanas" / str(year), name, f"{name.upper()}.DBF",
+                          dbf_bytes(records, deleted=deleted), zipped)
 
 
 EXPORT_PIPE_HEADER = ["regimen", "cadu", "fano", "ndcl", "nser", "fnum", "femb", "freg", "ndoc", "dnombre", "ubigeo",

@@ -6,10 +6,9 @@ by the tests; nothing here comes from the sample-data generator.
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
-from tests.builders import bad_ruc, padron_row, ruc, write_padron
+from tests.builders import bad_ruc, padron_row, ruc, write_delivery, write_padron
 
 HEADER = "PERIODO|TIPO_DOCUMENTO|NUMERO_DOCUMENTO|CODIGO_ENTIDAD|TIPO_CREDITO|SALDO_SOLES"
 
@@ -122,18 +121,9 @@ def deudores_bytes(lines: list[str], crlf: bool = False) -> bytes:
 
 def write_deudores(raw: Path, year: int, lines: list[str], *, month: int = 12, zipped: bool = False,
                    crlf: bool = False) -> Path:
-    folder = raw / "sbs" / "deudores" / str(year)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"deudores_{year}{month:02d}"
-    data = deudores_bytes(lines, crlf)
-    if zipped:
-        path = folder / f"{name}.zip"
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr(f"{name}.txt", data)
-    else:
-        path = folder / f"{name}.txt"
-        path.write_bytes(data)
-    return path
+    return write_delivery(raw / "sbs" / "deudores" / str(year), name, f"{name}.txt", deudores_bytes(lines, crlf),
+                          zipped)
 
 
 def write_credit_scenario(raw: Path) -> None:

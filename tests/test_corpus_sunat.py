@@ -203,16 +203,6 @@ def _assert_one_line(err: SourceFileError, file_name: str, line: int | None, rul
     assert f"[{rule}]" in message and (line is None or f"línea {line}" in message)
 
 
-@pytest.mark.parametrize("case", sorted(PADRON_FAILING))
-def test_padron_unreadable_file_fails_in_one_line_naming_file_line_and_rule(tmp_path, case):
-    write, file_name, line, rule = PADRON_FAILING[case]
-    raw = tmp_path / "raw"
-    write(raw)
-    with pytest.raises(SourceFileError) as info:
-        stage(raw, "padron", tmp_path)
-    _assert_one_line(info.value, file_name, line, rule)
-
-
 # --- declared sales -------------------------------------------------------------------------------------------
 
 def sales(changes: dict[int, tuple] | None = None) -> list[tuple]:
@@ -287,13 +277,17 @@ VENTAS_FAILING = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(VENTAS_FAILING))
-def test_sales_unreadable_file_fails_in_one_line_naming_file_line_and_rule(tmp_path, case):
-    write, file_name, line, rule = VENTAS_FAILING[case]
+FAILING = {**{("padron", case): spec for case, spec in PADRON_FAILING.items()},
+           **{("ventas", case): spec for case, spec in VENTAS_FAILING.items()}}
+
+
+@pytest.mark.parametrize(("source", "case"), sorted(FAILING), ids=[f"{s}-{c}" for s, c in sorted(FAILING)])
+def test_unreadable_file_fails_in_one_line_naming_file_line_and_rule(tmp_path, source, case):
+    write, file_name, line, rule = FAILING[(source, case)]
     raw = tmp_path / "raw"
     write(raw)
     with pytest.raises(SourceFileError) as info:
-        stage(raw, "ventas", tmp_path)
+        stage(raw, source, tmp_path)
     _assert_one_line(info.value, file_name, line, rule)
 
 

@@ -131,3 +131,13 @@ def test_a_removed_file_requests_its_year_and_a_former_cursor_is_honoured(raw, d
     assert partition == "2024" and staging(selection) == {"staging/ventas_declaradas"}
     # the cursor before content hashes held the time stamp alone: same time stamp, nothing to refresh
     assert evaluate(definitions, json.dumps({PADRON: 1_000.0}))[0] == []
+
+
+def test_every_folder_the_sensor_watches_is_read_by_an_asset_of_the_graph():
+    """The sensor's folders come from the sources' list (archivos.FUENTES); each must name a real asset."""
+    from vraem_pipeline.defs.automation import EDITION_SOURCES, YEARLY_SOURCES
+    from vraem_pipeline.definitions import defs
+
+    keys = {k.to_user_string() for k in defs().resolve_asset_graph().get_all_asset_keys()}
+    watched = {a for assets in (*YEARLY_SOURCES.values(), *EDITION_SOURCES.values()) for a in assets}
+    assert watched <= keys and len(YEARLY_SOURCES) == 5

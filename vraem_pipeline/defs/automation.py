@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from vraem_pipeline.archivos import FUENTES
 from vraem_pipeline.pbi import ARCHIVO_PARTICIPACIONES
 from vraem_pipeline.settings import Settings, is_year_folder
 from vraem_pipeline.warehouse import sha256_of
@@ -25,14 +26,20 @@ def refresco_anual(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"anual-{year}", partition_key=str(year))
 
 
+def _yearly_sources() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Folder under raw/ → the staging assets that read its year folders, from the sources' own list of where
+    their files are (`archivos.FUENTES`, also what the unrecognised-file scan uses): ENAHO's modules 500 and 400
+    share one folder."""
+    out: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for spec in FUENTES:
+        if spec.por_anio:
+            folder = tuple(spec.carpeta.split("/"))
+            out[folder] = (*out.get(folder, ()), f"staging/{spec.fuente}")
+    return out
+
+
 #: Folder under raw/ → the assets that read it; the year folder comes right below it (any depth under that).
-YEARLY_SOURCES: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("sunat", "padron"): ("staging/padron_ruc",),
-    ("sunat", "ventas"): ("staging/ventas_declaradas",),
-    ("enaho",): ("staging/enaho_personas", "staging/enaho_salud"),  # modules 500 and 400 share the year folder
-    ("aduanas",): ("staging/exportaciones",),
-    ("sbs", "deudores"): ("staging/sbs_deudores",),
-}
+YEARLY_SOURCES = _yearly_sources()
 #: INEI's GDP files have no year folder: one edition carries every year and their assets are not partitioned.
 EDITION_SOURCES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("inei", "vab"): ("staging/inei_vab",),

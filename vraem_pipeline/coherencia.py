@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from vraem_pipeline.reconciliacion import _table_exists
+from vraem_pipeline.sqltext import sql_literal
 
 #: Territory key figure → the same figure for all of Peru, from the national rows of the operator database:
 #: (table, aggregate per year in the key figure's unit). Figures without national rows (employment) are
@@ -81,10 +82,10 @@ def territorio_sobre_nacional(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if not _table_exists(con, "marts.indicadores_clave"):
         return pd.DataFrame(columns=["indicador", "anio", "territorio", "nacional"])
     parts = [f"SELECT indicador, anio, 100.0 AS nacional FROM marts.indicadores_clave "
-             f"WHERE ends_with(indicador, {_quote(SUFIJO_PARTICIPACION_NACIONAL)})"]
+             f"WHERE ends_with(indicador, {sql_literal(SUFIJO_PARTICIPACION_NACIONAL)})"]
     for indicador, (table, aggregate) in NACIONAL.items():
         if _table_exists(con, table):
-            parts.append(f"SELECT {_quote(indicador)}, anio, ({aggregate})::DOUBLE FROM {table} GROUP BY anio")
+            parts.append(f"SELECT {sql_literal(indicador)}, anio, ({aggregate})::DOUBLE FROM {table} GROUP BY anio")
     return con.execute(f"""
         WITH nacional AS ({' UNION ALL '.join(parts)})
         SELECT k.indicador, k.anio, k.valor AS territorio, n.nacional
@@ -101,7 +102,7 @@ def participaciones_que_no_suman_100(con: duckdb.DuckDBPyConnection) -> pd.DataF
         "AND column_name = 'participacion_pct' ORDER BY table_name").fetchall()]
     if not tables:
         return pd.DataFrame(columns=["tabla", "anio", "suma_pct"])
-    union = " UNION ALL ".join(f"SELECT {_quote(t)} AS tabla, anio, sum(participacion_pct) AS suma_pct "
+    union = " UNION ALL ".join(f"SELECT {sql_literal(t)} AS tabla, anio, sum(participacion_pct) AS suma_pct "
                                f"FROM marts.{t} GROUP BY anio" for t in tables)
     return con.execute(f"SELECT * FROM ({union}) WHERE coalesce(suma_pct, 0) <> 0 "
                        f"AND abs(suma_pct - 100) > {TOLERANCIA_SUMA_PP} ORDER BY tabla, anio").df()
@@ -111,12 +112,12 @@ def saltos_interanuales(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Key figures whose change from the previous calendar year exceeds their family's bound: indicador,
     familia, anio_anterior, anio, valor_anterior, valor, variacion (in `medida`), limite, medida."""
     familias = " UNION ALL ".join(
-        f"SELECT {_quote(lim.familia)} AS familia, {_quote(u)} AS prefijo, {lim.limite} AS limite, "
-        f"{_quote(lim.medida)} AS medida" for lim in LIMITES_SALTO for u in lim.unidades)
+        f"SELECT {sql_literal(lim.familia)} AS familia, {sql_literal(u)} AS prefijo, {lim.limite} AS limite, "
+        f"{sql_literal(lim.medida)} AS medida" for lim in LIMITES_SALTO for u in lim.unidades)
     if not _table_exists(con, "marts.indicadores_clave"):
         return pd.DataFrame(columns=["indicador", "familia", "anio_anterior", "anio", "valor_anterior", "valor",
                                      "variacion", "limite", "medida"])
-    crecimiento = " OR ".join(f"ends_with(k.indicador, {_quote(s)})" for s in SUFIJOS_CRECIMIENTO)
+    crecimiento = " OR ".join(f"ends_with(k.indicador, {sql_literal(s)})" for s in SUFIJOS_CRECIMIENTO)
     return con.execute(f"""
         WITH f AS ({familias}),
         k AS (
@@ -144,6 +145,3 @@ def describir_saltos(saltos: pd.DataFrame) -> list[str]:
                      f"({cambio}; límite ±{r.limite:g}{unidad}, {r.familia})")
     return lines
 
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

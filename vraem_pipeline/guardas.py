@@ -25,6 +25,7 @@ import duckdb
 
 from vraem_pipeline.archivos import FUENTES
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sqltext import sql_literal
 
 #: A source and year whose accepted rows fall below this fraction of the published count is a loss (10 %: a
 #: real year moves by a few per cent between deliveries; losing 90 % of it is a broken or truncated file).
@@ -94,7 +95,7 @@ def perdidas(con: duckdb.DuckDBPyConnection, publicado: Path, fraccion: float = 
         return []
     new = con.execute("SELECT current_database()").fetchone()[0]
     try:
-        con.execute(f"ATTACH '{str(publicado).replace(chr(39), chr(39) * 2)}' AS {_ANTERIOR} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(publicado)} AS {_ANTERIOR} (READ_ONLY)")
     except duckdb.Error as err:
         raise SourceFileError(publicado, f"no se puede abrir el almacén publicado para compararlo con el nuevo "
                                          f"({err}); muévalo a otra parte si ya no sirve", rule="guarda_publicacion") from None

@@ -13,6 +13,8 @@ import duckdb
 import pandas as pd
 import yaml
 
+from vraem_pipeline.sqltext import sql_literal
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 #: Decimal places kept when a DOUBLE is summed or averaged in SQL (`vraem_exacto`). DuckDB adds a DOUBLE column
@@ -50,14 +52,10 @@ def mart_names() -> list[str]:
     return sorted(p.stem for p in (SQL_DIR / "marts").glob("*.yaml"))
 
 
-def _quote(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 def comment_table(con: duckdb.DuckDBPyConnection, table: str, meta: dict) -> None:
-    con.execute(f"COMMENT ON TABLE {table} IS {_quote(meta['descripcion'] + '. Fuente: ' + meta['fuente'])}")
+    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(meta['descripcion'] + '. Fuente: ' + meta['fuente'])}")
     for col, info in meta["columnas"].items():
-        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {_quote(info["descripcion"] + " [" + info["unidad"] + "]")}')
+        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {sql_literal(info["descripcion"] + " [" + info["unidad"] + "]")}')
 
 
 def check_columns(con: duckdb.DuckDBPyConnection, table: str, meta: dict, label: str) -> None:

@@ -24,6 +24,7 @@ import pandera.pandas as pa
 
 from vraem_pipeline.quality import QUARANTINE_COLUMNS
 from vraem_pipeline.settings import STORAGE_COMPATIBILITY_VERSION, pausa_de_prueba
+from vraem_pipeline.sqltext import sql_literal
 
 SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio", "trabajo")
 
@@ -88,19 +89,15 @@ def duckdb_type(column: pa.Column) -> str:
     return _DUCKDB_TYPES[name]
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def create_table_from_schema(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema) -> None:
     """Create `table` (if absent) with the schema's columns and types, and comment it from the schema."""
     cols = ", ".join(f'"{name}" {duckdb_type(col)}' for name, col in schema.columns.items())
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
     if schema.description:
-        con.execute(f"COMMENT ON TABLE {table} IS {_sql_str(schema.description)}")
+        con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(schema.description)}")
     for name, col in schema.columns.items():
         if col.description:
-            con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_sql_str(col.description)}')
+            con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {sql_literal(col.description)}')
 
 
 def replace_years(
@@ -142,7 +139,7 @@ def ensure_quarantine_table(con: duckdb.DuckDBPyConnection, fuente: str) -> str:
         f"""CREATE TABLE IF NOT EXISTS {table} (anio INTEGER, archivo VARCHAR, linea BIGINT, regla VARCHAR,
             columna VARCHAR, valor VARCHAR, registro_crudo VARCHAR)"""
     )
-    con.execute(f"COMMENT ON TABLE {table} IS {_sql_str(f'Filas rechazadas de la fuente {fuente}: archivo, línea, regla incumplida y valores crudos')}")
+    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(f'Filas rechazadas de la fuente {fuente}: archivo, línea, regla incumplida y valores crudos')}")
     return table
 
 
@@ -256,7 +253,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
     con.register("_vraem_ref", df)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _vraem_ref")
     con.unregister("_vraem_ref")
-    con.execute(f"COMMENT ON TABLE {table} IS {_sql_str(comment)}")
+    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(comment)}")
 
 
 def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFrame, territory_label: str) -> None:
@@ -312,7 +309,7 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, ejecucion: list | N
     for stale in (staging_copy, staging_copy.with_name(staging_copy.name + ".wal")):
         stale.unlink(missing_ok=True)
     tables = published_tables(con)
-    con.execute(f"ATTACH {_sql_str(str(staging_copy))} AS publicado (STORAGE_VERSION {_sql_str(STORAGE_COMPATIBILITY_VERSION)})")
+    con.execute(f"ATTACH {sql_literal(str(staging_copy))} AS publicado (STORAGE_VERSION {sql_literal(STORAGE_COMPATIBILITY_VERSION)})")
     try:
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA publicado.{schema}")
@@ -320,11 +317,11 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, ejecucion: list | N
             con.execute(f"CREATE TABLE publicado.{schema}.{name} AS FROM {schema}.{name}")
             pausa_de_prueba("publicacion")
             if comment:
-                con.execute(f"COMMENT ON TABLE publicado.{schema}.{name} IS {_sql_str(comment)}")
+                con.execute(f"COMMENT ON TABLE publicado.{schema}.{name} IS {sql_literal(comment)}")
             for column, col_comment in con.execute(
                 "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, name]).fetchall():
-                con.execute(f'COMMENT ON COLUMN publicado.{schema}.{name}."{column}" IS {_sql_str(col_comment)}')
+                con.execute(f'COMMENT ON COLUMN publicado.{schema}.{name}."{column}" IS {sql_literal(col_comment)}')
         if ejecucion is not None:
             con.execute(f"INSERT INTO publicado.meta.ejecuciones VALUES ({', '.join('?' * len(ejecucion))})", ejecucion)
     finally:

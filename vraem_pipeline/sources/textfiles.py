@@ -44,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sqltext import sql_identifier, sql_literal
 from vraem_pipeline.sources.zips import open_member, open_zip
 
 SAMPLE_BYTES = 8 << 20
@@ -388,17 +389,6 @@ def _duckdb_options(dialect: Dialect, width: int) -> str:
     return (f"columns={{{cols}}}, header=true, delim='{delim}', {quote}, auto_detect=false, strict_mode=true, "
             f"ignore_errors=true, store_rejects=true, max_line_size={MAX_LINE_BYTES}, "
             f"buffer_size={4 * MAX_LINE_BYTES}")
-
-
-def sql_literal(text: object) -> str:
-    """Any text (a path, a file's label) as a SQL string literal, quotes doubled: for the few places DuckDB takes
-    no parameter (a view's body). Elsewhere pass parameters."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    """A column name taken from a file's header as a quoted SQL identifier, double quotes doubled."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from vraem_pipeline.reconciliacion import _table_exists
 from vraem_pipeline.sqltext import sql_literal
+from vraem_pipeline.warehouse import table_exists
 
 #: Territory key figure → the same figure for all of Peru, from the national rows of the operator database:
 #: (table, aggregate per year in the key figure's unit). Figures without national rows (employment) are
@@ -79,12 +79,12 @@ def parametros() -> dict[str, tuple[object, str]]:
 
 def territorio_sobre_nacional(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Key figures of a year where the territory exceeds Peru: indicador, anio, territorio, nacional."""
-    if not _table_exists(con, "marts.indicadores_clave"):
+    if not table_exists(con, "marts.indicadores_clave"):
         return pd.DataFrame(columns=["indicador", "anio", "territorio", "nacional"])
     parts = [f"SELECT indicador, anio, 100.0 AS nacional FROM marts.indicadores_clave "
              f"WHERE ends_with(indicador, {sql_literal(SUFIJO_PARTICIPACION_NACIONAL)})"]
     for indicador, (table, aggregate) in NACIONAL.items():
-        if _table_exists(con, table):
+        if table_exists(con, table):
             parts.append(f"SELECT {sql_literal(indicador)}, anio, ({aggregate})::DOUBLE FROM {table} GROUP BY anio")
     return con.execute(f"""
         WITH nacional AS ({' UNION ALL '.join(parts)})
@@ -114,7 +114,7 @@ def saltos_interanuales(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     familias = " UNION ALL ".join(
         f"SELECT {sql_literal(lim.familia)} AS familia, {sql_literal(u)} AS prefijo, {lim.limite} AS limite, "
         f"{sql_literal(lim.medida)} AS medida" for lim in LIMITES_SALTO for u in lim.unidades)
-    if not _table_exists(con, "marts.indicadores_clave"):
+    if not table_exists(con, "marts.indicadores_clave"):
         return pd.DataFrame(columns=["indicador", "familia", "anio_anterior", "anio", "valor_anterior", "valor",
                                      "variacion", "limite", "medida"])
     crecimiento = " OR ".join(f"ends_with(k.indicador, {sql_literal(s)})" for s in SUFIJOS_CRECIMIENTO)

@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 
 from vraem_pipeline.referencia import reference_csv
+from vraem_pipeline.warehouse import table_exists
 
 #: Published figures with a category live in a mart: indicador → (mart, category column, value column).
 CATEGORY_SOURCES = {
@@ -53,7 +54,7 @@ def published_rankings() -> pd.DataFrame:
 def ranking(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, n: int) -> str | None:
     """The top `n` categories of the year in the mart, largest first, as the published CSV writes them."""
     table, cat_col, val_col = ORDER_SOURCES[indicador]
-    if not _table_exists(con, table):
+    if not table_exists(con, table):
         return None
     rows = con.execute(f"SELECT {cat_col} FROM {table} WHERE anio = ? ORDER BY {val_col} DESC, {cat_col} LIMIT ?",
                        [anio, n]).fetchall()
@@ -81,20 +82,14 @@ def published() -> pd.DataFrame:
     return df
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
-
-
 def computed_value(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, categoria: str) -> float | None:
     if categoria and indicador in CATEGORY_SOURCES and CATEGORY_SOURCES[indicador][1]:
         table, cat_col, val_col = CATEGORY_SOURCES[indicador]
-        if not _table_exists(con, table):
+        if not table_exists(con, table):
             return None
         row = con.execute(f"SELECT {val_col} FROM {table} WHERE anio = ? AND {cat_col} = ?", [anio, categoria]).fetchone()
         return None if row is None else row[0]
-    if categoria or not _table_exists(con, "marts.indicadores_clave"):
+    if categoria or not table_exists(con, "marts.indicadores_clave"):
         return None
     row = con.execute("SELECT valor FROM marts.indicadores_clave WHERE anio = ? AND indicador = ?",
                       [anio, indicador]).fetchone()

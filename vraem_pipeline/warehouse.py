@@ -80,6 +80,13 @@ _DUCKDB_TYPES = {
 }
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """`schema.table` exists in the connection's database (steps that read what an optional source wrote)."""
+    schema, name = table.split(".")
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                            [schema, name]).fetchone()[0])
+
+
 def duckdb_type(column: pa.Column) -> str:
     name = str(column.dtype)
     if name.startswith("string") or name == "str":

@@ -23,7 +23,7 @@ from vraem_pipeline.quality import empty_quarantine, schema_failures, split_vali
 from vraem_pipeline.schemas.pbi import INEI_VAB
 from vraem_pipeline.sources import inei_vab
 from vraem_pipeline.warehouse import (SourceRead, ensure_quarantine_table, record_parameters, replace_all_rows,
-                                      replace_source_files)
+                                      replace_source_files, table_exists)
 
 GROUP = "pbi"
 FUENTE_VAB = "inei_vab"
@@ -31,14 +31,8 @@ FUENTE_PARTICIPACIONES = "inei_participaciones"
 TABLA = "staging.inei_vab"
 
 
-def _table_exists(con, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
-
-
 def _staged(con) -> pd.DataFrame:
-    if not _table_exists(con, TABLA):
+    if not table_exists(con, TABLA):
         return pd.DataFrame(columns=list(INEI_VAB.columns))
     return con.execute(f"SELECT * FROM {TABLA} ORDER BY archivo, linea, columna").df()
 
@@ -240,7 +234,7 @@ def pbi_asignacion(context: dg.AssetExecutionContext, config: ParametrosPbi, duc
             participaciones = part.assign(**ventas_cols)
         else:
             replace_source_files(con, FUENTE_PARTICIPACIONES, [])
-            if _table_exists(con, "intermedio.empresas_formales"):
+            if table_exists(con, "intermedio.empresas_formales"):
                 ventas = con.execute(sql_text("intermedio/pbi_ventas.sql")).df()
                 anios = [r[0] for r in con.execute("SELECT DISTINCT anio FROM intermedio.empresas_formales ORDER BY 1").fetchall()]
             else:

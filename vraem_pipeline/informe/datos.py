@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.referencia import department_names, reference_csv, territory_name
+from vraem_pipeline.warehouse import table_exists
 
 
 @dataclass(frozen=True)
@@ -171,13 +172,8 @@ def _clean(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                            [schema, table]).fetchone()[0])
-
-
 def _mart(con, grafico: Grafico, anio: int) -> tuple[list[dict], list[dict]]:
-    if not _has_table(con, "marts", grafico.mart):
+    if not table_exists(con, f"marts.{grafico.mart}"):
         return [], []
     # Table and column names come from TEMAS (code), never from a file.
     series = _rows(con, f'SELECT * FROM marts."{grafico.mart}" WHERE anio <= ? ORDER BY ALL', [anio])
@@ -192,7 +188,7 @@ def _clave(con, anio: int) -> dict[str, Cifra]:
     values = {r["indicador"]: r["valor"] for r in _rows(
         con, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = ?", [anio])}
     precision = {}
-    if _has_table(con, "marts", "empleo_precision"):
+    if table_exists(con, "marts.empleo_precision"):
         precision = {r["indicador"]: r for r in _rows(
             con, "SELECT indicador, cv_pct, referencial FROM marts.empleo_precision WHERE anio = ?", [anio])}
     return {code: Cifra(value, precision.get(code, {}).get("cv_pct"), bool(precision.get(code, {}).get("referencial")))

@@ -1,5 +1,6 @@
-"""The bad-input corpus's harness: one year of a national text source read → validated → staged on a tmp
-operator database, exactly as `dagster_support.text_source_asset` does it, without Dagster's run machinery."""
+"""The bad-input corpus's harness: one year of a national text source found, read, validated and staged on a tmp
+operator database by the staging asset's own code (`dagster_support.stage_text_year`), without Dagster's run
+machinery."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import duckdb
 import pandera.pandas as pa
 import pytest
 
-from vraem_pipeline.dagster_support import _file_reads
+from vraem_pipeline.dagster_support import stage_text_year
 from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sqlrules import register_macros, row_verdict, stage_text_load
-from vraem_pipeline.warehouse import SourceRead, ensure_schemas, record_sources
+from vraem_pipeline.marts import register_macros as register_sql_macros
+from vraem_pipeline.sqlrules import register_macros
+from vraem_pipeline.warehouse import SourceRead, ensure_schemas
 
 
 @dataclass
@@ -32,23 +34,24 @@ def stage_year(tmp_path: Path, fuente: str, schema: pa.DataFrameSchema, anio: in
     (`SourceRead` refuses any other), and so do the year's totals."""
     con = duckdb.connect(str(tmp_path / "operacion.duckdb"))
     ensure_schemas(con)
+    register_sql_macros(con)
+    register_macros(con)
+    stage_text_year(con, fuente=fuente, schema=schema, anio=anio, find_year=find_year, raw_dir=tmp_path / "raw",
+                    workdir=tmp_path / "tmp")
     table = f"staging.{fuente}"
-    reads: list[SourceRead] = []
-    for source in find_year(tmp_path / "raw", anio):
-        register_macros(con)
-        load = source.load(con, table=f"trabajo.{fuente}", workdir=tmp_path / "tmp",
-                           derived=row_verdict(schema, anio))
-        staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
-        reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
-        load.drop(con)
-    record_sources(con, fuente, [anio], reads)
-    accepted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if reads else 0
+    reads = [SourceRead(fuente=fuente, anio=anio, path=Path(a), leidas=r, aceptadas=acc, rechazadas=rej,
+                        duplicadas=dup or 0, nota=nota or "")
+             for a, r, acc, rej, dup, nota in con.execute(
+                 "SELECT archivo, filas_leidas, filas_aceptadas, filas_rechazadas, filas_duplicadas, nota "
+                 "FROM meta.fuentes WHERE fuente = ? AND anio = ? ORDER BY archivo", [fuente, anio]).fetchall()]
+    accepted = con.execute(f"SELECT count(*) FROM {table} WHERE anio = ?", [anio]).fetchone()[0]
     rows = con.execute(f"SELECT regexp_extract(archivo, '[^/]+$'), linea, regla FROM quarantine.{fuente} "
-                       "ORDER BY archivo, linea").fetchall() if reads else []
+                       "WHERE anio = ? ORDER BY archivo, linea", [anio]).fetchall()
     assert sum(r.leidas for r in reads) == accepted + len(rows)
     assert con.execute("SELECT coalesce(sum(filas_leidas - filas_aceptadas - filas_rechazadas), 0) "
                        "FROM meta.fuentes").fetchone()[0] == 0
-    assert not any(p.name.startswith("vraem_") for p in (tmp_path / "tmp").glob("*"))  # temp copies removed
+    if (tmp_path / "tmp").exists():
+        assert not any(p.name.startswith("vraem_") for p in (tmp_path / "tmp").glob("*"))  # temp copies removed
     return Outcome(accepted, len(rows), rows, reads, con)
 
 

@@ -403,6 +403,7 @@ def test_refresco_matado_en_cada_paso_deja_el_almacen_intacto_y_no_bloquea_el_si
     almacen, operacion, home = Path(env["VRAEM_WAREHOUSE"]), Path(env["VRAEM_OPERACION"]), Path(env["DAGSTER_HOME"])
     bytes_antes, valores_antes = almacen.read_bytes(), _consultar(almacen)
     marts_antes, staging_antes = contenido_marts(almacen), _filas_staging(operacion)
+    operacion_antes = operacion.read_bytes()
 
     # The refresh stops at `punto` (settings.pausa_de_prueba) and is killed there with its whole process group.
     marca = tmp_path / "en_pausa"
@@ -430,8 +431,11 @@ def test_refresco_matado_en_cada_paso_deja_el_almacen_intacto_y_no_bloquea_el_si
     assert _consultar(almacen) == valores_antes
     temporales = [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
     assert bool(temporales) == (punto == "publicacion"), temporales  # a half-written new file, never swapped in
-    # The operator database opens (an uncommitted staging transaction is rolled back) with the rows it had.
+    # The operator database: the same bytes (the run worked on its own copy, left beside it), and it opens with the
+    # rows it had.
+    assert operacion.read_bytes() == operacion_antes
     assert _filas_staging(operacion) == staging_antes
+    [copia] = [p for p in operacion.parent.iterdir() if p.name.endswith(".ejecucion")]
     instance = _instancia(home)
     try:
         [run_matado] = [r for r in instance.get_runs() if r.status != dg.DagsterRunStatus.SUCCESS]
@@ -447,8 +451,10 @@ def test_refresco_matado_en_cada_paso_deja_el_almacen_intacto_y_no_bloquea_el_si
     for nombre in temporales:
         assert f"recuperado: archivo temporal de una publicación interrumpida borrado: {almacen.parent / nombre}" \
             in siguiente.stdout
+    assert f"  recuperado: copia de trabajo de una ejecución interrumpida borrada: {copia}" in siguiente.stdout
     assert "listo" in siguiente.stdout
     assert not [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
+    assert not [p.name for p in operacion.parent.iterdir() if ".ejecucion" in p.name]
     valores = _consultar(almacen)
     assert valores[0] not in (valores_antes[0], run_matado.run_id) and valores[1:] == valores_antes[1:]
     # the killed run is nowhere in the history of publications (it used to be, when killed while publishing)

@@ -238,8 +238,9 @@ def test_file_name_holding_a_quote_and_sql_loads_correctly(tmp_path):
     path = _pipe(tmp_path / "raw", [{}, {"fob": "-1"}], name=name)
     out = _stage(tmp_path)
     assert (out.accepted, out.quarantine) == (1, [(name, 3, "fob_no_negativo")])
+    # meta.fuentes names the file relative to raw/ (the analysts' file must not hold the operator's folders)
     assert out.con.execute("SELECT archivo, filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes"
-                           ).fetchall() == [(str(path), 2, 1, 1)]
+                           ).fetchall() == [(path.relative_to(tmp_path / "raw").as_posix(), 2, 1, 1)]
     assert out.con.execute("SELECT archivo FROM staging.exportaciones").fetchall() == [(str(path),)]
 
 

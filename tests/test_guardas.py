@@ -21,6 +21,7 @@ from tests.scenario import write_scenario
 from vraem_pipeline import cli
 from vraem_pipeline.archivos import anios_sin_archivos, archivos_no_reconocidos
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.run_copy import failed_build_path
 from vraem_pipeline.guardas import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, Perdida, PerdidaDeDatos, perdidas
 
 # --- the comparison, on hand-built files ---------------------------------------------------------------------
@@ -259,21 +260,32 @@ def test_refreshing_unchanged_files_publishes(damaged):
     assert dict(zip(params["nombre"], params["valor"])) == {"fraccion_minima_filas": "0.1", "permitir_perdidas": "false"}
 
 
+def _files(warehouse: Path) -> tuple[bytes, bytes, list[str]]:
+    """Both databases' bytes and the operator folder's file names (no run copy, WAL or temp file left behind; the
+    build of a run that did not publish, kept for diagnosis, aside)."""
+    kept = failed_build_path(operacion(warehouse)).name
+    return (warehouse.read_bytes(), operacion(warehouse).read_bytes(),
+            sorted(p.name for p in warehouse.parent.iterdir() if p.is_file() and p.name != kept))
+
+
 def _cli_stopped(capsys, raw, warehouse, years, *expected) -> str:
-    """`vraem refresh --years …` exits 1, prints each expected line on stderr, the published bytes stay."""
-    before = warehouse.read_bytes()
+    """`vraem refresh --years …` exits 1, prints each expected line on stderr, and leaves the published file and
+    the operator database byte for byte as they were (write-audit-publish)."""
+    before = _files(warehouse)
     code, out, err = _refresh(capsys, raw, warehouse, "--years", years)
     assert code == 1, err
     for text in expected:
         assert text in err, (text, err)
-    assert "--permitir-perdidas" in err and "el almacén publicado no se modificó" in err
-    assert warehouse.read_bytes() == before  # byte-identical
+    assert "--permitir-perdidas" in err and "el almacén publicado y la base de operación no se modificaron" in err
+    assert err.rstrip().splitlines()[-1].startswith("vraem refresh: falló la ejecución")
+    assert _files(warehouse) == before  # byte-identical, nothing left beside them
     return out
 
 
 def _run_stopped(warehouse, year, *expected) -> None:
-    """The run fails at the publish asset with each expected line in its error; the published bytes stay."""
-    before = warehouse.read_bytes()
+    """The run fails at the publish asset with each expected line in its error; the published file and the
+    operator database stay byte for byte (a stopped publish used to leave the damaged year in staging)."""
+    before = _files(warehouse)
     result = materialize((year, year))
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
@@ -281,7 +293,7 @@ def _run_stopped(warehouse, year, *expected) -> None:
     message = cli._root_cause(failure.event_specific_data.error)
     for text in expected:
         assert text in message, (text, message)
-    assert warehouse.read_bytes() == before  # byte-identical
+    assert _files(warehouse) == before  # byte-identical
 
 
 @pytest.mark.slow
@@ -291,14 +303,14 @@ def test_header_only_padron_cut(damaged, capsys):
     raw, warehouse = damaged
     cut = raw / "sunat" / "padron" / "2023" / "PadronRUC_202312.csv"
     cut.write_bytes(cut.read_bytes().splitlines(keepends=True)[0])
-    before = warehouse.read_bytes()
+    before = _files(warehouse)
     for flags in ((), ("--permitir-perdidas",)):
         code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023", *flags)
         assert code == 1, err
         assert (f"ERROR staging__padron_ruc: {cut}, línea 1: el archivo solo trae la cabecera, ninguna fila "
                 "[sin_filas]") in err
-        assert "el almacén publicado no se modificó" in err
-        assert warehouse.read_bytes() == before  # byte-identical
+        assert "esta ejecución no modificó el almacén publicado ni la base de operación" in err
+        assert _files(warehouse) == before  # byte-identical
 
 
 @pytest.mark.slow
@@ -316,12 +328,20 @@ def test_misnamed_padron_cut_is_reported_and_stops_the_publish(damaged, capsys):
 @pytest.mark.slow
 def test_sales_rows_with_another_delimiter(damaged):
     raw, warehouse = damaged
+    staged_before = query(operacion(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024")
     sales = raw / "sunat" / "ventas" / "2024" / "ventas_2024.txt"
     header, *rows = sales.read_bytes().splitlines()
     sales.write_bytes(b"\n".join([header, *(r.replace(b"|", b";") for r in rows)]) + b"\n")
     _run_stopped(warehouse, 2024,
                  "fuente ventas_declaradas (raw/sunat/ventas/2024/), año 2024: filas aceptadas 14 en el almacén "
                  "publicado → 0", "año 2024: desaparece de marts.empresas_evolucion")
+    # the operator database still has the year's 14 sales rows (it used to go to 0, all quarantined) ...
+    assert query(operacion(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024"
+                 )["n"][0] == staged_before["n"][0] == 14
+    # ... and the stopped run's build, kept beside it, shows why: every line quarantined
+    kept = query(failed_build_path(operacion(warehouse)),
+                 "SELECT regla, count(*) AS n FROM quarantine.ventas_declaradas WHERE anio = 2024 GROUP BY ALL")
+    assert kept.values.tolist() == [["numero_de_campos", len(rows)]]
 
 
 @pytest.mark.slow

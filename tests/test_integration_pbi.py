@@ -22,6 +22,7 @@ import openpyxl
 import pytest
 
 from tests.builders import padron_row, ruc, write_padron, write_ventas
+from vraem_pipeline.run_copy import failed_build_path
 from tests.conftest import materialize, operacion, query
 from tests.test_inei_vab import _total_workbook
 from vraem_pipeline.reconciliacion import reconcile
@@ -143,11 +144,14 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
     checks = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
     assert checks[("inei_vab", "consistencia")].passed is False
     assert "departamentos_25" in str(checks[("inei_vab", "consistencia")].metadata["detalle"].value)
-    q = query(operacion(warehouse), "SELECT anio, linea, regla, registro_crudo FROM quarantine.inei_vab")
+    # the operator database did not change (the run did not publish); the failed build is kept beside it
+    assert not operacion(warehouse).exists()
+    failed = failed_build_path(operacion(warehouse))
+    q = query(failed, "SELECT anio, linea, regla, registro_crudo FROM quarantine.inei_vab")
     assert q[["anio", "linea", "regla"]].values.tolist() == [[2024, 13, "tipo_de_dato"]]
     assert '"columna": "S"' in q["registro_crudo"].iloc[0] and "n.d." in q["registro_crudo"].iloc[0]
-    f = query(operacion(warehouse), "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes "
-                                    "WHERE fuente = 'inei_vab'")
+    f = query(failed, "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes "
+                      "WHERE fuente = 'inei_vab'")
     assert f.values.tolist() == [[589, 588, 1]]
 
 
@@ -158,8 +162,9 @@ def test_small_sample_reconciles_the_published_gdp(tmp_path, env):
     escribir_empresas(raw, scale="small")
     escribir_pbi(raw)
     warehouse = env(raw)
+    # with the publish: a run changes the operator database only when it publishes (write-audit-publish)
     sel = (dg.AssetSelection.groups("empresas", "pbi", "referencia")
-           | dg.AssetSelection.assets(dg.AssetKey(["marts", "indicadores_clave"])))
+           | dg.AssetSelection.assets(dg.AssetKey(["marts", "indicadores_clave"]), dg.AssetKey(["almacen", "publicado"])))
     result = materialize((2019, 2024), selection=sel)
     assert result.success
     con = duckdb.connect(str(operacion(warehouse)), read_only=True)

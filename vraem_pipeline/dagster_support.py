@@ -15,9 +15,12 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
 from vraem_pipeline.marts import register_macros as register_sql_macros
+from vraem_pipeline.run_copy import RunCopy
+from vraem_pipeline.warehouse import recover_files
 from vraem_pipeline.quality import schema_failures
 from vraem_pipeline.settings import pausa_de_prueba
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
@@ -49,13 +52,81 @@ class VraemConfig(dg.ConfigurableResource):
     informe_dir: str = "warehouse/informe"
 
 
+class OperatorDatabase(DuckDBResource):
+    """The operator database as a run sees it (write-audit-publish, `run_copy.py`): when a run's resources are
+    initialized it takes the refresh lock (`bloqueo`) for the whole run, recovers a publish a dead run left half
+    done, and copies the operator database; every step reads and writes that copy through one connection; the
+    publish step swaps it in (`publish_run`). A run that does not publish leaves the operator database as it was.
+
+    Dagster initializes resources once per run with the in-process executor, the project's default
+    (`defs/resources.py`); with a per-step process executor each step would get a copy of its own.
+    `almacen` is the analysts' file, which an unfinished publish is recovered into.
+    """
+
+    almacen: str = ""
+    _run: RunCopy | None = PrivateAttr(default=None)
+
+    @property
+    def lock_path(self) -> Path:
+        path = Path(self.database)
+        return path.with_name(path.name + ".lock")
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        from vraem_pipeline import bloqueo
+
+        operacion = Path(self.database)
+        operacion.parent.mkdir(parents=True, exist_ok=True)
+        bloqueo.adquirir(self.lock_path)
+        try:
+            for line in recover_files(operacion, Path(self.almacen) if self.almacen else None,
+                                      dict(self.connection_config)):
+                if context.log is not None:
+                    context.log.warning(line)
+                PROGRESS.info(f"  recuperado: {line}")
+            run = RunCopy(operacion, dict(self.connection_config), prepare=_prepare_connection).open()
+            self._run = run
+            try:
+                yield self
+            finally:
+                self._run = None
+                kept = run.finish()
+                if kept is not None:
+                    PROGRESS.info(f"  la ejecución no publicó: la base de operación no cambió; lo que construyó "
+                                  f"(staging, cuarentena) queda en {kept} para revisarlo")
+        finally:
+            bloqueo.liberar(self.lock_path)
+
+    def publish_run(self) -> None:
+        """Swap the run's copy in as the operator database (the publish step, once the analysts' new file is
+        written)."""
+        if self._run is None:
+            raise RuntimeError("publish_run() fuera de una ejecución: no hay copia de la base de operación")
+        self._run.swap()
+
+
+def _prepare_connection(con, read_only: bool = False) -> None:
+    if not read_only:
+        ensure_schemas(con)
+    register_sql_macros(con)
+    register_macros(con)
+
+
 @contextmanager
 def operator_connection(duckdb: DuckDBResource):
     """A connection to the operator database with its schemas in place (any asset may be the first to run).
 
-    It holds the refresh lock (`bloqueo`) while open: inside `vraem refresh` that only nests, and a run
-    launched from the Dagster UI during a refresh (or the reverse) stops with a message naming the holder
-    instead of a DuckDB file-lock error."""
+    Inside a run: the run's one connection to its copy (`OperatorDatabase`), left open for the next step. Called
+    outside a run (a check called directly in a test, on a plain `DuckDBResource`): a connection of its own,
+    holding the refresh lock while open, closed afterwards."""
+    run = getattr(duckdb, "_run", None)
+    if run is not None:
+        try:
+            yield run.connection()
+        except BaseException as exc:
+            run.note_failure(exc)
+            raise
+        return
     from vraem_pipeline import bloqueo
 
     path = Path(duckdb.database)
@@ -64,8 +135,7 @@ def operator_connection(duckdb: DuckDBResource):
     bloqueo.adquirir(lock)
     try:
         with duckdb.get_connection() as con:
-            ensure_schemas(con)
-            register_sql_macros(con)
+            _prepare_connection(con)
             yield con
     finally:
         bloqueo.liberar(lock)
@@ -152,7 +222,7 @@ def source_asset(
                     s = load.summary
                     progress(context, f"{fuente} {anio}: {parsed.label} leídas={s['leidas']:,} "
                                       f"aceptadas={s['aceptadas']:,} rechazadas={s['rechazadas']:,}", t0)
-                stage_years(con, fuente, table, schema, [anio], loads)
+                stage_years(con, fuente, table, schema, [anio], loads, Path(vraem.raw_dir))
                 per_year.update({str(anio): l.summary for l in loads})
                 del loads, files
         return dg.MaterializeResult(metadata={
@@ -213,6 +283,40 @@ def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, loa
     return reads
 
 
+def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, find_year: TextYearFinder,
+                    raw_dir: Path, workdir: Path, log: Callable[[str, float], None] = lambda m, t0: None) -> dict:
+    """One year of a national text source, as its staging asset does it (and the bad-input corpus, so that the two
+    cannot drift): find the year's files, load each into a scratch table, validate with the schema's SQL, replace
+    the year in staging and quarantine, record meta.fuentes (read = accepted + rejected per file). A year without
+    files ends up with no rows, never with stale ones. Returns the year's counts and timings."""
+    table = f"staging.{fuente}"
+    create_table_from_schema(con, table, schema)  # later assets read it even when no year has files
+    quarantine = ensure_quarantine_table(con, fuente)
+    t0 = time.perf_counter()
+    files = find_year(raw_dir, anio)
+    summary = {"leidas": 0, "aceptadas": 0, "rechazadas": 0}
+    if not files:
+        log(f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
+        for t in (table, quarantine):
+            con.execute(f"DELETE FROM {t} WHERE anio = {anio}")
+    reads = []
+    for source in files:
+        register_macros(con)
+        load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
+        t_read = time.perf_counter() - t0
+        pausa_de_prueba("lectura")
+        staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
+        reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
+        load.drop(con)
+        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.aceptadas,
+                   "rechazadas": summary["rechazadas"] + staged.rechazadas, "via": load.via,
+                   "lectura_s": round(t_read, 2), **staged.segundos}
+        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.aceptadas:,} "
+            f"rechazadas={staged.rechazadas:,}", t0)
+    record_sources(con, fuente, [anio], reads, raw_dir)
+    return summary
+
+
 def text_source_asset(
     *, fuente: str, schema: pa.DataFrameSchema, find_year: TextYearFinder, description: str, group: str,
 ) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
@@ -229,33 +333,11 @@ def text_source_asset(
     @_staging_asset(key, schema, table, group, description, kinds={"duckdb", "sql"})
     def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
         per_year: dict[str, dict] = {}
-        workdir = Path(vraem.temp_dir) / "copias"
         with operator_connection(duckdb) as con:
-            create_table_from_schema(con, table, schema)  # later assets read it even when no year has files
-            quarantine = ensure_quarantine_table(con, fuente)
             for anio in asset_years(context):
-                t0 = time.perf_counter()
-                files = find_year(Path(vraem.raw_dir), anio)
-                if not files:
-                    progress(context, f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
-                reads = []
-                for source in files:
-                    register_macros(con)
-                    load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
-                    t_read = time.perf_counter() - t0
-                    pausa_de_prueba("lectura")
-                    staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
-                    reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
-                    load.drop(con)
-                    per_year[str(anio)] = {"leidas": load.rows_read, "aceptadas": staged.aceptadas,
-                                           "rechazadas": staged.rechazadas, "via": load.via,
-                                           "lectura_s": round(t_read, 2), **staged.segundos}
-                    progress(context, f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} "
-                                      f"aceptadas={staged.aceptadas:,} rechazadas={staged.rechazadas:,}", t0)
-                if not files:  # a year without files ends up with no rows, never with stale ones
-                    for t in (table, quarantine):
-                        con.execute(f"DELETE FROM {t} WHERE anio = {anio}")
-                record_sources(con, fuente, [anio], reads)
+                per_year[str(anio)] = stage_text_year(
+                    con, fuente=fuente, schema=schema, anio=anio, find_year=find_year, raw_dir=Path(vraem.raw_dir),
+                    workdir=Path(vraem.temp_dir) / "copias", log=lambda m, t0: progress(context, m, t0))
         return dg.MaterializeResult(metadata={
             "filas_aceptadas": sum(v["aceptadas"] for v in per_year.values()),
             "filas_rechazadas": sum(v["rechazadas"] for v in per_year.values()),

@@ -74,7 +74,7 @@ class PerdidaDeDatos(Exception):
     def __init__(self, perdidas: list[Perdida]):
         self.perdidas = perdidas
         lines = [f"no se publica: {p}" for p in perdidas]
-        super().__init__("\n".join([*lines, f"el almacén publicado no se modificó; {COMO_ACEPTAR}"]))
+        super().__init__("\n".join([*lines, f"el almacén publicado y la base de operación no se modificaron; {COMO_ACEPTAR}"]))
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> set[str]:

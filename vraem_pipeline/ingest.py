@@ -8,6 +8,7 @@ replaced as a whole — staging, quarantine and meta.fuentes in step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -72,14 +73,14 @@ def validate_file(fuente: str, parsed: ParsedText, schema: pa.DataFrameSchema, a
 
 def stage_years(
     con: duckdb.DuckDBPyConnection, fuente: str, table: str, schema: pa.DataFrameSchema,
-    years: list[int], loads: list[YearLoad],
+    years: list[int], loads: list[YearLoad], raw_dir: Path | None = None,
 ) -> None:
     """Replace `years` in staging, quarantine and meta.fuentes; a year without files ends up with no rows."""
     accepted = pd.concat([l.accepted for l in loads], ignore_index=True) if loads else schema_empty(schema)
     rejected = pd.concat([l.rejected for l in loads], ignore_index=True) if loads else empty_quarantine()
     replace_years(con, table, years, accepted, schema)
     replace_quarantine(con, fuente, years, rejected)
-    record_sources(con, fuente, years, [r for l in loads for r in l.reads])
+    record_sources(con, fuente, years, [r for l in loads for r in l.reads], raw_dir)
 
 
 def schema_empty(schema: pa.DataFrameSchema) -> pd.DataFrame:

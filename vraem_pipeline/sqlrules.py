@@ -25,7 +25,7 @@ import pandera.pandas as pa
 from vraem_pipeline.ruc import SQL_MACROS as RUC_MACROS
 from vraem_pipeline.settings import pausa_de_prueba
 from vraem_pipeline.sources.textfiles import TextLoad
-from vraem_pipeline.warehouse import create_table_from_schema, duckdb_type, ensure_quarantine_table
+from vraem_pipeline.warehouse import create_table_from_schema, duckdb_type, ensure_quarantine_table, transaction
 
 LINEAGE = ("anio", "archivo", "linea")
 
@@ -232,8 +232,7 @@ def stage_text_load(
     bad_cols = _columns(con, load.bad)
     bad_archivo = "archivo" if "archivo" in bad_cols else _lit(load.label)
     width = "' || esperados || '" if "esperados" in bad_cols else str(len(load.header))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
         con.execute(f"INSERT INTO {table} BY NAME SELECT {typed_cols} FROM {src} "
                     f"WHERE _fila NOT IN (SELECT _fila FROM {excluded})")
@@ -255,10 +254,6 @@ def stage_text_load(
                        texto AS registro_crudo
                 FROM {load.bad}"""
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     t["escritura"] = time.perf_counter()
     accepted = load.rows - con.execute(f"SELECT count(*) FROM {excluded}").fetchone()[0]
     for name in (failed, dups, excluded):

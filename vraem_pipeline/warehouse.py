@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.errors import raise_storage_error
 from vraem_pipeline.quality import QUARANTINE_COLUMNS
 from vraem_pipeline.settings import STORAGE_COMPATIBILITY_VERSION, pausa_de_prueba
 from vraem_pipeline.sqltext import sql_literal
@@ -107,6 +109,26 @@ def create_table_from_schema(con: duckdb.DuckDBPyConnection, table: str, schema:
             con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {sql_literal(col.description)}')
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """BEGIN … COMMIT, ROLLBACK on error. The error raised is always the first one: after a failed COMMIT DuckDB
+    has already ended the transaction, and a ROLLBACK would hide the real cause (a full disk) behind "cannot
+    rollback - no transaction is active"."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+    try:
+        con.execute("COMMIT")
+    except duckdb.Error:
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+
+
 def replace_years(
     con: duckdb.DuckDBPyConnection, table: str, years: Iterable[int], df: pd.DataFrame,
     schema: pa.DataFrameSchema | None = None,
@@ -126,17 +148,12 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, 
         con.register("_vraem_new", df.head(0))
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM _vraem_new")
         con.unregister("_vraem_new")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE {where}")
         if len(df):
             con.register("_vraem_new", df)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _vraem_new")
             con.unregister("_vraem_new")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(df)
 
 
@@ -189,37 +206,47 @@ _FUENTES_COLUMNS = ["fuente", "anio", "archivo", "sha256", "bytes", "filas_leida
                     "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"]
 
 
-def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[int], reads: list[SourceRead]) -> None:
-    """meta.fuentes of a yearly source: the rows of those years replaced by the files just read."""
+def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[int], reads: list[SourceRead],
+                   raw_dir: Path | None = None) -> None:
+    """meta.fuentes of a yearly source: the rows of those years replaced by the files just read (`archivo`
+    relative to `raw_dir`)."""
     years = sorted(set(int(y) for y in years))
-    _write_sources(con, fuente, reads, f"anio IN ({','.join(map(str, years))})")
+    _write_sources(con, fuente, reads, f"anio IN ({','.join(map(str, years))})", raw_dir)
 
 
-def replace_source_files(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead]) -> None:
+def replace_source_files(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead],
+                         raw_dir: Path | None = None) -> None:
     """meta.fuentes for a source read whole on every refresh (not by year): its rows are replaced as a whole,
     so a file no longer used (an older edition) does not stay listed."""
-    _write_sources(con, fuente, reads, "true")
+    _write_sources(con, fuente, reads, "true", raw_dir)
 
 
-def _write_sources(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead], where: str) -> None:
+def relative_to_raw(path: Path, raw_dir: Path | None) -> str:
+    """A source file as `meta.fuentes` publishes it: relative to raw/ (the analysts' file must not hold the
+    operator's folders), as given when it lies elsewhere."""
+    if raw_dir is not None:
+        try:
+            return Path(path).resolve().relative_to(Path(raw_dir).resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _write_sources(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead], where: str,
+                   raw_dir: Path | None) -> None:
     rows = pd.DataFrame(
-        [{"fuente": r.fuente, "anio": r.anio, "archivo": str(r.path), "sha256": sha256_of(r.path),
+        [{"fuente": r.fuente, "anio": r.anio, "archivo": relative_to_raw(r.path, raw_dir), "sha256": sha256_of(r.path),
           "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
           "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
           "filas_duplicadas": r.duplicadas} for r in reads],
         columns=_FUENTES_COLUMNS,
     ).astype({"anio": "Int64"})
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM meta.fuentes WHERE fuente = ? AND {where}", [fuente])
         if len(rows):
             con.register("_vraem_fuentes", rows)
             con.execute("INSERT INTO meta.fuentes BY NAME SELECT * FROM _vraem_fuentes")
             con.unregister("_vraem_fuentes")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def replace_years_from_sql(con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict,
@@ -227,14 +254,9 @@ def replace_years_from_sql(con: duckdb.DuckDBPyConnection, table: str, select: s
     """A row-level derived table (`intermedio`) that keeps every year ever refreshed: created from `select`'s
     shape if absent, then the `years` deleted and selected again in one transaction."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) WHERE false", params)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE anio IN ({','.join(map(str, years))})")
         con.execute(f"INSERT INTO {table} {select}", params)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def replace_all_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
@@ -304,20 +326,25 @@ def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
     ).fetchall()
 
 
-def publish(con: duckdb.DuckDBPyConnection, published: Path, ejecucion: list | None = None) -> int:
-    """Write marts, meta and referencia of the operator database into a new file, then swap it in atomically.
+def _published_tmp(published: Path) -> Path:
+    return published.with_name(f".{published.name}.{os.getpid()}.tmp")
 
-    Same folder ⇒ same filesystem ⇒ `os.replace` is a rename. `ejecucion`, the run's `meta.ejecuciones` row, is
-    written into the new file only: the caller records it in the operator database after the swap.
-    Returns the number of tables published.
-    """
+
+def write_published_file(con: duckdb.DuckDBPyConnection, published: Path) -> tuple[Path, int]:
+    """Write marts, meta and referencia of `con` into a new file beside `published` (same folder ⇒ same
+    filesystem ⇒ the swap is a rename), fsynced but not in place yet: (its path, number of tables).
+
+    On any failure the new file and its WAL are removed — a full disk must not keep the analysts' disk full — and
+    a storage failure is named as such (`StorageError`: the file being written and the cause)."""
     published.parent.mkdir(parents=True, exist_ok=True)
-    staging_copy = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    for stale in (staging_copy, staging_copy.with_name(staging_copy.name + ".wal")):
+    tmp = _published_tmp(published)
+    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
         stale.unlink(missing_ok=True)
     tables = published_tables(con)
-    con.execute(f"ATTACH {sql_literal(str(staging_copy))} AS publicado (STORAGE_VERSION {sql_literal(STORAGE_COMPATIBILITY_VERSION)})")
+    attached = False
     try:
+        con.execute(f"ATTACH {sql_literal(str(tmp))} AS publicado (STORAGE_VERSION {sql_literal(STORAGE_COMPATIBILITY_VERSION)})")
+        attached = True
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA publicado.{schema}")
         for schema, name, comment in tables:
@@ -329,16 +356,88 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path, ejecucion: list | N
                 "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
                 "AND schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, name]).fetchall():
                 con.execute(f'COMMENT ON COLUMN publicado.{schema}.{name}."{column}" IS {sql_literal(col_comment)}')
-        if ejecucion is not None:
-            con.execute(f"INSERT INTO publicado.meta.ejecuciones VALUES ({', '.join('?' * len(ejecucion))})", ejecucion)
-    finally:
         con.execute("DETACH publicado")
-    with open(staging_copy, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(staging_copy, published)
+        attached = False
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except BaseException as err:
+        if attached:
+            with suppress(duckdb.Error):
+                con.execute("DETACH publicado")
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if isinstance(err, (OSError, duckdb.Error)):
+            raise_storage_error(err, tmp, "escribir el almacén nuevo de los analistas")
+        raise
+    return tmp, len(tables)
+
+
+def replace_published(tmp: Path, published: Path) -> None:
+    """Swap the new analysts' file in: a rename, then the folder's entry made durable."""
+    os.replace(tmp, published)
     dir_fd = os.open(published.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-    return len(tables)
+
+
+def publish(con: duckdb.DuckDBPyConnection, published: Path) -> int:
+    """Write the analysts' file from `con` and swap it in; returns the number of tables published."""
+    tmp, n = write_published_file(con, published)
+    replace_published(tmp, published)
+    return n
+
+
+def last_published_run(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str | None:
+    """run_id of the newest publication recorded in `meta.ejecuciones` of `database` (default: the main one)."""
+    db = database or con.execute("SELECT current_database()").fetchone()[0]
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'meta' "
+                       "AND table_name = 'ejecuciones'", [db]).fetchone()[0]:
+        return None
+    row = con.execute(f'SELECT run_id FROM "{db}".meta.ejecuciones WHERE estado = \'publicado\' '
+                      "ORDER BY fin DESC NULLS LAST LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _published_runs(path: Path) -> set[str] | None:
+    """Run ids recorded in the analysts' file; None when it cannot be opened."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        if not table_exists(con, "meta.ejecuciones"):
+            return set()
+        return {r[0] for r in con.execute("SELECT run_id FROM meta.ejecuciones").fetchall()}
+    finally:
+        con.close()
+
+
+def recover_files(operacion: Path, published: Path | None, config: dict[str, str]) -> list[str]:
+    """Clean up after a run that died, holding the refresh lock (so no run of this operator database is alive):
+    its copy of the operator database goes; and if it died between the two renames of a publish, the operator
+    database holds a publication the analysts' file lacks, which is published again from it. Returns one line
+    per thing done."""
+    from vraem_pipeline.run_copy import leftover_copies
+
+    lines = []
+    for path in leftover_copies(operacion):
+        path.unlink(missing_ok=True)
+        lines.append(f"copia de trabajo de una ejecución interrumpida borrada: {path}")
+    if published is None or not operacion.exists():
+        return lines
+    con = duckdb.connect(str(operacion), config=dict(config))
+    try:
+        run_id = last_published_run(con)
+        if run_id is None:
+            return lines
+        runs = _published_runs(published) if published.exists() else set()
+        if runs is not None and run_id in runs:
+            return lines
+        publish(con, published)
+    finally:
+        con.close()
+    lines.append(f"la publicación de la ejecución {run_id} quedó a medias: {published} se publicó de nuevo desde la "
+                 "base de operación")
+    return lines

@@ -18,7 +18,7 @@ from vraem_pipeline.schemas import enaho as schemas
 from vraem_pipeline.sources import enaho
 from vraem_pipeline.sources.textfiles import ParsedText
 from vraem_pipeline.survey import SINGLE_PSU_DEFAULT
-from vraem_pipeline.warehouse import record_parameters
+from vraem_pipeline.warehouse import record_parameters, transaction
 
 GROUP = "empleo"
 FUENTE = "INEI, Encuesta Nacional de Hogares (ENAHO), módulos 500 y 400"
@@ -92,12 +92,11 @@ def enaho_informalidad(context: dg.AssetExecutionContext, duckdb: DuckDBResource
         con.execute("""CREATE TABLE IF NOT EXISTS intermedio.enaho_informalidad (anio INTEGER, conglome VARCHAR,
                        vivienda VARCHAR, hogar VARCHAR, codperso VARCHAR, ocupinf_reconstruido INTEGER,
                        sector_reconstruido INTEGER)""")
-        con.execute("BEGIN TRANSACTION")
-        con.execute(f"DELETE FROM intermedio.enaho_informalidad WHERE anio IN ({','.join(map(str, years))})")
-        con.register("_inf", table)
-        con.execute("INSERT INTO intermedio.enaho_informalidad BY NAME SELECT * FROM _inf")
-        con.unregister("_inf")
-        con.execute("COMMIT")
+        with transaction(con):
+            con.execute(f"DELETE FROM intermedio.enaho_informalidad WHERE anio IN ({','.join(map(str, years))})")
+            con.register("_inf", table)
+            con.execute("INSERT INTO intermedio.enaho_informalidad BY NAME SELECT * FROM _inf")
+            con.unregister("_inf")
     return dg.MaterializeResult(metadata={"filas": len(table)})
 
 

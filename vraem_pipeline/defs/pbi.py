@@ -78,7 +78,7 @@ def inei_vab_staging(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
     with operator_connection(duckdb) as con:
         replace_all_rows(con, TABLA, staged, INEI_VAB)
         replace_all_rows(con, ensure_quarantine_table(con, FUENTE_VAB), quarantined)
-        replace_source_files(con, FUENTE_VAB, reads)
+        replace_source_files(con, FUENTE_VAB, reads, Path(vraem.raw_dir))
         record_parameters(con, FUENTE_VAB, {
             "hoja": (inei_vab.HOJA, "Hoja leída de cada libro: cuadro1 = valores a precios constantes de 2007 (el "
                                     "título debe decirlo; otra hoja o precios corrientes se rechazan)"),
@@ -230,7 +230,8 @@ def pbi_asignacion(context: dg.AssetExecutionContext, config: ParametrosPbi, duc
             ventas_cols = {"ventas_territorio_soles": None, "ventas_departamento_soles": None}
             replace_source_files(con, FUENTE_PARTICIPACIONES, [SourceRead(
                 fuente=FUENTE_PARTICIPACIONES, anio=None, path=tabla, leidas=len(part), aceptadas=len(part),
-                rechazadas=0, nota="participaciones del territorio dadas por el usuario (se usa entera o falla)")])
+                rechazadas=0, nota="participaciones del territorio dadas por el usuario (se usa entera o falla)")],
+                Path(vraem.raw_dir))
             participaciones = part.assign(**ventas_cols)
         else:
             replace_source_files(con, FUENTE_PARTICIPACIONES, [])

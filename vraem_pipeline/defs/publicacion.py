@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import POOL, VraemConfig, operator_connection, years_from_tags
+from vraem_pipeline.dagster_support import POOL, OperatorDatabase, VraemConfig, operator_connection, years_from_tags
 from vraem_pipeline.defs.credito import CREDITO_MARTS
 from vraem_pipeline.defs.empleo import EMPLEO_MARTS
 from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
@@ -22,7 +21,7 @@ from vraem_pipeline.defs.pbi import PBI_MARTS
 from vraem_pipeline.archivos import archivos_no_reconocidos, mensajes_no_reconocidos, record_unrecognised
 from vraem_pipeline.diccionario import write_dictionary
 from vraem_pipeline.guardas import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, PerdidaDeDatos, perdidas
-from vraem_pipeline.warehouse import publish, record_parameters, sha256_of
+from vraem_pipeline.warehouse import record_parameters, replace_published, sha256_of, write_published_file
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
                                                                 *CREDITO_MARTS, *PBI_MARTS, "indicadores_clave"]]
@@ -31,7 +30,7 @@ PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *E
 @dg.asset(key=["almacen", "publicado"], deps=PUBLISHED_MARTS, pool=POOL, group_name="publicacion",
           kinds={"duckdb"}, description="Escribe marts, meta y referencia en un archivo nuevo y lo publica sobre "
                                         "VRAEM_WAREHOUSE (reemplazo atómico)")
-def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
+def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabase, vraem: VraemConfig) -> dg.MaterializeResult:
     years = years_from_tags(context.run.tags)
     target = Path(vraem.warehouse)
     permitir = context.run.tags.get(PERMITIR_PERDIDAS_TAG, "").lower() == "true"
@@ -60,10 +59,17 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
         ejecucion = [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years),
                      vraem.territory, sha256_of(Path(vraem.territory)),
                      json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"]
-        n_tables = publish(con, target, ejecucion=ejecucion)
-        # Only now, with the new file in place: a refresh that fails or is killed while publishing leaves no
-        # row claiming a publication that never happened (the next publish would copy it to the analysts).
+        # Into the run's copy of the operator database, so into both files or neither: the copy only becomes the
+        # operator database once the analysts' new file is written, and the run record goes with it.
         con.execute("INSERT INTO meta.ejecuciones VALUES (?, ?, ?, ?, ?, ?, ?, ?)", ejecucion)
+        new_file, n_tables = write_published_file(con, target)
+    try:
+        duckdb.publish_run()  # the run's copy becomes the operator database (write-audit-publish)
+    except BaseException:
+        new_file.unlink(missing_ok=True)
+        raise
+    # Killed between these two renames: the next run publishes the operator database's publication again.
+    replace_published(new_file, target)
     context.log.info(f"almacén publicado: {target} ({n_tables} tablas)")
     return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic, "tablas": n_tables,
                                           "bytes": target.stat().st_size,

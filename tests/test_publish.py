@@ -88,7 +88,8 @@ def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(sce
     )
     assert run.returncode == 1
     assert "PadronRUC_202412.csv, línea 1" in run.stderr and "[cabecera]" in run.stderr
-    assert "no se modificó" in run.stderr
+    assert "esta ejecución no modificó el almacén publicado ni la base de operación" in run.stderr
+    assert run.stderr.rstrip().splitlines()[-1].startswith("vraem refresh: falló")
     assert _sha(warehouse) == before
 
 
@@ -120,6 +121,11 @@ def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(scenario
         if hits["n"][0]:
             found.append((schema, table, column))
     assert found == []
+    # nor the operator's folders: meta.fuentes names each file relative to raw/ (exactly the files read)
+    files = query(warehouse, "SELECT archivo FROM meta.fuentes ORDER BY archivo")["archivo"].tolist()
+    assert files == ["sunat/padron/2023/PadronRUC_202312.csv", "sunat/padron/2024/PadronRUC_202412.zip",
+                     "sunat/ventas/2023/ventas_2023.txt", "sunat/ventas/2024/ventas_2024.txt"]
+    assert all((scenario_raw / f).is_file() for f in files)
     # ... while the operator database does have it, and the firm counts in the marts
     assert query(operacion(warehouse), f"SELECT count(*) AS n FROM staging.padron_ruc WHERE ruc = '{P10}'")["n"][0] == 1
     assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion WHERE anio = 2024")["n_empresas"][0] == 7

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from vraem_pipeline.settings import Settings, parse_years, years_found
@@ -38,15 +39,31 @@ def _contiguous_blocks(years: list[int]) -> list[tuple[int, int]]:
 
 def _ensure_dagster_home(settings: Settings) -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or settings.warehouse.parent / ".dagster").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
+    with _dagster_storage(home):
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists():
+            (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
+@contextmanager
+def _dagster_storage(home: Path):
+    """A full disk or a file-size limit met by Dagster's own storage (the SQLite files under DAGSTER_HOME, its
+    dagster.yaml) names that folder instead of surfacing as SQLite's traceback."""
+    from vraem_pipeline.errors import StorageError, raise_storage_error
+
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as err:
+        raise_storage_error(err, home, "escribir la instancia de Dagster")
+        raise
+
+
 #: Errors whose message already names the file, line and rule (`errors.py`).
-_ERRORES_CON_ARCHIVO = ("SourceFileError", "ReferenceDataError")
+_ERRORES_CON_ARCHIVO = ("SourceFileError", "ReferenceDataError", "StorageError")
 
 
 def _root_cause(error) -> str:
@@ -59,7 +76,14 @@ def _root_cause(error) -> str:
     named = [e for e in chain if getattr(e, "cls_name", None) in _ERRORES_CON_ARCHIVO]
     error = named[0] if named else chain[-1]
     message = (error.message or "").strip()
-    return message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
+    message = message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
+    if not named:  # a library's words for a full disk or a file-size limit: say it in the user's
+        from vraem_pipeline.errors import storage_cause
+
+        cause = storage_cause(Exception(message))
+        if cause is not None:
+            message = f"{cause}: {message}"
+    return message
 
 
 def _report(result) -> tuple[list[str], list[str]]:
@@ -69,6 +93,10 @@ def _report(result) -> tuple[list[str], list[str]]:
         kind = event.event_type_value
         if kind == "STEP_FAILURE":  # a multi-line message (the publish guard: one line per loss) stays one per line
             errors += [f"{event.step_key}: {line}" for line in _root_cause(event.event_specific_data.error).splitlines()]
+        elif kind in ("RESOURCE_INIT_FAILURE", "RESOURCE_TEARDOWN_FAILURE") and event.event_specific_data.error:
+            # e.g. the run's copy of the operator database could not be made (a full disk): no step ran
+            errors += [f"recursos de la ejecución: {line}"
+                       for line in _root_cause(event.event_specific_data.error).splitlines()]
         elif kind == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
             if not ev.passed:
@@ -80,6 +108,42 @@ def _report(result) -> tuple[list[str], list[str]]:
 
 
 def refresh(args: argparse.Namespace) -> int:
+    """`vraem refresh`; whatever fails, the last line it prints starts with `vraem refresh:` and says what
+    happened (a full disk under Dagster's own storage included, never a library's traceback)."""
+    published: list[str] = []  # runs of this refresh that published (a --years with gaps is several runs)
+    try:
+        return _refresh(args, published)
+    except KeyboardInterrupt:
+        print(f"vraem refresh: interrumpido (Ctrl-C); {_unchanged(published)}", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the one-line verdict instead of a traceback; the details are in the Dagster run
+        print(f"vraem refresh: falló: {_describe_failure(exc)}; {_unchanged(published)}", file=sys.stderr)
+        return 1
+
+
+def _unchanged(published: list[str]) -> str:
+    if published:
+        return f"solo se publicó lo de las ejecuciones {', '.join(published)}"
+    return "el almacén publicado y la base de operación no se modificaron"
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """One line naming the cause: a storage failure (no space, file too large) with the file being written —
+    for Dagster's SQLite storage, its folder — or the error's own first line."""
+    from vraem_pipeline.errors import StorageError, storage_cause
+
+    if isinstance(exc, StorageError):
+        return str(exc)
+    cause = storage_cause(exc)
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if cause is None:
+        return first
+    if getattr(exc, "filename", None):
+        return f"{exc.filename}: {cause} al escribirlo"
+    return f"{cause} ({first})"
+
+
+def _refresh(args: argparse.Namespace, published: list[str]) -> int:
     if args.raw:
         os.environ["VRAEM_RAW_DIR"] = str(Path(args.raw).resolve())
     if args.warehouse:
@@ -110,22 +174,17 @@ def refresh(args: argparse.Namespace) -> int:
         return 3
     try:
         home = _ensure_dagster_home(settings)
-        bloqueo.recuperar(settings)  # holding the lock: runs, pool slots and files left by a refresh that died
-        return _refresh_bloqueado(settings, years, home, permitir_perdidas=args.permitir_perdidas)
-    except KeyboardInterrupt:
-        print("vraem refresh: interrumpido (Ctrl-C)", file=sys.stderr)
-        return 130
+        with _dagster_storage(home):
+            bloqueo.recuperar(settings)  # holding the lock: runs, pool slots and files left by a refresh that died
+        return _refresh_bloqueado(settings, years, home, published, permitir_perdidas=args.permitir_perdidas)
     finally:
         bloqueo.liberar(settings)
 
 
-def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, *, permitir_perdidas: bool = False) -> int:
-    """The refresh proper, run while holding the lock (see `refresh`)."""
-    import dagster as dg
-
-    from vraem_pipeline.definitions import defs
-    from vraem_pipeline.guardas import PERMITIR_PERDIDAS_TAG
-
+def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, published_runs: list[str], *,
+                       permitir_perdidas: bool = False) -> int:
+    """The refresh proper, run while holding the lock (see `refresh`); appends to `published_runs` each run that
+    published."""
     progress = logging.getLogger("vraem.progreso")
     progress.setLevel(logging.INFO)
     handler = logging.StreamHandler(sys.stdout)
@@ -133,6 +192,18 @@ def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, *, perm
     handler.setFormatter(logging.Formatter("%(message)s"))
     progress.addHandler(handler)
     progress.propagate = False
+    try:
+        return _run_blocks(settings, years, home, published_runs, permitir_perdidas, started)
+    finally:
+        progress.removeHandler(handler)
+
+
+def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs: list[str], permitir_perdidas: bool,
+                started: float) -> int:
+    import dagster as dg
+
+    from vraem_pipeline.definitions import defs
+    from vraem_pipeline.guardas import PERMITIR_PERDIDAS_TAG
 
     print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
     print(f"  territorio {settings.territory} · instancia Dagster {home}")
@@ -141,16 +212,19 @@ def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, *, perm
     for line in archivos.mensajes_no_reconocidos(archivos.archivos_no_reconocidos(settings.raw_dir)):
         print(f"  ADVERTENCIA {line}")
     job = defs().resolve_job_def("refresco")
-    instance = dg.DagsterInstance.get()
+    with _dagster_storage(home):
+        instance = dg.DagsterInstance.get()
     status = 0
     for start, end in _contiguous_blocks(years):
-        result = job.execute_in_process(
-            instance=instance,
-            tags={"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end),
-                  **({PERMITIR_PERDIDAS_TAG: "true"} if permitir_perdidas else {})},
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            raise_on_error=False,
-        )
+        with _dagster_storage(home):  # steps' own failures are events; what escapes is the instance's storage
+            result = job.execute_in_process(
+                instance=instance,
+                tags={"dagster/asset_partition_range_start": str(start),
+                      "dagster/asset_partition_range_end": str(end),
+                      **({PERMITIR_PERDIDAS_TAG: "true"} if permitir_perdidas else {})},
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                raise_on_error=False,
+            )
         errors, warnings = _report(result)
         for w in warnings:
             print(f"  ADVERTENCIA {w}")
@@ -159,10 +233,15 @@ def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, *, perm
                 print(f"ERROR {e}", file=sys.stderr)
             published = any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(["almacen", "publicado"])
                             for e in result.all_events)
-            state = "se publicó el almacén pero un paso no crítico falló" if published else "el almacén publicado no se modificó"
+            if published:
+                published_runs.append(result.run_id)
+                state = "se publicó el almacén pero un paso posterior falló"
+            else:
+                state = "esta ejecución no modificó el almacén publicado ni la base de operación"
             print(f"vraem refresh: falló la ejecución {result.run_id}; {state}", file=sys.stderr)
             status = 1
             break
+        published_runs.append(result.run_id)
         print(f"  ejecución {result.run_id} ({start}–{end}) publicada en {time.perf_counter() - started:.1f} s")
     if status == 0:
         print(f"vraem refresh: listo — {settings.warehouse}")

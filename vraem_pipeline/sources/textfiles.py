@@ -43,7 +43,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.errors import SourceFileError, raise_storage_error
 from vraem_pipeline.sqltext import sql_identifier, sql_literal
 from vraem_pipeline.sources.zips import open_member, open_zip
 
@@ -510,14 +510,17 @@ def _load_copy(con, path, member_pattern, table, lay, select, label, member, wor
     rejects = f"{table.replace('.', '_')}_rechazos"
     fd, tmp = tempfile.mkstemp(prefix="vraem_", suffix=".csv", dir=workdir)
     try:
-        with open_binary(path, member_pattern) as (src, _), os.fdopen(fd, "wb") as dst:
-            redo_mixed = False
-            try:
-                lines, style = _feed(src, dst, dialect.encoding, normalize, mixed, label)
-            except _MixedEncoding:
-                redo_mixed = True
-            except OSError as err:  # as in `_header`: a member's damage is named by zips.BoundedReader
-                raise SourceFileError(label, f"no se puede leer ({err})", rule="zip") from None
+        try:
+            with open_binary(path, member_pattern) as (src, _), os.fdopen(fd, "wb") as dst:
+                redo_mixed = False
+                try:
+                    lines, style = _feed(src, dst, dialect.encoding, normalize, mixed, label)
+                except _MixedEncoding:
+                    redo_mixed = True
+        except OSError as err:  # as in `_header`: a member's damage is named by zips.BoundedReader
+            # A write to the copy that failed (full temp folder, file-size limit) is not the input's fault.
+            raise_storage_error(err, tmp, f"copiar {Path(label).name} a la carpeta temporal")
+            raise SourceFileError(label, f"no se puede leer ({err})", rule="zip") from None
         if redo_mixed:  # a UTF-8 file with lines that are not: copy the bytes as they are
             Path(tmp).unlink(missing_ok=True)
             return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.errors import SourceFileError, raise_storage_error
 
 #: A member may always expand to this many bytes, whatever its ratio (small, very regular files compress well).
 RATIO_FREE_BYTES = 64 << 20
@@ -142,7 +142,9 @@ def copy_member(path: Path, member: str, workdir: Path, suffix: str = "") -> Pat
     try:
         with os.fdopen(fd, "wb") as dst, open_zip(path) as zf, open_member(zf, path, member) as src:
             shutil.copyfileobj(src, dst, COPY_BLOCK)
-    except BaseException:
+    except BaseException as err:
         Path(target).unlink(missing_ok=True)
+        if isinstance(err, OSError):  # a full temp folder is not the zip's fault: name the copy and the cause
+            raise_storage_error(err, target, f"copiar {path.name}!{member} a la carpeta temporal")
         raise
     return Path(target)

@@ -46,6 +46,7 @@ BAD_LINE_RULES = {
     "MISSING COLUMNS": "numero_de_campos", "TOO MANY COLUMNS": "numero_de_campos", "LINEA VACIA": "numero_de_campos",
     "UNQUOTED VALUE": "comillas", "INVALID ENCODING": "codificacion", "LINE SIZE OVER MAXIMUM": "linea_demasiado_larga",
     "INVALID STATE": "linea_malformada", "CAST": "linea_malformada", "REGISTRO DBF": "registro_dbf_malformado",
+    "CLAVE VACIA": "clave_incompleta",  # a customs line without its key in a file that has one (sources/aduanas.py)
 }
 
 

@@ -47,7 +47,8 @@ def main() -> None:
         ensure_schemas(con)
         files, _ = aduanas.find_files(folder)
         t0 = time.perf_counter()
-        load = aduanas.load_year(con, files, table="trabajo.exportaciones", workdir=Path(tmp) / "copias")
+        load = aduanas.load_year(con, files, table="trabajo.exportaciones", anio=args.anio,
+                                  workdir=Path(tmp) / "copias")
         t1 = time.perf_counter()
         staged = stage_text_load(con, load, fuente="exportaciones", schema=EXPORTACIONES,
                                  table="staging.exportaciones", anio=args.anio)

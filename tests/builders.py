@@ -147,3 +147,14 @@ def write_export_pipe(raw: Path, year: int, rows: list[list[str]], name: str | N
     path = folder / (name or f"exportaciones_{year}.txt")
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
     return path
+
+
+#: PRODUCE's delivery with exactly the columns of source note §5.2, in its order: no line key (fano, ndcl, nser),
+#: no numbering date, no exporter.
+EXPORT_PIPE_HEADER_SIN_CLAVE = ["regimen", "cadu", "cpaides", "femb", "freg", "cnan", "vfobserdol", "vpesnet",
+                                "tunifis", "qunifis", "ubigeo"]
+
+
+def export_pipe_row_sin_clave(*, fob="1000.00", cnan="2603.00.00.00", pais="CN", ubigeo="030601", cadu="118",
+                              femb="20230315", freg="20230402", regimen="Exportación Definitiva") -> list[str]:
+    return [regimen, cadu, pais, femb, freg, cnan, fob, "10.000", "KG", "10.000", ubigeo]

@@ -2,6 +2,7 @@
 
 import struct
 import zipfile
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -79,11 +80,48 @@ def test_find_files_pipe_first_then_newest_week_and_reports_others(tmp_path):
         aduanas.find_files(tmp_path / "aduanas" / "2024")
 
 
+@pytest.mark.parametrize("name, periods", [
+    ("x01070324.zip", [("2024-03-01", "2024-03-07")]),
+    # across a month end the name's month is the first day's or the last day's ([I]): both readings
+    ("x28030124.zip", [("2024-01-28", "2024-02-03"), ("2023-12-28", "2024-01-03")]),
+    ("X28031223.DBF", [("2023-12-28", "2024-01-03"), ("2023-11-28", "2023-12-03")]),
+    ("x30020324.zip", [("2024-03-30", "2024-04-02")]),  # 30 February does not exist: one reading
+    ("x31310224.zip", []),  # not a date: no period, as `semana` says None
+    ("exportaciones_2024.txt", []),
+])
+def test_weekly_name_periods(name, periods):
+    from datetime import date
+
+    got = aduanas.ExportFile(Path(name), "dbf").periodos
+    assert got == [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in periods]
+
+
+@pytest.mark.parametrize("name, anio, years", [
+    ("x01070324.zip", 2024, {2024}),
+    ("x01070124.zip", 2024, {2023, 2024}),  # a January week: DAMs numbered in December may be most of it
+    ("x28030124.zip", 2023, {2023, 2024}),  # the weeks the name may mean touch both years
+    ("x28031223.zip", 2024, {2023, 2024}),
+    ("exportaciones_2024.txt", 2024, {2024}),
+])
+def test_years_a_file_may_hold(name, anio, years):
+    assert aduanas.ExportFile(Path(name), "pipe").anios_posibles(anio) == years
+
+
+def test_week_names_must_overlap_the_folder_year():
+    files = [aduanas.ExportFile(Path(n), "dbf") for n in ("x28030124.zip", "x28031223.zip", "x31310224.zip")]
+    for anio in (2023, 2024):
+        aduanas.check_week_names(files, anio)  # none refused: each touches 2023 and 2024, or is not a date
+    with pytest.raises(SourceFileError, match=r"x28030122\.zip: el nombre indica la semana del 28/01/2022 al "
+                                              r"03/02/2022 o del 28/12/2021 al 03/01/2022, fuera de 2023, el año de "
+                                              r"su carpeta.*\[semana_de_otro_anio\]"):
+        aduanas.check_week_names([aduanas.ExportFile(Path("x28030122.zip"), "dbf")], 2023)
+
+
 def _stage(tmp_path, anio=2024):
     con = duckdb.connect()
     ensure_schemas(con)
     files, _ = aduanas.find_files(tmp_path / "aduanas" / str(anio))
-    load = aduanas.load_year(con, files, table="trabajo.exportaciones", workdir=tmp_path / "tmp")
+    load = aduanas.load_year(con, files, table="trabajo.exportaciones", anio=anio, workdir=tmp_path / "tmp")
     staged = stage_text_load(con, load, fuente="exportaciones", schema=EXPORTACIONES, table="staging.exportaciones",
                              anio=anio)
     return con, load, staged
@@ -107,6 +145,13 @@ def test_pipe_delivery_missing_a_key_column_fails_naming_it(tmp_path):
     header = [h for h in aduanas.PIPE_FIELDS.values() if h != "nser"]
     write_export_pipe(tmp_path, 2024, [], header=header)
     with pytest.raises(SourceFileError, match=r"exportaciones_2024\.txt, línea 1: faltan columnas \['nser'\]"):
+        _stage(tmp_path)
+
+
+def test_pipe_delivery_with_part_of_the_line_key_fails_naming_the_missing_parts(tmp_path):
+    header = [h for h in aduanas.PIPE_FIELDS.values() if h not in ("fano", "ndcl")]
+    write_export_pipe(tmp_path, 2024, [], header=header)
+    with pytest.raises(SourceFileError, match=r"faltan columnas \['fano', 'ndcl'\]"):
         _stage(tmp_path)
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.builders import (EXPORT_DBF_FIELDS, EXPORT_PIPE_HEADER, dbf_bytes, export_pipe_row, export_record,
-                            write_export_pipe, write_export_week)
+from tests.builders import (EXPORT_DBF_FIELDS, EXPORT_PIPE_HEADER, EXPORT_PIPE_HEADER_SIN_CLAVE, dbf_bytes,
+                            export_pipe_row, export_pipe_row_sin_clave, export_record, write_export_pipe,
+                            write_export_week)
 from tests.corpus_staging import assert_file_error, stage_year
 from vraem_pipeline.defs.exportaciones import find_exportaciones_year
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
@@ -138,9 +139,10 @@ DBF_CASES = [
     # an unknown ubigeo keeps its line: its FOB counts for Peru, the warning check reports it (schema docstring)
     ("ubigeo_desconocido", lambda raw: write_export_week(raw, Y, "x01070324", [export_record(1, ubigeo="999998")]),
      ("carga", 1, [])),
+    # a week of 2021 in 2024's folder: refused by its name (its lines would fail fechas_del_anio one by one)
     ("archivo_de_otro_anio_en_la_carpeta", lambda raw: write_export_week(
         raw, Y, "x01070321", [export_record(1, fano="2021", fecha="20210301")]),
-     ("carga", 0, [("x01070321.zip!X01070321.DBF", 1, "fechas_del_anio")])),
+     ("falla", "x01070321.zip", "semana_de_otro_anio", None, "semana del 01/03/2021 al 07/03/2021, fuera de 2024")),
     ("nombre_con_sql", lambda raw: write_export_week(raw, Y, "x01070324", [export_record(1, nombre=SQL)]),
      ("carga", 1, [])),
 ]
@@ -222,7 +224,8 @@ PIPE_CASES = [
     ("ubigeo_desconocido", lambda raw: _pipe(raw, [{"ubigeo": "999998"}]), ("carga", 1, [])),
     ("archivo_de_otro_anio_en_la_carpeta", lambda raw: write_export_pipe(
         raw, Y, [export_pipe_row(1, fano="2020", fecha="20200315")], name="exportaciones_2020.txt"),
-     ("carga", 0, [("exportaciones_2020.txt", 2, "fechas_del_anio")])),
+     ("falla", "exportaciones_2020.txt", "lineas_de_otro_anio", None,
+      "el 100 % de sus líneas son de 2020 (FANO) y está en la carpeta de 2024")),
 ]
 
 
@@ -315,3 +318,141 @@ def test_header_names_holding_quotes_and_sql_are_identifiers_not_sql(tmp_path):
     parsed = parse_delimited(path)
     assert parsed.header == ["cadu", 'a"b', "x'); DROP TABLE t; --"]
     assert parsed.frame.to_dict("records") == [{"cadu": "118", 'a"b': "1", "x'); DROP TABLE t; --": "2", "linea": 2}]
+
+
+# --- a delivery without the line key (source note §5.2) and files of another period -----------------------------
+
+def _sin_clave(raw: Path, rows: list[list[str]], year: int = Y, name: str | None = None) -> Path:
+    return write_export_pipe(raw, year, rows, name=name or f"entrega_{year}.txt", header=EXPORT_PIPE_HEADER_SIN_CLAVE)
+
+
+def test_delivery_without_the_line_key_loads_every_line_once(tmp_path):
+    """Exactly §5.2's columns: refused before (`faltan columnas ['fano', 'ndcl', 'nser']`). Every line counts, two
+    identical lines included (no key tells a repeat from a second shipment of the same goods); the rules still
+    apply, the date rule on `femb` (no `fnum`)."""
+    from vraem_pipeline.sqlrules import table_failures
+
+    same = export_pipe_row_sin_clave(femb="20240315", freg="20240402")
+    path = _sin_clave(tmp_path / "raw", [
+        same,                                                      # l2 accepted
+        same,                                                      # l3 accepted: the same text, not a repeat
+        export_pipe_row_sin_clave(femb="20210105"),                # l4 fechas_del_anio (2021 < 2023)
+        export_pipe_row_sin_clave(femb="0", freg="20240110"),      # l5 accepted: no femb, freg is not a date rule's
+        export_pipe_row_sin_clave(femb="20240315", fob="-1"),      # l6 fob_no_negativo
+    ])
+    out = _stage(tmp_path)
+    assert (out.accepted, out.quarantine) == (3, [("entrega_2024.txt", 4, "fechas_del_anio"),
+                                                  ("entrega_2024.txt", 6, "fob_no_negativo")])
+    staged = out.con.execute("SELECT linea, cadu, fano, ndcl, nser, fecha_numeracion, fecha_embarque::VARCHAR, "
+                             "ruc_exportador, nandina, fob_usd FROM staging.exportaciones ORDER BY linea").fetchall()
+    assert staged == [(2, "118", None, None, None, None, "2024-03-15", None, "2603000000", 1000.0),
+                      (3, "118", None, None, None, None, "2024-03-15", None, "2603000000", 1000.0),
+                      (5, "118", None, None, None, None, None, None, "2603000000", 1000.0)]
+    fuentes = out.con.execute("SELECT archivo, filas_leidas, filas_aceptadas, filas_rechazadas, filas_duplicadas, "
+                              "nota FROM meta.fuentes").fetchall()
+    assert [f[:5] for f in fuentes] == [(str(path), 5, 3, 2, 0)]
+    assert "sin clave de línea (fano, ndcl, nser): no se pudo detectar si hay líneas repetidas" in fuentes[0][5]
+    assert table_failures(out.con, "staging.exportaciones", EXPORTACIONES, [Y]).empty  # the blocking check agrees
+
+
+@pytest.mark.parametrize("other", ["semanal", "entrega_con_clave", "otra_entrega_sin_clave"])
+def test_delivery_without_the_line_key_beside_another_export_file_refuses_the_year(tmp_path, other):
+    raw = tmp_path / "raw"
+    _sin_clave(raw, [export_pipe_row_sin_clave(femb="20240315")], name="entrega_2024.txt")
+    name = {"semanal": "x01070324.zip", "entrega_con_clave": "exportaciones_2024.txt",
+            "otra_entrega_sin_clave": "entrega_2024_12.txt"}[other]
+    if other == "semanal":
+        write_export_week(raw, Y, "x01070324", [export_record(1)])
+    elif other == "entrega_con_clave":
+        _pipe(raw, [{}])
+    else:
+        _sin_clave(raw, [export_pipe_row_sin_clave(femb="20241215")], name=name)
+    err = assert_file_error(lambda: _stage(tmp_path), name="entrega_2024.txt", rule="entrega_sin_clave_mezclada",
+                            line=None, says=f"junto a otros archivos de exportación del año: {name}")
+    assert "solo los archivos semanales o solo la entrega" in str(err)
+
+
+def test_keyed_delivery_line_missing_a_key_part_is_quarantined(tmp_path):
+    """A file that has the key columns must give every line its key: a blank part could hide a repeat."""
+    def without(ndcl: int, *blank: int) -> list[str]:
+        row = export_pipe_row(ndcl, fano="2024", fecha="20240315")
+        for i in blank:  # EXPORT_PIPE_HEADER: fano 2, ndcl 3, nser 4
+            row[i] = ""
+        return row
+
+    _pipe(tmp_path / "raw", [without(1), without(2, 4), without(3, 3), without(4, 2, 3, 4), without(5)])
+    write_export_week(tmp_path / "raw", Y, "x01070324", [export_record(6), {**export_record(7), "NSER": ""}])
+    out = _stage(tmp_path)
+    assert (out.accepted, out.quarantine) == (3, [
+        ("exportaciones_2024.txt", 3, "clave_incompleta"),   # nser blank
+        ("exportaciones_2024.txt", 4, "clave_incompleta"),   # ndcl blank
+        ("exportaciones_2024.txt", 5, "clave_incompleta"),   # all three blank, in a file with the key
+        ("x01070324.zip!X01070324.DBF", 2, "clave_incompleta")])
+    got = out.con.execute("SELECT linea, columna, valor FROM quarantine.exportaciones WHERE linea IN (3, 5) "
+                          "AND archivo LIKE '%.txt' ORDER BY linea").fetchall()
+    assert got == [(3, "fano, ndcl, nser", "fano=2024, ndcl=000002, nser="),
+                   (5, "", "CLAVE VACIA: sin fano, ndcl ni nser en un archivo con la clave de línea")]
+
+
+def test_weekly_zip_of_another_year_is_refused_naming_its_week_and_the_folder_year(tmp_path):
+    """`x01070122.zip` (1–7 January 2022, its lines' FANO 2022) copied into 2023's folder: its lines were all within
+    2023 ± 1 and were counted in 2023."""
+    write_export_week(tmp_path / "raw", 2023, "x01070122", [export_record(k, fano="2022", fecha="20220103")
+                                                            for k in (1, 2)])
+    assert_file_error(lambda: stage_year(tmp_path, "exportaciones", EXPORTACIONES, 2023, find_exportaciones_year),
+                      name="x01070122.zip", rule="semana_de_otro_anio", line=None,
+                      says="el nombre indica la semana del 01/01/2022 al 07/01/2022, fuera de 2023, el año de su "
+                           "carpeta")
+
+
+@pytest.mark.parametrize("name", ["x28030124", "x28031223"])  # the name's month: the last day's, or the first's
+@pytest.mark.parametrize("year", [2023, 2024])
+def test_week_across_new_year_belongs_to_either_year(tmp_path, name, year):
+    """28 December 2023 – 3 January 2024 touches both years: it is accepted in either folder, and its lines, mostly
+    DAMs of 2024, are not taken for a misplaced file in 2023's folder."""
+    write_export_week(tmp_path / "raw", year, name, [
+        export_record(1, fano="2023", fecha="20231229"), export_record(2, fano="2024", fecha="20240102"),
+        export_record(3, fano="2024", fecha="20240103")])
+    out = stage_year(tmp_path, "exportaciones", EXPORTACIONES, year, find_exportaciones_year)
+    assert (out.accepted, out.quarantine) == (3, [])
+
+
+@pytest.mark.parametrize("name, fanos, expected", [
+    # 2 of 4 lines of another year: half, not more than half → the file is the folder's, its lines are checked
+    ("exportaciones_2024.txt", ["2024", "2024", "2023", "2023"], ("carga", 4, [])),
+    # 3 of 4 → refused (the lines' dates, 2023, are within 2024 ± 1: every one would have counted in 2024)
+    ("exportaciones_2024.txt", ["2024", "2023", "2023", "2023"],
+     ("falla", "exportaciones_2024.txt", "lineas_de_otro_anio", None,
+      "el 75 % de sus líneas son de 2023 (FANO) y está en la carpeta de 2024")),
+    ("exportaciones_2024.txt", ["2022", "2023", "2023", "2023"],
+     ("falla", "exportaciones_2024.txt", "lineas_de_otro_anio", None, "el 100 % de sus líneas son de 2023, 2022")),
+])
+def test_delivery_whose_lines_are_of_another_year_is_refused(tmp_path, name, fanos, expected):
+    rows = [export_pipe_row(i + 1, fano=f, fecha=f"{f}1215") for i, f in enumerate(fanos)]
+    write_export_pipe(tmp_path / "raw", Y, rows, name=name)
+    _check(tmp_path, expected)
+
+
+def test_delivery_without_the_key_whose_dates_are_of_another_year_is_refused(tmp_path):
+    _sin_clave(tmp_path / "raw", [export_pipe_row_sin_clave(femb="20221115"),
+                                  export_pipe_row_sin_clave(femb="20221120"),
+                                  export_pipe_row_sin_clave(femb="0")])  # a line without a date is not counted
+    assert_file_error(lambda: _stage(tmp_path), name="entrega_2024.txt", rule="lineas_de_otro_anio", line=None,
+                      says="el 100 % de sus líneas son de 2022 (fecha de numeración o de embarque) y está en la "
+                           "carpeta de 2024")
+
+
+@pytest.mark.parametrize("week, expected", [
+    # a January week may hold mostly DAMs numbered in December (shipped, regularized in January)
+    ("x01070124", ("carga", 4, [])),
+    # a March week of DAMs of the year before is a file of that year under another name
+    ("x01070324", ("falla", "x01070324.zip", "lineas_de_otro_anio", None, "el 75 % de sus líneas son de 2023 (FANO)")),
+    # a name that is not a date keeps the check of its lines alone (and no name check)
+    ("x31310224", ("falla", "x31310224.zip", "lineas_de_otro_anio", None, "el 75 % de sus líneas son de 2023 (FANO)")),
+])
+def test_weekly_file_lines_of_the_year_before(tmp_path, week, expected):
+    write_export_week(tmp_path / "raw", Y, week, [export_record(1, fano="2023", fecha="20231228"),
+                                                  export_record(2, fano="2023", fecha="20231229"),
+                                                  export_record(3, fano="2023", fecha="20231230"),
+                                                  export_record(4, fano="2024", fecha="20240102")])
+    _check(tmp_path, expected)

@@ -137,3 +137,59 @@ def test_exports_from_weekly_dbfs_and_pipe_deliveries(tmp_path, env):
     assert checks["fob_sin_clasificar"] is False  # 400 / 2,600 of Peru's FOB
     assert checks["fob_sin_ubigeo"] is False  # 2023: 500 / 2,500
     assert checks["participaciones_suman_100"] is True
+
+
+def test_a_year_with_only_the_delivery_without_line_key(tmp_path, env):
+    """2023 holds only PRODUCE's delivery with exactly the columns of source note §5.2 (no fano, ndcl, nser), which
+    failed the whole refresh before (`faltan columnas ['fano', 'ndcl', 'nser']`). Hand-worked:
+      l2  copper 2603.00.00.00 → CN, ubigeo 030601 (Apurímac), US$ 1,000
+      l3  the same line again: counted (no key tells a repeat from a second shipment)
+      l4  gold 7108.12.00.00 → CH, ubigeo 120101 (Junín), US$ 500
+      l5  coffee 0901.11.90.00 → US, no ubigeo, US$ 100 (Peru only)
+      l6  FOB −5                                                     → quarantine fob_no_negativo
+    territory = 1,000 + 1,000 + 500 = 2,500; Peru = 2,600; CN 2,000, CH 500; 0729 2,000, 2420 500; 03 2,000,
+    12 500 (05, 08, 09: 0).
+    """
+    import dagster as dg
+
+    from tests.builders import EXPORT_PIPE_HEADER_SIN_CLAVE, export_pipe_row_sin_clave
+
+    raw = tmp_path / "raw"
+    copper = export_pipe_row_sin_clave()
+    write_export_pipe(raw, 2023, [
+        copper, copper,
+        export_pipe_row_sin_clave(cnan="7108.12.00.00", pais="CH", ubigeo="120101", fob="500.00"),
+        export_pipe_row_sin_clave(cnan="0901.11.90.00", pais="US", ubigeo="      ", fob="100.00"),
+        export_pipe_row_sin_clave(fob="-5"),
+    ], name="entrega_2023.txt", header=EXPORT_PIPE_HEADER_SIN_CLAVE)
+    warehouse = env(raw)
+    selection = (dg.AssetSelection.groups("exportaciones", "referencia")
+                 | dg.AssetSelection.assets(dg.AssetKey(["staging", "padron_ruc"])))
+    result = materialize((2023, 2023), selection=selection)
+    assert result.success
+    op = operacion(warehouse)
+
+    def mart(name, key):
+        return by(query(op, f"SELECT * FROM marts.{name} WHERE anio = 2023"), key)
+
+    assert mart("exportaciones_evolucion", "anio") == {2023: 2500}
+    assert mart("exportaciones_por_destino", "pais_iso2") == {"CN": 2000, "CH": 500}
+    assert mart("exportaciones_por_producto", "ciiu_clase") == {"0729": 2000, "2420": 500}
+    # every department of the territory has a row
+    assert mart("exportaciones_por_departamento", "ubigeo_departamento") == {"03": 2000, "12": 500, "05": 0, "08": 0,
+                                                                            "09": 0}
+    peru = query(op, "SELECT sum(fob_usd)::DOUBLE AS fob FROM intermedio.exportaciones WHERE anio = 2023")
+    assert peru["fob"].iloc[0] == 2600
+    staged = query(op, "SELECT linea, fano, ndcl, nser FROM staging.exportaciones ORDER BY linea")
+    assert staged["linea"].tolist() == [2, 3, 4, 5] and staged[["fano", "ndcl", "nser"]].isna().all().all()
+    q = query(op, "SELECT linea, regla FROM quarantine.exportaciones")
+    assert q.values.tolist() == [[6, "fob_no_negativo"]]
+    fuentes = query(op, "SELECT filas_leidas, filas_aceptadas, filas_rechazadas, filas_duplicadas, nota "
+                        "FROM meta.fuentes WHERE fuente = 'exportaciones'")
+    assert fuentes.iloc[:, :4].values.tolist() == [[5, 4, 1, 0]]
+    assert "sin clave de línea (fano, ndcl, nser)" in fuentes["nota"].iloc[0]
+    param = query(op, "SELECT valor FROM meta.parametros WHERE tema = 'exportaciones' "
+                      "AND nombre = 'max_fraccion_lineas_otro_anio'")
+    assert param["valor"].tolist() == ["0.5"]
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["esquema"] is True and checks["participaciones_suman_100"] is True

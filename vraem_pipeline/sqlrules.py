@@ -10,6 +10,15 @@ column and row of several failures (`../shared/docs/duckdb-ingest.md`).
 Semantics follow the pandas backend: a value that does not convert to the column's type fails `tipo_de_dato`
 and is not checked further; checks ignore missing values; of the rows sharing a unique key, the first line
 among those with well-typed values is kept and the later ones fail `clave_duplicada`.
+
+One departure, deliberate: uniqueness has SQL `UNIQUE` semantics — a row with any key column NULL is never a
+duplicate, of any row — both at staging (`stage_text_load`) and in the blocking check (`table_failures`).
+pandera's pandas backend treats NaN as equal (two rows with the same missing key part are duplicates there). It
+matters only for a key column that is `nullable`: the customs lines of a delivery without the line key
+(`schemas/exportaciones.py`), each a line of its own. No other schema run through this module has one (ENAHO
+persons and health, Padrón, sales, SBS debtors: every key column is required); the GDP share table's key has a
+nullable `anio` (a row for every year) but it is validated by the pandas backend, where two such rows for one
+department and activity are duplicates, as they should be.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ BAD_LINE_RULES = {
     "MISSING COLUMNS": "numero_de_campos", "TOO MANY COLUMNS": "numero_de_campos", "LINEA VACIA": "numero_de_campos",
     "UNQUOTED VALUE": "comillas", "INVALID ENCODING": "codificacion", "LINE SIZE OVER MAXIMUM": "linea_demasiado_larga",
     "INVALID STATE": "linea_malformada", "CAST": "linea_malformada", "REGISTRO DBF": "registro_dbf_malformado",
+    "CLAVE VACIA": "clave_incompleta",  # a customs line without its key in a file that has one (sources/aduanas.py)
 }
 
 
@@ -144,6 +154,11 @@ def unique_key(schema: pa.DataFrameSchema) -> list[str]:
     return [schema.unique] if isinstance(schema.unique, str) else list(schema.unique)
 
 
+def _key_present(key: list[str]) -> str:
+    """SQL `UNIQUE` semantics (module docstring): only rows with every key column present can be duplicates."""
+    return " AND ".join(f"{_q(c)} IS NOT NULL" for c in key) or "true"
+
+
 def row_verdict(schema: pa.DataFrameSchema, anio: int) -> dict[str, str]:
     """Columns a reader can compute while it loads (`load_delimited(derived=…)`): whether the row, as text,
     passes every row-level rule. The reasons are spelled out later, for the failing rows only. The lineage is
@@ -217,7 +232,7 @@ def stage_text_load(
         con.execute(
             f"""CREATE OR REPLACE TABLE {dups} AS
                 WITH primeras AS (SELECT {k}, min(_fila) AS primera FROM {src} WHERE {_all(typing)}
-                                  GROUP BY {k} HAVING count(*) > 1)
+                                  AND {_key_present(key)} GROUP BY {k} HAVING count(*) > 1)
                 SELECT _fila FROM {src} JOIN primeras USING ({k}) WHERE _fila > primera AND {_all(typing)}"""
         )
     else:
@@ -304,8 +319,9 @@ def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFr
     key = unique_key(schema)
     if key:
         k = ", ".join(_q(c) for c in key)
+        present = f"{'AND' if where else 'WHERE'} {_key_present(key)}"
         dup = con.execute(f"SELECT count(*), any_value(concat_ws(', ', {k})) FROM (SELECT {k} FROM {table} {where} "
-                          f"GROUP BY {k} HAVING count(*) > 1)").fetchone()
+                          f"{present} GROUP BY {k} HAVING count(*) > 1)").fetchone()
         if dup[0]:
             out.append({"regla": "clave_duplicada", "columna": ", ".join(key), "filas": dup[0], "ejemplo": dup[1]})
     return pd.DataFrame(out, columns=["regla", "columna", "filas", "ejemplo"])

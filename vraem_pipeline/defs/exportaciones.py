@@ -36,7 +36,22 @@ PARAMETROS = {
                               "es uno de los departamentos de los distritos del territorio; Perú = todas las series"),
     "repeticiones": ("(cadu, fano, ndcl, nser) una vez por año", "Una serie repetida entre archivos se cuenta una vez: "
                      "gana la entrega en texto, luego la semana más reciente; las repeticiones van a cuarentena "
-                     "(clave_duplicada) y se cuentan en meta.fuentes.filas_duplicadas"),
+                     "(clave_duplicada) y se cuentan en meta.fuentes.filas_duplicadas. Una línea sin fano, ndcl ni "
+                     "nser (entrega sin clave) nunca es repetición de otra (semántica UNIQUE de SQL)"),
+    "entrega_sin_clave": ("sola en su año", "La entrega en texto con solo las columnas de la nota de fuentes §5.2 (sin "
+                          "fano, ndcl, nser) se carga con la clave vacía y cada línea cuenta: sus repeticiones no se "
+                          "pueden detectar (meta.fuentes.nota lo dice). Junto a otro archivo de exportación del mismo "
+                          "año (semanales u otra entrega) el año se rechaza (entrega_sin_clave_mezclada): no habría "
+                          "cómo descartar las líneas repetidas entre ellos"),
+    "fechas_del_anio": ("fnum y femb presentes", "Regla fechas_del_anio: la fecha de numeración (fnum) y la de "
+                        "embarque (femb), cada una si está, caen en el año ± 1. La entrega sin clave no trae fnum: se "
+                        "revisa femb. freg (regularización) no se lee"),
+    "max_fraccion_lineas_otro_anio": (aduanas.MAX_FRACCION_LINEAS_OTRO_ANIO, "Se rechaza un archivo si más de esta "
+                                      "fracción de sus líneas con año (FANO; sin FANO, su fecha) son de otro año que "
+                                      "el de la carpeta (lineas_de_otro_anio). Años admitidos: el de la carpeta, los "
+                                      "que toca la semana del nombre x<dd><DD><mm><aa> y, en una semana de enero, el "
+                                      "anterior. Un nombre semanal cuya semana no toca el año de la carpeta se "
+                                      "rechaza (semana_de_otro_anio)"),
     "producto": ("hs6_ciiu4", "Clase CIIU Rev.4 de la subpartida: referencia.hs6_ciiu4 (excepciones documentadas, "
                  "sin 0990 en minerales, clase única, o el menor código marcado 'menor_codigo')"),
     "destino_desconocido": (PAIS_DESCONOCIDO[0], "Código ISO usado para destinos en blanco o códigos SUNAT sin "
@@ -55,7 +70,7 @@ def find_exportaciones_year(raw_dir: Path, anio: int) -> list[TextSource]:
     if not files:
         return []
     nota = f"{len(files)} archivos" + (f"; ignorados (no son .DBF, .txt ni .zip): {[p.name for p in others]}" if others else "")
-    return [TextSource(year_dir, partial(aduanas.load_year, files=files, label=str(year_dir)), nota)]
+    return [TextSource(year_dir, partial(aduanas.load_year, files=files, anio=anio, label=str(year_dir)), nota)]
 
 
 exportaciones, exportaciones_esquema = text_source_asset(

@@ -5,6 +5,19 @@ that does not exist or lies outside the year ± 1, a NANDINA that is not ten dig
 definitive export, a repeated key. A missing or unknown ubigeo, an unknown country or an exporter RUC that
 fails its check digit keep the line: its FOB still counts for Peru, and the warning checks of the exports block
 report how much of it could not be placed.
+
+The line key `(cadu, fano, ndcl, nser)` is unique within a year — with SQL `UNIQUE` semantics (`sqlrules`): a line
+without `fano, ndcl, nser` is never a repeat. Those are the lines of PRODUCE's delivery with exactly the columns
+of source note §5.2, which carries no line key; each of its lines counts (the reader refuses such a delivery
+beside any other export file of the year, which it could not be deduplicated against). A line with some key
+parts and not others (`clave_incompleta`) is unusable: its file has the key, so it could repeat a line unseen.
+
+Dates of the year ± 1 (`fechas_del_anio`): each of the line's numbering (`fnum`) and shipment (`femb`) dates
+that is present. The delivery of §5.2 has no `fnum`, so its lines are checked on `femb` alone. Its `freg`
+(fecha de regularización; in the weekly files it sits beside `NDCLREG` and `FANOREG`, the regularization's own
+number and year — [I]) is not read: it dates a later step, not the export, and could fall outside the year ± 1
+for a late regularization ([I]), quarantining a good line. A line with no `femb` (`0`) has no date to check:
+PRODUCE's pipeline back-fills it from `freg`, this one leaves it missing.
 """
 
 from __future__ import annotations
@@ -35,9 +48,26 @@ def _dates_in_year(df: pd.DataFrame) -> pd.Series:
     return ok
 
 
+KEY_PARTS = ("fano", "ndcl", "nser")
+
+
+def _key_all_or_none(df: pd.DataFrame) -> pd.Series:
+    missing = df[list(KEY_PARTS)].isna()
+    return missing.all(axis=1) | ~missing.any(axis=1)
+
+
+def _key_rule_sql() -> str:
+    """On the values as they are (not `{fano}`, the typed one): a FANO that is not a number is `tipo_de_dato`,
+    not a missing key part as well."""
+    return " AND ".join(f'("{a}" IS NULL) = ("{b}" IS NULL)' for a, b in zip(KEY_PARTS, KEY_PARTS[1:]))
+
+
 def _date_rule_sql() -> str:
     return " AND ".join(f"({{{c}}} IS NULL OR year({{{c}}}) BETWEEN {{anio}} - 1 AND {{anio}} + 1)"
                         for c in ("fecha_numeracion", "fecha_embarque"))
+
+
+SIN_CLAVE = "vacío en las líneas de la entrega en texto sin clave de línea"
 
 
 def _amount(description: str, unidad: str, nullable: bool, rule: str) -> pa.Column:
@@ -56,13 +86,14 @@ EXPORTACIONES = pa.DataFrameSchema(
                                                         "todos exportación definitiva)", metadata={"unidad": "texto"}),
         "cadu": pa.Column(str, pa.Check.str_matches(r"^\d{3}$", error="aduana_3_digitos"),
                           description="Código de la aduana de despacho", metadata={"unidad": "código"}),
-        "fano": pa.Column("int64", pa.Check.in_range(1990, 2100, error="anio_dam_valido"),
-                          description="Año de la DAM", metadata={"unidad": "año"}),
-        "ndcl": pa.Column(str, pa.Check.str_matches(r"^\d{6,}$", error="numero_dam"),
-                          description="Número de la DAM (declaración aduanera de mercancías)",
+        "fano": pa.Column("int64", pa.Check.in_range(1990, 2100, error="anio_dam_valido"), nullable=True,
+                          description=f"Año de la DAM ({SIN_CLAVE})", metadata={"unidad": "año"}),
+        "ndcl": pa.Column(str, pa.Check.str_matches(r"^\d{6,}$", error="numero_dam"), nullable=True,
+                          description=f"Número de la DAM (declaración aduanera de mercancías; {SIN_CLAVE})",
                           metadata={"unidad": "código"}),
-        "nser": pa.Column("int64", pa.Check.ge(1, error="serie_positiva"),
-                          description="Número de serie (ítem) dentro de la DAM", metadata={"unidad": "número"}),
+        "nser": pa.Column("int64", pa.Check.ge(1, error="serie_positiva"), nullable=True,
+                          description=f"Número de serie (ítem) dentro de la DAM ({SIN_CLAVE})",
+                          metadata={"unidad": "número"}),
         "fecha_numeracion": pa.Column("date", nullable=True, description="Fecha de numeración de la DAM",
                                       metadata={"unidad": "fecha"}),
         "fecha_embarque": pa.Column("date", nullable=True, description="Fecha de embarque",
@@ -91,12 +122,15 @@ EXPORTACIONES = pa.DataFrameSchema(
                            metadata={"unidad": "línea"}),
     },
     checks=[pa.Check(_dates_in_year, name="fechas_del_anio", error="fechas_del_anio",
-                     statistics={"sql": _date_rule_sql(), "columnas": ["fecha_numeracion", "fecha_embarque", "anio"]})],
+                     statistics={"sql": _date_rule_sql(), "columnas": ["fecha_numeracion", "fecha_embarque", "anio"]}),
+            pa.Check(_key_all_or_none, name="clave_incompleta", error="clave_incompleta",
+                     statistics={"sql": _key_rule_sql(), "columnas": list(KEY_PARTS)})],
     unique=["anio", "cadu", "fano", "ndcl", "nser"],
     report_duplicates="exclude_first",
     strict=True,
     coerce=True,
     name="staging.exportaciones",
     description="Exportaciones definitivas de SUNAT (Aduanet x*.zip y entrega en texto), una fila por serie de "
-                "DAM, sin repeticiones entre archivos",
+                "DAM, sin repeticiones entre archivos (salvo la entrega sin clave de línea: fano, ndcl y nser "
+                "vacíos, repeticiones no detectables)",
 )

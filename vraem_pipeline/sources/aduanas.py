@@ -8,6 +8,17 @@ Two deliveries of the same lines, and a year folder may hold both:
 * PRODUCE's pipe-delimited administrative delivery (§5.2): latin-1, lower-case headers, NANDINA with dots,
   dates as `YYYYMMDD` numbers with `0` for missing, `ubigeo` blank or absent.
 
+The §5.2 delivery may come without the line key (`fano, ndcl, nser`: the columns PRODUCE's own pipeline reads do
+not include it). Its lines are staged with the key empty and each counts: without a key, a repeat cannot be told
+from another line of the same goods. Such a delivery must therefore be the year's only export file — beside weekly
+files or another delivery nothing could be deduplicated, and dropping the weeks "covered" by its dates would
+presume which date both are cut by ([I]) — and a year mixing them is refused (`entrega_sin_clave_mezclada`).
+
+A file must be of its folder's year. A weekly name gives its week: a week that does not overlap the folder's
+year is refused (`semana_de_otro_anio`). What the lines say is checked too: a file most of whose lines
+(`MAX_FRACCION_LINEAS_OTRO_ANIO`) are DAMs of another year (`FANO`; the dates for a line without it) is refused
+(`lineas_de_otro_anio`). A stray line of another year is left to the schema's date rule.
+
 Both land in one scratch table of raw text with canonical column names, then one normalization (`NORMALIZE`)
 makes them comparable: NANDINA without dots and with its lost leading zeros, blank/`999999` ubigeo missing,
 dates as ISO text. What is valid is the schema's business (`schemas/exportaciones.py`), not the reader's.
@@ -58,6 +69,16 @@ PIPE_FIELDS = {
 RAW_COLUMNS = list(DBF_FIELDS)
 #: Fields a file may lack: the line is then missing that value (§5.2: `ubigeo` is sometimes absent).
 OPTIONAL = {"ubigeo", "fnum", "femb", "ndoc", "dnombre", "vpesnet", "regimen"}
+#: The line key besides the customs office: a pipe delivery has all three columns or none (§5.2 lists none).
+KEY_FIELDS = ("fano", "ndcl", "nser")
+
+#: A file is refused when more than this fraction of its lines that carry a year (their DAM's `FANO`, else their
+#: numbering or shipment date) are of years it cannot hold: the folder's year is the file's when most of its lines
+#: say so. A file of its year has nearly all its lines of that year and a misplaced one nearly none, so any cut
+#: between them separates the two; half is the one that needs no further assumption. The years a file may hold are
+#: the folder's, those its weekly name's week touches, and the year before for a week in January (a DAM numbered
+#: in December may be shipped and regularized in January, and which date cuts the weeks is [I]).
+MAX_FRACCION_LINEAS_OTRO_ANIO = 0.5
 
 _DATE = ("CASE WHEN {c} IN ('', '0', '00000000') THEN NULL "
          "WHEN regexp_full_match({c}, '\\d{8}') THEN substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) "
@@ -114,6 +135,74 @@ class ExportFile:
             return date(2000 + int(m.group(4)), int(m.group(3)), int(m.group(1)))
         except ValueError:
             return None
+
+    @property
+    def periodos(self) -> list[tuple[date, date]]:
+        """The week a weekly file's name gives (`x01070324` → 1–7 March 2024), as (first day, last day); empty
+        when the name is not a weekly name or not a date. A week across a month end (`x28030124`: the 28th to the
+        3rd) has two readings, since whether the name's month is its first or its last day's is [I]: 28 Jan–3 Feb
+        or 28 Dec 2023–3 Jan 2024. Both are kept: such a file belongs to any year either reading touches."""
+        m = _WEEKLY.match(self.path.name)
+        if not m:
+            return []
+        first, last, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3)), 2000 + int(m.group(4))
+        if first <= last:
+            readings = [((year, month), (year, month))]
+        else:
+            after = (year + month // 12, month % 12 + 1)
+            before = (year - 1, 12) if month == 1 else (year, month - 1)
+            readings = [((year, month), after), (before, (year, month))]
+        out = []
+        for (y0, m0), (y1, m1) in readings:
+            try:
+                out.append((date(y0, m0, first), date(y1, m1, last)))
+            except ValueError:
+                continue
+        return out
+
+    def anios_posibles(self, anio: int) -> set[int]:
+        """DAM years this file may hold in the folder of `anio` (`MAX_FRACCION_LINEAS_OTRO_ANIO`)."""
+        years = {anio}
+        for start, end in self.periodos:
+            years |= set(range(start.year, end.year + 1))
+            if start <= date(anio, 1, 31) and end >= date(anio, 1, 1):
+                years.add(anio - 1)
+        return years
+
+
+def _periodo_texto(periodos: list[tuple[date, date]]) -> str:
+    return " o ".join(f"del {a:%d/%m/%Y} al {b:%d/%m/%Y}" for a, b in periodos)
+
+
+def check_week_names(files: list[ExportFile], anio: int) -> None:
+    """Refuse a weekly file whose name's week does not overlap the folder's year (a name that is not a date: no
+    check, its lines are still checked by `load_year`)."""
+    for f in files:
+        periodos = f.periodos
+        if periodos and not any(a.year <= anio <= b.year for a, b in periodos):
+            raise SourceFileError(f.path, f"el nombre indica la semana {_periodo_texto(periodos)}, fuera de {anio}, "
+                                          f"el año de su carpeta: muévalo a la carpeta de su año",
+                                  rule="semana_de_otro_anio")
+
+
+def has_line_key(header: list[str]) -> bool:
+    """Whether a pipe delivery's header names any key column (then it must name all: `_load_pipe`)."""
+    upper = {h.upper() for h in header}
+    return any(PIPE_FIELDS[k].upper() in upper for k in KEY_FIELDS)
+
+
+def check_keyless_alone(files: list[ExportFile]) -> None:
+    """Refuse a pipe delivery without the line key beside any other export file of the year: across files only the
+    key finds repeats (a delivery and the weeks it covers share most of their lines)."""
+    keyless = [f for f in files if f.kind == "pipe" and not has_line_key(read_header(f.path, r"\.txt$")[0])]
+    if keyless and len(files) > 1:
+        k = keyless[0]
+        others = [f.path.name for f in files if f is not k]
+        shown = ", ".join(others[:3]) + (f" y {len(others) - 3} más" if len(others) > 3 else "")
+        raise SourceFileError(k.path, f"entrega sin clave de línea (no tiene las columnas fano, ndcl, nser) junto a "
+                                      f"otros archivos de exportación del año: {shown}. Sin la clave no se pueden "
+                                      f"descartar las líneas repetidas entre ellos: deje en {k.path.parent} solo los "
+                                      "archivos semanales o solo la entrega", rule="entrega_sin_clave_mezclada")
 
 
 def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
@@ -232,6 +321,7 @@ class FileLoad:
     rows: int
     n_bad: int
     nota: str = ""
+    sin_clave: bool = False  # a pipe delivery without the line key: its repeats cannot be found
 
 
 @dataclass
@@ -291,8 +381,10 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
     """A pipe delivery loaded by DuckDB's reader; returns the SELECT of its rows in the year's raw columns."""
     header, label = read_header(f.path, member_pattern=r"\.txt$")
     upper = {h.upper() for h in header}
+    keyless = not has_line_key(header)
     wanted = {src: raw for raw, src in PIPE_FIELDS.items() if src.upper() in upper}
-    missing = [src for raw, src in PIPE_FIELDS.items() if src.upper() not in upper and raw not in OPTIONAL]
+    missing = [src for raw, src in PIPE_FIELDS.items() if src.upper() not in upper and raw not in OPTIONAL
+               and not (keyless and raw in KEY_FIELDS)]
     if missing:
         raise SourceFileError(label, f"faltan columnas {missing}; hay {header}", line=1, rule="cabecera")
     load: TextLoad = load_delimited(con, f.path, table=f"{table}_texto{order}", columns=wanted,
@@ -302,7 +394,9 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
     cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
     select = (f"SELECT {cols}, {sql_literal(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
               f"FROM {load.view}")
-    return FileLoad(f.path, load.label, load.rows, load.n_bad, f"vía {load.via}"), load, select
+    nota = f"vía {load.via}" + ("; sin clave de línea (fano, ndcl, nser): no se pudo detectar si hay líneas "
+                                "repetidas, cada línea cuenta" if keyless else "")
+    return FileLoad(f.path, load.label, load.rows, load.n_bad, nota, sin_clave=keyless), load, select
 
 
 #: DBF rows held in memory (as Arrow, outside DuckDB's memory limit) before they are written to a scratch table:
@@ -322,11 +416,16 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: str, arro
         con.unregister("_vraem_lote")
 
 
-def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, workdir: Path | None = None,
-              label: str = "", derived: dict[str, str] | None = None) -> YearLoad:
-    """Load every file of the year into `<table>_v` (normalized) and `<table>_malas` (lines and records that
+def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, anio: int,
+              workdir: Path | None = None, label: str = "", derived: dict[str, str] | None = None) -> YearLoad:
+    """Load every file of the year `anio` into `<table>_v` (normalized) and `<table>_malas` (lines and records that
     could not be rows), in one pass over the raw text of all the files. `derived` (the row verdict other readers
-    compute while they load) is not computed here: the rules scan the year's normalized table once anyway."""
+    compute while they load) is not computed here: the rules scan the year's normalized table once anyway.
+
+    Refused before a byte is read: a weekly name of another year, a delivery without the line key beside other
+    files. Refused once read: a file whose lines are mostly of another year."""
+    check_week_names(files, anio)
+    check_keyless_alone(files)
     workdir = Path(workdir or tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
     bad, view, spilled = f"{table}_malas", f"{table}_v", f"{table}_dbf"
@@ -365,5 +464,55 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
         con.execute(f"DROP TABLE IF EXISTS {spilled}")
         for text_load in scratch:
             text_load.drop(con)
-    return YearLoad(label=label, view=view, bad=bad, rows=sum(l.rows for l in loads),
-                    n_bad=sum(l.n_bad for l in loads), header=RAW_COLUMNS, archivos=loads)
+    year_load = YearLoad(label=label, view=view, bad=bad, rows=0, n_bad=0, header=RAW_COLUMNS, archivos=loads)
+    try:
+        _check_line_years(con, view, list(zip(files, loads)), anio)
+        if not any(l.sin_clave for l in loads):
+            _move_keyless_lines(con, view, bad, loads)
+    except BaseException:
+        year_load.drop(con)
+        raise
+    year_load.rows, year_load.n_bad = sum(l.rows for l in loads), sum(l.n_bad for l in loads)
+    return year_load
+
+
+#: Year a line speaks for: its DAM's year, else (a delivery without the key) its numbering or shipment date's.
+_LINE_YEAR = ("coalesce(TRY_CAST(fano AS INTEGER), year(TRY_CAST(fecha_numeracion AS DATE)), "
+              "year(TRY_CAST(fecha_embarque AS DATE)))")
+
+
+def _check_line_years(con: duckdb.DuckDBPyConnection, view: str, files: list[tuple[ExportFile, FileLoad]],
+                      anio: int) -> None:
+    """Refuse a file more than `MAX_FRACCION_LINEAS_OTRO_ANIO` of whose dated lines are of years it cannot hold."""
+    counts: dict[str, dict[int, int]] = {}
+    for archivo, year, n in con.execute(
+            f"SELECT archivo, y, count(*) FROM (SELECT archivo, {_LINE_YEAR} AS y FROM {view}) "
+            "WHERE y BETWEEN 1900 AND 2100 GROUP BY ALL").fetchall():  # not a year (0, 9999): the rules' business
+        counts.setdefault(archivo, {})[int(year)] = int(n)
+    for f, load in files:
+        by_year = counts.get(load.label, {})
+        total = sum(by_year.values())
+        allowed = f.anios_posibles(anio)
+        others = sorted(((n, y) for y, n in by_year.items() if y not in allowed), reverse=True)
+        share = sum(n for n, _ in others) / total if total else 0.0
+        if share > MAX_FRACCION_LINEAS_OTRO_ANIO:
+            basis = "fecha de numeración o de embarque" if load.sin_clave else "FANO"
+            raise SourceFileError(load.label, f"el {int(100 * share)} % de sus líneas son de "
+                                              f"{', '.join(str(y) for _, y in others)} ({basis}) y está en la carpeta "
+                                              f"de {anio}: muévalo a la carpeta de su año", rule="lineas_de_otro_anio")
+
+
+def _move_keyless_lines(con: duckdb.DuckDBPyConnection, view: str, bad: str, loads: list[FileLoad]) -> None:
+    """A line without fano, ndcl and nser in a file that has the key is not a keyless line: it could repeat any
+    other unseen. It goes to quarantine (`clave_incompleta`, the rule of a line with some key parts missing)."""
+    where = " AND ".join(f"{k} IS NULL" for k in KEY_FIELDS)
+    moved = dict(con.execute(f"SELECT archivo, count(*) FROM {view} WHERE {where} GROUP BY archivo").fetchall())
+    if not moved:
+        return
+    raw = "to_json(struct_pack(" + ", ".join(f"{c} := {c}" for c in NORMALIZE) + "))::VARCHAR"
+    con.execute(f"INSERT INTO {bad} SELECT archivo, linea, NULL, 'CLAVE VACIA', 'sin fano, ndcl ni nser en un archivo "
+                f"con la clave de línea', {raw}, NULL FROM {view} WHERE {where}")
+    con.execute(f"DELETE FROM {view} WHERE {where}")
+    for load in loads:
+        k = int(moved.get(load.label, 0))
+        load.rows, load.n_bad = load.rows - k, load.n_bad + k

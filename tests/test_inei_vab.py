@@ -300,7 +300,8 @@ def test_a_name_of_another_period_than_the_edition_is_refused_naming_both(tmp_pa
 
 
 def test_year_columns_up_to_the_edition_year_are_read_and_a_later_one_is_refused(tmp_path):
-    assert read_workbook(_total_workbook(tmp_path / "a.xlsx", EDICION, years=("2025E/", "2026E/"))).anios == (2025, 2026)
+    edition_year = _total_workbook(tmp_path / "a.xlsx", EDICION, years=("2025E/", "2026E/"))  # the boundary
+    assert read_workbook(edition_year).anios == (2025, 2026)
     path = _total_workbook(tmp_path / "b.xlsx", EDICION, years=("2026E/", "2027E/"))
     with pytest.raises(SourceFileError) as err:
         read_workbook(path)

@@ -104,12 +104,6 @@ def test_latest_cut_wins_and_zip_beats_its_own_csv(tmp_path):
     assert len(padron.find_cuts(folder)) == 4
 
 
-def test_cut_of_another_year_is_refused(tmp_path):
-    cut = padron.Cut(tmp_path / "PadronRUC_202501.zip", "202501")
-    with pytest.raises(SourceFileError, match="corte_del_anio"):
-        padron.check_cut_matches_year(cut, 2024)
-
-
 @pytest.mark.parametrize(("names", "stray"), [
     (["PadronRUC_202401.zip", "PadronRUC_202412.csv"], None),  # January and December of the folder's year
     (["PadronRUC_202312.zip", "PadronRUC_202406.zip"], "PadronRUC_202312.zip"),  # December of the year before

@@ -147,11 +147,6 @@ def read_cut(cut: Cut) -> ParsedText:
     return parsed
 
 
-def check_cut_matches_year(cut: Cut, anio: int) -> None:
-    if cut.anio != anio:
-        raise SourceFileError(cut.path, f"el corte {cut.periodo} no pertenece al año {anio} de la carpeta", rule="corte_del_anio")
-
-
 def check_cuts_match_year(cuts: list[Cut], anio: int) -> None:
     """Every cut in the folder, not only the one read, must be of the folder's year: a 2023 cut beside the June
     2024 cut would otherwise pass as an earlier cut of 2024 and let June close 2024 without a word. The first

@@ -345,3 +345,61 @@ def test_zip_member_with_garbage_fails_naming_the_member(tmp_path):
     err = info.value
     assert err.rule == "zip" and str(err.path) == f"{path}!966-Modulo05/{name('500', 'csv')}"
     assert "\n" not in str(err) and str(err).startswith(str(err.path))
+
+
+# --- INEI's survey code in the download zip's name (reference/enaho_codigos_encuesta.csv) -------------------------
+
+def _zipped(raw: Path, module: str, zip_name: str) -> Path:
+    """The module's CSV inside a download zip named `zip_name`, under the zip's own inner folder as INEI ships."""
+    path = year_dir(raw) / zip_name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{Path(zip_name).stem}/{name(module, 'csv')}", csv_text(persons(module)).encode("latin-1"))
+    return path
+
+
+UNKNOWN_CODE_NOTE = ("código de encuesta 1100 (1100-Modulo05.zip) no figura en reference/enaho_codigos_encuesta.csv: "
+                     "su año no se pudo comprobar por el código")
+
+
+@pytest.mark.parametrize(("module", "zip_name", "nota"), [
+    ("500", "966-Modulo05.zip", "módulo 500"),                              # 2024's code in the 2024 folder
+    ("400", "966-Modulo04.zip", "módulo 400"),
+    ("500", "1100-Modulo05.zip", f"módulo 500; {UNKNOWN_CODE_NOTE}"),       # a code the table does not know yet
+    ("500", "enaho_2024_modulo05.zip", "módulo 500"),                       # a renamed download: no code to check
+])
+def test_a_zip_of_the_folders_survey_or_an_unknown_code_is_read(tmp_path, module, zip_name, nota):
+    raw = tmp_path / "raw"
+    _zipped(raw, module, zip_name)
+    [(parsed, got)] = FUENTE[module][2](raw, ANIO)
+    assert got == nota and len(parsed.frame) == N_ROWS
+    quarantine, staged, _ = stage(raw, module, tmp_path)
+    assert quarantine == [] and staged == N_ROWS
+
+
+@pytest.mark.parametrize(("module", "zip_name", "code_year"), [
+    ("500", "906-Modulo05.zip", 2023),   # codes are not chronological: 906 is 2023's survey, not 2024's
+    ("400", "906-Modulo04.zip", 2023),
+    ("500", "1031-Modulo05.zip", 2025),  # the next year's survey
+])
+def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years(tmp_path, module, zip_name,
+                                                                                  code_year):
+    raw = tmp_path / "raw"
+    path = _zipped(raw, module, zip_name)
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, module, tmp_path)
+    err = info.value
+    assert (err.rule, err.line, err.path) == ("enaho_codigo_encuesta", None, path)
+    code = zip_name.split("-")[0]
+    assert str(err) == (f"{path}: el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {ANIO} de "
+                        f"la carpeta (reference/enaho_codigos_encuesta.csv): muévalo a la carpeta de {code_year} "
+                        "[enaho_codigo_encuesta]")
+
+
+def test_the_survey_code_table_is_the_source_notes():
+    """sources/enaho.md §1 [V]: 2017=603 … 2024=966, 2025=1031; the sample's zips are named from it."""
+    from vraem_pipeline.sample_data.enaho import YEAR_CODES
+    from vraem_pipeline.sources.enaho import survey_code_years
+
+    assert survey_code_years() == {603: 2017, 634: 2018, 687: 2019, 737: 2020, 759: 2021, 784: 2022, 906: 2023,
+                                   966: 2024, 1031: 2025}
+    assert YEAR_CODES == {v: k for k, v in survey_code_years().items()}

@@ -117,6 +117,21 @@ CASES = [
      ("carga", 0, [(FILE, 2, "dni_8_digitos"), (FILE, 3, "ruc_digito_verificador")])),
     ("documento_con_sql", lambda raw: write_deudores(raw, Y, [line(SQL, tipo_doc="4")]),
      ("carga", 0, [(FILE, 2, "documento_formato")])),
+    # the rows' PERIODO against the name's AAAAMM (sources/periodos.py): November's balances saved as December's
+    ("noviembre_con_nombre_de_diciembre", lambda raw: write_deudores(raw, Y, [
+        line(periodo="202411", entidad=f"{e:05d}") for e in range(1, 5)]),
+     ("falla", FILE, "periodo_de_las_filas", None, "el nombre dice el periodo 202412 pero sus filas dicen 202411: "
+                                                   "4 de 4 filas con PERIODO")),
+    ("mas_de_la_mitad_de_otro_periodo", lambda raw: write_deudores(raw, Y, [
+        line(periodo="202411", entidad=f"{e:05d}") for e in range(1, 4)] + [line(entidad="00009")]),
+     ("falla", FILE, "periodo_de_las_filas", None, "3 de 4 filas con PERIODO (75.0 %)")),
+    ("la_mitad_de_otro_periodo", lambda raw: write_deudores(raw, Y, [  # the boundary: half is not the bulk
+        line(periodo="202312", entidad="00001"), line(periodo="202411", entidad="00002"), line(entidad="00003"),
+        line(entidad="00004")]),
+     ("carga", 2, [(FILE, 2, "periodo_del_anio"), (FILE, 3, "periodo_del_anio")])),
+    ("periodos_mal_formados_no_cuentan", lambda raw: write_deudores(raw, Y, [  # 1 of the 1 well-formed: the name's
+        line(periodo="2024-11", entidad="00001"), line(periodo="", entidad="00002"), line(entidad="00003")]),
+     ("carga", 1, [(FILE, 2, "periodo_del_anio"), (FILE, 3, "valor_obligatorio; periodo_del_anio")])),
 ]
 
 

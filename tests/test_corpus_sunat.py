@@ -301,3 +301,135 @@ def test_padron_mixed_encodings_with_records_spanning_lines_fail_naming_the_line
     with pytest.raises(SourceFileError) as info:
         stage(raw, "padron", tmp_path)
     _assert_one_line(info.value, "PadronRUC_202412.csv", 7, "codificacion")
+
+
+# --- what the rows say about their period against the name (sources/periodos.py) -------------------------------
+
+PERIODO = 15  # PERIODO_PUBLICACION
+
+
+def periods(values: list[str]) -> list[list[str]]:
+    """N_ROWS valid firms whose PERIODO_PUBLICACION are `values`, in order."""
+    return firms({i: {PERIODO: v} for i, v in enumerate(values)})
+
+
+PADRON_PERIOD_ACCEPTED = {
+    # id: (the six rows' PERIODO_PUBLICACION in PadronRUC_202412, [(linea, regla)])
+    "todas_del_corte": (["202412"] * 6, []),
+    "una_de_otro_anio": (["202412"] * 5 + ["202312"], [(7, "periodo_publicacion_del_anio")]),
+    "otro_mes_del_mismo_anio": (["202412"] * 5 + ["202411"], []),  # the row's year is the folder's: kept
+    "la_mitad_de_otro_periodo": (["202412"] * 3 + ["202312"] * 3,   # the boundary: half is not the bulk
+                                 [(5, "periodo_publicacion_del_anio"), (6, "periodo_publicacion_del_anio"),
+                                  (7, "periodo_publicacion_del_anio")]),
+    "sin_periodo": (["-"] * 5 + [""], []),  # SUNAT's empty: the row is its cut's, it counts for no period
+    "mal_formado": (["202412"] * 5 + ["2024-12"], [(7, "periodo_aaaamm")]),  # the format's rule, not the year's
+}
+
+
+@pytest.mark.parametrize("case", sorted(PADRON_PERIOD_ACCEPTED))
+def test_padron_rows_of_another_period_are_quarantined_while_they_are_not_the_bulk(tmp_path, case):
+    values, expected = PADRON_PERIOD_ACCEPTED[case]
+    raw = tmp_path / "raw"
+    write_padron(raw, ANIO, 12, periods(values))
+    quarantine, rows, leidas = stage(raw, "padron", tmp_path)
+    assert quarantine == expected and leidas == N_ROWS and len(rows) == N_ROWS - len(expected)
+    if case == "sin_periodo":
+        assert all(r["periodo_publicacion"] is None for r in rows)
+
+
+PADRON_PERIOD_REFUSED = {
+    # id: (the six rows' PERIODO_PUBLICACION in PadronRUC_202412, the rows' period, "n de m")
+    "el_corte_de_2023_con_nombre_de_2024": (["202312"] * 6, "202312", "6 de 6"),  # the issue's cut
+    "mas_de_la_mitad": (["202412"] * 2 + ["202312"] * 4, "202312", "4 de 6"),
+    "otro_mes_del_mismo_anio": (["202406"] * 6, "202406", "6 de 6"),  # the name's AAAAMM, not only its year
+    "las_que_dicen_periodo_son_de_otro": (["-"] * 4 + ["202312"] * 2, "202312", "2 de 2"),  # missing: no vote
+}
+
+
+@pytest.mark.parametrize("case", sorted(PADRON_PERIOD_REFUSED))
+def test_padron_cut_whose_rows_are_mostly_of_another_period_is_refused_naming_both(tmp_path, case):
+    values, rows_period, count = PADRON_PERIOD_REFUSED[case]
+    raw = tmp_path / "raw"
+    path = write_padron(raw, ANIO, 12, periods(values), zipped=True)
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, "padron", tmp_path)
+    _assert_one_line(info.value, "PadronRUC_202412.zip", None, "periodo_de_las_filas")
+    assert str(info.value).startswith(f"{path}: el nombre dice el corte 202412 pero sus filas dicen {rows_period}: "
+                                      f"{count} filas con PERIODO_PUBLICACION")
+    assert "(se rechaza el archivo si pasan del 50 %)" in str(info.value)
+
+
+def test_padron_cut_of_another_year_anywhere_in_the_folder_is_refused(tmp_path):
+    """A 2023 cut beside the June 2024 cut used to pass as an earlier cut of 2024 (and June closed 2024 silently):
+    any cut of another year in the folder is refused, naming it, even when it is not the one read."""
+    raw = tmp_path / "raw"
+    write_padron(raw, ANIO, 6, periods(["202406"] * 6))
+    stray = write_padron(raw, ANIO - 1, 12, periods(["202312"] * 6))
+    stray = stray.rename(raw / "sunat" / "padron" / str(ANIO) / stray.name)
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, "padron", tmp_path)
+    _assert_one_line(info.value, "PadronRUC_202312.zip", None, "corte_del_anio")
+    assert str(info.value) == (f"{stray}: el corte 202312 no pertenece al año {ANIO} de la carpeta: muévalo a la "
+                               "carpeta de su año [corte_del_anio]")
+
+
+@pytest.mark.parametrize(("months", "read", "nota"), [
+    ((1, 6), "PadronRUC_202406.zip", "corte 202406, no el cierre de diciembre; cortes anteriores ignorados: "
+                                     "PadronRUC_202401.zip"),  # January of the folder's year: its own, kept
+    ((6, 12), "PadronRUC_202412.zip", "corte 202412; cortes anteriores ignorados: PadronRUC_202406.zip"),
+])
+def test_padron_latest_cut_of_the_folders_year_wins_and_says_when_it_is_not_december(tmp_path, months, read, nota):
+    raw = tmp_path / "raw"
+    for month in months:
+        write_padron(raw, ANIO, month, periods([f"{ANIO}{month:02d}"] * 6))
+    out = stage_year(tmp_path, "padron_ruc", schemas.PADRON, ANIO, find_padron_year)
+    out.con.close()
+    [source] = out.reads
+    assert (source.path.name, source.nota, source.aceptadas) == (read, nota, N_ROWS)
+
+
+def test_padron_period_rule_gives_the_same_verdict_in_sql_and_in_pandas():
+    """The schema rule `periodo_publicacion_del_anio`, one row per branch, against pandera's pandas backend."""
+    import duckdb
+    import pandas as pd
+
+    from vraem_pipeline.quality import split_valid
+    from vraem_pipeline.sqlrules import rules
+
+    values = ["202412", "202401", "202312", "202501", None, "2024-12"]
+    expected = [True, True, False, False, True, True]  # a malformed period is the format rule's, not this one's
+    frame = pd.DataFrame([dict(zip(schemas.PADRON.columns, [ruc("20", i + 1), "ACTIVO", None, None, None, None,
+                                                           None, None, v, ANIO, "f", i + 2])) for i, v in
+                          enumerate(values)])
+    [rule] = [r for r in rules(schemas.PADRON, from_text=False)[1] if r.regla == "periodo_publicacion_del_anio"]
+    con = duckdb.connect()
+    con.register("filas", frame)
+    assert [ok for (ok,) in con.execute(f"SELECT {rule.ok} FROM filas ORDER BY linea").fetchall()] == expected
+    rejected = split_valid(frame, schemas.PADRON, anio=ANIO, source="f").rejected
+    failing = set(rejected.loc[rejected["regla"].str.contains("periodo_publicacion_del_anio"), "linea"])
+    assert [line not in failing for line in frame["linea"]] == expected
+
+
+# --- declared sales: the rows' EJERCICIO against the name's year ---------------------------------------------
+
+@pytest.mark.parametrize(("other", "quarantined"), [
+    (0, []),
+    (3, [(2, "ejercicio_del_anio"), (3, "ejercicio_del_anio"), (4, "ejercicio_del_anio")]),  # half: the boundary
+])
+def test_sales_rows_of_another_year_are_quarantined_while_they_are_not_the_bulk(tmp_path, other, quarantined):
+    raw = tmp_path / "raw"
+    write_ventas(raw, ANIO, sales({i: (ruc("20", i + 1), ANIO - 1, "10.00") for i in range(other)}))
+    quarantine, rows, leidas = stage(raw, "ventas", tmp_path)
+    assert quarantine == quarantined and leidas == N_ROWS and len(rows) == N_ROWS - other
+
+
+@pytest.mark.parametrize(("other", "count"), [(6, "6 de 6"), (4, "4 de 6")])
+def test_sales_file_of_another_fiscal_year_is_refused_naming_both_years(tmp_path, other, count):
+    """`ventas_2024.txt` holding 2023's declarations would stage a year with no sales: refused."""
+    raw = tmp_path / "raw"
+    path = write_ventas(raw, ANIO, sales({i: (ruc("20", i + 1), ANIO - 1, "10.00") for i in range(other)}))
+    with pytest.raises(SourceFileError) as info:
+        stage(raw, "ventas", tmp_path)
+    _assert_one_line(info.value, f"ventas_{ANIO}.txt", None, "periodo_de_las_filas")
+    assert str(info.value).startswith(f"{path}: el nombre dice el ejercicio {ANIO} pero sus filas dicen {ANIO - 1}: "
+                                      f"{count} filas con EJERCICIO")

@@ -263,3 +263,53 @@ def test_consistency_check_fails_on_an_inconsistent_workbook():
         [2021, "departamentos_25"], [2022, "lima_subdivisiones"], [2023, "vab_impuestos_derechos_pbi"]]
     assert "05" in fallas["detalle"].iloc[0]
     assert fallas["diferencia_miles"].iloc[2] == -1000
+
+
+# ------------------------------------------------------------- what the file says about its edition agrees
+
+EDICION = "Con información disponible a junio del 2026"
+
+
+@pytest.mark.parametrize("name", [
+    "pbi_departamentos_2026.xlsx",  # the edition's year
+    "pbi_2026-06.xlsx", "pbi_202606.xlsx",  # its year and month
+    "pbi_peru_17.xlsx", "A.26.xlsx",  # INEI's own names: 17 and 26 are table numbers, not years
+    "pbi_precios_2007.xlsx",  # the price base names the prices, not an edition
+])
+def test_a_name_that_agrees_with_the_edition_or_names_none_is_read(tmp_path, name):
+    assert read_workbook(_total_workbook(tmp_path / name, EDICION)).edicion_clave == (2026, 6)
+
+
+def test_the_real_workbook_name_carries_no_year():
+    assert inei_vab._periodos_del_nombre(LIBRO) == [] and LIBRO.name == "pbi_peru_17.xlsx"
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("pbi_departamentos_2025.xlsx", "2025"),  # the year before the edition's
+    ("pbi_2026-05.xlsx", "mayo del 2026"),  # the edition's year, another month
+    ("pbi_2007_2027.xlsx", "2027"),  # the base year aside, the name still says another year
+])
+def test_a_name_of_another_period_than_the_edition_is_refused_naming_both(tmp_path, name, says):
+    path = _total_workbook(tmp_path / name, EDICION)
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(path)
+    assert (err.value.rule, err.value.line) == ("edicion_del_nombre", None)
+    assert str(err.value) == (f"{path}: el nombre del archivo dice {says} pero el libro es la edición de junio del "
+                              f"2026 («{EDICION}»): renómbrelo con su edición o ponga el libro de esa edición "
+                              "[edicion_del_nombre]")
+
+
+def test_year_columns_up_to_the_edition_year_are_read_and_a_later_one_is_refused(tmp_path):
+    edition_year = _total_workbook(tmp_path / "a.xlsx", EDICION, years=("2025E/", "2026E/"))  # the boundary
+    assert read_workbook(edition_year).anios == (2025, 2026)
+    path = _total_workbook(tmp_path / "b.xlsx", EDICION, years=("2026E/", "2027E/"))
+    with pytest.raises(SourceFileError) as err:
+        read_workbook(path)
+    assert (err.value.rule, err.value.line) == ("anio_posterior_a_la_edicion", 7)  # the header row
+    assert str(err.value).startswith(f"{path}, línea 7: hoja cuadro1, columna C: el año 2027 es posterior a la "
+                                     f"edición «{EDICION}» (2026)")
+
+
+def test_without_an_edition_line_a_year_in_the_name_has_nothing_to_agree_with(tmp_path):
+    c = read_workbook(_total_workbook(tmp_path / "pbi_2024.xlsx", "Elaboración: INEI"))
+    assert c.edicion is None and c.anios == (2023, 2024)

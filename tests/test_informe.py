@@ -45,8 +45,10 @@ FUENTE = {"empresas": "SUNAT, Padrón RUC", "empleo": "INEI, ENAHO", "exportacio
 
 def _almacen(path: Path, rows: dict[str, list[tuple]], clave: dict[tuple[int, str], float],
              territorio: str = "/x/vraem_distritos.csv", cv: dict[tuple[int, str], tuple[float, bool]] | None = None,
-             distritos: tuple[str, ...] = ("050101", "080101")) -> Path:
-    """A published warehouse with the contract's tables, holding only the given rows."""
+             distritos: tuple[str, ...] = ("050101", "080101"),
+             padron: tuple[str, str] = ("PadronRUC_202412.zip", "corte 202412")) -> Path:
+    """A published warehouse with the contract's tables, holding only the given rows (`padron`: the name and
+    note of the year's Padrón cut in meta.fuentes)."""
     con = duckdb.connect(str(path))
     for schema in ("marts", "meta", "referencia"):
         con.execute(f"CREATE SCHEMA {schema}")
@@ -66,8 +68,8 @@ def _almacen(path: Path, rows: dict[str, list[tuple]], clave: dict[tuple[int, st
     con.execute("CREATE TABLE meta.fuentes (fuente VARCHAR, anio INTEGER, archivo VARCHAR, sha256 VARCHAR, "
                 "bytes BIGINT, filas_leidas BIGINT, filas_aceptadas BIGINT, filas_rechazadas BIGINT, "
                 "leido_en TIMESTAMP, nota VARCHAR, filas_duplicadas BIGINT)")
-    con.execute("INSERT INTO meta.fuentes VALUES ('padron_ruc', 2024, '/raw/sunat/padron/2024/PadronRUC_202412.zip', "
-                "'ab', 1, 10, 9, 1, NULL, 'corte 202412', 0)")
+    con.execute("INSERT INTO meta.fuentes VALUES ('padron_ruc', 2024, ?, 'ab', 1, 10, 9, 1, NULL, ?, 0)",
+                [f"/raw/sunat/padron/2024/{padron[0]}", padron[1]])
     con.execute("CREATE TABLE meta.parametros (tema VARCHAR, nombre VARCHAR, valor VARCHAR, descripcion VARCHAR)")
     con.execute("""INSERT INTO meta.parametros VALUES ('empresas', 'micro_uit', '150.0', 'Límite de la micro'),
                    ('empleo', 'fuente_informalidad', '{"2023": "oficial", "2024": "reconstruido"}', 'Por año')""")
@@ -321,6 +323,20 @@ def test_sources_and_parameters_close_each_block(publicado):
     assert "(ejecución 01234567, 2025-04-01 06:30 UTC)" in block
     empleo = re.search(r'<section class="tema" id="empleo">.*?</section>', html).group(0)
     assert "empleo.fuente_informalidad = reconstruido" in empleo  # the year's value of a per-year parameter
+
+
+@pytest.mark.parametrize(("padron", "says"), [
+    (("PadronRUC_202406.zip", "corte 202406, no el cierre de diciembre"),
+     "<strong>Fuente:</strong> SUNAT, Padrón RUC. Padrón RUC: cifras del corte de junio de 2024, no del cierre de "
+     "diciembre.</p>"),
+    (("PadronRUC_202412.zip", "corte 202412"), "<strong>Fuente:</strong> SUNAT, Padrón RUC.</p>"),  # the close
+])
+def test_the_source_line_says_when_the_firms_are_not_from_the_december_cut(tmp_path, padron, says):
+    rows, clave = _empresas(100, 110)
+    html = re.sub(r"\s+", " ", render(leer(_almacen(tmp_path / "a.duckdb", rows, clave, padron=padron), 2024)))
+    block = re.search(r'<section class="tema" id="empresas">.*?</section>', html).group(0)
+    assert says in block
+    assert f"padron_ruc: {padron[0]} ({padron[1]}); 10 filas leídas" in block
 
 
 def test_another_territory_reads_its_own_name_and_district_count(tmp_path):

@@ -1,5 +1,6 @@
 """Padrón RUC and sales readers on hand-built files in each published variant."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -103,10 +104,40 @@ def test_latest_cut_wins_and_zip_beats_its_own_csv(tmp_path):
     assert len(padron.find_cuts(folder)) == 4
 
 
-def test_cut_of_another_year_is_refused(tmp_path):
-    cut = padron.Cut(tmp_path / "PadronRUC_202501.zip", "202501")
-    with pytest.raises(SourceFileError, match="corte_del_anio"):
-        padron.check_cut_matches_year(cut, 2024)
+@pytest.mark.parametrize(("names", "stray"), [
+    (["PadronRUC_202401.zip", "PadronRUC_202412.csv"], None),  # January and December of the folder's year
+    (["PadronRUC_202312.zip", "PadronRUC_202406.zip"], "PadronRUC_202312.zip"),  # December of the year before
+    (["PadronRUC_202406.zip", "PadronRUC_202501.csv"], "PadronRUC_202501.csv"),  # January of the year after
+])
+def test_every_cut_in_the_folder_must_be_of_its_year_not_only_the_latest(tmp_path, names, stray):
+    cuts = [padron.Cut(tmp_path / n, padron.cut_of_name(n)) for n in names]
+    if stray is None:
+        assert padron.check_cuts_match_year(cuts, 2024) is None
+        return
+    with pytest.raises(SourceFileError, match=r"no pertenece al año 2024 de la carpeta") as err:
+        padron.check_cuts_match_year(cuts, 2024)
+    assert (err.value.path.name, err.value.rule) == (stray, "corte_del_anio")
+
+
+def test_two_stray_cuts_are_both_named():
+    cuts = [padron.Cut(Path(n), padron.cut_of_name(n)) for n in ("PadronRUC_202311.zip", "PadronRUC_202312.zip")]
+    with pytest.raises(SourceFileError) as err:
+        padron.check_cuts_match_year(cuts, 2024)
+    assert str(err.value) == ("PadronRUC_202311.zip: el corte 202311 no pertenece al año 2024 de la carpeta (también "
+                              "PadronRUC_202312.zip): muévalo a la carpeta de su año [corte_del_anio]")
+
+
+@pytest.mark.parametrize(("name", "periodo", "phrase"), [
+    ("PadronRUC_202412.zip", "202412", None),  # the close
+    ("/raw/sunat/padron/2024/padronruc_202406.CSV", "202406", "cifras del corte de junio de 2024, no del cierre "
+                                                              "de diciembre"),
+    ("PadronRUC_202409.txt", "202409", "cifras del corte de setiembre de 2024, no del cierre de diciembre"),
+    ("PadronRUC_202413.zip", None, None),  # no month 13: not a cut's name
+    ("padron_2024.zip", None, None),
+])
+def test_the_period_of_a_cut_comes_from_its_name(name, periodo, phrase):
+    assert padron.cut_of_name(name) == periodo
+    assert (padron.close_phrase(periodo) if periodo else None) == phrase
 
 
 def test_ventas_reader_keeps_amounts_as_text_and_empty_as_missing(tmp_path):
@@ -377,3 +408,75 @@ def test_generated_file_with_every_kind_of_bad_line_matches_an_independent_readi
                 parsed = parse_delimited(path, padron.HEADER, columns=padron.COLUMNS)
             _same_as_reference(parsed, path, padron.HEADER, columns=padron.COLUMNS)
             assert parsed.rows_read == len(rows) + 3
+
+
+# ------------------------------------- through the refresh (materialize): the issue's Padrón scenarios end to end
+
+
+@pytest.mark.slow
+def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(scenario_raw, env):
+    """The issue: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
+    published 2023's firms as 2024's. Now the Padrón step fails naming the file and both periods, nothing
+    downstream runs, and the published warehouse keeps its bytes."""
+    from tests.conftest import materialize
+    from tests.scenario import PADRON_2023
+    from vraem_pipeline.cli import _report
+
+    warehouse = env(scenario_raw)
+    first = materialize((2023, 2024))
+    assert first.success
+    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in first.get_asset_check_evaluations()}
+    assert checks[("staging/padron_ruc", "corte_de_diciembre")] is True  # December closes both years
+    published = warehouse.read_bytes()
+
+    cut = scenario_raw / "sunat" / "padron" / "2024" / "PadronRUC_202412.zip"
+    cut.unlink()
+    assert write_padron(scenario_raw, 2024, 12, PADRON_2023) == cut  # 2023's rows (PERIODO 202312), 2024's name
+    result = materialize((2024, 2024))
+    assert not result.success
+    errors, _ = _report(result)
+    assert errors == [f"staging__padron_ruc: {cut}: el nombre dice el corte 202412 pero sus filas dicen 202312: 5 de 5 "
+                      "filas con PERIODO_PUBLICACION (100.0 %) son de otro periodo (se rechaza el archivo si pasan del "
+                      "50 %); renómbrelo con su periodo o cambie el archivo [periodo_de_las_filas]"]
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert not materialized & {"staging/padron_ruc", "almacen/publicado"}
+    assert warehouse.read_bytes() == published
+
+
+@pytest.mark.slow
+def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month(tmp_path, env):
+    """A year folder whose latest cut is June's: it closes the year ("latest month wins"), and says so — the
+    non-blocking check `corte_de_diciembre` names the cut and the year, meta.fuentes.nota and the report's source
+    line say the figures are June's."""
+    import dagster as dg
+
+    from tests.conftest import materialize, query
+    from tests.scenario import EXPECTED_2024, MALFORMED_2024, PADRON_2024, VENTAS_2024
+    from vraem_pipeline.cli import _report
+    from vraem_pipeline.informe import render
+    from vraem_pipeline.informe.datos import leer
+
+    raw = tmp_path / "raw"
+    june = [row[:15] + ["202406"] for row in PADRON_2024]
+    write_padron(raw, 2024, 6, june, dialect="comma", extra_lines=MALFORMED_2024)
+    write_ventas(raw, 2024, VENTAS_2024)
+    warehouse = env(raw)
+    result = materialize((2024, 2024))
+    assert result.success  # a warning, not a failure: the figures are published
+    [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "corte_de_diciembre"]
+    assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert check.metadata["cortes_que_no_son_de_diciembre"].value == {
+        "2024": "PadronRUC_202406.zip: corte 202406, cifras del corte de junio de 2024, no del cierre de diciembre"}
+    _, warnings = _report(result)
+    assert [w for w in warnings if "corte_de_diciembre" in w] == [
+        "control staging/padron_ruc:corte_de_diciembre no pasó {'cortes_que_no_son_de_diciembre': {'2024': "
+        "'PadronRUC_202406.zip: corte 202406, cifras del corte de junio de 2024, no del cierre de diciembre'}}"]
+
+    assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion")["n_empresas"].tolist() == [
+        EXPECTED_2024["territorio"]]
+    nota = query(warehouse, "SELECT nota FROM meta.fuentes WHERE fuente = 'padron_ruc'")["nota"].tolist()
+    assert nota == ["corte 202406, no el cierre de diciembre"]
+    html = re.sub(r"\s+", " ", render(leer(warehouse, 2024)))
+    block = re.search(r'<section class="tema" id="empresas">.*?</section>', html).group(0)
+    assert "Padrón RUC: cifras del corte de junio de 2024, no del cierre de diciembre." in block
+    assert "PadronRUC_202406.zip (corte 202406, no el cierre de diciembre)" in block

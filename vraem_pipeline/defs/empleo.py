@@ -41,7 +41,7 @@ def _read_module_year(raw_dir: Path, anio: int, module: str, columns, optional=(
             return []
         raise
     parsed = enaho.read_module_text(found, anio, module, columns, optional=optional)
-    return [(parsed, f"módulo {module}")]
+    return [(parsed, "; ".join(x for x in (f"módulo {module}", enaho.check_survey_code(found, anio)) if x))]
 
 
 def read_personas_year(raw_dir: Path, anio: int):

@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
@@ -15,7 +16,7 @@ from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_ac
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.schemas import empresas as schemas
 from vraem_pipeline.sources import padron, ventas
-from vraem_pipeline.warehouse import record_parameters
+from vraem_pipeline.warehouse import record_parameters, table_exists
 
 GROUP = "empresas"
 FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos) y ventas netas declaradas"
@@ -29,16 +30,15 @@ def find_padron_year(raw_dir: Path, anio: int) -> list[TextSource]:
     cuts = padron.find_cuts(folder)
     if not cuts:
         return []
+    padron.check_cuts_match_year(cuts, anio)
     cut = padron.latest_cut(folder)
-    padron.check_cut_matches_year(cut, anio)
     ignored = sorted(c.path.name for c in cuts if c.path != cut.path)
-    nota = f"corte {cut.periodo}" + (f"; cortes anteriores ignorados: {', '.join(ignored)}" if ignored else "")
-    return [TextSource(cut.path, partial(padron.load_cut, cut=cut), nota)]
+    return [TextSource(cut.path, partial(padron.load_cut, cut=cut), padron.nota_del_corte(cut, ignored))]
 
 
 def find_ventas_year(raw_dir: Path, anio: int) -> list[TextSource]:
     path = ventas.find_file(raw_dir / "sunat" / "ventas" / str(anio), anio)
-    return [TextSource(path, partial(ventas.load_file, path=path))] if path else []
+    return [TextSource(path, partial(ventas.load_file, path=path, anio=anio))] if path else []
 
 
 padron_ruc, padron_ruc_esquema = text_source_asset(
@@ -51,6 +51,43 @@ ventas_declaradas, ventas_declaradas_esquema = text_source_asset(
     fuente="ventas_declaradas", schema=schemas.VENTAS, find_year=find_ventas_year, group=GROUP,
     description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)",
 )
+
+
+def cuts_read(con, years: list[int] | None) -> pd.DataFrame:
+    """The Padrón cut each year was staged from, as the staging step recorded it (meta.fuentes): `anio`,
+    `archivo` (its name), `corte` (AAAAMM, from the name, as the reader took it) and `cierre` (December)."""
+    where = f"AND anio IN ({','.join(map(str, years))})" if years else ""
+    rows = con.execute(f"SELECT anio, archivo FROM meta.fuentes WHERE fuente = 'padron_ruc' {where} "
+                       "ORDER BY anio, archivo").fetchall()
+    out = []
+    for anio, archivo in rows:
+        corte = padron.cut_of_name(archivo)
+        out.append({"anio": int(anio), "archivo": Path(archivo).name, "corte": corte,
+                    "cierre": corte is not None and padron.is_year_close(corte)})
+    return pd.DataFrame(out, columns=["anio", "archivo", "corte", "cierre"])
+
+
+@dg.asset_check(asset=padron_ruc, name="corte_de_diciembre",
+                description="Advierte (no bloquea) cuando el corte del Padrón RUC que cierra un año no es el de "
+                            "diciembre: las cifras de empresas de ese año son las del mes del corte")
+def corte_de_diciembre(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """The latest cut of a year folder closes it, whatever its month (a June cut may be all there is); a year
+    closed by a cut that is not December's is published, but this warning names the year and the cut, as the
+    report's source line does."""
+    years = years_from_tags(context.run.tags)
+    with operator_connection(duckdb) as con:
+        cuts = cuts_read(con, years) if table_exists(con, "meta.fuentes") else pd.DataFrame()
+    early = cuts[~cuts["cierre"]] if len(cuts) else cuts
+    return dg.AssetCheckResult(
+        passed=early.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "cortes_que_no_son_de_diciembre": dg.MetadataValue.json({
+                str(r.anio): f"{r.archivo}: corte {r.corte}, "
+                             + (padron.close_phrase(r.corte) if r.corte else "sin periodo en el nombre")
+                for r in early.itertuples()}),
+            "cortes_leidos": markdown_table(cuts),
+        },
+    )
 
 
 class ReglaEmpresaFormal(dg.Config):

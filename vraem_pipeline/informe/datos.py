@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.referencia import department_names, reference_csv, territory_name
+from vraem_pipeline.sources import padron
 from vraem_pipeline.warehouse import table_exists
 
 
@@ -109,6 +110,8 @@ class Procedencia:
     fuente: str
     archivos: list[dict] = field(default_factory=list)
     parametros: list[dict] = field(default_factory=list)
+    #: what the source line adds when the year's Padrón cut is not December's ("cifras del corte de junio…")
+    cortes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -219,15 +222,19 @@ def _procedencia(con, tema: Tema, anio: int) -> Procedencia:
         FROM meta.fuentes
         WHERE fuente IN (SELECT unnest(?)) AND (anio = ? OR fuente = 'inei_vab')
         ORDER BY list_position(?, fuente), archivo""", [list(tema.fuentes), anio, list(tema.fuentes)])
+    cortes = []
     for a in archivos:
         a["nombre"] = Path(a["archivo"]).name
+        corte = padron.cut_of_name(a["nombre"]) if a["fuente"] == "padron_ruc" else None
+        if corte and padron.close_phrase(corte):
+            cortes.append(padron.close_phrase(corte))
     parametros = _rows(con, """
         SELECT tema, nombre, valor, descripcion FROM meta.parametros
         WHERE tema IN (SELECT unnest(?)) ORDER BY list_position(?, tema), nombre""",
                        [list(tema.parametros), list(tema.parametros)])
     for p in parametros:
         p["valor"] = _parametro_del_anio(p["valor"], anio)
-    return Procedencia(fuente or "sin dato", archivos, parametros)
+    return Procedencia(fuente or "sin dato", archivos, parametros, cortes)
 
 
 def leer(warehouse: Path | str, anio: int) -> Informe:

@@ -45,9 +45,11 @@ from vraem_pipeline.informalidad import FORMAL, INFORMAL, rebuild_ocupinf
 from vraem_pipeline.referencia import load_territory, territory_departments
 from vraem_pipeline.sample_data.calibracion import leer_publicado
 from vraem_pipeline.schemas.enaho import ANIOS_CON_OCUPINF
+from vraem_pipeline.sources.enaho import survey_code_years
 
-#: INEI survey code of each annual cross-section (sources/enaho.md §1): it names the download zips.
-YEAR_CODES = {2017: 603, 2018: 634, 2019: 687, 2020: 737, 2021: 759, 2022: 784, 2023: 906, 2024: 966, 2025: 1031}
+#: INEI survey code of each annual cross-section (sources/enaho.md §1): it names the download zips. The reader's
+#: table (`reference/enaho_codigos_encuesta.csv`), so the sample's zips pass its code check by construction.
+YEAR_CODES = {anio: codigo for codigo, anio in survey_code_years().items()}
 
 Scale = Literal["national", "small"]
 HOUSEHOLDS = {"national": 36_000, "small": 1_800}

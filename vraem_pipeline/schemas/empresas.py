@@ -33,6 +33,20 @@ def lineage() -> dict[str, pa.Column]:
     }
 
 
+def _periodo_publicacion_del_anio(df: pd.DataFrame) -> pd.Series:
+    """A row's PERIODO_PUBLICACION, when it has a well-formed one, is of the folder's year. A missing period is
+    no evidence (the row is its cut's); a malformed one is `periodo_aaaamm`'s business, not this rule's."""
+    periodo = df["periodo_publicacion"].astype("string")
+    formed = periodo.str.fullmatch(r"\d{6}").fillna(False).astype(bool)
+    same_year = (periodo.str[:4] == df["anio"].astype("string")).fillna(False).astype(bool)
+    return ~formed | same_year
+
+
+#: SQL of `_periodo_publicacion_del_anio` (`{anio}` is the load's year, as in the customs date rule).
+_PERIODO_DEL_ANIO_SQL = ("{periodo_publicacion} IS NULL OR NOT regexp_full_match({periodo_publicacion}, '[0-9]{{6}}') "
+                         "OR left({periodo_publicacion}, 4) = CAST({anio} AS VARCHAR)")
+
+
 PADRON = pa.DataFrameSchema(
     {
         "ruc": _ruc_column("RUC del contribuyente (11 dígitos, dígito verificador SUNAT válido)"),
@@ -54,10 +68,17 @@ PADRON = pa.DataFrameSchema(
         "ubigeo": pa.Column(str, pa.Check.str_matches(r"^\d{6}$", error="ubigeo_6_digitos"), nullable=True,
                             description="Ubigeo INEI del domicilio fiscal (6 dígitos)", metadata={"unidad": "código"}),
         "periodo_publicacion": pa.Column(str, pa.Check.str_matches(r"^\d{6}$", error="periodo_aaaamm"),
-                                         nullable=True, description="Periodo de publicación del corte (AAAAMM)",
+                                         nullable=True,
+                                         description="Periodo de publicación del corte (AAAAMM); vacío si SUNAT no "
+                                                     "lo trae ('-'); de otro año que la carpeta: a cuarentena",
                                          metadata={"unidad": "AAAAMM"}),
         **lineage(),
     },
+    # a stray row of another year is quarantined here; a cut whose rows are mostly of another period than its
+    # name is refused whole before (sources/periodos.py)
+    checks=[pa.Check(_periodo_publicacion_del_anio, name="periodo_publicacion_del_anio",
+                     error="periodo_publicacion_del_anio",
+                     statistics={"sql": _PERIODO_DEL_ANIO_SQL, "columnas": ["periodo_publicacion", "anio"]})],
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",
     strict=True,

@@ -4,6 +4,12 @@ The reader knows formats, not indicators: it returns the requested columns, lowe
 keep their leading zeros, numeric codes (never value labels) as nullable numbers, and two lineage columns
 (`archivo`, `registro`). Every way a file can be unreadable raises `SourceFileError` naming the file.
 See sources/enaho.md §1 and §4 for the quirks handled here.
+
+A file says its year three ways, and each must be the folder's: the data file's name (`enaho01a-<año>-500`,
+matched by `module_pattern`), the internal `año` column (`_check_year`) and INEI's survey code in the download
+zip's name (`966-Modulo05.zip`, `check_survey_code`, against `reference/enaho_codigos_encuesta.csv`: codes are
+not chronological, so `906-Modulo05.zip` in the 2024 folder is 2023's survey, refused). A code the table does
+not know (a future year's, the panel series') is accepted and said in `meta.fuentes.nota`.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +26,7 @@ import pandas as pd
 import pyreadstat
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.referencia import reference_csv
 from vraem_pipeline.sources import zips
 from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited, read_header
 
@@ -89,6 +97,47 @@ def module_candidates(year_dir: Path, year: int, module: str, *, prefix: str = D
     return found
 
 
+#: INEI's survey code of each annual cross-section (the year → code table of sources/enaho.md §1).
+CODIGOS_ENCUESTA = "enaho_codigos_encuesta.csv"
+
+#: INEI's download zip `<código>-Modulo<NN>.zip` (`966-Modulo05.zip`); some inner folders use `_` (`498_Modulo02`).
+_SURVEY_ZIP = re.compile(r"^0*(\d+)[-_]modulo\d+\.zip$", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def survey_code_years() -> dict[int, int]:
+    """INEI cross-section survey code → its year (`reference/enaho_codigos_encuesta.csv`)."""
+    table = reference_csv(CODIGOS_ENCUESTA)
+    return {int(c): int(a) for a, c in zip(table["anio"], table["codigo"], strict=True)}
+
+
+def survey_code(source: ModuleFile) -> int | None:
+    """The survey code the download zip's name carries (`966-Modulo05.zip` → 966); None for a loose file or a
+    zip named otherwise (a renamed download carries no code to check)."""
+    if source.member is None:
+        return None
+    m = _SURVEY_ZIP.match(source.path.name)
+    return int(m.group(1)) if m else None
+
+
+def check_survey_code(source: ModuleFile, year: int) -> str:
+    """Refuse a zip whose name carries the survey code of another year than the folder's, naming the file, the
+    code's year and the folder's; return the note of a code the table does not know ("" otherwise)."""
+    code = survey_code(source)
+    if code is None:
+        return ""
+    code_year = survey_code_years().get(code)
+    if code_year is None:
+        return (f"código de encuesta {code} ({source.path.name}) no figura en reference/{CODIGOS_ENCUESTA}: "
+                "su año no se pudo comprobar por el código")
+    if code_year != year:
+        raise SourceFileError(
+            source.path, f"el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {year} de la "
+                         f"carpeta (reference/{CODIGOS_ENCUESTA}): muévalo a la carpeta de {code_year}",
+            rule="enaho_codigo_encuesta")
+    return ""
+
+
 def find_module_file(year_dir: Path, year: int, module: str, *, prefix: str = DEFAULT_PREFIX) -> ModuleFile:
     """Locate a module's data file among the year's downloads, loose or inside any zip of the folder.
 
@@ -113,6 +162,7 @@ def find_module_file(year_dir: Path, year: int, module: str, *, prefix: str = DE
             f"el módulo {module} de {year} aparece {len(found)} veces ({listed}); deje uno solo",
             rule="enaho_modulo_unico",
         )
+    check_survey_code(found[0], year)
     return found[0]
 
 

@@ -17,7 +17,10 @@ then a source line and an "información disponible a …" line. Nothing here dep
   sub-rows, the national rows); an unknown label is an error, never a silently dropped row;
 * a per-activity workbook (INEI publishes one per activity, same layout) names its activity in the title rows
   (`reference/inei_actividades.csv`); a workbook naming none is the all-activity (departmental) table;
-* the edition is the "información disponible a <mes> del <año>" line: the newest edition present wins.
+* the edition is the "información disponible a <mes> del <año>" line: the newest edition present wins. What
+  else the file says about its period must agree with it: a year (or year-month) in the file's name
+  (`pbi_departamentos_2026.xlsx`, `…_2025-06.xlsx`; `_periodos_del_nombre`) must be the edition's, and the
+  header must print no year after the edition's own (an edition of June 2026 cannot hold 2027).
 
 Cells are returned as published, one row per (row, year); whether Lima includes Callao, and whether the rows
 add up, is decided after validation (`vraem_pipeline.pbi`), where a failing sum is a blocking check.
@@ -60,6 +63,14 @@ _MESES = {m: i for i, m in enumerate(
     ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "setiembre", "octubre",
      "noviembre", "diciembre"), start=1)}
 _MESES["septiembre"] = 9
+_NOMBRE_MES = {v: k for k, v in _MESES.items() if k != "septiembre"}
+#: A year, or a year-month, in a workbook's file name: four digits 19xx/20xx not inside a longer number, then
+#: optionally a month 01–12 (`_2026`, `_2025-06`, `_202506`). INEI's own `pbi_peru_17.xlsx` carries none: 17 is
+#: its table's number, not a year.
+_PERIODO_NOMBRE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:[-_. ]?(0[1-9]|1[0-2]))?(?!\d)")
+#: The base year of the constant prices (and the series' first year): in a name it names the prices, not an
+#: edition (`pbi_precios_2007.xlsx`), so it is not compared with the edition line.
+ANIO_BASE = 2007
 _ANIO_CABECERA = re.compile(r"^(\d{4})(?:\.0+)?\s*(?:([PpEe])\s*/?)?$")
 _EDICION = re.compile(r"informacion disponible (?:a|al|hasta)\s+(?:(?:el )?\d{1,2} de )?(\w+)\s+(?:de |del )?(\d{4})")
 _LLAMADA = re.compile(r"(\s*\d+\s*/)+\s*$|\s*\*+\s*$")  # footnote calls after a label: "Lima 1/", "Lima *"
@@ -197,6 +208,38 @@ def _edicion(notas: list[str]) -> tuple[str | None, tuple[int, int] | None]:
     return None, None
 
 
+def _periodos_del_nombre(path: Path) -> list[tuple[int, int | None]]:
+    """(year, month or None) of every period the file name carries, in order, the price base year left out."""
+    return [(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+            for m in _PERIODO_NOMBRE.finditer(Path(path).stem) if int(m.group(1)) != ANIO_BASE]
+
+
+def _texto_periodo(anio: int, mes: int | None) -> str:
+    return f"{_NOMBRE_MES[mes]} del {anio}" if mes else str(anio)
+
+
+def _check_edicion(path: Path, hoja: str, edicion: str | None, clave: tuple[int, int] | None,
+                   anios: list[tuple[int, int, str]], linea_cabecera: int) -> None:
+    """What the file says about its period agrees with its edition line: every year (year-month) of its name is
+    the edition's, and no year column comes after the edition's year. Without an edition line there is nothing
+    to compare with (such a workbook is ranked as "sin fecha" by `select_workbooks`)."""
+    from openpyxl.utils import get_column_letter
+
+    if clave is None:
+        return
+    for anio, mes in _periodos_del_nombre(path):
+        if anio != clave[0] or (mes is not None and mes != clave[1]):
+            raise SourceFileError(path, f"el nombre del archivo dice {_texto_periodo(anio, mes)} pero el libro es "
+                                        f"la edición de {_texto_periodo(*clave)} («{edicion}»): renómbrelo con su "
+                                        "edición o ponga el libro de esa edición", rule="edicion_del_nombre")
+    posteriores = [(j, a) for j, a, _ in anios if a > clave[0]]
+    if posteriores:
+        j, a = posteriores[0]
+        raise SourceFileError(path, f"hoja {hoja}, columna {get_column_letter(j + 1)}: el año {a} es posterior a la "
+                                    f"edición «{edicion}» ({clave[0]}): una edición no trae años que aún no "
+                                    "ocurrieron", line=linea_cabecera, rule="anio_posterior_a_la_edicion")
+
+
 def read_workbook(path: Path, hoja: str = HOJA) -> Cuadro:
     """Read one INEI departmental GDP workbook (all activities, or one activity) as published.
 
@@ -295,6 +338,7 @@ def read_workbook(path: Path, hoja: str = HOJA) -> Cuadro:
                 "estado_cifra": ESTADOS_CIFRA[marca], "valor_miles_soles": valor,
             })
     edicion, clave = _edicion(notas)
+    _check_edicion(path, hoja, edicion, clave, anios, cabecera + 1)
     celdas = pd.DataFrame(registros, columns=COLUMNAS_CELDAS[:-1])
     celdas["valor_miles_soles"] = celdas["valor_miles_soles"].astype(object)
     celdas["edicion"] = edicion

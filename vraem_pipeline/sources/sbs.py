@@ -7,7 +7,9 @@ type or balance is a row to quarantine, decided by the schema, not by the reader
 
 The report's amount is the balance at December, so only the December file of the year is read. Other months
 of the same year are named in `meta.fuentes.nota` as ignored; a folder with no December file, or a file of
-another year, fails naming the file.
+another year, fails naming the file. The rows must then agree with the name: a row whose `PERIODO` is not
+`<año>12` is quarantined by the schema (`periodo_del_anio`), and a file whose rows are mostly of another period
+(November's balances saved as December's) is refused naming both periods (`periodos.check_rows_period`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.periodos import check_rows_period
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited
 
 HEADER = ["PERIODO", "TIPO_DOCUMENTO", "NUMERO_DOCUMENTO", "CODIGO_ENTIDAD", "TIPO_CREDITO", "SALDO_SOLES"]
@@ -78,9 +81,15 @@ def find_file(year_dir: Path, anio: int) -> DebtorFile | None:
 
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
               derived: dict[str, str] | None = None) -> TextLoad:
-    """Load the file into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1."""
-    return load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
+    """Load the file into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1, and so
+    does a file whose rows are mostly of another period than its name's AAAAMM."""
+    load = load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
                           member_pattern=_MEMBER, workdir=workdir, derived=derived, strip=True)
+    m = _FILE.match(Path(path).name)
+    if m:  # the finder hands only files named as debtor files; any other name gives no period to compare
+        check_rows_period(con, load, column="periodo", header="PERIODO", pattern="[0-9]{6}",
+                          expected=m.group(1) + m.group(2), what="el periodo")
+    return load
 
 
 def read_file(path: Path) -> ParsedText:

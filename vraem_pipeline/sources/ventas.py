@@ -2,6 +2,11 @@
 
 Pipe-delimited latin-1 as delivered; a zip of it stands in for the file. Amounts stay text here: a malformed
 amount is a row to quarantine, decided by the schema, not by the reader.
+
+The name gives the fiscal year (`ventas_<año>`, that of its folder); the rows' `EJERCICIO` must agree. A row of
+another year is quarantined by the schema (`ejercicio_del_anio`); a file whose rows are mostly of another year
+(`ventas_2024.txt` holding 2023's declarations) is refused naming both years (`periodos.check_rows_period`):
+staged, it would publish a year with no sales at all.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.sources.periodos import check_rows_period
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited, require_rows
 
 HEADER = ["RUC", "EJERCICIO", "VENTAS_NETAS"]
@@ -39,12 +45,23 @@ def find_file(year_dir: Path, anio: int) -> Path | None:
 NORMALIZE = {"ventas_netas": "nullif({c}, '')"}
 
 
+_YEAR_OF_NAME = re.compile(r"^ventas_(\d{4})\.", re.IGNORECASE)
+
+
 def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
-             derived: dict[str, str] | None = None) -> TextLoad:
-    """Load the file into DuckDB (`table`); a changed layout or a file without rows fails naming the file."""
-    return require_rows(load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS,
+              derived: dict[str, str] | None = None, anio: int | None = None) -> TextLoad:
+    """Load the file into DuckDB (`table`); a changed layout or a file without rows fails naming the file, and so
+    does a file whose rows are mostly of another fiscal year than `anio` (default: the year of its name)."""
+    load = require_rows(load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS,
                                        normalize=NORMALIZE, member_pattern=r"\.txt$", workdir=workdir,
                                        derived=derived, strip=True))
+    if anio is None:
+        m = _YEAR_OF_NAME.match(Path(path).name)
+        anio = int(m.group(1)) if m else None
+    if anio is not None:
+        check_rows_period(con, load, column="ejercicio", header="EJERCICIO", pattern="[0-9]{4}", expected=str(anio),
+                          what="el ejercicio")
+    return load
 
 
 def read_file(path: Path) -> ParsedText:

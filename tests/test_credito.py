@@ -3,6 +3,7 @@ DNI → RUC 10 and RUC location, unlocated debtors, credit types in and out, a d
 both growth definitions."""
 
 import math
+import re
 
 import duckdb
 import pandas as pd
@@ -127,7 +128,7 @@ def test_finder_fails_naming_the_file_and_rule(tmp_path, files, rule):
         folder.mkdir(parents=True, exist_ok=True)
         name = folder / f"deudores_{year}{month:02d}.{spec[2] if len(spec) > 2 else 'txt'}"
         name.write_bytes(b"PERIODO|TIPO_DOCUMENTO|NUMERO_DOCUMENTO|CODIGO_ENTIDAD|TIPO_CREDITO|SALDO_SOLES\n")
-    with pytest.raises(SourceFileError) as err:
+    with pytest.raises(SourceFileError, match=rf"^{re.escape(str(folder))}.*: .* \[{rule}\]$") as err:
         sbs.find_file(folder, 2024)
     assert err.value.rule == rule
 

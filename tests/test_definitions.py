@@ -1,37 +1,28 @@
 """The asset graph users see (keys, checks, jobs, schedules, sensors) cannot change by accident.
 
-Regenerate after an intended change with `UPDATE_SNAPSHOTS=1 uv run pytest tests/test_definitions.py`.
+This test only compares; after an intended change, rewrite the snapshot with the separate command
+`uv run --locked python -m tests.update_snapshots` and review its diff.
 """
 
 import json
-import os
-from pathlib import Path
 
 import dagster as dg
+import pytest
 
+from tests.update_snapshots import SNAPSHOT, UPDATE_COMMAND, graph
 from vraem_pipeline.definitions import defs
-
-SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
-
-
-def _graph() -> dict:
-    d = defs()
-    return {
-        "assets": sorted(k.to_user_string() for a in d.assets for k in a.keys),
-        "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}:{'bloqueante' if c.blocking else 'aviso'}"
-                         for cd in d.asset_checks for c in cd.check_specs),
-        "jobs": sorted(j.name for j in d.jobs),
-        "schedules": sorted(s.name for s in d.schedules),
-        "sensors": sorted(s.name for s in d.sensors),
-        "partitioned": sorted(k.to_user_string() for a in d.assets for k in a.keys if a.partitions_def is not None),
-    }
 
 
 def test_definitions_snapshot():
-    graph = _graph()
-    if os.environ.get("UPDATE_SNAPSHOTS"):
-        SNAPSHOT.write_text(json.dumps(graph, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    assert graph == json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    if not SNAPSHOT.exists():
+        pytest.fail(f"falta {SNAPSHOT}: créelo con `{UPDATE_COMMAND}`")
+    expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    actual = graph()
+    changed = {part: {"añadidos": sorted(set(actual.get(part, [])) - set(expected.get(part, []))),
+                      "quitados": sorted(set(expected.get(part, [])) - set(actual.get(part, [])))}
+               for part in sorted(set(actual) | set(expected)) if actual.get(part) != expected.get(part)}
+    assert actual == expected, (f"el grafo de activos cambió respecto de {SNAPSHOT.name}: {changed}; si el cambio es "
+                                f"intencionado, ejecute `{UPDATE_COMMAND}` y revise el diff")
 
 
 def test_definitions_load_and_validate():

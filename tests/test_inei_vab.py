@@ -74,7 +74,7 @@ def test_real_workbook_other_sheets_are_refused():
     with pytest.raises(SourceFileError) as err:
         read_workbook(LIBRO, hoja="cuadro2")
     assert err.value.rule == "unidad" and "pbi_peru_17.xlsx" in str(err.value)
-    with pytest.raises(SourceFileError) as err:
+    with pytest.raises(SourceFileError, match=r"pbi_peru_17\.xlsx: no tiene la hoja cuadro9 \(hojas: .*cuadro1") as err:
         read_workbook(LIBRO, hoja="cuadro9")
     assert err.value.rule == "hoja_cuadro1"
 
@@ -179,7 +179,8 @@ def test_newest_edition_wins_and_the_older_one_is_named(tmp_path):
 def test_two_workbooks_of_one_edition_cannot_be_ranked(tmp_path):
     _total_workbook(tmp_path / "a.xlsx", "Con información disponible a junio del 2026")
     _total_workbook(tmp_path / "b.xlsx", "Con información disponible a junio del 2026")
-    with pytest.raises(SourceFileError) as err:
+    with pytest.raises(SourceFileError, match=r"no se puede decidir la edición más reciente entre a\.xlsx .*b\.xlsx"
+                       ) as err:
         read_folder(tmp_path)
     assert err.value.rule == "edicion"
 

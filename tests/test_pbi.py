@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -37,7 +39,7 @@ def test_allocation_by_department_worked_example():
     assert pbi_res[["anio", "vab_territorio_miles_soles", "participacion_nacional_pct", "nivel"]].values.tolist() == [
         [2024, 350.0, 3.5, "departamento"]]
     assert pbi.resumen_anual(detalle, nac, "vab").anual["participacion_nacional_pct"].iloc[0] == pytest.approx(4.375)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"denominador 'pib': use uno de"):
         pbi.resumen_anual(detalle, nac, "pib")
 
 
@@ -109,8 +111,10 @@ def test_share_table_is_read_whole(tmp_path):
     ("ubigeo_departamento,actividad,participacion_pct\n05,total,1\n08,total,1\n05,total,2\n", None, 4),
 ])
 def test_share_table_errors_name_line_and_rule(tmp_path, text, rule, line):
-    with pytest.raises(SourceFileError) as err:
-        pbi.leer_tabla_participaciones(_table(tmp_path, text), ["05", "08"])
+    path = _table(tmp_path, text)
+    # the message starts with the file (and its line where there is one)
+    with pytest.raises(SourceFileError, match=rf"^{re.escape(str(path))}(, línea \d+)?: ") as err:
+        pbi.leer_tabla_participaciones(path, ["05", "08"])
     assert err.value.rule.startswith("participaciones.")
     if rule:
         assert err.value.rule == rule

@@ -29,6 +29,8 @@ from vraem_pipeline.sample_data.padron import (
 from vraem_pipeline.sample_data.ventas import SUCIEDAD_VENTAS
 
 YEARS = range(2019, 2025)
+#: What Python says of bytes that are not UTF-8 (latin-1 Ñ and accents).
+NOT_UTF8 = "'utf-8' codec can't decode byte"
 SEED = 7
 HEADER = (
     "RUC,Estado,Condicion,Tipo,Actividad_Economica_CIIU_revision3_Principal,"
@@ -111,7 +113,8 @@ def test_cut_format_of_each_year(raw, year):
     if year <= 2022:
         assert not data.startswith(b"\xef\xbb\xbf") and b"\r" not in data
         assert header.count(b"|") == 15
-        with pytest.raises(UnicodeDecodeError):  # latin-1 bytes of Ñ / accents are not UTF-8
+        # latin-1 bytes of Ñ / accents are not UTF-8
+        with pytest.raises(UnicodeDecodeError, match=NOT_UTF8):
             data.decode("utf-8")
         text = data.decode("latin-1")
         assert re.search(r"\|(APURÍMAC|JUNÍN|HUÁNUCO|SAN MARTÍN)\|", text)
@@ -228,7 +231,7 @@ def test_allocate_hand_worked_sum_100_1():
 
 def test_allocate_docstring_example():
     assert allocate(3000, [45.1, 35.0, 20.0]) == [1352, 1049, 599]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"no hay conteos que sumen 1000 .*posibles: 1001\.\.1001"):
         allocate(1000, [45.1, 35.0, 20.0])
     assert allocate(3000, {"a": 45.1, "b": 35.0, "c": 20.0}) == {"a": 1352, "b": 1049, "c": 599}
 
@@ -238,9 +241,9 @@ def test_allocate_unique_answer():
 
 
 def test_allocate_raises_when_impossible():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"no hay conteos que sumen 1000 .*posibles: 1001\.\.1001"):
         allocate(1000, [34.1, 27.7, 22.3, 13.3, 2.7])  # each share pins one count; they add to 1001
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"con total=10 ningún entero redondea a 0\.1 %"):
         allocate(10, [0.1, 99.9])  # no count of 10 is 0.1 %
 
 
@@ -480,7 +483,8 @@ def test_real_fillers_use_the_dialect_of_the_year(raw, raw_real, year):
     lines = tail.split(end.encode())
     assert lines[-1] == b"" and b"\n" not in b"".join(lines) and b"\r" not in b"".join(lines)
     if year <= 2022:
-        with pytest.raises(UnicodeDecodeError):  # latin-1 Ñ / accents somewhere in the fillers
+        # latin-1 Ñ / accents somewhere in the fillers
+        with pytest.raises(UnicodeDecodeError, match=NOT_UTF8):
             tail.decode("utf-8")
     quoted = 0
     for raw_line, row in zip(lines[:-1], filler_rows(raw_real, raw, year), strict=True):
@@ -515,7 +519,7 @@ def test_real_target_below_the_population_is_an_error(universe, tmp_path):
     lines = filas_escritas(universe, 2024)["lineas_datos"] + 1
     escribir_padron(universe, tmp_path, 2024, lineas_total=lines)  # no filler needed: fine
     assert physical_lines(cut_bytes(cut_path(tmp_path, 2024))) == lines
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"{lines - 1:,} líneas pedidas, menos que las {lines:,} del corte sin"):
         escribir_padron(universe, tmp_path, 2024, lineas_total=lines - 1)
 
 
@@ -526,5 +530,5 @@ def test_real_scale_is_national_with_sunat_sized_cuts():
     assert LINEAS_CORTE_REAL[2024] == 12_515_483
     assert list(LINEAS_CORTE_REAL) == list(YEARS)
     assert all(a < b for a, b in zip(list(LINEAS_CORTE_REAL.values()), list(LINEAS_CORTE_REAL.values())[1:]))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="escala desconocida 'huge'"):
         calibrar("huge")

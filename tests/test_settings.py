@@ -10,7 +10,7 @@ def test_parse_years():
     assert parse_years("2019-2024") == [2019, 2020, 2021, 2022, 2023, 2024]
     assert parse_years("2024") == [2024]
     assert parse_years("2019, 2021,2024") == [2019, 2021, 2024]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rango de años invertido: 2024-2019"):
         parse_years("2024-2019")
 
 

@@ -90,10 +90,10 @@ def source_of(relative: Path) -> tuple[tuple[str, ...], int | None] | None:
     return (found.assets, found.year) if found else None
 
 
-def in_partitions(year: int | None) -> bool:
-    """Whether a year folder is one of the staging assets' partitions (2015 to the last complete year); a run
-    requested for any other year would fail the sensor's tick."""
-    return year is None or ANIOS.has_partition_key(str(year))
+def partition_years() -> frozenset[int]:
+    """The staging assets' partitions (2015 to the last complete year): a run requested for any other year
+    would fail the sensor's tick. Computed once per tick (Dagster walks the cron for each question)."""
+    return frozenset(int(k) for k in ANIOS.get_partition_keys())
 
 
 @dataclass
@@ -177,6 +177,10 @@ def scan(raw: Path, seen: dict, published: Callable[[], Published] | None = None
     changed: set[str] = set()
     outside: set[str] = set()
     holder: list[Published] = []
+    years = partition_years()
+
+    def in_partitions(year: int | None) -> bool:
+        return year is None or year in years
 
     def publicado() -> Published:
         if not holder:

@@ -6,7 +6,6 @@ and asset selection is also resolved against the real job. The daemon itself run
 
 import hashlib
 import json
-import logging
 import os
 import time
 

@@ -77,7 +77,8 @@ def watched(relative: Path) -> Watched | None:
     for prefix, assets in YEARLY_SOURCES.items():
         n = len(prefix)
         if parts[:n] == prefix and len(parts) > n + 1 and is_year_folder(parts[n]):
-            return Watched(assets, _FUENTES_DE[prefix], int(parts[n]), PurePosixPath(*relative.parts[:n + 1]).as_posix())
+            folder = PurePosixPath(*relative.parts[:n + 1]).as_posix()
+            return Watched(assets, _FUENTES_DE[prefix], int(parts[n]), folder)
     for prefix, assets in EDITION_SOURCES.items():
         if parts[:len(prefix)] == prefix:
             return Watched(assets, _FUENTES_DE[prefix], None, PurePosixPath(*relative.parts[:len(prefix)]).as_posix())

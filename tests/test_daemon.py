@@ -451,7 +451,7 @@ def _terminada(instance: dg.DagsterInstance, run_ids: list[str]):
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")
 @pytest.mark.parametrize("almacen", ["sqlite", "postgres"])
 def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, muestra, tmp_path, servicios,
-                                                                       request):
+                                                                       request, monkeypatch):
     """The annual refresh unattended, end to end, as the README tells a team to run it:
     1. the schedule's 1 April 2025 tick (evaluated by the scheduler daemon's code at that date) queues the run of
        2024, and the daemon runs it: the first analysts' file is published;
@@ -475,8 +475,7 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
     assert sorted(entorno_vraem) == sorted(variables_del_entorno())  # the runbook's environment file, all of it
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAEM_", "DAGSTER_"))} | entorno_vraem
     for k, v in entorno_vraem.items():  # this process reads the same instance
-        os.environ[k] = v
-    request.addfinalizer(lambda: [os.environ.pop(k, None) for k in entorno_vraem])
+        monkeypatch.setenv(k, v)
     instance = _instancia(home)  # creates the storage's tables before three processes race to
     request.addfinalizer(instance.dispose)
 

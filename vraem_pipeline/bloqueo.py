@@ -9,7 +9,8 @@ says who holds it (pid, host, start time) so that a refused refresh can tell the
 
 The lock is re-entrant within one process: a second acquisition (e.g. a Dagster resource inside the CLI's run)
 only nests, and the lock is released when the outermost holder lets it go. Another process is refused at once,
-with `RefrescoEnCurso`, never left waiting.
+with `RefrescoEnCurso` (`adquirir`, what `vraem refresh` uses: exit 3), or waits for it (`esperar`, for runs
+nobody watches: the Dagster daemon's, up to `Settings.espera_bloqueo_s`, env `VRAEM_ESPERA_BLOQUEO_S`).
 
 **Recovery.** A refresh killed mid-run leaves its Dagster run STARTED, holding the `vraem_almacen` pool slot
 (every later run then waits forever for that slot), and a publish killed mid-copy leaves a
@@ -171,6 +172,66 @@ def refresco(destino: Settings | Path | str) -> Iterator[Path]:
         yield _ruta(destino)
     finally:
         liberar(destino)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Waiting for the lock: runs nobody is watching.
+
+#: Between two attempts to take a lock held by another process.
+INTERVALO_ESPERA_S = 5.0
+#: While the same process holds the lock, a "still waiting" line this often (the first attempt always says who).
+AVISO_CADA_S = 600.0
+
+
+class EsperaAgotada(RefrescoEnCurso):
+    """The lock was still held by another process after the whole wait (`Settings.espera_bloqueo_s`)."""
+
+    def __init__(self, negado: RefrescoEnCurso, esperado_s: float):
+        super().__init__(negado.lock_path, negado.pid, negado.host, negado.desde)
+        from vraem_pipeline.settings import ESPERA_BLOQUEO
+
+        self.esperado_s = esperado_s
+        self.args = (f"{self.args[0].removesuffix('; espere a que termine')}; se esperó {esperado_s:.0f} s, "
+                     f"el máximo de {ESPERA_BLOQUEO}",)
+
+
+def esperar(destino: Settings | Path | str, timeout_s: float, log: Callable[[str], Any] = print, *,
+            intervalo_s: float = INTERVALO_ESPERA_S) -> float:
+    """Take the lock like `adquirir`, but wait up to `timeout_s` for another process to let it go; returns the
+    seconds waited (0 when it was free or already held by this process, which only nests).
+
+    For runs nobody is watching: a run the Dagster daemon launched (schedule, sensor) that meets a hand-run
+    `vraem refresh` must not fail the team's unattended refresh for good; it waits for it, saying whom it waits
+    for (`log`, e.g. a Dagster `context.log.warning`) when it starts waiting, when the holder changes and every
+    `AVISO_CADA_S` after. `vraem refresh` itself keeps refusing at once (exit 3): a person is there to decide.
+    A lock still held after `timeout_s` raises `EsperaAgotada` (a `RefrescoEnCurso`) naming the holder.
+    Polling every `intervalo_s` seconds rather than a blocking `flock`: the wait stays bounded and the holder
+    can be named while waiting.
+    """
+    if timeout_s < 0 or intervalo_s <= 0:
+        raise ValueError(f"esperar: timeout_s={timeout_s!r} e intervalo_s={intervalo_s!r} deben ser ≥ 0 y > 0")
+    inicio = time.monotonic()
+    titular_visto: tuple | None = None
+    ultimo_aviso = inicio
+    while True:
+        try:
+            adquirir(destino)
+        except RefrescoEnCurso as negado:
+            ahora = time.monotonic()
+            esperado = ahora - inicio
+            if esperado >= timeout_s:
+                raise EsperaAgotada(negado, esperado) from None
+            quien = (negado.pid, negado.host, negado.desde)
+            if quien != titular_visto or ahora - ultimo_aviso >= AVISO_CADA_S:
+                accion = "esperando" if titular_visto is None else "sigue esperando"
+                log(f"{accion} el bloqueo ({esperado:.0f} s de {timeout_s:.0f} s como máximo): {negado}")
+                titular_visto, ultimo_aviso = quien, ahora
+            time.sleep(min(intervalo_s, timeout_s - esperado))
+            continue
+        esperado = time.monotonic() - inicio
+        if titular_visto is not None:
+            log(f"bloqueo obtenido tras esperar {esperado:.0f} s: {_ruta(destino)}")
+        return esperado if titular_visto is not None else 0.0
 
 
 # ---------------------------------------------------------------------------------------------------------

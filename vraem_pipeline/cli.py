@@ -18,10 +18,13 @@ from pathlib import Path
 from vraem_pipeline.settings import Settings, parse_years, years_found
 
 DAGSTER_YAML = """\
-# Written by `vraem refresh`. One writer at a time for the DuckDB build file.
+# Written by `vraem refresh`. One writer at a time for the DuckDB build file; the runs the Dagster daemon
+# launches (sensor, schedule, UI) wait in its queue one after another instead of meeting the refresh lock.
 concurrency:
   pools:
     default_limit: 1
+  runs:
+    max_concurrent_runs: 1
 telemetry:
   enabled: false
 """

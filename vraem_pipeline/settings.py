@@ -27,6 +27,37 @@ _YEAR_DIR = re.compile(r"^(19|20)\d\d$")
 #: room to spare on an 8 GB laptop; DuckDB spills what does not fit to `temp_dir`.
 DEFAULT_MEMORY = "2GB"
 
+#: How long a run that `vraem refresh` did not start (the Dagster daemon's, the UI's) waits for the refresh lock
+#: held by another process before it fails (`bloqueo.esperar`). A refresh of the national sample takes minutes,
+#: a real-size six-year one ~7 minutes; hours leave room for a slow machine without hiding a hung refresh for ever.
+ESPERA_BLOQUEO = "VRAEM_ESPERA_BLOQUEO_S"
+DEFAULT_ESPERA_BLOQUEO_S = 6 * 3600
+
+#: How often the Dagster daemon evaluates the sensor on raw/ (`defs/automation.py`), in seconds. A quiet tick
+#: costs a stat per file (README, "Performance"), so minutes are plenty for files that arrive once a year.
+INTERVALO_SENSOR = "VRAEM_SENSOR_INTERVALO_S"
+DEFAULT_INTERVALO_SENSOR_S = 300
+
+
+def seconds_from_env(variable: str, default: float, minimum: float = 0) -> float:
+    """A duration setting in seconds; a value that is not a number, or below `minimum`, names the variable."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return float(default)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{variable}={text!r}: debe ser un número de segundos") from None
+    if not value >= minimum or value == float("inf"):
+        raise ValueError(f"{variable}={text!r}: debe ser un número de segundos ≥ {minimum:g}")
+    return value
+
+
+def sensor_interval_s() -> int:
+    """`VRAEM_SENSOR_INTERVALO_S` (default 300 s, at least 1): read when the definitions are imported, so a change
+    takes effect when the code location is restarted."""
+    return int(seconds_from_env(INTERVALO_SENSOR, DEFAULT_INTERVALO_SENSOR_S, minimum=1))
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -37,6 +68,7 @@ class Settings:
     memoria: str
     temp_dir: Path
     informe_dir: Path
+    espera_bloqueo_s: float = DEFAULT_ESPERA_BLOQUEO_S
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,6 +82,7 @@ class Settings:
             memoria=os.environ.get("VRAEM_MEMORIA", DEFAULT_MEMORY),
             temp_dir=Path(os.environ.get("VRAEM_TEMP_DIR", operacion.with_name(operacion.stem + ".tmp"))).resolve(),
             informe_dir=Path(os.environ.get("VRAEM_INFORME_DIR", warehouse.with_name("informe"))).resolve(),
+            espera_bloqueo_s=seconds_from_env(ESPERA_BLOQUEO, DEFAULT_ESPERA_BLOQUEO_S),
         )
 
     @property

@@ -565,3 +565,45 @@ def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw_2024, tmp_path, monk
         assert _ranuras(instance) == (set(), set())  # nothing left for the next refresh to wait for
     finally:
         instance.dispose()
+
+
+def test_una_ejecucion_sin_cli_espera_el_bloqueo_de_un_refresco_y_luego_publica(scenario_raw, env, monkeypatch):
+    """A run that is not `vraem refresh` (the daemon's, the UI's: the resource's `esperar`) meeting the lock of a
+    hand-run refresh waits for it, naming the holder, and publishes once it is free — where `vraem refresh`
+    refuses at once. The holder is another process holding the lock (what a running CLI refresh does); it lets
+    go once the run has said it is waiting."""
+    import logging
+
+    from tests.conftest import materialize, operacion
+
+    warehouse = env(scenario_raw)
+    monkeypatch.setenv("VRAEM_ESPERA_BLOQUEO_S", "120")
+    lock = operacion(warehouse).with_name(operacion(warehouse).name + ".lock")
+    titular = subprocess.Popen([sys.executable, "-c", _TENER, str(lock)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    class _SoltarAlEsperar(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "esperando el bloqueo" in record.getMessage():
+                threading.Timer(1.0, titular.stdin.close).start()
+
+    progreso = logging.getLogger("vraem.progreso")
+    handler, nivel = _SoltarAlEsperar(), progreso.level
+    progreso.addHandler(handler)
+    progreso.setLevel(logging.INFO)
+    try:
+        assert titular.stdout.readline().strip() == "tengo"
+        instance = dg.DagsterInstance.ephemeral()
+        result = materialize((2024, 2024), instance=instance)
+        titular.wait(timeout=30)
+    finally:
+        progreso.removeHandler(handler)
+        progreso.setLevel(nivel)
+        if titular.poll() is None:
+            titular.kill()
+            titular.wait()
+    assert result.success
+    logs = [e.user_message or e.message for e in instance.all_logs(result.run_id)]
+    assert any("esperando el bloqueo" in m and f"pid {titular.pid}" in m for m in logs), logs
+    assert any("bloqueo obtenido tras esperar" in m for m in logs), logs
+    assert warehouse.exists()

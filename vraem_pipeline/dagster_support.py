@@ -64,6 +64,10 @@ class OperatorDatabase(DuckDBResource):
     """
 
     almacen: str = ""
+    #: How long a run waits for the refresh lock held by another process (`bloqueo.esperar`): a run the daemon
+    #: launched must not fail an unattended refresh because a person ran `vraem refresh` meanwhile. Inside
+    #: `vraem refresh` the lock is already this process's, so this only nests (the CLI itself refuses at once).
+    espera_bloqueo_s: float = 0.0
     _run: RunCopy | None = PrivateAttr(default=None)
 
     @property
@@ -77,13 +81,17 @@ class OperatorDatabase(DuckDBResource):
 
         operacion = Path(self.database)
         operacion.parent.mkdir(parents=True, exist_ok=True)
-        bloqueo.adquirir(self.lock_path)
+
+        def warn(line: str) -> None:
+            if context.log is not None:
+                context.log.warning(line)
+            PROGRESS.info(f"  {line}")
+
+        bloqueo.esperar(self.lock_path, self.espera_bloqueo_s, warn)
         try:
             for line in recover_files(operacion, Path(self.almacen) if self.almacen else None,
                                       dict(self.connection_config)):
-                if context.log is not None:
-                    context.log.warning(line)
-                PROGRESS.info(f"  recuperado: {line}")
+                warn(f"recuperado: {line}")
             run = RunCopy(operacion, dict(self.connection_config), prepare=_prepare_connection).open()
             self._run = run
             try:

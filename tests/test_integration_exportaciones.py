@@ -163,8 +163,9 @@ def test_a_year_with_only_the_delivery_without_line_key(tmp_path, env):
         export_pipe_row_sin_clave(fob="-5"),
     ], name="entrega_2023.txt", header=EXPORT_PIPE_HEADER_SIN_CLAVE)
     warehouse = env(raw)
+    # with the publish: a run changes the operator database only when it publishes (write-audit-publish)
     selection = (dg.AssetSelection.groups("exportaciones", "referencia")
-                 | dg.AssetSelection.assets(dg.AssetKey(["staging", "padron_ruc"])))
+                 | dg.AssetSelection.assets(dg.AssetKey(["staging", "padron_ruc"]), dg.AssetKey(["almacen", "publicado"])))
     result = materialize((2023, 2023), selection=selection)
     assert result.success
     op = operacion(warehouse)

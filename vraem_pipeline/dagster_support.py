@@ -133,6 +133,10 @@ def operator_connection(duckdb: DuckDBResource):
             yield run.connection()
         except BaseException as exc:
             run.note_failure(exc)
+            if run.swapped and "read-only" in str(exc):
+                raise RuntimeError("este paso escribe en la base de operación después de que la ejecución publicó "
+                                   "(almacen/publicado ya la reemplazó): seleccione también lo que lo ordena antes "
+                                   "de la publicación (marts/indicadores_clave)") from exc
             raise
         return
     from vraem_pipeline import bloqueo

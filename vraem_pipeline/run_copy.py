@@ -106,7 +106,11 @@ class RunCopy:
         return self
 
     def connection(self) -> duckdb.DuckDBPyConnection:
-        """The run's one connection (to the copy; after the swap, read-only to the operator database)."""
+        """The run's one connection (to the copy; after the swap, read-only to the operator database), handed over
+        with no result pending: a step that read one row of a result (`fetchone`) leaves it unfinished, and DuckDB
+        refuses the next step's `register` on the same connection until it is."""
+        if self._con is not None:
+            self._con.abort()
         if self._con is None:
             if self.swapped:
                 self._con = duckdb.connect(str(self.operacion), read_only=True)

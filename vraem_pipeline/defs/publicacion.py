@@ -25,9 +25,13 @@ from vraem_pipeline.warehouse import record_parameters, replace_published, sha25
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
                                                                 *CREDITO_MARTS, *PBI_MARTS, "indicadores_clave"]]
+#: The publish swaps the run's copy in as the operator database: whatever writes it must run before, also in a run
+#: that selects a topic without `marts/indicadores_clave` (its topic's key figures are written after its marts).
+KEY_FIGURE_TABLES = [dg.AssetKey(["intermedio", f"indicadores_{t}"])
+                     for t in ("empresas", "empleo", "exportaciones", "credito", "pbi")]
 
 
-@dg.asset(key=["almacen", "publicado"], deps=PUBLISHED_MARTS, pool=POOL, group_name="publicacion",
+@dg.asset(key=["almacen", "publicado"], deps=[*PUBLISHED_MARTS, *KEY_FIGURE_TABLES], pool=POOL, group_name="publicacion",
           kinds={"duckdb"}, description="Escribe marts, meta y referencia en un archivo nuevo y lo publica sobre "
                                         "VRAEM_WAREHOUSE (reemplazo atómico)")
 def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabase, vraem: VraemConfig) -> dg.MaterializeResult:

@@ -2,7 +2,6 @@
 
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline import coherencia
 from vraem_pipeline.defs.coherencia import saltos_interanuales as saltos_check
@@ -105,8 +104,10 @@ def test_the_jump_check_warns_without_blocking_and_names_the_figures(tmp_path):
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts")
     key_figures(con, JUMPS[:3])
-    con.close()
-    result = saltos_check(duckdb=DuckDBResource(database=str(path)))
+    try:
+        result = saltos_check(con)
+    finally:
+        con.close()
     assert not result.passed and result.severity.value == "WARN"
     assert result.metadata["cifras"].value == [
         "empresas_formales 2023→2024: 150.00 → 226.00 (+50.7 %; límite ±50 %, conteos)"]

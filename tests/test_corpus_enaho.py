@@ -302,7 +302,7 @@ def test_cli_reports_the_file_not_the_library_error_it_wraps(tmp_path, env):
     result = materialize((ANIO, ANIO), selection="staging/enaho_personas")
     errors, _ = _report(result)
     path = year_dir(raw) / name("500", "dta")
-    assert errors == [f"staging__enaho_personas: {path}: el archivo .dta es en realidad sav: revise la descarga "
+    assert errors == [f"staging/enaho_personas: {path}: el archivo .dta es en realidad sav: revise la descarga "
                       "del INEI [enaho_formato]"]
 
 

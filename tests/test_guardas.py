@@ -307,7 +307,7 @@ def test_header_only_padron_cut(damaged, capsys):
     for flags in ((), ("--permitir-perdidas",)):
         code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023", *flags)
         assert code == 1, err
-        assert (f"ERROR staging__padron_ruc: {cut}, línea 1: el archivo solo trae la cabecera, ninguna fila "
+        assert (f"ERROR staging/padron_ruc: {cut}, línea 1: el archivo solo trae la cabecera, ninguna fila "
                 "[sin_filas]") in err
         assert "esta ejecución no modificó el almacén publicado ni la base de operación" in err
         assert _files(warehouse) == before  # byte-identical

@@ -87,7 +87,7 @@ def test_firms_without_sales_get_their_own_stratum_when_the_rule_admits_them(sce
     result = dg.materialize(
         [*d.assets, *d.asset_checks], resources=d.resources, instance=dg.DagsterInstance.ephemeral(),
         partition_key="2024", raise_on_error=False,
-        run_config={"ops": {"intermedio__empresas_formales": {"config": {"exigir_ventas_positivas": False}}}},
+        run_config={"ops": {"empresas_anual": {"config": {"exigir_ventas_positivas": False}}}},
     )
     assert result.success
     got = query(warehouse, "SELECT estrato, n_empresas FROM marts.empresas_por_estrato WHERE anio = 2024")

@@ -113,7 +113,7 @@ def test_share_table_and_vab_denominator(tmp_path, env):
                             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
                             tags={"dagster/asset_partition_range_start": "2023",
                                   "dagster/asset_partition_range_end": "2024"},
-                            run_config={"ops": {"intermedio__pbi_asignacion": {"config": {"denominador": "vab"}}}})
+                            run_config={"ops": {"pbi": {"config": {"denominador": "vab"}}}})
     assert result.success
     ev = query(warehouse, "SELECT * FROM marts.pbi_evolucion WHERE anio IN (2023, 2024) ORDER BY anio")
     # 2024: 0.125 × 6,212,319 + 0.01 × 22,767,865 = 776,539.875 + 227,678.65 = 1,004,218.525 miles

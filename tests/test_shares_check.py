@@ -2,9 +2,8 @@
 
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import shares_check
+from vraem_pipeline.steps import shares_check
 
 CHECK = shares_check(on="t_a", evolution="t_evolucion", total="m", blocks={"a": "t_a", "b": "t_b"}, description="")
 
@@ -20,8 +19,11 @@ def run(tmp_path, a, b, evolucion):
     con.execute("CREATE TABLE marts.t_evolucion (anio INT, m DOUBLE)")
     if evolucion:
         con.executemany("INSERT INTO marts.t_evolucion VALUES (?, ?)", evolucion)
-    con.close()
-    result = CHECK(duckdb=DuckDBResource(database=str(path)))
+    try:
+        result = CHECK.run(con, None)
+    finally:
+        con.close()
+    assert CHECK.blocking and CHECK.name == "participaciones_suman_100"
     return result.passed, result.metadata["bloques_con_error"].value
 
 

@@ -435,7 +435,7 @@ def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_pu
     result = materialize((2024, 2024))
     assert not result.success
     errors, _ = _report(result)
-    assert errors == [f"staging__padron_ruc: {cut}: el nombre dice el corte 202412 pero sus filas dicen 202312: 5 de 5 "
+    assert errors == [f"staging/padron_ruc: {cut}: el nombre dice el corte 202412 pero sus filas dicen 202312: 5 de 5 "
                       "filas con PERIODO_PUBLICACION (100.0 %) son de otro periodo (se rechaza el archivo si pasan del "
                       "50 %); renómbrelo con su periodo o cambie el archivo [periodo_de_las_filas]"]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}

@@ -23,8 +23,9 @@ def graph() -> dict:
     d = defs()
     return {
         "assets": sorted(k.to_user_string() for a in d.assets for k in a.keys),
+        # checks defined on their own and checks run in their asset's step (`steps.topic_step`) alike
         "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}:{'bloqueante' if c.blocking else 'aviso'}"
-                         for cd in d.asset_checks for c in cd.check_specs),
+                         for cd in [*d.asset_checks, *d.assets] for c in cd.check_specs),
         "jobs": sorted(j.name for j in d.jobs),
         "schedules": sorted(s.name for s in d.schedules),
         "sensors": sorted(s.name for s in d.sensors),

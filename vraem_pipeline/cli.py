@@ -89,13 +89,24 @@ def _root_cause(error) -> str:
     return message
 
 
+def _failed_assets(error) -> str | None:
+    """The assets a topic's step was computing when it failed (`steps.PartFailed`), if the error says."""
+    while error is not None:
+        if getattr(error, "cls_name", None) == "PartFailed":
+            return (error.message or "").split(": ", 1)[-1].strip() or None
+        error = getattr(error, "cause", None)
+    return None
+
+
 def _report(result) -> tuple[list[str], list[str]]:
     """(errors, warnings) a person can act on, from the run's events."""
     errors, warnings = [], []
     for event in result.all_events:
         kind = event.event_type_value
         if kind == "STEP_FAILURE":  # a multi-line message (the publish guard: one line per loss) stays one per line
-            errors += [f"{event.step_key}: {line}" for line in _root_cause(event.event_specific_data.error).splitlines()]
+            error = event.event_specific_data.error
+            where = _failed_assets(error) or event.step_key
+            errors += [f"{where}: {line}" for line in _root_cause(error).splitlines()]
         elif kind in ("RESOURCE_INIT_FAILURE", "RESOURCE_TEARDOWN_FAILURE") and event.event_specific_data.error:
             # e.g. the run's copy of the operator database could not be made (a full disk): no step ran
             errors += [f"recursos de la ejecución: {line}"

@@ -12,20 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from vraem_pipeline.ingest import YearLoad, stage_years, validate_file
 from vraem_pipeline.marts import register_macros as register_sql_macros
 from vraem_pipeline.run_copy import RunCopy
 from vraem_pipeline.warehouse import recover_files
-from vraem_pipeline.quality import schema_failures
 from vraem_pipeline.settings import pausa_de_prueba
-from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
-from vraem_pipeline.sqlrules import (check_translatable, per_file_counts, register_macros, row_verdict, stage_text_load,
-                                     table_failures)
+from vraem_pipeline.sources.textfiles import TextLoad
+from vraem_pipeline.sqlrules import (per_file_counts, register_macros, row_verdict, stage_text_load)
 from vraem_pipeline.warehouse import (SourceRead, create_table_from_schema, ensure_quarantine_table, ensure_schemas,
                                       record_sources)
 
@@ -187,87 +183,6 @@ def markdown_table(df, limit: int = 20) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _staging_asset(key: dg.AssetKey, schema: pa.DataFrameSchema, table: str, group: str, description: str, *,
-                   kinds: set[str]):
-    """The decorator every staging asset shares: yearly partitions staged in one run, the writers' pool."""
-    return dg.asset(
-        key=key, partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(), pool=POOL,
-        group_name=group, kinds=kinds, description=description,
-        metadata={"dagster/column_schema": column_schema(schema), "tabla": table},
-    )
-
-
-YearReader = Callable[[Path, int], list[tuple[ParsedText, str]]]
-
-
-def source_asset(
-    *, fuente: str, schema: pa.DataFrameSchema, read_year: YearReader, description: str, group: str,
-    year_schema: Callable[[int], pa.DataFrameSchema] | None = None,
-) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    """read → validate → quarantine/stage for a source small enough for pandas (ENAHO: ~90 k rows a year), plus
-    its blocking check from the same schema, run by pandera's pandas backend. National text files use
-    `text_source_asset`.
-
-    `read_year(raw_dir, anio)` returns the parsed files of that year with a note for meta.fuentes
-    (an empty list when the year has none: the year's rows are then removed, never left stale).
-    `year_schema(anio)` tightens the schema for one year's file (e.g. a column a given edition must carry);
-    the table and its blocking check use `schema`.
-    """
-    table = f"staging.{fuente}"
-    key = dg.AssetKey(["staging", fuente])
-
-    @_staging_asset(key, schema, table, group, description, kinds={"duckdb", "pandas"})
-    def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
-        years = asset_years(context)
-        per_year: dict[str, dict[str, int]] = {}
-        # One year at a time, staged before the next is read: only one year's frame is ever in memory.
-        with operator_connection(duckdb) as con:
-            for anio in years:
-                t0 = time.perf_counter()
-                files = read_year(Path(vraem.raw_dir), anio)
-                loads: list[YearLoad] = []
-                if not files:
-                    progress(context, f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
-                for parsed, nota in files:
-                    load = validate_file(fuente, parsed, year_schema(anio) if year_schema else schema, anio, nota)
-                    loads.append(load)
-                    s = load.summary
-                    progress(context, f"{fuente} {anio}: {parsed.label} leídas={s['leidas']:,} "
-                                      f"aceptadas={s['aceptadas']:,} rechazadas={s['rechazadas']:,}", t0)
-                stage_years(con, fuente, table, schema, [anio], loads, Path(vraem.raw_dir))
-                per_year.update({str(anio): l.summary for l in loads})
-                del loads, files
-        return dg.MaterializeResult(metadata={
-            "filas_aceptadas": sum(v["aceptadas"] for v in per_year.values()),
-            "filas_rechazadas": sum(v["rechazadas"] for v in per_year.values()),
-            "por_anio": dg.MetadataValue.json(per_year),
-        })
-
-    @dg.asset_check(asset=key, name="esquema", blocking=True,
-                    description=f"Las filas de {table} cumplen el esquema pandera {schema.name} (bloqueante)")
-    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        years = years_from_tags(context.run.tags)
-        failures, validated = [], 0
-        with operator_connection(duckdb) as con:
-            if years is None:
-                years = [r[0] for r in con.execute(f"SELECT DISTINCT anio FROM {table} ORDER BY anio").fetchall()]
-            for anio in years:  # year by year, for the same memory reason as the asset
-                df = con.execute(f"SELECT * FROM {table} WHERE anio = ?", [anio]).df()
-                validated += len(df)
-                # A year without rows (no files delivered) is not a schema failure; the types of an empty
-                # result set are DuckDB's defaults, not the schema's, so there is nothing meaningful to check.
-                if len(df):
-                    failures.append(schema_failures(df, schema).assign(anio=anio))
-        failed = pd.concat(failures, ignore_index=True) if failures else pd.DataFrame()
-        return dg.AssetCheckResult(
-            passed=failed.empty,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)},
-        )
-
-    return _stage, _check
-
-
 @dataclass(frozen=True)
 class TextSource:
     """One national text file of a year: where it is, how its reader loads it into DuckDB, and a note."""
@@ -327,91 +242,3 @@ def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, 
             f"rechazadas={staged.rechazadas:,}", t0)
     record_sources(con, fuente, [anio], reads, raw_dir)
     return summary
-
-
-def text_source_asset(
-    *, fuente: str, schema: pa.DataFrameSchema, find_year: TextYearFinder, description: str, group: str,
-) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
-    """read → validate → quarantine/stage for a national text source, all inside DuckDB, plus its blocking check.
-
-    The file is loaded by DuckDB into a scratch table of the operator database, checked with the SQL of its
-    pandera schema, and its year replaced in staging and quarantine in one transaction. No row passes through
-    Python, so memory is DuckDB's `memory_limit` whatever the file's size.
-    """
-    check_translatable(schema)
-    table = f"staging.{fuente}"
-    key = dg.AssetKey(["staging", fuente])
-
-    @_staging_asset(key, schema, table, group, description, kinds={"duckdb", "sql"})
-    def _stage(context: dg.AssetExecutionContext, duckdb: DuckDBResource, vraem: VraemConfig) -> dg.MaterializeResult:
-        per_year: dict[str, dict] = {}
-        with operator_connection(duckdb) as con:
-            for anio in asset_years(context):
-                per_year[str(anio)] = stage_text_year(
-                    con, fuente=fuente, schema=schema, anio=anio, find_year=find_year, raw_dir=Path(vraem.raw_dir),
-                    workdir=Path(vraem.temp_dir) / "copias", log=lambda m, t0: progress(context, m, t0))
-        return dg.MaterializeResult(metadata={
-            "filas_aceptadas": sum(v["aceptadas"] for v in per_year.values()),
-            "filas_rechazadas": sum(v["rechazadas"] for v in per_year.values()),
-            "por_anio": dg.MetadataValue.json(per_year),
-        })
-
-    @dg.asset_check(asset=key, name="esquema", blocking=True,
-                    description=f"Las filas de {table} cumplen el esquema pandera {schema.name}, verificado en SQL "
-                                "dentro de la base de operación (bloqueante)")
-    def _check(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        years = years_from_tags(context.run.tags)
-        with operator_connection(duckdb) as con:
-            exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = ?",
-                                 [table]).fetchone()[0]
-            failed = table_failures(con, table, schema, years) if exists else pd.DataFrame()
-            validated = con.execute(f"SELECT count(*) FROM {table}" + (
-                f" WHERE anio IN ({', '.join(map(str, years))})" if years else "")).fetchone()[0] if exists else 0
-        return dg.AssetCheckResult(
-            passed=failed.empty, severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)},
-        )
-
-    return _stage, _check
-
-
-def sql_mart_assets(names: list[str], upstream: dg.AssetsDefinition, group: str) -> list[dg.AssetsDefinition]:
-    """The topic's `marts.<name>` tables, each from `sql/marts/<name>.sql`, built in one step after `upstream` and
-    the reference tables: one asset per table in the graph, one Dagster step per topic (a step costs ~0.5 s of
-    run bookkeeping, more than most of these SQL statements)."""
-    from vraem_pipeline.marts import build_mart
-
-    specs = [dg.AssetSpec(key=["marts", name], deps=[upstream, dg.AssetKey(["referencia", "tablas"])],
-                          group_name=group, kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
-             for name in names]
-
-    @dg.multi_asset(specs=specs, name=f"marts_{group}", pool=POOL, can_subset=True)
-    def _marts(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-        with operator_connection(duckdb) as con:
-            for key in sorted(context.selected_asset_keys, key=lambda k: names.index(k.path[-1])):
-                yield dg.MaterializeResult(asset_key=key, metadata={"filas": build_mart(con, key.path[-1])})
-
-    return [_marts]
-
-
-def shares_check(*, on: str, blocks: dict[str, str], evolution: str, total: str, description: str) -> dg.AssetChecksDefinition:
-    """Blocking check of a topic's marts: every block of shares (`blocks`: label → mart) sums to 100 % in each year
-    with a total, and its total (column `total`) is the `evolution` mart's, year by year, neither side missing."""
-    union = " UNION ALL ".join(
-        f"SELECT '{label}' AS bloque, anio, sum(participacion_pct) AS pct, sum({total}) AS total "
-        f"FROM marts.{mart} GROUP BY anio" for label, mart in blocks.items())
-    sql = f"""WITH b AS ({union})
-              SELECT b.bloque, coalesce(b.anio, e.anio) AS anio, b.pct, b.total, e.{total} AS total_{evolution}
-              FROM b FULL JOIN marts.{evolution} AS e ON e.anio = b.anio
-              WHERE (b.total > 0 AND (e.anio IS NULL OR abs(b.pct - 100) > 1e-6 OR abs(b.total - e.{total}) > 1e-6))
-                 OR (b.anio IS NULL AND e.{total} > 0)"""
-    others = sorted({*blocks.values(), evolution} - {on})
-
-    @dg.asset_check(asset=dg.AssetKey(["marts", on]), name="participaciones_suman_100", blocking=True,
-                    additional_deps=[dg.AssetKey(["marts", m]) for m in others], description=description)
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with operator_connection(duckdb) as con:
-            bad = con.execute(sql).df()
-        return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
-
-    return _check

@@ -5,15 +5,13 @@ from functools import partial
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline.credito import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
-from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, shares_check, sql_mart_assets, text_source_asset,
-                                            years_from_tags)
+from vraem_pipeline.dagster_support import TextSource, markdown_table
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.schemas import credito as schemas
 from vraem_pipeline.sources import sbs
+from vraem_pipeline.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.warehouse import record_parameters
 
 GROUP = "credito"
@@ -27,51 +25,32 @@ def find_deudores_year(raw_dir: Path, anio: int) -> list[TextSource]:
     return [TextSource(found.path, partial(sbs.load_file, path=found.path), found.nota)]
 
 
-sbs_deudores, sbs_deudores_esquema = text_source_asset(
-    fuente="sbs_deudores", schema=schemas.DEUDORES, find_year=find_deudores_year, group=GROUP,
-    description="Saldos de créditos directos a diciembre por deudor, entidad y tipo de crédito (SBS, "
-                "sbs/deudores/<año>/deudores_<año>12.txt), leídos y validados dentro de DuckDB; documentos, "
-                "tipos y saldos inválidos a quarantine.sbs_deudores",
-)
+STAGING = dg.AssetKey(["staging", "sbs_deudores"])
+CREDITO = dg.AssetKey(["intermedio", "credito_empresarial"])
+PADRON = dg.AssetKey(["staging", "padron_ruc"])
+REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
-@dg.asset(
-    key=["intermedio", "credito_empresarial"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[sbs_deudores, dg.AssetKey(["staging", "padron_ruc"]), dg.AssetKey(["referencia", "tablas"])], pool=POOL,
-    group_name=GROUP, kinds={"duckdb", "sql"},
-    description="Crédito empresarial (tipos SBS 06–10) de cada año a nivel nacional, cada fila con el ubigeo de "
-                "su deudor en el Padrón RUC del año (RUC propio o RUC 10 del DNI) o sin ubigeo y el motivo; "
-                "datos personales: solo en la base de operación",
-)
-def credito_empresarial(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def credito_empresarial(step: StepContext) -> dict:
     t0 = time.perf_counter()
-    years = asset_years(context)
     rule = CreditRule()
-    with operator_connection(duckdb) as con:
-        summary = build_business_credit(con, years, rule)
-        record_parameters(con, "credito", rule.descriptions())
+    summary = build_business_credit(step.con, step.years, rule)
+    record_parameters(step.con, "credito", rule.descriptions())
     for row in summary.itertuples():
-        progress(context, f"credito_empresarial {row.anio}: {row.filas:,} filas de crédito empresarial, "
-                          f"{row.deudores:,} deudores, S/ {row.saldo_millones:,.1f} M; sin ubicar "
-                          f"{row.deudores_sin_ubicar:,} deudores, S/ {row.saldo_sin_ubicar_millones:,.1f} M "
-                          f"({row.saldo_sin_ubicar_pct:.2f} %)", t0)
-    return dg.MaterializeResult(metadata={"por_anio": markdown_table(summary),
-                                          "tipos_empresariales": dg.MetadataValue.json(list(rule.tipos_empresariales))})
+        step.progress(f"credito_empresarial {row.anio}: {row.filas:,} filas de crédito empresarial, "
+                      f"{row.deudores:,} deudores, S/ {row.saldo_millones:,.1f} M; sin ubicar "
+                      f"{row.deudores_sin_ubicar:,} deudores, S/ {row.saldo_sin_ubicar_millones:,.1f} M "
+                      f"({row.saldo_sin_ubicar_pct:.2f} %)", t0)
+    return {"por_anio": markdown_table(summary),
+            "tipos_empresariales": dg.MetadataValue.json(list(rule.tipos_empresariales))}
 
 
-@dg.asset_check(asset=credito_empresarial, name="deudores_sin_ubicar",
-                description="Cuántos deudores de crédito empresarial y cuánto saldo no se pudieron ubicar (RUC o RUC 10 "
-                            "del DNI fuera del Padrón RUC del año, sin ubigeo, otro tipo de documento), por año; "
-                            f"advierte si el saldo sin ubicar supera {CreditRule().max_saldo_sin_ubicar_pct} % del "
-                            "saldo empresarial nacional")
-def deudores_sin_ubicar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def deudores_sin_ubicar(con, years: list[int] | None) -> dg.AssetCheckResult:
     rule = CreditRule()
-    years = years_from_tags(context.run.tags)
-    with operator_connection(duckdb) as con:
-        exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermedio' "
-                             "AND table_name = 'credito_empresarial'").fetchone()[0]
-        per_year = unlocated_by_year(con, years) if exists else None
-        reasons = unlocated_by_reason(con, years) if exists else None
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'intermedio' "
+                         "AND table_name = 'credito_empresarial'").fetchone()[0]
+    per_year = unlocated_by_year(con, years) if exists else None
+    reasons = unlocated_by_reason(con, years) if exists else None
     if per_year is None or per_year.empty:
         return dg.AssetCheckResult(passed=True, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={"por_anio": "sin crédito empresarial en los años pedidos"})
@@ -88,31 +67,51 @@ def deudores_sin_ubicar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBRe
     )
 
 
+credito_anual = topic_step("credito_anual", [
+    text_source_part(
+        fuente="sbs_deudores", schema=schemas.DEUDORES, find_year=find_deudores_year, group=GROUP,
+        description="Saldos de créditos directos a diciembre por deudor, entidad y tipo de crédito (SBS, "
+                    "sbs/deudores/<año>/deudores_<año>12.txt), leídos y validados dentro de DuckDB; documentos, "
+                    "tipos y saldos inválidos a quarantine.sbs_deudores"),
+    single(dg.AssetSpec(CREDITO, deps=[STAGING, PADRON, REFERENCIA], group_name=GROUP, kinds={"duckdb", "sql"},
+                        description="Crédito empresarial (tipos SBS 06–10) de cada año a nivel nacional, cada fila con "
+                                    "el ubigeo de su deudor en el Padrón RUC del año (RUC propio o RUC 10 del DNI) o "
+                                    "sin ubigeo y el motivo; datos personales: solo en la base de operación"),
+           credito_empresarial,
+           [Check("deudores_sin_ubicar", CREDITO,
+                  "Cuántos deudores de crédito empresarial y cuánto saldo no se pudieron ubicar (RUC o RUC 10 del DNI "
+                  "fuera del Padrón RUC del año, sin ubigeo, otro tipo de documento), por año; advierte si el saldo "
+                  f"sin ubicar supera {CreditRule().max_saldo_sin_ubicar_pct} % del saldo empresarial nacional",
+                  deudores_sin_ubicar)]),
+], yearly=True, description="Deudores de la SBS de cada año y el crédito empresarial ubicado con el Padrón RUC")
+
+
 CREDITO_MARTS = ["credito_evolucion", "credito_por_tipo", "credito_por_departamento"]
 
 
-credito_marts = sql_mart_assets(CREDITO_MARTS, credito_empresarial, GROUP)
-
-
-credito_participaciones_suman_100 = shares_check(
-    on="credito_por_tipo", evolution="credito_evolucion", total="credito_millones_soles",
-    blocks={"tipo": "credito_por_tipo", "departamento": "credito_por_departamento"},
-    description="Cada bloque de participaciones del crédito (tipo, departamento) suma 100 % cada año con crédito y "
-                "su total coincide con credito_evolucion")
-
-
-@dg.asset(key=["intermedio", "indicadores_credito"], deps=[*credito_marts], pool=POOL, group_name=GROUP,
-          kinds={"duckdb", "sql"}, description="Cifras clave del crédito (códigos credito_*)")
-def indicadores_credito(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def indicadores_credito(step: StepContext) -> dict:
     t0 = time.perf_counter()
-    with operator_connection(duckdb) as con:
-        con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_credito AS {sql_text('indicadores/credito.sql')}",
-                    {"fuente": FUENTE})
-        growth = growth_rows(con, "SELECT anio, credito_millones_soles AS valor FROM marts.credito_evolucion",
-                             "credito", FUENTE)
-        con.register("_g", growth)
-        con.execute("INSERT INTO intermedio.indicadores_credito SELECT * FROM _g")
-        con.unregister("_g")
-        n = con.execute("SELECT count(*) FROM intermedio.indicadores_credito").fetchone()[0]
-    progress(context, f"indicadores_credito: {n:,} filas", t0)
-    return dg.MaterializeResult(metadata={"filas": n})
+    con = step.con
+    con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_credito AS {sql_text('indicadores/credito.sql')}",
+                {"fuente": FUENTE})
+    growth = growth_rows(con, "SELECT anio, credito_millones_soles AS valor FROM marts.credito_evolucion",
+                         "credito", FUENTE)
+    con.register("_g", growth)
+    con.execute("INSERT INTO intermedio.indicadores_credito SELECT * FROM _g")
+    con.unregister("_g")
+    n = con.execute("SELECT count(*) FROM intermedio.indicadores_credito").fetchone()[0]
+    step.progress(f"indicadores_credito: {n:,} filas", t0)
+    return {"filas": n}
+
+
+credito = topic_step("credito", [
+    mart_part(CREDITO_MARTS, [CREDITO], GROUP, checks=[shares_check(
+        on="credito_por_tipo", evolution="credito_evolucion", total="credito_millones_soles",
+        blocks={"tipo": "credito_por_tipo", "departamento": "credito_por_departamento"},
+        description="Cada bloque de participaciones del crédito (tipo, departamento) suma 100 % cada año con "
+                    "crédito y su total coincide con credito_evolucion")]),
+    single(dg.AssetSpec(["intermedio", "indicadores_credito"], deps=[["marts", m] for m in CREDITO_MARTS],
+                        group_name=GROUP, kinds={"duckdb", "sql"}, description="Cifras clave del crédito (códigos "
+                                                                              "credito_*)"),
+           indicadores_credito),
+], yearly=False, description="Marts y cifras clave del crédito empresarial, de todos los años")

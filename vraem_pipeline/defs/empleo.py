@@ -5,11 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
 from vraem_pipeline import referencia
-from vraem_pipeline.dagster_support import (operator_connection, ANIOS, POOL, asset_years, markdown_table, progress,
-                                            source_asset)
+from vraem_pipeline.dagster_support import markdown_table
 from vraem_pipeline.empleo import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
 from vraem_pipeline.errors import SourceFileError
 from vraem_pipeline.informalidad import INSUMOS_M400, PERSON_KEY, rebuild_ocupinf
@@ -17,6 +15,7 @@ from vraem_pipeline.marts import growth_rows, write_mart_frame
 from vraem_pipeline.schemas import enaho as schemas
 from vraem_pipeline.sources import enaho
 from vraem_pipeline.sources.textfiles import ParsedText
+from vraem_pipeline.steps import Check, Part, StepContext, single, source_part, topic_step
 from vraem_pipeline.survey import SINGLE_PSU_DEFAULT
 from vraem_pipeline.warehouse import record_parameters, transaction
 
@@ -52,52 +51,53 @@ def read_salud_year(raw_dir: Path, anio: int):
     return _read_module_year(raw_dir, anio, "400", PERSON_KEY + INSUMOS_M400)
 
 
-enaho_personas, enaho_personas_esquema = source_asset(
-    fuente="enaho_personas", schema=schemas.SCHEMA_PERSONAS, year_schema=schemas.schema_for_year,
-    read_year=read_personas_year, group=GROUP,
-    description="ENAHO módulo 500 (empleo e ingresos): personas de 14 años y más con las variables de los "
-                "indicadores; filas con ubigeo, clave o códigos inválidos a quarantine.enaho_personas",
-)
-
-enaho_salud, enaho_salud_esquema = source_asset(
-    fuente="enaho_salud", schema=schemas.SCHEMA_SALUD, read_year=read_salud_year, group=GROUP,
-    description="ENAHO módulo 400 (salud): afiliación a seguros, insumo de la reconstrucción de ocupinf",
-)
+PERSONAS = dg.AssetKey(["staging", "enaho_personas"])
+SALUD = dg.AssetKey(["staging", "enaho_salud"])
+INFORMALIDAD = dg.AssetKey(["intermedio", "enaho_informalidad"])
+REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
-@dg.asset(
-    key=["intermedio", "enaho_informalidad"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[enaho_personas, enaho_salud], pool=POOL, group_name=GROUP, kinds={"duckdb", "pandas"},
-    description="ocupinf reconstruida con la sintaxis del INEI (módulos 500 + 400) para cada año con ambos módulos",
-)
-def enaho_informalidad(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
-    years = asset_years(context)
+def enaho_informalidad(step: StepContext) -> dict:
+    con = step.con
     frames = []
-    with operator_connection(duckdb) as con:
-        for anio in years:
-            t0 = time.perf_counter()
-            m500 = con.execute("SELECT * FROM staging.enaho_personas WHERE anio = ?", [anio]).df()
-            m400 = con.execute("SELECT * FROM staging.enaho_salud WHERE anio = ?", [anio]).df()
-            if m500.empty or m400.empty:
-                progress(context, f"enaho_informalidad {anio}: sin módulo {'500' if m500.empty else '400'}, "
-                                  "no se reconstruye", t0)
-                continue
-            rebuilt = rebuild_ocupinf(m500, m400).rename(
-                columns={"ocupinf": "ocupinf_reconstruido", "sector": "sector_reconstruido"})
-            rebuilt["anio"] = anio
-            frames.append(rebuilt[["anio", *PERSON_KEY, "ocupinf_reconstruido", "sector_reconstruido"]])
-            progress(context, f"enaho_informalidad {anio}: {len(rebuilt):,} personas reconstruidas", t0)
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-            columns=["anio", *PERSON_KEY, "ocupinf_reconstruido", "sector_reconstruido"])
-        con.execute("""CREATE TABLE IF NOT EXISTS intermedio.enaho_informalidad (anio INTEGER, conglome VARCHAR,
-                       vivienda VARCHAR, hogar VARCHAR, codperso VARCHAR, ocupinf_reconstruido INTEGER,
-                       sector_reconstruido INTEGER)""")
-        with transaction(con):
-            con.execute(f"DELETE FROM intermedio.enaho_informalidad WHERE anio IN ({','.join(map(str, years))})")
-            con.register("_inf", table)
-            con.execute("INSERT INTO intermedio.enaho_informalidad BY NAME SELECT * FROM _inf")
-            con.unregister("_inf")
-    return dg.MaterializeResult(metadata={"filas": len(table)})
+    for anio in step.years:
+        t0 = time.perf_counter()
+        m500 = con.execute("SELECT * FROM staging.enaho_personas WHERE anio = ?", [anio]).df()
+        m400 = con.execute("SELECT * FROM staging.enaho_salud WHERE anio = ?", [anio]).df()
+        if m500.empty or m400.empty:
+            step.progress(f"enaho_informalidad {anio}: sin módulo {'500' if m500.empty else '400'}, no se "
+                          "reconstruye", t0)
+            continue
+        rebuilt = rebuild_ocupinf(m500, m400).rename(
+            columns={"ocupinf": "ocupinf_reconstruido", "sector": "sector_reconstruido"})
+        rebuilt["anio"] = anio
+        frames.append(rebuilt[["anio", *PERSON_KEY, "ocupinf_reconstruido", "sector_reconstruido"]])
+        step.progress(f"enaho_informalidad {anio}: {len(rebuilt):,} personas reconstruidas", t0)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["anio", *PERSON_KEY, "ocupinf_reconstruido", "sector_reconstruido"])
+    con.execute("""CREATE TABLE IF NOT EXISTS intermedio.enaho_informalidad (anio INTEGER, conglome VARCHAR,
+                   vivienda VARCHAR, hogar VARCHAR, codperso VARCHAR, ocupinf_reconstruido INTEGER,
+                   sector_reconstruido INTEGER)""")
+    with transaction(con):
+        con.execute(f"DELETE FROM intermedio.enaho_informalidad WHERE anio IN ({','.join(map(str, step.years))})")
+        con.register("_inf", table)
+        con.execute("INSERT INTO intermedio.enaho_informalidad BY NAME SELECT * FROM _inf")
+        con.unregister("_inf")
+    return {"filas": len(table)}
+
+
+empleo_anual = topic_step("empleo_anual", [
+    source_part(fuente="enaho_personas", schema=schemas.SCHEMA_PERSONAS, year_schema=schemas.schema_for_year,
+                read_year=read_personas_year, group=GROUP,
+                description="ENAHO módulo 500 (empleo e ingresos): personas de 14 años y más con las variables de los "
+                            "indicadores; filas con ubigeo, clave o códigos inválidos a quarantine.enaho_personas"),
+    source_part(fuente="enaho_salud", schema=schemas.SCHEMA_SALUD, read_year=read_salud_year, group=GROUP,
+                description="ENAHO módulo 400 (salud): afiliación a seguros, insumo de la reconstrucción de ocupinf"),
+    single(dg.AssetSpec(INFORMALIDAD, deps=[PERSONAS, SALUD], group_name=GROUP, kinds={"duckdb", "pandas"},
+                        description="ocupinf reconstruida con la sintaxis del INEI (módulos 500 + 400) para cada año "
+                                    "con ambos módulos"),
+           enaho_informalidad),
+], yearly=True, description="Módulos 500 y 400 de la ENAHO de cada año y la informalidad reconstruida")
 
 
 def _persons(con) -> pd.DataFrame:
@@ -114,25 +114,19 @@ def _departments(con) -> list[str]:
     return referencia.territory_departments(con.execute("SELECT * FROM referencia.territorio").df())
 
 
-@dg.asset(key=["intermedio", "informalidad_comparacion"], deps=[enaho_informalidad, dg.AssetKey(["referencia", "tablas"])],
-          pool=POOL, group_name=GROUP, kinds={"duckdb", "pandas"},
-          description="ocupinf reconstruida vs la oficial del INEI en cada año que trae ambas: coincidencia de filas y "
-                      "diferencia ponderada de la tasa de informalidad (nacional y territorio)")
-def informalidad_comparacion(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with operator_connection(duckdb) as con:
-        table = rebuild_validation(_persons(con), _departments(con))
-        con.register("_cmp", table)
-        con.execute("CREATE OR REPLACE TABLE intermedio.informalidad_comparacion AS SELECT * FROM _cmp")
-        con.unregister("_cmp")
-    return dg.MaterializeResult(metadata={"comparacion": markdown_table(table, limit=50)})
+COMPARACION = dg.AssetKey(["intermedio", "informalidad_comparacion"])
 
 
-@dg.asset_check(asset=informalidad_comparacion, name="reconstruccion_dentro_de_tolerancia",
-                description=f"La tasa de informalidad reconstruida difiere de la oficial en ≤ {TOLERANCIA_PP} pp y "
-                            f"coinciden ≥ {COINCIDENCIA_MINIMA_PCT} % de las filas, en cada año con ambas")
-def reconstruccion_dentro_de_tolerancia(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with operator_connection(duckdb) as con:
-        table = con.execute("SELECT * FROM intermedio.informalidad_comparacion ORDER BY anio, ambito").df()
+def informalidad_comparacion(step: StepContext) -> dict:
+    table = rebuild_validation(_persons(step.con), _departments(step.con))
+    step.con.register("_cmp", table)
+    step.con.execute("CREATE OR REPLACE TABLE intermedio.informalidad_comparacion AS SELECT * FROM _cmp")
+    step.con.unregister("_cmp")
+    return {"comparacion": markdown_table(table, limit=50)}
+
+
+def reconstruccion_dentro_de_tolerancia(con, years: list[int] | None) -> dg.AssetCheckResult:
+    table = con.execute("SELECT * FROM intermedio.informalidad_comparacion ORDER BY anio, ambito").df()
     bad = table[(table["diferencia_pp"].abs() > TOLERANCIA_PP) | (table["coincidencia_pct"] < COINCIDENCIA_MINIMA_PCT)]
     return dg.AssetCheckResult(
         passed=bool(len(table)) and bad.empty, severity=dg.AssetCheckSeverity.WARN,
@@ -154,43 +148,53 @@ class ParametrosEmpleo(dg.Config):
 EMPLEO_MARTS = ["empleo_evolucion", "empleo_por_tipo", "empleo_por_sexo", "empleo_precision"]
 
 
-@dg.multi_asset(
-    specs=[dg.AssetSpec(["marts", name], deps=[enaho_informalidad, dg.AssetKey(["referencia", "tablas"])],
-                        group_name=GROUP, kinds={"duckdb", "pandas"}) for name in EMPLEO_MARTS]
-    + [dg.AssetSpec(["intermedio", "indicadores_empleo"], deps=[enaho_informalidad], group_name=GROUP)],
-    pool=POOL,
-)
-def empleo_marts(context: dg.AssetExecutionContext, config: ParametrosEmpleo, duckdb: DuckDBResource):
+def empleo_marts(step: StepContext, selected: set[dg.AssetKey]) -> dict[dg.AssetKey, dict]:
     """Survey estimates (Taylor linearization, PSU conglome, strata estrato, domains over the whole file)."""
     t0 = time.perf_counter()
-    with operator_connection(duckdb) as con:
-        persons = _persons(con)
-        departments = _departments(con)
-        tables = compute_employment(persons, departments, mype_variant=config.variante_mype,
-                                    strata=config.estratos_varianza, single_psu=config.estrato_con_una_upm)
-        counts = {
-            "empleo_evolucion": write_mart_frame(con, "empleo_evolucion", tables.evolucion),
-            "empleo_por_tipo": write_mart_frame(con, "empleo_por_tipo", tables.por_tipo),
-            "empleo_por_sexo": write_mart_frame(con, "empleo_por_sexo", tables.por_sexo),
-            "empleo_precision": write_mart_frame(con, "empleo_precision", tables.indicadores),
-        }
-        key = tables.indicadores.assign(fuente=FUENTE)[["anio", "indicador", "valor", "unidad", "descripcion", "fuente"]]
-        con.register("_key", key)
-        con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_empleo AS SELECT * FROM _key")
-        con.unregister("_key")
-        growth = growth_rows(con, "SELECT anio, pea_ocupada AS valor FROM marts.empleo_evolucion", "empleo", FUENTE)
-        con.register("_g", growth)
-        con.execute("INSERT INTO intermedio.indicadores_empleo SELECT * FROM _g")
-        con.unregister("_g")
-        record_parameters(con, "empleo", {
-            "variante_mype": (config.variante_mype, VARIANTES_MYPE[config.variante_mype]),
-            "estratos_varianza": (config.estratos_varianza, "Estratos del diseño para la varianza (Taylor)"),
-            "estrato_con_una_upm": (config.estrato_con_una_upm, "Tratamiento de estratos con una sola UPM"),
-            "fuente_informalidad": (dict(zip(tables.fuente_informalidad["anio"].astype(int).astype(str),
-                                             tables.fuente_informalidad["informal_source"])),
-                                    "Por año: ocupinf oficial del INEI o reconstruida (módulos 500 + 400)"),
-        })
-    progress(context, f"empleo: {len(tables.evolucion)} años estimados con CV", t0)
-    for name, n in counts.items():
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"filas": n})
-    yield dg.MaterializeResult(asset_key=["intermedio", "indicadores_empleo"], metadata={"filas": len(key)})
+    con, config = step.con, step.config
+    tables = compute_employment(_persons(con), _departments(con), mype_variant=config.variante_mype,
+                                strata=config.estratos_varianza, single_psu=config.estrato_con_una_upm)
+    counts = {
+        "empleo_evolucion": write_mart_frame(con, "empleo_evolucion", tables.evolucion),
+        "empleo_por_tipo": write_mart_frame(con, "empleo_por_tipo", tables.por_tipo),
+        "empleo_por_sexo": write_mart_frame(con, "empleo_por_sexo", tables.por_sexo),
+        "empleo_precision": write_mart_frame(con, "empleo_precision", tables.indicadores),
+    }
+    key = tables.indicadores.assign(fuente=FUENTE)[["anio", "indicador", "valor", "unidad", "descripcion", "fuente"]]
+    con.register("_key", key)
+    con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_empleo AS SELECT * FROM _key")
+    con.unregister("_key")
+    growth = growth_rows(con, "SELECT anio, pea_ocupada AS valor FROM marts.empleo_evolucion", "empleo", FUENTE)
+    con.register("_g", growth)
+    con.execute("INSERT INTO intermedio.indicadores_empleo SELECT * FROM _g")
+    con.unregister("_g")
+    record_parameters(con, "empleo", {
+        "variante_mype": (config.variante_mype, VARIANTES_MYPE[config.variante_mype]),
+        "estratos_varianza": (config.estratos_varianza, "Estratos del diseño para la varianza (Taylor)"),
+        "estrato_con_una_upm": (config.estrato_con_una_upm, "Tratamiento de estratos con una sola UPM"),
+        "fuente_informalidad": (dict(zip(tables.fuente_informalidad["anio"].astype(int).astype(str),
+                                         tables.fuente_informalidad["informal_source"])),
+                                "Por año: ocupinf oficial del INEI o reconstruida (módulos 500 + 400)"),
+    })
+    step.progress(f"empleo: {len(tables.evolucion)} años estimados con CV", t0)
+    out = {dg.AssetKey(["marts", name]): {"filas": n} for name, n in counts.items()}
+    out[dg.AssetKey(["intermedio", "indicadores_empleo"])] = {"filas": len(key)}
+    return out  # computed together (one pass of the survey estimates): every key of the part, whatever was selected
+
+
+empleo = topic_step("empleo", [
+    single(dg.AssetSpec(COMPARACION, deps=[INFORMALIDAD, REFERENCIA], group_name=GROUP, kinds={"duckdb", "pandas"},
+                        description="ocupinf reconstruida vs la oficial del INEI en cada año que trae ambas: "
+                                    "coincidencia de filas y diferencia ponderada de la tasa de informalidad "
+                                    "(nacional y territorio)"),
+           informalidad_comparacion,
+           [Check("reconstruccion_dentro_de_tolerancia", COMPARACION,
+                  f"La tasa de informalidad reconstruida difiere de la oficial en ≤ {TOLERANCIA_PP} pp y coinciden "
+                  f"≥ {COINCIDENCIA_MINIMA_PCT} % de las filas, en cada año con ambas",
+                  reconstruccion_dentro_de_tolerancia)]),
+    Part(tuple(dg.AssetSpec(["marts", name], deps=[INFORMALIDAD, REFERENCIA], group_name=GROUP,
+                            kinds={"duckdb", "pandas"}) for name in EMPLEO_MARTS)
+         + (dg.AssetSpec(["intermedio", "indicadores_empleo"], deps=[INFORMALIDAD], group_name=GROUP),),
+         empleo_marts),
+], yearly=False, config_cls=ParametrosEmpleo,
+   description="Comparación de la informalidad reconstruida, estimaciones con CV, marts y cifras clave del empleo")

@@ -7,15 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, shares_check, sql_mart_assets, text_source_asset,
-                                            years_from_tags)
+from vraem_pipeline.dagster_support import TextSource, markdown_table
 from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.schemas import empresas as schemas
 from vraem_pipeline.sources import padron, ventas
+from vraem_pipeline.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.warehouse import record_parameters, table_exists
 
 GROUP = "empresas"
@@ -23,6 +21,8 @@ FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos)
 
 #: Warning threshold for firms whose activity text matches no CIIU class (source note §3.3 target: < 1 %).
 MAX_SIN_CLASIFICAR_PCT = 1.0
+
+REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
 def find_padron_year(raw_dir: Path, anio: int) -> list[TextSource]:
@@ -41,18 +41,6 @@ def find_ventas_year(raw_dir: Path, anio: int) -> list[TextSource]:
     return [TextSource(path, partial(ventas.load_file, path=path, anio=anio))] if path else []
 
 
-padron_ruc, padron_ruc_esquema = text_source_asset(
-    fuente="padron_ruc", schema=schemas.PADRON, find_year=find_padron_year, group=GROUP,
-    description="Padrón RUC de SUNAT: el corte mensual más reciente de cada año, leído y validado dentro de DuckDB; "
-                "líneas malformadas y RUC inválidos a quarantine.padron_ruc",
-)
-
-ventas_declaradas, ventas_declaradas_esquema = text_source_asset(
-    fuente="ventas_declaradas", schema=schemas.VENTAS, find_year=find_ventas_year, group=GROUP,
-    description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)",
-)
-
-
 def cuts_read(con, years: list[int] | None) -> pd.DataFrame:
     """The Padrón cut each year was staged from, as the staging step recorded it (meta.fuentes): `anio`,
     `archivo` (its name), `corte` (AAAAMM, from the name, as the reader took it) and `cierre` (December)."""
@@ -67,16 +55,11 @@ def cuts_read(con, years: list[int] | None) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["anio", "archivo", "corte", "cierre"])
 
 
-@dg.asset_check(asset=padron_ruc, name="corte_de_diciembre",
-                description="Advierte (no bloquea) cuando el corte del Padrón RUC que cierra un año no es el de "
-                            "diciembre: las cifras de empresas de ese año son las del mes del corte")
-def corte_de_diciembre(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
+def corte_de_diciembre(con, years: list[int] | None) -> dg.AssetCheckResult:
     """The latest cut of a year folder closes it, whatever its month (a June cut may be all there is); a year
     closed by a cut that is not December's is published, but this warning names the year and the cut, as the
     report's source line does."""
-    years = years_from_tags(context.run.tags)
-    with operator_connection(duckdb) as con:
-        cuts = cuts_read(con, years) if table_exists(con, "meta.fuentes") else pd.DataFrame()
+    cuts = cuts_read(con, years) if table_exists(con, "meta.fuentes") else pd.DataFrame()
     early = cuts[~cuts["cierre"]] if len(cuts) else cuts
     return dg.AssetCheckResult(
         passed=early.empty, severity=dg.AssetCheckSeverity.WARN,
@@ -91,54 +74,42 @@ def corte_de_diciembre(context: dg.AssetCheckExecutionContext, duckdb: DuckDBRes
 
 
 class ReglaEmpresaFormal(dg.Config):
-    """Overrides of the formal-firm rule from the launchpad; defaults are `FormalFirmRule`'s."""
+    """Overrides of the formal-firm rule from the launchpad (config of the step `empresas_anual`); defaults are
+    `FormalFirmRule`'s."""
 
     estados_activos: list[str] = list(FormalFirmRule().estados_activos)
     exigir_ventas_positivas: bool = True
 
 
-@dg.asset(
-    key=["intermedio", "empresas_formales"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[padron_ruc, ventas_declaradas, dg.AssetKey(["referencia", "tablas"])], pool=POOL, group_name=GROUP,
-    kinds={"duckdb"}, description="Empresas formales de cada año a nivel nacional (regla en meta.parametros), "
-                                  "con estrato (Ley 30056) y sector PRODUCE",
-)
-def empresas_formales(context: dg.AssetExecutionContext, config: ReglaEmpresaFormal, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def empresas_formales(step: StepContext) -> dict:
     t0 = time.perf_counter()
-    years = asset_years(context)
-    rule = FormalFirmRule(estados_activos=tuple(config.estados_activos),
-                          exigir_ventas_positivas=config.exigir_ventas_positivas)
-    with operator_connection(duckdb) as con:
-        write_activity_map(con)
-        counts = build_formal_firms(con, years, rule)
-        record_parameters(con, "empresas", rule.descriptions())
+    rule = FormalFirmRule(estados_activos=tuple(step.config.estados_activos),
+                          exigir_ventas_positivas=step.config.exigir_ventas_positivas)
+    write_activity_map(step.con)
+    counts = build_formal_firms(step.con, step.years, rule)
+    record_parameters(step.con, "empresas", rule.descriptions())
     for row in counts.itertuples():
-        progress(context, f"empresas_formales {row.anio}: {row.empresas:,} empresas formales (nacional), "
-                          f"sin_clasificar={row.sin_clasificar_pct:.2f} %", t0)
-    return dg.MaterializeResult(metadata={
+        step.progress(f"empresas_formales {row.anio}: {row.empresas:,} empresas formales (nacional), "
+                      f"sin_clasificar={row.sin_clasificar_pct:.2f} %", t0)
+    return {
         "por_anio": markdown_table(counts),
         "regla": dg.MetadataValue.json({k: v[0] for k, v in rule.descriptions().items() if k != "tipos_negocio"}),
         "tipos_negocio": dg.MetadataValue.json(list(rule.tipos_negocio)),
-    })
+    }
 
 
-@dg.asset_check(asset=empresas_formales, name="sector_sin_clasificar",
-                description=f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % de las empresas formales tiene una "
-                            "actividad que no coincide con ninguna clase CIIU Rev.4")
-def sector_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    years = years_from_tags(context.run.tags)
+def sector_sin_clasificar(con, years: list[int] | None) -> dg.AssetCheckResult:
     where = f"WHERE anio IN ({','.join(map(str, years))})" if years else ""
-    with operator_connection(duckdb) as con:
-        shares = con.execute(
-            f"""SELECT anio, count(*) AS empresas, sum((sector = 'sin_clasificar')::INT) AS sin_clasificar,
-                       round(100.0 * sum((sector = 'sin_clasificar')::INT) / count(*), 3) AS pct
-                FROM intermedio.empresas_formales {where} GROUP BY anio ORDER BY anio"""
-        ).df()
-        top = con.execute(
-            f"""SELECT coalesce(actividad_ciiu4, '(vacío)') AS texto, count(*) AS empresas
-                FROM intermedio.empresas_formales {where} {'AND' if where else 'WHERE'} sector = 'sin_clasificar'
-                GROUP BY ALL ORDER BY empresas DESC LIMIT 15"""
-        ).df()
+    shares = con.execute(
+        f"""SELECT anio, count(*) AS empresas, sum((sector = 'sin_clasificar')::INT) AS sin_clasificar,
+                   round(100.0 * sum((sector = 'sin_clasificar')::INT) / count(*), 3) AS pct
+            FROM intermedio.empresas_formales {where} GROUP BY anio ORDER BY anio"""
+    ).df()
+    top = con.execute(
+        f"""SELECT coalesce(actividad_ciiu4, '(vacío)') AS texto, count(*) AS empresas
+            FROM intermedio.empresas_formales {where} {'AND' if where else 'WHERE'} sector = 'sin_clasificar'
+            GROUP BY ALL ORDER BY empresas DESC LIMIT 15"""
+    ).df()
     worst = float(shares["pct"].max()) if len(shares) else 0.0
     return dg.AssetCheckResult(
         passed=worst <= MAX_SIN_CLASIFICAR_PCT, severity=dg.AssetCheckSeverity.WARN,
@@ -146,28 +117,55 @@ def sector_sin_clasificar(context: dg.AssetCheckExecutionContext, duckdb: DuckDB
     )
 
 
+PADRON = dg.AssetKey(["staging", "padron_ruc"])
+VENTAS = dg.AssetKey(["staging", "ventas_declaradas"])
+EMPRESAS_FORMALES = dg.AssetKey(["intermedio", "empresas_formales"])
+
+empresas_anual = topic_step("empresas_anual", [
+    text_source_part(
+        fuente="padron_ruc", schema=schemas.PADRON, find_year=find_padron_year, group=GROUP,
+        description="Padrón RUC de SUNAT: el corte mensual más reciente de cada año, leído y validado dentro de "
+                    "DuckDB; líneas malformadas y RUC inválidos a quarantine.padron_ruc",
+        checks=[Check("corte_de_diciembre", PADRON, "Advierte (no bloquea) cuando el corte del Padrón RUC que cierra "
+                      "un año no es el de diciembre: las cifras de empresas de ese año son las del mes del corte",
+                      corte_de_diciembre)]),
+    text_source_part(
+        fuente="ventas_declaradas", schema=schemas.VENTAS, find_year=find_ventas_year, group=GROUP,
+        description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)"),
+    single(dg.AssetSpec(EMPRESAS_FORMALES, deps=[PADRON, VENTAS, REFERENCIA], group_name=GROUP, kinds={"duckdb"},
+                        description="Empresas formales de cada año a nivel nacional (regla en meta.parametros), con "
+                                    "estrato (Ley 30056) y sector PRODUCE"),
+           empresas_formales,
+           [Check("sector_sin_clasificar", EMPRESAS_FORMALES, f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % de las "
+                  "empresas formales tiene una actividad que no coincide con ninguna clase CIIU Rev.4",
+                  sector_sin_clasificar)]),
+], yearly=True, config_cls=ReglaEmpresaFormal,
+   description="Padrón RUC y ventas declaradas de cada año, y las empresas formales que resultan")
+
+
 EMPRESAS_MARTS = ["empresas_evolucion", "empresas_por_sector", "empresas_por_departamento", "empresas_por_estrato"]
 
 
-empresas_marts = sql_mart_assets(EMPRESAS_MARTS, empresas_formales, GROUP)
+def indicadores_empresas(step: StepContext) -> dict:
+    con = step.con
+    con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_empresas AS {sql_text('indicadores/empresas.sql')}",
+                {"fuente": FUENTE})
+    growth = growth_rows(con, "SELECT anio, n_empresas AS valor FROM marts.empresas_evolucion", "empresas", FUENTE)
+    con.register("_g", growth)
+    con.execute("INSERT INTO intermedio.indicadores_empresas SELECT * FROM _g")
+    con.unregister("_g")
+    return {"filas": con.execute("SELECT count(*) FROM intermedio.indicadores_empresas").fetchone()[0]}
 
 
-participaciones_suman_100 = shares_check(
-    on="empresas_por_estrato", evolution="empresas_evolucion", total="n_empresas",
-    blocks={"estrato": "empresas_por_estrato", "sector": "empresas_por_sector", "departamento": "empresas_por_departamento"},
-    description="Cada bloque de participaciones (estrato, sector, departamento) suma 100 % cada año y su total "
-                "coincide con empresas_evolucion")
-
-
-@dg.asset(key=["intermedio", "indicadores_empresas"], deps=[*empresas_marts], pool=POOL, group_name=GROUP,
-          kinds={"duckdb", "sql"}, description="Cifras clave de empresas (códigos empresas_* y ventas_millones_soles)")
-def indicadores_empresas(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with operator_connection(duckdb) as con:
-        con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_empresas AS {sql_text('indicadores/empresas.sql')}",
-                    {"fuente": FUENTE})
-        growth = growth_rows(con, "SELECT anio, n_empresas AS valor FROM marts.empresas_evolucion", "empresas", FUENTE)
-        con.register("_g", growth)
-        con.execute("INSERT INTO intermedio.indicadores_empresas SELECT * FROM _g")
-        con.unregister("_g")
-        n = con.execute("SELECT count(*) FROM intermedio.indicadores_empresas").fetchone()[0]
-    return dg.MaterializeResult(metadata={"filas": n})
+empresas = topic_step("empresas", [
+    mart_part(EMPRESAS_MARTS, [EMPRESAS_FORMALES], GROUP, checks=[shares_check(
+        on="empresas_por_estrato", evolution="empresas_evolucion", total="n_empresas",
+        blocks={"estrato": "empresas_por_estrato", "sector": "empresas_por_sector",
+                "departamento": "empresas_por_departamento"},
+        description="Cada bloque de participaciones (estrato, sector, departamento) suma 100 % cada año y su total "
+                    "coincide con empresas_evolucion")]),
+    single(dg.AssetSpec(["intermedio", "indicadores_empresas"], deps=[["marts", m] for m in EMPRESAS_MARTS],
+                        group_name=GROUP, kinds={"duckdb", "sql"},
+                        description="Cifras clave de empresas (códigos empresas_* y ventas_millones_soles)"),
+           indicadores_empresas),
+], yearly=False, description="Marts y cifras clave de empresas, de todos los años")

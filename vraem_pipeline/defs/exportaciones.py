@@ -6,16 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline.dagster_support import (ANIOS, POOL, TextSource, asset_years, markdown_table, operator_connection,
-                                            progress, shares_check, sql_mart_assets, text_source_asset,
-                                            years_from_tags)
-from vraem_pipeline.defs.empresas import padron_ruc
+from vraem_pipeline.dagster_support import TextSource, markdown_table
 from vraem_pipeline.marts import growth_rows, sql_text
 from vraem_pipeline.referencia import PAIS_DESCONOCIDO
 from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
+from vraem_pipeline.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.warehouse import record_parameters, replace_years_from_sql
 
 GROUP = "exportaciones"
@@ -73,34 +70,26 @@ def find_exportaciones_year(raw_dir: Path, anio: int) -> list[TextSource]:
     return [TextSource(year_dir, partial(aduanas.load_year, files=files, anio=anio, label=str(year_dir)), nota)]
 
 
-exportaciones, exportaciones_esquema = text_source_asset(
-    fuente="exportaciones", schema=EXPORTACIONES, find_year=find_exportaciones_year, group=GROUP,
-    description="Exportaciones definitivas de SUNAT (aduanas/<año>/: x*.zip semanales con un DBF y/o la entrega en "
-                "texto), todo el año en una pasada; series repetidas entre archivos y filas inválidas a "
-                "quarantine.exportaciones",
-)
+STAGING = dg.AssetKey(["staging", "exportaciones"])
+LINEAS = dg.AssetKey(["intermedio", "exportaciones"])
+PADRON = dg.AssetKey(["staging", "padron_ruc"])
+REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
-@dg.asset(key=["intermedio", "exportaciones"], partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run(),
-          deps=[exportaciones, padron_ruc, dg.AssetKey(["referencia", "tablas"])], pool=POOL, group_name=GROUP,
-          kinds={"duckdb", "sql"},
-          description="Cada serie exportada con su departamento de origen, país ISO, clase CIIU y departamento del "
-                      "domicilio fiscal del exportador (nacional; solo en la base de operación)")
-def exportaciones_lineas(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+def exportaciones_lineas(step: StepContext) -> dict:
     t0 = time.perf_counter()
-    years = asset_years(context)
-    select = sql_text("intermedio/exportaciones.sql")
-    with operator_connection(duckdb) as con:
-        replace_years_from_sql(con, "intermedio.exportaciones", select, {"anios": years}, years)
-        record_parameters(con, "exportaciones", PARAMETROS)
-        counts = con.execute(
-            f"""SELECT anio, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 1) AS fob_millones_usd
-                FROM intermedio.exportaciones WHERE anio IN ({','.join(map(str, years))}) GROUP BY anio ORDER BY anio"""
-        ).df()
+    years, con = step.years, step.con
+    replace_years_from_sql(con, "intermedio.exportaciones", sql_text("intermedio/exportaciones.sql"), {"anios": years},
+                           years)
+    record_parameters(con, "exportaciones", PARAMETROS)
+    counts = con.execute(
+        f"""SELECT anio, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 1) AS fob_millones_usd
+            FROM intermedio.exportaciones WHERE anio IN ({','.join(map(str, years))}) GROUP BY anio ORDER BY anio"""
+    ).df()
     for row in counts.itertuples():
-        progress(context, f"exportaciones {row.anio}: {row.series:,} series, US$ {row.fob_millones_usd:,} millones "
-                          "(nacional)", t0)
-    return dg.MaterializeResult(metadata={"por_anio": markdown_table(counts)})
+        step.progress(f"exportaciones {row.anio}: {row.series:,} series, US$ {row.fob_millones_usd:,} millones "
+                      "(nacional)", t0)
+    return {"por_anio": markdown_table(counts)}
 
 
 def _shares(con, years: list[int] | None, where: str, scope: str) -> pd.DataFrame:
@@ -142,48 +131,62 @@ WARNINGS = {
 }
 
 
-@dg.multi_asset_check(specs=[dg.AssetCheckSpec(name, asset=exportaciones_lineas, description=spec[0])
-                             for name, spec in WARNINGS.items()])
-def exportaciones_avisos(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource):
-    """The three warnings in one step: each reads a share of the year's FOB from intermedio.exportaciones."""
-    years = years_from_tags(context.run.tags)
-    with operator_connection(duckdb) as con:
-        for name, (_, where, scopes, limit, detail_sql) in WARNINGS.items():
-            shares = pd.concat([_shares(con, years, where, s) for s in scopes], ignore_index=True)
-            worst = float(shares["pct"].max()) if len(shares) and shares["pct"].notna().any() else 0.0
-            yield dg.AssetCheckResult(
-                check_name=name, asset_key=exportaciones_lineas.key, passed=worst <= limit,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"max_pct": worst, "umbral_pct": limit, "por_anio": markdown_table(shares),
-                          "detalle": markdown_table(con.execute(detail_sql).df())})
+def _warning(name: str):
+    """The warning check `name` of `WARNINGS`: a share of the year's FOB from intermedio.exportaciones."""
+    _, where, scopes, limit, detail_sql = WARNINGS[name]
+
+    def run(con, years: list[int] | None) -> dg.AssetCheckResult:
+        shares = pd.concat([_shares(con, years, where, s) for s in scopes], ignore_index=True)
+        worst = float(shares["pct"].max()) if len(shares) and shares["pct"].notna().any() else 0.0
+        return dg.AssetCheckResult(
+            passed=worst <= limit, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"max_pct": worst, "umbral_pct": limit, "por_anio": markdown_table(shares),
+                      "detalle": markdown_table(con.execute(detail_sql).df())})
+
+    return Check(name, LINEAS, WARNINGS[name][0], run)
+
+
+exportaciones_anual = topic_step("exportaciones_anual", [
+    text_source_part(
+        fuente="exportaciones", schema=EXPORTACIONES, find_year=find_exportaciones_year, group=GROUP,
+        description="Exportaciones definitivas de SUNAT (aduanas/<año>/: x*.zip semanales con un DBF y/o la entrega "
+                    "en texto), todo el año en una pasada; series repetidas entre archivos y filas inválidas a "
+                    "quarantine.exportaciones"),
+    single(dg.AssetSpec(LINEAS, deps=[STAGING, PADRON, REFERENCIA], group_name=GROUP, kinds={"duckdb", "sql"},
+                        description="Cada serie exportada con su departamento de origen, país ISO, clase CIIU y "
+                                    "departamento del domicilio fiscal del exportador (nacional; solo en la base de "
+                                    "operación)"),
+           exportaciones_lineas, [_warning(name) for name in WARNINGS]),
+], yearly=True, description="Líneas de exportación de cada año y las series listas para los marts")
 
 
 EXPORTACIONES_MARTS = ["exportaciones_evolucion", "exportaciones_por_destino", "exportaciones_por_producto",
                        "exportaciones_por_departamento", "exportaciones_por_departamento_domicilio_fiscal"]
 
 
-exportaciones_marts = sql_mart_assets(EXPORTACIONES_MARTS, exportaciones_lineas, GROUP)
+def indicadores_exportaciones(step: StepContext) -> dict:
+    con = step.con
+    con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_exportaciones AS "
+                f"{sql_text('indicadores/exportaciones.sql')}", {"fuente": FUENTE})
+    growth = growth_rows(con, "SELECT anio, fob_millones_usd AS valor FROM marts.exportaciones_evolucion",
+                         "exportaciones", FUENTE)
+    # contract §4.2 lists only the annual change for exports (the edition's window is 2021–2024)
+    growth = growth[growth["indicador"] == "exportaciones_var_anual_pct"]
+    con.register("_g", growth)
+    con.execute("INSERT INTO intermedio.indicadores_exportaciones SELECT * FROM _g")
+    con.unregister("_g")
+    return {"filas": con.execute("SELECT count(*) FROM intermedio.indicadores_exportaciones").fetchone()[0]}
 
 
-exportaciones_participaciones = shares_check(
-    on="exportaciones_por_departamento", evolution="exportaciones_evolucion", total="fob_millones_usd",
-    blocks={"destino": "exportaciones_por_destino", "producto": "exportaciones_por_producto",
-            "departamento": "exportaciones_por_departamento"},
-    description="Destinos, productos y departamentos suman 100 % cada año y su FOB coincide con exportaciones_evolucion")
-
-
-@dg.asset(key=["intermedio", "indicadores_exportaciones"], deps=[*exportaciones_marts], pool=POOL, group_name=GROUP,
-          kinds={"duckdb", "sql"}, description="Cifras clave de exportaciones (códigos exportaciones_*)")
-def indicadores_exportaciones(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    with operator_connection(duckdb) as con:
-        con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_exportaciones AS "
-                    f"{sql_text('indicadores/exportaciones.sql')}", {"fuente": FUENTE})
-        growth = growth_rows(con, "SELECT anio, fob_millones_usd AS valor FROM marts.exportaciones_evolucion",
-                             "exportaciones", FUENTE)
-        # contract §4.2 lists only the annual change for exports (the edition's window is 2021–2024)
-        growth = growth[growth["indicador"] == "exportaciones_var_anual_pct"]
-        con.register("_g", growth)
-        con.execute("INSERT INTO intermedio.indicadores_exportaciones SELECT * FROM _g")
-        con.unregister("_g")
-        n = con.execute("SELECT count(*) FROM intermedio.indicadores_exportaciones").fetchone()[0]
-    return dg.MaterializeResult(metadata={"filas": n})
+exportaciones = topic_step("exportaciones", [
+    mart_part(EXPORTACIONES_MARTS, [LINEAS], GROUP, checks=[shares_check(
+        on="exportaciones_por_departamento", evolution="exportaciones_evolucion", total="fob_millones_usd",
+        blocks={"destino": "exportaciones_por_destino", "producto": "exportaciones_por_producto",
+                "departamento": "exportaciones_por_departamento"},
+        description="Destinos, productos y departamentos suman 100 % cada año y su FOB coincide con "
+                    "exportaciones_evolucion")]),
+    single(dg.AssetSpec(["intermedio", "indicadores_exportaciones"],
+                        deps=[["marts", m] for m in EXPORTACIONES_MARTS], group_name=GROUP, kinds={"duckdb", "sql"},
+                        description="Cifras clave de exportaciones (códigos exportaciones_*)"),
+           indicadores_exportaciones),
+], yearly=False, description="Marts y cifras clave de exportaciones, de todos los años")

@@ -184,3 +184,38 @@ def test_full_disk_under_dagster_home_ends_with_one_line(published, tmp_path):
     assert "no queda espacio en el disco" in last, got["stderr"]
     assert "Traceback" not in got["stderr"] and len(got["stderr"].strip().splitlines()) <= 3, got["stderr"]
     assert {p.name: _sha(p) for p in (src / "wh").iterdir() if p.is_file()} == before
+
+
+_PUBLICAR_BAJO_LIMITE = r"""
+import resource, sys
+from pathlib import Path
+import duckdb
+from vraem_pipeline.errors import StorageError
+from vraem_pipeline.warehouse import ensure_schemas, write_published_file
+con = duckdb.connect()
+ensure_schemas(con)
+con.execute("CREATE TABLE marts.grande AS SELECT range AS x, md5(range::VARCHAR) || md5((-range)::VARCHAR) AS t "
+            "FROM range(300000)")
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    write_published_file(con, Path(sys.argv[1]))
+except StorageError as err:
+    print(err)
+    sys.exit(7)
+"""
+
+
+def test_a_publish_that_meets_a_file_size_limit_leaves_no_half_written_file(tmp_path):
+    """The analysts' new file cannot be written whole: the error names it and the cause; neither it nor its WAL
+    stays beside the published file (it kept the analysts' disk full)."""
+    target = tmp_path / "publicado" / "vraem.duckdb"
+    target.parent.mkdir()
+    target.write_bytes(b"el archivo publicado")
+    run = subprocess.run([sys.executable, "-c", _PUBLICAR_BAJO_LIMITE, str(target), str(2 << 20)],
+                         capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert run.returncode == 7, run.stdout + run.stderr
+    assert run.stdout.startswith(f"{target.parent}/.vraem.duckdb.") and ".tmp: el archivo supera el tamaño máximo" \
+        in run.stdout and "al escribir el almacén nuevo de los analistas" in run.stdout, run.stdout
+    assert sorted(p.name for p in target.parent.iterdir()) == ["vraem.duckdb"]
+    assert target.read_bytes() == b"el archivo publicado"

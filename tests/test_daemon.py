@@ -633,7 +633,7 @@ def test_dg_dev_serves_the_automations_runs_their_daemon_and_stops_on_ctrl_c(tmp
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAEM_", "DAGSTER_"))} | {
         "DAGSTER_HOME": str(home), "VRAEM_RAW_DIR": str(tmp_path / "raw"),
         "VRAEM_WAREHOUSE": str(tmp_path / "publicado" / "vraem.duckdb")}
-    assert "`DAGSTER_HOME=$PWD/warehouse/.dagster uv run --frozen dg dev`" in " ".join(_equipo().split())
+    assert "`DAGSTER_HOME=$PWD/warehouse/.dagster uv run --locked dg dev`" in " ".join(_equipo().split())
     puerto = _puerto_libre()
     dev = Servicio("dg_dev", [str(BIN / "dg"), "dev", "--port", str(puerto)], env, tmp_path)
     servicios.append(dev)

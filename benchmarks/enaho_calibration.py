@@ -21,12 +21,12 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from vraem_pipeline.empleo import compute_employment, rebuild_validation
-from vraem_pipeline.informalidad import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
-from vraem_pipeline.referencia import load_territory, territory_departments
-from vraem_pipeline.sample_data.calibracion import leer_publicado
-from vraem_pipeline.sample_data.enaho import write_enaho
-from vraem_pipeline.schemas.enaho import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
+from vraem_pipeline.empleo.estimates import compute_employment, rebuild_validation
+from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
+from vraem_pipeline.core.references import load_territory, territory_departments
+from vraem_muestra.calibracion import leer_publicado
+from vraem_muestra.enaho import write_enaho
+from vraem_pipeline.empleo.schema import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
 
 YEARS = range(2019, 2025)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 
-from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
-from vraem_pipeline.sqlrules import stage_text_load
-from vraem_pipeline.warehouse import ensure_schemas, operator_config
+from vraem_pipeline.core.sqlrules import stage_text_load
+from vraem_pipeline.core.databases import ensure_schemas, operator_config
 
 
 def main() -> None:

@@ -48,10 +48,10 @@ def baseline(csv_path: str, db: str, memoria: str) -> dict:
 
 
 def pipeline(path: str, db: str, memoria: str, temp: str) -> dict:
-    from vraem_pipeline.schemas.empresas import PADRON
+    from vraem_pipeline.empresas.schema import PADRON
     from vraem_pipeline.sources import padron
-    from vraem_pipeline.sqlrules import register_macros, row_verdict, stage_text_load, table_failures
-    from vraem_pipeline.warehouse import connect, ensure_schemas
+    from vraem_pipeline.core.sqlrules import register_macros, row_verdict, stage_text_load, table_failures
+    from vraem_pipeline.core.databases import connect, ensure_schemas
 
     Path(db).unlink(missing_ok=True)
     con = connect(db)

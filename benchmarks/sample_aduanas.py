@@ -1,4 +1,4 @@
-"""Write the synthetic customs export files (`sample_data/aduanas.py`) and time it, year by year.
+"""Write the synthetic customs export files (`vraem_muestra/aduanas.py`) and time it, year by year.
 
     uv run python benchmarks/sample_aduanas.py                    # the test scale (small), 2021–2024: ~0.3 s idle
     uv run python benchmarks/sample_aduanas.py --scale national   # the quick start's, ~300 k accepted lines a year
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vraem_pipeline.sample_data import aduanas
-from vraem_pipeline.sample_data.calibracion import calibrar
-from vraem_pipeline.sample_data.padron import construir_universo
+from vraem_muestra import aduanas
+from vraem_muestra.calibracion import calibrar
+from vraem_muestra.padron import construir_universo
 
 
 def main() -> None:

@@ -11,11 +11,11 @@ import duckdb
 import pandera.pandas as pa
 import pytest
 
-from vraem_pipeline.dagster_support import stage_text_year
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.marts import register_macros as register_sql_macros
-from vraem_pipeline.sqlrules import register_macros
-from vraem_pipeline.warehouse import SourceRead, ensure_schemas
+from vraem_pipeline.lib.dagster_support import stage_text_year
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.marts import register_macros as register_sql_macros
+from vraem_pipeline.core.sqlrules import register_macros
+from vraem_pipeline.core.databases import SourceRead, ensure_schemas
 
 
 @dataclass

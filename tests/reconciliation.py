@@ -1,4 +1,4 @@
-"""Reading the verdicts of `vraem_pipeline.reconciliacion` in tests.
+"""Reading the verdicts of `vraem_pipeline.core.reconciliation` in tests.
 
 `reconcile` and `reconcile_rankings` leave `coincide` NA for a published figure the pipeline never computed (no
 mart row, no key figure). pandas' `.all()` skips NA, so `table["coincide"].all()` passes on a figure that is

@@ -10,12 +10,12 @@ import pytest
 
 from tests.builders import (EXPORT_DBF_FIELDS, dbf_bytes, export_pipe_row, export_record, write_export_pipe,
                             write_export_week)
-from vraem_pipeline import referencia
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.core import references as referencia
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
-from vraem_pipeline.sqlrules import stage_text_load
-from vraem_pipeline.warehouse import ensure_schemas
+from vraem_pipeline.core.sqlrules import stage_text_load
+from vraem_pipeline.core.databases import ensure_schemas
 
 
 # --- dBase ------------------------------------------------------------------------------------------------------

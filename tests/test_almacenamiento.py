@@ -190,8 +190,8 @@ _PUBLICAR_BAJO_LIMITE = r"""
 import resource, sys
 from pathlib import Path
 import duckdb
-from vraem_pipeline.errors import StorageError
-from vraem_pipeline.warehouse import ensure_schemas, write_published_file
+from vraem_pipeline.core.errors import StorageError
+from vraem_pipeline.core.databases import ensure_schemas, write_published_file
 con = duckdb.connect()
 ensure_schemas(con)
 con.execute("CREATE TABLE marts.grande AS SELECT range AS x, md5(range::VARCHAR) || md5((-range)::VARCHAR) AS t "

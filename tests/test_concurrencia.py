@@ -26,9 +26,9 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from vraem_pipeline import bloqueo
+from vraem_pipeline.core import lock as bloqueo
 from vraem_pipeline.cli import DAGSTER_YAML
-from vraem_pipeline.settings import PACKAGE_REFERENCE, PAUSA_DE_PRUEBA, PUNTOS_DE_PAUSA, Settings
+from vraem_pipeline.core.settings import PACKAGE_REFERENCE, PAUSA_DE_PRUEBA, PUNTOS_DE_PAUSA, Settings
 from tests.test_determinismo import contenido_marts
 
 pytestmark = pytest.mark.slow
@@ -38,7 +38,7 @@ REFRESCO_MAX = 600
 
 _PROBAR = """
 import sys
-from vraem_pipeline import bloqueo
+from vraem_pipeline.core import lock as bloqueo
 try:
     bloqueo.adquirir(sys.argv[1])
 except bloqueo.RefrescoEnCurso as exc:
@@ -49,7 +49,7 @@ print("adquirido")
 
 _TENER = """
 import sys
-from vraem_pipeline import bloqueo
+from vraem_pipeline.core import lock as bloqueo
 bloqueo.adquirir(sys.argv[1])
 print("tengo", flush=True)
 sys.stdin.read()

@@ -20,7 +20,7 @@ from tests.builders import (EXPORT_DBF_FIELDS, EXPORT_PIPE_HEADER, EXPORT_PIPE_H
                             write_export_week)
 from tests.corpus_staging import assert_file_error, stage_year
 from vraem_pipeline.defs.exportaciones import find_exportaciones_year
-from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 
 Y = 2024
 SQL = "'; DROP TABLE meta.fuentes;--"  # fits the 30-character DNOMBRE field
@@ -330,7 +330,7 @@ def test_delivery_without_the_line_key_loads_every_line_once(tmp_path):
     """Exactly §5.2's columns: refused before (`faltan columnas ['fano', 'ndcl', 'nser']`). Every line counts, two
     identical lines included (no key tells a repeat from a second shipment of the same goods); the rules still
     apply, the date rule on `femb` (no `fnum`)."""
-    from vraem_pipeline.sqlrules import table_failures
+    from vraem_pipeline.core.sqlrules import table_failures
 
     same = export_pipe_row_sin_clave(femb="20240315", freg="20240402")
     path = _sin_clave(tmp_path / "raw", [

@@ -17,10 +17,10 @@ import pyreadstat
 import pytest
 
 from vraem_pipeline.defs.empleo import read_personas_year, read_salud_year
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.ingest import stage_years, validate_file
-from vraem_pipeline.schemas import enaho as schemas
-from vraem_pipeline.warehouse import ensure_schemas
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.ingest import stage_years, validate_file
+from vraem_pipeline.empleo import schema as schemas
+from vraem_pipeline.core.databases import ensure_schemas
 
 ANIO = 2024
 
@@ -397,7 +397,7 @@ def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years
 
 def test_the_survey_code_table_is_the_source_notes():
     """sources/enaho.md §1 [V]: 2017=603 … 2024=966, 2025=1031; the sample's zips are named from it."""
-    from vraem_pipeline.sample_data.enaho import YEAR_CODES
+    from vraem_muestra.enaho import YEAR_CODES
     from vraem_pipeline.sources.enaho import survey_code_years
 
     assert survey_code_years() == {603: 2017, 634: 2018, 687: 2019, 737: 2020, 759: 2021, 784: 2022, 906: 2023,

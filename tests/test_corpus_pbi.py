@@ -19,8 +19,8 @@ import pytest
 from tests.corpus_staging import assert_file_error
 from tests.libros_inei import write_workbook
 from tests.zips_maliciosos import write_bomb
-from vraem_pipeline.quality import split_valid
-from vraem_pipeline.schemas.pbi import INEI_VAB
+from vraem_pipeline.core.quality import split_valid
+from vraem_pipeline.pbi.schema import INEI_VAB
 from vraem_pipeline.sources import inei_vab
 
 YEARS = [2022, "2023P/"]

@@ -20,7 +20,7 @@ from tests.corpus_staging import assert_file_error, stage_year
 from tests.scenario_credito import HEADER, write_deudores
 from tests.zips_maliciosos import write_zip
 from vraem_pipeline.defs.credito import find_deudores_year
-from vraem_pipeline.schemas.credito import DEUDORES
+from vraem_pipeline.credito.schema import DEUDORES
 
 Y = 2024
 A = ruc("20", 30_000_001)

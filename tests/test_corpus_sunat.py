@@ -18,8 +18,8 @@ import pytest
 from tests.builders import bad_ruc, padron_bytes, padron_row, ruc, write_padron, write_ventas
 from tests.corpus_staging import stage_year
 from vraem_pipeline.defs.empresas import find_padron_year, find_ventas_year
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.schemas import empresas as schemas
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.empresas import schema as schemas
 
 ANIO = 2024
 N_ROWS = 6
@@ -393,8 +393,8 @@ def test_padron_period_rule_gives_the_same_verdict_in_sql_and_in_pandas():
     import duckdb
     import pandas as pd
 
-    from vraem_pipeline.quality import split_valid
-    from vraem_pipeline.sqlrules import rules
+    from vraem_pipeline.core.quality import split_valid
+    from vraem_pipeline.core.sqlrules import rules
 
     values = ["202412", "202401", "202312", "202501", None, "2024-12"]
     expected = [True, True, False, False, True, True]  # a malformed period is the format rule's, not this one's

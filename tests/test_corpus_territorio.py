@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from tests.corpus_staging import assert_file_error
-from vraem_pipeline.referencia import MAX_TEXTO_TERRITORIO, load_territory
+from vraem_pipeline.core.references import MAX_TEXTO_TERRITORIO, load_territory
 
 HEADER = "ubigeo,departamento,provincia,distrito,ambito,fuente"
 HUANTA = "050401,Ayacucho,Huanta,Huanta,influencia,x"

@@ -5,7 +5,7 @@ import math
 import duckdb
 import pytest
 
-from vraem_pipeline.marts import growth_rows
+from vraem_pipeline.core.marts import growth_rows
 
 
 def _growth(series: dict[int, float]) -> dict[tuple[int, str], float]:

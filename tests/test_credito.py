@@ -11,13 +11,13 @@ import pytest
 
 from tests.builders import bad_ruc, ruc
 from tests.scenario_credito import DEUDORES_2024, EXPECTED_QUARANTINE_2024, write_deudores
-from vraem_pipeline.credito import CreditRule, build_business_credit, credit_types, unlocated_by_reason
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.marts import build_mart, growth_rows
-from vraem_pipeline.schemas.credito import DEUDORES
+from vraem_pipeline.credito.rules import CreditRule, build_business_credit, credit_types, unlocated_by_reason
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.marts import build_mart, growth_rows
+from vraem_pipeline.credito.schema import DEUDORES
 from vraem_pipeline.sources import sbs
-from vraem_pipeline.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
-from vraem_pipeline.warehouse import ensure_schemas
+from vraem_pipeline.core.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
+from vraem_pipeline.core.databases import ensure_schemas
 
 A = ruc("20", 30_000_001)
 COLUMNS = ["periodo", "tipo_documento", "numero_documento", "codigo_entidad", "tipo_credito", "saldo_soles"]
@@ -75,7 +75,7 @@ def test_every_quarantine_rule_gives_the_hand_worked_verdict_in_sql():
 
 
 def test_sql_and_pandera_pandas_backend_agree_row_by_row():
-    from vraem_pipeline.quality import split_valid
+    from vraem_pipeline.core.quality import split_valid
 
     frame = _frame()
     rejected = split_valid(frame, DEUDORES, anio=2024, source="f").rejected.set_index("linea")["regla"]
@@ -93,7 +93,7 @@ def test_row_verdict_computed_while_reading_agrees_with_the_rules():
 
 
 def test_ruc10_of_a_dni_in_sql_matches_the_python_check_digit():
-    from vraem_pipeline.ruc import is_valid
+    from vraem_pipeline.core.ruc import is_valid
 
     dnis = [f"{n:08d}" for n in range(0, 99_999_999, 1_234_567)] + ["05414828", "45215942"]
     con = duckdb.connect()

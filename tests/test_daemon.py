@@ -38,9 +38,9 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
 
-from vraem_pipeline import bloqueo
+from vraem_pipeline.core import lock as bloqueo
 from vraem_pipeline.cli import DAGSTER_YAML
-from vraem_pipeline.settings import ESPERA_BLOQUEO, INTERVALO_SENSOR, Settings, seconds_from_env
+from vraem_pipeline.core.settings import ESPERA_BLOQUEO, INTERVALO_SENSOR, Settings, seconds_from_env
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -56,7 +56,7 @@ EXIGIR_POSTGRES = "VRAEM_EXIGIR_POSTGRES"
 
 _TENER = """
 import sys
-from vraem_pipeline import bloqueo
+from vraem_pipeline.core import lock as bloqueo
 bloqueo.adquirir(sys.argv[1])
 print("tengo", flush=True)
 sys.stdin.read()

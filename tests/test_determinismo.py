@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from vraem_pipeline.marts import build_mart, growth_rows, mart_names, register_macros, sql_text
-from vraem_pipeline.warehouse import ensure_schemas
+from vraem_pipeline.core.marts import build_mart, growth_rows, mart_names, register_macros, sql_text
+from vraem_pipeline.core.databases import ensure_schemas
 
 #: The three terms of every fixture: their DOUBLE sum depends on the order, their exact sum is 0.6.
 TERMINOS = (0.1, 0.2, 0.3)
@@ -212,7 +212,7 @@ def _copia_invertida(origen: Path, destino: Path) -> None:
 
 @pytest.mark.slow
 def test_dos_refrescos_de_los_mismos_archivos_dan_marts_identicos(tmp_path):
-    from vraem_pipeline.sample_data import write_sample
+    from vraem_muestra import write_sample
 
     muestra = tmp_path / "muestra"
     write_sample(muestra, seed=2024, scale="small")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vraem_pipeline.empleo import (
+from vraem_pipeline.empleo.estimates import (
     FUENTE_OFICIAL,
     FUENTE_RECONSTRUIDA,
     VARIANTES_MYPE,

@@ -16,8 +16,8 @@ import pandera.pandas as pa
 import pyreadstat
 import pytest
 
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.schemas.enaho import COLUMNAS_M500, SCHEMA_PERSONAS, schema_for_year
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.empleo.schema import COLUMNAS_M500, SCHEMA_PERSONAS, schema_for_year
 from vraem_pipeline.sources.enaho import ModuleFile, find_module_file, module_pattern, read_module
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "enaho"

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from tests.builders import COMERCIO, ruc
-from vraem_pipeline import referencia
-from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
-from vraem_pipeline.schemas.empresas import PADRON, VENTAS
-from vraem_pipeline.warehouse import ensure_schemas, replace_years, write_reference_tables
+from vraem_pipeline.core import references as referencia
+from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
+from vraem_pipeline.empresas.schema import PADRON, VENTAS
+from vraem_pipeline.core.databases import ensure_schemas, replace_years, write_reference_tables
 
 
 def _con(padron_rows: list[dict], ventas_rows: list[dict], anio: int = 2024) -> duckdb.DuckDBPyConnection:

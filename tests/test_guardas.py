@@ -19,10 +19,10 @@ import pytest
 from tests.conftest import materialize, operacion, query
 from tests.scenario import write_scenario
 from vraem_pipeline import cli
-from vraem_pipeline.archivos import anios_sin_archivos, archivos_no_reconocidos
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.run_copy import failed_build_path
-from vraem_pipeline.guardas import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, Perdida, PerdidaDeDatos, perdidas
+from vraem_pipeline.core.raw_scan import anios_sin_archivos, archivos_no_reconocidos
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.run_copy import failed_build_path
+from vraem_pipeline.core.guards import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, Perdida, PerdidaDeDatos, perdidas
 
 # --- the comparison, on hand-built files ---------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ def _refresh(capsys, raw: Path, warehouse: Path, *args: str) -> tuple[int, str, 
 def published_base(tmp_path_factory):
     """raw/ of the firm scenario (2023, 2024), ENAHO (small, 2023, 2024) and a stray file, materialized and
     published once; returns the folder and the run's Dagster instance (its logs)."""
-    from vraem_pipeline.sample_data.enaho import write_enaho
+    from vraem_muestra.enaho import write_enaho
 
     base = tmp_path_factory.mktemp("base")
     write_scenario(base / "raw")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vraem_pipeline.informalidad import add_rebuilt_flag, compare_with_official, rebuild_ocupinf
+from vraem_pipeline.empleo.informality import add_rebuilt_flag, compare_with_official, rebuild_ocupinf
 
 NA = np.nan
 INF, FOR = 1, 2

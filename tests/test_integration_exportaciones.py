@@ -30,7 +30,7 @@ import pytest
 from tests.builders import export_pipe_row, export_record, write_export_pipe, write_export_week
 from tests.conftest import materialize, operacion, query
 from tests.scenario import R, write_scenario
-from vraem_pipeline.reconciliacion import ranking, reconcile_rankings
+from vraem_pipeline.core.reconciliation import ranking, reconcile_rankings
 
 pytestmark = pytest.mark.slow
 

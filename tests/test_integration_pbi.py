@@ -22,13 +22,13 @@ import openpyxl
 import pytest
 
 from tests.builders import padron_row, ruc, write_padron, write_ventas
-from vraem_pipeline.run_copy import failed_build_path
+from vraem_pipeline.core.run_copy import failed_build_path
 from tests.conftest import materialize, operacion, query
 from tests.reconciliation import misses
 from tests.test_inei_vab import _total_workbook
-from vraem_pipeline.reconciliacion import reconcile
-from vraem_pipeline.sample_data import escribir_empresas
-from vraem_pipeline.sample_data.pbi import escribir_pbi
+from vraem_pipeline.core.reconciliation import reconcile
+from vraem_muestra import escribir_empresas
+from vraem_muestra.pbi import escribir_pbi
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import materialize, operacion, query
 from vraem_pipeline import cli
-from vraem_pipeline.referencia import territory_name
+from vraem_pipeline.core.references import territory_name
 
 pytestmark = pytest.mark.slow
 

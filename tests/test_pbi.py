@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from vraem_pipeline import pbi
-from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.pbi import allocation as pbi
+from vraem_pipeline.core.errors import SourceFileError
 
 ACTS = pbi.codigos_actividades()
 

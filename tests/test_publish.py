@@ -136,7 +136,7 @@ def test_refresh_under_a_small_memory_limit(scenario_raw, env, monkeypatch):
     """VRAEM_MEMORIA reaches every connection of the run (DuckDB reports it back) and the run completes."""
     warehouse = env(scenario_raw)
     monkeypatch.setenv("VRAEM_MEMORIA", "100MB")
-    from vraem_pipeline.dagster_support import operator_connection
+    from vraem_pipeline.lib.dagster_support import operator_connection
     from vraem_pipeline.definitions import defs
 
     with operator_connection(defs().resources["duckdb"]) as con:

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.quality import QUARANTINE_COLUMNS, split_valid
-from vraem_pipeline.schemas.empresas import VENTAS
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.quality import QUARANTINE_COLUMNS, split_valid
+from vraem_pipeline.empresas.schema import VENTAS
 
 
 def _frame(rows):

@@ -19,9 +19,9 @@ import duckdb
 import pytest
 
 from tests.reconciliation import TOPICS, misses, topic
-from vraem_pipeline.reconciliacion import published, published_rankings, reconcile, reconcile_rankings
-from vraem_pipeline.referencia import reference_csv
-from vraem_pipeline.settings import PAUSA_DE_PRUEBA
+from vraem_pipeline.core.reconciliation import published, published_rankings, reconcile, reconcile_rankings
+from vraem_pipeline.core.references import reference_csv
+from vraem_pipeline.core.settings import PAUSA_DE_PRUEBA
 
 
 def _vraem(*args: str, env: dict, timeout: float) -> subprocess.CompletedProcess:

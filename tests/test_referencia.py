@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vraem_pipeline import referencia
-from vraem_pipeline.errors import ReferenceDataError
-from vraem_pipeline.referencia import (
+from vraem_pipeline.core import references as referencia
+from vraem_pipeline.core.errors import ReferenceDataError
+from vraem_pipeline.core.references import (
     SECTORS,
     MissingUITError,
     ciiu_classes,

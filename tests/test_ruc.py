@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from vraem_pipeline.ruc import check_digit_ok, is_valid
+from vraem_pipeline.core.ruc import check_digit_ok, is_valid
 
 # Test vectors of source note §2 (python-stdnum tests + sample Padrón RUCs).
 VALID = ["20512333797", "10054148289", "15484032987", "17155542071", "20100070970", "10452159428", "20512201611"]

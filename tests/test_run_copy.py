@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from vraem_pipeline.run_copy import RunCopy, copy_path, failed_build_path, leftover_copies
-from vraem_pipeline.warehouse import ensure_schemas, last_published_run, recover_files
+from vraem_pipeline.core.run_copy import RunCopy, copy_path, failed_build_path, leftover_copies
+from vraem_pipeline.core.databases import ensure_schemas, last_published_run, recover_files
 
 
 def _operator(path: Path, rows: list[int], runs: list[str]) -> Path:

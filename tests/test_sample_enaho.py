@@ -15,11 +15,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from vraem_pipeline.empleo import FUENTE_RECONSTRUIDA, compute_employment, is_resident
-from vraem_pipeline.informalidad import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
-from vraem_pipeline.sample_data import enaho as sample
-from vraem_pipeline.sample_data.calibracion import leer_publicado
-from vraem_pipeline.schemas.enaho import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
+from vraem_pipeline.empleo.estimates import FUENTE_RECONSTRUIDA, compute_employment, is_resident
+from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
+from vraem_muestra import enaho as sample
+from vraem_muestra.calibracion import leer_publicado
+from vraem_pipeline.empleo.schema import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
 
 YEARS = range(2019, 2025)

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from vraem_pipeline.cli import _contiguous_blocks
-from vraem_pipeline.settings import Settings, parse_years, years_found
+from vraem_pipeline.core.settings import Settings, parse_years, years_found
 
 
 def test_parse_years():

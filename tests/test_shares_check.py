@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from vraem_pipeline.steps import shares_check
+from vraem_pipeline.lib.steps import shares_check
 
 CHECK = shares_check(on="t_a", evolution="t_evolucion", total="m", blocks={"a": "t_a", "b": "t_b"}, description="")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.builders import padron_bytes, padron_row, ruc, write_padron, write_ventas
-from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.sources import padron, ventas
 from vraem_pipeline.sources.textfiles import parse_delimited
 

@@ -10,10 +10,10 @@ import pandera.pandas as pa
 import pytest
 
 from tests.builders import bad_ruc, ruc, write_ventas
-from vraem_pipeline.schemas.empresas import PADRON, VENTAS
+from vraem_pipeline.empresas.schema import PADRON, VENTAS
 from vraem_pipeline.sources import ventas
-from vraem_pipeline.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
-from vraem_pipeline.warehouse import ensure_schemas
+from vraem_pipeline.core.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
+from vraem_pipeline.core.databases import ensure_schemas
 
 #: One column per kind of check the translator knows, plus a custom check and a table-level one with their SQL.
 SCHEMA = pa.DataFrameSchema(
@@ -68,7 +68,7 @@ def _sql_verdicts() -> list[set[str]]:
 
 def _pandas_verdicts() -> list[set[str]]:
     """The project's pandas path (pandera's pandas backend, passes until no coercion failure hides a rule)."""
-    from vraem_pipeline.quality import split_valid
+    from vraem_pipeline.core.quality import split_valid
 
     frame = pd.DataFrame([r for r, _ in ROWS], columns=list(SCHEMA.columns), dtype=object)
     frame["archivo"], frame["linea"] = "f", range(2, len(frame) + 2)
@@ -95,7 +95,7 @@ def test_a_check_without_sql_is_an_error_not_skipped():
 
 
 def test_ruc_check_digit_macro_matches_the_python_rule():
-    from vraem_pipeline.ruc import check_digit_ok
+    from vraem_pipeline.core.ruc import check_digit_ok
 
     values = [ruc(p, b) for p in ("10", "15", "17", "20") for b in range(0, 4000, 37)]
     values += [bad_ruc("20", b) for b in range(0, 4000, 41)] + ["2051233379", "30512333797", "", "2051233379X"]

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
-from vraem_pipeline.survey import Estimate, estimate_ratio, estimate_total
+from vraem_pipeline.empleo.survey import Estimate, estimate_ratio, estimate_total
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # samplics warns on import that it is archived; it is only a test oracle here
@@ -143,7 +143,7 @@ def test_single_psu_fail_raises_naming_the_stratum():
 
 
 def test_single_psu_certainty_adds_no_variance_like_samplics_skip(caplog):
-    with caplog.at_level(logging.INFO, logger="vraem_pipeline.survey"):
+    with caplog.at_level(logging.INFO, logger="vraem_pipeline.empleo.survey"):
         est = estimate_total(**SINGLE, single_psu="certainty")
     assert est.se == pytest.approx(math.sqrt(125), rel=1e-12)
     assert "C" in caplog.text
@@ -155,7 +155,7 @@ def test_single_psu_certainty_adds_no_variance_like_samplics_skip(caplog):
 
 def test_single_psu_center_uses_the_grand_mean_of_psu_totals(caplog):
     # PSU totals: 10, 20, 5, 5, 0, 30 → grand mean 70/6; the lone PSU adds (30 − 70/6)².
-    with caplog.at_level(logging.INFO, logger="vraem_pipeline.survey"):
+    with caplog.at_level(logging.INFO, logger="vraem_pipeline.empleo.survey"):
         est = estimate_total(**SINGLE, single_psu="center")
     assert est.se == pytest.approx(math.sqrt(125 + (30 - 70 / 6) ** 2), rel=1e-12)
     assert "centrados" in caplog.text

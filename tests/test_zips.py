@@ -12,7 +12,7 @@ import pytest
 
 from tests.corpus_staging import assert_file_error
 from tests.zips_maliciosos import MIB, write_bomb
-from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.sources import aduanas, enaho, sbs, zips
 from vraem_pipeline.sources.textfiles import read_header
 

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from vraem_pipeline.settings import Settings, parse_years, years_found
+from vraem_pipeline.core.settings import Settings, parse_years, years_found
 
 DAGSTER_YAML = """\
 # Written by `vraem refresh`. One writer at a time for the DuckDB build file; the runs the Dagster daemon
@@ -54,7 +54,7 @@ def _ensure_dagster_home(settings: Settings) -> Path:
 def _dagster_storage(home: Path):
     """A full disk or a file-size limit met by Dagster's own storage (the SQLite files under DAGSTER_HOME, its
     dagster.yaml) names that folder instead of surfacing as SQLite's traceback."""
-    from vraem_pipeline.errors import StorageError, raise_storage_error
+    from vraem_pipeline.core.errors import StorageError, raise_storage_error
 
     try:
         yield
@@ -81,7 +81,7 @@ def _root_cause(error) -> str:
     message = (error.message or "").strip()
     message = message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
     if not named:  # a library's words for a full disk or a file-size limit: say it in the user's
-        from vraem_pipeline.errors import storage_cause
+        from vraem_pipeline.core.errors import storage_cause
 
         cause = storage_cause(Exception(message))
         if cause is not None:
@@ -144,7 +144,7 @@ def _unchanged(published: list[str]) -> str:
 def _describe_failure(exc: BaseException) -> str:
     """One line naming the cause: a storage failure (no space, file too large) with the file being written —
     for Dagster's SQLite storage, its folder — or the error's own first line."""
-    from vraem_pipeline.errors import StorageError, storage_cause
+    from vraem_pipeline.core.errors import StorageError, storage_cause
 
     if isinstance(exc, StorageError):
         return str(exc)
@@ -167,7 +167,7 @@ def _refresh(args: argparse.Namespace, published: list[str]) -> int:
     if not years:
         print(f"vraem refresh: no hay carpetas de año con archivos en {settings.raw_dir}", file=sys.stderr)
         return 2
-    from vraem_pipeline import archivos
+    from vraem_pipeline.core import raw_scan as archivos
 
     empty = archivos.anios_sin_archivos(settings.raw_dir, years)
     if empty and not args.permitir_perdidas:
@@ -179,7 +179,7 @@ def _refresh(args: argparse.Namespace, published: list[str]) -> int:
 
     # One refresh at a time (vraem_pipeline/bloqueo.py): refused at once, before loading Dagster, if another
     # process holds the lock; the kernel releases it however this process ends (Ctrl-C and kill -9 included).
-    from vraem_pipeline import bloqueo
+    from vraem_pipeline.core import lock as bloqueo
 
     try:
         bloqueo.adquirir(settings)
@@ -217,11 +217,11 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
     import dagster as dg
 
     from vraem_pipeline.definitions import defs
-    from vraem_pipeline.guardas import PERMITIR_PERDIDAS_TAG
+    from vraem_pipeline.core.guards import PERMITIR_PERDIDAS_TAG
 
     print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
     print(f"  territorio {settings.territory} · instancia Dagster {home}")
-    from vraem_pipeline import archivos
+    from vraem_pipeline.core import raw_scan as archivos
 
     for line in archivos.mensajes_no_reconocidos(archivos.archivos_no_reconocidos(settings.raw_dir)):
         print(f"  ADVERTENCIA {line}")
@@ -263,7 +263,15 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
 
 
 def sample_data(args: argparse.Namespace) -> int:
-    from vraem_pipeline.sample_data import write_sample
+    """The sample generators are a package of their own (`vraem_muestra/`, beside the pipeline in the repository
+    checkout): they are not part of the pipeline's wheel."""
+    try:
+        from vraem_muestra import write_sample
+    except ModuleNotFoundError:
+        print("vraem sample-data: los generadores de la muestra (paquete vraem_muestra) no están instalados: vienen "
+              "con el repositorio, no con el paquete del pipeline; ejecútelo desde una copia del repositorio "
+              "(uv run vraem sample-data)", file=sys.stderr)
+        return 2
 
     out = Path(args.out).resolve() if args.out else Settings.from_env().raw_dir
     t0 = time.perf_counter()

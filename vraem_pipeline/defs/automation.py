@@ -10,11 +10,11 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 import duckdb
 
-from vraem_pipeline.archivos import FUENTES
-from vraem_pipeline.dagster_support import ANIOS
-from vraem_pipeline.pbi import ARCHIVO_PARTICIPACIONES
-from vraem_pipeline.settings import Settings, is_year_folder, sensor_interval_s
-from vraem_pipeline.warehouse import sha256_of
+from vraem_pipeline.core.raw_scan import FUENTES
+from vraem_pipeline.lib.dagster_support import ANIOS
+from vraem_pipeline.pbi.allocation import ARCHIVO_PARTICIPACIONES
+from vraem_pipeline.core.settings import Settings, is_year_folder, sensor_interval_s
+from vraem_pipeline.core.databases import sha256_of
 
 #: Everything, in one process: DuckDB has a single writer, so steps run one after another.
 refresco = dg.define_asset_job(

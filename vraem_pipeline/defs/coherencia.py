@@ -6,10 +6,10 @@ Non-blocking: the warehouse is published and `vraem refresh` prints each failing
 
 import dagster as dg
 
-from vraem_pipeline import coherencia
-from vraem_pipeline.dagster_support import markdown_table
+from vraem_pipeline.core import coherence as coherencia
+from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.defs.publicacion import PUBLISHED_MARTS
-from vraem_pipeline.steps import Check
+from vraem_pipeline.lib.steps import Check
 
 KEY_FIGURES = dg.AssetKey(["marts", "indicadores_clave"])
 #: The share check reads every marts table: it runs after all of them.

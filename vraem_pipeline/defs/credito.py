@@ -6,13 +6,13 @@ from pathlib import Path
 
 import dagster as dg
 
-from vraem_pipeline.credito import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
-from vraem_pipeline.dagster_support import TextSource, markdown_table
-from vraem_pipeline.marts import growth_rows, sql_text
-from vraem_pipeline.schemas import credito as schemas
+from vraem_pipeline.credito.rules import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
+from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
+from vraem_pipeline.core.marts import growth_rows, sql_text
+from vraem_pipeline.credito import schema as schemas
 from vraem_pipeline.sources import sbs
-from vraem_pipeline.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
-from vraem_pipeline.warehouse import record_parameters
+from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
+from vraem_pipeline.core.databases import record_parameters
 
 GROUP = "credito"
 FUENTE = "SBS, saldos de créditos directos por deudor a diciembre; SUNAT, Padrón RUC (ubicación del deudor)"

@@ -6,18 +6,18 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline import referencia
-from vraem_pipeline.dagster_support import markdown_table
-from vraem_pipeline.empleo import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.informalidad import INSUMOS_M400, PERSON_KEY, rebuild_ocupinf
-from vraem_pipeline.marts import growth_rows, write_mart_frame
-from vraem_pipeline.schemas import enaho as schemas
+from vraem_pipeline.core import references as referencia
+from vraem_pipeline.lib.dagster_support import markdown_table
+from vraem_pipeline.empleo.estimates import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, rebuild_ocupinf
+from vraem_pipeline.core.marts import growth_rows, write_mart_frame
+from vraem_pipeline.empleo import schema as schemas
 from vraem_pipeline.sources import enaho
 from vraem_pipeline.sources.textfiles import ParsedText
-from vraem_pipeline.steps import Check, Part, StepContext, single, source_part, topic_step
-from vraem_pipeline.survey import SINGLE_PSU_DEFAULT
-from vraem_pipeline.warehouse import record_parameters, transaction
+from vraem_pipeline.lib.steps import Check, Part, StepContext, single, source_part, topic_step
+from vraem_pipeline.empleo.survey import SINGLE_PSU_DEFAULT
+from vraem_pipeline.core.databases import record_parameters, transaction
 
 GROUP = "empleo"
 FUENTE = "INEI, Encuesta Nacional de Hogares (ENAHO), módulos 500 y 400"

@@ -8,13 +8,13 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline.dagster_support import TextSource, markdown_table
-from vraem_pipeline.empresas import FormalFirmRule, build_formal_firms, write_activity_map
-from vraem_pipeline.marts import growth_rows, sql_text
-from vraem_pipeline.schemas import empresas as schemas
+from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
+from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
+from vraem_pipeline.core.marts import growth_rows, sql_text
+from vraem_pipeline.empresas import schema as schemas
 from vraem_pipeline.sources import padron, ventas
-from vraem_pipeline.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
-from vraem_pipeline.warehouse import record_parameters, table_exists
+from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
+from vraem_pipeline.core.databases import record_parameters, table_exists
 
 GROUP = "empresas"
 FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos) y ventas netas declaradas"

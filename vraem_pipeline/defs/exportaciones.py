@@ -7,13 +7,13 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline.dagster_support import TextSource, markdown_table
-from vraem_pipeline.marts import growth_rows, sql_text
-from vraem_pipeline.referencia import PAIS_DESCONOCIDO
-from vraem_pipeline.schemas.exportaciones import EXPORTACIONES
+from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
+from vraem_pipeline.core.marts import growth_rows, sql_text
+from vraem_pipeline.core.references import PAIS_DESCONOCIDO
+from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
-from vraem_pipeline.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
-from vraem_pipeline.warehouse import record_parameters, replace_years_from_sql
+from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
+from vraem_pipeline.core.databases import record_parameters, replace_years_from_sql
 
 GROUP = "exportaciones"
 FUENTE = "SUNAT, Aduanas: exportaciones definitivas línea por línea (Aduanet x*.zip y entrega en texto)"

@@ -3,13 +3,13 @@
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline import coherencia
-from vraem_pipeline.dagster_support import markdown_table
+from vraem_pipeline.core import coherence as coherencia
+from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.defs.coherencia import CHECKS as COHERENCE_CHECKS
-from vraem_pipeline.steps import Check, StepContext, single, topic_step
-from vraem_pipeline.marts import check_columns, comment_table, mart_meta
-from vraem_pipeline.reconciliacion import reconcile, reconcile_rankings
-from vraem_pipeline.warehouse import record_parameters
+from vraem_pipeline.lib.steps import Check, StepContext, single, topic_step
+from vraem_pipeline.core.marts import check_columns, comment_table, mart_meta
+from vraem_pipeline.core.reconciliation import reconcile, reconcile_rankings
+from vraem_pipeline.core.databases import record_parameters
 
 #: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
 TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"]),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from vraem_pipeline.dagster_support import POOL, VraemConfig, progress, years_from_tags
+from vraem_pipeline.lib.dagster_support import POOL, VraemConfig, progress, years_from_tags
 from vraem_pipeline.informe import escribir_informe
 from vraem_pipeline.informe.datos import anios_publicados
 

@@ -3,7 +3,7 @@
 The workbook is not a yearly delivery: one edition carries the whole series (2007 on), and the newest edition
 replaces it whole, so the staging asset is not partitioned (a year-by-year replace would mix editions). The
 allocation runs after the firm register because its default shares are the territory's part of each
-department's declared sales (`vraem_pipeline.pbi`).
+department's declared sales (`vraem_pipeline.pbi.allocation`).
 """
 
 
@@ -14,14 +14,14 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline import pbi
-from vraem_pipeline.dagster_support import column_schema, markdown_table
-from vraem_pipeline.marts import sql_text
-from vraem_pipeline.quality import empty_quarantine, schema_failures, split_valid
-from vraem_pipeline.schemas.pbi import INEI_VAB
+from vraem_pipeline.pbi import allocation as pbi
+from vraem_pipeline.lib.dagster_support import column_schema, markdown_table
+from vraem_pipeline.core.marts import sql_text
+from vraem_pipeline.core.quality import empty_quarantine, schema_failures, split_valid
+from vraem_pipeline.pbi.schema import INEI_VAB
 from vraem_pipeline.sources import inei_vab
-from vraem_pipeline.steps import Check, StepContext, mart_part, single, topic_step
-from vraem_pipeline.warehouse import (SourceRead, ensure_quarantine_table, record_parameters, replace_all_rows,
+from vraem_pipeline.lib.steps import Check, StepContext, mart_part, single, topic_step
+from vraem_pipeline.core.databases import (SourceRead, ensure_quarantine_table, record_parameters, replace_all_rows,
                                       replace_source_files, table_exists)
 
 GROUP = "pbi"

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import dagster as dg
 
-from vraem_pipeline.dagster_support import POOL, OperatorDatabase, VraemConfig, operator_connection, years_from_tags
+from vraem_pipeline.lib.dagster_support import POOL, OperatorDatabase, VraemConfig, operator_connection, years_from_tags
 from vraem_pipeline.defs.credito import CREDITO_MARTS
 from vraem_pipeline.defs.empleo import EMPLEO_MARTS
 from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
 from vraem_pipeline.defs.exportaciones import EXPORTACIONES_MARTS
 from vraem_pipeline.defs.pbi import PBI_MARTS
-from vraem_pipeline.archivos import archivos_no_reconocidos, mensajes_no_reconocidos, record_unrecognised
-from vraem_pipeline.diccionario import write_dictionary
-from vraem_pipeline.guardas import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, PerdidaDeDatos, perdidas
-from vraem_pipeline.warehouse import record_parameters, replace_published, sha256_of, write_published_file
+from vraem_pipeline.core.raw_scan import archivos_no_reconocidos, mensajes_no_reconocidos, record_unrecognised
+from vraem_pipeline.core.dictionary import write_dictionary
+from vraem_pipeline.core.guards import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, PerdidaDeDatos, perdidas
+from vraem_pipeline.core.databases import record_parameters, replace_published, sha256_of, write_published_file
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
                                                                 *CREDITO_MARTS, *PBI_MARTS, "indicadores_clave"]]

@@ -5,9 +5,9 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from vraem_pipeline import referencia
-from vraem_pipeline.dagster_support import operator_connection, POOL, VraemConfig
-from vraem_pipeline.warehouse import ensure_schemas, sha256_of, write_reference_tables
+from vraem_pipeline.core import references as referencia
+from vraem_pipeline.lib.dagster_support import operator_connection, POOL, VraemConfig
+from vraem_pipeline.core.databases import ensure_schemas, sha256_of, write_reference_tables
 
 
 @dg.asset(key=["referencia", "tablas"], group_name="referencia", pool=POOL, kinds={"duckdb"},

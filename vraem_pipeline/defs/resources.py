@@ -1,7 +1,7 @@
 import dagster as dg
-from vraem_pipeline.dagster_support import OperatorDatabase, VraemConfig
-from vraem_pipeline.settings import Settings
-from vraem_pipeline.warehouse import operator_config
+from vraem_pipeline.lib.dagster_support import OperatorDatabase, VraemConfig
+from vraem_pipeline.core.settings import Settings
+from vraem_pipeline.core.databases import operator_config
 
 
 @dg.definitions

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from vraem_pipeline.referencia import department_names, reference_csv, territory_name
+from vraem_pipeline.core.references import department_names, reference_csv, territory_name
 from vraem_pipeline.sources import padron
-from vraem_pipeline.warehouse import table_exists
+from vraem_pipeline.core.databases import table_exists
 
 
 @dataclass(frozen=True)

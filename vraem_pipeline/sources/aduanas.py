@@ -45,9 +45,9 @@ import pyarrow.compute as pc
 from dbfread import DBF
 from dbfread.codepages import guess_encoding
 
-from vraem_pipeline.errors import SourceFileError
+from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header
-from vraem_pipeline.sqltext import sql_literal
+from vraem_pipeline.core.sqltext import sql_literal
 from vraem_pipeline.sources.zips import copy_member, data_members
 
 #: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none. A project

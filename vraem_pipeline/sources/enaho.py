@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.referencia import reference_csv
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.references import reference_csv
 from vraem_pipeline.sources import zips
 from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited, read_header
 

@@ -23,7 +23,7 @@ then a source line and an "información disponible a …" line. Nothing here dep
   header must print no year after the edition's own (an edition of June 2026 cannot hold 2027).
 
 Cells are returned as published, one row per (row, year); whether Lima includes Callao, and whether the rows
-add up, is decided after validation (`vraem_pipeline.pbi`), where a failing sum is a blocking check.
+add up, is decided after validation (`vraem_pipeline.pbi.allocation`), where a failing sum is a blocking check.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.referencia import department_names, reference_csv
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.references import department_names, reference_csv
 from vraem_pipeline.sources import zips
 
 #: The sheet read: INEI numbers the departmental tables cuadro1 (constant 2007 prices, miles de soles),

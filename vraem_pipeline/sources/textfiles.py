@@ -43,8 +43,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from vraem_pipeline.errors import SourceFileError, raise_storage_error
-from vraem_pipeline.sqltext import sql_identifier, sql_literal
+from vraem_pipeline.core.errors import SourceFileError, raise_storage_error
+from vraem_pipeline.core.sqltext import sql_identifier, sql_literal
 from vraem_pipeline.sources.zips import open_member, open_zip
 
 SAMPLE_BYTES = 8 << 20

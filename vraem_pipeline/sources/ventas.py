@@ -16,8 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from vraem_pipeline.errors import SourceFileError
-from vraem_pipeline.sources.periodos import check_rows_period
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.sources.periods import check_rows_period
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited, require_rows
 
 HEADER = ["RUC", "EJERCICIO", "VENTAS_NETAS"]

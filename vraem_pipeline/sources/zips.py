@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from vraem_pipeline.errors import SourceFileError, raise_storage_error
+from vraem_pipeline.core.errors import SourceFileError, raise_storage_error
 
 #: A member may always expand to this many bytes, whatever its ratio (small, very regular files compress well).
 RATIO_FREE_BYTES = 64 << 20

@@ -1,0 +1,332 @@
+"""A pandera schema's rules, run as SQL where national files live (DuckDB), so no row leaves the database.
+
+The pandera schema stays the one statement of each staging table's columns, types, rules and descriptions:
+this module translates it (types, `nullable`, the built-in checks, uniqueness) into SQL conditions, and a
+custom check carries its own SQL in `statistics={"sql": …}` (`{col}` stands for the column) — a check this
+module cannot translate is an error, never skipped. pandera's pandas backend runs the same schema on the
+small sources (ENAHO) and in the unit tests; pandera's Ibis backend was measured slower and loses the
+column and row of several failures (`../shared/docs/duckdb-ingest.md`).
+
+Semantics follow the pandas backend: a value that does not convert to the column's type fails `tipo_de_dato`
+and is not checked further; checks ignore missing values; of the rows sharing a unique key, the first line
+among those with well-typed values is kept and the later ones fail `clave_duplicada`.
+
+One departure, deliberate: uniqueness has SQL `UNIQUE` semantics — a row with any key column NULL is never a
+duplicate, of any row — both at staging (`stage_text_load`) and in the blocking check (`table_failures`).
+pandera's pandas backend treats NaN as equal (two rows with the same missing key part are duplicates there). It
+matters only for a key column that is `nullable`: the customs lines of a delivery without the line key
+(`schemas/exportaciones.py`), each a line of its own. No other schema run through this module has one (ENAHO
+persons and health, Padrón, sales, SBS debtors: every key column is required); the GDP share table's key has a
+nullable `anio` (a row for every year) but it is validated by the pandas backend, where two such rows for one
+department and activity are duplicates, as they should be.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pandera.pandas as pa
+
+from vraem_pipeline.core.ruc import SQL_MACROS as RUC_MACROS
+from vraem_pipeline.core.settings import pausa_de_prueba
+from vraem_pipeline.sources.textfiles import TextLoad
+from vraem_pipeline.core.databases import create_table_from_schema, duckdb_type, ensure_quarantine_table, transaction
+
+LINEAGE = ("anio", "archivo", "linea")
+
+#: DuckDB macros the schemas' custom checks call.
+MACROS = [*RUC_MACROS]
+
+#: quarantine rule of each kind of line DuckDB's reader could not make a row of
+BAD_LINE_RULES = {
+    "MISSING COLUMNS": "numero_de_campos", "TOO MANY COLUMNS": "numero_de_campos", "LINEA VACIA": "numero_de_campos",
+    "UNQUOTED VALUE": "comillas", "INVALID ENCODING": "codificacion", "LINE SIZE OVER MAXIMUM": "linea_demasiado_larga",
+    "INVALID STATE": "linea_malformada", "CAST": "linea_malformada", "REGISTRO DBF": "registro_dbf_malformado",
+    "CLAVE VACIA": "clave_incompleta",  # a customs line without its key in a file that has one (sources/aduanas.py)
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    regla: str
+    columna: str  # for a table-level check, the columns it reads, comma-separated
+    ok: str  # SQL, true when the row passes
+    valor: str  # SQL text of the offending value(s)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _check_sql(check: pa.Check, c: str) -> str:
+    """SQL for one check on the expression `c` (a typed column)."""
+    st = check.statistics or {}
+    if "sql" in st:
+        return st["sql"].format(col=c)
+    name = check.name
+    if name == "str_matches":
+        return f"regexp_matches({c}, {_lit('^(?:' + st['pattern'] + ')')})"
+    if name == "str_length":
+        parts = []
+        if st.get("exact_value") is not None:
+            parts.append(f"length({c}) = {st['exact_value']}")
+        if st.get("min_value") is not None:
+            parts.append(f"length({c}) >= {st['min_value']}")
+        if st.get("max_value") is not None:
+            parts.append(f"length({c}) <= {st['max_value']}")
+        return " AND ".join(parts) or "true"
+    if name == "in_range":
+        lo = ">=" if st.get("include_min", True) else ">"
+        hi = "<=" if st.get("include_max", True) else "<"
+        return f"{c} {lo} {_lit(st['min_value'])} AND {c} {hi} {_lit(st['max_value'])}"
+    ops = {"greater_than_or_equal_to": (">=", "min_value"), "greater_than": (">", "min_value"),
+           "less_than_or_equal_to": ("<=", "max_value"), "less_than": ("<", "max_value"),
+           "equal_to": ("=", "value"), "not_equal_to": ("<>", "value")}
+    if name in ops:
+        op, key = ops[name]
+        return f"{c} {op} {_lit(st[key])}"
+    if name in ("isin", "notin"):
+        values = st["allowed_values" if name == "isin" else "forbidden_values"]
+        return f"{c} {'IN' if name == 'isin' else 'NOT IN'} ({', '.join(_lit(v) for v in values)})"
+    raise TypeError(f"el control {check.name!r} no tiene traducción a SQL: agregue statistics={{'sql': …}}")
+
+
+def _rule_name(check: pa.Check) -> str:
+    return check.error or check.name
+
+
+def _is_text(col: pa.Column) -> bool:
+    return duckdb_type(col) == "VARCHAR"
+
+
+def typed_expr(name: str, col: pa.Column, schema: pa.DataFrameSchema, *, from_text: bool, base: str | None = None) -> str:
+    base = base or _q(name)
+    if from_text and not _is_text(col) and (col.coerce or schema.coerce):
+        return f"TRY_CAST({base} AS {duckdb_type(col)})"
+    return base
+
+
+def rules(schema: pa.DataFrameSchema, *, from_text: bool, known: dict[str, str] | None = None,
+          skip: tuple[str, ...] = ()) -> tuple[list[Rule], list[Rule]]:
+    """(type rules, value rules) of the schema; `from_text`: the columns are still the text as read;
+    `known`: SQL standing for a column that is a constant of the load (the year); `skip`: columns not there yet."""
+    known = known or {}
+    typing, values = [], []
+    for name, col in schema.columns.items():
+        if name in skip:
+            continue
+        c = typed_expr(name, col, schema, from_text=from_text, base=known.get(name))
+        raw = f"{known.get(name, _q(name))}::VARCHAR"
+        if c != known.get(name, _q(name)):
+            typing.append(Rule("tipo_de_dato", name, f"({known.get(name, _q(name))} IS NULL OR {c} IS NOT NULL)", raw))
+        if not col.nullable:  # a value that is there but of the wrong type fails tipo_de_dato, not this
+            values.append(Rule("valor_obligatorio", name, f"({known.get(name, _q(name))} IS NOT NULL)", raw))
+        for check in col.checks:
+            values.append(Rule(_rule_name(check), name, f"({c} IS NULL OR coalesce({_check_sql(check, c)}, false))", raw))
+    typed = {name: typed_expr(name, col, schema, from_text=from_text, base=known.get(name))
+             for name, col in schema.columns.items()}
+    for check in schema.checks:
+        st = check.statistics or {}
+        if "sql" not in st:
+            raise TypeError(f"el control de tabla {check.name!r} no tiene traducción a SQL (statistics['sql'])")
+        cols = st.get("columnas", [])
+        sql = st["sql"].format(**typed)
+        valor = " || ', ' || ".join(f"'{c}=' || coalesce({_q(c)}::VARCHAR, '')" for c in cols) or "''"
+        values.append(Rule(_rule_name(check), ", ".join(cols), f"coalesce({sql}, false)", valor))
+    return typing, values
+
+
+def unique_key(schema: pa.DataFrameSchema) -> list[str]:
+    if not schema.unique:
+        return []
+    return [schema.unique] if isinstance(schema.unique, str) else list(schema.unique)
+
+
+def _key_present(key: list[str]) -> str:
+    """SQL `UNIQUE` semantics (module docstring): only rows with every key column present can be duplicates."""
+    return " AND ".join(f"{_q(c)} IS NOT NULL" for c in key) or "true"
+
+
+def row_verdict(schema: pa.DataFrameSchema, anio: int) -> dict[str, str]:
+    """Columns a reader can compute while it loads (`load_delimited(derived=…)`): whether the row, as text,
+    passes every row-level rule. The reasons are spelled out later, for the failing rows only. The lineage is
+    not there yet: the year is the load's constant, file and line are the loader's (the line is ≥ 2 by
+    construction)."""
+    typing, values = rules(schema, from_text=True, known={"anio": f"{int(anio)}::BIGINT"}, skip=("archivo", "linea"))
+    return {"_ok": _all(typing + values)}
+
+
+def register_macros(con: duckdb.DuckDBPyConnection) -> None:
+    for macro in MACROS:
+        con.execute(macro)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {relation}").fetchall()]
+
+
+def _all(rules_: list[Rule]) -> str:
+    return " AND ".join(r.ok for r in rules_) or "true"
+
+
+def _reasons(rules_: list[Rule]) -> str:
+    """regla, columna and valor of a failing row: every rule it breaks, in the schema's order."""
+    def joined(pick) -> str:
+        return "concat_ws('; ', " + ", ".join(f"CASE WHEN NOT {r.ok} THEN {pick(r)} END" for r in rules_) + ")"
+    return (f"{joined(lambda r: _lit(r.regla))} AS regla, {joined(lambda r: _lit(r.columna))} AS columna, "
+            f"{joined(lambda r: r.valor)} AS valor")
+
+
+@dataclass
+class Staged:
+    aceptadas: int
+    rechazadas: int
+    segundos: dict[str, float]
+
+
+def stage_text_load(
+    con: duckdb.DuckDBPyConnection, load: TextLoad, *, fuente: str, schema: pa.DataFrameSchema, table: str,
+    anio: int, scratch: str = "trabajo",
+) -> Staged:
+    """Validate a loaded file with the schema's SQL and write its year: accepted rows to `table` (replacing the
+    year), every other line to `quarantine.<fuente>`; one transaction, so a failure leaves both as they were.
+
+    Only rows are moved, never pulled into Python: the failing rows are found in one scan, the duplicate keys
+    in one aggregation, and the reasons are spelled out for the (few) failing rows alone.
+    """
+    t = {"inicio": time.perf_counter()}
+    register_macros(con)
+    create_table_from_schema(con, table, schema)
+    q_table = ensure_quarantine_table(con, fuente)
+    src = f"{scratch}.{fuente}_fuente"
+    source_cols = [n for n in schema.columns if n not in LINEAGE]
+    select = ", ".join(_q(n) for n in source_cols)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {scratch}")
+    view_cols = _columns(con, load.view)
+    verdict_col = ", _ok" if "_ok" in view_cols else ""
+    # A load of several files (a year of weekly customs files) names each row's file; one file is the load's label.
+    archivo = "archivo" if "archivo" in view_cols else _lit(load.label)
+    con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT {select}, {anio}::BIGINT AS anio, {archivo} AS archivo, "
+                f"linea, _fila{verdict_col} FROM {load.view}")
+    typing, values = rules(schema, from_text=True)
+    key = [k for k in unique_key(schema) if k not in ("anio", "archivo")]
+    failed, dups = f"{scratch}.{fuente}_fallidas", f"{scratch}.{fuente}_duplicadas"
+    verdict = "_ok" if verdict_col else f"({_all(typing + values)})"
+    con.execute(f"CREATE OR REPLACE TABLE {failed} AS SELECT _fila FROM {src} WHERE NOT {verdict}")
+    t["reglas"] = time.perf_counter()
+    if key:
+        k = ", ".join(_q(c) for c in key)
+        # the first well-typed line of a key wins; a later one is a duplicate whatever else is wrong with it
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {dups} AS
+                WITH primeras AS (SELECT {k}, min(_fila) AS primera FROM {src} WHERE {_all(typing)}
+                                  AND {_key_present(key)} GROUP BY {k} HAVING count(*) > 1)
+                SELECT _fila FROM {src} JOIN primeras USING ({k}) WHERE _fila > primera AND {_all(typing)}"""
+        )
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
+    t["duplicados"] = time.perf_counter()
+    excluded = f"{scratch}.{fuente}_excluidas"
+    con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
+    typed_cols = ", ".join(f"{typed_expr(n, c, schema, from_text=True)} AS {_q(n)}" for n, c in schema.columns.items())
+    duplicate = Rule("clave_duplicada", ", ".join(key), f"_fila NOT IN (SELECT _fila FROM {dups})",
+                     " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''")
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
+    bad_cols = _columns(con, load.bad)
+    bad_archivo = "archivo" if "archivo" in bad_cols else _lit(load.label)
+    width = "' || esperados || '" if "esperados" in bad_cols else str(len(load.header))
+    with transaction(con):
+        con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT {typed_cols} FROM {src} "
+                    f"WHERE _fila NOT IN (SELECT _fila FROM {excluded})")
+        pausa_de_prueba("staging")
+        con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
+        con.execute(
+            f"""INSERT INTO {q_table} BY NAME
+                SELECT {anio} AS anio, archivo, linea, {_reasons(typing + values + [duplicate])},
+                       {raw_json} AS registro_crudo
+                FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})"""
+        )
+        rules_case = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in BAD_LINE_RULES.items())
+        con.execute(
+            f"""INSERT INTO {q_table} BY NAME
+                SELECT {anio} AS anio, {bad_archivo} AS archivo, linea,
+                       CASE error {rules_case} ELSE 'linea_malformada' END AS regla, '' AS columna,
+                       CASE WHEN campos IS NULL THEN error || coalesce(': ' || nullif(mensaje, ''), '')
+                            ELSE campos || ' campos, se esperaban {width}' END AS valor,
+                       texto AS registro_crudo
+                FROM {load.bad}"""
+        )
+    t["escritura"] = time.perf_counter()
+    accepted = load.rows - con.execute(f"SELECT count(*) FROM {excluded}").fetchone()[0]
+    for name in (failed, dups, excluded):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute(f"DROP VIEW IF EXISTS {src}")
+    marks = list(t.items())
+    return Staged(aceptadas=accepted, rechazadas=load.rows_read - accepted,
+                  segundos={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
+
+
+def per_file_counts(con: duckdb.DuckDBPyConnection, table: str, fuente: str, anio: int) -> dict[str, tuple[int, int, int]]:
+    """Accepted, rejected and duplicate rows of each file of a year staged from several files at once."""
+    q_table = f"quarantine.{fuente}"
+    rows = con.execute(
+        f"""WITH a AS (SELECT archivo, count(*) AS n FROM {table} WHERE anio = $anio GROUP BY archivo),
+                 r AS (SELECT archivo, count(*) AS n, count(*) FILTER (WHERE regla LIKE '%clave_duplicada%') AS d
+                       FROM {q_table} WHERE anio = $anio GROUP BY archivo)
+            SELECT coalesce(a.archivo, r.archivo), coalesce(a.n, 0), coalesce(r.n, 0), coalesce(r.d, 0)
+            FROM a FULL JOIN r USING (archivo)""", {"anio": anio}).fetchall()
+    return {archivo: (int(acc), int(rej), int(dup)) for archivo, acc, rej, dup in rows}
+
+
+def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema,
+                   years: list[int] | None) -> pd.DataFrame:
+    """What the blocking check reports: per rule, the failing rows of `table` in `years` (none when it passes)
+    and a few of their lines; columns whose type is not the schema's are failures too."""
+    register_macros(con)
+    where = f"WHERE anio IN ({', '.join(map(str, years))})" if years else ""
+    out = []
+    schema_name, name = table.split(".")
+    actual = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+                              [schema_name, name]).fetchall())
+    for col_name, col in schema.columns.items():
+        if actual.get(col_name) != duckdb_type(col):
+            out.append({"regla": "tipo_de_columna", "columna": col_name, "filas": None,
+                        "ejemplo": f"{actual.get(col_name)} ≠ {duckdb_type(col)}"})
+    if out:
+        return pd.DataFrame(out)
+    _, values = rules(schema, from_text=False)
+    counts = con.execute(
+        f"SELECT {', '.join(f'count(*) FILTER (WHERE NOT {r.ok})' for r in values) or '0'} FROM {table} {where}"
+    ).fetchone()
+    for r, n in zip(values, counts):
+        if n:
+            lines = con.execute(f"SELECT linea FROM {table} {where} {'AND' if where else 'WHERE'} NOT {r.ok} "
+                                "ORDER BY anio, linea LIMIT 5").fetchall()
+            out.append({"regla": r.regla, "columna": r.columna, "filas": n, "ejemplo": json.dumps([x[0] for x in lines])})
+    key = unique_key(schema)
+    if key:
+        k = ", ".join(_q(c) for c in key)
+        present = f"{'AND' if where else 'WHERE'} {_key_present(key)}"
+        dup = con.execute(f"SELECT count(*), any_value(concat_ws(', ', {k})) FROM (SELECT {k} FROM {table} {where} "
+                          f"{present} GROUP BY {k} HAVING count(*) > 1)").fetchone()
+        if dup[0]:
+            out.append({"regla": "clave_duplicada", "columna": ", ".join(key), "filas": dup[0], "ejemplo": dup[1]})
+    return pd.DataFrame(out, columns=["regla", "columna", "filas", "ejemplo"])
+
+
+def check_translatable(schema: pa.DataFrameSchema) -> None:
+    """Fail when the definitions load, not in the middle of a refresh, if a schema has a check without SQL."""
+    rules(schema, from_text=True)

@@ -1,0 +1,244 @@
+"""Dagster glue shared by every source: partitions, the source-asset factory, schema checks, progress.
+
+Lives outside `defs/` so that `load_from_defs_folder` registers only what the defs modules build with it.
+"""
+
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pandera.pandas as pa
+from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
+
+from vraem_pipeline.core.marts import register_macros as register_sql_macros
+from vraem_pipeline.core.run_copy import RunCopy
+from vraem_pipeline.core.databases import recover_files
+from vraem_pipeline.core.settings import pausa_de_prueba
+from vraem_pipeline.sources.textfiles import TextLoad
+from vraem_pipeline.core.sqlrules import (per_file_counts, register_macros, row_verdict, stage_text_load)
+from vraem_pipeline.core.databases import (SourceRead, create_table_from_schema, ensure_quarantine_table, ensure_schemas,
+                                      record_sources)
+
+#: Calendar years; the years actually run come from the data under raw/ (contract §1).
+ANIOS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
+
+#: Every asset that writes the build file shares this pool; its limit is 1 (DuckDB has one writer process).
+POOL = "vraem_almacen"
+
+PROGRESS = logging.getLogger("vraem.progreso")
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+class VraemConfig(dg.ConfigurableResource):
+    """Where the sources, the territory and the analysts' file are (contract §1); the operator database is the
+    `duckdb` resource, `temp_dir` is where DuckDB spills and where zips are decompressed, `informe_dir` where
+    the report of a refresh is written."""
+
+    raw_dir: str
+    territory: str
+    warehouse: str
+    temp_dir: str
+    informe_dir: str = "warehouse/informe"
+
+
+class OperatorDatabase(DuckDBResource):
+    """The operator database as a run sees it (write-audit-publish, `run_copy.py`): when a run's resources are
+    initialized it takes the refresh lock (`bloqueo`) for the whole run, recovers a publish a dead run left half
+    done, and copies the operator database; every step reads and writes that copy through one connection; the
+    publish step swaps it in (`publish_run`). A run that does not publish leaves the operator database as it was.
+
+    Dagster initializes resources once per run with the in-process executor, the project's default
+    (`defs/resources.py`); with a per-step process executor each step would get a copy of its own.
+    `almacen` is the analysts' file, which an unfinished publish is recovered into.
+    """
+
+    almacen: str = ""
+    #: How long a run waits for the refresh lock held by another process (`bloqueo.esperar`): a run the daemon
+    #: launched must not fail an unattended refresh because a person ran `vraem refresh` meanwhile. Inside
+    #: `vraem refresh` the lock is already this process's, so this only nests (the CLI itself refuses at once).
+    espera_bloqueo_s: float = 0.0
+    _run: RunCopy | None = PrivateAttr(default=None)
+
+    @property
+    def lock_path(self) -> Path:
+        path = Path(self.database)
+        return path.with_name(path.name + ".lock")
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        from vraem_pipeline.core import lock as bloqueo
+
+        operacion = Path(self.database)
+        operacion.parent.mkdir(parents=True, exist_ok=True)
+
+        def warn(line: str) -> None:
+            if context.log is not None:
+                context.log.warning(line)
+            PROGRESS.info(f"  {line}")
+
+        bloqueo.esperar(self.lock_path, self.espera_bloqueo_s, warn)
+        try:
+            for line in recover_files(operacion, Path(self.almacen) if self.almacen else None,
+                                      dict(self.connection_config)):
+                warn(f"recuperado: {line}")
+            run = RunCopy(operacion, dict(self.connection_config), prepare=_prepare_connection).open()
+            self._run = run
+            try:
+                yield self
+            finally:
+                self._run = None
+                kept = run.finish()
+                if kept is not None:
+                    PROGRESS.info(f"  la ejecución no publicó: la base de operación no cambió; lo que construyó "
+                                  f"(staging, cuarentena) queda en {kept} para revisarlo")
+        finally:
+            bloqueo.liberar(self.lock_path)
+
+    def publish_run(self) -> None:
+        """Swap the run's copy in as the operator database (the publish step, once the analysts' new file is
+        written)."""
+        if self._run is None:
+            raise RuntimeError("publish_run() fuera de una ejecución: no hay copia de la base de operación")
+        self._run.swap()
+
+
+def _prepare_connection(con, read_only: bool = False) -> None:
+    if not read_only:
+        ensure_schemas(con)
+    register_sql_macros(con)
+    register_macros(con)
+
+
+@contextmanager
+def operator_connection(duckdb: DuckDBResource):
+    """A connection to the operator database with its schemas in place (any asset may be the first to run).
+
+    Inside a run: the run's one connection to its copy (`OperatorDatabase`), left open for the next step. Called
+    outside a run (a check called directly in a test, on a plain `DuckDBResource`): a connection of its own,
+    holding the refresh lock while open, closed afterwards."""
+    run = getattr(duckdb, "_run", None)
+    if run is not None:
+        try:
+            yield run.connection()
+        except BaseException as exc:
+            run.note_failure(exc)
+            if run.swapped and "read-only" in str(exc):
+                raise RuntimeError("este paso escribe en la base de operación después de que la ejecución publicó "
+                                   "(almacen/publicado ya la reemplazó): seleccione también lo que lo ordena antes "
+                                   "de la publicación (marts/indicadores_clave)") from exc
+            raise
+        return
+    from vraem_pipeline.core import lock as bloqueo
+
+    path = Path(duckdb.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".lock")
+    bloqueo.adquirir(lock)
+    try:
+        with duckdb.get_connection() as con:
+            _prepare_connection(con)
+            yield con
+    finally:
+        bloqueo.liberar(lock)
+
+
+def years_from_tags(tags: dict[str, str]) -> list[int] | None:
+    if RANGE_START in tags and RANGE_END in tags:
+        return list(range(int(tags[RANGE_START]), int(tags[RANGE_END]) + 1))
+    if "dagster/partition" in tags:
+        return [int(tags["dagster/partition"])]
+    return None
+
+
+def asset_years(context: dg.AssetExecutionContext) -> list[int]:
+    return sorted(int(k) for k in context.partition_keys)
+
+
+def progress(context, message: str, t0: float | None = None) -> None:
+    """One line a person can follow: asset, year, rows, elapsed (`vraem refresh` prints these)."""
+    if t0 is not None:
+        message += f" ({time.perf_counter() - t0:.1f} s)"
+    context.log.info(message)
+    PROGRESS.info(message)
+
+
+def column_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[dg.TableColumn(name, str(col.dtype), description=col.description or "")
+                 for name, col in schema.columns.items()]
+    )
+
+
+def markdown_table(df, limit: int = 20) -> dg.MetadataValue:
+    head = df.head(limit)
+    lines = ["| " + " | ".join(map(str, head.columns)) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in head.itertuples(index=False)]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class TextSource:
+    """One national text file of a year: where it is, how its reader loads it into DuckDB, and a note."""
+
+    path: Path
+    load: Callable[..., TextLoad]  # load(con, table=…, workdir=…, derived=…) → TextLoad
+    nota: str = ""
+
+
+TextYearFinder = Callable[[Path, int], list[TextSource]]
+
+
+def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, load, staged) -> list[SourceRead]:
+    """meta.fuentes rows of a load: one file, or each file of a load that staged several (`load.archivos`)."""
+    if not hasattr(load, "archivos"):
+        return [SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
+                           aceptadas=staged.aceptadas, rechazadas=staged.rechazadas, nota=source.nota)]
+    counts = per_file_counts(con, table, fuente, anio)
+    reads = []
+    for f in load.archivos:
+        acc, rej, dup = counts.get(f.label, (0, 0, 0))
+        nota = "; ".join(x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x)
+        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, leidas=f.rows + f.n_bad, aceptadas=acc,
+                                rechazadas=rej, nota=nota, duplicadas=dup))
+    return reads
+
+
+def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, find_year: TextYearFinder,
+                    raw_dir: Path, workdir: Path, log: Callable[[str, float], None] = lambda m, t0: None) -> dict:
+    """One year of a national text source, as its staging asset does it (and the bad-input corpus, so that the two
+    cannot drift): find the year's files, load each into a scratch table, validate with the schema's SQL, replace
+    the year in staging and quarantine, record meta.fuentes (read = accepted + rejected per file). A year without
+    files ends up with no rows, never with stale ones. Returns the year's counts and timings."""
+    table = f"staging.{fuente}"
+    create_table_from_schema(con, table, schema)  # later assets read it even when no year has files
+    quarantine = ensure_quarantine_table(con, fuente)
+    t0 = time.perf_counter()
+    files = find_year(raw_dir, anio)
+    summary = {"leidas": 0, "aceptadas": 0, "rechazadas": 0}
+    if not files:
+        log(f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
+        for t in (table, quarantine):
+            con.execute(f"DELETE FROM {t} WHERE anio = {anio}")
+    reads = []
+    for source in files:
+        register_macros(con)
+        load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
+        t_read = time.perf_counter() - t0
+        pausa_de_prueba("lectura")
+        staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
+        reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
+        load.drop(con)
+        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.aceptadas,
+                   "rechazadas": summary["rechazadas"] + staged.rechazadas, "via": load.via,
+                   "lectura_s": round(t_read, 2), **staged.segundos}
+        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.aceptadas:,} "
+            f"rechazadas={staged.rechazadas:,}", t0)
+    record_sources(con, fuente, [anio], reads, raw_dir)
+    return summary

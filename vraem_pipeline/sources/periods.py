@@ -1,0 +1,83 @@
+"""What a file says about its own period must agree with its name (and its name with its folder).
+
+A delivery saved under the wrong name is the costliest mistake a refresh can make quietly: SUNAT's 2023 Padrón
+cut saved as `PadronRUC_202412.zip` loads, validates and publishes 2023's firms as 2024's. Each finder checks the
+name against the folder; this module checks the rows against the name, on the rows DuckDB has just loaded
+(one GROUP BY over one column: no row enters Python).
+
+A few stray rows of another period are not the file's problem but theirs: the schema quarantines them one by
+one with their line (`periodo_publicacion_del_anio`, `ejercicio_del_anio`, `periodo_del_anio`). Only when the
+*bulk* of the rows say another period is the file itself refused, naming the file, the name's period and the
+rows' period — never published as the name's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.sources.textfiles import TextLoad
+from vraem_pipeline.core.sqltext import sql_identifier, sql_literal
+
+#: A file is refused as another period's when MORE than this share of its rows that state a well-formed period
+#: state one other than its name's. A half: a misnamed delivery has (nearly) all its rows of one other period,
+#: while a file of its own period with stray rows has a minority of them, which the schema quarantines row by
+#: row. Exactly half is still accepted (the boundary): the file's own period is then as common as any other,
+#: and its other-period rows go to quarantine with their line. Rows with no period, or one that is not well
+#: formed, do not count either way: they say nothing about the file's period (the schema judges their format).
+FRACCION_PERIODO_AJENO = 0.5
+
+#: Rule of the refusal, one for every source (the message names the source's own column).
+REGLA = "periodo_de_las_filas"
+
+
+@dataclass(frozen=True)
+class RowPeriods:
+    """How the rows of a loaded file state their period, against the period its name gives."""
+
+    esperado: str
+    con_periodo: int  # rows stating a well-formed period
+    ajenas: int  # of those, rows stating another period than `esperado`
+    dominante: str | None  # the other period stated most often (ties: the lowest)
+    otros: int  # how many distinct other periods
+
+    @property
+    def fraccion_ajena(self) -> float:
+        return self.ajenas / self.con_periodo if self.con_periodo else 0.0
+
+    @property
+    def rechazado(self) -> bool:
+        return self.fraccion_ajena > FRACCION_PERIODO_AJENO
+
+
+def row_periods(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, pattern: str,
+                expected: str) -> RowPeriods:
+    """Count the load's rows by the period they state in `column` (only values fully matching `pattern`)."""
+    col = sql_identifier(column)
+    rows = con.execute(
+        f"""SELECT {col} AS periodo, count(*) AS n FROM {load.view}
+            WHERE regexp_full_match({col}, {sql_literal(pattern)}) GROUP BY ALL ORDER BY n DESC, periodo"""
+    ).fetchall()
+    others = [(p, n) for p, n in rows if p != expected]
+    return RowPeriods(esperado=expected, con_periodo=sum(n for _, n in rows), ajenas=sum(n for _, n in others),
+                      dominante=others[0][0] if others else None, otros=len(others))
+
+
+def check_rows_period(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, header: str, pattern: str,
+                      expected: str, what: str) -> RowPeriods:
+    """Refuse the loaded file (its scratch tables dropped) when the bulk of its rows state another period than
+    `expected`, the one its name gives; `header` is the source's column name and `what` the kind of period
+    ("el corte", "el ejercicio", "el periodo"), both for the message."""
+    found = row_periods(con, load, column=column, pattern=pattern, expected=expected)
+    if found.rechazado:
+        load.drop(con)
+        others = f" (y {found.otros - 1} periodo(s) más)" if found.otros > 1 else ""
+        raise SourceFileError(
+            load.path,
+            f"el nombre dice {what} {expected} pero sus filas dicen {found.dominante}{others}: {found.ajenas:,} de "
+            f"{found.con_periodo:,} filas con {header} ({100 * found.fraccion_ajena:.1f} %) son de otro periodo "
+            f"(se rechaza el archivo si pasan del {100 * FRACCION_PERIODO_AJENO:.0f} %); renómbrelo con su periodo "
+            "o cambie el archivo", rule=REGLA)
+    return found

@@ -1,4 +1,4 @@
-"""Write the synthetic customs export files (`vraem_muestra/aduanas.py`) and time it, year by year.
+"""Write the synthetic customs export files (`vraem_sample/aduanas.py`) and time it, year by year.
 
     uv run python benchmarks/sample_aduanas.py                    # the test scale (small), 2021–2024: ~0.3 s idle
     uv run python benchmarks/sample_aduanas.py --scale national   # the quick start's, ~300 k accepted lines a year
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from vraem_muestra import aduanas
-from vraem_muestra.calibracion import calibrar
-from vraem_muestra.padron import construir_universo
+from vraem_sample import aduanas
+from vraem_sample.calibracion import calibrar
+from vraem_sample.padron import construir_universo
 
 
 def main() -> None:

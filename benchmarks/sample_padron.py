@@ -32,7 +32,7 @@ import duckdb
 import pandas as pd
 
 import vraem_pipeline
-from vraem_muestra import escribir_empresas
+from vraem_sample import escribir_empresas
 
 REF = Path(vraem_pipeline.__file__).parent / "reference"
 SHARED_REF = Path(vraem_pipeline.__file__).resolve().parents[2] / "shared" / "reference"

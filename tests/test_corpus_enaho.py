@@ -397,7 +397,7 @@ def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years
 
 def test_the_survey_code_table_is_the_source_notes():
     """sources/enaho.md §1 [V]: 2017=603 … 2024=966, 2025=1031; the sample's zips are named from it."""
-    from vraem_muestra.enaho import YEAR_CODES
+    from vraem_sample.enaho import YEAR_CODES
     from vraem_pipeline.sources.enaho import survey_code_years
 
     assert survey_code_years() == {603: 2017, 634: 2018, 687: 2019, 737: 2020, 759: 2021, 784: 2022, 906: 2023,

@@ -212,7 +212,7 @@ def _copia_invertida(origen: Path, destino: Path) -> None:
 
 @pytest.mark.slow
 def test_dos_refrescos_de_los_mismos_archivos_dan_marts_identicos(tmp_path):
-    from vraem_muestra import write_sample
+    from vraem_sample import write_sample
 
     muestra = tmp_path / "muestra"
     write_sample(muestra, seed=2024, scale="small")

@@ -205,7 +205,7 @@ def _refresh(capsys, raw: Path, warehouse: Path, *args: str) -> tuple[int, str, 
 def published_base(tmp_path_factory):
     """raw/ of the firm scenario (2023, 2024), ENAHO (small, 2023, 2024) and a stray file, materialized and
     published once; returns the folder and the run's Dagster instance (its logs)."""
-    from vraem_muestra.enaho import write_enaho
+    from vraem_sample.enaho import write_enaho
 
     base = tmp_path_factory.mktemp("base")
     write_scenario(base / "raw")

@@ -15,7 +15,7 @@ from tests.libros_inei import ACTIVIDADES, DEPARTAMENTOS, department_rows, write
 from vraem_pipeline.pbi import allocation as pbi
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.quality import split_valid
-from vraem_muestra.pbi import LIBRO
+from vraem_sample.pbi import LIBRO
 from vraem_pipeline.pbi.schema import INEI_VAB
 from vraem_pipeline.sources import inei_vab
 from vraem_pipeline.sources.inei_vab import clasificar_etiqueta, read_folder, read_workbook

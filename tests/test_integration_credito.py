@@ -110,8 +110,8 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_raw, env):
 
 def test_small_sample_reproduces_the_published_credit_figures(tmp_path, env):
     from vraem_pipeline.core.reconciliation import reconcile
-    from vraem_muestra import escribir_empresas
-    from vraem_muestra.credito import REGLA_DE_SUCIEDAD, SUCIEDAD_DEUDORES, escribir_credito
+    from vraem_sample import escribir_empresas
+    from vraem_sample.credito import REGLA_DE_SUCIEDAD, SUCIEDAD_DEUDORES, escribir_credito
 
     raw = tmp_path / "raw"
     escribir_empresas(raw, scale="small")

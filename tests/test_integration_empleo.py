@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.conftest import materialize, operacion, query
-from vraem_muestra.enaho import write_enaho
+from vraem_sample.enaho import write_enaho
 
 pytestmark = pytest.mark.slow
 

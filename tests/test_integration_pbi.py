@@ -27,8 +27,8 @@ from tests.conftest import materialize, operacion, query
 from tests.reconciliation import misses
 from tests.test_inei_vab import _total_workbook
 from vraem_pipeline.core.reconciliation import reconcile
-from vraem_muestra import escribir_empresas
-from vraem_muestra.pbi import escribir_pbi
+from vraem_sample import escribir_empresas
+from vraem_sample.pbi import escribir_pbi
 
 pytestmark = pytest.mark.slow
 

@@ -26,11 +26,11 @@ import pytest
 from dbfread import DBF
 from dbfread.field_parser import FieldParser
 
-import vraem_muestra as sd
-from vraem_muestra import aduanas
-from vraem_muestra.aduanas import CODIFICACION_DBF
-from vraem_muestra.calibracion import calibrar
-from vraem_muestra.padron import Universo, construir_universo
+import vraem_sample as sd
+from vraem_sample import aduanas
+from vraem_sample.aduanas import CODIFICACION_DBF
+from vraem_sample.calibracion import calibrar
+from vraem_sample.padron import Universo, construir_universo
 
 SEED = 7
 #: What Python says of bytes that are not UTF-8 (cp850 / latin-1 accents).
@@ -564,7 +564,7 @@ def test_write_sample_passes_one_population_to_every_generator(monkeypatch, tmp_
     monkeypatch.setattr(sd, "escribir_credito", credito)
     stub = types.SimpleNamespace(write_enaho=lambda *a, **k: [])
     monkeypatch.setattr(sd, "enaho", stub, raising=False)
-    monkeypatch.setitem(sys.modules, "vraem_muestra.enaho", stub)
+    monkeypatch.setitem(sys.modules, "vraem_sample.enaho", stub)
     rutas = sd.write_sample(tmp_path, seed=SEED, scale="small")
     assert isinstance(seen["empresas"], Universo) and seen["aduanas"][0] is seen["empresas"] is seen["credito"]
     assert seen["empresas"].seed == SEED and seen["aduanas"][1] == list(range(2019, 2025))

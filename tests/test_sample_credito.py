@@ -11,10 +11,10 @@ import pytest
 
 from vraem_pipeline.core.reconciliation import published
 from vraem_pipeline.core.ruc import check_digit_ok
-from vraem_muestra.calibracion import calibrar
-from vraem_muestra.credito import (ANIOS_CRLF, ANIOS_ZIP, CABECERA, SUCIEDAD_DEUDORES, celdas,
+from vraem_sample.calibracion import calibrar
+from vraem_sample.credito import (ANIOS_CRLF, ANIOS_ZIP, CABECERA, SUCIEDAD_DEUDORES, celdas,
                                                 escribir_credito, participaciones, serie_credito)
-from vraem_muestra.padron import construir_universo
+from vraem_sample.padron import construir_universo
 
 SEED = 7
 YEARS = range(2019, 2025)

@@ -17,8 +17,8 @@ import pytest
 
 from vraem_pipeline.empleo.estimates import FUENTE_RECONSTRUIDA, compute_employment, is_resident
 from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
-from vraem_muestra import enaho as sample
-from vraem_muestra.calibracion import leer_publicado
+from vraem_sample import enaho as sample
+from vraem_sample.calibracion import leer_publicado
 from vraem_pipeline.empleo.schema import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
 

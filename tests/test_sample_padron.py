@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vraem_muestra import escribir_empresas
-from vraem_muestra.calibracion import allocate, apportion, calibrar, leer_publicado, leer_referencia
-from vraem_muestra.padron import (
+from vraem_sample import escribir_empresas
+from vraem_sample.calibracion import allocate, apportion, calibrar, leer_publicado, leer_referencia
+from vraem_sample.padron import (
     SUCIEDAD_POR_ESCALA,
     construir_universo,
     digito_verificador,
     ruc_valido,
 )
-from vraem_muestra.ventas import SUCIEDAD_VENTAS
+from vraem_sample.ventas import SUCIEDAD_VENTAS
 
 YEARS = range(2019, 2025)
 #: What Python says of bytes that are not UTF-8 (latin-1 Ñ and accents).
@@ -306,7 +306,7 @@ def test_small_scale_is_a_hundredth():
 
 
 def test_sales_respect_the_strata(universe):
-    from vraem_muestra.ventas import importes, limites_centimos
+    from vraem_sample.ventas import importes, limites_centimos
 
     for year in (2019, 2024):
         cents = importes(universe, year)
@@ -322,7 +322,7 @@ def test_sales_respect_the_strata(universe):
 def test_published_csv_is_not_typed_in_code():
     """The calibration follows the CSV: no published firm figure appears as a literal in the generator."""
     src = "".join(
-        (Path(__file__).parents[1] / "vraem_muestra" / f).read_text()
+        (Path(__file__).parents[1] / "vraem_sample" / f).read_text()
         for f in ("calibracion.py", "padron.py", "ventas.py", "__init__.py")
     )
     for literal in ("17224", "17,224", "2185", "2,185", "97.1", "44.2", "42.4", "34.1", "27.7", "22.3", "13.3"):
@@ -351,7 +351,7 @@ def small_targets(raw: Path) -> dict[int, int]:
 
 
 def write_real_on_small(out: Path, targets: dict[int, int], block: int | None, years=YEARS) -> None:
-    from vraem_muestra import calibracion, padron
+    from vraem_sample import calibracion, padron
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(calibracion.ESCALA_DE_CALIBRACION, "real", "small")
@@ -507,14 +507,14 @@ def test_real_same_seed_same_bytes_whatever_the_block_size(raw, raw_real, tmp_pa
 
 
 def test_real_fillers_reach_every_district():
-    from vraem_muestra.padron import _distribucion_relleno, cargar_catalogo
+    from vraem_sample.padron import _distribucion_relleno, cargar_catalogo
 
     cat = cargar_catalogo()
     assert set(np.unique(_distribucion_relleno(cat).geo)) == set(range(-1, len(cat.ubigeo)))
 
 
 def test_real_target_below_the_population_is_an_error(universe, tmp_path):
-    from vraem_muestra.padron import escribir_padron, filas_escritas
+    from vraem_sample.padron import escribir_padron, filas_escritas
 
     lines = filas_escritas(universe, 2024)["lineas_datos"] + 1
     escribir_padron(universe, tmp_path, 2024, lineas_total=lines)  # no filler needed: fine
@@ -524,7 +524,7 @@ def test_real_target_below_the_population_is_an_error(universe, tmp_path):
 
 
 def test_real_scale_is_national_with_sunat_sized_cuts():
-    from vraem_muestra.padron import LINEAS_CORTE_REAL
+    from vraem_sample.padron import LINEAS_CORTE_REAL
 
     assert calibrar("real") == calibrar("national")
     assert LINEAS_CORTE_REAL[2024] == 12_515_483

@@ -263,12 +263,12 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
 
 
 def sample_data(args: argparse.Namespace) -> int:
-    """The sample generators are a package of their own (`vraem_muestra/`, beside the pipeline in the repository
+    """The sample generators are a package of their own (`vraem_sample/`, beside the pipeline in the repository
     checkout): they are not part of the pipeline's wheel."""
     try:
-        from vraem_muestra import write_sample
+        from vraem_sample import write_sample
     except ModuleNotFoundError:
-        print("vraem sample-data: los generadores de la muestra (paquete vraem_muestra) no están instalados: vienen "
+        print("vraem sample-data: los generadores de la muestra (paquete vraem_sample) no están instalados: vienen "
               "con el repositorio, no con el paquete del pipeline; ejecútelo desde una copia del repositorio "
               "(uv run vraem sample-data)", file=sys.stderr)
         return 2

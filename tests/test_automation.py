@@ -138,7 +138,7 @@ def test_a_removed_file_requests_its_year_and_a_former_cursor_is_honoured(raw, d
 
 
 def test_every_folder_the_sensor_watches_is_read_by_an_asset_of_the_graph():
-    """The sensor's folders come from the sources' list (archivos.FUENTES); each must name a real asset."""
+    """The sensor's folders come from the registry's sources; each must name a real asset."""
     from vraem_pipeline.defs.automation import EDITION_SOURCES, YEARLY_SOURCES
     from vraem_pipeline.definitions import defs
 

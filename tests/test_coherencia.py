@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from vraem_pipeline.core import coherence as coherencia
-from vraem_pipeline.defs.coherencia import saltos_interanuales as saltos_check
+from vraem_pipeline.defs.indicadores import saltos_interanuales as saltos_check
 
 KEY = "CREATE TABLE marts.indicadores_clave (anio INT, indicador VARCHAR, valor DOUBLE, unidad VARCHAR)"
 

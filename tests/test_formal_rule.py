@@ -8,13 +8,14 @@ from tests.builders import COMERCIO, ruc
 from vraem_pipeline.core import references as referencia
 from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
 from vraem_pipeline.empresas.schema import PADRON, VENTAS
-from vraem_pipeline.core.databases import ensure_schemas, replace_years, write_reference_tables
+from vraem_pipeline.core.databases import ensure_schemas, replace_years
+from vraem_pipeline.registry import topic
 
 
 def _con(padron_rows: list[dict], ventas_rows: list[dict], anio: int = 2024) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     ensure_schemas(con)
-    write_reference_tables(con, referencia.load_territory(), "vraem")
+    referencia.write_reference_tables(con, referencia.load_territory(), "vraem", topic("empresas").reference_tables())
     base = {"estado": "ACTIVO", "condicion": "HABIDO", "tipo": "SOCIEDAD ANONIMA CERRADA", "actividad_ciiu4": COMERCIO,
             "nro_trab": None, "comercio_exterior": None, "ubigeo": "050401", "periodo_publicacion": f"{anio}12",
             "anio": anio, "archivo": "x", "linea": 2}

@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import materialize, operacion, query
 from tests.scenario import write_scenario
 from vraem_pipeline import cli
-from vraem_pipeline.core.raw_scan import anios_sin_archivos, archivos_no_reconocidos
+from vraem_pipeline.core.raw_scan import unrecognised_files, years_without_files
+from vraem_pipeline.registry import SOURCES
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.run_copy import failed_build_path
 from vraem_pipeline.core.guards import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, Perdida, PerdidaDeDatos, perdidas
@@ -62,7 +63,7 @@ def _losses(tmp_path, published, fuentes=PUBLISHED_FUENTES, indicadores=PUBLISHE
     (tmp_path / "nuevo.duckdb").unlink(missing_ok=True)
     con = _write(tmp_path / "nuevo.duckdb", fuentes, indicadores, evolucion)
     try:
-        return perdidas(con, published)
+        return perdidas(con, published, SOURCES)
     finally:
         con.close()
 
@@ -138,7 +139,8 @@ def test_an_unreadable_published_file_is_named(tmp_path):
 
 
 def test_the_error_has_one_line_per_loss_and_says_how_to_accept():
-    error = PerdidaDeDatos([Perdida("fuente", "padron_ruc", 2022, 100.0, 0.0), Perdida("mart", "marts.x", 2022)])
+    error = PerdidaDeDatos([Perdida("fuente", "padron_ruc", 2022, 100.0, 0.0, carpeta="sunat/padron/2022/"),
+                            Perdida("mart", "marts.x", 2022)])
     lines = str(error).splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("no se publica: fuente padron_ruc (raw/sunat/padron/2022/), año 2022")
@@ -178,7 +180,7 @@ def _raw(tmp_path, names) -> Path:
 
 def test_scan_reports_every_file_no_source_recognises(tmp_path):
     raw = _raw(tmp_path, EXPECTED + list(UNEXPECTED))
-    found = archivos_no_reconocidos(raw).set_index("archivo")
+    found = unrecognised_files(raw, SOURCES).set_index("archivo")
     assert sorted(found.index) == sorted(UNEXPECTED)
     for name, note in UNEXPECTED.items():
         assert note in found.loc[name, "nota"], name
@@ -188,7 +190,7 @@ def test_scan_reports_every_file_no_source_recognises(tmp_path):
 def test_years_without_any_file_are_the_ones_refresh_refuses(tmp_path):
     raw = _raw(tmp_path, ["sunat/padron/2024/PadronRUC_202412.csv", "sunat/padron/2023/PadronRUC_2023-12.zip",
                           "enaho/2022/enaho01a-2022-400.dta"])
-    assert anios_sin_archivos(raw, [2021, 2022, 2023, 2024]) == [2021, 2023]  # 2023 only has a misnamed cut
+    assert years_without_files(raw, [2021, 2022, 2023, 2024], SOURCES) == [2021, 2023]  # 2023 only has a misnamed cut
 
 
 # --- the scenarios, end to end ---------------------------------------------------------------------------

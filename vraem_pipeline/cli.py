@@ -167,11 +167,12 @@ def _refresh(args: argparse.Namespace, published: list[str]) -> int:
     if not years:
         print(f"vraem refresh: no hay carpetas de año con archivos en {settings.raw_dir}", file=sys.stderr)
         return 2
-    from vraem_pipeline.core import raw_scan as archivos
+    from vraem_pipeline.core import raw_scan
+    from vraem_pipeline.registry import SOURCES
 
-    empty = archivos.anios_sin_archivos(settings.raw_dir, years)
+    empty = raw_scan.years_without_files(settings.raw_dir, years, SOURCES)
     if empty and not args.permitir_perdidas:
-        folders = ", ".join(dict.fromkeys(f"{s.carpeta}/" for s in archivos.FUENTES if s.por_anio))
+        folders = ", ".join(dict.fromkeys(f"{s.folder}/" for s in SOURCES if s.yearly))
         print(f"vraem refresh: ninguna fuente tiene archivos en raw/ para {', '.join(map(str, empty))} ({folders}): "
               "refrescar esos años borraría lo que la base de operación y el almacén tienen de ellos; quítelos de "
               "--years o, si es lo que quiere, repita con --permitir-perdidas", file=sys.stderr)
@@ -221,9 +222,10 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
 
     print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
     print(f"  territorio {settings.territory} · instancia Dagster {home}")
-    from vraem_pipeline.core import raw_scan as archivos
+    from vraem_pipeline.core import raw_scan
+    from vraem_pipeline.registry import SOURCES
 
-    for line in archivos.mensajes_no_reconocidos(archivos.archivos_no_reconocidos(settings.raw_dir)):
+    for line in raw_scan.unrecognised_messages(raw_scan.unrecognised_files(settings.raw_dir, SOURCES)):
         print(f"  ADVERTENCIA {line}")
     job = defs().resolve_job_def("refresco")
     with _dagster_storage(home):

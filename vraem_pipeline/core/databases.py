@@ -276,46 +276,6 @@ def record_parameters(con: duckdb.DuckDBPyConnection, tema: str, params: dict[st
         )
 
 
-# --- reference tables --------------------------------------------------------------------------------------------
-
-def _replace_table(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, comment: str) -> None:
-    con.register("_vraem_ref", df)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _vraem_ref")
-    con.unregister("_vraem_ref")
-    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(comment)}")
-
-
-def write_reference_tables(con: duckdb.DuckDBPyConnection, territory: pd.DataFrame, territory_label: str) -> None:
-    """The lookups marts join: the territory (configuration) and the shipped public tables."""
-    from vraem_pipeline.core import references as referencia
-    from vraem_pipeline.credito.rules import credit_types
-    from vraem_pipeline.empresas.rules import ESTRATOS
-
-    departamentos = pd.DataFrame(sorted(referencia.department_names().items()),
-                                 columns=["ubigeo_departamento", "departamento"])
-    _replace_table(con, "referencia.territorio", territory, f"Distritos del territorio ({territory_label})")
-    _replace_table(con, "referencia.ubigeo", referencia.ubigeo_table(), "Distritos INEI (ubigeo de 6 dígitos)")
-    _replace_table(con, "referencia.departamentos", departamentos, "Departamentos INEI")
-    _replace_table(con, "referencia.uit", referencia.uit_table(), "UIT por año (D.S. del MEF)")
-    _replace_table(con, "referencia.tipos_contribuyente", referencia.taxpayer_types(), "Tipos de contribuyente SUNAT")
-    _replace_table(con, "referencia.sectores", pd.DataFrame({"sector": list(referencia.SECTORS)}), "Sectores PRODUCE")
-    _replace_table(con, "referencia.estratos", ESTRATOS, "Estratos empresariales (Ley 30056)")
-    _replace_table(con, "referencia.ciiu_clases", referencia.ciiu_classes()[["clase", "titulo", "seccion", "division"]],
-                   "Clases CIIU Rev.4 con su título en español (Naciones Unidas)")
-    _replace_table(con, "referencia.paises", referencia.export_countries(),
-                   "Códigos de país de destino de SUNAT → ISO 3166-1 alfa-2 y nombre (ZZ: destino no identificado)")
-    _replace_table(con, "referencia.hs6_ciiu4", referencia.hs_ciiu_resolved(),
-                   "Subpartida HS de 6 dígitos → una clase CIIU Rev.4, con la regla que la resolvió (reference/README.md)")
-    _replace_table(con, "referencia.tipos_credito", credit_types(),
-                   "Tipos de crédito SBS 06–13 (Res. SBS N° 11356-2008): clave de los marts y si es crédito empresarial")
-    _replace_table(con, "referencia.actividades_inei", referencia.reference_csv("inei_actividades.csv"),
-                   "Las 12 actividades del VAB departamental del INEI (código, orden, nombre, alias en los títulos)")
-    _replace_table(con, "referencia.ciiu_division_actividad_inei",
-                   referencia.reference_csv("ciiu_division_actividad_inei.csv"),
-                   "División CIIU Rev.4 → actividad del INEI: asigna las ventas de cada empresa a una actividad del "
-                   "VAB departamental (participaciones del PBI por actividad)")
-
-
 # --- publication ------------------------------------------------------------------------------------------------
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:

@@ -18,12 +18,14 @@ The user accepts such a loss explicitly: `vraem refresh --permitir-perdidas`, wh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 
-from vraem_pipeline.core.raw_scan import FUENTES
+from vraem_pipeline.core.catalog import Source
+from vraem_pipeline.core.raw_scan import folder_label
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.sqltext import sql_literal
 
@@ -50,22 +52,19 @@ class Perdida:
     anio: int | None  # None: a source not split by year (INEI's GDP workbook)
     antes: float | None = None
     despues: float | None = None  # None: vanishes
+    carpeta: str = field(default="", compare=False)  # a source's folder under raw/, for the message
 
     def __str__(self) -> str:
         anio = f"año {self.anio}" if self.anio is not None else "sin año"
         if self.tipo == "fuente":
             share = f" ({100 * self.despues / self.antes:.1f} % < {100 * FRACCION_MINIMA_FILAS:g} %)" if self.despues else ""
-            return (f"fuente {self.nombre}{_carpeta(self.nombre, self.anio)}, {anio}: filas aceptadas "
+            carpeta = f" (raw/{self.carpeta})" if self.carpeta else ""
+            return (f"fuente {self.nombre}{carpeta}, {anio}: filas aceptadas "
                     f"{self.antes:,.0f} en el almacén publicado → {self.despues:,.0f}{share}")
         if self.tipo == "indicador":
             after = "desaparece" if self.despues is None else "pasa a 0"
             return f"indicador {self.nombre}, {anio}: {self.antes:,.6g} en el almacén publicado → {after}"
         return f"{anio}: desaparece de {self.nombre}"
-
-
-def _carpeta(fuente: str, anio: int | None) -> str:
-    folders = {s.fuente: s.carpeta + (f"/{anio}/" if s.por_anio and anio is not None else "/") for s in FUENTES}
-    return f" (raw/{folders[fuente]})" if fuente in folders else ""
 
 
 class PerdidaDeDatos(Exception):
@@ -87,9 +86,11 @@ def _has_year(con: duckdb.DuckDBPyConnection, database: str, table: str) -> bool
                             "AND table_name = ? AND column_name = 'anio'", [database, table]).fetchone()[0])
 
 
-def perdidas(con: duckdb.DuckDBPyConnection, publicado: Path, fraccion: float = FRACCION_MINIMA_FILAS) -> list[Perdida]:
+def perdidas(con: duckdb.DuckDBPyConnection, publicado: Path, sources: Sequence[Source] = (),
+             fraccion: float = FRACCION_MINIMA_FILAS) -> list[Perdida]:
     """What publishing the `meta` and `marts` of `con` (the build about to be published) would lose against the
-    warehouse file `publicado`; nothing when no warehouse is published yet."""
+    warehouse file `publicado`; nothing when no warehouse is published yet. `sources` (the registry's) name each
+    lost source's folder under raw/."""
     publicado = Path(publicado)
     if not publicado.exists():
         return []
@@ -100,12 +101,13 @@ def perdidas(con: duckdb.DuckDBPyConnection, publicado: Path, fraccion: float = 
         raise SourceFileError(publicado, f"no se puede abrir el almacén publicado para compararlo con el nuevo "
                                          f"({err}); muévalo a otra parte si ya no sirve", rule="guarda_publicacion") from None
     try:
-        return (_source_losses(con, new, fraccion) + _indicator_losses(con, new) + _mart_year_losses(con, new))
+        return (_source_losses(con, new, fraccion, {s.name: s for s in sources}) + _indicator_losses(con, new)
+                + _mart_year_losses(con, new))
     finally:
         con.execute(f"DETACH {_ANTERIOR}")
 
 
-def _source_losses(con, new: str, fraccion: float) -> list[Perdida]:
+def _source_losses(con, new: str, fraccion: float, sources: dict[str, Source]) -> list[Perdida]:
     if "fuentes" not in _tables(con, _ANTERIOR, "meta"):
         return []
     current = (f'SELECT fuente, anio, sum(filas_aceptadas) AS filas FROM "{new}".meta.fuentes GROUP BY ALL'
@@ -118,7 +120,8 @@ def _source_losses(con, new: str, fraccion: float) -> list[Perdida]:
             FROM antes AS a LEFT JOIN ahora AS n ON n.fuente = a.fuente AND n.anio IS NOT DISTINCT FROM a.anio
             WHERE a.filas > 0 AND coalesce(n.filas, 0) < ? * a.filas
             ORDER BY a.anio NULLS FIRST, a.fuente""", [fraccion]).fetchall()
-    return [Perdida("fuente", f, a, float(before), float(after)) for f, a, before, after in rows]
+    return [Perdida("fuente", f, a, float(before), float(after),
+                    carpeta=folder_label(sources[f], a) if f in sources else "") for f, a, before, after in rows]
 
 
 def _indicator_losses(con, new: str) -> list[Perdida]:

@@ -61,7 +61,13 @@ def mart_meta(name: str) -> dict:
 
 
 def mart_names() -> list[str]:
+    """Every marts table of the package (its YAML is what makes it one)."""
     return sorted(p.stem for p in PACKAGE_DIR.glob("*/sql/marts/*.yaml"))
+
+
+def topic_marts(area: str) -> list[str]:
+    """The marts tables a topic (or `core`) keeps in its `sql/marts/`."""
+    return sorted(p.stem for p in (PACKAGE_DIR / area / "sql" / "marts").glob("*.yaml"))
 
 
 def comment_table(con: duckdb.DuckDBPyConnection, table: str, meta: dict) -> None:

@@ -13,12 +13,15 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from vraem_pipeline.core.errors import ReferenceDataError
+from vraem_pipeline.core.sqltext import sql_literal
+from vraem_pipeline.sources import small_text
 from vraem_pipeline.core.settings import PACKAGE_REFERENCE
 
 REFERENCE_DIR = PACKAGE_REFERENCE
@@ -253,45 +256,6 @@ def territory_departments(territory: pd.DataFrame) -> list[str]:
     return sorted(set(territory["ubigeo"].str[:2]))
 
 
-def _read_text(path: Path) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252: what Excel writes for "CSV UTF-8" and plain "CSV".
-
-    A file in neither, a workbook or binary saved under the CSV's name, or one mixing UTF-8 lines with
-    Windows-1252 lines (no single decoding reads both right: the names would be garbled) fails naming the line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReferenceDataError(path, f"no se puede leer el archivo de territorio: {exc}", rule="territorio.archivo")
-    if raw[:2] == b"PK" or raw[:4] == b"\xd0\xcf\x11\xe0":
-        raise ReferenceDataError(path, "es un libro Excel, no un CSV: guárdelo como «CSV UTF-8 (delimitado por "
-                                       "comas)»", line=1, rule="territorio.formato")
-    if b"\x00" in raw:
-        raise ReferenceDataError(path, "no es un archivo de texto (tiene bytes nulos)",
-                                 line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1, rule="territorio.formato")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        first_bad = raw.count(b"\n", 0, exc.start) + 1
-    utf8_line = next((n for n, line in enumerate(raw.split(b"\n"), 1) if not line.isascii() and _is_utf8(line)), None)
-    if utf8_line is not None:
-        raise ReferenceDataError(path, f"codificación mezclada: la línea {utf8_line} es UTF-8 y esta no es UTF-8; "
-                                       "guarde el archivo en una sola codificación", line=first_bad,
-                                 rule="territorio.codificacion")
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise ReferenceDataError(path, f"el byte 0x{raw[exc.start]:02x} no es UTF-8 ni Windows-1252",
-                                 line=raw.count(b"\n", 0, exc.start) + 1, rule="territorio.codificacion") from None
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _long_line(path: Path, text: str) -> None:
     """A line no territory row can have (before the csv module, whose own field limit depends on the process)."""
     limit = (MAX_TEXTO_TERRITORIO + 3) * len(TERRITORY_COLUMNS)  # every field at its longest, quoted, with commas
@@ -303,12 +267,9 @@ def _long_line(path: Path, text: str) -> None:
 
 
 def _parse_territory(path: Path) -> pd.DataFrame:
-    text = _read_text(path)
+    text = small_text.decode(path, what="el archivo de territorio", rule="territorio", error=ReferenceDataError)
     _long_line(path, text)
-    first_line = text.split("\n", 1)[0]
-    # A Spanish-locale Excel saves CSV with ";" between fields.
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=small_text.delimiter(text))
     header = next(reader, None)
     if header is None:
         raise ReferenceDataError(path, "el archivo de territorio está vacío", line=1, rule="territorio.vacio")
@@ -402,3 +363,32 @@ def _parse_territory(path: Path) -> pd.DataFrame:
         if column not in frame:
             frame[column] = ""
     return frame[list(TERRITORY_COLUMNS)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The reference tables written into the warehouse
+
+
+def _replace_table(con, table: str, df: pd.DataFrame, comment: str) -> None:
+    con.register("_vraem_ref", df)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _vraem_ref")
+    con.unregister("_vraem_ref")
+    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(comment)}")
+
+
+def write_reference_tables(con, territory: pd.DataFrame, territory_label: str,
+                           topic_tables: Mapping[str, tuple[pd.DataFrame, str]]) -> None:
+    """The lookups marts join: the territory (configuration), the shipped public tables every topic shares, and
+    each topic's own (`topic_tables`: name → (table, comment), from the registry's topics)."""
+    departamentos = pd.DataFrame(sorted(department_names().items()), columns=["ubigeo_departamento", "departamento"])
+    _replace_table(con, "referencia.territorio", territory, f"Distritos del territorio ({territory_label})")
+    _replace_table(con, "referencia.territorio_departamentos",
+                   pd.DataFrame({"ubigeo_departamento": territory_departments(territory)}),
+                   f"Departamentos de los distritos del territorio ({territory_label}): el alcance de las cifras "
+                   "departamentales")
+    _replace_table(con, "referencia.ubigeo", ubigeo_table(), "Distritos INEI (ubigeo de 6 dígitos)")
+    _replace_table(con, "referencia.departamentos", departamentos, "Departamentos INEI")
+    _replace_table(con, "referencia.ciiu_clases", ciiu_classes()[["clase", "titulo", "seccion", "division"]],
+                   "Clases CIIU Rev.4 con su título en español (Naciones Unidas)")
+    for name, (table, comment) in topic_tables.items():
+        _replace_table(con, f"referencia.{name}", table, comment)

@@ -10,9 +10,8 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 import duckdb
 
-from vraem_pipeline.core.raw_scan import FUENTES
 from vraem_pipeline.lib.dagster_support import ANIOS
-from vraem_pipeline.pbi.allocation import ARCHIVO_PARTICIPACIONES
+from vraem_pipeline.registry import SOURCES
 from vraem_pipeline.core.settings import Settings, is_year_folder, sensor_interval_s
 from vraem_pipeline.core.databases import sha256_of
 
@@ -31,31 +30,25 @@ def refresco_anual(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"anual-{year}", partition_key=str(year))
 
 
-def _yearly_sources() -> dict[tuple[str, ...], tuple[str, ...]]:
-    """Folder under raw/ → the staging assets that read its year folders, from the sources' own list of where
-    their files are (`archivos.FUENTES`, also what the unrecognised-file scan uses): ENAHO's modules 500 and 400
-    share one folder."""
-    out: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for spec in FUENTES:
-        if spec.por_anio:
-            folder = tuple(spec.carpeta.split("/"))
-            out[folder] = (*out.get(folder, ()), f"staging/{spec.fuente}")
-    return out
+def _watched_by(yearly: bool) -> tuple[dict[tuple[str, ...], tuple[str, ...]], dict[tuple[str, ...], tuple[str, ...]]]:
+    """Folder (or file) under raw/ → the assets that read it, and → the sources' names in `meta.fuentes`, from the
+    registry (also what the unrecognised-file scan reads): ENAHO's modules 500 and 400 share one folder."""
+    assets: dict[tuple[str, ...], tuple[str, ...]] = {}
+    names: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for source in SOURCES:
+        if source.yearly == yearly:
+            prefix = tuple(source.watched.split("/"))
+            assets[prefix] = (*assets.get(prefix, ()), source.asset)
+            names[prefix] = (*names.get(prefix, ()), source.name)
+    return assets, names
 
 
 #: Folder under raw/ → the assets that read it; the year folder comes right below it (any depth under that).
-YEARLY_SOURCES = _yearly_sources()
+YEARLY_SOURCES, _YEARLY_NAMES = _watched_by(yearly=True)
 #: INEI's GDP files have no year folder: one edition carries every year and their assets are not partitioned.
-EDITION_SOURCES: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("inei", "vab"): ("staging/inei_vab",),
-    ("inei", ARCHIVO_PARTICIPACIONES): ("intermedio/pbi_asignacion",),
-}
+EDITION_SOURCES, _EDITION_NAMES = _watched_by(yearly=False)
 #: The same folders → the sources' names in `meta.fuentes` (what the published warehouse says it read).
-_FUENTES_DE: dict[tuple[str, ...], tuple[str, ...]] = {
-    **{prefix: tuple(a.removeprefix("staging/") for a in assets) for prefix, assets in YEARLY_SOURCES.items()},
-    ("inei", "vab"): ("inei_vab",),
-    ("inei", ARCHIVO_PARTICIPACIONES): ("inei_participaciones",),
-}
+_FUENTES_DE: dict[tuple[str, ...], tuple[str, ...]] = {**_YEARLY_NAMES, **_EDITION_NAMES}
 #: Always part of a requested run: cheap, and the marts join it (a first run on an empty operator database).
 ALWAYS_SELECTED = ("referencia/tablas",)
 

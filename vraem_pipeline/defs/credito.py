@@ -8,8 +8,8 @@ import dagster as dg
 
 from vraem_pipeline.credito.rules import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
 from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
-from vraem_pipeline.core.marts import growth_rows, sql_text
-from vraem_pipeline.credito import schema as schemas
+from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
+from vraem_pipeline import credito, empresas
 from vraem_pipeline.sources import sbs
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.core.databases import record_parameters
@@ -25,9 +25,9 @@ def find_deudores_year(raw_dir: Path, anio: int) -> list[TextSource]:
     return [TextSource(found.path, partial(sbs.load_file, path=found.path), found.nota)]
 
 
-STAGING = dg.AssetKey(["staging", "sbs_deudores"])
+STAGING = dg.AssetKey.from_user_string(credito.DEUDORES.asset)
 CREDITO = dg.AssetKey(["intermedio", "credito_empresarial"])
-PADRON = dg.AssetKey(["staging", "padron_ruc"])
+PADRON = dg.AssetKey.from_user_string(empresas.PADRON.asset)
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
@@ -67,9 +67,9 @@ def deudores_sin_ubicar(con, years: list[int] | None) -> dg.AssetCheckResult:
     )
 
 
-credito_anual = topic_step("credito_anual", [
+yearly = topic_step("credito_anual", [
     text_source_part(
-        fuente="sbs_deudores", schema=schemas.DEUDORES, find_year=find_deudores_year, group=GROUP,
+        source=credito.DEUDORES, find_year=find_deudores_year, group=GROUP,
         description="Saldos de créditos directos a diciembre por deudor, entidad y tipo de crédito (SBS, "
                     "sbs/deudores/<año>/deudores_<año>12.txt), leídos y validados dentro de DuckDB; documentos, "
                     "tipos y saldos inválidos a quarantine.sbs_deudores"),
@@ -86,7 +86,7 @@ credito_anual = topic_step("credito_anual", [
 ], yearly=True, description="Deudores de la SBS de cada año y el crédito empresarial ubicado con el Padrón RUC")
 
 
-CREDITO_MARTS = ["credito_evolucion", "credito_por_tipo", "credito_por_departamento"]
+CREDITO_MARTS = topic_marts("credito")
 
 
 def indicadores_credito(step: StepContext) -> dict:
@@ -104,7 +104,7 @@ def indicadores_credito(step: StepContext) -> dict:
     return {"filas": n}
 
 
-credito = topic_step("credito", [
+all_years = topic_step("credito", [
     mart_part(CREDITO_MARTS, [CREDITO], GROUP, checks=[shares_check(
         on="credito_por_tipo", evolution="credito_evolucion", total="credito_millones_soles",
         blocks={"tipo": "credito_por_tipo", "departamento": "credito_por_departamento"},

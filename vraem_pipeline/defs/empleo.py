@@ -11,7 +11,8 @@ from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.empleo.estimates import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, rebuild_ocupinf
-from vraem_pipeline.core.marts import growth_rows, write_mart_frame
+from vraem_pipeline.core.marts import growth_rows, write_mart_frame, topic_marts
+from vraem_pipeline import empleo
 from vraem_pipeline.empleo import schema as schemas
 from vraem_pipeline.sources import enaho
 from vraem_pipeline.sources.textfiles import ParsedText
@@ -51,8 +52,8 @@ def read_salud_year(raw_dir: Path, anio: int):
     return _read_module_year(raw_dir, anio, "400", PERSON_KEY + INSUMOS_M400)
 
 
-PERSONAS = dg.AssetKey(["staging", "enaho_personas"])
-SALUD = dg.AssetKey(["staging", "enaho_salud"])
+PERSONAS = dg.AssetKey.from_user_string(empleo.PERSONAS.asset)
+SALUD = dg.AssetKey.from_user_string(empleo.SALUD.asset)
 INFORMALIDAD = dg.AssetKey(["intermedio", "enaho_informalidad"])
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
@@ -86,12 +87,12 @@ def enaho_informalidad(step: StepContext) -> dict:
     return {"filas": len(table)}
 
 
-empleo_anual = topic_step("empleo_anual", [
-    source_part(fuente="enaho_personas", schema=schemas.SCHEMA_PERSONAS, year_schema=schemas.schema_for_year,
+yearly = topic_step("empleo_anual", [
+    source_part(source=empleo.PERSONAS, year_schema=schemas.schema_for_year,
                 read_year=read_personas_year, group=GROUP,
                 description="ENAHO módulo 500 (empleo e ingresos): personas de 14 años y más con las variables de los "
                             "indicadores; filas con ubigeo, clave o códigos inválidos a quarantine.enaho_personas"),
-    source_part(fuente="enaho_salud", schema=schemas.SCHEMA_SALUD, read_year=read_salud_year, group=GROUP,
+    source_part(source=empleo.SALUD, read_year=read_salud_year, group=GROUP,
                 description="ENAHO módulo 400 (salud): afiliación a seguros, insumo de la reconstrucción de ocupinf"),
     single(dg.AssetSpec(INFORMALIDAD, deps=[PERSONAS, SALUD], group_name=GROUP, kinds={"duckdb", "pandas"},
                         description="ocupinf reconstruida con la sintaxis del INEI (módulos 500 + 400) para cada año "
@@ -145,7 +146,7 @@ class ParametrosEmpleo(dg.Config):
     estrato_con_una_upm: str = SINGLE_PSU_DEFAULT
 
 
-EMPLEO_MARTS = ["empleo_evolucion", "empleo_por_tipo", "empleo_por_sexo", "empleo_precision"]
+EMPLEO_MARTS = topic_marts("empleo")
 
 
 def empleo_marts(step: StepContext, selected: set[dg.AssetKey]) -> dict[dg.AssetKey, dict]:
@@ -182,7 +183,7 @@ def empleo_marts(step: StepContext, selected: set[dg.AssetKey]) -> dict[dg.Asset
     return out  # computed together (one pass of the survey estimates): every key of the part, whatever was selected
 
 
-empleo = topic_step("empleo", [
+all_years = topic_step("empleo", [
     single(dg.AssetSpec(COMPARACION, deps=[INFORMALIDAD, REFERENCIA], group_name=GROUP, kinds={"duckdb", "pandas"},
                         description="ocupinf reconstruida vs la oficial del INEI en cada año que trae ambas: "
                                     "coincidencia de filas y diferencia ponderada de la tasa de informalidad "

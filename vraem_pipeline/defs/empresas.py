@@ -10,8 +10,8 @@ import pandas as pd
 
 from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
 from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
-from vraem_pipeline.core.marts import growth_rows, sql_text
-from vraem_pipeline.empresas import schema as schemas
+from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
+from vraem_pipeline import empresas
 from vraem_pipeline.sources import padron, ventas
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.core.databases import record_parameters, table_exists
@@ -117,20 +117,20 @@ def sector_sin_clasificar(con, years: list[int] | None) -> dg.AssetCheckResult:
     )
 
 
-PADRON = dg.AssetKey(["staging", "padron_ruc"])
-VENTAS = dg.AssetKey(["staging", "ventas_declaradas"])
+PADRON = dg.AssetKey.from_user_string(empresas.PADRON.asset)
+VENTAS = dg.AssetKey.from_user_string(empresas.VENTAS.asset)
 EMPRESAS_FORMALES = dg.AssetKey(["intermedio", "empresas_formales"])
 
-empresas_anual = topic_step("empresas_anual", [
+yearly = topic_step("empresas_anual", [
     text_source_part(
-        fuente="padron_ruc", schema=schemas.PADRON, find_year=find_padron_year, group=GROUP,
+        source=empresas.PADRON, find_year=find_padron_year, group=GROUP,
         description="Padrón RUC de SUNAT: el corte mensual más reciente de cada año, leído y validado dentro de "
                     "DuckDB; líneas malformadas y RUC inválidos a quarantine.padron_ruc",
         checks=[Check("corte_de_diciembre", PADRON, "Advierte (no bloquea) cuando el corte del Padrón RUC que cierra "
                       "un año no es el de diciembre: las cifras de empresas de ese año son las del mes del corte",
                       corte_de_diciembre)]),
     text_source_part(
-        fuente="ventas_declaradas", schema=schemas.VENTAS, find_year=find_ventas_year, group=GROUP,
+        source=empresas.VENTAS, find_year=find_ventas_year, group=GROUP,
         description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)"),
     single(dg.AssetSpec(EMPRESAS_FORMALES, deps=[PADRON, VENTAS, REFERENCIA], group_name=GROUP, kinds={"duckdb"},
                         description="Empresas formales de cada año a nivel nacional (regla en meta.parametros), con "
@@ -143,7 +143,7 @@ empresas_anual = topic_step("empresas_anual", [
    description="Padrón RUC y ventas declaradas de cada año, y las empresas formales que resultan")
 
 
-EMPRESAS_MARTS = ["empresas_evolucion", "empresas_por_sector", "empresas_por_departamento", "empresas_por_estrato"]
+EMPRESAS_MARTS = topic_marts("empresas")
 
 
 def indicadores_empresas(step: StepContext) -> dict:
@@ -157,7 +157,7 @@ def indicadores_empresas(step: StepContext) -> dict:
     return {"filas": con.execute("SELECT count(*) FROM intermedio.indicadores_empresas").fetchone()[0]}
 
 
-empresas = topic_step("empresas", [
+all_years = topic_step("empresas", [
     mart_part(EMPRESAS_MARTS, [EMPRESAS_FORMALES], GROUP, checks=[shares_check(
         on="empresas_por_estrato", evolution="empresas_evolucion", total="n_empresas",
         blocks={"estrato": "empresas_por_estrato", "sector": "empresas_por_sector",

@@ -8,9 +8,9 @@ import dagster as dg
 import pandas as pd
 
 from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
-from vraem_pipeline.core.marts import growth_rows, sql_text
+from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
 from vraem_pipeline.core.references import PAIS_DESCONOCIDO
-from vraem_pipeline.exportaciones.schema import EXPORTACIONES
+from vraem_pipeline import empresas, exportaciones
 from vraem_pipeline.sources import aduanas
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.core.databases import record_parameters, replace_years_from_sql
@@ -70,9 +70,9 @@ def find_exportaciones_year(raw_dir: Path, anio: int) -> list[TextSource]:
     return [TextSource(year_dir, partial(aduanas.load_year, files=files, anio=anio, label=str(year_dir)), nota)]
 
 
-STAGING = dg.AssetKey(["staging", "exportaciones"])
+STAGING = dg.AssetKey.from_user_string(exportaciones.EXPORTACIONES.asset)
 LINEAS = dg.AssetKey(["intermedio", "exportaciones"])
-PADRON = dg.AssetKey(["staging", "padron_ruc"])
+PADRON = dg.AssetKey.from_user_string(empresas.PADRON.asset)
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
@@ -146,9 +146,9 @@ def _warning(name: str):
     return Check(name, LINEAS, WARNINGS[name][0], run)
 
 
-exportaciones_anual = topic_step("exportaciones_anual", [
+yearly = topic_step("exportaciones_anual", [
     text_source_part(
-        fuente="exportaciones", schema=EXPORTACIONES, find_year=find_exportaciones_year, group=GROUP,
+        source=exportaciones.EXPORTACIONES, find_year=find_exportaciones_year, group=GROUP,
         description="Exportaciones definitivas de SUNAT (aduanas/<año>/: x*.zip semanales con un DBF y/o la entrega "
                     "en texto), todo el año en una pasada; series repetidas entre archivos y filas inválidas a "
                     "quarantine.exportaciones"),
@@ -160,8 +160,7 @@ exportaciones_anual = topic_step("exportaciones_anual", [
 ], yearly=True, description="Líneas de exportación de cada año y las series listas para los marts")
 
 
-EXPORTACIONES_MARTS = ["exportaciones_evolucion", "exportaciones_por_destino", "exportaciones_por_producto",
-                       "exportaciones_por_departamento", "exportaciones_por_departamento_domicilio_fiscal"]
+EXPORTACIONES_MARTS = topic_marts("exportaciones")
 
 
 def indicadores_exportaciones(step: StepContext) -> dict:
@@ -178,7 +177,7 @@ def indicadores_exportaciones(step: StepContext) -> dict:
     return {"filas": con.execute("SELECT count(*) FROM intermedio.indicadores_exportaciones").fetchone()[0]}
 
 
-exportaciones = topic_step("exportaciones", [
+all_years = topic_step("exportaciones", [
     mart_part(EXPORTACIONES_MARTS, [LINEAS], GROUP, checks=[shares_check(
         on="exportaciones_por_departamento", evolution="exportaciones_evolucion", total="fob_millones_usd",
         blocks={"destino": "exportaciones_por_destino", "producto": "exportaciones_por_producto",

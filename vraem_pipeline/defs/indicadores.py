@@ -1,24 +1,70 @@
-"""marts.indicadores_clave: the key figures of every topic, and their reconciliation with the publication."""
+"""marts.indicadores_clave: the key figures of every topic, their reconciliation with the publication and the
+warning checks across sources, in one step."""
 
 import dagster as dg
 import pandas as pd
 
 from vraem_pipeline.core import coherence as coherencia
 from vraem_pipeline.lib.dagster_support import markdown_table
-from vraem_pipeline.defs.coherencia import CHECKS as COHERENCE_CHECKS
 from vraem_pipeline.lib.steps import Check, StepContext, single, topic_step
-from vraem_pipeline.core.marts import check_columns, comment_table, mart_meta
+from vraem_pipeline.core.marts import check_columns, comment_table, mart_meta, mart_names
 from vraem_pipeline.core.reconciliation import reconcile, reconcile_rankings
 from vraem_pipeline.core.databases import record_parameters
+from vraem_pipeline.registry import TOPICS
 
-#: Each topic writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion, fuente).
-TOPIC_ASSETS = [dg.AssetKey(["intermedio", "indicadores_empresas"]), dg.AssetKey(["intermedio", "indicadores_empleo"]),
-               dg.AssetKey(["intermedio", "indicadores_exportaciones"]),
-               dg.AssetKey(["intermedio", "indicadores_credito"]),
-               dg.AssetKey(["intermedio", "indicadores_pbi"])]
+#: Each topic of the registry writes intermedio.indicadores_<tema> (anio, indicador, valor, unidad, descripcion,
+#: fuente); the key figures are their union.
+TOPIC_ASSETS = [dg.AssetKey(t.key_figure_table.split(".")) for t in TOPICS]
 
+
+# --- cross-source warning checks (core/coherence.py): non-blocking, the warehouse is published and
+# `vraem refresh` prints each failing figure as an ADVERTENCIA
 
 KEY_FIGURES = dg.AssetKey(["marts", "indicadores_clave"])
+#: The share check reads every marts table: it runs after all of them.
+OTHER_MARTS = tuple(dg.AssetKey(["marts", name]) for name in mart_names() if name != "indicadores_clave")
+#: How many offending figures the check names in its metadata (and so in `vraem refresh`'s warning line).
+MAX_NOMBRADAS = 20
+
+
+def _result(bad, lines: list[str], **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"fallas": len(bad), "cifras": dg.MetadataValue.json(lines[:MAX_NOMBRADAS]),
+                  "detalle": markdown_table(bad, limit=100), **metadata})
+
+
+def territorio_no_supera_nacional(con, years=None) -> dg.AssetCheckResult:
+    bad = coherencia.territorio_sobre_nacional(con)
+    return _result(bad, [f"{r.indicador} {r.anio}: territorio {r.territorio:,.2f} > nacional {r.nacional:,.2f}"
+                         for r in bad.itertuples(index=False)])
+
+
+def participaciones_suman_100(con, years=None) -> dg.AssetCheckResult:
+    bad = coherencia.participaciones_que_no_suman_100(con)
+    return _result(bad, [f"{r.tabla} {r.anio}: suma {r.suma_pct:.4f} %" for r in bad.itertuples(index=False)],
+                   tolerancia_pp=coherencia.TOLERANCIA_SUMA_PP)
+
+
+def saltos_interanuales(con, years=None) -> dg.AssetCheckResult:
+    bad = coherencia.saltos_interanuales(con)
+    return _result(bad, coherencia.describir_saltos(bad),
+                   limites=dg.MetadataValue.json({lim.familia: f"{lim.limite:g} {lim.medida}"
+                                                  for lim in coherencia.LIMITES_SALTO}))
+
+
+COHERENCE_CHECKS = (
+    Check("coherencia_territorio_no_supera_nacional", KEY_FIGURES,
+          "Cada cifra clave del territorio con total nacional (empresas, ventas, exportaciones, crédito, PBI) no supera "
+          "la del Perú, y toda participación nacional (también la del empleo) es ≤ 100 % (aviso)",
+          territorio_no_supera_nacional),
+    Check("coherencia_participaciones_suman_100", KEY_FIGURES,
+          "Cada bloque de participaciones (columna participacion_pct) de cada tabla de marts suma 100 % en cada año "
+          "(aviso)", participaciones_suman_100, additional_deps=OTHER_MARTS),
+    Check("coherencia_saltos_interanuales", KEY_FIGURES,
+          "Ninguna cifra clave varía de un año al siguiente más que el límite de su familia (meta.parametros, tema "
+          "coherencia); si lo hace, nombra la cifra y los años (aviso)", saltos_interanuales),
+)
 
 
 def indicadores_clave(step: StepContext) -> dict:
@@ -59,7 +105,7 @@ def reconciliacion_publicado(con, years=None) -> dg.AssetCheckResult:
     )
 
 
-indicadores = topic_step("indicadores", [
+step = topic_step("indicadores", [
     single(dg.AssetSpec(KEY_FIGURES, deps=TOPIC_ASSETS, group_name="indicadores", kinds={"duckdb", "sql"},
                         description="Cifras clave por año y código, de todos los temas disponibles"),
            indicadores_clave,

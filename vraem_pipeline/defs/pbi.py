@@ -14,19 +14,20 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from vraem_pipeline import pbi as pbi_topic
 from vraem_pipeline.pbi import allocation as pbi
 from vraem_pipeline.lib.dagster_support import column_schema, markdown_table
-from vraem_pipeline.core.marts import sql_text
+from vraem_pipeline.core.marts import sql_text, topic_marts
 from vraem_pipeline.core.quality import empty_quarantine, schema_failures, split_valid
 from vraem_pipeline.pbi.schema import INEI_VAB
-from vraem_pipeline.sources import inei_vab
+from vraem_pipeline.sources import inei_vab, shares
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, single, topic_step
 from vraem_pipeline.core.databases import (SourceRead, ensure_quarantine_table, record_parameters, replace_all_rows,
                                       replace_source_files, table_exists)
 
 GROUP = "pbi"
-FUENTE_VAB = "inei_vab"
-FUENTE_PARTICIPACIONES = "inei_participaciones"
+FUENTE_VAB = pbi_topic.VAB.name
+FUENTE_PARTICIPACIONES = pbi_topic.PARTICIPACIONES.name
 TABLA = "staging.inei_vab"
 
 
@@ -179,7 +180,7 @@ class ParametrosPbi(dg.Config):
 
 
 def find_share_table(raw_dir: Path) -> Path | None:
-    return pbi.find_share_table(raw_dir / "inei")
+    return shares.find_share_table(raw_dir / "inei")
 
 
 def _resolve_method(metodo: str, tabla: Path | None) -> str:
@@ -188,7 +189,7 @@ def _resolve_method(metodo: str, tabla: Path | None) -> str:
     if metodo not in pbi.METODOS:
         raise ValueError(f"metodo {metodo!r}: use {pbi.METODO_DEFAULT} o uno de {sorted(pbi.METODOS)}")
     if metodo == "tabla" and tabla is None:
-        raise ValueError(f"metodo 'tabla' pero no hay raw/inei/{pbi.ARCHIVO_PARTICIPACIONES}")
+        raise ValueError(f"metodo 'tabla' pero no hay raw/inei/{shares.ARCHIVO_PARTICIPACIONES}")
     return metodo
 
 
@@ -285,7 +286,7 @@ def asignacion_coherente(con, years: list[int] | None) -> dg.AssetCheckResult:
                                          "anios_que_no_suman": markdown_table(sumas)})
 
 
-PBI_MARTS = ["pbi_evolucion", "pbi_por_departamento"]
+PBI_MARTS = topic_marts("pbi")
 
 
 def indicadores_pbi(step: StepContext) -> dict:
@@ -299,7 +300,7 @@ def indicadores_pbi(step: StepContext) -> dict:
 
 
 #: Not partitioned: one edition of INEI's workbook carries every year, and a newer one replaces the series whole.
-pbi_step = topic_step("pbi", [
+all_years = topic_step("pbi", [
     single(dg.AssetSpec(STAGING, group_name=GROUP, kinds={"duckdb", "pandas"},
                         metadata={"dagster/column_schema": column_schema(INEI_VAB), "tabla": TABLA},
                         description="INEI, PBI por departamentos a precios constantes de 2007 (raw/inei/vab/, la "

@@ -13,22 +13,17 @@ from pathlib import Path
 import dagster as dg
 
 from vraem_pipeline.lib.dagster_support import POOL, OperatorDatabase, VraemConfig, operator_connection, years_from_tags
-from vraem_pipeline.defs.credito import CREDITO_MARTS
-from vraem_pipeline.defs.empleo import EMPLEO_MARTS
-from vraem_pipeline.defs.empresas import EMPRESAS_MARTS
-from vraem_pipeline.defs.exportaciones import EXPORTACIONES_MARTS
-from vraem_pipeline.defs.pbi import PBI_MARTS
-from vraem_pipeline.core.raw_scan import archivos_no_reconocidos, mensajes_no_reconocidos, record_unrecognised
 from vraem_pipeline.core.dictionary import write_dictionary
 from vraem_pipeline.core.guards import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, PerdidaDeDatos, perdidas
+from vraem_pipeline.core.marts import mart_names
+from vraem_pipeline.core.raw_scan import record_unrecognised, unrecognised_files, unrecognised_messages
 from vraem_pipeline.core.databases import record_parameters, replace_published, sha256_of, write_published_file
+from vraem_pipeline.registry import SOURCES, TOPICS
 
-PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in [*EMPRESAS_MARTS, *EMPLEO_MARTS, *EXPORTACIONES_MARTS,
-                                                                *CREDITO_MARTS, *PBI_MARTS, "indicadores_clave"]]
+PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in mart_names()]
 #: The publish swaps the run's copy in as the operator database: whatever writes it must run before, also in a run
 #: that selects a topic without `marts/indicadores_clave` (its topic's key figures are written after its marts).
-KEY_FIGURE_TABLES = [dg.AssetKey(["intermedio", f"indicadores_{t}"])
-                     for t in ("empresas", "empleo", "exportaciones", "credito", "pbi")]
+KEY_FIGURE_TABLES = [dg.AssetKey(t.key_figure_table.split(".")) for t in TOPICS]
 
 
 @dg.asset(key=["almacen", "publicado"], deps=[*PUBLISHED_MARTS, *KEY_FIGURE_TABLES], pool=POOL, group_name="publicacion",
@@ -38,8 +33,8 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabas
     years = years_from_tags(context.run.tags)
     target = Path(vraem.warehouse)
     permitir = context.run.tags.get(PERMITIR_PERDIDAS_TAG, "").lower() == "true"
-    no_reconocidos = archivos_no_reconocidos(Path(vraem.raw_dir))
-    for line in mensajes_no_reconocidos(no_reconocidos):
+    no_reconocidos = unrecognised_files(Path(vraem.raw_dir), SOURCES)
+    for line in unrecognised_messages(no_reconocidos):
         context.log.warning(line)
     with operator_connection(duckdb) as con:
         record_unrecognised(con, no_reconocidos)
@@ -51,12 +46,12 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabas
             "permitir_perdidas": (permitir, "Si esta publicación aceptó esas pérdidas (vraem refresh "
                                   "--permitir-perdidas, etiqueta de ejecución vraem/permitir_perdidas)"),
         })
-        losses = perdidas(con, target)
+        losses = perdidas(con, target, SOURCES)
         if losses and not permitir:
             raise PerdidaDeDatos(losses)
         for loss in losses:
             context.log.warning(f"pérdida aceptada (--permitir-perdidas): {loss}")
-        n_dic = write_dictionary(con)
+        n_dic = write_dictionary(con, SOURCES)
         params = con.execute("SELECT tema, nombre, valor FROM meta.parametros ORDER BY ALL").fetchall()
         stats = context.instance.get_run_stats(context.run.run_id)
         started = datetime.fromtimestamp(stats.start_time, UTC).replace(tzinfo=None) if stats.start_time else None

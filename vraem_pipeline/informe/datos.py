@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from vraem_pipeline.core.catalog import Topic
+from vraem_pipeline.registry import topic
 from vraem_pipeline.core.references import department_names, reference_csv, territory_name
 from vraem_pipeline.sources import padron
 from vraem_pipeline.core.databases import table_exists
@@ -37,18 +39,35 @@ class Grafico:
 
 @dataclass(frozen=True)
 class Tema:
-    """A block of the report: its charts, the sources whose files feed it and the parameters that shape it."""
+    """A block of the report: a topic of the registry (its sources, the parameters that shape it, the key figure
+    whose `fuente` heads its source line) and its charts."""
 
-    clave: str
-    titulo: str
+    topic: Topic
     graficos: tuple[Grafico, ...]
-    fuentes: tuple[str, ...]  # meta.fuentes.fuente
-    parametros: tuple[str, ...]  # meta.parametros.tema
-    codigos: tuple[str, ...]  # indicadores_clave codes whose `fuente` text heads the block's source line
+
+    @property
+    def clave(self) -> str:
+        return self.topic.name
+
+    @property
+    def titulo(self) -> str:
+        return self.topic.title
+
+    @property
+    def fuentes(self) -> tuple[str, ...]:  # meta.fuentes.fuente
+        return self.topic.source_names
+
+    @property
+    def parametros(self) -> tuple[str, ...]:  # meta.parametros.tema
+        return (self.topic.name, *self.topic.parameters)
+
+    @property
+    def codigos(self) -> tuple[str, ...]:  # indicadores_clave codes whose `fuente` text heads the source line
+        return self.topic.key_codes
 
 
 TEMAS: tuple[Tema, ...] = (
-    Tema("empresas", "Empresas formales", (
+    Tema(topic("empresas"), (
         Grafico("empresas_evolucion", "Número de empresas formales", "evolucion", "n_empresas", "entero",
                 var="var_pct"),
         Grafico("empresas_por_sector", "Empresas formales por sector económico (%)", "distribucion",
@@ -57,16 +76,16 @@ TEMAS: tuple[Tema, ...] = (
                 "participacion_pct", "pct", categoria="departamento"),
         Grafico("empresas_por_estrato", "Empresas formales por estrato empresarial (%)", "distribucion",
                 "participacion_pct", "pct", codigo="estrato"),
-    ), ("padron_ruc", "ventas_declaradas"), ("empresas",), ("empresas_formales",)),
-    Tema("empleo", "Empleo", (
+    )),
+    Tema(topic("empleo"), (
         Grafico("empleo_evolucion", "PEA ocupada (trabajadores)", "evolucion", "pea_ocupada", "entero",
                 var="var_pct", cv=True),
         Grafico("empleo_por_tipo", "PEA ocupada por tipo de empleo (%)", "distribucion", "participacion_pct",
                 "pct", codigo="tipo_empleo", cv=True),
         Grafico("empleo_por_sexo", "PEA ocupada por sexo (%)", "distribucion", "participacion_pct", "pct",
                 codigo="sexo", cv=True),
-    ), ("enaho_personas", "enaho_salud"), ("empleo",), ("empleo_pea_ocupada",)),
-    Tema("exportaciones", "Exportaciones", (
+    )),
+    Tema(topic("exportaciones"), (
         Grafico("exportaciones_evolucion", "Exportaciones (millones de US$ FOB)", "evolucion", "fob_millones_usd",
                 "millones", var="var_pct"),
         Grafico("exportaciones_por_destino", "Exportaciones por país de destino (%)", "distribucion",
@@ -75,19 +94,19 @@ TEMAS: tuple[Tema, ...] = (
                 "participacion_pct", "pct", categoria="producto", maximo=6),
         Grafico("exportaciones_por_departamento", "Exportaciones por departamento de origen (%)", "distribucion",
                 "participacion_pct", "pct", categoria="departamento"),
-    ), ("exportaciones",), ("exportaciones",), ("exportaciones_millones_usd",)),
-    Tema("credito", "Crédito empresarial", (
+    )),
+    Tema(topic("credito"), (
         Grafico("credito_evolucion", "Crédito empresarial (millones de S/)", "evolucion", "credito_millones_soles",
                 "millones", var="var_pct"),
         Grafico("credito_por_tipo", "Crédito empresarial por tipo de crédito (%)", "distribucion",
                 "participacion_pct", "pct", codigo="tipo_credito"),
         Grafico("credito_por_departamento", "Crédito empresarial por departamento (%)", "distribucion",
                 "participacion_pct", "pct", categoria="departamento"),
-    ), ("sbs_deudores", "padron_ruc"), ("credito",), ("credito_millones_soles",)),
-    Tema("pbi", "Producto bruto interno", (
+    )),
+    Tema(topic("pbi"), (
         Grafico("pbi_evolucion", "Valor agregado bruto (millones de S/ de 2007)", "evolucion",
                 "vab_millones_soles_2007", "millones"),
-    ), ("inei_vab", "padron_ruc", "ventas_declaradas"), ("pbi", "inei_vab"), ("pbi_vraem_millones_soles_2007",)),
+    )),
 )
 
 #: A survey estimate whose CV exceeds this is `referencial` (contract §4.1); the page's footnote quotes it.

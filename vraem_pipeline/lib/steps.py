@@ -32,6 +32,7 @@ from vraem_pipeline.lib.dagster_support import (ANIOS, POOL, OperatorDatabase, T
                                             markdown_table, operator_connection, progress, stage_text_year,
                                             years_from_tags)
 from vraem_pipeline.core.ingest import YearLoad, stage_years, validate_file
+from vraem_pipeline.core.catalog import Source
 from vraem_pipeline.core.marts import build_mart
 from vraem_pipeline.core.quality import schema_failures
 from vraem_pipeline.sources.textfiles import ParsedText
@@ -173,13 +174,13 @@ def _staged_metadata(per_year: dict[str, dict]) -> dict[str, Any]:
             "por_anio": dg.MetadataValue.json(per_year)}
 
 
-def text_source_part(*, fuente: str, schema: pa.DataFrameSchema, find_year: TextYearFinder, group: str,
-                     description: str, checks: Sequence[Check] = ()) -> Part:
+def text_source_part(*, source: Source, find_year: TextYearFinder, group: str, description: str,
+                     checks: Sequence[Check] = ()) -> Part:
     """read → validate → quarantine/stage for a national text source, all inside DuckDB
     (`dagster_support.stage_text_year`), with its blocking check: the schema's SQL run again on the staged table.
     No row passes through Python, so memory is DuckDB's `memory_limit` whatever the file's size."""
+    fuente, schema, table = source.name, source.schema, source.table
     check_translatable(schema)
-    table = f"staging.{fuente}"
     spec = _staging_spec(fuente, schema, group, description, {"duckdb", "sql"})
 
     def run(step: StepContext) -> dict[str, Any]:
@@ -203,14 +204,14 @@ def text_source_part(*, fuente: str, schema: pa.DataFrameSchema, find_year: Text
 YearReader = Callable[[Path, int], list[tuple[ParsedText, str]]]
 
 
-def source_part(*, fuente: str, schema: pa.DataFrameSchema, read_year: YearReader, group: str, description: str,
+def source_part(*, source: Source, read_year: YearReader, group: str, description: str,
                 year_schema: Callable[[int], pa.DataFrameSchema] | None = None) -> Part:
     """read → validate → quarantine/stage for a source small enough for pandas (ENAHO: ~90 k rows a year), one year
     at a time (only one year's frame is ever in memory), with its blocking check: the same schema run again by
     pandera's pandas backend on the staged rows. `read_year(raw_dir, anio)` returns the parsed files of that year
     with a note for meta.fuentes (none: the year's rows are removed, never left stale); `year_schema(anio)`
     tightens the schema for one year's file (a column a given edition must carry)."""
-    table = f"staging.{fuente}"
+    fuente, schema, table = source.name, source.schema, source.table
     spec = _staging_spec(fuente, schema, group, description, {"duckdb", "pandas"})
 
     def run(step: StepContext) -> dict[str, Any]:

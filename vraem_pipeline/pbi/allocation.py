@@ -11,7 +11,7 @@ is, by default, the part of the department's declared net sales of formal firms 
 that is made by firms domiciled in the territory's districts — by activity where the GDP is by activity, with
 the CIIU division of each firm mapped to INEI's activities by the shipped table
 `reference/ciiu_division_actividad_inei.csv`. A user may put a share table instead in `raw/inei/`
-(`ARCHIVO_PARTICIPACIONES`, layout in `leer_tabla_participaciones`). The method and the denominator of the
+(`sources/shares.ARCHIVO_PARTICIPACIONES`, layout in `leer_tabla_participaciones`). The method and the denominator of the
 national share (PBI by default, VAB as the alternative) are named parameters recorded in `meta.parametros`.
 
 Everything here is pure (frames in, frames out) so that every rule has a hand-worked test.
@@ -19,8 +19,6 @@ Everything here is pure (frames in, frames out) so that every rule has a hand-wo
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,8 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.pbi.schema import TABLA_PARTICIPACIONES
+from vraem_pipeline.sources.shares import read_share_table
 from vraem_pipeline.sources.inei_vab import ACTIVIDAD_TOTAL, actividades
 
 #: Half a unit of the published unit (miles de soles): each printed figure is rounded to the unit, so a sum of n
@@ -52,16 +52,6 @@ METODOS = {
 }
 #: `automatico`: the user's table when raw/inei/ has one, else declared sales.
 METODO_DEFAULT = "automatico"
-ARCHIVO_PARTICIPACIONES = "participaciones_territorio.csv"
-
-
-def find_share_table(inei_dir: Path) -> Path | None:
-    """`raw/inei/participaciones_territorio.csv`, name matched case-insensitively (the raw/ scan uses it too)."""
-    if not inei_dir.is_dir():
-        return None
-    hits = [p for p in inei_dir.iterdir() if p.is_file() and p.name.lower() == ARCHIVO_PARTICIPACIONES]
-    return hits[0] if hits else None
-
 #: Where a department has no declared sales in an activity, that cell's share is the department's share over all
 #: activities (the only information left); the rule used is kept per row (`regla_participacion`).
 SIN_VENTAS_EN_ACTIVIDAD = "participacion_total_del_departamento"
@@ -219,17 +209,6 @@ def participaciones_de_ventas(ventas: pd.DataFrame) -> pd.DataFrame:
     return v[keep].reset_index(drop=True)
 
 
-def _leer_texto(path: Path) -> str:
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")
-
-
-COLUMNAS_TABLA = ("ubigeo_departamento", "actividad", "anio", "participacion_pct")
-
-
 def leer_tabla_participaciones(path: Path, departamentos_territorio: list[str]) -> pd.DataFrame:
     """A user's share table (`raw/inei/participaciones_territorio.csv`), checked whole.
 
@@ -248,28 +227,7 @@ def leer_tabla_participaciones(path: Path, departamentos_territorio: list[str]) 
 
     Returns `ubigeo_departamento, actividad, anio (Int64, <NA> = every year), participacion` (a fraction).
     """
-    from vraem_pipeline.pbi.schema import TABLA_PARTICIPACIONES
-
-    texto = _leer_texto(path)
-    primera = texto.split("\n", 1)[0]
-    delim = ";" if primera.count(";") > primera.count(",") else ","
-    filas = list(csv.reader(io.StringIO(texto, newline=""), delimiter=delim))
-    if not filas:
-        raise SourceFileError(path, "la tabla de participaciones está vacía", line=1, rule="participaciones.vacia")
-    cabecera = [h.strip().lower() for h in filas[0]]
-    obligatorias = [c for c in COLUMNAS_TABLA if c != "anio"]
-    if any(c not in cabecera for c in obligatorias) or any(c not in COLUMNAS_TABLA for c in cabecera):
-        raise SourceFileError(path, f"cabecera {filas[0]}: se esperaba {','.join(COLUMNAS_TABLA)} (anio opcional)",
-                              line=1, rule="participaciones.cabecera")
-    datos = []
-    for n, fila in enumerate(filas[1:], start=2):
-        if not any(c.strip() for c in fila):
-            continue
-        if len(fila) != len(cabecera):
-            raise SourceFileError(path, f"la fila tiene {len(fila)} campos y la cabecera {len(cabecera)}",
-                                  line=n, rule="participaciones.campos")
-        datos.append({**{c: v.strip() for c, v in zip(cabecera, fila, strict=True)}, "linea": n})
-    df = pd.DataFrame(datos, columns=[*cabecera, "linea"]).reindex(columns=[*COLUMNAS_TABLA, "linea"])
+    df, delim = read_share_table(path)
     df["ubigeo_departamento"] = df["ubigeo_departamento"].fillna("").str.zfill(2)
     df["actividad"] = df["actividad"].fillna("").str.lower()
     df["anio"] = pd.to_numeric(df["anio"].replace("", None), errors="coerce").astype("Int64") \

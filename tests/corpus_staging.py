@@ -11,7 +11,7 @@ import duckdb
 import pandera.pandas as pa
 import pytest
 
-from vraem_pipeline.lib.dagster_support import stage_text_year
+from vraem_pipeline.core.ingest import stage_text_year
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.marts import register_macros as register_sql_macros
 from vraem_pipeline.core.sqlrules import register_macros

@@ -19,7 +19,7 @@ from tests.builders import (EXPORT_DBF_FIELDS, EXPORT_PIPE_HEADER, EXPORT_PIPE_H
                             export_pipe_row, export_pipe_row_sin_clave, export_record, write_export_pipe,
                             write_export_week)
 from tests.corpus_staging import assert_file_error, stage_year
-from vraem_pipeline.defs.exportaciones import find_exportaciones_year
+from vraem_pipeline.exportaciones.inputs import find_exportaciones_year
 from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 
 Y = 2024

@@ -16,7 +16,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from vraem_pipeline.defs.empleo import read_personas_year, read_salud_year
+from vraem_pipeline.empleo.inputs import read_personas_year, read_salud_year
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.ingest import stage_years, validate_file
 from vraem_pipeline.empleo import schema as schemas

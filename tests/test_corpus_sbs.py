@@ -19,7 +19,7 @@ from tests.builders import ruc
 from tests.corpus_staging import assert_file_error, stage_year
 from tests.scenario_credito import HEADER, write_deudores
 from tests.zips_maliciosos import write_zip
-from vraem_pipeline.defs.credito import find_deudores_year
+from vraem_pipeline.credito.inputs import find_deudores_year
 from vraem_pipeline.credito.schema import DEUDORES
 
 Y = 2024

@@ -17,7 +17,7 @@ import pytest
 
 from tests.builders import bad_ruc, padron_bytes, padron_row, ruc, write_padron, write_ventas
 from tests.corpus_staging import stage_year
-from vraem_pipeline.defs.empresas import find_padron_year, find_ventas_year
+from vraem_pipeline.empresas.inputs import find_padron_year, find_ventas_year
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.empresas import schema as schemas
 

@@ -7,6 +7,8 @@ replaced as a whole — staging, quarantine and meta.fuentes in step.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +17,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.core.quality import QUARANTINE_COLUMNS, empty_quarantine, split_valid
-from vraem_pipeline.sources.textfiles import ParsedText
-from vraem_pipeline.core.sqlrules import BAD_LINE_RULES
-from vraem_pipeline.core.databases import SourceRead, record_sources, replace_quarantine, replace_years
+from vraem_pipeline.core.settings import pausa_de_prueba
+from vraem_pipeline.core.databases import (SourceRead, create_table_from_schema, ensure_quarantine_table,
+                                           record_sources, replace_quarantine, replace_years)
+from vraem_pipeline.core.sqlrules import (BAD_LINE_RULES, per_file_counts, register_macros, row_verdict,
+                                         stage_text_load)
+from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
 
 
 @dataclass
@@ -85,3 +90,66 @@ def stage_years(
 
 def schema_empty(schema: pa.DataFrameSchema) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=str(col.dtype)) for name, col in schema.columns.items()})
+
+
+# --- national text files (DuckDB) ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TextSource:
+    """One national text file of a year: where it is, how its reader loads it into DuckDB, and a note."""
+
+    path: Path
+    load: Callable[..., TextLoad]  # load(con, table=…, workdir=…, derived=…) → TextLoad
+    nota: str = ""
+
+
+TextYearFinder = Callable[[Path, int], list[TextSource]]
+
+
+def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, load, staged) -> list[SourceRead]:
+    """meta.fuentes rows of a load: one file, or each file of a load that staged several (`load.archivos`)."""
+    if not hasattr(load, "archivos"):
+        return [SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
+                           aceptadas=staged.aceptadas, rechazadas=staged.rechazadas, nota=source.nota)]
+    counts = per_file_counts(con, table, fuente, anio)
+    reads = []
+    for f in load.archivos:
+        acc, rej, dup = counts.get(f.label, (0, 0, 0))
+        nota = "; ".join(x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x)
+        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, leidas=f.rows + f.n_bad, aceptadas=acc,
+                                rechazadas=rej, nota=nota, duplicadas=dup))
+    return reads
+
+
+def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, find_year: TextYearFinder,
+                    raw_dir: Path, workdir: Path, log: Callable[[str, float], None] = lambda m, t0: None) -> dict:
+    """One year of a national text source, as its staging asset does it (and the bad-input corpus, so that the two
+    cannot drift): find the year's files, load each into a scratch table, validate with the schema's SQL, replace
+    the year in staging and quarantine, record meta.fuentes (read = accepted + rejected per file). A year without
+    files ends up with no rows, never with stale ones. Returns the year's counts and timings."""
+    table = f"staging.{fuente}"
+    create_table_from_schema(con, table, schema)  # later assets read it even when no year has files
+    quarantine = ensure_quarantine_table(con, fuente)
+    t0 = time.perf_counter()
+    files = find_year(raw_dir, anio)
+    summary = {"leidas": 0, "aceptadas": 0, "rechazadas": 0}
+    if not files:
+        log(f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
+        for t in (table, quarantine):
+            con.execute(f"DELETE FROM {t} WHERE anio = {anio}")
+    reads = []
+    for source in files:
+        register_macros(con)
+        load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
+        t_read = time.perf_counter() - t0
+        pausa_de_prueba("lectura")
+        staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
+        reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
+        load.drop(con)
+        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.aceptadas,
+                   "rechazadas": summary["rechazadas"] + staged.rechazadas, "via": load.via,
+                   "lectura_s": round(t_read, 2), **staged.segundos}
+        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.aceptadas:,} "
+            f"rechazadas={staged.rechazadas:,}", t0)
+    record_sources(con, fuente, [anio], reads, raw_dir)
+    return summary

@@ -1,28 +1,19 @@
 """Business credit: SBS debtor balances → debtors located through the Padrón RUC → the `credito_*` marts."""
 
 import time
-from functools import partial
-from pathlib import Path
 
 import dagster as dg
 
 from vraem_pipeline.credito.rules import CreditRule, build_business_credit, unlocated_by_reason, unlocated_by_year
-from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
+from vraem_pipeline.credito.inputs import find_deudores_year
+from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
 from vraem_pipeline import credito, empresas
-from vraem_pipeline.sources import sbs
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.core.databases import record_parameters
 
 GROUP = "credito"
 FUENTE = "SBS, saldos de créditos directos por deudor a diciembre; SUNAT, Padrón RUC (ubicación del deudor)"
-
-
-def find_deudores_year(raw_dir: Path, anio: int) -> list[TextSource]:
-    found = sbs.find_file(raw_dir / "sbs" / "deudores" / str(anio), anio)
-    if found is None:
-        return []
-    return [TextSource(found.path, partial(sbs.load_file, path=found.path), found.nota)]
 
 
 STAGING = dg.AssetKey.from_user_string(credito.DEUDORES.asset)

@@ -1,7 +1,6 @@
 """Employment from ENAHO microdata: modules 500 and 400 → informality rebuild → survey estimates with CVs."""
 
 import time
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -9,48 +8,18 @@ import pandas as pd
 from vraem_pipeline.core import references as referencia
 from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.empleo.estimates import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
-from vraem_pipeline.core.errors import SourceFileError
-from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, rebuild_ocupinf
+from vraem_pipeline.empleo.informality import PERSON_KEY, rebuild_ocupinf
 from vraem_pipeline.core.marts import growth_rows, write_mart_frame, topic_marts
 from vraem_pipeline import empleo
 from vraem_pipeline.empleo import schema as schemas
-from vraem_pipeline.sources import enaho
-from vraem_pipeline.sources.textfiles import ParsedText
 from vraem_pipeline.lib.steps import Check, Part, StepContext, single, source_part, topic_step
+from vraem_pipeline.empleo.inputs import read_personas_year, read_salud_year
+from vraem_pipeline.empleo.informality import COINCIDENCIA_MINIMA_PCT, TOLERANCIA_PP
 from vraem_pipeline.empleo.survey import SINGLE_PSU_DEFAULT
 from vraem_pipeline.core.databases import record_parameters, transaction
 
 GROUP = "empleo"
 FUENTE = "INEI, Encuesta Nacional de Hogares (ENAHO), módulos 500 y 400"
-
-#: Rebuilt vs official ocupinf, years with both: the rebuild is accepted when the weighted informal rate differs
-#: by at most this many percentage points (national and territory) and at least this share of rows agree.
-#: enaho.md §3.3 suggests ±1 pp; row agreement below 95 % would mean a wrong rule, not sampling noise.
-TOLERANCIA_PP = 1.0
-COINCIDENCIA_MINIMA_PCT = 95.0
-
-
-def _read_module_year(raw_dir: Path, anio: int, module: str, columns, optional=()) -> list[tuple[ParsedText, str]]:
-    year_dir = raw_dir / "enaho" / str(anio)
-    if not year_dir.is_dir():
-        return []
-    try:
-        found = enaho.find_module_file(year_dir, anio, module)
-    except SourceFileError as err:
-        if err.rule == "enaho_modulo_presente":  # that module is not delivered for the year: its codes are absent
-            return []
-        raise
-    parsed = enaho.read_module_text(found, anio, module, columns, optional=optional)
-    return [(parsed, "; ".join(x for x in (f"módulo {module}", enaho.check_survey_code(found, anio)) if x))]
-
-
-def read_personas_year(raw_dir: Path, anio: int):
-    return _read_module_year(raw_dir, anio, "500", schemas.COLUMNAS_M500, optional=schemas.OPCIONALES_M500)
-
-
-def read_salud_year(raw_dir: Path, anio: int):
-    return _read_module_year(raw_dir, anio, "400", PERSON_KEY + INSUMOS_M400)
-
 
 PERSONAS = dg.AssetKey.from_user_string(empleo.PERSONAS.asset)
 SALUD = dg.AssetKey.from_user_string(empleo.SALUD.asset)

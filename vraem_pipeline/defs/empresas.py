@@ -2,64 +2,31 @@
 
 
 import time
-from functools import partial
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline.lib.dagster_support import TextSource, markdown_table
-from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
+from vraem_pipeline.lib.dagster_support import markdown_table
+from vraem_pipeline.empresas.inputs import cuts_read, find_padron_year, find_ventas_year
+from vraem_pipeline.empresas.rules import (MAX_SIN_CLASIFICAR_PCT, FormalFirmRule, build_formal_firms,
+                                           write_activity_map)
 from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
 from vraem_pipeline import empresas
-from vraem_pipeline.sources import padron, ventas
+from vraem_pipeline.sources import padron
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.core.databases import record_parameters, table_exists
 
 GROUP = "empresas"
 FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos) y ventas netas declaradas"
 
-#: Warning threshold for firms whose activity text matches no CIIU class (source note §3.3 target: < 1 %).
-MAX_SIN_CLASIFICAR_PCT = 1.0
-
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
-
-
-def find_padron_year(raw_dir: Path, anio: int) -> list[TextSource]:
-    folder = raw_dir / "sunat" / "padron" / str(anio)
-    cuts = padron.find_cuts(folder)
-    if not cuts:
-        return []
-    padron.check_cuts_match_year(cuts, anio)
-    cut = padron.latest_cut(folder)
-    ignored = sorted(c.path.name for c in cuts if c.path != cut.path)
-    return [TextSource(cut.path, partial(padron.load_cut, cut=cut), padron.nota_del_corte(cut, ignored))]
-
-
-def find_ventas_year(raw_dir: Path, anio: int) -> list[TextSource]:
-    path = ventas.find_file(raw_dir / "sunat" / "ventas" / str(anio), anio)
-    return [TextSource(path, partial(ventas.load_file, path=path, anio=anio))] if path else []
-
-
-def cuts_read(con, years: list[int] | None) -> pd.DataFrame:
-    """The Padrón cut each year was staged from, as the staging step recorded it (meta.fuentes): `anio`,
-    `archivo` (its name), `corte` (AAAAMM, from the name, as the reader took it) and `cierre` (December)."""
-    where = f"AND anio IN ({','.join(map(str, years))})" if years else ""
-    rows = con.execute(f"SELECT anio, archivo FROM meta.fuentes WHERE fuente = 'padron_ruc' {where} "
-                       "ORDER BY anio, archivo").fetchall()
-    out = []
-    for anio, archivo in rows:
-        corte = padron.cut_of_name(archivo)
-        out.append({"anio": int(anio), "archivo": Path(archivo).name, "corte": corte,
-                    "cierre": corte is not None and padron.is_year_close(corte)})
-    return pd.DataFrame(out, columns=["anio", "archivo", "corte", "cierre"])
 
 
 def corte_de_diciembre(con, years: list[int] | None) -> dg.AssetCheckResult:
     """The latest cut of a year folder closes it, whatever its month (a June cut may be all there is); a year
     closed by a cut that is not December's is published, but this warning names the year and the cut, as the
     report's source line does."""
-    cuts = cuts_read(con, years) if table_exists(con, "meta.fuentes") else pd.DataFrame()
+    cuts = cuts_read(con, years, empresas.PADRON.name) if table_exists(con, "meta.fuentes") else pd.DataFrame()
     early = cuts[~cuts["cierre"]] if len(cuts) else cuts
     return dg.AssetCheckResult(
         passed=early.empty, severity=dg.AssetCheckSeverity.WARN,

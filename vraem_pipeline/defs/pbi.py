@@ -179,29 +179,16 @@ class ParametrosPbi(dg.Config):
     metodo: str = pbi.METODO_DEFAULT
 
 
-def find_share_table(raw_dir: Path) -> Path | None:
-    return shares.find_share_table(raw_dir / "inei")
-
-
-def _resolve_method(metodo: str, tabla: Path | None) -> str:
-    if metodo == pbi.METODO_DEFAULT:
-        return "tabla" if tabla is not None else "ventas_declaradas"
-    if metodo not in pbi.METODOS:
-        raise ValueError(f"metodo {metodo!r}: use {pbi.METODO_DEFAULT} o uno de {sorted(pbi.METODOS)}")
-    if metodo == "tabla" and tabla is None:
-        raise ValueError(f"metodo 'tabla' pero no hay raw/inei/{shares.ARCHIVO_PARTICIPACIONES}")
-    return metodo
-
-
 def pbi_asignacion(step: StepContext) -> dict:
     t0 = time.perf_counter()
     config, vraem = step.config, step.vraem
     if config.denominador not in pbi.DENOMINADORES:
         raise ValueError(f"denominador {config.denominador!r}: use uno de {sorted(pbi.DENOMINADORES)}")
-    tabla = find_share_table(Path(vraem.raw_dir))
-    metodo = _resolve_method(config.metodo, tabla)
+    tabla = shares.find_share_table(Path(vraem.raw_dir) / pbi_topic.PARTICIPACIONES.folder)
+    metodo = pbi.resolve_method(config.metodo, tabla)
     con = step.con
-    territorio = sorted({r[0] for r in con.execute("SELECT DISTINCT substr(ubigeo, 1, 2) FROM referencia.territorio").fetchall()})
+    territorio = [r[0] for r in con.execute("SELECT ubigeo_departamento FROM referencia.territorio_departamentos "
+                                            "ORDER BY 1").fetchall()]
     vab = con.execute("SELECT * FROM intermedio.pbi_departamentos").df()
     nac = con.execute("SELECT * FROM intermedio.pbi_nacional").df()
     if metodo == "tabla":

@@ -1,7 +1,7 @@
 """Employment: INEI's ENAHO modules 500 and 400 → informality → survey estimates with CVs → the `empleo_*` marts."""
 
 from vraem_pipeline.core.catalog import Source, Topic
-from vraem_pipeline.empleo import schema
+from vraem_pipeline.empleo import inputs, schema
 from vraem_pipeline.sources import enaho
 
 
@@ -9,9 +9,9 @@ def _module(module: str):
     return lambda folder, year: [f.path for f in enaho.module_candidates(folder, year, module)]
 
 
-PERSONAS = Source("enaho_personas", "enaho", True, enaho.NOMBRE_ESPERADO, _module("500"), "staging/enaho_personas",
+PERSONAS = Source("enaho_personas", inputs.FOLDER, True, enaho.NOMBRE_ESPERADO, _module("500"), "staging/enaho_personas",
                   "INEI, ENAHO módulo 500", schema.SCHEMA_PERSONAS)
-SALUD = Source("enaho_salud", "enaho", True, enaho.NOMBRE_ESPERADO, _module("400"), "staging/enaho_salud",
+SALUD = Source("enaho_salud", inputs.FOLDER, True, enaho.NOMBRE_ESPERADO, _module("400"), "staging/enaho_salud",
                "INEI, ENAHO módulo 400", schema.SCHEMA_SALUD)
 
 TOPIC = Topic("empleo", "Empleo", (PERSONAS, SALUD), key_codes=("empleo_pea_ocupada",))

@@ -19,6 +19,12 @@ import numpy as np
 import pandas as pd
 
 #: Person key shared by modules 400 and 500 (string keys with their leading zeros).
+#: Rebuilt vs official ocupinf, years with both: the rebuild is accepted when the weighted informal rate differs
+#: by at most this many percentage points (national and territory) and at least this share of rows agree.
+#: ±1 pp is what docs/sources.md suggests; row agreement below 95 % would mean a wrong rule, not sampling noise.
+TOLERANCIA_PP = 1.0
+COINCIDENCIA_MINIMA_PCT = 95.0
+
 PERSON_KEY = ["conglome", "vivienda", "hogar", "codperso"]
 
 #: Module-500 inputs of the rule.

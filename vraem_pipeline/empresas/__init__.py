@@ -4,14 +4,14 @@ import pandas as pd
 
 from vraem_pipeline.core import references
 from vraem_pipeline.core.catalog import Source, Topic
-from vraem_pipeline.empresas import schema
+from vraem_pipeline.empresas import inputs, schema
 from vraem_pipeline.empresas.rules import ESTRATOS
 from vraem_pipeline.sources import padron, ventas
 
-PADRON = Source("padron_ruc", "sunat/padron", True, padron.NOMBRE_ESPERADO,
+PADRON = Source("padron_ruc", inputs.PADRON_FOLDER, True, padron.NOMBRE_ESPERADO,
                 lambda folder, year: [c.path for c in padron.find_cuts(folder)], "staging/padron_ruc",
                 "SUNAT, Padrón RUC (datos abiertos)", schema.PADRON)
-VENTAS = Source("ventas_declaradas", "sunat/ventas", True, ventas.NOMBRE_ESPERADO, ventas.matching_files,
+VENTAS = Source("ventas_declaradas", inputs.VENTAS_FOLDER, True, ventas.NOMBRE_ESPERADO, ventas.matching_files,
                 "staging/ventas_declaradas", "SUNAT, ventas netas declaradas", schema.VENTAS)
 
 

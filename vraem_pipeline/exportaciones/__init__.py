@@ -4,10 +4,10 @@ import pandas as pd
 
 from vraem_pipeline.core import references
 from vraem_pipeline.core.catalog import Source, Topic
-from vraem_pipeline.exportaciones import schema
+from vraem_pipeline.exportaciones import inputs, schema
 from vraem_pipeline.sources import aduanas
 
-EXPORTACIONES = Source("exportaciones", "aduanas", True, aduanas.NOMBRE_ESPERADO,
+EXPORTACIONES = Source("exportaciones", inputs.FOLDER, True, aduanas.NOMBRE_ESPERADO,
                        lambda folder, year: [f.path for f in aduanas.find_files(folder)[0]], "staging/exportaciones",
                        "SUNAT, Aduanas, exportaciones definitivas", schema.EXPORTACIONES)
 

@@ -1,4 +1,4 @@
-"""Dagster glue shared by every source: partitions, the source-asset factory, schema checks, progress.
+"""Dagster glue every topic shares: partitions, the pool, the operator database's run-scoped resource, progress.
 
 Lives outside `defs/` so that `load_from_defs_folder` registers only what the defs modules build with it.
 """
@@ -6,9 +6,7 @@ Lives outside `defs/` so that `load_from_defs_folder` registers only what the de
 
 import logging
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -16,14 +14,10 @@ import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from vraem_pipeline.core.databases import ensure_schemas, recover_files
 from vraem_pipeline.core.marts import register_macros as register_sql_macros
 from vraem_pipeline.core.run_copy import RunCopy
-from vraem_pipeline.core.databases import recover_files
-from vraem_pipeline.core.settings import pausa_de_prueba
-from vraem_pipeline.sources.textfiles import TextLoad
-from vraem_pipeline.core.sqlrules import (per_file_counts, register_macros, row_verdict, stage_text_load)
-from vraem_pipeline.core.databases import (SourceRead, create_table_from_schema, ensure_quarantine_table, ensure_schemas,
-                                      record_sources)
+from vraem_pipeline.core.sqlrules import register_macros
 
 #: Calendar years; the years actually run come from the data under raw/ (contract §1).
 ANIOS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
@@ -181,64 +175,3 @@ def markdown_table(df, limit: int = 20) -> dg.MetadataValue:
     lines = ["| " + " | ".join(map(str, head.columns)) + " |", "|" + "---|" * len(head.columns)]
     lines += ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in head.itertuples(index=False)]
     return dg.MetadataValue.md("\n".join(lines))
-
-
-@dataclass(frozen=True)
-class TextSource:
-    """One national text file of a year: where it is, how its reader loads it into DuckDB, and a note."""
-
-    path: Path
-    load: Callable[..., TextLoad]  # load(con, table=…, workdir=…, derived=…) → TextLoad
-    nota: str = ""
-
-
-TextYearFinder = Callable[[Path, int], list[TextSource]]
-
-
-def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, load, staged) -> list[SourceRead]:
-    """meta.fuentes rows of a load: one file, or each file of a load that staged several (`load.archivos`)."""
-    if not hasattr(load, "archivos"):
-        return [SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
-                           aceptadas=staged.aceptadas, rechazadas=staged.rechazadas, nota=source.nota)]
-    counts = per_file_counts(con, table, fuente, anio)
-    reads = []
-    for f in load.archivos:
-        acc, rej, dup = counts.get(f.label, (0, 0, 0))
-        nota = "; ".join(x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x)
-        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, leidas=f.rows + f.n_bad, aceptadas=acc,
-                                rechazadas=rej, nota=nota, duplicadas=dup))
-    return reads
-
-
-def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, find_year: TextYearFinder,
-                    raw_dir: Path, workdir: Path, log: Callable[[str, float], None] = lambda m, t0: None) -> dict:
-    """One year of a national text source, as its staging asset does it (and the bad-input corpus, so that the two
-    cannot drift): find the year's files, load each into a scratch table, validate with the schema's SQL, replace
-    the year in staging and quarantine, record meta.fuentes (read = accepted + rejected per file). A year without
-    files ends up with no rows, never with stale ones. Returns the year's counts and timings."""
-    table = f"staging.{fuente}"
-    create_table_from_schema(con, table, schema)  # later assets read it even when no year has files
-    quarantine = ensure_quarantine_table(con, fuente)
-    t0 = time.perf_counter()
-    files = find_year(raw_dir, anio)
-    summary = {"leidas": 0, "aceptadas": 0, "rechazadas": 0}
-    if not files:
-        log(f"{fuente} {anio}: sin archivos en raw/ (el año queda sin filas)", t0)
-        for t in (table, quarantine):
-            con.execute(f"DELETE FROM {t} WHERE anio = {anio}")
-    reads = []
-    for source in files:
-        register_macros(con)
-        load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
-        t_read = time.perf_counter() - t0
-        pausa_de_prueba("lectura")
-        staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
-        reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
-        load.drop(con)
-        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.aceptadas,
-                   "rechazadas": summary["rechazadas"] + staged.rechazadas, "via": load.via,
-                   "lectura_s": round(t_read, 2), **staged.segundos}
-        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.aceptadas:,} "
-            f"rechazadas={staged.rechazadas:,}", t0)
-    record_sources(con, fuente, [anio], reads, raw_dir)
-    return summary

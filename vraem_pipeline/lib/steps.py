@@ -28,10 +28,8 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from vraem_pipeline.lib.dagster_support import (ANIOS, POOL, OperatorDatabase, TextYearFinder, VraemConfig, asset_years,
-                                            markdown_table, operator_connection, progress, stage_text_year,
-                                            years_from_tags)
-from vraem_pipeline.core.ingest import YearLoad, stage_years, validate_file
+from vraem_pipeline.lib.dagster_support import (ANIOS, POOL, OperatorDatabase, VraemConfig, asset_years, markdown_table, operator_connection, progress, years_from_tags)
+from vraem_pipeline.core.ingest import TextYearFinder, YearLoad, stage_text_year, stage_years, validate_file
 from vraem_pipeline.core.catalog import Source
 from vraem_pipeline.core.marts import build_mart
 from vraem_pipeline.core.quality import schema_failures

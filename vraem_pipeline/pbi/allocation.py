@@ -28,7 +28,7 @@ from pandera.errors import SchemaErrors
 
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.pbi.schema import TABLA_PARTICIPACIONES
-from vraem_pipeline.sources.shares import read_share_table
+from vraem_pipeline.sources.shares import ARCHIVO_PARTICIPACIONES, read_share_table
 from vraem_pipeline.sources.inei_vab import ACTIVIDAD_TOTAL, actividades
 
 #: Half a unit of the published unit (miles de soles): each printed figure is rounded to the unit, so a sum of n
@@ -52,6 +52,18 @@ METODOS = {
 }
 #: `automatico`: the user's table when raw/inei/ has one, else declared sales.
 METODO_DEFAULT = "automatico"
+def resolve_method(metodo: str, tabla: Path | None) -> str:
+    """The allocation method a run uses: `automatico` is the user's share table when raw/inei/ has one, else
+    declared sales; `tabla` without the file is an error."""
+    if metodo == METODO_DEFAULT:
+        return "tabla" if tabla is not None else "ventas_declaradas"
+    if metodo not in METODOS:
+        raise ValueError(f"metodo {metodo!r}: use {METODO_DEFAULT} o uno de {sorted(METODOS)}")
+    if metodo == "tabla" and tabla is None:
+        raise ValueError(f"metodo 'tabla' pero no hay raw/inei/{ARCHIVO_PARTICIPACIONES}")
+    return metodo
+
+
 #: Where a department has no declared sales in an activity, that cell's share is the department's share over all
 #: activities (the only information left); the rule used is kept per row (`regla_participacion`).
 SIN_VENTAS_EN_ACTIVIDAD = "participacion_total_del_departamento"

@@ -2,7 +2,7 @@
 -- (the report prints Huancavelica with 0).
 -- DOUBLE amounts are summed as DECIMAL (vraem_exacto, marts.DECIMALES_SUMA_EXACTA): exact in any row order.
 WITH anios AS (SELECT DISTINCT anio FROM meta.fuentes WHERE fuente = 'sbs_deudores'),
-deptos AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
+deptos AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 n AS (
     SELECT c.anio, c.ubigeo_departamento, sum(vraem_exacto(c.saldo_soles)) AS saldo
     FROM intermedio.credito_empresarial AS c

@@ -7,7 +7,7 @@ n AS (SELECT anio, ubigeo_departamento, count(*) AS n_empresas FROM base GROUP B
 grid AS (
     SELECT a.anio, d.ubigeo_departamento
     FROM (SELECT DISTINCT anio FROM intermedio.empresas_formales) AS a
-    CROSS JOIN (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio) AS d
+    CROSS JOIN (SELECT ubigeo_departamento FROM referencia.territorio_departamentos) AS d
 )
 SELECT g.anio,
        g.ubigeo_departamento,

@@ -1,5 +1,5 @@
 -- FOB of the lines whose declared origin is a department of the territory (source note §5.4), by year.
-WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
+WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 anios AS (SELECT DISTINCT anio FROM intermedio.exportaciones),
 t AS (
     SELECT x.anio, sum(x.fob_usd) AS fob

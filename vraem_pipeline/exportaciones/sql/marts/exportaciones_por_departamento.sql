@@ -1,7 +1,7 @@
 -- Territory departments' exports by declared origin (UBIGEO of the line, source note §5.4).
 -- Every department of the territory appears every year, with 0 when nothing is attributed to it.
 -- FOB stays DECIMAL (cents) through every sum, window sums included, and becomes DOUBLE only when printed.
-WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
+WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 anios AS (SELECT DISTINCT anio FROM intermedio.exportaciones),
 t AS (
     SELECT x.anio, x.ubigeo_departamento AS ubigeo_departamento, sum(x.fob_usd) AS fob

@@ -1,6 +1,6 @@
 -- Destination countries of the territory's exports; SUNAT codes mapped to ISO 3166-1 (ZZ: not identified).
 -- FOB stays DECIMAL (cents) through every sum, window sums included, and becomes DOUBLE only when printed.
-WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
+WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 nombres AS (SELECT DISTINCT pais_iso2, pais FROM referencia.paises),
 t AS (
     SELECT x.anio, x.pais_iso2, sum(x.fob_usd) AS fob

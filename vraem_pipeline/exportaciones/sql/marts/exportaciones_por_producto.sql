@@ -1,6 +1,6 @@
 -- Products of the territory's exports as CIIU Rev.4 classes (NANDINA → HS6 → class, referencia.hs6_ciiu4).
 -- FOB stays DECIMAL (cents) through every sum, window sums included, and becomes DOUBLE only when printed.
-WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
+WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 t AS (
     SELECT x.anio, x.ciiu_clase, sum(x.fob_usd) AS fob
     FROM intermedio.exportaciones AS x JOIN deps USING (ubigeo_departamento)

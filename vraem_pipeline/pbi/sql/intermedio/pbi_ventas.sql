@@ -4,7 +4,7 @@
 -- CIIU class count in the department's all-activity row only. Departments outside the territory are left out:
 -- they have no district of the territory, so their share is 0 by definition.
 -- DOUBLE amounts are summed as DECIMAL (vraem_exacto, marts.DECIMALES_SUMA_EXACTA): exact in any row order.
-WITH deps AS (SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio),
+WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 f AS (
     SELECT e.anio, e.ubigeo_departamento, a.actividad, e.ventas_netas, t.ubigeo IS NOT NULL AS en_territorio
     FROM intermedio.empresas_formales AS e

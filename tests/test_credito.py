@@ -179,6 +179,8 @@ def _operator(padron: list[tuple], deudores: list[tuple], territory: list[str]) 
     con.register("_t", credit_types())
     con.execute("CREATE TABLE referencia.tipos_credito AS SELECT * FROM _t")
     con.execute("CREATE TABLE referencia.territorio AS SELECT unnest(?) AS ubigeo", [territory])
+    con.execute("CREATE TABLE referencia.territorio_departamentos AS "
+                "SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio")
     con.execute("CREATE TABLE referencia.departamentos AS SELECT * FROM (VALUES ('05', 'Ayacucho'), "
                 "('09', 'Huancavelica'), ('12', 'Junín')) AS t(ubigeo_departamento, departamento)")
     return con

@@ -78,7 +78,8 @@ def _en_dos_ordenes(tablas, consulta) -> list:
     return resultados[0]
 
 
-_TERRITORIO = {"referencia.territorio": ("ubigeo VARCHAR", [("050401",), ("030101",), ("120101",)])}
+_TERRITORIO = {"referencia.territorio": ("ubigeo VARCHAR", [("050401",), ("030101",), ("120101",)]),
+               "referencia.territorio_departamentos": ("ubigeo_departamento VARCHAR", [("05",), ("03",), ("12",)])}
 _DEPARTAMENTOS = {"referencia.departamentos": ("ubigeo_departamento VARCHAR, departamento VARCHAR",
                                                [("03", "Apurímac"), ("05", "Ayacucho"), ("12", "Junín")])}
 

@@ -306,7 +306,8 @@ def test_small_scale_is_a_hundredth():
 
 
 def test_sales_respect_the_strata(universe):
-    from vraem_sample.ventas import importes, limites_centimos
+    from vraem_sample.importes import limites_centimos
+    from vraem_sample.ventas import importes
 
     for year in (2019, 2024):
         cents = importes(universe, year)

@@ -18,7 +18,8 @@ from vraem_sample import pbi as sample_pbi
 from vraem_sample import ventas
 from vraem_sample.calibracion import calibrar, leer_publicado
 from vraem_sample.padron import construir_universo
-from vraem_sample.ventas import importes, limites_centimos
+from vraem_sample.importes import limites_centimos
+from vraem_sample.ventas import importes
 
 #: INEI, 2026 edition, 2024P/ (miles de soles), read by hand from the workbook.
 VAB_2024 = {"03": 7_219_959, "05": 6_212_319, "08": 22_767_865, "09": 3_912_627, "12": 15_992_658}

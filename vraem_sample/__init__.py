@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from . import enaho
 from .aduanas import escribir_aduanas
 from .calibracion import ESCALA_DE_CALIBRACION, calibrar
 from .credito import escribir_credito
@@ -93,17 +94,8 @@ def write_sample(
     rutas.extend(escribir_aduanas(uni, Path(out_dir), anios))  # only the years of 2021–2024 asked for
     rutas += escribir_credito(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
     rutas.append(escribir_pbi(Path(out_dir)))  # INEI's real workbook: all years in one edition
-    try:
-        from . import enaho
-    except ModuleNotFoundError as e:
-        if e.name != f"{__name__}.enaho":
-            raise
-        enaho = None
-    if enaho is not None:
-        extra = enaho.write_enaho(Path(out_dir), years=anios, seed=seed,
-                                  scale=ESCALA_DE_CALIBRACION.get(scale, scale))
-        if extra:
-            rutas.extend(Path(p) for p in extra)
+    extra = enaho.write_enaho(Path(out_dir), years=anios, seed=seed, scale=ESCALA_DE_CALIBRACION.get(scale, scale))
+    rutas.extend(Path(p) for p in extra or [])
     return rutas
 
 

@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .importes import importe_suelto
 from .calibracion import (
     ESTRATOS,
     PESO_DEPARTAMENTO_NACIONAL,
@@ -879,7 +880,7 @@ def _plantar_suciedad(uni: Universo, anio: int, mes: int) -> Suciedad:
     repeat a real RUC later in the file: one moved into a VRAEM district, one turned baja, one identical —
     keeping the last instead of the first changes the VRAEM count.
     """
-    from .ventas import importe_suelto
+
 
     rng = np.random.default_rng([uni.seed, anio, mes, 77])
     filas, estado, geo = uni.corte(anio, mes)

@@ -14,7 +14,7 @@ Why amounts look the way they do:
   target of :mod:`.calibracion` (the published S/ millions in the published year): the large firms, the
   only band without an upper edge, absorb the difference, each staying above 2,300 UIT.
 * **The published GDP.** The formal firms outside the territory but in its departments are scaled last
-  (their large firms only, :func:`.pbi.ajustar_ventas_fuera_del_territorio`), so that the pipeline's
+  (their large firms only, :func:`ajustar_ventas_fuera_del_territorio`), so that the pipeline's
   default GDP allocation on INEI's real workbook gives the published S/ millions of 2007 and share.
 * **Dirt, counted** (:func:`suciedad_ventas`): RUCs not in the Padrón, lines of the previous EJERCICIO,
   lines with a wrong field count and amounts that are not numbers — all on RUCs that no rule could turn
@@ -23,91 +23,27 @@ Why amounts look the way they do:
 
 from __future__ import annotations
 
+import warnings
+import weakref
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .pbi import ajustar_ventas_fuera_del_territorio
+from .calibracion import pbi_publicado, redondea_a
+from .importes import RUIDO_POSICION, centimos_por_estrato, importes_sueltos, limites_centimos
+from .pbi import ESCALAS_SIN_GARANTIA, vab_departamental
 from .padron import ACTIVO, AUSENTE, ROL_INACTIVO, V_CERO, V_NINGUNA, V_POSITIVA, V_VACIA, Universo, ruc_reservados
 
 CABECERA = "RUC|EJERCICIO|VENTAS_NETAS"
-
-#: Bands of the Ley 30056 strata in UIT (upper bounds inclusive; "grande" is open above, capped here at
-#: 2 million UIT ≈ S/ 10 billion, the order of Peru's largest firms).
-BANDAS_UIT = ((0.0, 150.0), (150.0, 1700.0), (1700.0, 2300.0), (2300.0, 2_000_000.0))
-#: Smallest declared amount of a micro firm, soles.
-VENTA_MINIMA = 300.0
-#: Micro firms: log-logistic sales (median soles, shape), truncated to the band. VRAEM firms are smaller.
-MICRO_MEDIANA = {True: 14_000.0, False: 22_000.0}
-MICRO_FORMA = 1.4
-#: Bounded-Pareto tail index of the small and large bands (most firms near the lower edge).
-ALFA_PEQUENA = 1.3
-ALFA_GRANDE = 1.1
-#: Yearly noise of a firm's position inside its band.
-RUIDO_POSICION = 0.05
 
 #: Ventas-file dirt per year by scale.
 SUCIEDAD_VENTAS = {
     "national": {"ruc_fuera_padron_pct": 0.4, "ejercicio_anterior": 20, "campos_errados": 2, "importe_no_numerico": 2},
     "small": {"ruc_fuera_padron_pct": 0.4, "ejercicio_anterior": 3, "campos_errados": 1, "importe_no_numerico": 1},
 }
-
-
-def _loglogistica(u: np.ndarray, mediana: float, forma: float, lo: float, hi: float) -> np.ndarray:
-    """Quantile of a log-logistic truncated to [lo, hi]: closed form, no scipy needed."""
-    f_lo = 1.0 / (1.0 + (lo / mediana) ** -forma)
-    f_hi = 1.0 / (1.0 + (hi / mediana) ** -forma)
-    q = f_lo + u * (f_hi - f_lo)
-    return mediana * (q / (1.0 - q)) ** (1.0 / forma)
-
-
-def _pareto_acotada(u: np.ndarray, lo: float, hi: float, alfa: float) -> np.ndarray:
-    """Quantile of a Pareto truncated to [lo, hi]."""
-    return lo * (1.0 - u * (1.0 - (lo / hi) ** alfa)) ** (-1.0 / alfa)
-
-
-def limites_centimos(uit: int) -> np.ndarray:
-    """(4, 2) array: smallest and largest cents of each stratum for a year's UIT (bounds inclusive)."""
-    lim = np.empty((4, 2), dtype=np.int64)
-    for i, (a, b) in enumerate(BANDAS_UIT):
-        lim[i, 0] = int(round(VENTA_MINIMA * 100)) if i == 0 else int(round(a * uit * 100)) + 1
-        lim[i, 1] = int(round(b * uit * 100))
-    return lim
-
-
-def centimos_por_estrato(estrato: np.ndarray, u: np.ndarray, uit: int, vraem: np.ndarray) -> np.ndarray:
-    """Sales in cents for stratum codes 0–3 at band positions ``u`` ∈ (0, 1), within the year's bands."""
-    soles = np.empty(len(estrato), dtype=float)
-    for i, (a, b) in enumerate(BANDAS_UIT):
-        m = estrato == i
-        if not m.any():
-            continue
-        lo, hi = a * uit, b * uit
-        if i == 0:
-            for seg in (True, False):
-                mm = m & (vraem == seg)
-                soles[mm] = _loglogistica(u[mm], MICRO_MEDIANA[seg], MICRO_FORMA, VENTA_MINIMA, hi)
-        elif i == 1:
-            soles[m] = _pareto_acotada(u[m], lo, hi, ALFA_PEQUENA)
-        elif i == 2:
-            soles[m] = lo + u[m] * (hi - lo)
-        else:
-            soles[m] = _pareto_acotada(u[m], lo, hi, ALFA_GRANDE)
-    cents = np.round(soles * 100).astype(np.int64)
-    lim = limites_centimos(uit)
-    return np.clip(cents, lim[estrato, 0], lim[estrato, 1])
-
-
-def importes_sueltos(rng: np.random.Generator, uit: int, k: int) -> np.ndarray:
-    """Cents of ``k`` micro-sized amounts, for planted and ventas-only RUCs."""
-    return centimos_por_estrato(np.zeros(k, dtype=np.int8), rng.random(k), uit, np.zeros(k, dtype=bool))
-
-
-def importe_suelto(rng: np.random.Generator, uit: int) -> int:
-    """Cents of one micro-sized amount."""
-    return int(importes_sueltos(rng, uit, 1)[0])
 
 
 def importes(uni: Universo, anio: int) -> np.ndarray:
@@ -263,14 +199,129 @@ def conteo_ventas(uni: Universo, anio: int) -> dict[str, int]:
 
 
 __all__ = [
-    "BANDAS_UIT",
     "CABECERA",
     "SUCIEDAD_VENTAS",
-    "centimos_por_estrato",
+    "ajustar_ventas_fuera_del_territorio",
     "conteo_ventas",
     "escribir_ventas",
-    "importe_suelto",
-    "importes_sueltos",
     "importes",
-    "limites_centimos",
+    "participaciones",
+    "participaciones_publicadas",
+    "valor_territorio",
 ]
+
+
+# --- the GDP allocation's calibration (the sample's GDP lands on the published figure) ------------------------
+
+def departamentos_territorio(uni) -> list[str]:
+    """Departments of the sample's territory (the shipped district list the population was built on)."""
+    return sorted({str(d) for d in uni.cat.geo_departamento[uni.cat.geo_vraem]})
+
+
+def _departamento_de(uni) -> np.ndarray:
+    """Department of each taxpayer's domicile as an integer code (5 = Ayacucho), -1 for an ubigeo ``-``."""
+    codigos = uni.cat.geo_departamento.astype(int)
+    return np.where(uni.geo >= 0, codigos[np.maximum(uni.geo, 0)], -1)
+
+
+_CACHE: list = [None, None]  # (weak reference to the population, shares of the published year)
+
+
+def participaciones_publicadas(uni) -> dict[str, Fraction]:
+    """The territory's share of each of its departments' declared sales in the published year, after the
+    calibration of that year (the shares every other year's target uses)."""
+    ref, shares = _CACHE
+    if ref is not None and ref() is uni:
+        return shares
+    anio = pbi_publicado()[0]
+    shares = participaciones(uni, anio, importes(uni, anio))
+    _CACHE[:] = [weakref.ref(uni), shares]
+    return shares
+
+
+def participaciones(uni, anio: int, cents: np.ndarray) -> dict[str, Fraction]:
+    """Share of the territory's formal firms in each territory department's formal-firm sales (exact)."""
+    f = uni.formal(anio)
+    dep = _departamento_de(uni)
+    out = {}
+    for d in departamentos_territorio(uni):
+        en = int(cents[f & uni.vraem & (dep == int(d))].sum())
+        todo = int(cents[f & (dep == int(d))].sum())
+        if todo == 0:
+            raise ValueError(f"{anio}: el departamento {d} no tiene ventas de empresas formales: la asignación del "
+                             "PBI no tendría participación")
+        out[d] = Fraction(en, todo)
+    return out
+
+
+def valor_territorio(vab: dict[str, Fraction], shares: dict[str, Fraction]) -> Fraction:
+    """Σ_d VAB_d × share_d, in miles de soles (the pipeline's default allocation, exactly)."""
+    return sum((vab[d] * s for d, s in shares.items()), Fraction(0))
+
+
+def ajustar_ventas_fuera_del_territorio(uni, anio: int, cents: np.ndarray) -> None:
+    """Scale (in place) the sales of the large formal firms outside the territory, in its departments, so that
+    the default allocation of ``anio``'s departmental VAB equals the target (module docstring).
+
+    Raises ``ValueError`` when no scaling inside the large-firm band reaches the target (a calibration error).
+    """
+    vab_anio = vab_departamental()[0].get(anio)
+    if vab_anio is None:
+        return
+    anio_pub, valor_pub, pct_pub = pbi_publicado()
+    deps = departamentos_territorio(uni)
+    if anio == anio_pub:
+        objetivo = Fraction(valor_pub) * 1000
+    else:
+        objetivo = valor_territorio(vab_anio, participaciones_publicadas(uni))
+    f = uni.formal(anio)
+    dep = _departamento_de(uni)
+    piso, techo = (int(x) for x in limites_centimos(uni.cal.uit[anio])[3])
+    partes = []
+    for d in deps:
+        fuera = f & ~uni.vraem & (dep == int(d))
+        grandes = np.flatnonzero(fuera & (uni.estrato == 3))
+        partes.append((float(vab_anio[d]), float(cents[f & uni.vraem & (dep == int(d))].sum()),
+                       float(cents[fuera].sum() - cents[grandes].sum()), grandes))
+    if not any(len(g) for *_, g in partes):
+        raise ValueError(f"{anio}: no hay empresas grandes fuera del territorio en sus departamentos")
+
+    def valor(lam: float) -> float:
+        total = 0.0
+        for v, st, fijo, g in partes:
+            otros = fijo + float(np.clip(lam * cents[g], piso, techo).sum())
+            total += v * st / (st + otros) if st + otros else 0.0
+        return total
+
+    meta = float(objetivo)
+    exacto = True
+    lo, hi = -40.0, 40.0  # log λ: every large firm at the floor … at the ceiling
+    minimo, maximo = valor(np.exp(hi)), valor(np.exp(lo))
+    if not minimo <= meta <= maximo:
+        mensaje = (f"{anio}: PBI del territorio {meta / 1000:,.1f} M inalcanzable con las ventas de las empresas "
+                   f"grandes fuera del territorio ({minimo / 1000:,.1f}–{maximo / 1000:,.1f} M; semilla {uni.seed}, "
+                   f"escala {uni.cal.escala})")
+        if anio == anio_pub and uni.cal.escala not in ESCALAS_SIN_GARANTIA:
+            raise ValueError(mensaje)
+        if anio == anio_pub:
+            warnings.warn(mensaje + ": se usa el valor alcanzable más cercano; la conciliación lo mostrará",
+                          stacklevel=2)
+        meta, exacto = min(max(meta, minimo), maximo), False
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if valor(np.exp(mid)) > meta:
+            lo = mid
+        else:
+            hi = mid
+    lam = np.exp((lo + hi) / 2)
+    for *_, g in partes:
+        cents[g] = np.clip(np.round(lam * cents[g]), piso, techo).astype(np.int64)
+    if anio == anio_pub and exacto:
+        v = valor_territorio(vab_anio, participaciones(uni, anio, cents))
+        decimales = max(0, -valor_pub.as_tuple().exponent)
+        pct = v / vab_departamental()[1][anio] * 100
+        if not (redondea_a(v / 1000, valor_pub, decimales) and redondea_a(pct, pct_pub, max(0, -pct_pub.as_tuple().exponent))):
+            raise AssertionError(f"{anio}: PBI del territorio {float(v) / 1000:,.3f} M ({float(pct):.3f} %) no "
+                                 f"redondea a lo publicado")
+
+

@@ -24,6 +24,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.core.errors import raise_storage_error
+from vraem_pipeline.core.run_copy import leftover_copies
 from vraem_pipeline.core.quality import QUARANTINE_COLUMNS
 from vraem_pipeline.core.settings import STORAGE_COMPATIBILITY_VERSION, pausa_de_prueba
 from vraem_pipeline.core.sqltext import sql_literal
@@ -379,8 +380,6 @@ def recover_files(operacion: Path, published: Path | None, config: dict[str, str
     its copy of the operator database goes; and if it died between the two renames of a publish, the operator
     database holds a publication the analysts' file lacks, which is published again from it. Returns one line
     per thing done."""
-    from vraem_pipeline.core.run_copy import leftover_copies
-
     lines = []
     for path in leftover_copies(operacion):
         path.unlink(missing_ok=True)

@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vraem_pipeline.core.settings import ESPERA_BLOQUEO, Settings
+
 if TYPE_CHECKING:
     import dagster as dg
-
-    from vraem_pipeline.core.settings import Settings
 
 #: Run statuses of a run that has not finished; if its process is gone, nobody will ever finish it.
 ESTADOS_SIN_TERMINAR = ("NOT_STARTED", "QUEUED", "STARTING", "STARTED", "CANCELING")
@@ -188,8 +188,6 @@ class EsperaAgotada(RefrescoEnCurso):
 
     def __init__(self, negado: RefrescoEnCurso, esperado_s: float):
         super().__init__(negado.lock_path, negado.pid, negado.host, negado.desde)
-        from vraem_pipeline.core.settings import ESPERA_BLOQUEO
-
         self.esperado_s = esperado_s
         self.args = (f"{self.args[0].removesuffix('; espere a que termine')}; se esperó {esperado_s:.0f} s, "
                      f"el máximo de {ESPERA_BLOQUEO}",)

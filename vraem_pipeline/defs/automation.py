@@ -253,11 +253,10 @@ def nuevos_archivos(context: dg.SensorEvaluationContext):
         by_year[years[-1]][0].update(roots)
         by_year[years[-1]][1].extend(files)
     if by_year:
-        if context.repository_def is not None:
-            graph = context.repository_def.asset_graph
-        else:  # a test's bare context: the project's own graph
-            from vraem_pipeline.definitions import defs
-            graph = defs().resolve_asset_graph()
+        if context.repository_def is None:
+            raise dg.DagsterInvariantViolationError("el sensor necesita las definiciones del proyecto (build_sensor_context"
+                                                    "(definitions=…) en una prueba)")
+        graph = context.repository_def.asset_graph
         for year, (roots, files) in sorted(by_year.items(), key=lambda kv: kv[0] or 0):
             context.log.info(f"{year or 'PBI (INEI)'}: {len(files)} archivo(s) cambiaron: {', '.join(files[:5])}")
             yield _request(roots, year, files, found.current, graph)

@@ -14,6 +14,7 @@ import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
+from vraem_pipeline.core import lock as bloqueo
 from vraem_pipeline.core.databases import ensure_schemas, recover_files
 from vraem_pipeline.core.marts import register_macros as register_sql_macros
 from vraem_pipeline.core.run_copy import RunCopy
@@ -67,8 +68,6 @@ class OperatorDatabase(DuckDBResource):
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
-        from vraem_pipeline.core import lock as bloqueo
-
         operacion = Path(self.database)
         operacion.parent.mkdir(parents=True, exist_ok=True)
 
@@ -129,8 +128,6 @@ def operator_connection(duckdb: DuckDBResource):
                                    "de la publicación (marts/indicadores_clave)") from exc
             raise
         return
-    from vraem_pipeline.core import lock as bloqueo
-
     path = Path(duckdb.database)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(path.name + ".lock")

@@ -22,6 +22,10 @@ VENTAS = "sunat/ventas/2024/ventas_2024.txt"
 WORKBOOK = "inei/vab/pbi_peru_18.xlsx"
 
 
+#: The instance a tick reads (it recovers the runs a dead process left unfinished: none here).
+INSTANCIA = dg.DagsterInstance.ephemeral()
+
+
 @pytest.fixture(scope="module")
 def definitions():
     return defs()
@@ -32,6 +36,7 @@ def raw(tmp_path, monkeypatch):
     raw = tmp_path / "raw"
     monkeypatch.setenv("VRAEM_RAW_DIR", str(raw))
     monkeypatch.setenv("VRAEM_WAREHOUSE", str(tmp_path / "w" / "vraem.duckdb"))  # none published unless a test says
+    monkeypatch.setenv("VRAEM_OPERACION", str(tmp_path / "op" / "vraem_operacion.duckdb"))  # the tick takes its lock
     return raw
 
 
@@ -43,9 +48,13 @@ def write(raw, relative, data: bytes, mtime: int | None = None):
         os.utime(path, (mtime, mtime))
 
 
+def tick(cursor, definitions) -> dg.SensorEvaluationContext:
+    return dg.build_sensor_context(cursor=cursor, definitions=definitions, instance=INSTANCIA)
+
+
 def evaluate(definitions, cursor=None):
     """(requests as (partition, selected asset keys), new cursor)."""
-    result = nuevos_archivos.evaluate_tick(dg.build_sensor_context(cursor=cursor, definitions=definitions))
+    result = nuevos_archivos.evaluate_tick(tick(cursor, definitions))
     requests = [(r.partition_key, {k.to_user_string() for k in r.asset_selection}) for r in result.run_requests]
     return sorted(requests, key=lambda r: r[0] or ""), result.cursor
 
@@ -164,7 +173,7 @@ def test_a_year_folder_outside_the_partitions_is_reported_and_does_not_fail_the_
     assert warning.endswith("no vigiladas: raw/sbs/deudores/2031/, raw/sunat/padron/2014/; muévalas a la carpeta "
                             "del año que corresponda (un año aún en curso se podrá refrescar cuando termine)")
     # a quiet tick says so in its skip reason, the one line the Dagster UI shows per tick
-    result = nuevos_archivos.evaluate_tick(dg.build_sensor_context(cursor=cursor, definitions=definitions))
+    result = nuevos_archivos.evaluate_tick(tick(cursor, definitions))
     assert result.run_requests == [] and "no vigiladas: raw/sbs/deudores/2031/, raw/sunat/padron/2014/" in \
         result.skip_message
 

@@ -303,6 +303,52 @@ def test_recuperar_libera_la_ranura_de_una_ejecucion_muerta_y_respeta_una_viva(t
 # --- vraem refresh -------------------------------------------------------------------------------------------
 
 
+def test_el_sensor_marca_fallida_una_ejecucion_muerta_solo_si_ningun_refresco_tiene_el_bloqueo(tmp_path, monkeypatch,
+                                                                                             capfd):
+    """A run the daemon launched and a power cut ended stays STARTED holding the queue's only place; with no
+    `vraem refresh` typed afterwards, the sensor's next tick is what frees it — never while a refresh holds the
+    lock (that refresh may be the run)."""
+    from vraem_pipeline.defs.automation import nuevos_archivos
+    from vraem_pipeline.definitions import defs
+
+    home = _dagster_home(tmp_path / "dagster_home")
+    settings = _settings(monkeypatch, tmp_path)
+    monkeypatch.setenv("VRAEM_RAW_DIR", str(tmp_path / "raw"))
+    (tmp_path / "raw").mkdir()
+    script = tmp_path / "ejecucion.py"
+    script.write_text(_EJECUCION, encoding="utf-8")
+    muerta = subprocess.run([sys.executable, str(script), "morir"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "DAGSTER_HOME": str(home)})
+    assert "en el paso" in muerta.stdout and muerta.returncode == 9, muerta.stderr
+    instance = _instancia(home)
+    definitions = defs()
+    try:
+        [run] = instance.get_runs()
+
+        def tick() -> None:
+            nuevos_archivos.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=definitions))
+
+        titular = subprocess.Popen([sys.executable, "-c", _TENER, str(settings.lock_path)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert titular.stdout.readline().strip() == "tengo"
+            tick()
+            assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+            assert _ranuras(instance)[0] == {run.run_id}
+        finally:
+            titular.stdin.close()
+            titular.wait(timeout=30)
+        capfd.readouterr()
+        tick()
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert _ranuras(instance) == (set(), set())
+        avisos = [line for line in capfd.readouterr().err.splitlines() if " - WARNING - " in line]
+        assert any(f"recuperado: ejecución {run.run_id} interrumpida marcada como fallida" in a for a in avisos), avisos
+        assert not bloqueo.en_poder(settings)  # the tick let the lock go
+    finally:
+        instance.dispose()
+
+
 def test_dos_refrescos_a_la_vez_solo_uno_sigue(raw_2024, publicado, tmp_path):
     env = _env(tmp_path)
     otro_raw = tmp_path / "raw_b"

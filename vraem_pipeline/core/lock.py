@@ -414,3 +414,19 @@ def recuperar(settings: Settings, instance: dg.DagsterInstance | None = None,
         decir(f"  recuperado: archivo temporal de una publicación interrumpida borrado: {path}")
     return lineas
 
+
+
+def recuperar_si_libre(settings: Settings, instance: dg.DagsterInstance,
+                       informar: Callable[[str], Any] = print) -> list[str] | None:
+    """`recuperar` from the Dagster daemon's side (the sensor's tick): if no refresh holds the lock, every run
+    left unfinished is dead — a run the daemon launched that was cut short (a service stopped, a power cut)
+    stays STARTED in Dagster and, the queue allowing one run at a time, would hold every queued run until
+    someone typed `vraem refresh`. None when a refresh holds the lock (it recovered when it took it)."""
+    try:
+        adquirir(settings)
+    except RefrescoEnCurso:
+        return None
+    try:
+        return recuperar(settings, instance, informar)
+    finally:
+        liberar(settings)

@@ -12,6 +12,7 @@ import duckdb
 
 from vraem_pipeline.lib.dagster_support import ANIOS
 from vraem_pipeline.registry import SOURCES
+from vraem_pipeline.core import lock
 from vraem_pipeline.core.settings import Settings, is_year_folder, sensor_interval_s
 from vraem_pipeline.core.databases import sha256_of
 
@@ -227,10 +228,14 @@ def nuevos_archivos(context: dg.SensorEvaluationContext):
     to the latest year's run, or requests them alone. On its first tick (no cursor: just started, or reset)
     files whose content the published warehouse already holds request nothing, so turning the sensor on after
     a `vraem refresh` asks only for what that refresh did not publish. A year folder outside the partitions is
-    reported in the tick's log and left alone. Every `VRAEM_SENSOR_INTERVALO_S` seconds (default 300)."""
+    reported in the tick's log and left alone. Each tick first marks failed the runs a dead process left
+    unfinished, when no refresh holds the lock (`lock.recuperar_si_libre`): the daemon's queue runs one at a
+    time and would otherwise wait behind them for good. Every `VRAEM_SENSOR_INTERVALO_S` seconds (default 300)."""
+    settings = Settings.from_env()
+    lock.recuperar_si_libre(settings, context.instance, informar=lambda line: (
+        context.log.info if line.lstrip().startswith("aviso:") else context.log.warning)(line.strip()))
     first = context.cursor is None
     seen = json.loads(context.cursor) if context.cursor else {}
-    settings = Settings.from_env()
     found = scan(settings.raw_dir, seen,
                  (lambda: Published.read(settings.warehouse, settings.raw_dir)) if first else None)
     outside = ""

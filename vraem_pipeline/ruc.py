@@ -46,8 +46,9 @@ SQL_MACROS = [
     f"CREATE OR REPLACE TEMP MACRO vraem_ruc_dv(n) AS (11 - (({_telescoped_sum()}) % 11 + 11) % 11) % 10 = n % 10",
     "CREATE OR REPLACE TEMP MACRO vraem_ruc_dv_texto(r) AS "
     "list_transform([TRY_CAST(r AS BIGINT)], lambda n: vraem_ruc_dv(n))[1]",
-    "CREATE OR REPLACE TEMP MACRO vraem_ruc_valido(r) AS "
-    "regexp_full_match(r, '(10|15|17|20)[0-9]{9}') AND vraem_ruc_dv_texto(r)",
+    # PATTERN as length and GLOB tests (a fifth of RE2's time, the same strings: `test_ruc`)
+    f"CREATE OR REPLACE TEMP MACRO vraem_ruc_valido(r) AS length(r) = 11 AND r GLOB '{'[0-9]' * 11}' "
+    "AND left(r, 2) IN ('10', '15', '17', '20') AND vraem_ruc_dv_texto(r)",
     # The check digit of a 10-digit base (prefix + body): what turns a debtor's DNI into the RUC 10 that
     # carries it, '10' || dni || vraem_ruc_digito(('10' || dni)::BIGINT) (contract §3.2).
     "CREATE OR REPLACE TEMP MACRO vraem_ruc_digito(b) AS (11 - ("

@@ -402,12 +402,16 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
         t["reglas"] = time.perf_counter()
         if key:
             k = ", ".join(_q(c) for c in key)
-            # the first well-typed line of a key wins; a later one is a duplicate whatever else is wrong with it
+            # the first well-typed line of a key wins; a later one is a duplicate whatever else is wrong with it.
+            # The repeated keys first (a plain count per key), then the lines of those few keys only: half the
+            # time of carrying every line's number through the aggregation of 12.5 M keys.
             con.execute(
                 f"""CREATE OR REPLACE TABLE {dups} AS
-                    WITH primeras AS (SELECT {k}, min(_fila) AS primera FROM {src} WHERE _tipado
-                                      AND {_key_present(key)} GROUP BY {k} HAVING count(*) > 1)
-                    SELECT _fila FROM {src} JOIN primeras USING ({k}) WHERE _fila > primera AND _tipado""")
+                    WITH claves AS (SELECT {k} FROM {src} WHERE _tipado AND {_key_present(key)}
+                                    GROUP BY {k} HAVING count(*) > 1),
+                         filas AS (SELECT {k}, _fila FROM {src} SEMI JOIN claves USING ({k}) WHERE _tipado),
+                         primeras AS (SELECT {k}, min(_fila) AS primera FROM filas GROUP BY {k})
+                    SELECT _fila FROM filas JOIN primeras USING ({k}) WHERE _fila > primera""")
         else:
             con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
         t["duplicados"] = time.perf_counter()
@@ -503,10 +507,17 @@ def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFr
     # one scan: every rule's failures and, for the key, rows minus distinct keys (cheaper than grouping; the
     # duplicated keys are grouped only when there are some, to name one)
     aggregates = [f"count(*) FILTER (WHERE NOT {r.ok})" for r in values]
+    group = ""
     if key:
+        # per year when the year is part of the key: the distinct values of the rest of it hash faster than a
+        # struct with the year (2.7 s against 4.8 s of CPU on 12.5 M RUCs)
+        rest = [c for c in key if c != "anio"] if "anio" in key and len(key) > 1 else key
+        group = " GROUP BY anio" if rest != key else ""
+        distinct = _q(rest[0]) if len(rest) == 1 else "(" + ", ".join(_q(c) for c in rest) + ")"
         aggregates.append(f"count(*) FILTER (WHERE {_key_present(key)}) - "
-                          f"count(DISTINCT ({k})) FILTER (WHERE {_key_present(key)})")
-    counts = con.execute(f"SELECT {', '.join(aggregates) or '0'} FROM {table} {where}").fetchone()
+                          f"count(DISTINCT {distinct}) FILTER (WHERE {_key_present(key)})")
+    per_group = con.execute(f"SELECT {', '.join(aggregates) or '0'} FROM {table} {where}{group}").fetchall()
+    counts = [sum(g[i] for g in per_group) for i in range(len(aggregates) or 1)]
     for r, n in zip(values, counts):
         if n:
             lines = con.execute(f"SELECT linea FROM {table} {where} {'AND' if where else 'WHERE'} NOT {r.ok} "

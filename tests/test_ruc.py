@@ -36,3 +36,30 @@ def test_vectorized_keeps_index_and_handles_missing():
     out = check_digit_ok(s)
     assert out.tolist() == [True, False, False]
     assert out.index.tolist() == [10, 11, 12]
+
+
+def test_sql_macros_agree_with_the_numpy_rule_on_every_check_digit():
+    """The SQL macros (one cast, telescoped digit sum) against `check_digit_ok`: 2,000 bases of every prefix, each
+    with all ten last digits (one valid, nine not), plus malformed texts; and `vraem_ruc_dv` against the plain
+    per-digit formula on numbers of any length (the telescoped sum must not depend on n having 11 digits)."""
+    import duckdb
+    import numpy as np
+
+    from vraem_pipeline.core.ruc import SQL_MACROS, WEIGHTS
+
+    rng = np.random.default_rng(7)
+    bases = [f"{p}{b:08d}" for p in ("10", "15", "17", "20") for b in rng.integers(0, 10**8, 500)]
+    rucs = [b + str(d) for b in bases for d in range(10)] + INVALID + ["-2051233379", "205123337971", None]
+    con = duckdb.connect()
+    for macro in SQL_MACROS:
+        con.execute(macro)
+    con.execute("CREATE TABLE r AS SELECT unnest($r) AS ruc", {"r": rucs})
+    got = [bool(x) for (x,) in con.execute("SELECT coalesce(vraem_ruc_valido(ruc), false) FROM r").fetchall()]
+    assert got == check_digit_ok(pd.Series(rucs)).tolist()
+    assert sum(got) == len(bases)
+    plain = "(11 - (" + " + ".join(f"{w} * (n // {10 ** (10 - i)} % 10)" for i, w in enumerate(WEIGHTS.tolist()))
+    plain += ") % 11) % 10 = n % 10"
+    numbers = [int(x) for x in rng.integers(0, 10**15, 5000)] + [0, 1, 10**10, 10**11 - 1]
+    differ = con.execute(f"SELECT count(*) FROM (SELECT unnest($n)::BIGINT AS n) WHERE vraem_ruc_dv(n) <> ({plain})",
+                         {"n": numbers}).fetchone()[0]
+    assert differ == 0

@@ -480,3 +480,72 @@ def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month
     block = re.search(r'<section class="tema" id="empresas">.*?</section>', html).group(0)
     assert "Padrón RUC: cifras del corte de junio de 2024, no del cierre de diciembre." in block
     assert "PadronRUC_202406.zip (corte 202406, no el cierre de diciembre)" in block
+
+
+# --- how the bytes reach DuckDB: zip members as gzip, latin-1 decoded by DuckDB, the copy only when needed ------
+
+@pytest.mark.parametrize(("dialect", "zipped", "via"), [("pipe", True, "gzip"), ("pipe", False, "directo"),
+                                                        ("comma", True, "gzip")])
+def test_latin1_and_zipped_files_are_read_by_duckdb_line_for_line_as_the_reference(tmp_path, monkeypatch, dialect,
+                                                                                   zipped, via):
+    """A latin-1 file is decoded by DuckDB itself and a zip member read as gzip (both in parallel), with the same
+    rows, lines and bad lines as the csv module's reading; no copy of the file is made."""
+    rows = [padron_row(ruc("20", i)) for i in range(1, 6)]
+    rows[1][12], rows[3][14] = "ÁNCASH", "ÑUÑOA"
+    extra = {2: padron_row(ruc("20", 9))[:4], 4: padron_row(ruc("20", 8)) + ["SOBRA"]}
+    path = write_padron(tmp_path, 2024, 12, rows, dialect=dialect, zipped=zipped, extra_lines=extra)
+    _no_fallback(monkeypatch)
+    import vraem_pipeline.sources.textfiles as tf
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("copiado a la carpeta temporal")
+
+    monkeypatch.setattr(tf, "_load_copy", no_copy)
+    parsed = parse_delimited(path, padron.HEADER, member_pattern=r"\.(csv|txt)$")
+    _same_as_reference(parsed, path, padron.HEADER)
+    assert parsed.frame["linea"].tolist() == [2, 3, 5, 6, 8]
+    assert parsed.frame.loc[1, "Departamento"] == "ÁNCASH" and parsed.frame.loc[3, "Distrito"] == "ÑUÑOA"
+    assert _via(path, padron.HEADER, member_pattern=r"\.(csv|txt)$") == via
+    assert not list((tmp_path / "sunat").rglob("*.gz"))
+
+
+def test_latin1_bytes_duckdb_refuses_go_through_the_copy_and_read_the_same(tmp_path, monkeypatch):
+    """DuckDB's latin-1 decoder refuses bytes 0x80–0x9F (Windows-1252's curly quotes saved as latin-1): such a
+    file is transcoded by the copy, each byte the code point latin-1 gives it, as before."""
+    _no_fallback(monkeypatch)
+    rows = [padron_row(ruc("20", i)) for i in range(1, 4)]
+    path = tmp_path / "PadronRUC_202412.csv"
+    data = padron_bytes(rows, "pipe").replace(b"HUANTA|202412", b"HU\x93ANTA\x94|202412", 1)
+    path.write_bytes(data)
+    parsed = parse_delimited(path, padron.HEADER)
+    assert parsed.frame.loc[0, "Distrito"] == "HU\x93ANTA\x94" and parsed.frame["linea"].tolist() == [2, 3, 4]
+    assert _via(path, padron.HEADER) == "copia"
+
+
+def test_a_member_whose_bytes_are_not_what_the_zip_says_fails_although_duckdb_read_it(tmp_path, monkeypatch):
+    """DuckDB does not check the CRC of the gzip copy it reads: the pass that counts the member's lines does, and
+    the file fails naming the zip, the member and the rule (the sample for the header is made shorter than the
+    member, so that only that pass reaches the end of it)."""
+    import zipfile
+
+    import vraem_pipeline.sources.textfiles as tf
+    from tests.zips_maliciosos import write_zip
+
+    monkeypatch.setattr(tf, "SAMPLE_BYTES", 300)
+    copies = []
+    real_copy = tf.gzip_copy
+    monkeypatch.setattr(tf, "gzip_copy", lambda *a: copies.append(real_copy(*a)) or copies[-1])
+    data = padron_bytes([padron_row(ruc("20", i)) for i in range(1, 20_000)], "pipe")  # beyond a 1 MiB block
+    good = write_padron(tmp_path / "a", 2024, 12, [padron_row(ruc("20", 1))])
+    with zipfile.ZipFile(good) as zf:
+        info = zf.infolist()[0]
+    import zlib
+
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    deflated = c.compress(data) + c.flush()
+    path = write_zip(tmp_path / "PadronRUC_202412.zip", info.filename, deflated, file_size=len(data),
+                     crc=zlib.crc32(data) ^ 1)
+    with pytest.raises(SourceFileError, match=r"PadronRUC_202412\.zip!PadronRUC_202412\.csv: zip dañado.*CRC.*\[zip\]"):
+        parse_delimited(path, padron.HEADER, member_pattern=r"\.(csv|txt)$")
+    assert len(copies) == 1 and not copies[0].exists()  # DuckDB had the copy; it is gone
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["PadronRUC_202412.zip"]

@@ -98,7 +98,7 @@ DEUDORES = pa.DataFrameSchema(
                              "columnas": ["tipo_documento", "numero_documento"]}),
         pa.Check(_ruc_digito, name="ruc_digito_verificador", error="ruc_digito_verificador",
                  statistics={"sql": "{tipo_documento} <> '6' OR NOT regexp_full_match({numero_documento}, "
-                                    "'[0-9]{{11}}') OR vraem_ruc_dv(TRY_CAST({numero_documento} AS BIGINT))",
+                                    "'[0-9]{{11}}') OR vraem_ruc_dv_texto({numero_documento})",
                              "columnas": ["tipo_documento", "numero_documento"]}),
     ],
     unique=["anio", "tipo_documento", "numero_documento", "codigo_entidad", "tipo_credito"],

@@ -43,7 +43,8 @@ def _periodo_publicacion_del_anio(df: pd.DataFrame) -> pd.Series:
 
 
 #: SQL of `_periodo_publicacion_del_anio` (`{anio}` is the load's year, as in the customs date rule).
-_PERIODO_DEL_ANIO_SQL = ("{periodo_publicacion} IS NULL OR NOT regexp_full_match({periodo_publicacion}, '[0-9]{{6}}') "
+_PERIODO_DEL_ANIO_SQL = ("{periodo_publicacion} IS NULL OR NOT (length({periodo_publicacion}) = 6 AND "
+                         "{periodo_publicacion} GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]') "
                          "OR left({periodo_publicacion}, 4) = CAST({anio} AS VARCHAR)")
 
 

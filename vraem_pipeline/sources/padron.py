@@ -133,7 +133,7 @@ def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: P
     and line 1, a cut whose rows are of another period than its name fails naming both periods."""
     load = require_rows(load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS,
                                        normalize=NORMALIZE, member_pattern=r"\.(csv|txt)$", workdir=workdir,
-                                       derived=derived, strip=True))
+                                       derived=derived, strip=True), con)
     check_rows_period(con, load, column="periodo_publicacion", header="PERIODO_PUBLICACION", pattern="[0-9]{6}",
                       expected=cut.periodo, what="el corte")
     return load

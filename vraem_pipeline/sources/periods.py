@@ -19,6 +19,7 @@ import duckdb
 
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.sources.textfiles import TextLoad
+from vraem_pipeline.core.sqlrules import glob_sql
 from vraem_pipeline.core.sqltext import sql_identifier, sql_literal
 
 #: A file is refused as another period's when MORE than this share of its rows that state a well-formed period
@@ -56,9 +57,11 @@ def row_periods(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, 
                 expected: str) -> RowPeriods:
     """Count the load's rows by the period they state in `column` (only values fully matching `pattern`)."""
     col = sql_identifier(column)
+    # length and GLOB tests where the pattern allows (`sqlrules.glob_sql`): a fifth of RE2's time per row
+    formed = glob_sql(f"^{pattern}$", col) or f"regexp_full_match({col}, {sql_literal(pattern)})"
     rows = con.execute(
         f"""SELECT {col} AS periodo, count(*) AS n FROM {load.view}
-            WHERE regexp_full_match({col}, {sql_literal(pattern)}) GROUP BY ALL ORDER BY n DESC, periodo"""
+            WHERE {formed} GROUP BY ALL ORDER BY n DESC, periodo"""
     ).fetchall()
     others = [(p, n) for p, n in rows if p != expected]
     return RowPeriods(esperado=expected, con_periodo=sum(n for _, n in rows), ajenas=sum(n for _, n in others),

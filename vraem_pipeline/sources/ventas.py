@@ -54,7 +54,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir
     does a file whose rows are mostly of another fiscal year than `anio` (default: the year of its name)."""
     load = require_rows(load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS,
                                        normalize=NORMALIZE, member_pattern=r"\.txt$", workdir=workdir,
-                                       derived=derived, strip=True))
+                                       derived=derived, strip=True), con)
     if anio is None:
         m = _YEAR_OF_NAME.match(Path(path).name)
         anio = int(m.group(1)) if m else None

@@ -12,6 +12,13 @@ may expand to terabytes (a decompression bomb). So:
   while streaming, so a header that lies about its sizes cannot bypass it.
 
 Failures are `SourceFileError`s naming the zip, the member and the rule (`zip`, `zip_ruta`, `zip_bomba`).
+
+A deflated member is inflated with ISA-L (`isal`, ~2× Python's zlib) straight from its bytes in the zip, its
+CRC-32 checked at the end as `zipfile` does; and it can be handed to DuckDB without inflating it at all
+(`gzip_copy`): a member's data is a raw deflate stream, so a gzip header and trailer around a copy of its
+compressed bytes make a file DuckDB's reader inflates itself while it parses in parallel. DuckDB does not check
+that trailer's CRC: whoever uses the copy inflates the member once more through `open_member` (bounded and
+CRC-checked) to prove the bytes are what the zip says.
 """
 
 from __future__ import annotations
@@ -19,12 +26,15 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import struct
 import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from isal import isal_zlib
 
 from vraem_pipeline.core.errors import SourceFileError, raise_storage_error
 
@@ -70,7 +80,7 @@ class BoundedReader(io.RawIOBase):
             return b"".join(iter(lambda: self.read(COPY_BLOCK), b""))
         try:
             data = self._raw.read(size)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        except (zipfile.BadZipFile, zlib.error, isal_zlib.error, EOFError, OSError, ValueError) as err:
             raise SourceFileError(f"{self._zip_path}!{self._member}", "zip dañado, no se puede descomprimir: "
                                                                       f"{type(err).__name__}: {err}", rule="zip") from None
         self.produced += len(data)
@@ -120,18 +130,127 @@ def data_members(path: Path) -> list[str]:
         return [i.filename for i in zf.infolist() if not i.is_dir()]
 
 
+def _data_offset(fh, info: zipfile.ZipInfo) -> int:
+    """Where the member's compressed bytes start: after its local header, whose name and extra field may differ
+    in length from the central directory's."""
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"cabecera local dañada del miembro {info.filename!r}")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def _plain_deflate(info: zipfile.ZipInfo) -> bool:
+    """A member this module inflates itself: deflated and not encrypted (anything else goes through zipfile)."""
+    return info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & 0x1
+
+
+class _IsalMember:
+    """A deflated member's bytes, inflated by ISA-L from the zip file, with zipfile's checks: never more than the
+    declared size, the CRC-32 compared at the end (a header that lies about the size fails there), a stream that
+    ends early fails."""
+
+    def __init__(self, fh, info: zipfile.ZipInfo, start: int):
+        self._fh, self._name = fh, info.filename
+        self._left_in, self._left_out = info.compress_size, info.file_size
+        self._crc, self._expected = 0, info.CRC
+        self._inflate = isal_zlib.decompressobj(-15)
+        self._pending = b""
+        self._done = False
+        fh.seek(start)
+
+    def read(self, size: int) -> bytes:
+        if self._done or size <= 0:
+            return b""
+        out = b""
+        while not out and not self._done:
+            data = self._inflate.unconsumed_tail or self._pending
+            self._pending = b""
+            if not data and self._left_in:
+                data = self._fh.read(min(COPY_BLOCK, self._left_in))
+                self._left_in -= len(data)
+            if not data:
+                raise EOFError("el miembro comprimido termina antes del final del flujo deflate")
+            out = self._inflate.decompress(data, min(size, self._left_out))
+            self._left_out -= len(out)
+            self._crc = isal_zlib.crc32(out, self._crc)
+            if self._inflate.eof or self._left_out == 0:
+                self._done = True
+                if self._crc != self._expected:
+                    raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._name!r}")
+        return out
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @contextmanager
 def open_member(zf: zipfile.ZipFile, path: Path, member: str) -> Iterator[io.BufferedReader]:
-    """A member's bytes, bounded: its declared size is checked first, the bytes produced while reading."""
+    """A member's bytes, bounded: its declared size is checked first, the bytes produced while reading. A deflated
+    member is inflated by ISA-L (`_IsalMember`), any other through zipfile."""
     info = zf.getinfo(member)
     limit = _check_declared(info, os.path.getsize(path), path)
     try:
-        raw = zf.open(info)
+        if _plain_deflate(info):
+            fh = open(path, "rb")
+            try:
+                raw = _IsalMember(fh, info, _data_offset(fh, info))
+            except BaseException:
+                fh.close()
+                raise
+            raw.close = fh.close  # closing the member closes its file
+        else:
+            raw = zf.open(info)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError) as err:
         # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile lacks
         raise SourceFileError(path, f"miembro {member}: no se puede abrir: {err}", rule="zip") from None
     with raw:
         yield io.BufferedReader(BoundedReader(raw, limit, path, member), COPY_BLOCK)
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, unknown OS
+
+
+def gzip_copy(path: Path, member: str, workdir: Path) -> Path | None:
+    """The member's compressed bytes copied (by the kernel, not inflated) into a gzip file in `workdir` named by
+    `tempfile`, for DuckDB's reader (`compression='gzip'`); None for a member that is not plain deflate. The
+    caller deletes it, and must read the member through `open_member` too: DuckDB neither checks the CRC nor
+    bounds what it inflates (a copy that fails is removed here)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    size = os.path.getsize(path)
+    with open_zip(path) as zf:
+        info = zf.getinfo(member)
+        _check_declared(info, size, path)
+        if not _plain_deflate(info):
+            return None
+    fd, target = tempfile.mkstemp(prefix="vraem_zip_", suffix=".csv.gz", dir=workdir)
+    try:
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            start = _data_offset(src, info)
+            dst.write(_GZIP_HEADER)
+            dst.flush()
+            left, offset = min(info.compress_size, size - start), start
+            while left > 0:
+                done = os.copy_file_range(src.fileno(), dst.fileno(), left, offset)
+                if done == 0:
+                    break
+                left, offset = left - done, offset + done
+            dst.write(struct.pack("<II", info.CRC, info.file_size & 0xFFFFFFFF))
+    except BaseException as err:
+        Path(target).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise_storage_error(err, target, f"copiar {path.name}!{member} a la carpeta temporal")
+        if isinstance(err, zipfile.BadZipFile):
+            raise SourceFileError(path, f"miembro {member}: no se puede abrir: {err}", rule="zip") from None
+        raise
+    return Path(target)
 
 
 def copy_member(path: Path, member: str, workdir: Path, suffix: str = "") -> Path:

@@ -19,11 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from tests.conftest import materialize, operacion
-from tests.scenario import write_scenario
+from tests.conftest import operacion
 
 pytestmark = pytest.mark.slow
 
@@ -41,19 +39,11 @@ def _unshare_works() -> bool:
 needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="unshare -rm / mount tmpfs no disponible aquí")
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """The firm scenario (2023, 2024) published once: raw/, wh/vraem.duckdb and wh/vraem_operacion.duckdb."""
-    base = tmp_path_factory.mktemp("publicado")
-    write_scenario(base / "raw")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VRAEM_RAW_DIR", str(base / "raw"))
-        mp.setenv("VRAEM_WAREHOUSE", str(base / "wh" / "vraem.duckdb"))
-        mp.delenv("VRAEM_OPERACION", raising=False)
-        instance = dg.DagsterInstance.ephemeral()
-        assert materialize((2023, 2024), instance=instance).success
-        instance.dispose()
-    return base
+@pytest.fixture
+def published(escenario_publicado) -> Path:
+    """The firm scenario (2023, 2024) published once for the session (conftest.escenario_publicado): raw/,
+    wh/vraem.duckdb and wh/vraem_operacion.duckdb. Each test copies it before refreshing."""
+    return escenario_publicado.carpeta
 
 
 def _sha(path: Path) -> str:

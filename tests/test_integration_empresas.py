@@ -17,10 +17,8 @@ def _marts_snapshot(path):
             **{t: query(operacion(path), f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in rows}}
 
 
-def test_two_years_then_rerun_one_is_identical(scenario_raw, env):
-    warehouse = env(scenario_raw)
-    result = materialize((2023, 2024))
-    assert result.success
+def test_two_years_then_rerun_one_is_identical(escenario_copia):
+    _, warehouse = escenario_copia  # the two years materialized once for the session (conftest.escenario_publicado)
     ev = query(warehouse, "SELECT anio, n_empresas, var_pct FROM marts.empresas_evolucion ORDER BY anio")
     assert ev["n_empresas"].tolist() == [EXPECTED_2023["territorio"], EXPECTED_2024["territorio"]]
     assert ev["var_pct"].iloc[1] == pytest.approx(75.0)
@@ -65,16 +63,15 @@ def test_another_territory_changes_marts_not_staging(scenario_raw, env, tmp_path
     assert query(operacion(warehouse), "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
 
 
-def test_blocking_check_results_are_recorded(scenario_raw, env):
-    env(scenario_raw)
-    result = materialize((2024, 2024))
-    evaluations = {
-        (e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()
-    }
+def test_blocking_check_results_are_recorded(escenario_publicado):
+    """The checks' results of the session's run of the scenario (2023, 2024: conftest.escenario_publicado)."""
+    evaluations = {key: e.passed for key, e in escenario_publicado.checks.items()}
     assert evaluations[("staging/padron_ruc", "esquema")] is True
     assert evaluations[("staging/ventas_declaradas", "esquema")] is True
     assert evaluations[("marts/empresas_por_estrato", "participaciones_suman_100")] is True
     assert evaluations[("intermedio/empresas_formales", "sector_sin_clasificar")] is False  # 1 of 9 = 11 %
+    unclassified = escenario_publicado.checks[("intermedio/empresas_formales", "sector_sin_clasificar")]
+    assert unclassified.metadata["max_pct"].value == pytest.approx(100 / 9, abs=1e-3)  # 2024's; 2023 has none
 
 
 def test_firms_without_sales_get_their_own_stratum_when_the_rule_admits_them(scenario_raw, env):

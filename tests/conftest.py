@@ -41,6 +41,20 @@ CHROMIUM_DE_PRUEBA = Path(__file__).with_name("chromium_de_prueba")
 CHROMIUM_DEL_ENTORNO = os.environ.get("VRAEM_CHROMIUM")
 
 
+#: The session's fixtures that refresh or write the sample: a test that uses one is `slow` (the quick loop,
+#: `pytest -m "not slow"`, never builds them).
+FIXTURES_LENTAS = {"muestra_pequena", "muestra_2024", "publicado_pequena", "publicado_2024", "escenario_publicado",
+                   "escenario_copia", "escenario_enaho_publicado"}
+
+
+def pytest_collection_modifyitems(config, items):
+    sin_marca = [item.nodeid for item in items
+                 if FIXTURES_LENTAS & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")]
+    if sin_marca:
+        raise pytest.UsageError("pruebas que usan una fixture que refresca o escribe la muestra sin la marca slow "
+                                "(el ciclo rápido -m 'not slow' las correría): " + ", ".join(sin_marca))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _chromium_de_prueba():
     with pytest.MonkeyPatch.context() as mp:

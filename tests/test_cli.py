@@ -11,9 +11,8 @@ from dagster._core.instance.ref import InstanceRef
 
 from tests.conftest import query, vraem
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_sample_data_then_refresh_small(publicado_pequena, tmp_path):
     out = publicado_pequena.stdout
     assert "años 2019–2024" in out

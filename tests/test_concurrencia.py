@@ -33,8 +33,6 @@ from vraem_pipeline.core.settings import PACKAGE_REFERENCE, PAUSA_DE_PRUEBA, PUN
 from tests.conftest import entorno_de_refresco
 from tests.test_determinismo import contenido_marts
 
-pytestmark = pytest.mark.slow
-
 #: Never hang the test suite: every wait on a refresh is bounded.
 REFRESCO_MAX = 600
 
@@ -222,6 +220,7 @@ def test_bloqueo_vuelve_a_estar_libre_cuando_el_titular_termina(tmp_path, final)
 # --- recovery on a Dagster instance --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_recuperar_libera_la_ranura_de_una_ejecucion_muerta_y_respeta_una_viva(tmp_path, monkeypatch):
     home = _dagster_home(tmp_path / "dagster_home")
     settings = _settings(monkeypatch, tmp_path)
@@ -293,6 +292,7 @@ def test_recuperar_libera_la_ranura_de_una_ejecucion_muerta_y_respeta_una_viva(t
 # --- vraem refresh -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dos_refrescos_a_la_vez_solo_uno_sigue(raw_2024, publicado, tmp_path):
     env = _env(tmp_path)
     otro_raw = tmp_path / "raw_b"
@@ -382,6 +382,7 @@ def _filas_staging(operacion: Path) -> dict[str, int]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("punto", PUNTOS_DE_PAUSA)
 def test_refresco_matado_en_cada_paso_deja_el_almacen_intacto_y_no_bloquea_el_siguiente(publicado, raw_2024,
                                                                                           tmp_path, punto):
@@ -487,6 +488,7 @@ PAUSA_LECTOR_S = 0.05
 LECTURA_FINAL_S = 2.0
 
 
+@pytest.mark.slow
 def test_lectores_durante_un_refresco_ven_el_almacen_viejo_o_el_nuevo_nunca_una_mezcla(publicado, raw_2024, tmp_path):
     env = _copia_de(publicado, tmp_path)
     almacen = Path(env["VRAEM_WAREHOUSE"])
@@ -524,6 +526,7 @@ def test_lectores_durante_un_refresco_ven_el_almacen_viejo_o_el_nuevo_nunca_una_
         assert set(vistos) == {viejo, nuevo}, vistos  # both seen, and nothing else: never a mix
 
 
+@pytest.mark.slow
 def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw_2024, tmp_path, monkeypatch):
     env = _env(tmp_path)
     proceso = _popen_vraem("refresh", "--raw", str(raw_2024), env=env)
@@ -553,6 +556,7 @@ def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw_2024, tmp_path, monk
         instance.dispose()
 
 
+@pytest.mark.slow
 def test_una_ejecucion_sin_cli_espera_el_bloqueo_de_un_refresco_y_luego_publica(scenario_raw, env, monkeypatch):
     """A run that is not `vraem refresh` (the daemon's, the UI's: the resource's `esperar`) meeting the lock of a
     hand-run refresh waits for it, naming the holder, and publishes once it is free — where `vraem refresh`

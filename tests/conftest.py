@@ -18,6 +18,7 @@ on it. Chromium is replaced by `tests/chromium_de_prueba` everywhere but in the 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -164,78 +165,118 @@ def _huella(carpeta: Path) -> dict[str, tuple[int, int]]:
             for p in sorted(carpeta.rglob("*")) if p.is_file()}
 
 
-def _compartida(carpeta: Path, *otras: Path):
-    """Yield a shared folder; at the session's end fail if any test added, removed or changed a file in it or in
-    `otras` (a test that changes files must work on a copy, or the tests after it would see its changes)."""
-    antes = {c: _huella(c) for c in (carpeta, *otras)}
-    yield carpeta
+def _compartida(valor, *carpetas: Path):
+    """Yield a shared fixture's value; at the session's end fail if any test added, removed or changed a file in
+    `carpetas` (a test that changes files must work on a copy, or the tests after it would see its changes)."""
+    antes = {c: _huella(c) for c in carpetas}
+    yield valor
     for c, huella in antes.items():
         assert _huella(c) == huella, f"una prueba cambió la carpeta compartida {c}"
+
+
+def _una_vez(tmp_path_factory, nombre: str, construir) -> Path:
+    """`construir(carpeta)` once for the whole test run, in the run's temporary folder, and the folder.
+
+    Under pytest-xdist every worker is a session of its own: the workers share the run's folder (the parent of
+    each one's), the first that asks builds while the others wait on a file lock, and all of them use the result.
+    A build that fails leaves no mark of being done: the next worker to ask tries again (and says why it fails)."""
+    raiz = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        raiz = raiz.parent
+    carpeta, hecho = raiz / nombre, raiz / f"{nombre}.hecho"
+    with open(raiz / f"{nombre}.lock", "w") as cerrojo:
+        fcntl.flock(cerrojo, fcntl.LOCK_EX)  # released when the file closes
+        if not hecho.exists():
+            shutil.rmtree(carpeta, ignore_errors=True)
+            carpeta.mkdir()
+            construir(carpeta)
+            hecho.touch()
+    return carpeta
+
+
+@dataclass
+class Publicado:
+    """A published refresh: its folder, raw files, analysts' file, operator database, and what the run said (its
+    check evaluations and log messages from its Dagster instance, and the CLI's output)."""
+
+    carpeta: Path
+    raw: Path
+    almacen: Path
+    operacion: Path
+    dagster_home: Path
+    checks: dict[tuple[str, str], dg.AssetCheckEvaluation] = field(default_factory=dict)
+    mensajes: set[str] = field(default_factory=set)
+    stdout: str = ""
+
+
+def _leer_publicado(carpeta: Path, raw: Path, almacen: Path, op: Path, home: Path) -> Publicado:
+    """What a published folder's run said, read back from its Dagster instance (any worker can)."""
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    try:
+        runs = instance.get_runs()
+        checks = evaluaciones(e.dagster_event.event_specific_data for r in runs
+                              for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
+        mensajes = {e.user_message for r in runs for e in instance.all_logs(r.run_id)}
+    finally:
+        instance.dispose()
+    salida = carpeta / "refresh.stdout"
+    return Publicado(carpeta, raw, almacen, op, home, checks, mensajes,
+                     salida.read_text(encoding="utf-8") if salida.exists() else "")
+
+
+# --- the small sample, written once --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def muestra_pequena(tmp_path_factory):
     """`vraem sample-data --scale small` (seed 2024, 2019–2024) in a subprocess. Shared: never change its files
     (copy them: `shutil.copytree`)."""
-    raw = tmp_path_factory.mktemp("muestra_pequena") / "raw"
-    env = {k: v for k, v in os.environ.items() if k != "VRAEM_RAW_DIR"}
-    gen = vraem("sample-data", "--out", str(raw), "--scale", "small", env=env)
-    assert gen.returncode == 0, gen.stdout + gen.stderr
-    yield from _compartida(raw)
+
+    def escribir(carpeta: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "VRAEM_RAW_DIR"}
+        gen = vraem("sample-data", "--out", str(carpeta / "raw"), "--scale", "small", env=env)
+        assert gen.returncode == 0, gen.stdout + gen.stderr
+
+    raw = _una_vez(tmp_path_factory, "muestra_pequena", escribir) / "raw"
+    yield from _compartida(raw, raw)
 
 
 @pytest.fixture(scope="session")
 def muestra_2024(muestra_pequena, tmp_path_factory):
     """The small sample's 2024 folders (weekly customs files and a pipe delivery among them) and GDP workbook:
     for the tests that refresh several times, one year keeps them short. Shared: never change its files."""
-    yield from _compartida(anios_de(muestra_pequena, ("2024",), tmp_path_factory.mktemp("muestra_2024") / "raw"))
+    raw = _una_vez(tmp_path_factory, "muestra_2024", lambda c: anios_de(muestra_pequena, ("2024",), c / "raw")) / "raw"
+    yield from _compartida(raw, raw)
 
 
-@dataclass
-class Publicado:
-    """A published refresh: its folder, the analysts' file, the operator database, and what the run said."""
+def _refrescado(tmp_path_factory, nombre: str, raw: Path, op: bool) -> Publicado:
+    """`vraem refresh --raw RAW` once for the run, in the folder `nombre` (`entorno_de_refresco`)."""
 
-    carpeta: Path
-    raw: Path
-    almacen: Path
-    operacion: Path
-    checks: dict[tuple[str, str], dg.AssetCheckEvaluation] = field(default_factory=dict)
-    stdout: str = ""
-    dagster_home: Path | None = None
-    mensajes: set[str] = field(default_factory=set)
+    def refrescar(carpeta: Path) -> None:
+        run = vraem("refresh", "--raw", str(raw), env=entorno_de_refresco(carpeta, op=op))
+        assert run.returncode == 0, run.stdout + run.stderr
+        (carpeta / "refresh.stdout").write_text(run.stdout, encoding="utf-8")
 
-
-def _refrescar(raw: Path, carpeta: Path, op: bool = True) -> Publicado:
+    carpeta = _una_vez(tmp_path_factory, nombre, refrescar)
     env = entorno_de_refresco(carpeta, op=op)
-    run = vraem("refresh", "--raw", str(raw), env=env)
-    assert run.returncode == 0, run.stdout + run.stderr
-    home = Path(env["DAGSTER_HOME"])
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
-    try:
-        checks = evaluaciones(e.dagster_event.event_specific_data for r in instance.get_runs()
-                              for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
-    finally:
-        instance.dispose()
-    warehouse = Path(env["VRAEM_WAREHOUSE"])
-    return Publicado(carpeta, raw, warehouse, Path(env.get("VRAEM_OPERACION") or operacion(warehouse)), checks,
-                     run.stdout, home)
+    almacen = Path(env["VRAEM_WAREHOUSE"])
+    return _leer_publicado(carpeta, raw, almacen, Path(env.get("VRAEM_OPERACION") or operacion(almacen)),
+                           Path(env["DAGSTER_HOME"]))
 
 
 @pytest.fixture(scope="session")
 def publicado_pequena(muestra_pequena, tmp_path_factory):
     """The whole small sample refreshed once by `vraem refresh` (a subprocess, `entorno_de_refresco` with the
     operator database where the settings put it by default). Shared: read it, never refresh it again."""
-    publicado = _refrescar(muestra_pequena, tmp_path_factory.mktemp("publicado_pequena"), op=False)
-    for _ in _compartida(publicado.almacen.parent):
-        yield publicado
+    publicado = _refrescado(tmp_path_factory, "publicado_pequena", muestra_pequena, op=False)
+    yield from _compartida(publicado, publicado.almacen.parent)
 
 
 @pytest.fixture(scope="session")
 def publicado_2024(muestra_2024, tmp_path_factory):
     """`muestra_2024` refreshed once by `vraem refresh`. Shared: read it, or refresh a copy (`copia_de`)."""
-    publicado = _refrescar(muestra_2024, tmp_path_factory.mktemp("publicado_2024"))
-    for _ in _compartida(publicado.almacen.parent, publicado.operacion.parent):
-        yield publicado
+    publicado = _refrescado(tmp_path_factory, "publicado_2024", muestra_2024, op=True)
+    yield from _compartida(publicado, publicado.almacen.parent, publicado.operacion.parent)
 
 
 def copia_de(publicado: Publicado, destino: Path) -> dict[str, str]:
@@ -250,32 +291,21 @@ def copia_de(publicado: Publicado, destino: Path) -> dict[str, str]:
 
 
 def materializar_una_vez(base: Path, years: tuple[int, int]) -> Publicado:
-    """Materialize `base/raw` into `base/wh/vraem.duckdb` in-process, outside any test's environment (for a
-    fixture shared by several tests: their copies come from `copia_materializada`)."""
-    warehouse = base / "wh" / "vraem.duckdb"
-    instance = dg.DagsterInstance.ephemeral()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VRAEM_RAW_DIR", str(base / "raw"))
-        mp.setenv("VRAEM_WAREHOUSE", str(warehouse))
-        for var in ("VRAEM_OPERACION", "VRAEM_TERRITORY", "VRAEM_TEMP_DIR", "VRAEM_INFORME_DIR", "VRAEM_MEMORIA"):
-            mp.delenv(var, raising=False)
-        result = materialize(years, instance=instance)
-    assert result.success
-    mensajes = {e.user_message for e in instance.all_logs(result.run_id)}
-    instance.dispose()
-    return Publicado(base, base / "raw", warehouse, operacion(warehouse),
-                     evaluaciones(result.get_asset_check_evaluations()), mensajes=mensajes)
-
-
-@pytest.fixture(scope="session")
-def escenario_publicado(tmp_path_factory) -> Publicado:
-    """tests/scenario.py (2023, 2024) materialized and published once: `raw/`, `wh/vraem.duckdb` and the operator
-    database beside it, and the run's check evaluations. Shared: read it, or work on `escenario_copia`."""
-    base = tmp_path_factory.mktemp("escenario")
-    write_scenario(base / "raw")
-    publicado = materializar_una_vez(base, (2023, 2024))
-    for _ in _compartida(base):
-        yield publicado
+    """Materialize `base/raw` into `base/wh/vraem.duckdb` in-process, outside any test's environment, with the
+    run's Dagster instance in `base/dagster_home` (for a fixture shared by several tests: their copies come from
+    `copia_materializada`)."""
+    warehouse, home = base / "wh" / "vraem.duckdb", base / "dagster_home"
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("VRAEM_RAW_DIR", str(base / "raw"))
+            mp.setenv("VRAEM_WAREHOUSE", str(warehouse))
+            for var in ("VRAEM_OPERACION", "VRAEM_TERRITORY", "VRAEM_TEMP_DIR", "VRAEM_INFORME_DIR", "VRAEM_MEMORIA"):
+                mp.delenv(var, raising=False)
+            assert materialize(years, instance=instance).success
+    finally:
+        instance.dispose()
+    return _leer_publicado(base, base / "raw", warehouse, operacion(warehouse), home)
 
 
 def copia_materializada(publicado: Publicado, destino: Path) -> tuple[Path, Path]:
@@ -286,6 +316,27 @@ def copia_materializada(publicado: Publicado, destino: Path) -> tuple[Path, Path
     return destino / "raw", destino / "wh" / "vraem.duckdb"
 
 
+def _escenario(base: Path, enaho: bool) -> None:
+    write_scenario(base / "raw")
+    if enaho:
+        from vraem_sample.enaho import write_enaho
+
+        write_enaho(base / "raw", years=[2023, 2024], scale="small")
+        (base / "raw" / "aduanas" / "2024").mkdir(parents=True)
+        (base / "raw" / "aduanas" / "2024" / "exportaciones_2024.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    materializar_una_vez(base, (2023, 2024))
+
+
+@pytest.fixture(scope="session")
+def escenario_publicado(tmp_path_factory):
+    """tests/scenario.py (2023, 2024) materialized and published once: `raw/`, `wh/vraem.duckdb` and the operator
+    database beside it, and the run's check evaluations. Shared: read it, or work on `escenario_copia`."""
+    base = _una_vez(tmp_path_factory, "escenario", lambda b: _escenario(b, enaho=False))
+    warehouse = base / "wh" / "vraem.duckdb"
+    publicado = _leer_publicado(base, base / "raw", warehouse, operacion(warehouse), base / "dagster_home")
+    yield from _compartida(publicado, base / "raw", base / "wh")
+
+
 @pytest.fixture
 def escenario_copia(escenario_publicado, tmp_path, env) -> tuple[Path, Path]:
     """A copy of `escenario_publicado` in tmp_path, the settings pointing at it: (raw, warehouse)."""
@@ -294,16 +345,10 @@ def escenario_copia(escenario_publicado, tmp_path, env) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def escenario_enaho_publicado(tmp_path_factory) -> Publicado:
+def escenario_enaho_publicado(tmp_path_factory):
     """tests/scenario.py, ENAHO (small, 2023, 2024) and a stray file no source recognises, materialized and
     published once; `mensajes` holds the run's log messages. Shared: read it, or work on a copy."""
-    from vraem_sample.enaho import write_enaho
-
-    base = tmp_path_factory.mktemp("escenario_enaho")
-    write_scenario(base / "raw")
-    write_enaho(base / "raw", years=[2023, 2024], scale="small")
-    (base / "raw" / "aduanas" / "2024").mkdir(parents=True)
-    (base / "raw" / "aduanas" / "2024" / "exportaciones_2024.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    publicado = materializar_una_vez(base, (2023, 2024))
-    for _ in _compartida(base):
-        yield publicado
+    base = _una_vez(tmp_path_factory, "escenario_enaho", lambda b: _escenario(b, enaho=True))
+    warehouse = base / "wh" / "vraem.duckdb"
+    publicado = _leer_publicado(base, base / "raw", warehouse, operacion(warehouse), base / "dagster_home")
+    yield from _compartida(publicado, base / "raw", base / "wh")

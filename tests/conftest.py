@@ -48,12 +48,27 @@ FIXTURES_LENTAS = {"muestra_pequena", "muestra_2024", "publicado_pequena", "publ
                    "escenario_copia", "escenario_enaho_publicado"}
 
 
+#: The modules that take longest, longest first: they run first (pytest-xdist hands a worker a whole module when
+#: it has at most two tests left; `--dist loadfile --no-loadscope-reorder`), so that the longest ones run side by
+#: side and the many short ones fill in at the end. The national refresh and the daemon go to the two workers; the
+#: third module waits behind the national test, hence a short one. Update it when a module's time changes a lot
+#: (`--durations`); modules not listed follow in their usual order.
+PRIMERO = ("test_reconciliacion_nacional.py", "test_daemon.py", "test_quality.py", "test_concurrencia.py",
+           "test_guardas.py", "test_cli.py", "test_determinismo.py", "test_sample_aduanas.py",
+           "test_integration_territorio.py", "test_integration_credito.py", "test_almacenamiento.py",
+           "test_publish.py", "test_integration_empresas.py", "test_integration_pbi.py", "test_sample_padron.py",
+           "test_informe.py", "test_integration_exportaciones.py", "test_sources_padron.py", "test_corpus_aduanas.py",
+           "test_integration_empleo.py", "test_corpus_sunat.py", "test_corpus_enaho.py", "test_formal_rule.py")
+
+
 def pytest_collection_modifyitems(config, items):
     sin_marca = [item.nodeid for item in items
                  if FIXTURES_LENTAS & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")]
     if sin_marca:
         raise pytest.UsageError("pruebas que usan una fixture que refresca o escribe la muestra sin la marca slow "
                                 "(el ciclo rápido -m 'not slow' las correría): " + ", ".join(sin_marca))
+    rango = {nombre: i for i, nombre in enumerate(PRIMERO)}
+    items.sort(key=lambda item: rango.get(item.path.name, len(PRIMERO)))  # stable: each module keeps its order
 
 
 @pytest.fixture(scope="session", autouse=True)

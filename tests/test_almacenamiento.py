@@ -19,13 +19,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from tests.conftest import materialize, operacion
-from tests.scenario import write_scenario
-
-pytestmark = pytest.mark.slow
+from tests.conftest import operacion
 
 TIMEOUT_S = 600
 
@@ -41,19 +37,11 @@ def _unshare_works() -> bool:
 needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="unshare -rm / mount tmpfs no disponible aquí")
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory) -> Path:
-    """The firm scenario (2023, 2024) published once: raw/, wh/vraem.duckdb and wh/vraem_operacion.duckdb."""
-    base = tmp_path_factory.mktemp("publicado")
-    write_scenario(base / "raw")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VRAEM_RAW_DIR", str(base / "raw"))
-        mp.setenv("VRAEM_WAREHOUSE", str(base / "wh" / "vraem.duckdb"))
-        mp.delenv("VRAEM_OPERACION", raising=False)
-        instance = dg.DagsterInstance.ephemeral()
-        assert materialize((2023, 2024), instance=instance).success
-        instance.dispose()
-    return base
+@pytest.fixture
+def published(escenario_publicado) -> Path:
+    """The firm scenario (2023, 2024) published once for the session (conftest.escenario_publicado): raw/,
+    wh/vraem.duckdb and wh/vraem_operacion.duckdb. Each test copies it before refreshing."""
+    return escenario_publicado.carpeta
 
 
 def _sha(path: Path) -> str:
@@ -80,6 +68,7 @@ def _limited(limit: int):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("margen", [0, 1], ids=["al_copiar", "durante_la_ejecucion"])
 def test_file_size_limit_names_the_cause_and_leaves_nothing(published, tmp_path, margen):
     """`ulimit -f` below the operator database (the run's copy cannot be made) or just above it (the copy is
@@ -127,6 +116,7 @@ def _in_full_disk(tmp_path: Path, size: str, prepare: str, command: list[str]) -
     return {name: (out / f"{name}.txt").read_text() for name in ("rc", "stdout", "stderr", "antes", "despues")}
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_full_disk_under_the_warehouse_names_the_cause_and_leaves_nothing(published, tmp_path):
     """The warehouse's folder (analysts' file and operator database) on a disk with no room for the run's copy."""
@@ -144,6 +134,7 @@ def test_full_disk_under_the_warehouse_names_the_cause_and_leaves_nothing(publis
     assert got["despues"] == got["antes"]  # the same files with the same bytes: no copy, tmp or WAL left
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_full_disk_in_the_temp_folder_blames_the_copy_not_the_zip(published, tmp_path):
     """`VRAEM_TEMP_DIR` full: the zipped Padrón cut cannot be copied there. The message names the temporary copy
@@ -165,6 +156,7 @@ def test_full_disk_in_the_temp_folder_blames_the_copy_not_the_zip(published, tmp
     assert {p.name: _sha(p) for p in (src / "wh").iterdir() if p.is_file()} == before
 
 
+@pytest.mark.slow
 @needs_unshare
 def test_full_disk_under_dagster_home_ends_with_one_line(published, tmp_path):
     """DAGSTER_HOME on a full disk: Dagster's SQLite storage cannot be written. One `vraem refresh:` line naming the

@@ -2,9 +2,10 @@
 published warehouse, and analysts reading during a refresh see the old or the new warehouse, never a mix.
 
 The lock (`vraem_pipeline/bloqueo.py`) is checked from other processes, since that is what it is for; the
-refreshes run the CLI in subprocesses the way a person does, on the small sample (its 2024 folders where a test
-refreshes several times), with their own DAGSTER_HOME, warehouse and operator database. A refresh is killed at
-a chosen point through the test hook `settings.pausa_de_prueba`.
+refreshes run the CLI in subprocesses the way a person does, on the small sample's 2024 folders (written and
+refreshed once for the session: `conftest.muestra_2024`, `conftest.publicado_2024`), each with its own DAGSTER_HOME,
+warehouse and operator database. A refresh is killed at a chosen point through the test hook
+`settings.pausa_de_prueba`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from dagster._core.instance.ref import InstanceRef
 from vraem_pipeline.core import lock as bloqueo
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core.settings import PACKAGE_REFERENCE, PAUSA_DE_PRUEBA, PUNTOS_DE_PAUSA, Settings
+from tests.conftest import entorno_de_refresco
 from tests.test_determinismo import contenido_marts
-
-pytestmark = pytest.mark.slow
 
 #: Never hang the test suite: every wait on a refresh is bounded.
 REFRESCO_MAX = 600
@@ -130,11 +130,7 @@ class _Lector:
 
 
 def _env(tmp_path: Path, home: Path | None = None) -> dict:
-    env = {**os.environ, "DAGSTER_HOME": str(home or tmp_path / "dagster_home"),
-           "VRAEM_WAREHOUSE": str(tmp_path / "w" / "v.duckdb"), "VRAEM_OPERACION": str(tmp_path / "op" / "o.duckdb")}
-    for var in ("VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", PAUSA_DE_PRUEBA):
-        env.pop(var, None)
-    return env
+    return entorno_de_refresco(tmp_path, home)
 
 
 def _settings(monkeypatch, tmp_path: Path) -> Settings:
@@ -168,14 +164,6 @@ def _ranuras(instance: dg.DagsterInstance) -> tuple[set[str], set[str]]:
     infos = storage.get_concurrency_infos(sorted(storage.get_concurrency_keys())).values()
     return ({s.run_id for info in infos for s in info.claimed_slots},
             {p.run_id for info in infos for p in info.pending_steps})
-
-
-@pytest.fixture(scope="module")
-def raw(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("muestra") / "raw"
-    gen = _vraem("sample-data", "--scale", "small", "--out", str(out), env=_env(out.parent), timeout=300)
-    assert gen.returncode == 0, gen.stderr
-    return out
 
 
 # --- the lock ------------------------------------------------------------------------------------------------
@@ -232,6 +220,7 @@ def test_bloqueo_vuelve_a_estar_libre_cuando_el_titular_termina(tmp_path, final)
 # --- recovery on a Dagster instance --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_recuperar_libera_la_ranura_de_una_ejecucion_muerta_y_respeta_una_viva(tmp_path, monkeypatch):
     home = _dagster_home(tmp_path / "dagster_home")
     settings = _settings(monkeypatch, tmp_path)
@@ -303,6 +292,7 @@ def test_recuperar_libera_la_ranura_de_una_ejecucion_muerta_y_respeta_una_viva(t
 # --- vraem refresh -------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_el_sensor_marca_fallida_una_ejecucion_muerta_solo_si_ningun_refresco_tiene_el_bloqueo(tmp_path, monkeypatch,
                                                                                              capfd):
     """A run the daemon launched and a power cut ended stays STARTED holding the queue's only place; with no
@@ -349,6 +339,7 @@ def test_el_sensor_marca_fallida_una_ejecucion_muerta_solo_si_ningun_refresco_ti
         instance.dispose()
 
 
+@pytest.mark.slow
 def test_dos_refrescos_a_la_vez_solo_uno_sigue(raw_2024, publicado, tmp_path):
     env = _env(tmp_path)
     otro_raw = tmp_path / "raw_b"
@@ -407,23 +398,19 @@ def _consultar(almacen: Path, sql: str = _CONSULTA) -> tuple:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def raw_2024(raw, tmp_path_factory) -> Path:
-    """The sample's 2024 folders and GDP workbook: the refreshes below repeat, one year keeps them fast."""
-    out = tmp_path_factory.mktemp("anio") / "raw"
-    for carpeta in [p for p in raw.rglob("2024") if p.is_dir()] + [raw / "inei"]:
-        shutil.copytree(carpeta, out / carpeta.relative_to(raw))
-    return out
+@pytest.fixture
+def raw_2024(muestra_2024) -> Path:
+    """The small sample's 2024 folders and GDP workbook (conftest.muestra_2024): the refreshes below repeat, one
+    year keeps them short. Shared: the refreshes read it, nothing here writes in it."""
+    return muestra_2024
 
 
-@pytest.fixture(scope="module")
-def publicado(raw_2024, tmp_path_factory) -> Path:
+@pytest.fixture
+def publicado(publicado_2024) -> Path:
     """A folder with `w/` (the published warehouse), `op/` (operator database) and `dagster_home/` after one
-    refresh of `raw_2024`; a test that refreshes again works on a copy (`_copia_de`)."""
-    carpeta = tmp_path_factory.mktemp("publicado")
-    refresco = _vraem("refresh", "--raw", str(raw_2024), env=_env(carpeta))
-    assert refresco.returncode == 0, refresco.stdout + refresco.stderr
-    return carpeta
+    refresh of `raw_2024` (conftest.publicado_2024, once for the session); a test that refreshes again works on a
+    copy (`_copia_de`)."""
+    return publicado_2024.carpeta
 
 
 def _copia_de(publicado: Path, tmp_path: Path) -> dict:
@@ -442,6 +429,7 @@ def _filas_staging(operacion: Path) -> dict[str, int]:
         con.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("punto", PUNTOS_DE_PAUSA)
 def test_refresco_matado_en_cada_paso_deja_el_almacen_intacto_y_no_bloquea_el_siguiente(publicado, raw_2024,
                                                                                           tmp_path, punto):
@@ -547,6 +535,7 @@ PAUSA_LECTOR_S = 0.05
 LECTURA_FINAL_S = 2.0
 
 
+@pytest.mark.slow
 def test_lectores_durante_un_refresco_ven_el_almacen_viejo_o_el_nuevo_nunca_una_mezcla(publicado, raw_2024, tmp_path):
     env = _copia_de(publicado, tmp_path)
     almacen = Path(env["VRAEM_WAREHOUSE"])
@@ -584,6 +573,7 @@ def test_lectores_durante_un_refresco_ven_el_almacen_viejo_o_el_nuevo_nunca_una_
         assert set(vistos) == {viejo, nuevo}, vistos  # both seen, and nothing else: never a mix
 
 
+@pytest.mark.slow
 def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw_2024, tmp_path, monkeypatch):
     env = _env(tmp_path)
     proceso = _popen_vraem("refresh", "--raw", str(raw_2024), env=env)
@@ -613,6 +603,7 @@ def test_ctrl_c_termina_el_refresco_y_libera_el_bloqueo(raw_2024, tmp_path, monk
         instance.dispose()
 
 
+@pytest.mark.slow
 def test_una_ejecucion_sin_cli_espera_el_bloqueo_de_un_refresco_y_luego_publica(scenario_raw, env, monkeypatch):
     """A run that is not `vraem refresh` (the daemon's, the UI's: the resource's `esperar`) meeting the lock of a
     hand-run refresh waits for it, naming the holder, and publishes once it is free — where `vraem refresh`

@@ -38,6 +38,7 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
 
+from tests.conftest import anios_de
 from vraem_pipeline.core import lock as bloqueo
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core.settings import ESPERA_BLOQUEO, INTERVALO_SENSOR, Settings, seconds_from_env
@@ -342,17 +343,11 @@ def servicios():
 
 
 @pytest.fixture(scope="module")
-def muestra(tmp_path_factory) -> Path:
-    """The small sample's 2023 and 2024 folders and the GDP workbook: two years keep the runs short and still
-    let the sensor's first tick request one year that was never published."""
-    todo = tmp_path_factory.mktemp("muestra") / "raw"
-    gen = subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", "sample-data", "--scale", "small", "--out",
-                          str(todo)], capture_output=True, text=True, timeout=600)
-    assert gen.returncode == 0, gen.stderr
-    raw = todo.parent / "raw_2023_2024"
-    for carpeta in [p for p in todo.rglob("*") if p.is_dir() and p.name in ("2023", "2024")] + [todo / "inei"]:
-        shutil.copytree(carpeta, raw / carpeta.relative_to(todo))
-    return raw
+def muestra(muestra_pequena, tmp_path_factory) -> Path:
+    """The small sample's (conftest.muestra_pequena) 2023 and 2024 folders and the GDP workbook: two years keep the
+    runs short and still let the sensor's first tick request one year that was never published. Each test
+    copies it."""
+    return anios_de(muestra_pequena, ("2023", "2024"), tmp_path_factory.mktemp("muestra") / "raw_2023_2024")
 
 
 def _postgres() -> str | None:
@@ -474,6 +469,8 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
     }
     assert sorted(entorno_vraem) == sorted(variables_del_entorno())  # the runbook's environment file, all of it
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAEM_", "DAGSTER_"))} | entorno_vraem
+    env |= {"VRAEM_CHROMIUM": os.environ["VRAEM_CHROMIUM"]}  # the tests' stand-in (conftest): the report's PDF is
+    # not what this test is about, and Chromium would add seconds to each of its three runs
     for k, v in entorno_vraem.items():  # this process reads the same instance
         monkeypatch.setenv(k, v)
     instance = _instancia(home)  # creates the storage's tables before three processes race to

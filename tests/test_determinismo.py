@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.conftest import entorno_de_refresco, vraem
 from vraem_pipeline.core.marts import build_mart, growth_rows, mart_names, register_macros, sql_text
 from vraem_pipeline.core.databases import ensure_schemas
 
@@ -190,12 +189,7 @@ MTIME_COPIA = 1_000_000_000
 
 
 def _refresco(raw: Path, carpeta: Path) -> Path:
-    env = {**os.environ, "DAGSTER_HOME": str(carpeta / "dagster_home"),
-           "VRAEM_WAREHOUSE": str(carpeta / "w" / "v.duckdb"), "VRAEM_OPERACION": str(carpeta / "op" / "o.duckdb")}
-    for var in ("VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", "VRAEM_PRUEBA_PAUSA"):
-        env.pop(var, None)
-    proceso = subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--raw", str(raw)],
-                             capture_output=True, text=True, timeout=REFRESCO_MAX, env=env)
+    proceso = vraem("refresh", "--raw", str(raw), env=entorno_de_refresco(carpeta), timeout=REFRESCO_MAX)
     assert proceso.returncode == 0, proceso.stdout + proceso.stderr
     return carpeta / "w" / "v.duckdb"
 
@@ -212,19 +206,15 @@ def _copia_invertida(origen: Path, destino: Path) -> None:
 
 
 @pytest.mark.slow
-def test_dos_refrescos_de_los_mismos_archivos_dan_marts_identicos(tmp_path):
-    from vraem_sample import write_sample
-
-    muestra = tmp_path / "muestra"
-    write_sample(muestra, seed=2024, scale="small")
-    raw = tmp_path / "raw"  # one year keeps it fast; 2024 has weekly customs files and a pipe delivery
-    for carpeta in [p for p in muestra.rglob("2024") if p.is_dir()] + [muestra / "inei"]:
-        shutil.copytree(carpeta, raw / carpeta.relative_to(muestra))
+def test_dos_refrescos_de_los_mismos_archivos_dan_marts_identicos(muestra_2024, publicado_2024, tmp_path):
+    """The first refresh is the session's of the sample's 2024 folders (conftest.publicado_2024, the same
+    `vraem refresh` as `_refresco`); the second reads the reversed copy."""
+    raw = muestra_2024  # one year keeps it fast; 2024 has weekly customs files and a pipe delivery
     otra = tmp_path / "raw_invertida"
     _copia_invertida(raw, otra)
     assert sorted(p.relative_to(otra) for p in otra.rglob("*")) == sorted(p.relative_to(raw) for p in raw.rglob("*"))
 
-    primero = contenido_marts(_refresco(raw, tmp_path / "a"))
+    primero = contenido_marts(publicado_2024.almacen)
     segundo = contenido_marts(_refresco(otra, tmp_path / "b"))
     assert sorted(primero) == mart_names() and all(primero.values()), {t: len(f) for t, f in primero.items()}
     assert primero.keys() == segundo.keys()

@@ -16,8 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import materialize, operacion, query
-from tests.scenario import write_scenario
+from tests.conftest import copia_materializada, materialize, operacion, query
 from vraem_pipeline import cli
 from vraem_pipeline.core.raw_scan import unrecognised_files, years_without_files
 from vraem_pipeline.registry import SOURCES
@@ -203,44 +202,22 @@ def _refresh(capsys, raw: Path, warehouse: Path, *args: str) -> tuple[int, str, 
     return code, out.out, out.err
 
 
-@pytest.fixture(scope="module")
-def published_base(tmp_path_factory):
-    """raw/ of the firm scenario (2023, 2024), ENAHO (small, 2023, 2024) and a stray file, materialized and
-    published once; returns the folder and the run's Dagster instance (its logs)."""
-    from vraem_sample.enaho import write_enaho
-
-    base = tmp_path_factory.mktemp("base")
-    write_scenario(base / "raw")
-    write_enaho(base / "raw", years=[2023, 2024], scale="small")
-    (base / "raw" / "aduanas" / "2024").mkdir(parents=True)
-    (base / "raw" / "aduanas" / "2024" / "exportaciones_2024.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    instance = dg.DagsterInstance.ephemeral()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VRAEM_RAW_DIR", str(base / "raw"))
-        mp.setenv("VRAEM_WAREHOUSE", str(base / "wh" / "vraem.duckdb"))
-        mp.delenv("VRAEM_OPERACION", raising=False)
-        result = materialize((2023, 2024), instance=instance)
-    assert result.success
-    yield base, instance, result.run_id
-    instance.dispose()
-
-
 @pytest.mark.slow
-def test_unrecognised_file_is_logged_and_recorded_in_the_published_warehouse(published_base):
-    base, instance, run_id = published_base
+def test_unrecognised_file_is_logged_and_recorded_in_the_published_warehouse(escenario_enaho_publicado):
+    """raw/ of the firm scenario (2023, 2024), ENAHO (small, 2023, 2024) and a stray file, materialized and
+    published once for the session (conftest.escenario_enaho_publicado)."""
+    base = escenario_enaho_publicado.carpeta
     recorded = query(base / "wh" / "vraem.duckdb", "SELECT * FROM meta.archivos_no_reconocidos")
     assert recorded[["archivo", "bytes"]].values.tolist() == [["aduanas/2024/exportaciones_2024.csv", 8]]
     assert recorded["nota"][0].startswith("en aduanas/<año>/ se espera x<dd><DD><mm><aa>.zip|dbf")
-    logged = [e.user_message for e in instance.all_logs(run_id)]
+    logged = escenario_enaho_publicado.mensajes
     assert any("archivo no reconocido, no se lee: raw/aduanas/2024/exportaciones_2024.csv" in m for m in logged)
 
 
 @pytest.fixture
-def damaged(published_base, tmp_path, monkeypatch):
+def damaged(escenario_enaho_publicado, tmp_path, monkeypatch):
     """A copy of the published base (raw, warehouse, operator database), the settings pointing at it."""
-    for name in ("raw", "wh"):
-        shutil.copytree(published_base[0] / name, tmp_path / name)
-    raw, warehouse = tmp_path / "raw", tmp_path / "wh" / "vraem.duckdb"
+    raw, warehouse = copia_materializada(escenario_enaho_publicado, tmp_path)
     monkeypatch.setenv("VRAEM_RAW_DIR", str(raw))  # the CLI sets them too: monkeypatch restores them afterwards
     monkeypatch.setenv("VRAEM_WAREHOUSE", str(warehouse))
     monkeypatch.delenv("VRAEM_OPERACION", raising=False)

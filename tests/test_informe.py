@@ -10,6 +10,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from tests.conftest import CHROMIUM_DE_PRUEBA
 from vraem_pipeline.informe import escribir_informe, formato, libro, navegador, render
 from vraem_pipeline.informe.datos import TEMAS, leer
 
@@ -397,7 +398,9 @@ def test_spanish_lists(items, text):
 @pytest.mark.skipif(not any(navegador.shutil.which(c) for c in navegador.CANDIDATES)
                     and not navegador.os.environ.get("VRAEM_EXIGIR_CHROMIUM"),
                     reason="sin Chromium (.ci/run instala el paquete chromium de Debian y exige esta prueba)")
-def test_page_renders_in_headless_chromium_as_screenshot_and_pdf(publicado, tmp_path):
+def test_page_renders_in_headless_chromium_as_screenshot_and_pdf(publicado, tmp_path, chromium_real):
+    """With the real browser (`chromium_real`: the other tests print with conftest's stand-in)."""
+    assert navegador.chromium() != str(CHROMIUM_DE_PRUEBA)
     files = escribir_informe(publicado, 2024, tmp_path)
     assert files.pdf and files.pdf.read_bytes()[:5] == b"%PDF-"
     png = navegador.captura(files.html, tmp_path / "captura.png")

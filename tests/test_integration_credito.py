@@ -1,5 +1,5 @@
-"""Materialize the real credit assets in-process: on the hand-worked scenario, and on the small sample (which must
-reproduce the published credit figures)."""
+"""Materialize the real credit assets in-process on the hand-worked scenario; and the small sample refreshed by the
+CLI (the session's, `conftest.publicado_pequena`), which must reproduce the published credit figures."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import materialize, operacion, query
+from tests.conftest import copia_materializada, materialize, materializar_una_vez, operacion, query
 from tests.reconciliation import misses
 from tests.scenario_credito import (DNI_H, DNI_P, DNI_SIN_RUC, DNI_Z, EXPECTED_2023, EXPECTED_2024,
                                     EXPECTED_QUARANTINE_2024, H10, P10, Q, Z10, write_credit_scenario)
@@ -18,11 +18,12 @@ pytestmark = pytest.mark.slow
 PERSONAL_ID = r"(^|[^0-9A-Za-z])(10[0-9]{9}|[0-9]{8})([^0-9A-Za-z]|$)"
 
 
-@pytest.fixture
-def credit_raw(tmp_path: Path) -> Path:
-    raw = tmp_path / "raw"
-    write_credit_scenario(raw)
-    return raw
+@pytest.fixture(scope="module")
+def credit_published(tmp_path_factory):
+    """The credit scenario (2023, 2024) materialized and published once; read it, or work on a copy."""
+    base = tmp_path_factory.mktemp("credito")
+    write_credit_scenario(base / "raw")
+    return materializar_una_vez(base, (2023, 2024))
 
 
 def _credit_marts(path: Path) -> dict[str, str]:
@@ -31,10 +32,9 @@ def _credit_marts(path: Path) -> dict[str, str]:
     return {t: query(path, f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in tables}
 
 
-def test_scenario_figures_quarantine_and_rerun(credit_raw, env):
-    warehouse = env(credit_raw)
-    result = materialize((2023, 2024))
-    assert result.success
+def test_scenario_figures_quarantine_and_rerun(credit_published, tmp_path, env):
+    raw, warehouse = copia_materializada(credit_published, tmp_path)
+    env(raw, warehouse)
 
     ev = query(warehouse, "SELECT anio, credito_millones_soles, var_pct FROM marts.credito_evolucion ORDER BY anio")
     assert ev["credito_millones_soles"].tolist() == pytest.approx([EXPECTED_2023["total"] / 1e6,
@@ -61,7 +61,7 @@ def test_scenario_figures_quarantine_and_rerun(credit_raw, env):
     q = query(operacion(warehouse), "SELECT linea, regla FROM quarantine.sbs_deudores WHERE anio = 2024 ORDER BY linea")
     assert [tuple(r) for r in q.values.tolist()] == EXPECTED_QUARANTINE_2024
 
-    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    checks = credit_published.checks
     assert checks[("staging/sbs_deudores", "esquema")].passed
     assert checks[("marts/credito_por_tipo", "participaciones_suman_100")].passed
     sin_ubicar = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
@@ -84,23 +84,27 @@ def test_scenario_figures_quarantine_and_rerun(credit_raw, env):
     assert _credit_marts(warehouse) == before
 
 
-def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_raw, env):
+def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_published):
     """Debtors' DNIs and RUC 10 are personal data under banking secrecy: they stay in the operator database."""
-    warehouse = env(credit_raw)
-    assert materialize((2023, 2024)).success
+    warehouse = credit_published.almacen
     assert set(query(warehouse, "SELECT DISTINCT schema_name FROM duckdb_tables()")["schema_name"]) == {
         "marts", "meta", "referencia"}
     personal = [DNI_P, DNI_Z, DNI_H, DNI_SIN_RUC, P10, Z10, H10, Q]
     texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
                              "WHERE data_type = 'VARCHAR'")
     found = []
-    for schema, table, column in texts.itertuples(index=False):
-        # a run id is a random UUID: its first group is 8 digits now and then, and it identifies nobody
-        pattern = "false" if (table, column) == ("ejecuciones", "run_id") else f"regexp_matches(\"{column}\", '{PERSONAL_ID}')"
-        exact = " OR ".join(f"contains(\"{column}\", '{p}')" for p in personal)
-        n = query(warehouse, f"SELECT count(*) AS n FROM {schema}.{table} WHERE {pattern} OR {exact}")["n"][0]
-        if n:
-            found.append((schema, table, column))
+    con = duckdb.connect(str(warehouse), read_only=True)  # one connection for the whole scan
+    try:
+        for schema, table, column in texts.itertuples(index=False):
+            # a run id is a random UUID: its first group is 8 digits now and then, and it identifies nobody
+            pattern = ("false" if (table, column) == ("ejecuciones", "run_id")
+                       else f"regexp_matches(\"{column}\", '{PERSONAL_ID}')")
+            exact = " OR ".join(f"contains(\"{column}\", '{p}')" for p in personal)
+            n = con.execute(f"SELECT count(*) AS n FROM {schema}.{table} WHERE {pattern} OR {exact}").fetchone()[0]
+            if n:
+                found.append((schema, table, column))
+    finally:
+        con.close()
     assert found == []
     # ... while the operator database does hold them, row by row
     op = query(operacion(warehouse), f"SELECT count(*) AS n FROM intermedio.credito_empresarial "
@@ -108,20 +112,18 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_raw, env):
     assert op["n"][0] == 2  # 2023 and 2024
 
 
-def test_small_sample_reproduces_the_published_credit_figures(tmp_path, env):
+def test_small_sample_reproduces_the_published_credit_figures(publicado_pequena, tmp_path):
+    """The session's small sample refreshed by `vraem refresh` (`conftest.publicado_pequena`); its debtor files are
+    the credit generator's, byte for byte, whose line counts the generator reports here."""
     from vraem_pipeline.core.reconciliation import reconcile
-    from vraem_sample import escribir_empresas
     from vraem_sample.credito import REGLA_DE_SUCIEDAD, SUCIEDAD_DEUDORES, escribir_credito
 
-    raw = tmp_path / "raw"
-    escribir_empresas(raw, scale="small")
     conteos: dict = {}
-    escribir_credito(raw, scale="small", conteos=conteos)
-    warehouse = env(raw)
-    result = materialize((2019, 2024))
-    assert result.success
+    for path in escribir_credito(tmp_path / "raw", scale="small", conteos=conteos):
+        shared = publicado_pequena.raw / path.relative_to(tmp_path / "raw")
+        assert shared.read_bytes() == path.read_bytes(), shared
 
-    con = duckdb.connect(str(operacion(warehouse)), read_only=True)
+    con = duckdb.connect(str(publicado_pequena.operacion), read_only=True)
     try:
         table = reconcile(con)
         quarantined = con.execute("SELECT anio, regla, columna, count(*) FROM quarantine.sbs_deudores "
@@ -143,6 +145,5 @@ def test_small_sample_reproduces_the_published_credit_figures(tmp_path, env):
     for anio, leidas, aceptadas, rechazadas in fuentes:
         assert leidas == conteos[anio]["lineas_datos"] == aceptadas + rechazadas
         assert rechazadas == sum(SUCIEDAD_DEUDORES["small"].values())
-    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
-    sin_ubicar = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
+    sin_ubicar = publicado_pequena.checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
     assert sin_ubicar.passed and sin_ubicar.metadata["deudores_sin_ubicar"].value > 0  # present, and reported

@@ -5,22 +5,14 @@ import json
 import pytest
 
 from tests.conftest import materialize, operacion, query
-from vraem_sample.enaho import write_enaho
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def enaho_raw(tmp_path_factory):
-    raw = tmp_path_factory.mktemp("enaho") / "raw"
-    write_enaho(raw, years=[2023, 2024], scale="small")
-    return raw
-
-
-def test_employment_marts_with_cvs(enaho_raw, env):
-    warehouse = env(enaho_raw)
-    result = materialize((2023, 2024))
-    assert result.success
+def test_employment_marts_with_cvs(escenario_enaho_publicado):
+    """ENAHO small 2023 and 2024 (beside the firm scenario) materialized once for the session
+    (conftest.escenario_enaho_publicado)."""
+    warehouse = escenario_enaho_publicado.almacen
     fuentes = query(warehouse, "SELECT * FROM meta.fuentes WHERE fuente LIKE 'enaho%' ORDER BY fuente, anio")
     assert len(fuentes) == 4
     assert (fuentes["filas_leidas"] == fuentes["filas_aceptadas"] + fuentes["filas_rechazadas"]).all()
@@ -55,16 +47,16 @@ def test_employment_marts_with_cvs(enaho_raw, env):
 
     cmp = query(operacion(warehouse), "SELECT * FROM intermedio.informalidad_comparacion")
     assert cmp["anio"].tolist() == [2023, 2023]  # 2024 has no official flag to compare with
-    checks = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    checks = escenario_enaho_publicado.checks
     assert checks[("intermedio/informalidad_comparacion", "reconstruccion_dentro_de_tolerancia")].passed
     assert checks[("staging/enaho_personas", "esquema")].passed
 
 
-def test_a_missing_required_column_fails_naming_the_file(enaho_raw, env, tmp_path):
+def test_a_missing_required_column_fails_naming_the_file(escenario_enaho_publicado, env, tmp_path):
     import shutil
 
     raw = tmp_path / "raw"
-    shutil.copytree(enaho_raw, raw)
+    shutil.copytree(escenario_enaho_publicado.raw / "enaho", raw / "enaho")  # the ENAHO files alone
     year_dir = raw / "enaho" / "2024"
     for f in year_dir.iterdir():
         if "Modulo05" in f.name:

@@ -27,7 +27,6 @@ from tests.conftest import materialize, operacion, query
 from tests.reconciliation import misses
 from tests.test_inei_vab import _total_workbook
 from vraem_pipeline.core.reconciliation import reconcile
-from vraem_sample import escribir_empresas
 from vraem_sample.pbi import escribir_pbi
 
 pytestmark = pytest.mark.slow
@@ -156,19 +155,10 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
     assert f.values.tolist() == [[589, 588, 1]]
 
 
-def test_small_sample_reconciles_the_published_gdp(tmp_path, env):
-    """`vraem sample-data --scale small` (default seed): firm files and INEI's workbook; a refresh of the firm and
-    GDP assets lands on the published S/ 1,093 millones and 0.2 % at print precision."""
-    raw = tmp_path / "raw"
-    escribir_empresas(raw, scale="small")
-    escribir_pbi(raw)
-    warehouse = env(raw)
-    # with the publish: a run changes the operator database only when it publishes (write-audit-publish)
-    sel = (dg.AssetSelection.groups("empresas", "pbi", "referencia")
-           | dg.AssetSelection.assets(dg.AssetKey(["marts", "indicadores_clave"]), dg.AssetKey(["almacen", "publicado"])))
-    result = materialize((2019, 2024), selection=sel)
-    assert result.success
-    con = duckdb.connect(str(operacion(warehouse)), read_only=True)
+def test_small_sample_reconciles_the_published_gdp(publicado_pequena):
+    """`vraem sample-data --scale small` (default seed): firm files and INEI's workbook among the rest; its refresh
+    (`conftest.publicado_pequena`) lands on the published S/ 1,093 millones and 0.2 % at print precision."""
+    con = duckdb.connect(str(publicado_pequena.operacion), read_only=True)
     try:
         table = reconcile(con)
         years = [r[0] for r in con.execute("SELECT anio FROM marts.pbi_evolucion ORDER BY anio").fetchall()]

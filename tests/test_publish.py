@@ -1,4 +1,7 @@
-"""Publication guarantees, proven with a second OS process (an analyst) and failing refreshes."""
+"""Publication guarantees, proven with a second OS process (an analyst) and failing refreshes.
+
+Most start from the firm scenario published once for the session (`conftest.escenario_publicado`): a test that
+refreshes again works on its own copy (`escenario_copia`)."""
 
 import hashlib
 import subprocess
@@ -7,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from tests.builders import padron_row, ruc, write_padron, write_ventas
@@ -37,9 +41,8 @@ def _add_a_2024_firm(raw: Path) -> None:
     write_ventas(raw, 2024, VENTAS_2024 + [(new, 2024, "1000.00")])
 
 
-def test_reader_in_another_process_neither_blocks_nor_sees_half_state(scenario_raw, env):
-    warehouse = env(scenario_raw)
-    assert materialize((2023, 2024)).success
+def test_reader_in_another_process_neither_blocks_nor_sees_half_state(escenario_copia):
+    scenario_raw, warehouse = escenario_copia  # 2023 and 2024 published (conftest.escenario_publicado)
     reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -55,9 +58,8 @@ def test_reader_in_another_process_neither_blocks_nor_sees_half_state(scenario_r
     assert out.strip() == "7"  # the open connection keeps reading the complete old warehouse
 
 
-def test_failed_blocking_check_leaves_published_file_byte_identical(scenario_raw, env):
-    warehouse = env(scenario_raw)
-    assert materialize((2023, 2024)).success
+def test_failed_blocking_check_leaves_published_file_byte_identical(escenario_copia):
+    scenario_raw, warehouse = escenario_copia  # 2023 and 2024 published (conftest.escenario_publicado)
     before = _sha(warehouse)
 
     @dg.asset_check(asset=dg.AssetKey(["staging", "padron_ruc"]), name="siempre_falla", blocking=True)
@@ -73,9 +75,8 @@ def test_failed_blocking_check_leaves_published_file_byte_identical(scenario_raw
     assert _sha(warehouse) == before
 
 
-def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(scenario_raw, env, tmp_path):
-    warehouse = env(scenario_raw)
-    assert materialize((2023, 2024)).success
+def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(escenario_copia, tmp_path):
+    scenario_raw, warehouse = escenario_copia  # 2023 and 2024 published (conftest.escenario_publicado)
     before = _sha(warehouse)
     broken = scenario_raw / "sunat" / "padron" / "2024" / "PadronRUC_202412.zip"
     broken.unlink()
@@ -93,33 +94,35 @@ def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(sce
     assert _sha(warehouse) == before
 
 
-def test_published_file_is_readable_by_older_duckdb_clients(scenario_raw, env):
-    warehouse = env(scenario_raw)
-    assert materialize((2024, 2024)).success
+def test_published_file_is_readable_by_older_duckdb_clients(escenario_publicado):
+    warehouse = escenario_publicado.almacen
     tags = query(warehouse, "SELECT tags FROM duckdb_databases() WHERE NOT internal")["tags"][0]
     assert tags["storage_version"].startswith("v1.4.0")
     assert not warehouse.with_name(warehouse.name + ".wal").exists()
 
 
-def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(scenario_raw, env):
+def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(escenario_publicado):
     """The scenario has a RUC 10 (a natural person with business) among its formal firms: it must stay in the
     operator database. Every text value of every published table is scanned for a RUC 10 or a DNI."""
     from tests.conftest import operacion
     from tests.scenario import P10
 
-    warehouse = env(scenario_raw)
-    assert materialize((2023, 2024)).success
+    warehouse, scenario_raw = escenario_publicado.almacen, escenario_publicado.raw
     tables = query(warehouse, "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL")
     assert set(tables["schema_name"]) == {"marts", "meta", "referencia"}
     texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'")
     found = []
-    for schema, table, column in texts.itertuples(index=False):
-        if (table, column) == ("ejecuciones", "run_id"):  # a UUID: its first 8 hex digits are all digits ~2 % of runs
-            continue
-        hits = query(warehouse, f"""SELECT count(*) AS n FROM {schema}.{table}
-                                    WHERE regexp_matches("{column}", '(^|[^0-9A-Za-z])(10[0-9]{{9}}|[0-9]{{8}})([^0-9A-Za-z]|$)')""")
-        if hits["n"][0]:
-            found.append((schema, table, column))
+    con = duckdb.connect(str(warehouse), read_only=True)  # one connection for the whole scan
+    try:
+        for schema, table, column in texts.itertuples(index=False):
+            if (table, column) == ("ejecuciones", "run_id"):  # a UUID: its first 8 hex digits are all digits ~2 %
+                continue                                       # of runs
+            hits = con.execute(f"""SELECT count(*) AS n FROM {schema}.{table} WHERE regexp_matches("{column}",
+                                   '(^|[^0-9A-Za-z])(10[0-9]{{9}}|[0-9]{{8}})([^0-9A-Za-z]|$)')""").fetchone()[0]
+            if hits:
+                found.append((schema, table, column))
+    finally:
+        con.close()
     assert found == []
     # nor the operator's folders: meta.fuentes names each file relative to raw/ (exactly the files read)
     files = query(warehouse, "SELECT archivo FROM meta.fuentes ORDER BY archivo")["archivo"].tolist()

@@ -414,18 +414,18 @@ def test_generated_file_with_every_kind_of_bad_line_matches_an_independent_readi
 
 
 @pytest.mark.slow
-def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(scenario_raw, env):
+def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(escenario_publicado,
+                                                                                               escenario_copia):
     """The issue: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
     published 2023's firms as 2024's. Now the Padrón step fails naming the file and both periods, nothing
-    downstream runs, and the published warehouse keeps its bytes."""
+    downstream runs, and the published warehouse keeps its bytes. The first refresh (2023, 2024) is the session's
+    (conftest.escenario_publicado); the bad cut goes into a copy of it."""
     from tests.conftest import materialize
     from tests.scenario import PADRON_2023
     from vraem_pipeline.cli import _report
 
-    warehouse = env(scenario_raw)
-    first = materialize((2023, 2024))
-    assert first.success
-    checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in first.get_asset_check_evaluations()}
+    scenario_raw, warehouse = escenario_copia
+    checks = {key: e.passed for key, e in escenario_publicado.checks.items()}
     assert checks[("staging/padron_ruc", "corte_de_diciembre")] is True  # December closes both years
     published = warehouse.read_bytes()
 

@@ -22,11 +22,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.empleo.estimates import compute_employment, rebuild_validation
-from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
+from vraem_pipeline.empleo.informality import INPUTS_M400, PERSON_KEY, add_rebuilt_flag
 from vraem_pipeline.core.references import load_territory, territory_departments
-from vraem_sample.calibracion import leer_publicado
+from vraem_sample.calibracion import read_published
 from vraem_sample.enaho import write_enaho
-from vraem_pipeline.empleo.schema import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
+from vraem_pipeline.empleo.schema import COLUMNS_M500, OPTIONAL_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
 
 YEARS = range(2019, 2025)
@@ -35,8 +35,8 @@ YEARS = range(2019, 2025)
 def stage_year(raw: Path, year: int) -> tuple[pd.DataFrame, int]:
     """One year of staging.enaho_personas: accepted module-500 rows plus the rebuilt flag; and the rejected count."""
     year_dir = raw / "enaho" / str(year)
-    m500 = read_module(find_module_file(year_dir, year, "500"), year, "500", COLUMNAS_M500, optional=OPCIONALES_M500)
-    m400 = read_module(find_module_file(year_dir, year, "400"), year, "400", PERSON_KEY + INSUMOS_M400)
+    m500 = read_module(find_module_file(year_dir, year, "500"), year, "500", COLUMNS_M500, optional=OPTIONAL_M500)
+    m400 = read_module(find_module_file(year_dir, year, "400"), year, "400", PERSON_KEY + INPUTS_M400)
     schema = schema_for_year(year)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -52,7 +52,7 @@ def stage_year(raw: Path, year: int) -> tuple[pd.DataFrame, int]:
 
 def published_checks(tables) -> list[tuple[str, str, float, bool]]:
     """(figure, published text, computed, lands) for every employment figure of the published edition."""
-    published = leer_publicado()
+    published = read_published()
     published = published[published["indicador"].str.startswith("empleo_")]
     figures = tables.indicadores.set_index(["anio", "indicador"])["valor"]
     rows = []
@@ -106,9 +106,9 @@ def main() -> int:
     print(f"indicadores (6 años, con CV): {computed_in:.2f} s")
 
     print("\nempleo_evolucion\n", tables.evolucion.to_string(index=False))
-    print("\nempleo_por_tipo\n", tables.por_tipo.to_string(index=False))
-    print("\nempleo_por_sexo\n", tables.por_sexo.to_string(index=False))
-    print("\nfuente de la informalidad\n", tables.fuente_informalidad.to_string(index=False))
+    print("\nempleo_por_tipo\n", tables.by_kind_table.to_string(index=False))
+    print("\nempleo_por_sexo\n", tables.by_sex_table.to_string(index=False))
+    print("\nfuente de la informalidad\n", tables.informality_source.to_string(index=False))
     print("\nreconstrucción vs ocupinf oficial\n", validation.to_string(index=False))
     key = tables.indicadores[tables.indicadores["anio"] == 2024][["indicador", "valor", "cv_pct", "referencial"]]
     print("\nindicadores_clave 2024\n", key.to_string(index=False))

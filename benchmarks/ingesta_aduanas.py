@@ -54,9 +54,9 @@ def main() -> None:
                                  table="staging.exportaciones", anio=args.anio)
         t2 = time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-        print(f"{len(files)} archivos, {load.rows_read:,} líneas leídas, {staged.aceptadas:,} aceptadas, "
-              f"{staged.rechazadas:,} rechazadas")
-        print(f"lectura {t1 - t0:.1f} s, validación y escritura {t2 - t1:.1f} s ({staged.segundos}), "
+        print(f"{len(files)} archivos, {load.rows_read:,} líneas leídas, {staged.accepted_rows:,} aceptadas, "
+              f"{staged.rejected_rows:,} rechazadas")
+        print(f"lectura {t1 - t0:.1f} s, validación y escritura {t2 - t1:.1f} s ({staged.step_seconds}), "
               f"total {t2 - t0:.1f} s; pico {peak:.2f} GB (VRAEM_MEMORIA={args.memoria})")
 
 

@@ -79,8 +79,8 @@ def pipeline(path: str, db: str, memoria: str, temp: str) -> dict:
     t3, cpu = time.perf_counter(), _cpu() - c0
     con.close()
     return {"segundos": round(t3 - t0, 2), "cpu": round(cpu, 2), "lectura": round(t1 - t0, 2), "validacion_y_escritura": round(t2 - t1, 2),
-            "control_bloqueante": round(t3 - t2, 2), "pasos": staged.segundos, "via": load.via,
-            "leidas": load.rows_read, "aceptadas": staged.aceptadas, "rechazadas": staged.rechazadas,
+            "control_bloqueante": round(t3 - t2, 2), "pasos": staged.step_seconds, "via": load.via,
+            "leidas": load.rows_read, "aceptadas": staged.accepted_rows, "rechazadas": staged.rejected_rows,
             "fallas_control": len(failures), "pico_gb": round(_peak_gb(), 2)}
 
 

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from vraem_sample import aduanas
-from vraem_sample.calibracion import calibrar
-from vraem_sample.padron import construir_universo
+from vraem_sample.calibracion import calibrate
+from vraem_sample.padron import build_universe
 
 
 def main() -> None:
@@ -37,19 +37,19 @@ def main() -> None:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="vraem_sample_aduanas_"))
     try:
         t0 = time.perf_counter()
-        uni = construir_universo(calibrar(args.scale), args.seed)
+        uni = build_universe(calibrate(args.scale), args.seed)
         print(f"universo escala={args.scale} seed={args.seed}: {time.perf_counter() - t0:.2f} s")
-        counts = aduanas.conteo_aduanas(uni, years)
+        counts = aduanas.tally_aduanas(uni, years)
         total = 0.0
         print("año  escribir_s  archivos  MB      líneas_leídas  aceptadas  rechazadas  duplicadas")
         for year in years:
             t1 = time.perf_counter()
-            paths = aduanas.escribir_aduanas(uni, out, [year])
+            paths = aduanas.write_aduanas(uni, out, [year])
             seconds = time.perf_counter() - t1
             total += seconds
             if year not in counts:
-                print(f"{year}  {seconds:10.2f}  sin archivos (fuera de {min(aduanas.ANIOS_ADUANAS)}–"
-                      f"{max(aduanas.ANIOS_ADUANAS)})")
+                print(f"{year}  {seconds:10.2f}  sin archivos (fuera de {min(aduanas.ADUANAS_YEARS)}–"
+                      f"{max(aduanas.ADUANAS_YEARS)})")
                 continue
             c = counts[year]
             mb = sum(p.stat().st_size for p in paths) / 1e6

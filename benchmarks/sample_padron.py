@@ -32,11 +32,11 @@ import duckdb
 import pandas as pd
 
 import vraem_pipeline
-from vraem_sample import escribir_empresas
+from vraem_sample import write_empresas
 
 REF = Path(vraem_pipeline.__file__).parent / "reference"
 SHARED_REF = Path(vraem_pipeline.__file__).resolve().parents[2] / "shared" / "reference"
-COLUMNAS = (
+COLUMNS = (
     "RUC,Estado,Condicion,Tipo,Actividad_Economica_CIIU_revision3_Principal,"
     "Actividad_Economica_CIIU_revision3_Secundaria,Actividad_Economica_CIIU_revision4_Principal,NroTrab,"
     "TipoFacturacion,TipoContabilidad,ComercioExterior,UBIGEO,Departamento,Provincia,Distrito,PERIODO_PUBLICACION"
@@ -50,7 +50,7 @@ def ref(nombre: str) -> Path:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def sin_acentos(s: str) -> str:
+def strip_accents(s: str) -> str:
     s = unicodedata.normalize("NFKD", s.upper())
     s = "".join(c for c in s if not unicodedata.combining(c))
     s = re.sub(r"[^A-Z0-9]+", " ", s)  # punctuation and spaces collapse to one space
@@ -66,16 +66,16 @@ def sector_division(d: int) -> str:
     return "servicios"
 
 
-def tabla_textos() -> pd.DataFrame:
+def text_table() -> pd.DataFrame:
     """Normalized activity text → sector, from the UN titles, the Peruvian upper-case titles and variants."""
     filas = []
     un = pd.read_csv(ref("ciiu_rev4.csv"), dtype=str)
-    filas += [(sin_acentos(t), c) for t, c in zip(un["titulo"], un["clase"], strict=True)]
+    filas += [(strip_accents(t), c) for t, c in zip(un["titulo"], un["clase"], strict=True)]
     pe = pd.read_csv(ref("ciiu_rev4_titulos_mayusculas_pe.csv"), dtype=str)
-    filas += [(sin_acentos(t), c) for t, c in zip(pe["texto"], pe["clase"], strict=True)]
+    filas += [(strip_accents(t), c) for t, c in zip(pe["texto"], pe["clase"], strict=True)]
     if ref("ciiu_rev4_variantes_sunat.csv").is_file():
         va = pd.read_csv(ref("ciiu_rev4_variantes_sunat.csv"), dtype=str)
-        filas += [(sin_acentos(t), c) for t, c in zip(va["texto"], va["clase"], strict=True)]
+        filas += [(strip_accents(t), c) for t, c in zip(va["texto"], va["clase"], strict=True)]
     df = pd.DataFrame(filas, columns=["texto", "clase"]).drop_duplicates()
     df["sector"] = [sector_division(int(c[:2])) for c in df["clase"]]
     df = df.drop_duplicates(["texto", "sector"])
@@ -84,24 +84,24 @@ def tabla_textos() -> pd.DataFrame:
     return df[["texto", "sector"]]
 
 
-def sniff(ruta: Path) -> tuple[str, str, bool]:
+def sniff(path: Path) -> tuple[str, str, bool]:
     """(delimiter, encoding, has BOM) from the file's bytes."""
-    with open(ruta, "rb") as f:
-        muestra = f.read(4 << 20)
-    bom = muestra.startswith(b"\xef\xbb\xbf")
+    with open(path, "rb") as f:
+        sample = f.read(4 << 20)
+    bom = sample.startswith(b"\xef\xbb\xbf")
     try:
-        muestra[: muestra.rfind(b"\n")].decode("utf-8")
-        codificacion = "utf-8"
+        sample[: sample.rfind(b"\n")].decode("utf-8")
+        encoding = "utf-8"
     except UnicodeDecodeError:
-        codificacion = "latin-1"
-    cabecera = muestra.split(b"\n", 1)[0]
-    delim = "|" if cabecera.count(b"|") > cabecera.count(b",") else ","
-    return delim, codificacion, bom
+        encoding = "latin-1"
+    header_row = sample.split(b"\n", 1)[0]
+    delim = "|" if header_row.count(b"|") > header_row.count(b",") else ","
+    return delim, encoding, bom
 
 
-def ultimo_corte(carpeta: Path) -> tuple[Path, list[Path]]:
+def latest_cut(folder_path: Path) -> tuple[Path, list[Path]]:
     cortes = []
-    for p in carpeta.iterdir():
+    for p in folder_path.iterdir():
         m = re.fullmatch(r"padronruc_(\d{6})\.(zip|csv)", p.name.lower())
         if m:
             cortes.append((m.group(1), p))
@@ -109,49 +109,49 @@ def ultimo_corte(carpeta: Path) -> tuple[Path, list[Path]]:
     return cortes[-1][1], [p for _, p in cortes]
 
 
-def contar_lineas(ruta: Path) -> int:
+def count_lines(path: Path) -> int:
     n = 0
-    with open(ruta, "rb") as f:
-        while bloque := f.read(1 << 24):
-            n += bloque.count(b"\n")
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            n += block.count(b"\n")
     return n
 
 
-def redondear(x: float, decimales: int) -> Decimal:
-    return Decimal(str(x)).quantize(Decimal(1).scaleb(-decimales), rounding=ROUND_HALF_UP)
+def round_half_up(x: float, decimal_places: int) -> Decimal:
+    return Decimal(str(x)).quantize(Decimal(1).scaleb(-decimal_places), rounding=ROUND_HALF_UP)
 
 
 # ------------------------------------------------------------------------------------------------ check
 
 
-def cargar_corte(con: duckdb.DuckDBPyConnection, ruta: Path, tmp: Path) -> dict:
-    if ruta.suffix.lower() == ".zip":
-        with zipfile.ZipFile(ruta) as zf:
-            miembro = zf.namelist()[0]
-            zf.extract(miembro, tmp)
-        csv = tmp / miembro
+def load_cut(con: duckdb.DuckDBPyConnection, path: Path, tmp: Path) -> dict:
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            member = zf.namelist()[0]
+            zf.extract(member, tmp)
+        csv = tmp / member
     else:
-        csv = ruta
-    delim, codificacion, bom = sniff(csv)
+        csv = path
+    delim, encoding, bom = sniff(csv)
     quote = '"' if delim == "," else ""
-    columnas = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in COLUMNAS) + "}"
+    column_names = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in COLUMNS) + "}"
     con.execute("DROP TABLE IF EXISTS padron_rechazos")
     con.execute(
         f"""CREATE OR REPLACE TABLE padron AS SELECT * FROM read_csv(
-            '{csv}', delim='{delim}', quote='{quote}', escape='{quote}', header=true, encoding='{codificacion}',
-            columns={columnas}, auto_detect=false, ignore_errors=true, store_rejects=true,
+            '{csv}', delim='{delim}', quote='{quote}', escape='{quote}', header=true, encoding='{encoding}',
+            columns={column_names}, auto_detect=false, ignore_errors=true, store_rejects=true,
             rejects_table='padron_rechazos', rejects_scan='padron_scan', null_padding=false, strict_mode=true)"""
     )
-    lineas = contar_lineas(csv) - 1
-    leidas = con.execute("SELECT count(*) FROM padron").fetchone()[0]
-    rechazadas = con.execute("SELECT count(DISTINCT line) FROM padron_rechazos").fetchone()[0]
-    if csv != ruta:
+    lineas = count_lines(csv) - 1
+    read_rows = con.execute("SELECT count(*) FROM padron").fetchone()[0]
+    rejected_rows = con.execute("SELECT count(DISTINCT line) FROM padron_rechazos").fetchone()[0]
+    if csv != path:
         csv.unlink()
-    return {"archivo": ruta.name, "delim": delim, "encoding": codificacion, "bom": bom, "lineas": lineas,
-            "aceptadas_csv": leidas, "rechazadas_campos": rechazadas}
+    return {"archivo": path.name, "delim": delim, "encoding": encoding, "bom": bom, "lineas": lineas,
+            "aceptadas_csv": read_rows, "rechazadas_campos": rejected_rows}
 
 
-SQL_FORMALES = """
+SQL_FORMAL_FIRMS = """
 CREATE OR REPLACE TABLE formales AS
 WITH p AS (
     SELECT rowid AS rn, * REPLACE (
@@ -186,31 +186,31 @@ WHERE u.Estado = 'ACTIVO'
 """
 
 
-def verificar(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
+def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
     con = duckdb.connect()
-    textos = tabla_textos()
+    texts = text_table()
 
-    def escalar(sql: str, params=None):
+    def scalar(sql: str, params=None):
         return con.execute(sql, params).fetchone()[0]
 
-    def mapear_textos() -> None:
+    def map_texts() -> None:
         """Sector of each distinct activity text of the loaded cut (normalized in Python, joined in SQL)."""
-        crudos = [r[0] for r in con.execute(
+        raw_texts = [r[0] for r in con.execute(
             "SELECT DISTINCT Actividad_Economica_CIIU_revision4_Principal FROM padron").fetchall()]
-        mapa = pd.DataFrame({"crudo": crudos, "texto": [sin_acentos(x or "") for x in crudos]})
-        mapa = mapa.merge(textos, on="texto", how="left")[["crudo", "sector"]]
-        con.register("mapa_df", mapa)
+        text_map = pd.DataFrame({"crudo": raw_texts, "texto": [strip_accents(x or "") for x in raw_texts]})
+        text_map = text_map.merge(texts, on="texto", how="left")[["crudo", "sector"]]
+        con.register("mapa_df", text_map)
         con.execute("CREATE OR REPLACE TABLE mapa_textos AS SELECT * FROM mapa_df")
         con.unregister("mapa_df")
     con.execute(f"CREATE TABLE tipos AS SELECT * FROM read_csv('{ref('tipos_contribuyente.csv')}', all_varchar=true)")
     con.execute(f"CREATE TABLE distritos AS SELECT * FROM read_csv('{ref('vraem_distritos.csv')}', all_varchar=true)")
     uit = pd.read_csv(ref("uit.csv"), dtype={"anio": int, "uit_soles": int}).set_index("anio")["uit_soles"]
-    filas, cuentas = [], {}
+    filas, allotted = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for anio in anios:
             t0 = time.perf_counter()
-            corte, todos = ultimo_corte(raw / "sunat" / "padron" / str(anio))
-            info = cargar_corte(con, corte, Path(tmp))
+            padron_cut, all_items = latest_cut(raw / "sunat" / "padron" / str(anio))
+            info = load_cut(con, padron_cut, Path(tmp))
             ventas = raw / "sunat" / "ventas" / str(anio) / f"ventas_{anio}.txt"
             con.execute("DROP TABLE IF EXISTS ventas_rechazos")
             con.execute(
@@ -220,9 +220,9 @@ def verificar(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
                     ignore_errors=true, store_rejects=true, rejects_table='ventas_rechazos',
                     rejects_scan='ventas_scan', null_padding=false, strict_mode=true)"""
             )
-            info["ventas_lineas"] = contar_lineas(ventas) - 1
-            info["ventas_rechazadas_campos"] = escalar("SELECT count(DISTINCT line) FROM ventas_rechazos")
-            info["ventas_no_numericas"] = escalar(
+            info["ventas_lineas"] = count_lines(ventas) - 1
+            info["ventas_rechazadas_campos"] = scalar("SELECT count(DISTINCT line) FROM ventas_rechazos")
+            info["ventas_no_numericas"] = scalar(
                 "SELECT count(*) FROM ventas WHERE VENTAS_NETAS <> '' "
                 "AND TRY_CAST(VENTAS_NETAS AS DECIMAL(18,2)) IS NULL"
             )
@@ -240,13 +240,13 @@ def verificar(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
             info["ubigeo_5_digitos"] = con.execute(
                 "SELECT count(*) FROM padron WHERE regexp_full_match(UBIGEO, '[0-9]{5}')"
             ).fetchone()[0]
-            info["cortes"] = [p.name for p in todos]
-            mapear_textos()
-            con.execute(SQL_FORMALES, {"anio": str(anio), "uit": int(uit[anio])})
+            info["cortes"] = [p.name for p in all_items]
+            map_texts()
+            con.execute(SQL_FORMAL_FIRMS, {"anio": str(anio), "uit": int(uit[anio])})
             r = {"anio": anio}
             r["nacional"] = con.execute("SELECT count(*) FROM formales").fetchone()[0]
             r["vraem"] = con.execute("SELECT count(*) FROM formales WHERE vraem").fetchone()[0]
-            r["ventas_millones"] = float(escalar("SELECT sum(ventas) FROM formales WHERE vraem")) / 1e6
+            r["ventas_millones"] = float(scalar("SELECT sum(ventas) FROM formales WHERE vraem")) / 1e6
             for col in ("estrato", "sector", "dep"):
                 for k, n in con.execute(f"SELECT {col}, count(*) FROM formales WHERE vraem GROUP BY 1").fetchall():
                     r[f"{col}:{k}"] = 100 * n / r["vraem"]
@@ -255,55 +255,55 @@ def verificar(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
             ).fetchone()[0]
             r["seg"] = round(time.perf_counter() - t0, 1)
             filas.append(r)
-            cuentas[anio] = info
+            allotted[anio] = info
             # the superseded cut, read the same way, to show that picking it would be wrong
-            if len(todos) > 1:
-                viejo = [p for p in todos if p != corte][-1]
-                cargar_corte(con, viejo, Path(tmp))
-                mapear_textos()
-                con.execute(SQL_FORMALES, {"anio": str(anio), "uit": int(uit[anio])})
+            if len(all_items) > 1:
+                old = [p for p in all_items if p != padron_cut][-1]
+                load_cut(con, old, Path(tmp))
+                map_texts()
+                con.execute(SQL_FORMAL_FIRMS, {"anio": str(anio), "uit": int(uit[anio])})
                 info["corte_superado"] = {
-                    "archivo": viejo.name,
+                    "archivo": old.name,
                     "vraem": con.execute("SELECT count(*) FROM formales WHERE vraem").fetchone()[0],
                     "nacional": con.execute("SELECT count(*) FROM formales").fetchone()[0],
                 }
     df = pd.DataFrame(filas).set_index("anio").sort_index()
     df["share_pct"] = 100 * df["vraem"] / df["nacional"]
     df["var_pct"] = 100 * df["vraem"].pct_change()
-    return df, cuentas
+    return df, allotted
 
 
-def comparar(df: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
+def compare(df: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
     pub = pd.read_csv(ref("publicado_vraem_2024.csv"), dtype=str, keep_default_na=False)
     anio = int(pub.loc[pub["indicador"] == "empresas_formales", "anio"].iloc[0])
     x = df.loc[anio]
-    media = df["var_pct"].dropna().mean()
-    salida = []
+    mean_var = df["var_pct"].dropna().mean()
+    exit_year = []
 
-    def fila(nombre: str, calculado: float, publicado: str) -> None:
+    def row(nombre: str, computed_figure: float, publicado: str) -> None:
         dec = len(publicado.split(".")[1]) if "." in publicado else 0
-        ok = redondear(calculado, dec) == Decimal(publicado)
-        salida.append((nombre, f"{calculado:,.4f}", publicado, ok))
+        ok = round_half_up(computed_figure, dec) == Decimal(publicado)
+        exit_year.append((nombre, f"{computed_figure:,.4f}", publicado, ok))
 
     for _, p in pub.iterrows():
         ind, cat, val = p["indicador"], p["categoria"], p["valor"]
         if ind == "empresas_formales":
-            fila(ind, x["vraem"], val)
+            row(ind, x["vraem"], val)
         elif ind == "empresas_participacion_nacional_pct":
-            fila(ind, x["share_pct"], val)
+            row(ind, x["share_pct"], val)
         elif ind == "empresas_var_anual_pct":
-            fila(ind, x["var_pct"], val)
+            row(ind, x["var_pct"], val)
         elif ind == "empresas_var_promedio_anual_pct":
-            fila(ind, media, val)
+            row(ind, mean_var, val)
         elif ind == "empresas_por_estrato_pct":
-            fila(f"{ind}:{cat}", x.get(f"estrato:{cat}", 0.0), val)
+            row(f"{ind}:{cat}", x.get(f"estrato:{cat}", 0.0), val)
         elif ind == "empresas_por_sector_pct":
-            fila(f"{ind}:{cat}", x.get(f"sector:{cat}", 0.0), val)
+            row(f"{ind}:{cat}", x.get(f"sector:{cat}", 0.0), val)
         elif ind == "empresas_por_departamento_pct":
-            fila(f"{ind}:{cat}", x.get(f"dep:{cat}", 0.0), val)
+            row(f"{ind}:{cat}", x.get(f"dep:{cat}", 0.0), val)
         elif ind == "ventas_millones_soles":
-            fila(ind, x["ventas_millones"], val)
-    return salida
+            row(ind, x["ventas_millones"], val)
+    return exit_year
 
 
 def main() -> int:
@@ -320,32 +320,32 @@ def main() -> int:
         if not a.solo_verificar:
             print(f"== generación escala={a.scale} seed={a.seed} → {raw}")
             t0 = time.perf_counter()
-            escribir_empresas(raw, seed=a.seed, scale=a.scale, years=anios,
-                              progreso=lambda etapa, s: print(f"  {etapa:>9}: {s:6.1f} s", flush=True))
+            write_empresas(raw, seed=a.seed, scale=a.scale, years=anios,
+                              progress=lambda etapa, s: print(f"  {etapa:>9}: {s:6.1f} s", flush=True))
             print(f"  {'total':>9}: {time.perf_counter() - t0:6.1f} s")
             for p in sorted(raw.rglob("*")):
                 if p.is_file():
                     print(f"  {p.relative_to(raw)}  {p.stat().st_size / 1e6:9.1f} MB")
         print("== verificación independiente (DuckDB)")
         t0 = time.perf_counter()
-        df, cuentas = verificar(raw, anios)
+        df, allotted = check(raw, anios)
         print(f"  leída y verificada en {time.perf_counter() - t0:.1f} s")
-        for anio, info in cuentas.items():
+        for anio, info in allotted.items():
             print(f"  {anio}: {info}")
         pd.set_option("display.width", 250)
         pd.set_option("display.max_columns", 40)
         cols = ["vraem", "nacional", "share_pct", "var_pct", "ventas_millones", "estrato_nacional:micro"]
         print(df[cols].round(3).to_string())
         print(f"  media de las variaciones anuales {df.index[1]}–{df.index[-1]}: {df['var_pct'].dropna().mean():.4f} %")
-        resto = sorted(c for c in df.columns if ":" in c and c not in cols)
-        print(df[resto].round(2).T.to_string())
+        rest = sorted(c for c in df.columns if ":" in c and c not in cols)
+        print(df[rest].round(2).T.to_string())
         print("== contra lo publicado")
-        fallas = 0
-        for nombre, calc, pub, ok in comparar(df):
-            fallas += not ok
+        failures = 0
+        for nombre, calc, pub, ok in compare(df):
+            failures += not ok
             print(f"  {'OK ' if ok else 'NO '} {nombre:45} calculado {calc:>16}  publicado {pub}")
-        if a.scale in ("national", "real") and fallas:
-            print(f"{fallas} cifras no coinciden")
+        if a.scale in ("national", "real") and failures:
+            print(f"{failures} cifras no coinciden")
             return 1
         return 0
     finally:

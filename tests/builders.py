@@ -11,16 +11,16 @@ from vraem_pipeline.sources.padron import HEADER as PADRON_HEADER
 
 WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
-COMERCIO = "VENTA AL POR MENOR DE ALIMENTOS EN COMERCIOS ESPECIALIZADOS"  # 4721
-SERVICIOS = "ACTIVIDADES DE RESTAURANTES Y DE SERVICIO MOVIL DE COMIDAS"  # 5610
-CONSTRUCCION = "CONSTRUCCION DE EDIFICIOS"  # 4100
+COMMERCE = "VENTA AL POR MENOR DE ALIMENTOS EN COMERCIOS ESPECIALIZADOS"  # 4721
+SERVICES = "ACTIVIDADES DE RESTAURANTES Y DE SERVICIO MOVIL DE COMIDAS"  # 5610
+CONSTRUCTION = "CONSTRUCCION DE EDIFICIOS"  # 4100
 
 
 def ruc(prefix: str, body: int) -> str:
     """A valid RUC: prefix + 8 digits + SUNAT check digit."""
     base = f"{prefix}{body:08d}"
-    dv = (11 - sum(w * int(d) for w, d in zip(WEIGHTS, base)) % 11) % 10
-    return base + str(dv)
+    check_digit = (11 - sum(w * int(d) for w, d in zip(WEIGHTS, base)) % 11) % 10
+    return base + str(check_digit)
 
 
 def bad_ruc(prefix: str, body: int) -> str:
@@ -28,7 +28,7 @@ def bad_ruc(prefix: str, body: int) -> str:
     return good[:-1] + str((int(good[-1]) + 1) % 10)
 
 
-def padron_row(ruc: str, *, estado="ACTIVO", tipo="SOCIEDAD ANONIMA CERRADA", actividad=COMERCIO,
+def padron_row(ruc: str, *, estado="ACTIVO", tipo="SOCIEDAD ANONIMA CERRADA", actividad=COMMERCE,
                ubigeo="050401", periodo="202412", nro_trab="NO DISPONIBLE") -> list[str]:
     return [ruc, estado, "HABIDO", tipo, "NO DISPONIBLE", "NO DISPONIBLE", actividad, nro_trab,
             "MANUAL/COMPUTARIZADO", "COMPUTARIZADO", "SIN ACTIVIDAD", ubigeo, "AYACUCHO", "HUANTA", "HUANTA", periodo]
@@ -117,8 +117,8 @@ def dbf_bytes(records: list[dict], fields=EXPORT_DBF_FIELDS, deleted: set[int] =
 
 
 def export_record(ndcl: int, nser: int = 1, *, fob="1000.00", nandina="2603000000", pais="CN", ubigeo="030601",
-                  ruc_: str = "", cadu="118", fano="2024", fecha="20240315", nombre="MINERA ÑAHUI S.A.") -> dict:
-    return {"CADU": cadu, "FANO": fano, "NDCL": f"{ndcl:06d}", "NSER": str(nser), "FNUM": fecha, "FEMB": fecha,
+                  ruc_: str = "", cadu="118", fano="2024", date_value="20240315", nombre="MINERA ÑAHUI S.A.") -> dict:
+    return {"CADU": cadu, "FANO": fano, "NDCL": f"{ndcl:06d}", "NSER": str(nser), "FNUM": date_value, "FEMB": date_value,
             "NDOC": ruc_, "DNOMBRE": nombre, "UBIGEO": ubigeo, "PART_NANDI": str(int(nandina)) if nandina.isdigit() else nandina,
             "CPAIDES": pais, "CPUEDES": "CNSHA", "VFOBSERDOL": fob, "VPESNET": "10.000"}
 
@@ -134,8 +134,8 @@ EXPORT_PIPE_HEADER = ["regimen", "cadu", "fano", "ndcl", "nser", "fnum", "femb",
 
 
 def export_pipe_row(ndcl: int, nser: int = 1, *, fob="1000.00", cnan="2603.00.00.00", pais="CN", ubigeo="030601",
-                    ruc_="", cadu="118", fano="2023", fecha="20230315", regimen="Exportación Definitiva") -> list[str]:
-    return [regimen, cadu, fano, str(ndcl), str(nser), fecha, fecha, fecha, ruc_, "AGRO ÑUÑOA S.A.C.", ubigeo, cnan,
+                    ruc_="", cadu="118", fano="2023", date_value="20230315", regimen="Exportación Definitiva") -> list[str]:
+    return [regimen, cadu, fano, str(ndcl), str(nser), date_value, date_value, date_value, ruc_, "AGRO ÑUÑOA S.A.C.", ubigeo, cnan,
             pais, fob, "10.000", "KG", "10.000"]
 
 
@@ -151,10 +151,10 @@ def write_export_pipe(raw: Path, year: int, rows: list[list[str]], name: str | N
 
 #: PRODUCE's delivery with exactly the columns of source note §5.2, in its order: no line key (fano, ndcl, nser),
 #: no numbering date, no exporter.
-EXPORT_PIPE_HEADER_SIN_CLAVE = ["regimen", "cadu", "cpaides", "femb", "freg", "cnan", "vfobserdol", "vpesnet",
+EXPORT_PIPE_HEADER_WITHOUT_KEY = ["regimen", "cadu", "cpaides", "femb", "freg", "cnan", "vfobserdol", "vpesnet",
                                 "tunifis", "qunifis", "ubigeo"]
 
 
-def export_pipe_row_sin_clave(*, fob="1000.00", cnan="2603.00.00.00", pais="CN", ubigeo="030601", cadu="118",
+def export_pipe_row_without_key(*, fob="1000.00", cnan="2603.00.00.00", pais="CN", ubigeo="030601", cadu="118",
                               femb="20230315", freg="20230402", regimen="Exportación Definitiva") -> list[str]:
     return [regimen, cadu, pais, femb, freg, cnan, fob, "10.000", "KG", "10.000", ubigeo]

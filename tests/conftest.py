@@ -32,7 +32,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from tests.scenario import write_scenario
-from vraem_pipeline.core.settings import PAUSA_DE_PRUEBA
+from vraem_pipeline.core.settings import PAUSE_FOR_TEST
 
 #: Every wait on a CLI command of a fixture is bounded.
 CLI_MAX_S = 900
@@ -128,7 +128,7 @@ def materialize(years: tuple[int, int], selection: str | None = None, extra=(), 
     )
 
 
-def operacion(warehouse: Path) -> Path:
+def operator(warehouse: Path) -> Path:
     """The operator database the tests' settings put beside the analysts' file (VRAEM_OPERACION unset)."""
     return warehouse.with_name("vraem_operacion.duckdb")
 
@@ -155,37 +155,37 @@ def vraem(*args: str, env: dict, timeout: float = CLI_MAX_S) -> subprocess.Compl
                           timeout=timeout, env=env)
 
 
-def entorno_de_refresco(carpeta: Path, home: Path | None = None, op: bool = True) -> dict[str, str]:
+def entorno_de_refresco(folder_path: Path, home: Path | None = None, op: bool = True) -> dict[str, str]:
     """The environment of a `vraem refresh` that keeps everything in `carpeta`: `dagster_home/`, the analysts' file
     `w/v.duckdb` and the operator database `op/o.duckdb` (with `op=False`, where the settings put it by default:
     `w/vraem_operacion.duckdb`); the shipped territory, no raw folder, temp folder or pause set."""
-    env = {**os.environ, "DAGSTER_HOME": str(home or carpeta / "dagster_home"),
-           "VRAEM_WAREHOUSE": str(carpeta / "w" / "v.duckdb"), "VRAEM_OPERACION": str(carpeta / "op" / "o.duckdb")}
-    drop = ["VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", "VRAEM_INFORME_DIR", PAUSA_DE_PRUEBA]
+    env = {**os.environ, "DAGSTER_HOME": str(home or folder_path / "dagster_home"),
+           "VRAEM_WAREHOUSE": str(folder_path / "w" / "v.duckdb"), "VRAEM_OPERACION": str(folder_path / "op" / "o.duckdb")}
+    drop = ["VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", "VRAEM_INFORME_DIR", PAUSE_FOR_TEST]
     for var in drop + ([] if op else ["VRAEM_OPERACION"]):
         env.pop(var, None)
     return env
 
 
-def anios_de(muestra: Path, anios: tuple[str, ...], destino: Path) -> Path:
+def anios_de(sample: Path, anios: tuple[str, ...], destination: Path) -> Path:
     """A raw folder with only the year folders `anios` of `muestra` (every source's) and INEI's workbook."""
-    for carpeta in [p for p in muestra.rglob("*") if p.is_dir() and p.name in anios] + [muestra / "inei"]:
-        shutil.copytree(carpeta, destino / carpeta.relative_to(muestra))
-    return destino
+    for folder_path in [p for p in sample.rglob("*") if p.is_dir() and p.name in anios] + [sample / "inei"]:
+        shutil.copytree(folder_path, destination / folder_path.relative_to(sample))
+    return destination
 
 
-def _huella(carpeta: Path) -> dict[str, tuple[int, int]]:
+def _huella(folder_path: Path) -> dict[str, tuple[int, int]]:
     """Every file under `carpeta` with its size and mtime: what a shared folder must still have at the end."""
-    return {str(p.relative_to(carpeta)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(carpeta.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder_path)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder_path.rglob("*")) if p.is_file()}
 
 
 def _compartida(valor, *carpetas: Path):
     """Yield a shared fixture's value; at the session's end fail if any test added, removed or changed a file in
     `carpetas` (a test that changes files must work on a copy, or the tests after it would see its changes)."""
-    antes = {c: _huella(c) for c in carpetas}
+    earlier = {c: _huella(c) for c in carpetas}
     yield valor
-    for c, huella in antes.items():
+    for c, huella in earlier.items():
         assert _huella(c) == huella, f"una prueba cambió la carpeta compartida {c}"
 
 
@@ -198,15 +198,15 @@ def _una_vez(tmp_path_factory, nombre: str, construir) -> Path:
     raiz = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         raiz = raiz.parent
-    carpeta, hecho = raiz / nombre, raiz / f"{nombre}.hecho"
+    folder_path, hecho = raiz / nombre, raiz / f"{nombre}.hecho"
     with open(raiz / f"{nombre}.lock", "w") as cerrojo:
         fcntl.flock(cerrojo, fcntl.LOCK_EX)  # released when the file closes
         if not hecho.exists():
-            shutil.rmtree(carpeta, ignore_errors=True)
-            carpeta.mkdir()
-            construir(carpeta)
+            shutil.rmtree(folder_path, ignore_errors=True)
+            folder_path.mkdir()
+            construir(folder_path)
             hecho.touch()
-    return carpeta
+    return folder_path
 
 
 @dataclass
@@ -214,17 +214,17 @@ class Publicado:
     """A published refresh: its folder, raw files, analysts' file, operator database, and what the run said (its
     check evaluations and log messages from its Dagster instance, and the CLI's output)."""
 
-    carpeta: Path
+    folder_path: Path
     raw: Path
     almacen: Path
-    operacion: Path
+    operator: Path
     dagster_home: Path
     checks: dict[tuple[str, str], dg.AssetCheckEvaluation] = field(default_factory=dict)
     mensajes: set[str] = field(default_factory=set)
     stdout: str = ""
 
 
-def _leer_publicado(carpeta: Path, raw: Path, almacen: Path, op: Path, home: Path) -> Publicado:
+def _leer_publicado(folder_path: Path, raw: Path, almacen: Path, op: Path, home: Path) -> Publicado:
     """What a published folder's run said, read back from its Dagster instance (any worker can)."""
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     try:
@@ -234,9 +234,9 @@ def _leer_publicado(carpeta: Path, raw: Path, almacen: Path, op: Path, home: Pat
         mensajes = {e.user_message for r in runs for e in instance.all_logs(r.run_id)}
     finally:
         instance.dispose()
-    salida = carpeta / "refresh.stdout"
-    return Publicado(carpeta, raw, almacen, op, home, checks, mensajes,
-                     salida.read_text(encoding="utf-8") if salida.exists() else "")
+    exit_year = folder_path / "refresh.stdout"
+    return Publicado(folder_path, raw, almacen, op, home, checks, mensajes,
+                     exit_year.read_text(encoding="utf-8") if exit_year.exists() else "")
 
 
 # --- the small sample, written once --------------------------------------------------------------------------------
@@ -247,9 +247,9 @@ def muestra_pequena(tmp_path_factory):
     """`vraem sample-data --scale small` (seed 2024, 2019–2024) in a subprocess. Shared: never change its files
     (copy them: `shutil.copytree`)."""
 
-    def escribir(carpeta: Path) -> None:
+    def escribir(folder_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if k != "VRAEM_RAW_DIR"}
-        gen = vraem("sample-data", "--out", str(carpeta / "raw"), "--scale", "small", env=env)
+        gen = vraem("sample-data", "--out", str(folder_path / "raw"), "--scale", "small", env=env)
         assert gen.returncode == 0, gen.stdout + gen.stderr
 
     raw = _una_vez(tmp_path_factory, "muestra_pequena", escribir) / "raw"
@@ -267,15 +267,15 @@ def muestra_2024(muestra_pequena, tmp_path_factory):
 def _refrescado(tmp_path_factory, nombre: str, raw: Path, op: bool) -> Publicado:
     """`vraem refresh --raw RAW` once for the run, in the folder `nombre` (`entorno_de_refresco`)."""
 
-    def refrescar(carpeta: Path) -> None:
-        run = vraem("refresh", "--raw", str(raw), env=entorno_de_refresco(carpeta, op=op))
+    def refrescar(folder_path: Path) -> None:
+        run = vraem("refresh", "--raw", str(raw), env=entorno_de_refresco(folder_path, op=op))
         assert run.returncode == 0, run.stdout + run.stderr
-        (carpeta / "refresh.stdout").write_text(run.stdout, encoding="utf-8")
+        (folder_path / "refresh.stdout").write_text(run.stdout, encoding="utf-8")
 
-    carpeta = _una_vez(tmp_path_factory, nombre, refrescar)
-    env = entorno_de_refresco(carpeta, op=op)
+    folder_path = _una_vez(tmp_path_factory, nombre, refrescar)
+    env = entorno_de_refresco(folder_path, op=op)
     almacen = Path(env["VRAEM_WAREHOUSE"])
-    return _leer_publicado(carpeta, raw, almacen, Path(env.get("VRAEM_OPERACION") or operacion(almacen)),
+    return _leer_publicado(folder_path, raw, almacen, Path(env.get("VRAEM_OPERACION") or operator(almacen)),
                            Path(env["DAGSTER_HOME"]))
 
 
@@ -291,15 +291,15 @@ def publicado_pequena(muestra_pequena, tmp_path_factory):
 def publicado_2024(muestra_2024, tmp_path_factory):
     """`muestra_2024` refreshed once by `vraem refresh`. Shared: read it, or refresh a copy (`copia_de`)."""
     publicado = _refrescado(tmp_path_factory, "publicado_2024", muestra_2024, op=True)
-    yield from _compartida(publicado, publicado.almacen.parent, publicado.operacion.parent)
+    yield from _compartida(publicado, publicado.almacen.parent, publicado.operator.parent)
 
 
-def copia_de(publicado: Publicado, destino: Path) -> dict[str, str]:
+def copia_de(publicado: Publicado, destination: Path) -> dict[str, str]:
     """A copy of a CLI-published folder (analysts' file, operator database, DAGSTER_HOME) in `destino`; returns the
     environment of a refresh there."""
-    for parte in ("w", "op", "dagster_home"):
-        shutil.copytree(publicado.carpeta / parte, destino / parte)
-    return entorno_de_refresco(destino)
+    for part in ("w", "op", "dagster_home"):
+        shutil.copytree(publicado.folder_path / part, destination / part)
+    return entorno_de_refresco(destination)
 
 
 # --- the hand-worked firm scenario, materialized once --------------------------------------------------------------
@@ -320,15 +320,15 @@ def materializar_una_vez(base: Path, years: tuple[int, int]) -> Publicado:
             assert materialize(years, instance=instance).success
     finally:
         instance.dispose()
-    return _leer_publicado(base, base / "raw", warehouse, operacion(warehouse), home)
+    return _leer_publicado(base, base / "raw", warehouse, operator(warehouse), home)
 
 
-def copia_materializada(publicado: Publicado, destino: Path) -> tuple[Path, Path]:
+def copia_materializada(publicado: Publicado, destination: Path) -> tuple[Path, Path]:
     """A copy of a folder `materializar_una_vez` published (raw files, analysts' file, operator database) in
     `destino`: (raw, warehouse)."""
-    for parte in ("raw", "wh"):
-        shutil.copytree(publicado.carpeta / parte, destino / parte)
-    return destino / "raw", destino / "wh" / "vraem.duckdb"
+    for part in ("raw", "wh"):
+        shutil.copytree(publicado.folder_path / part, destination / part)
+    return destination / "raw", destination / "wh" / "vraem.duckdb"
 
 
 def _escenario(base: Path, enaho: bool) -> None:
@@ -348,7 +348,7 @@ def escenario_publicado(tmp_path_factory):
     database beside it, and the run's check evaluations. Shared: read it, or work on `escenario_copia`."""
     base = _una_vez(tmp_path_factory, "escenario", lambda b: _escenario(b, enaho=False))
     warehouse = base / "wh" / "vraem.duckdb"
-    publicado = _leer_publicado(base, base / "raw", warehouse, operacion(warehouse), base / "dagster_home")
+    publicado = _leer_publicado(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")
     yield from _compartida(publicado, base / "raw", base / "wh")
 
 
@@ -365,5 +365,5 @@ def escenario_enaho_publicado(tmp_path_factory):
     published once; `mensajes` holds the run's log messages. Shared: read it, or work on a copy."""
     base = _una_vez(tmp_path_factory, "escenario_enaho", lambda b: _escenario(b, enaho=True))
     warehouse = base / "wh" / "vraem.duckdb"
-    publicado = _leer_publicado(base, base / "raw", warehouse, operacion(warehouse), base / "dagster_home")
+    publicado = _leer_publicado(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")
     yield from _compartida(publicado, base / "raw", base / "wh")

@@ -39,15 +39,15 @@ def stage_year(tmp_path: Path, fuente: str, schema: pa.DataFrameSchema, anio: in
     stage_text_year(con, fuente=fuente, schema=schema, anio=anio, find_year=find_year, raw_dir=tmp_path / "raw",
                     workdir=tmp_path / "tmp")
     table = f"staging.{fuente}"
-    reads = [SourceRead(fuente=fuente, anio=anio, path=Path(a), leidas=r, aceptadas=acc, rechazadas=rej,
-                        duplicadas=dup or 0, nota=nota or "")
+    reads = [SourceRead(fuente=fuente, anio=anio, path=Path(a), read_rows=r, accepted_rows=acc, rejected_rows=rej,
+                        duplicate_rows=dup or 0, nota=nota or "")
              for a, r, acc, rej, dup, nota in con.execute(
                  "SELECT archivo, filas_leidas, filas_aceptadas, filas_rechazadas, filas_duplicadas, nota "
                  "FROM meta.fuentes WHERE fuente = ? AND anio = ? ORDER BY archivo", [fuente, anio]).fetchall()]
     accepted = con.execute(f"SELECT count(*) FROM {table} WHERE anio = ?", [anio]).fetchone()[0]
     rows = con.execute(f"SELECT regexp_extract(archivo, '[^/]+$'), linea, regla FROM quarantine.{fuente} "
                        "WHERE anio = ? ORDER BY archivo, linea", [anio]).fetchall()
-    assert sum(r.leidas for r in reads) == accepted + len(rows)
+    assert sum(r.read_rows for r in reads) == accepted + len(rows)
     assert con.execute("SELECT coalesce(sum(filas_leidas - filas_aceptadas - filas_rechazadas), 0) "
                        "FROM meta.fuentes").fetchone()[0] == 0
     if (tmp_path / "tmp").exists():

@@ -14,13 +14,13 @@ from openpyxl.styles import Alignment
 
 #: The 25 departments as INEI writes them in the older per-activity editions: Callao apart, Lima followed by
 #: "Lima Metropolitana" and "Lima Provincias" (source note §7.1).
-DEPARTAMENTOS = [("Amazonas", "01"), ("Áncash", "02"), ("Apurímac", "03"), ("Arequipa", "04"), ("Ayacucho", "05"),
+DEPARTMENTS = [("Amazonas", "01"), ("Áncash", "02"), ("Apurímac", "03"), ("Arequipa", "04"), ("Ayacucho", "05"),
                  ("Cajamarca", "06"), ("Callao", "07"), ("Cusco", "08"), ("Huancavelica", "09"), ("Huánuco", "10"),
                  ("Ica", "11"), ("Junín", "12"), ("La Libertad", "13"), ("Lambayeque", "14"), ("Lima", "15"),
                  ("Loreto", "16"), ("Madre de Dios", "17"), ("Moquegua", "18"), ("Pasco", "19"), ("Piura", "20"),
                  ("Puno", "21"), ("San Martín", "22"), ("Tacna", "23"), ("Tumbes", "24"), ("Ucayali", "25")]
 
-ACTIVIDADES = [("agricultura", "Agricultura, Ganadería, Caza y Silvicultura"), ("pesca", "Pesca y Acuicultura"),
+ACTIVITIES = [("agricultura", "Agricultura, Ganadería, Caza y Silvicultura"), ("pesca", "Pesca y Acuicultura"),
                ("extraccion", "Extracción de Petróleo, Gas y Minerales"), ("manufactura", "Manufactura"),
                ("electricidad_gas_agua", "Electricidad, Gas y Agua"), ("construccion", "Construcción"),
                ("comercio", "Comercio, Mantenimiento y Reparación de Vehículos Automotores y Motocicletas"),
@@ -73,7 +73,7 @@ def write_workbook(path: Path, rows: list, years: list, *, subtitle: str = "Valo
 def department_rows(values: dict[str, list], lima_sub: dict[str, list] | None = None) -> list:
     """Rows of the 25 departments in INEI's order from `{code: [values per year]}`; Lima's sub-rows after Lima."""
     rows = []
-    for name, code in DEPARTAMENTOS:
+    for name, code in DEPARTMENTS:
         rows.append((name, values[code]))
         if code == "15" and lima_sub:
             rows += list(lima_sub.items())
@@ -83,7 +83,7 @@ def department_rows(values: dict[str, list], lima_sub: dict[str, list] | None = 
 def activity_values(a: int, n_years: int) -> dict[str, list[int]]:
     """Per-activity department values, easy to add by hand: department d, activity a (1–12), year k:
     100·d + a + k (miles de soles)."""
-    return {code: [100 * int(code) + a + k for k in range(n_years)] for _, code in DEPARTAMENTOS}
+    return {code: [100 * int(code) + a + k for k in range(n_years)] for _, code in DEPARTMENTS}
 
 
 def write_activity_set(folder: Path, years: list, *, notes=None, skip: tuple[str, ...] = ()) -> dict[str, dict]:
@@ -96,8 +96,8 @@ def write_activity_set(folder: Path, years: list, *, notes=None, skip: tuple[str
     notes = notes or ("Fuente: INEI", "Con información disponible a junio del 2026")
     n = len(years)
     written: dict[str, dict] = {}
-    totals = {code: [0] * n for _, code in DEPARTAMENTOS}
-    for a, (code_a, name) in enumerate(ACTIVIDADES, start=1):
+    totals = {code: [0] * n for _, code in DEPARTMENTS}
+    for a, (code_a, name) in enumerate(ACTIVITIES, start=1):
         vals = activity_values(a, n)
         for code, v in vals.items():
             totals[code] = [t + x for t, x in zip(totals[code], v, strict=True)]
@@ -109,14 +109,14 @@ def write_activity_set(folder: Path, years: list, *, notes=None, skip: tuple[str
         write_workbook(folder / f"A.{25 + a}.xlsx", department_rows(vals, sub) + [None, ("Valor Agregado Bruto", vab)],
                        years, activity=name, notes=notes)
     vab = [sum(totals[c][k] for c in totals) for k in range(n)]
-    imp = [round(v / 10) for v in vab]
-    der = [1000] * n
-    pbi = [v + i + d for v, i, d in zip(vab, imp, der, strict=True)]
+    product_taxes = [round(v / 10) for v in vab]
+    import_duties = [1000] * n
+    pbi = [v + i + d for v, i, d in zip(vab, product_taxes, import_duties, strict=True)]
     sub = {"Lima Metropolitana": [x - 6000 for x in totals["15"]], "Lima Provincias": [6000] * n}
     write_workbook(folder / "pbi_departamentos.xlsx",
                    department_rows(totals, sub) + [None, ("Valor Agregado Bruto", vab), None,
-                                                   ("Impuestos a los Productos", imp), ("Derechos de Importación", der),
+                                                   ("Impuestos a los Productos", product_taxes), ("Derechos de Importación", import_duties),
                                                    None, ("Producto Bruto Interno", pbi)], years, notes=notes)
     written["total"] = totals
-    written["nacional"] = {"vab": vab, "impuestos": imp, "derechos": der, "pbi": pbi}
+    written["nacional"] = {"vab": vab, "impuestos": product_taxes, "derechos": import_duties, "pbi": pbi}
     return written

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.builders import COMERCIO, CONSTRUCCION, SERVICIOS, bad_ruc, padron_row, ruc, write_padron, write_ventas
+from tests.builders import COMMERCE, CONSTRUCTION, SERVICES, bad_ruc, padron_row, ruc, write_padron, write_ventas
 
 # 2024 ------------------------------------------------------------------------------------------------------------
 R = {i: ruc("20", 10_000_000 + i) for i in range(1, 30)}
 P10 = ruc("10", 41_234_567)
 
 PADRON_2024 = [
-    padron_row(R[1], ubigeo="050401", actividad=COMERCIO),                             # in, micro, Ayacucho
-    padron_row(P10, tipo="PERSONA NATURAL CON NEGOCIO", ubigeo="080910", actividad=COMERCIO),  # in, micro at 150 UIT
-    padron_row(R[3], ubigeo="090701", actividad=SERVICIOS),                            # in, pequeña just above 150 UIT
-    padron_row(R[4], ubigeo="120604", actividad=SERVICIOS),                            # in, pequeña at 1,700 UIT
-    padron_row(R[5], ubigeo="050501", actividad=CONSTRUCCION),                         # in, mediana at 2,300 UIT
+    padron_row(R[1], ubigeo="050401", actividad=COMMERCE),                             # in, micro, Ayacucho
+    padron_row(P10, tipo="PERSONA NATURAL CON NEGOCIO", ubigeo="080910", actividad=COMMERCE),  # in, micro at 150 UIT
+    padron_row(R[3], ubigeo="090701", actividad=SERVICES),                            # in, pequeña just above 150 UIT
+    padron_row(R[4], ubigeo="120604", actividad=SERVICES),                            # in, pequeña at 1,700 UIT
+    padron_row(R[5], ubigeo="050501", actividad=CONSTRUCTION),                         # in, mediana at 2,300 UIT
     padron_row(R[6], ubigeo="030202", actividad="ACTIVIDAD QUE NO EXISTE"),             # in, grande, sin_clasificar
     padron_row(R[7], ubigeo="150101"),                                                 # in, national only (Lima)
     padron_row(R[8], ubigeo="050401", estado="BAJA DE OFICIO"),                        # out: not active

@@ -22,7 +22,7 @@ OUT = ruc("20", 30_000_099)    # a valid RUC that is in no Padrón cut
 DNI_P = "45215942"             # its RUC 10 (Tipo: persona natural SIN negocio) is in 080910 Pichari (Cusco)
 DNI_Z = "05414828"             # leading zero; RUC 10 = 10054148289 (source note §2 test vector), 120604 Mazamari
 DNI_H = "47000001"             # RUC 10 in 090701 Pampas (Huancavelica): consumer and mortgage credit only
-DNI_SIN_RUC = "12345678"       # no RUC 10 in the Padrón
+DNI_WITHOUT_RUC = "12345678"       # no RUC 10 in the Padrón
 P10 = ruc("10", int(DNI_P))
 Z10 = "10054148289"
 H10 = ruc("10", int(DNI_H))
@@ -50,7 +50,7 @@ DEUDORES_2024 = [
     f"202412|6|{Q}|00058|06|1000000.00",       # 8  RUC 10 as RUC → Ayacucho, corporativos 1,000,000
     f"202412|1|{DNI_H}|00002|13|90000.00",     # 9  mortgage in Huancavelica: out
     f"202412|1|{DNI_H}|00002|11|2500.00",      # 10 revolving consumer in Huancavelica: out
-    f"202412|1|{DNI_SIN_RUC}|00002|09|50000.00",  # 11 unlocated: DNI without RUC 10 in the Padrón
+    f"202412|1|{DNI_WITHOUT_RUC}|00002|09|50000.00",  # 11 unlocated: DNI without RUC 10 in the Padrón
     f"202412|6|{OUT}|00002|09|40000.00",       # 12 unlocated: RUC not in the Padrón
     f"202412|6|{S}|00002|10|7000.00",          # 13 unlocated: no UBIGEO in the Padrón
     "202412|4|001234567|00002|09|3000.00",     # 14 unlocated: carné de extranjería

@@ -86,13 +86,13 @@ def test_find_files_pipe_first_then_newest_week_and_reports_others(tmp_path):
     ("x28030124.zip", [("2024-01-28", "2024-02-03"), ("2023-12-28", "2024-01-03")]),
     ("X28031223.DBF", [("2023-12-28", "2024-01-03"), ("2023-11-28", "2023-12-03")]),
     ("x30020324.zip", [("2024-03-30", "2024-04-02")]),  # 30 February does not exist: one reading
-    ("x31310224.zip", []),  # not a date: no period, as `semana` says None
+    ("x31310224.zip", []),  # not a date: no period, as `week` says None
     ("exportaciones_2024.txt", []),
 ])
 def test_weekly_name_periods(name, periods):
     from datetime import date
 
-    got = aduanas.ExportFile(Path(name), "dbf").periodos
+    got = aduanas.ExportFile(Path(name), "dbf").week_spans
     assert got == [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in periods]
 
 
@@ -104,7 +104,7 @@ def test_weekly_name_periods(name, periods):
     ("exportaciones_2024.txt", 2024, {2024}),
 ])
 def test_years_a_file_may_hold(name, anio, years):
-    assert aduanas.ExportFile(Path(name), "pipe").anios_posibles(anio) == years
+    assert aduanas.ExportFile(Path(name), "pipe").possible_years(anio) == years
 
 
 def test_week_names_must_overlap_the_folder_year():
@@ -138,7 +138,7 @@ def test_pipe_delivery_without_ubigeo_column_and_normalization(tmp_path):
     got = con.execute("SELECT cadu, ndcl, fecha_numeracion, fecha_embarque::VARCHAR, ubigeo, nandina, pais_sunat, "
                       "fob_usd, peso_neto_kg FROM staging.exportaciones").fetchall()
     assert got == [("019", "000077", None, "2024-01-10", None, "0804400000", "FX", 12.5, None)]
-    assert (staged.aceptadas, staged.rechazadas) == (1, 0)
+    assert (staged.accepted_rows, staged.rejected_rows) == (1, 0)
 
 
 def test_pipe_delivery_missing_a_key_column_fails_naming_it(tmp_path):
@@ -157,16 +157,16 @@ def test_pipe_delivery_with_part_of_the_line_key_fails_naming_the_missing_parts(
 
 def test_each_quarantine_rule_once(tmp_path):
     rows = [
-        export_pipe_row(1, fano="2024", fecha="20240105"),                       # l2 accepted
-        export_pipe_row(2, fano="2024", fecha="20240105", fob="-0.01"),          # l3 fob_no_negativo
-        export_pipe_row(3, fano="2024", fecha="20240105", fob="1,5"),            # l4 tipo_de_dato (fob)
-        export_pipe_row(4, fano="2024", fecha="20240230"),                       # l5 tipo_de_dato ×2 (dates)
-        export_pipe_row(5, fano="2024", fecha="20210105"),                       # l6 fechas_del_anio (2021 < 2023)
-        export_pipe_row(6, fano="2024", fecha="20240105", cnan="0804.4A.00.00"), # l7 nandina_10_digitos
-        export_pipe_row(7, fano="2024", fecha="20240105", regimen="Reexportación"),  # l8 régimen
-        export_pipe_row(1, fano="2024", fecha="20240105"),                       # l9 clave_duplicada (of l2)
-        export_pipe_row(8, fano="2024", fecha="20240105", fob="inf"),            # l10 valor_finito
-        export_pipe_row(9, fano="2024", fecha="0", fob="0"),                     # l11 accepted: no date, zero FOB
+        export_pipe_row(1, fano="2024", date_value="20240105"),                       # l2 accepted
+        export_pipe_row(2, fano="2024", date_value="20240105", fob="-0.01"),          # l3 fob_no_negativo
+        export_pipe_row(3, fano="2024", date_value="20240105", fob="1,5"),            # l4 tipo_de_dato (fob)
+        export_pipe_row(4, fano="2024", date_value="20240230"),                       # l5 tipo_de_dato ×2 (dates)
+        export_pipe_row(5, fano="2024", date_value="20210105"),                       # l6 fechas_del_anio (2021 < 2023)
+        export_pipe_row(6, fano="2024", date_value="20240105", cnan="0804.4A.00.00"), # l7 nandina_10_digitos
+        export_pipe_row(7, fano="2024", date_value="20240105", regimen="Reexportación"),  # l8 régimen
+        export_pipe_row(1, fano="2024", date_value="20240105"),                       # l9 clave_duplicada (of l2)
+        export_pipe_row(8, fano="2024", date_value="20240105", fob="inf"),            # l10 valor_finito
+        export_pipe_row(9, fano="2024", date_value="0", fob="0"),                     # l11 accepted: no date, zero FOB
     ]
     write_export_pipe(tmp_path, 2024, rows, extra_lines=["solo|tres|campos"])  # l12 numero_de_campos
     con, load, staged = _stage(tmp_path)
@@ -174,7 +174,7 @@ def test_each_quarantine_rule_once(tmp_path):
     assert q == [(3, "fob_no_negativo"), (4, "tipo_de_dato"), (5, "tipo_de_dato; tipo_de_dato"),
                  (6, "fechas_del_anio"), (7, "nandina_10_digitos"), (8, "regimen_exportacion_definitiva"),
                  (9, "clave_duplicada"), (10, "valor_finito"), (12, "numero_de_campos")]
-    assert (load.rows_read, staged.aceptadas, staged.rechazadas) == (11, 2, 9)
+    assert (load.rows_read, staged.accepted_rows, staged.rejected_rows) == (11, 2, 9)
     msg = con.execute("SELECT valor FROM quarantine.exportaciones WHERE linea = 12").fetchone()[0]
     assert msg == "3 campos, se esperaban 17"
 
@@ -193,10 +193,10 @@ def test_hs_resolution_on_known_cases(hs6, clase):
 
 
 def test_hs_resolution_rules_one_row_per_branch():
-    pares = pd.DataFrame({"hs": ["111111", "222222", "222222", "333333", "333333", "444444", "444444", "990000"],
+    pairs = pd.DataFrame({"hs": ["111111", "222222", "222222", "333333", "333333", "444444", "444444", "990000"],
                           "isic4": ["0111", "0729", "0990", "1391", "1430", "0121", "0127", "9810"]})
-    reglas = pd.DataFrame({"prefijo_hs": ["44", "4444"], "ciiu_clase": ["0121", "0127"], "motivo": ["", ""]})
-    got = referencia.resolve_hs_ciiu(pares, reglas).set_index("hs6")
+    rule_table = pd.DataFrame({"prefijo_hs": ["44", "4444"], "ciiu_clase": ["0121", "0127"], "motivo": ["", ""]})
+    got = referencia.resolve_hs_ciiu(pairs, rule_table).set_index("hs6")
     assert got[["ciiu_clase", "regla"]].to_dict("index") == {
         "111111": {"ciiu_clase": "0111", "regla": "unico"},
         "222222": {"ciiu_clase": "0729", "regla": "sin_0990"},

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import operacion
+from tests.conftest import operator
 
 TIMEOUT_S = 600
 
@@ -41,7 +41,7 @@ needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="unshare -rm / m
 def published(escenario_publicado) -> Path:
     """The firm scenario (2023, 2024) published once for the session (conftest.escenario_publicado): raw/,
     wh/vraem.duckdb and wh/vraem_operacion.duckdb. Each test copies it before refreshing."""
-    return escenario_publicado.carpeta
+    return escenario_publicado.folder_path
 
 
 def _sha(path: Path) -> str:
@@ -69,20 +69,20 @@ def _limited(limit: int):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("margen", [0, 1], ids=["al_copiar", "durante_la_ejecucion"])
-def test_file_size_limit_names_the_cause_and_leaves_nothing(published, tmp_path, margen):
+@pytest.mark.parametrize("margin", [0, 1], ids=["al_copiar", "durante_la_ejecucion"])
+def test_file_size_limit_names_the_cause_and_leaves_nothing(published, tmp_path, margin):
     """`ulimit -f` below the operator database (the run's copy cannot be made) or just above it (the copy is
     made, the run's writes then exceed the limit): exit 1, the cause in the last line, nothing changed or left."""
     shutil.copytree(published, tmp_path / "b")
     raw, warehouse = tmp_path / "b" / "raw", tmp_path / "b" / "wh" / "vraem.duckdb"
-    op = operacion(warehouse)
+    op = operator(warehouse)
     before = {p.name: _sha(p) for p in warehouse.parent.iterdir() if p.is_file()}
-    limit = op.stat().st_size // 2 if margen == 0 else op.stat().st_size + (256 << 10)
+    limit = op.stat().st_size // 2 if margin == 0 else op.stat().st_size + (256 << 10)
     run = subprocess.run(_refresh_cmd(raw, warehouse), capture_output=True, text=True, timeout=TIMEOUT_S,
                          preexec_fn=_limited(limit), env=_env(DAGSTER_HOME=str(tmp_path / "dagster")))
     assert run.returncode == 1, run.stdout + run.stderr
     assert "el archivo supera el tamaño máximo permitido (límite del sistema, ulimit -f)" in run.stderr, run.stderr
-    if margen == 0:
+    if margin == 0:
         assert f"{op.with_name('.' + op.name)}." in run.stderr and "al copiar la base de operación" in run.stderr
     assert _last_line(run.stderr).startswith("vraem refresh: falló"), run.stderr
     assert "Traceback" not in run.stderr and "cannot rollback" not in run.stderr
@@ -178,7 +178,7 @@ def test_full_disk_under_dagster_home_ends_with_one_line(published, tmp_path):
     assert {p.name: _sha(p) for p in (src / "wh").iterdir() if p.is_file()} == before
 
 
-_PUBLICAR_BAJO_LIMITE = r"""
+_PUBLISH_UNDER_LIMIT = r"""
 import resource, sys
 from pathlib import Path
 import duckdb
@@ -204,7 +204,7 @@ def test_a_publish_that_meets_a_file_size_limit_leaves_no_half_written_file(tmp_
     target = tmp_path / "publicado" / "vraem.duckdb"
     target.parent.mkdir()
     target.write_bytes(b"el archivo publicado")
-    run = subprocess.run([sys.executable, "-c", _PUBLICAR_BAJO_LIMITE, str(target), str(2 << 20)],
+    run = subprocess.run([sys.executable, "-c", _PUBLISH_UNDER_LIMIT, str(target), str(2 << 20)],
                          capture_output=True, text=True, timeout=TIMEOUT_S)
     assert run.returncode == 7, run.stdout + run.stderr
     assert run.stdout.startswith(f"{target.parent}/.vraem.duckdb.") and ".tmp: el archivo supera el tamaño máximo" \

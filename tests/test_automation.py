@@ -23,7 +23,7 @@ WORKBOOK = "inei/vab/pbi_peru_18.xlsx"
 
 
 #: The instance a tick reads (it recovers the runs a dead process left unfinished: none here).
-INSTANCIA = dg.DagsterInstance.ephemeral()
+INSTANCE = dg.DagsterInstance.ephemeral()
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def write(raw, relative, data: bytes, mtime: int | None = None):
 
 
 def tick(cursor, definitions) -> dg.SensorEvaluationContext:
-    return dg.build_sensor_context(cursor=cursor, definitions=definitions, instance=INSTANCIA)
+    return dg.build_sensor_context(cursor=cursor, definitions=definitions, instance=INSTANCE)
 
 
 def evaluate(definitions, cursor=None):

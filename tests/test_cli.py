@@ -21,8 +21,8 @@ def test_sample_data_then_refresh_small(publicado_pequena, tmp_path):
 
     warehouse = publicado_pequena.almacen
     assert not list(warehouse.parent.glob(f".{warehouse.name}.*.tmp*"))  # no publish copy left behind
-    operacion = publicado_pequena.operacion
-    assert query(operacion, "SELECT count(*) AS n FROM staging.padron_ruc")["n"][0] > 0  # row-level data stays there
+    operator = publicado_pequena.operator
+    assert query(operator, "SELECT count(*) AS n FROM staging.padron_ruc")["n"][0] > 0  # row-level data stays there
     key = query(warehouse, "SELECT DISTINCT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"]
     assert {"empresas_formales", "ventas_millones_soles", "empleo_pea_ocupada", "empleo_informal_pct"} <= set(key)
     assert len(query(warehouse, "SELECT * FROM meta.ejecuciones")) == 1

@@ -3,8 +3,8 @@
 import duckdb
 import pytest
 
-from vraem_pipeline.core import coherence as coherencia
-from vraem_pipeline.defs.indicadores import saltos_interanuales as saltos_check
+from vraem_pipeline.core import coherence as coherence
+from vraem_pipeline.defs.indicadores import year_on_year_jumps as jumps_check
 
 KEY = "CREATE TABLE marts.indicadores_clave (anio INT, indicador VARCHAR, valor DOUBLE, unidad VARCHAR)"
 
@@ -38,7 +38,7 @@ def test_territory_above_peru_is_named_for_each_figure_with_a_national_total(con
         (2024, "empresas_participacion_nacional_pct", 99.0, "%"),          # fine
         (2024, "empleo_pea_ocupada", 1e9, "trabajadores"),                 # no national total: its share speaks
     ])
-    bad = coherencia.territorio_sobre_nacional(con)
+    bad = coherence.territory_above_national(con)
     assert list(bad.itertuples(index=False, name=None)) == [
         ("credito_millones_soles", 2024, 4.1, 4.0),
         ("empleo_participacion_nacional_pct", 2024, 100.5, 100.0),
@@ -61,7 +61,7 @@ def test_every_share_block_of_every_marts_table_sums_to_100(con):
     ])
     con.execute("CREATE TABLE marts.c (anio INT, participacion_territorio_pct DOUBLE)")  # not a block column
     con.execute("INSERT INTO marts.c VALUES (2024, 12.5)")
-    bad = coherencia.participaciones_que_no_suman_100(con)
+    bad = coherence.shares_not_summing_to_100(con)
     assert list(bad.itertuples(index=False, name=None)) == [("a", 2024, 90.0), ("b", 2020, 100.5)]
 
 
@@ -84,14 +84,14 @@ JUMPS = [
 
 def test_year_on_year_jumps_beyond_the_family_bound_name_the_figure_and_years(con):
     key_figures(con, JUMPS)
-    bad = coherencia.saltos_interanuales(con)
+    bad = coherence.year_on_year_jumps(con)
     assert [(r.indicador, r.anio_anterior, r.anio, r.familia) for r in bad.itertuples()] == [
         ("empleo_informal_pct", 2023, 2024, "porcentajes"),
         ("empleo_pea_ocupada", 2023, 2024, "conteos"),
         ("empresas_formales", 2023, 2024, "conteos"),
         ("exportaciones_millones_usd", 2023, 2024, "montos"),
     ]
-    assert coherencia.describir_saltos(bad) == [
+    assert coherence.describe_jumps(bad) == [
         "empleo_informal_pct 2023→2024: 80.00 → 69.00 (-11.0 pp; límite ±10 pp, porcentajes)",
         "empleo_pea_ocupada 2023→2024: 100.00 → 40.00 (-60.0 %; límite ±50 %, conteos)",
         "empresas_formales 2023→2024: 150.00 → 226.00 (+50.7 %; límite ±50 %, conteos)",
@@ -105,7 +105,7 @@ def test_the_jump_check_warns_without_blocking_and_names_the_figures(tmp_path):
     con.execute("CREATE SCHEMA marts")
     key_figures(con, JUMPS[:3])
     try:
-        result = saltos_check(con)
+        result = jumps_check(con)
     finally:
         con.close()
     assert not result.passed and result.severity.value == "WARN"
@@ -114,5 +114,5 @@ def test_the_jump_check_warns_without_blocking_and_names_the_figures(tmp_path):
 
 
 def test_without_key_figures_nothing_is_compared(con):
-    assert coherencia.territorio_sobre_nacional(con).empty and coherencia.saltos_interanuales(con).empty
-    assert coherencia.participaciones_que_no_suman_100(con).empty
+    assert coherence.territory_above_national(con).empty and coherence.year_on_year_jumps(con).empty
+    assert coherence.shares_not_summing_to_100(con).empty

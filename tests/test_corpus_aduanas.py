@@ -15,8 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.builders import (EXPORT_DBF_FIELDS, EXPORT_PIPE_HEADER, EXPORT_PIPE_HEADER_SIN_CLAVE, dbf_bytes,
-                            export_pipe_row, export_pipe_row_sin_clave, export_record, write_export_pipe,
+from tests.builders import (EXPORT_DBF_FIELDS, EXPORT_PIPE_HEADER, EXPORT_PIPE_HEADER_WITHOUT_KEY, dbf_bytes,
+                            export_pipe_row, export_pipe_row_without_key, export_record, write_export_pipe,
                             write_export_week)
 from tests.corpus_staging import assert_file_error, stage_year
 from vraem_pipeline.exportaciones.inputs import find_exportaciones_year
@@ -44,7 +44,7 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def _pipe(raw: Path, rows, **kw) -> Path:
-    rows = [export_pipe_row(i + 1, fano="2024", fecha="20240315", **r) if isinstance(r, dict) else r
+    rows = [export_pipe_row(i + 1, fano="2024", date_value="20240315", **r) if isinstance(r, dict) else r
             for i, r in enumerate(rows)]
     return write_export_pipe(raw, Y, rows, **kw)
 
@@ -141,7 +141,7 @@ DBF_CASES = [
      ("carga", 1, [])),
     # a week of 2021 in 2024's folder: refused by its name (its lines would fail fechas_del_anio one by one)
     ("archivo_de_otro_anio_en_la_carpeta", lambda raw: write_export_week(
-        raw, Y, "x01070321", [export_record(1, fano="2021", fecha="20210301")]),
+        raw, Y, "x01070321", [export_record(1, fano="2021", date_value="20210301")]),
      ("falla", "x01070321.zip", "semana_de_otro_anio", None, "semana del 01/03/2021 al 07/03/2021, fuera de 2024")),
     ("nombre_con_sql", lambda raw: write_export_week(raw, Y, "x01070324", [export_record(1, nombre=SQL)]),
      ("carga", 1, [])),
@@ -179,12 +179,12 @@ def _ten_mb_line(raw):
 
 def _mixed_encodings(raw):
     path = _pipe(raw, [{}])
-    row = "|".join(export_pipe_row(2, fano="2024", fecha="20240315"))
+    row = "|".join(export_pipe_row(2, fano="2024", date_value="20240315"))
     path.write_bytes(path.read_bytes() + row.encode("utf-8") + b"\n")  # one UTF-8 line in a latin-1 file
 
 
 def _wrong_delimiter(raw):
-    _pipe(raw, [{}], extra_lines=[",".join(export_pipe_row(2, fano="2024", fecha="20240315"))])
+    _pipe(raw, [{}], extra_lines=[",".join(export_pipe_row(2, fano="2024", date_value="20240315"))])
 
 
 PIPE_CASES = [
@@ -205,7 +205,7 @@ PIPE_CASES = [
         "fob" if h == "vfobserdol" else h for h in EXPORT_PIPE_HEADER]),
      ("falla", "exportaciones_2024.txt", "cabecera", 1, "faltan columnas ['vfobserdol']")),
     ("solo_cabecera", lambda raw: _pipe(raw, []), ("carga", 0, [])),
-    ("columna_extra", lambda raw: write_export_pipe(raw, Y, [export_pipe_row(1, fano="2024", fecha="20240315") + ["x"]],
+    ("columna_extra", lambda raw: write_export_pipe(raw, Y, [export_pipe_row(1, fano="2024", date_value="20240315") + ["x"]],
                                                     header=EXPORT_PIPE_HEADER + ["observacion"]), ("carga", 1, [])),
     ("separador_equivocado_en_una_linea", _wrong_delimiter,
      ("carga", 1, [("exportaciones_2024.txt", 3, "numero_de_campos")])),
@@ -214,7 +214,7 @@ PIPE_CASES = [
     # régimen sends it to quarantine; no row is lost or invented
     ("codificaciones_mezcladas", _mixed_encodings,  # a latin-1 file with a UTF-8 line: fails naming it
      ("falla", "exportaciones_2024.txt", "codificacion", 3, "codificación mixta")),
-    ("clave_repetida", lambda raw: _pipe(raw, [export_pipe_row(1, fano="2024", fecha="20240315")] * 2),
+    ("clave_repetida", lambda raw: _pipe(raw, [export_pipe_row(1, fano="2024", date_value="20240315")] * 2),
      ("carga", 1, [("exportaciones_2024.txt", 3, "clave_duplicada")])),
     ("montos_negativo_y_no_numerico", lambda raw: _pipe(raw, [{"fob": "-1"}, {"fob": "1.000,50"}, {}]),
      ("carga", 1, [("exportaciones_2024.txt", 2, "fob_no_negativo"), ("exportaciones_2024.txt", 3, "tipo_de_dato")])),
@@ -223,7 +223,7 @@ PIPE_CASES = [
                    ("exportaciones_2024.txt", 3, "aduana_3_digitos")])),
     ("ubigeo_desconocido", lambda raw: _pipe(raw, [{"ubigeo": "999998"}]), ("carga", 1, [])),
     ("archivo_de_otro_anio_en_la_carpeta", lambda raw: write_export_pipe(
-        raw, Y, [export_pipe_row(1, fano="2020", fecha="20200315")], name="exportaciones_2020.txt"),
+        raw, Y, [export_pipe_row(1, fano="2020", date_value="20200315")], name="exportaciones_2020.txt"),
      ("falla", "exportaciones_2020.txt", "lineas_de_otro_anio", None,
       "el 100 % de sus líneas son de 2020 (FANO) y está en la carpeta de 2024")),
 ]
@@ -251,7 +251,7 @@ def test_pipe_file_name_with_glob_characters_reads_its_own_lines(tmp_path):
     """DuckDB's read_csv expands globs: read directly, `exportaciones_202[4].txt` gave the rows of
     `exportaciones_2024.txt` (found by this corpus); such a name is now read through the temp copy."""
     for name, ndcl in (("exportaciones_2024.txt", 1), ("exportaciones_202[4].txt", 2)):
-        path = write_export_pipe(tmp_path / "raw", Y, [export_pipe_row(ndcl, fano="2024", fecha="20240315")], name=name)
+        path = write_export_pipe(tmp_path / "raw", Y, [export_pipe_row(ndcl, fano="2024", date_value="20240315")], name=name)
         path.write_bytes(path.read_bytes().decode("latin-1").encode("utf-8"))  # UTF-8: DuckDB would read it itself
     out = _stage(tmp_path)
     got = out.con.execute("SELECT regexp_extract(archivo, '[^/]+$'), ndcl FROM staging.exportaciones "
@@ -275,7 +275,7 @@ def test_failing_customs_file_leaves_the_published_warehouse_byte_identical(scen
     import hashlib
 
     from tests.builders import ruc
-    from tests.conftest import materialize, operacion, query
+    from tests.conftest import materialize, operator, query
 
     person = ruc("10", 41_999_999)  # a natural person exporting: personal data, never in the analysts' file
     week = write_export_week(scenario_raw, Y, "x01070324", [export_record(1, ruc_=person, nombre="QUISPE MAMANI JUAN"),
@@ -292,7 +292,7 @@ def test_failing_customs_file_leaves_the_published_warehouse_byte_identical(scen
         hits = query(warehouse, f"""SELECT count(*) AS n FROM {schema}.{table}
                                     WHERE "{column}" LIKE '%{person}%' OR "{column}" LIKE '%QUISPE%'""")
         assert hits["n"][0] == 0, (schema, table, column)
-    operator_before = query(operacion(warehouse), "SELECT * FROM staging.exportaciones ORDER BY linea")
+    operator_before = query(operator(warehouse), "SELECT * FROM staging.exportaciones ORDER BY linea")
 
     write_export_week(scenario_raw, Y, "x08140324", [export_record(3)])
     broken = scenario_raw / "aduanas" / str(Y) / "x08140324.zip"
@@ -305,7 +305,7 @@ def test_failing_customs_file_leaves_the_published_warehouse_byte_identical(scen
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
     assert week.exists()
     # the operator database kept the year as it was: the failed asset wrote nothing
-    after = query(operacion(warehouse), "SELECT * FROM staging.exportaciones ORDER BY linea")
+    after = query(operator(warehouse), "SELECT * FROM staging.exportaciones ORDER BY linea")
     assert after.equals(operator_before)
 
 
@@ -322,8 +322,8 @@ def test_header_names_holding_quotes_and_sql_are_identifiers_not_sql(tmp_path):
 
 # --- a delivery without the line key (source note §5.2) and files of another period -----------------------------
 
-def _sin_clave(raw: Path, rows: list[list[str]], year: int = Y, name: str | None = None) -> Path:
-    return write_export_pipe(raw, year, rows, name=name or f"entrega_{year}.txt", header=EXPORT_PIPE_HEADER_SIN_CLAVE)
+def _without_key(raw: Path, rows: list[list[str]], year: int = Y, name: str | None = None) -> Path:
+    return write_export_pipe(raw, year, rows, name=name or f"entrega_{year}.txt", header=EXPORT_PIPE_HEADER_WITHOUT_KEY)
 
 
 def test_delivery_without_the_line_key_loads_every_line_once(tmp_path):
@@ -332,13 +332,13 @@ def test_delivery_without_the_line_key_loads_every_line_once(tmp_path):
     apply, the date rule on `femb` (no `fnum`)."""
     from vraem_pipeline.core.sqlrules import table_failures
 
-    same = export_pipe_row_sin_clave(femb="20240315", freg="20240402")
-    path = _sin_clave(tmp_path / "raw", [
+    same = export_pipe_row_without_key(femb="20240315", freg="20240402")
+    path = _without_key(tmp_path / "raw", [
         same,                                                      # l2 accepted
         same,                                                      # l3 accepted: the same text, not a repeat
-        export_pipe_row_sin_clave(femb="20210105"),                # l4 fechas_del_anio (2021 < 2023)
-        export_pipe_row_sin_clave(femb="0", freg="20240110"),      # l5 accepted: no femb, freg is not a date rule's
-        export_pipe_row_sin_clave(femb="20240315", fob="-1"),      # l6 fob_no_negativo
+        export_pipe_row_without_key(femb="20210105"),                # l4 fechas_del_anio (2021 < 2023)
+        export_pipe_row_without_key(femb="0", freg="20240110"),      # l5 accepted: no femb, freg is not a date rule's
+        export_pipe_row_without_key(femb="20240315", fob="-1"),      # l6 fob_no_negativo
     ])
     out = _stage(tmp_path)
     assert (out.accepted, out.quarantine) == (3, [("entrega_2024.txt", 4, "fechas_del_anio"),
@@ -358,7 +358,7 @@ def test_delivery_without_the_line_key_loads_every_line_once(tmp_path):
 @pytest.mark.parametrize("other", ["semanal", "entrega_con_clave", "otra_entrega_sin_clave"])
 def test_delivery_without_the_line_key_beside_another_export_file_refuses_the_year(tmp_path, other):
     raw = tmp_path / "raw"
-    _sin_clave(raw, [export_pipe_row_sin_clave(femb="20240315")], name="entrega_2024.txt")
+    _without_key(raw, [export_pipe_row_without_key(femb="20240315")], name="entrega_2024.txt")
     name = {"semanal": "x01070324.zip", "entrega_con_clave": "exportaciones_2024.txt",
             "otra_entrega_sin_clave": "entrega_2024_12.txt"}[other]
     if other == "semanal":
@@ -366,7 +366,7 @@ def test_delivery_without_the_line_key_beside_another_export_file_refuses_the_ye
     elif other == "entrega_con_clave":
         _pipe(raw, [{}])
     else:
-        _sin_clave(raw, [export_pipe_row_sin_clave(femb="20241215")], name=name)
+        _without_key(raw, [export_pipe_row_without_key(femb="20241215")], name=name)
     err = assert_file_error(lambda: _stage(tmp_path), name="entrega_2024.txt", rule="entrega_sin_clave_mezclada",
                             line=None, says=f"junto a otros archivos de exportación del año: {name}")
     assert "solo los archivos semanales o solo la entrega" in str(err)
@@ -375,7 +375,7 @@ def test_delivery_without_the_line_key_beside_another_export_file_refuses_the_ye
 def test_keyed_delivery_line_missing_a_key_part_is_quarantined(tmp_path):
     """A file that has the key columns must give every line its key: a blank part could hide a repeat."""
     def without(ndcl: int, *blank: int) -> list[str]:
-        row = export_pipe_row(ndcl, fano="2024", fecha="20240315")
+        row = export_pipe_row(ndcl, fano="2024", date_value="20240315")
         for i in blank:  # EXPORT_PIPE_HEADER: fano 2, ndcl 3, nser 4
             row[i] = ""
         return row
@@ -397,7 +397,7 @@ def test_keyed_delivery_line_missing_a_key_part_is_quarantined(tmp_path):
 def test_weekly_zip_of_another_year_is_refused_naming_its_week_and_the_folder_year(tmp_path):
     """`x01070122.zip` (1–7 January 2022, its lines' FANO 2022) copied into 2023's folder: its lines were all within
     2023 ± 1 and were counted in 2023."""
-    write_export_week(tmp_path / "raw", 2023, "x01070122", [export_record(k, fano="2022", fecha="20220103")
+    write_export_week(tmp_path / "raw", 2023, "x01070122", [export_record(k, fano="2022", date_value="20220103")
                                                             for k in (1, 2)])
     assert_file_error(lambda: stage_year(tmp_path, "exportaciones", EXPORTACIONES, 2023, find_exportaciones_year),
                       name="x01070122.zip", rule="semana_de_otro_anio", line=None,
@@ -411,8 +411,8 @@ def test_week_across_new_year_belongs_to_either_year(tmp_path, name, year):
     """28 December 2023 – 3 January 2024 touches both years: it is accepted in either folder, and its lines, mostly
     DAMs of 2024, are not taken for a misplaced file in 2023's folder."""
     write_export_week(tmp_path / "raw", year, name, [
-        export_record(1, fano="2023", fecha="20231229"), export_record(2, fano="2024", fecha="20240102"),
-        export_record(3, fano="2024", fecha="20240103")])
+        export_record(1, fano="2023", date_value="20231229"), export_record(2, fano="2024", date_value="20240102"),
+        export_record(3, fano="2024", date_value="20240103")])
     out = stage_year(tmp_path, "exportaciones", EXPORTACIONES, year, find_exportaciones_year)
     assert (out.accepted, out.quarantine) == (3, [])
 
@@ -428,15 +428,15 @@ def test_week_across_new_year_belongs_to_either_year(tmp_path, name, year):
      ("falla", "exportaciones_2024.txt", "lineas_de_otro_anio", None, "el 100 % de sus líneas son de 2023, 2022")),
 ])
 def test_delivery_whose_lines_are_of_another_year_is_refused(tmp_path, name, fanos, expected):
-    rows = [export_pipe_row(i + 1, fano=f, fecha=f"{f}1215") for i, f in enumerate(fanos)]
+    rows = [export_pipe_row(i + 1, fano=f, date_value=f"{f}1215") for i, f in enumerate(fanos)]
     write_export_pipe(tmp_path / "raw", Y, rows, name=name)
     _check(tmp_path, expected)
 
 
 def test_delivery_without_the_key_whose_dates_are_of_another_year_is_refused(tmp_path):
-    _sin_clave(tmp_path / "raw", [export_pipe_row_sin_clave(femb="20221115"),
-                                  export_pipe_row_sin_clave(femb="20221120"),
-                                  export_pipe_row_sin_clave(femb="0")])  # a line without a date is not counted
+    _without_key(tmp_path / "raw", [export_pipe_row_without_key(femb="20221115"),
+                                  export_pipe_row_without_key(femb="20221120"),
+                                  export_pipe_row_without_key(femb="0")])  # a line without a date is not counted
     assert_file_error(lambda: _stage(tmp_path), name="entrega_2024.txt", rule="lineas_de_otro_anio", line=None,
                       says="el 100 % de sus líneas son de 2022 (fecha de numeración o de embarque) y está en la "
                            "carpeta de 2024")
@@ -451,8 +451,8 @@ def test_delivery_without_the_key_whose_dates_are_of_another_year_is_refused(tmp
     ("x31310224", ("falla", "x31310224.zip", "lineas_de_otro_anio", None, "el 75 % de sus líneas son de 2023 (FANO)")),
 ])
 def test_weekly_file_lines_of_the_year_before(tmp_path, week, expected):
-    write_export_week(tmp_path / "raw", Y, week, [export_record(1, fano="2023", fecha="20231228"),
-                                                  export_record(2, fano="2023", fecha="20231229"),
-                                                  export_record(3, fano="2023", fecha="20231230"),
-                                                  export_record(4, fano="2024", fecha="20240102")])
+    write_export_week(tmp_path / "raw", Y, week, [export_record(1, fano="2023", date_value="20231228"),
+                                                  export_record(2, fano="2023", date_value="20231229"),
+                                                  export_record(3, fano="2023", date_value="20231230"),
+                                                  export_record(4, fano="2024", date_value="20240102")])
     _check(tmp_path, expected)

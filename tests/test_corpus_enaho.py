@@ -16,13 +16,13 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from vraem_pipeline.empleo.inputs import read_personas_year, read_salud_year
+from vraem_pipeline.empleo.inputs import read_persons_year, read_health_year
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.ingest import stage_years, validate_file
 from vraem_pipeline.empleo import schema as schemas
 from vraem_pipeline.core.databases import ensure_schemas
 
-ANIO = 2024
+YEAR = 2024
 
 #: One valid person of module 500, as INEI's CSV writes it (upper-case names, keys without their zeros in CSV
 #: would be padded back; written here with them).
@@ -34,8 +34,8 @@ M500 = {"CONGLOME": "005030", "VIVIENDA": "002", "HOGAR": "11", "CODPERSO": "01"
 M400 = {"CONGLOME": "005030", "VIVIENDA": "002", "HOGAR": "11", "CODPERSO": "01", "P419A1": "1", "P419A2": " ",
         "P419A3": " ", "P419A4": " ", "P419A5": "5", "P419A8": " ", "OBSERVACION": "SIN OBSERVACION"}
 BASE = {"500": M500, "400": M400}
-FUENTE = {"500": ("enaho_personas", schemas.schema_for_year(ANIO), read_personas_year),
-          "400": ("enaho_salud", schemas.SCHEMA_SALUD, read_salud_year)}
+SOURCE = {"500": ("enaho_personas", schemas.schema_for_year(YEAR), read_persons_year),
+          "400": ("enaho_salud", schemas.SCHEMA_HEALTH, read_health_year)}
 N_ROWS = 5  # persons codperso 01–05, lines 2–6
 
 
@@ -47,20 +47,20 @@ def persons(module: str, changes: dict[int, dict[str, str]] | None = None) -> li
     return rows
 
 
-def csv_text(rows: list[dict[str, str]], *, year: str = str(ANIO), sep: str = ",") -> str:
+def csv_text(rows: list[dict[str, str]], *, year: str = str(YEAR), sep: str = ",") -> str:
     header = ["AÑO", *rows[0]]
     lines = [sep.join(header)] + [sep.join([year, *r.values()]) for r in rows]
     return "\r\n".join(lines) + "\r\n"
 
 
 def year_dir(raw: Path) -> Path:
-    folder = raw / "enaho" / str(ANIO)
+    folder = raw / "enaho" / str(YEAR)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
 def name(module: str, ext: str) -> str:
-    return f"Enaho01a-{ANIO}-{module}.{ext}"
+    return f"Enaho01a-{YEAR}-{module}.{ext}"
 
 
 def write_csv(raw: Path, module: str, text: str | bytes, encoding: str = "latin-1") -> Path:
@@ -92,21 +92,21 @@ def write_dta(raw: Path, module: str) -> Path:
 
 def stage(raw: Path, module: str, tmp_path: Path):
     """The staging asset's steps for one year: (quarantine (linea, regla), accepted rows, meta.fuentes row)."""
-    fuente, schema, read_year = FUENTE[module]
+    fuente, schema, read_year = SOURCE[module]
     con = duckdb.connect(str(tmp_path / "operacion.duckdb"))
     try:
         ensure_schemas(con)
-        loads = [validate_file(fuente, parsed, schema, ANIO, nota) for parsed, nota in read_year(raw, ANIO)]
-        stage_years(con, fuente, f"staging.{fuente}", schema, [ANIO], loads)
+        loads = [validate_file(fuente, parsed, schema, YEAR, nota) for parsed, nota in read_year(raw, YEAR)]
+        stage_years(con, fuente, f"staging.{fuente}", schema, [YEAR], loads)
         quarantine = con.execute(f"SELECT linea, regla FROM quarantine.{fuente} ORDER BY linea").fetchall()
         staged = con.execute(f"SELECT count(*) FROM staging.{fuente}").fetchone()[0]
-        leidas, aceptadas, rechazadas = con.execute(
+        read_rows, accepted_rows, rejected_rows = con.execute(
             "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes WHERE fuente = ?",
             [fuente]).fetchone()
     finally:
         con.close()
-    assert leidas == aceptadas + rechazadas and aceptadas == staged and rechazadas == len(quarantine)
-    return quarantine, staged, leidas
+    assert read_rows == accepted_rows + rejected_rows and accepted_rows == staged and rejected_rows == len(quarantine)
+    return quarantine, staged, read_rows
 
 
 # --- rows to quarantine, the run goes on ----------------------------------------------------------------------
@@ -184,9 +184,9 @@ def test_bad_rows_go_to_quarantine_with_their_rule_and_line(tmp_path, case):
     module, write, expected, read = QUARANTINE_CASES[case]
     raw = tmp_path / "raw"
     (write or _short_household_in_stata)(raw)
-    quarantine, staged, leidas = stage(raw, module, tmp_path)
+    quarantine, staged, read_rows = stage(raw, module, tmp_path)
     assert quarantine == expected
-    assert leidas == read and staged == read - len(expected)
+    assert read_rows == read and staged == read - len(expected)
 
 
 def test_sql_in_a_text_column_is_only_text(tmp_path):
@@ -299,7 +299,7 @@ def test_cli_reports_the_file_not_the_library_error_it_wraps(tmp_path, env):
     raw = tmp_path / "raw"
     _sav_as_dta(raw, "500")
     env(raw)
-    result = materialize((ANIO, ANIO), selection="staging/enaho_personas")
+    result = materialize((YEAR, YEAR), selection="staging/enaho_personas")
     errors, _ = _report(result)
     path = year_dir(raw) / name("500", "dta")
     assert errors == [f"staging/enaho_personas: {path}: el archivo .dta es en realidad sav: revise la descarga "
@@ -370,7 +370,7 @@ UNKNOWN_CODE_NOTE = ("código de encuesta 1100 (1100-Modulo05.zip) no figura en 
 def test_a_zip_of_the_folders_survey_or_an_unknown_code_is_read(tmp_path, module, zip_name, nota):
     raw = tmp_path / "raw"
     _zipped(raw, module, zip_name)
-    [(parsed, got)] = FUENTE[module][2](raw, ANIO)
+    [(parsed, got)] = SOURCE[module][2](raw, YEAR)
     assert got == nota and len(parsed.frame) == N_ROWS
     quarantine, staged, _ = stage(raw, module, tmp_path)
     assert quarantine == [] and staged == N_ROWS
@@ -390,7 +390,7 @@ def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years
     err = info.value
     assert (err.rule, err.line, err.path) == ("enaho_codigo_encuesta", None, path)
     code = zip_name.split("-")[0]
-    assert str(err) == (f"{path}: el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {ANIO} de "
+    assert str(err) == (f"{path}: el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {YEAR} de "
                         f"la carpeta (reference/enaho_codigos_encuesta.csv): muévalo a la carpeta de {code_year} "
                         "[enaho_codigo_encuesta]")
 

@@ -118,11 +118,11 @@ def test_pbi_corpus(tmp_path, build, expected):
         assert_file_error(read, name=name, rule=rule, line=row, says=says)
         return
     _, accepted, quarantined = expected
-    (cuadro,) = read().usados
-    split = split_valid(cuadro.celdas.copy(), INEI_VAB, anio=0, source=cuadro.label)
+    (workbook_table,) = read().used
+    split = split_valid(workbook_table.cell_frame.copy(), INEI_VAB, anio=0, source=workbook_table.label)
     got = sorted((int(r.linea), json.loads(r.registro_crudo)["columna"], r.regla) for r in split.rejected.itertuples())
     assert (split.n_accepted, got) == (accepted, quarantined)
-    assert cuadro.filas_leidas == split.n_accepted + len(split.rejected)
+    assert workbook_table.filas_leidas == split.n_accepted + len(split.rejected)
 
 
 def test_a_workbook_label_holding_sql_is_only_ever_data(tmp_path):

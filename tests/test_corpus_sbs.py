@@ -29,8 +29,8 @@ FILE = "deudores_202412.txt"
 SQL = "x'); DROP TABLE meta.fuentes; --"
 
 
-def line(doc=A, tipo_doc="6", entidad="00002", credito="09", saldo="100.00", periodo="202412") -> str:
-    return f"{periodo}|{tipo_doc}|{doc}|{entidad}|{credito}|{saldo}"
+def line(doc=A, doc_type="6", entity="00002", credito="09", balance="100.00", periodo="202412") -> str:
+    return f"{periodo}|{doc_type}|{doc}|{entity}|{credito}|{balance}"
 
 
 def _folder(raw: Path) -> Path:
@@ -67,7 +67,7 @@ def _spreadsheet(raw):
 
 def _utf8_in_latin1(raw):
     path = write_deudores(raw, Y, [line()])
-    path.write_bytes(path.read_bytes() + line(doc="Ñ" + A[1:], entidad="00003").encode("utf-8") + b"\n")
+    path.write_bytes(path.read_bytes() + line(doc="Ñ" + A[1:], entity="00003").encode("utf-8") + b"\n")
 
 
 # (id, build(raw), expected): ("falla", file, rule, line, text in the message) or ("carga", accepted, quarantine)
@@ -103,34 +103,34 @@ CASES = [
      ("carga", 2, [(FILE, 3, "numero_de_campos")])),
     # latin-1 decodes every byte: the UTF-8 "Ñ" arrives as two characters and fails the document's format
     ("codificaciones_mezcladas", _utf8_in_latin1, ("carga", 1, [(FILE, 3, "documento_formato; ruc_formato")])),
-    ("clave_repetida", lambda raw: write_deudores(raw, Y, [line(), line(saldo="5.00")]),
+    ("clave_repetida", lambda raw: write_deudores(raw, Y, [line(), line(balance="5.00")]),
      ("carga", 1, [(FILE, 3, "clave_duplicada")])),
     ("saldos_negativo_y_no_numerico", lambda raw: write_deudores(
-        raw, Y, [line(saldo="-0.01"), line(B, saldo="1.250,00"), line(entidad="00003")]),
+        raw, Y, [line(balance="-0.01"), line(B, balance="1.250,00"), line(entity="00003")]),
      ("carga", 1, [(FILE, 2, "saldo_no_negativo"), (FILE, 3, "tipo_de_dato")])),
     ("codigos_fuera_de_dominio", lambda raw: write_deudores(
-        raw, Y, [line(credito="99"), line(B, tipo_doc="X"), line(periodo="202406", entidad="00009"),
-                 line(entidad="00003")]),
+        raw, Y, [line(credito="99"), line(B, doc_type="X"), line(periodo="202406", entity="00009"),
+                 line(entity="00003")]),
      ("carga", 1, [(FILE, 2, "tipo_credito_sbs"), (FILE, 3, "tipo_documento_formato"), (FILE, 4, "periodo_del_anio")])),
     ("documentos_invalidos", lambda raw: write_deudores(
-        raw, Y, [line("4521594", tipo_doc="1"), line(A[:-1] + str((int(A[-1]) + 1) % 10))]),
+        raw, Y, [line("4521594", doc_type="1"), line(A[:-1] + str((int(A[-1]) + 1) % 10))]),
      ("carga", 0, [(FILE, 2, "dni_8_digitos"), (FILE, 3, "ruc_digito_verificador")])),
-    ("documento_con_sql", lambda raw: write_deudores(raw, Y, [line(SQL, tipo_doc="4")]),
+    ("documento_con_sql", lambda raw: write_deudores(raw, Y, [line(SQL, doc_type="4")]),
      ("carga", 0, [(FILE, 2, "documento_formato")])),
     # the rows' PERIODO against the name's AAAAMM (sources/periodos.py): November's balances saved as December's
     ("noviembre_con_nombre_de_diciembre", lambda raw: write_deudores(raw, Y, [
-        line(periodo="202411", entidad=f"{e:05d}") for e in range(1, 5)]),
+        line(periodo="202411", entity=f"{e:05d}") for e in range(1, 5)]),
      ("falla", FILE, "periodo_de_las_filas", None, "el nombre dice el periodo 202412 pero sus filas dicen 202411: "
                                                    "4 de 4 filas con PERIODO")),
     ("mas_de_la_mitad_de_otro_periodo", lambda raw: write_deudores(raw, Y, [
-        line(periodo="202411", entidad=f"{e:05d}") for e in range(1, 4)] + [line(entidad="00009")]),
+        line(periodo="202411", entity=f"{e:05d}") for e in range(1, 4)] + [line(entity="00009")]),
      ("falla", FILE, "periodo_de_las_filas", None, "3 de 4 filas con PERIODO (75.0 %)")),
     ("la_mitad_de_otro_periodo", lambda raw: write_deudores(raw, Y, [  # the boundary: half is not the bulk
-        line(periodo="202312", entidad="00001"), line(periodo="202411", entidad="00002"), line(entidad="00003"),
-        line(entidad="00004")]),
+        line(periodo="202312", entity="00001"), line(periodo="202411", entity="00002"), line(entity="00003"),
+        line(entity="00004")]),
      ("carga", 2, [(FILE, 2, "periodo_del_anio"), (FILE, 3, "periodo_del_anio")])),
     ("periodos_mal_formados_no_cuentan", lambda raw: write_deudores(raw, Y, [  # 1 of the 1 well-formed: the name's
-        line(periodo="2024-11", entidad="00001"), line(periodo="", entidad="00002"), line(entidad="00003")]),
+        line(periodo="2024-11", entity="00001"), line(periodo="", entity="00002"), line(entity="00003")]),
      ("carga", 1, [(FILE, 2, "periodo_del_anio"), (FILE, 3, "valor_obligatorio; periodo_del_anio")])),
 ]
 
@@ -149,7 +149,7 @@ def test_sbs_corpus(tmp_path, build, expected):
 
 
 def test_quarantined_sql_text_is_kept_as_data_in_the_operator_database(tmp_path):
-    write_deudores(tmp_path / "raw", Y, [line(SQL, tipo_doc="4")])
+    write_deudores(tmp_path / "raw", Y, [line(SQL, doc_type="4")])
     out = stage_year(tmp_path, "sbs_deudores", DEUDORES, Y, find_deudores_year)
     raw = out.con.execute("SELECT registro_crudo::JSON->>'numero_documento' FROM quarantine.sbs_deudores").fetchall()
     assert raw == [(SQL,)]

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from tests.corpus_staging import assert_file_error
-from vraem_pipeline.core.references import MAX_TEXTO_TERRITORIO, load_territory
+from vraem_pipeline.core.references import MAX_TERRITORY_TEXT, load_territory
 
 HEADER = "ubigeo,departamento,provincia,distrito,ambito,fuente"
 HUANTA = "050401,Ayacucho,Huanta,Huanta,influencia,x"
@@ -72,7 +72,7 @@ FAILS = [
     ("hoja_de_calculo", _spreadsheet, "territorio.formato", 1, "libro Excel"),
     ("codificaciones_mezcladas", _mixed, "territorio.codificacion", 3, "no es UTF-8"),
     ("linea_de_10_mb", lambda t: _write(t, _lines(HEADER, "050401,Ayacucho,Huanta," + "H" * (10 << 20) + ",,")),
-     "territorio.texto_largo", 2, f"pasa de {MAX_TEXTO_TERRITORIO} caracteres"),
+     "territorio.texto_largo", 2, f"pasa de {MAX_TERRITORY_TEXT} caracteres"),
     ("nombre_de_300_caracteres", lambda t: _write(t, _lines(HEADER, "050401,Ayacucho,Huanta," + "H" * 300 + ",,")),
      "territorio.texto_largo", 2, "el campo distrito tiene 300 caracteres"),
     ("comilla_sin_cerrar",

@@ -149,7 +149,7 @@ def test_every_line_ends_in_staging_or_quarantine_with_its_line_and_rule(tmp_pat
     load = sbs.load_file(con, path, table="trabajo.sbs_deudores", derived=row_verdict(DEUDORES, 2024))
     staged = stage_text_load(con, load, fuente="sbs_deudores", schema=DEUDORES, table="staging.sbs_deudores",
                              anio=2024)
-    assert (load.rows_read, staged.aceptadas, staged.rechazadas) == (30, 16, 14)
+    assert (load.rows_read, staged.accepted_rows, staged.rejected_rows) == (30, 16, 14)
     got = con.execute("SELECT linea, regla FROM quarantine.sbs_deudores ORDER BY linea").fetchall()
     assert got == EXPECTED_QUARANTINE_2024
     lines = [r[0] for r in con.execute("SELECT linea FROM staging.sbs_deudores ORDER BY linea").fetchall()]
@@ -163,7 +163,7 @@ def test_every_line_ends_in_staging_or_quarantine_with_its_line_and_rule(tmp_pat
 # --- locating debtors ---------------------------------------------------------------------------------------
 
 
-def _operator(padron: list[tuple], deudores: list[tuple], territory: list[str]) -> duckdb.DuckDBPyConnection:
+def _operator(padron: list[tuple], debtors: list[tuple], territory: list[str]) -> duckdb.DuckDBPyConnection:
     """An operator database with just the tables the credit SQL reads, filled by hand."""
     con = duckdb.connect()
     ensure_schemas(con)
@@ -173,9 +173,9 @@ def _operator(padron: list[tuple], deudores: list[tuple], territory: list[str]) 
     con.execute("""CREATE TABLE staging.sbs_deudores (periodo VARCHAR, tipo_documento VARCHAR, numero_documento VARCHAR,
                    codigo_entidad VARCHAR, tipo_credito VARCHAR, saldo_soles DOUBLE, anio BIGINT, archivo VARCHAR,
                    linea BIGINT)""")
-    if deudores:
+    if debtors:
         con.executemany("INSERT INTO staging.sbs_deudores VALUES (?, ?, ?, ?, ?, ?, ?, 'f', ?)",
-                        [(f"{d[0]}12", *d[1:], d[0], i + 2) for i, d in enumerate(deudores)])
+                        [(f"{d[0]}12", *d[1:], d[0], i + 2) for i, d in enumerate(debtors)])
     con.register("_t", credit_types())
     con.execute("CREATE TABLE referencia.tipos_credito AS SELECT * FROM _t")
     con.execute("CREATE TABLE referencia.territorio AS SELECT unnest(?) AS ubigeo", [territory])
@@ -275,10 +275,10 @@ def test_a_territory_department_without_credit_appears_with_zero():
     m = _marts(con)
     # territory = A 100 (Ayacucho) + DNI 50 + RUC 10 25 (Junín) = 175 soles
     assert m["credito_evolucion"]["credito_millones_soles"].tolist() == pytest.approx([175 / 1e6])
-    depto = m["credito_por_departamento"].set_index("ubigeo_departamento")
-    assert depto["credito_millones_soles"].to_dict() == pytest.approx({"05": 100 / 1e6, "12": 75 / 1e6, "09": 0.0})
-    assert depto["participacion_pct"].to_dict() == pytest.approx({"05": 100 * 100 / 175, "12": 100 * 75 / 175, "09": 0.0})
-    assert depto.loc["09", "departamento"] == "Huancavelica"
+    dept = m["credito_por_departamento"].set_index("ubigeo_departamento")
+    assert dept["credito_millones_soles"].to_dict() == pytest.approx({"05": 100 / 1e6, "12": 75 / 1e6, "09": 0.0})
+    assert dept["participacion_pct"].to_dict() == pytest.approx({"05": 100 * 100 / 175, "12": 100 * 75 / 175, "09": 0.0})
+    assert dept.loc["09", "departamento"] == "Huancavelica"
     tipo = m["credito_por_tipo"].set_index("tipo_credito")["credito_millones_soles"].to_dict()
     assert tipo == pytest.approx({"corporativos": 0.0, "grandes_empresas": 0.0, "medianas_empresas": 25 / 1e6,
                                   "pequenas_empresas": 100 / 1e6, "microempresas": 50 / 1e6})
@@ -318,4 +318,4 @@ def test_credit_types_reference_marks_06_to_10_as_business():
     t = credit_types()
     assert t.query("credito_empresarial")["clave"].tolist() == [
         "corporativos", "grandes_empresas", "medianas_empresas", "pequenas_empresas", "microempresas"]
-    assert CreditRule().tipos_empresariales == ("06", "07", "08", "09", "10")
+    assert CreditRule().business_credit_kinds == ("06", "07", "08", "09", "10")

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from vraem_pipeline.empleo.estimates import (
-    FUENTE_OFICIAL,
-    FUENTE_RECONSTRUIDA,
-    VARIANTES_MYPE,
+    OFFICIAL_SOURCE,
+    REBUILT_SOURCE,
+    MYPE_VARIANTS,
     compute_employment,
     is_mype,
     is_resident,
@@ -109,7 +109,7 @@ def test_resident_filter_truth_table():
 
 def test_mype_variants_row_by_row(persons):
     year = persons[persons["anio"] == 2022]
-    members = {v: [i + 1 for i, flag in enumerate(is_mype(year, v)) if flag] for v in VARIANTES_MYPE}
+    members = {v: [i + 1 for i, flag in enumerate(is_mype(year, v)) if flag] for v in MYPE_VARIANTS}
     assert members == {
         "A": [1, 3, 4, 5, 6, 10, 11, 12],
         "B": [1, 5, 6, 10, 11],
@@ -118,7 +118,7 @@ def test_mype_variants_row_by_row(persons):
     }
 
 
-def test_evolucion(tables):
+def test_evolution(tables):
     evo = tables.evolucion
     assert list(evo.columns) == ["anio", "pea_ocupada", "var_pct", "cv_pct", "referencial"]
     assert evo["anio"].tolist() == [2022, 2023, 2024]
@@ -129,8 +129,8 @@ def test_evolucion(tables):
     assert evo["referencial"].tolist() == [True, True, True]
 
 
-def test_por_tipo(tables):
-    tipo = tables.por_tipo
+def test_by_employment_type(tables):
+    tipo = tables.by_kind_table
     assert list(tipo.columns) == ["anio", "tipo_empleo", "trabajadores", "participacion_pct", "cv_pct", "referencial"]
     first = tipo[tipo["anio"] == 2022].set_index("tipo_empleo")
     assert first.loc["informal", "trabajadores"] == pytest.approx(INFORMAL)
@@ -145,8 +145,8 @@ def test_por_tipo(tables):
     assert last.loc["informal", "participacion_pct"] == pytest.approx(100 * INFORMAL / CLASSIFIED)
 
 
-def test_por_sexo(tables):
-    sexo = tables.por_sexo
+def test_by_sex(tables):
+    sexo = tables.by_sex_table
     assert list(sexo.columns) == ["anio", "sexo", "trabajadores", "participacion_pct", "cv_pct", "referencial"]
     first = sexo[sexo["anio"] == 2022].set_index("sexo")
     assert first.loc["mujer", "trabajadores"] == pytest.approx(WOMEN)
@@ -171,16 +171,16 @@ def test_key_figures(tables):
 
 
 def test_informal_source_per_year(tables):
-    assert tables.fuente_informalidad.to_dict("list") == {
+    assert tables.informality_source.to_dict("list") == {
         "anio": [2022, 2023, 2024],
-        "informal_source": [FUENTE_OFICIAL, FUENTE_OFICIAL, FUENTE_RECONSTRUIDA],
+        "informal_source": [OFFICIAL_SOURCE, OFFICIAL_SOURCE, REBUILT_SOURCE],
     }
     text = tables.indicadores.set_index(["anio", "indicador"])["descripcion"]
     assert "reconstruida" in text[(2024, "empleo_informal_pct")]
     assert "reconstruida" not in text[(2023, "empleo_informal_pct")]
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTES_MYPE))
+@pytest.mark.parametrize("variant", sorted(MYPE_VARIANTS))
 def test_mype_variant_is_a_named_parameter_recorded_in_the_output(persons, variant):
     figures = compute_employment(persons, TERRITORY, mype_variant=variant).indicadores
     row = figures[(figures["anio"] == 2022) & (figures["indicador"] == "empleo_informal_mype_pct")].iloc[0]
@@ -201,7 +201,7 @@ def test_year_gap_leaves_the_annual_change_out(persons):
 def test_year_without_any_informality_flag_has_no_informality_rows(persons):
     no_flag = persons[persons["anio"] == 2022].drop(columns=["ocupinf", "ocupinf_reconstruido"])
     tables = compute_employment(no_flag, TERRITORY)
-    assert tables.por_tipo.empty and tables.fuente_informalidad.empty
+    assert tables.by_kind_table.empty and tables.informality_source.empty
     assert "empleo_informal_pct" not in set(tables.indicadores["indicador"])
 
 
@@ -236,7 +236,7 @@ def test_year_whose_rebuild_is_missing_has_no_informality_rows():
     year = _year(2024, 1.0, official=False)
     year["ocupinf_reconstruido"] = pd.array([pd.NA] * len(year), dtype="Int64")
     tables = compute_employment(year, TERRITORY)
-    assert tables.por_tipo.empty and tables.fuente_informalidad.empty
+    assert tables.by_kind_table.empty and tables.informality_source.empty
     codes = set(tables.indicadores["indicador"])
     assert "empleo_pea_ocupada" in codes
     assert not codes & {"empleo_informal_pct", "empleo_formal_pct", "empleo_informal_mype_pct"}

@@ -17,7 +17,7 @@ import pyreadstat
 import pytest
 
 from vraem_pipeline.core.errors import SourceFileError
-from vraem_pipeline.empleo.schema import COLUMNAS_M500, SCHEMA_PERSONAS, schema_for_year
+from vraem_pipeline.empleo.schema import COLUMNS_M500, SCHEMA_PERSONS, schema_for_year
 from vraem_pipeline.sources.enaho import ModuleFile, find_module_file, module_pattern, read_module
 
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "enaho"
@@ -309,12 +309,12 @@ def _staging(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_schema_documents_every_column_and_names_every_rule():
-    for name, column in SCHEMA_PERSONAS.columns.items():
+    for name, column in SCHEMA_PERSONS.columns.items():
         assert column.description and column.metadata.get("unidad"), name
         for check in column.checks:
             assert check.name and re.fullmatch(r"[a-z0-9_]+", check.name), (name, check.name)
-    assert all(re.fullmatch(r"[a-z0-9_]+", check.name) for check in SCHEMA_PERSONAS.checks)
-    assert set(COLUMNAS_M500) < set(SCHEMA_PERSONAS.columns)
+    assert all(re.fullmatch(r"[a-z0-9_]+", check.name) for check in SCHEMA_PERSONS.checks)
+    assert set(COLUMNS_M500) < set(SCHEMA_PERSONS.columns)
 
 
 def test_schema_rejects_one_row_per_rule_and_keeps_the_first_of_a_duplicated_person():
@@ -327,7 +327,7 @@ def test_schema_rejects_one_row_per_rule_and_keeps_the_first_of_a_duplicated_per
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(pa.errors.SchemaErrors) as info:
-            SCHEMA_PERSONAS.validate(frame, lazy=True)
+            SCHEMA_PERSONS.validate(frame, lazy=True)
     failures = info.value.failure_cases.dropna(subset=["index"])
     by_row = failures.groupby("index")["check"].agg(set)
     for i, rule in enumerate(BROKEN, start=1):

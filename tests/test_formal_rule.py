@@ -4,7 +4,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.builders import COMERCIO, ruc
+from tests.builders import COMMERCE, ruc
 from vraem_pipeline.core import references as referencia
 from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
 from vraem_pipeline.empresas.schema import PADRON, VENTAS
@@ -16,7 +16,7 @@ def _con(padron_rows: list[dict], ventas_rows: list[dict], anio: int = 2024) -> 
     con = duckdb.connect()
     ensure_schemas(con)
     referencia.write_reference_tables(con, referencia.load_territory(), "vraem", topic("empresas").reference_tables())
-    base = {"estado": "ACTIVO", "condicion": "HABIDO", "tipo": "SOCIEDAD ANONIMA CERRADA", "actividad_ciiu4": COMERCIO,
+    base = {"estado": "ACTIVO", "condicion": "HABIDO", "tipo": "SOCIEDAD ANONIMA CERRADA", "actividad_ciiu4": COMMERCE,
             "nro_trab": None, "comercio_exterior": None, "ubigeo": "050401", "periodo_publicacion": f"{anio}12",
             "anio": anio, "archivo": "x", "linea": 2}
     p = pd.DataFrame([{**base, **r} for r in padron_rows])

@@ -16,24 +16,24 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import copia_materializada, materialize, operacion, query
+from tests.conftest import copia_materializada, materialize, operator, query
 from vraem_pipeline import cli
 from vraem_pipeline.core.raw_scan import unrecognised_files, years_without_files
 from vraem_pipeline.registry import SOURCES
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.run_copy import failed_build_path
-from vraem_pipeline.core.guards import FRACCION_MINIMA_FILAS, PERMITIR_PERDIDAS_TAG, Perdida, PerdidaDeDatos, perdidas
+from vraem_pipeline.core.guards import MIN_ROW_FRACTION, ALLOW_LOSSES_TAG, Loss, DataLoss, data_losses
 
 # --- the comparison, on hand-built files ---------------------------------------------------------------------
 
 # The published warehouse: padron_ruc 2023 with 100 accepted rows; exports 2023 in two weekly files (60 + 40);
 # two key figures and one mart with the years 2022 and 2023.
-PUBLISHED_FUENTES = [("padron_ruc", 2023, "c.csv", 100), ("exportaciones", 2023, "x1.zip", 60),
+PUBLISHED_SOURCES = [("padron_ruc", 2023, "c.csv", 100), ("exportaciones", 2023, "x1.zip", 60),
                      ("exportaciones", 2023, "x2.zip", 40), ("inei_vab", None, "pbi.xlsx", 589),
                      ("sbs_deudores", 2023, "d.txt", 0)]
-PUBLISHED_INDICADORES = [(2023, "empresas_formales", 7.0), (2023, "empleo_informal_pct", 75.0),
+PUBLISHED_INDICATORS = [(2023, "empresas_formales", 7.0), (2023, "empleo_informal_pct", 75.0),
                          (2023, "exportaciones_var_anual_pct", 0.0)]
-PUBLISHED_EVOLUCION = [2022, 2023]
+PUBLISHED_EVOLUTION = [2022, 2023]
 
 
 def _write(path: Path, fuentes, indicadores, evolucion) -> duckdb.DuckDBPyConnection:
@@ -53,16 +53,16 @@ def _write(path: Path, fuentes, indicadores, evolucion) -> duckdb.DuckDBPyConnec
 @pytest.fixture
 def published(tmp_path) -> Path:
     path = tmp_path / "vraem.duckdb"
-    _write(path, PUBLISHED_FUENTES, PUBLISHED_INDICADORES, PUBLISHED_EVOLUCION).close()
+    _write(path, PUBLISHED_SOURCES, PUBLISHED_INDICATORS, PUBLISHED_EVOLUTION).close()
     return path
 
 
-def _losses(tmp_path, published, fuentes=PUBLISHED_FUENTES, indicadores=PUBLISHED_INDICADORES,
-            evolucion=PUBLISHED_EVOLUCION) -> list[Perdida]:
+def _losses(tmp_path, published, fuentes=PUBLISHED_SOURCES, indicadores=PUBLISHED_INDICATORS,
+            evolucion=PUBLISHED_EVOLUTION) -> list[Loss]:
     (tmp_path / "nuevo.duckdb").unlink(missing_ok=True)
     con = _write(tmp_path / "nuevo.duckdb", fuentes, indicadores, evolucion)
     try:
-        return perdidas(con, published, SOURCES)
+        return data_losses(con, published, SOURCES)
     finally:
         con.close()
 
@@ -80,51 +80,51 @@ def test_no_published_warehouse_nothing_to_compare(tmp_path):
 
 
 def test_rows_below_the_fraction_stop_at_the_fraction_do_not(tmp_path, published):
-    assert FRACCION_MINIMA_FILAS == 0.10  # 10 % of 100 published rows = 10
-    at = _replace(PUBLISHED_FUENTES, ("padron_ruc",), ("padron_ruc", 2023, "c.csv", 10))
+    assert MIN_ROW_FRACTION == 0.10  # 10 % of 100 published rows = 10
+    at = _replace(PUBLISHED_SOURCES, ("padron_ruc",), ("padron_ruc", 2023, "c.csv", 10))
     assert _losses(tmp_path, published, fuentes=at) == []
-    below = _replace(PUBLISHED_FUENTES, ("padron_ruc",), ("padron_ruc", 2023, "c.csv", 9))
+    below = _replace(PUBLISHED_SOURCES, ("padron_ruc",), ("padron_ruc", 2023, "c.csv", 9))
     (loss,) = _losses(tmp_path, published, fuentes=below)
-    assert loss == Perdida("fuente", "padron_ruc", 2023, 100.0, 9.0)
+    assert loss == Loss("fuente", "padron_ruc", 2023, 100.0, 9.0)
     assert str(loss) == ("fuente padron_ruc (raw/sunat/padron/2023/), año 2023: filas aceptadas 100 en el almacén "
                          "publicado → 9 (9.0 % < 10 %)")
 
 
 def test_source_year_to_zero_or_gone(tmp_path, published):
-    gone = [r for r in PUBLISHED_FUENTES if r[0] != "padron_ruc"]
-    assert _losses(tmp_path, published, fuentes=gone) == [Perdida("fuente", "padron_ruc", 2023, 100.0, 0.0)]
+    gone = [r for r in PUBLISHED_SOURCES if r[0] != "padron_ruc"]
+    assert _losses(tmp_path, published, fuentes=gone) == [Loss("fuente", "padron_ruc", 2023, 100.0, 0.0)]
     # a source that had 0 accepted rows (sbs_deudores) has nothing to lose
-    assert _losses(tmp_path, published, fuentes=[r for r in PUBLISHED_FUENTES if r[0] != "sbs_deudores"]) == []
+    assert _losses(tmp_path, published, fuentes=[r for r in PUBLISHED_SOURCES if r[0] != "sbs_deudores"]) == []
 
 
 def test_several_files_of_a_year_are_compared_as_one_source_year(tmp_path, published):
     # the two weekly files (60 + 40) replaced by one delivery of 95 lines: no loss; by a delivery of 9: a loss
-    one = [r for r in PUBLISHED_FUENTES if r[0] != "exportaciones"]
+    one = [r for r in PUBLISHED_SOURCES if r[0] != "exportaciones"]
     assert _losses(tmp_path, published, fuentes=one + [("exportaciones", 2023, "entrega.txt", 95)]) == []
     assert _losses(tmp_path, published, fuentes=one + [("exportaciones", 2023, "entrega.txt", 9)]) == [
-        Perdida("fuente", "exportaciones", 2023, 100.0, 9.0)]
+        Loss("fuente", "exportaciones", 2023, 100.0, 9.0)]
 
 
 def test_source_without_year_is_compared_on_its_null_year(tmp_path, published):
-    fuentes = _replace(PUBLISHED_FUENTES, ("inei_vab",), ("inei_vab", None, "pbi.xlsx", 0))
-    assert _losses(tmp_path, published, fuentes=fuentes) == [Perdida("fuente", "inei_vab", None, 589.0, 0.0)]
+    fuentes = _replace(PUBLISHED_SOURCES, ("inei_vab",), ("inei_vab", None, "pbi.xlsx", 0))
+    assert _losses(tmp_path, published, fuentes=fuentes) == [Loss("fuente", "inei_vab", None, 589.0, 0.0)]
 
 
 def test_key_figure_to_zero_or_vanishing(tmp_path, published):
-    zero = _replace(PUBLISHED_INDICADORES, (2023, "empleo_informal_pct"), (2023, "empleo_informal_pct", 0.0))
+    zero = _replace(PUBLISHED_INDICATORS, (2023, "empleo_informal_pct"), (2023, "empleo_informal_pct", 0.0))
     assert _losses(tmp_path, published, indicadores=zero) == [
-        Perdida("indicador", "empleo_informal_pct", 2023, 75.0, 0.0)]
-    gone = [r for r in PUBLISHED_INDICADORES if r[1] != "empresas_formales"]
+        Loss("indicador", "empleo_informal_pct", 2023, 75.0, 0.0)]
+    gone = [r for r in PUBLISHED_INDICATORS if r[1] != "empresas_formales"]
     (loss,) = _losses(tmp_path, published, indicadores=gone)
-    assert loss == Perdida("indicador", "empresas_formales", 2023, 7.0, None)
+    assert loss == Loss("indicador", "empresas_formales", 2023, 7.0, None)
     assert str(loss) == "indicador empresas_formales, año 2023: 7 en el almacén publicado → desaparece"
     # a figure published as 0 may vanish: there was nothing to lose
-    assert _losses(tmp_path, published, indicadores=[r for r in PUBLISHED_INDICADORES if r[2] != 0]) == []
+    assert _losses(tmp_path, published, indicadores=[r for r in PUBLISHED_INDICATORS if r[2] != 0]) == []
 
 
 def test_year_vanishing_from_a_mart(tmp_path, published):
     (loss,) = _losses(tmp_path, published, evolucion=[2023])
-    assert loss == Perdida("mart", "marts.empresas_evolucion", 2022)
+    assert loss == Loss("mart", "marts.empresas_evolucion", 2022)
     assert str(loss) == "año 2022: desaparece de marts.empresas_evolucion"
     assert _losses(tmp_path, published, evolucion=[2021, 2022, 2023]) == []  # a new year is no loss
 
@@ -138,8 +138,8 @@ def test_an_unreadable_published_file_is_named(tmp_path):
 
 
 def test_the_error_has_one_line_per_loss_and_says_how_to_accept():
-    error = PerdidaDeDatos([Perdida("fuente", "padron_ruc", 2022, 100.0, 0.0, carpeta="sunat/padron/2022/"),
-                            Perdida("mart", "marts.x", 2022)])
+    error = DataLoss([Loss("fuente", "padron_ruc", 2022, 100.0, 0.0, folder_path="sunat/padron/2022/"),
+                            Loss("mart", "marts.x", 2022)])
     lines = str(error).splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("no se publica: fuente padron_ruc (raw/sunat/padron/2022/), año 2022")
@@ -206,7 +206,7 @@ def _refresh(capsys, raw: Path, warehouse: Path, *args: str) -> tuple[int, str, 
 def test_unrecognised_file_is_logged_and_recorded_in_the_published_warehouse(escenario_enaho_publicado):
     """raw/ of the firm scenario (2023, 2024), ENAHO (small, 2023, 2024) and a stray file, materialized and
     published once for the session (conftest.escenario_enaho_publicado)."""
-    base = escenario_enaho_publicado.carpeta
+    base = escenario_enaho_publicado.folder_path
     recorded = query(base / "wh" / "vraem.duckdb", "SELECT * FROM meta.archivos_no_reconocidos")
     assert recorded[["archivo", "bytes"]].values.tolist() == [["aduanas/2024/exportaciones_2024.csv", 8]]
     assert recorded["nota"][0].startswith("en aduanas/<año>/ se espera x<dd><DD><mm><aa>.zip|dbf")
@@ -242,8 +242,8 @@ def test_refreshing_unchanged_files_publishes(damaged):
 def _files(warehouse: Path) -> tuple[bytes, bytes, list[str]]:
     """Both databases' bytes and the operator folder's file names (no run copy, WAL or temp file left behind; the
     build of a run that did not publish, kept for diagnosis, aside)."""
-    kept = failed_build_path(operacion(warehouse)).name
-    return (warehouse.read_bytes(), operacion(warehouse).read_bytes(),
+    kept = failed_build_path(operator(warehouse)).name
+    return (warehouse.read_bytes(), operator(warehouse).read_bytes(),
             sorted(p.name for p in warehouse.parent.iterdir() if p.is_file() and p.name != kept))
 
 
@@ -307,7 +307,7 @@ def test_misnamed_padron_cut_is_reported_and_stops_the_publish(damaged, capsys):
 @pytest.mark.slow
 def test_sales_rows_with_another_delimiter(damaged):
     raw, warehouse = damaged
-    staged_before = query(operacion(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024")
+    staged_before = query(operator(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024")
     sales = raw / "sunat" / "ventas" / "2024" / "ventas_2024.txt"
     header, *rows = sales.read_bytes().splitlines()
     sales.write_bytes(b"\n".join([header, *(r.replace(b"|", b";") for r in rows)]) + b"\n")
@@ -315,10 +315,10 @@ def test_sales_rows_with_another_delimiter(damaged):
                  "fuente ventas_declaradas (raw/sunat/ventas/2024/), año 2024: filas aceptadas 14 en el almacén "
                  "publicado → 0", "año 2024: desaparece de marts.empresas_evolucion")
     # the operator database still has the year's 14 sales rows (it used to go to 0, all quarantined) ...
-    assert query(operacion(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024"
+    assert query(operator(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024"
                  )["n"][0] == staged_before["n"][0] == 14
     # ... and the stopped run's build, kept beside it, shows why: every line quarantined
-    kept = query(failed_build_path(operacion(warehouse)),
+    kept = query(failed_build_path(operator(warehouse)),
                  "SELECT regla, count(*) AS n FROM quarantine.ventas_declaradas WHERE anio = 2024 GROUP BY ALL")
     assert kept.values.tolist() == [["numero_de_campos", len(rows)]]
 
@@ -331,7 +331,7 @@ def test_missing_module_400_makes_informality_absent_not_zero(damaged):
     _run_stopped(warehouse, 2024, "fuente enaho_salud (raw/enaho/2024/), año 2024",
                  "indicador empleo_informal_pct, año 2024", "indicador empleo_formal_pct, año 2024",
                  "año 2024: desaparece de marts.empleo_por_tipo")
-    assert materialize((2024, 2024), tags={PERMITIR_PERDIDAS_TAG: "true"}).success
+    assert materialize((2024, 2024), tags={ALLOW_LOSSES_TAG: "true"}).success
     assert query(warehouse, "SELECT DISTINCT anio FROM marts.empleo_por_tipo")["anio"].tolist() == [2023]
     codes = set(query(warehouse, "SELECT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"])
     assert "empleo_pea_ocupada" in codes and not codes & {"empleo_informal_pct", "empleo_formal_pct",
@@ -343,12 +343,12 @@ def test_years_beyond_the_files_are_refused_up_front(damaged, capsys):
     raw, warehouse = damaged
     for folder in ("sunat/padron/2023", "sunat/ventas/2023", "enaho/2023"):
         shutil.rmtree(raw / folder)
-    before, operator_before = warehouse.read_bytes(), operacion(warehouse).read_bytes()
+    before, operator_before = warehouse.read_bytes(), operator(warehouse).read_bytes()
     code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023-2024")
     assert code == 2
     assert "ninguna fuente tiene archivos en raw/ para 2023 (sunat/padron/, sunat/ventas/, enaho/" in err
     assert "--permitir-perdidas" in err
-    assert warehouse.read_bytes() == before and operacion(warehouse).read_bytes() == operator_before
+    assert warehouse.read_bytes() == before and operator(warehouse).read_bytes() == operator_before
     code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023-2024", "--permitir-perdidas")
     assert code == 0, err
     assert query(warehouse, "SELECT anio FROM marts.empresas_evolucion")["anio"].tolist() == [2024]

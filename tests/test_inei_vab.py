@@ -11,21 +11,21 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from tests.libros_inei import ACTIVIDADES, DEPARTAMENTOS, department_rows, write_activity_set, write_workbook
+from tests.libros_inei import ACTIVITIES, DEPARTMENTS, department_rows, write_activity_set, write_workbook
 from vraem_pipeline.pbi import allocation as pbi
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.quality import split_valid
-from vraem_sample.pbi import LIBRO
+from vraem_sample.pbi import WORKBOOK
 from vraem_pipeline.pbi.schema import INEI_VAB
 from vraem_pipeline.sources import inei_vab
-from vraem_pipeline.sources.inei_vab import clasificar_etiqueta, read_folder, read_workbook
+from vraem_pipeline.sources.inei_vab import classify_label, read_folder, read_workbook
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "inei" / "pbi_peru_17.xlsx"
 
 
-def staged(cuadros) -> pd.DataFrame:
+def staged(tables) -> pd.DataFrame:
     """What the staging asset keeps: the cells that pass the schema."""
-    frames = [split_valid(c.celdas.copy(), INEI_VAB, anio=0, source=c.label).accepted for c in cuadros]
+    frames = [split_valid(c.cell_frame.copy(), INEI_VAB, anio=0, source=c.label).accepted for c in tables]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -34,27 +34,27 @@ def staged(cuadros) -> pd.DataFrame:
 
 def test_shipped_copy_is_inei_file_byte_for_byte():
     """The package copy (CI has no ../shared) is the realdata file itself."""
-    digest = hashlib.sha256(LIBRO.read_bytes()).hexdigest()
+    digest = hashlib.sha256(WORKBOOK.read_bytes()).hexdigest()
     assert digest == "86ead79ba191546d8e0be5c452901d5af28d08cc9f6fd22d1fa3414ea852c943"
     if SHARED.exists():
-        assert SHARED.read_bytes() == LIBRO.read_bytes()
+        assert SHARED.read_bytes() == WORKBOOK.read_bytes()
 
 
 def test_real_workbook_national_pbi_and_the_five_departments():
-    c = read_workbook(LIBRO)
-    assert (c.actividad, c.unidad, c.factor_miles) == ("total", "miles de soles", 1.0)
+    c = read_workbook(WORKBOOK)
+    assert (c.actividad, c.unidad, c.thousands_factor) == ("total", "miles de soles", 1.0)
     assert c.anios == tuple(range(2007, 2026))
-    assert c.edicion == "Con información disponible a junio del 2026" and c.edicion_clave == (2026, 6)
+    assert c.edicion == "Con información disponible a junio del 2026" and c.edition_key == (2026, 6)
     assert c.filas_leidas == 31 * 19  # 24 departments + Lima's 3 sub-rows + 4 national rows, × 19 years
     cells = staged([c])
     assert len(cells) == c.filas_leidas  # nothing quarantined
-    assert pbi.consistencia(cells).empty
+    assert pbi.consistency(cells).empty
 
-    nac = pbi.nacional(cells).set_index("anio")
-    assert nac.loc[2024, "pbi_miles_soles"] == 585_617_509  # exactly, as the issue requires
-    assert nac.loc[2024, "vab_miles_soles"] == 533_152_582
-    assert nac.loc[2024, "impuestos_miles_soles"] == 48_589_875
-    assert nac.loc[2024, "derechos_importacion_miles_soles"] == 3_875_052
+    national = pbi.nacional(cells).set_index("anio")
+    assert national.loc[2024, "pbi_miles_soles"] == 585_617_509  # exactly, as the issue requires
+    assert national.loc[2024, "vab_miles_soles"] == 533_152_582
+    assert national.loc[2024, "impuestos_miles_soles"] == 48_589_875
+    assert national.loc[2024, "derechos_importacion_miles_soles"] == 3_875_052
     flags = cells.drop_duplicates("anio").set_index("anio")["estado_cifra"]
     assert (flags[2022], flags[2023], flags[2024], flags[2025]) == ("definitiva", "preliminar", "preliminar", "estimada")
 
@@ -72,10 +72,10 @@ def test_real_workbook_national_pbi_and_the_five_departments():
 def test_real_workbook_other_sheets_are_refused():
     """cuadro2 is shares of GDP, not values: no unit in its title, so it cannot be taken for cuadro1."""
     with pytest.raises(SourceFileError) as err:
-        read_workbook(LIBRO, hoja="cuadro2")
+        read_workbook(WORKBOOK, sheet="cuadro2")
     assert err.value.rule == "unidad" and "pbi_peru_17.xlsx" in str(err.value)
     with pytest.raises(SourceFileError, match=r"pbi_peru_17\.xlsx: no tiene la hoja cuadro9 \(hojas: .*cuadro1") as err:
-        read_workbook(LIBRO, hoja="cuadro9")
+        read_workbook(WORKBOOK, sheet="cuadro9")
     assert err.value.rule == "hoja_cuadro1"
 
 
@@ -94,14 +94,14 @@ def test_real_workbook_other_sheets_are_refused():
     ("Lima Sur", None), ("Ayacuchos", None),
 ])
 def test_names_map_to_codes_with_or_without_accents(label, expected):
-    assert clasificar_etiqueta(label) == expected
+    assert classify_label(label) == expected
 
 
 @pytest.mark.parametrize("cell,expected", [(2007, (2007, "")), (2019.0, (2019, "")), ("2023P/", (2023, "P")),
                                            ("2024 P/", (2024, "P")), ("2025E/", (2025, "E")), ("2016p/", (2016, "P")),
                                            ("Total", None), (2019.5, None)])
 def test_year_headers_keep_their_flag(cell, expected):
-    assert inei_vab._anio_cabecera(cell) == expected
+    assert inei_vab._header_year(cell) == expected
 
 
 # ------------------------------------------------------------------------------ hand-made per-activity set
@@ -113,10 +113,10 @@ def test_hand_made_per_activity_workbooks(tmp_path):
     folder = tmp_path / "inei" / "vab"
     written = write_activity_set(folder, ["2023P/", "2024P/"])
     sel = read_folder(folder)
-    assert sel.total.path.name == "pbi_departamentos.xlsx" and not sel.ignorados
-    assert [c.actividad for c in sel.actividades] == [a for a, _ in ACTIVIDADES]
-    cells = staged(sel.usados)
-    assert pbi.consistencia(cells).empty
+    assert sel.total.path.name == "pbi_departamentos.xlsx" and not sel.ignored
+    assert [c.actividad for c in sel.activities] == [a for a, _ in ACTIVITIES]
+    cells = staged(sel.used)
+    assert pbi.consistency(cells).empty
 
     deps = pbi.departamentos(cells)
     agro = deps[(deps["actividad"] == "agricultura") & (deps["anio"] == 2024)].set_index("ubigeo_departamento")
@@ -126,7 +126,7 @@ def test_hand_made_per_activity_workbooks(tmp_path):
     tot = deps[(deps["actividad"] == "total") & (deps["anio"] == 2024)].set_index("ubigeo_departamento")
     # Ayacucho all activities 2024: Σ_a (500 + a + 1) = 12·501 + 78 = 6,090
     assert tot.loc["05", "vab_miles_soles"] == 6090 == written["total"]["05"][1]
-    assert pbi.nivel_por_anio(deps) == {2023: "departamento_y_actividad", 2024: "departamento_y_actividad"}
+    assert pbi.level_by_year(deps) == {2023: "departamento_y_actividad", 2024: "departamento_y_actividad"}
 
 
 def test_partial_activity_set_is_refused(tmp_path):
@@ -148,16 +148,16 @@ def test_activities_that_do_not_add_up_to_the_department_fail(tmp_path):
     vab = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Valor Agregado Bruto")
     ws.cell(vab, 2).value += 40
     wb.save(path)
-    fallas = pbi.consistencia(staged(read_folder(folder).usados))
-    assert fallas[["anio", "regla"]].values.tolist() == [[2024, "suma_actividades_departamento"]]
-    assert fallas["diferencia_miles"].iloc[0] == 40
+    failures = pbi.consistency(staged(read_folder(folder).used))
+    assert failures[["anio", "regla"]].values.tolist() == [[2024, "suma_actividades_departamento"]]
+    assert failures["diferencia_miles"].iloc[0] == 40
 
 
 # -------------------------------------------------------------------------------------- editions and files
 
 
 def _total_workbook(path: Path, edition: str, bump: int = 0, years=("2023P/", "2024P/")) -> Path:
-    vals = {code: [1000 * int(code) + bump, 1000 * int(code) + 10 + bump] for _, code in DEPARTAMENTOS}
+    vals = {code: [1000 * int(code) + bump, 1000 * int(code) + 10 + bump] for _, code in DEPARTMENTS}
     vab = [sum(v[k] for v in vals.values()) for k in range(2)]
     rows = department_rows(vals) + [None, ("Valor Agregado Bruto", vab), ("Impuestos a los Productos", [100, 100]),
                                     ("Derechos de Importación", [10, 10]), ("Producto Bruto Interno", [v + 110 for v in vab])]
@@ -170,8 +170,8 @@ def test_newest_edition_wins_and_the_older_one_is_named(tmp_path):
     (tmp_path / "~$pbi_2026.xlsx").write_bytes(b"lock")  # Excel's lock file
     (tmp_path / "LEEME.txt").write_text("notas")
     sel = read_folder(tmp_path)
-    assert sel.total.path.name == "pbi_2026.xlsx" and sel.total.edicion_clave == (2026, 6)
-    assert {p.name: m for p, m in sel.ignorados} == {
+    assert sel.total.path.name == "pbi_2026.xlsx" and sel.total.edition_key == (2026, 6)
+    assert {p.name: m for p, m in sel.ignored} == {
         "pbi_2025.xlsx": "edición anterior (Con información disponible a marzo del 2025)",
         "LEEME.txt": "no es un libro .xlsx", "~$pbi_2026.xlsx": "no es un libro .xlsx"}
 
@@ -187,29 +187,29 @@ def test_two_workbooks_of_one_edition_cannot_be_ranked(tmp_path):
 
 def test_units_are_converted_explicitly(tmp_path):
     """A table in millones de soles is staged in miles: 1.5 millones = 1,500 miles."""
-    vals = {code: [1.5, 2.0] for _, code in DEPARTAMENTOS}
+    vals = {code: [1.5, 2.0] for _, code in DEPARTMENTS}
     path = write_workbook(tmp_path / "m.xlsx", department_rows(vals), [2023, 2024], unit="(Millones de soles)")
     c = read_workbook(path)
-    assert c.unidad == "millones de soles" and c.factor_miles == 1000
-    assert set(c.celdas["valor_miles_soles"]) == {1500.0, 2000.0}
+    assert c.unidad == "millones de soles" and c.thousands_factor == 1000
+    assert set(c.cell_frame["valor_miles_soles"]) == {1500.0, 2000.0}
 
 
 def test_current_prices_or_unknown_rows_fail_naming_file_row_and_rule(tmp_path):
-    vals = {code: [1, 2] for _, code in DEPARTAMENTOS}
-    corrientes = write_workbook(tmp_path / "c.xlsx", department_rows(vals), [2023, 2024],
+    vals = {code: [1, 2] for _, code in DEPARTMENTS}
+    current_prices = write_workbook(tmp_path / "c.xlsx", department_rows(vals), [2023, 2024],
                                 subtitle="Valores a Precios Corrientes")
     with pytest.raises(SourceFileError) as err:
-        read_workbook(corrientes)
-    assert err.value.rule == "precios_constantes_2007" and str(corrientes) in str(err.value)
+        read_workbook(current_prices)
+    assert err.value.rule == "precios_constantes_2007" and str(current_prices) in str(err.value)
     rows = department_rows(vals)
     rows.insert(3, ("Lima Sur", [1, 2]))
-    desconocida = write_workbook(tmp_path / "u.xlsx", rows, [2023, 2024])
+    unknown_row_book = write_workbook(tmp_path / "u.xlsx", rows, [2023, 2024])
     with pytest.raises(SourceFileError) as err:
-        read_workbook(desconocida)
+        read_workbook(unknown_row_book)
     assert (err.value.rule, err.value.line) == ("fila_desconocida", 9 + 3)  # header at row 7, data from row 9
-    malo = write_workbook(tmp_path / "y.xlsx", department_rows(vals), [2023, "Var %"])
+    bad = write_workbook(tmp_path / "y.xlsx", department_rows(vals), [2023, "Var %"])
     with pytest.raises(SourceFileError) as err:
-        read_workbook(malo)
+        read_workbook(bad)
     assert (err.value.rule, err.value.line) == ("anio_cabecera", 7)
 
 
@@ -218,15 +218,15 @@ def test_biff_xls_is_refused_and_an_xlsx_named_xls_is_read(tmp_path):
     with pytest.raises(SourceFileError) as err:
         read_workbook(tmp_path / "viejo.xls")
     assert err.value.rule == "formato_xlsx" and "BIFF8" in str(err.value)
-    shutil.copy(LIBRO, tmp_path / "PBI.XLS")
-    assert read_workbook(tmp_path / "PBI.XLS").edicion_clave == (2026, 6)
+    shutil.copy(WORKBOOK, tmp_path / "PBI.XLS")
+    assert read_workbook(tmp_path / "PBI.XLS").edition_key == (2026, 6)
 
 
 def test_bad_cells_go_to_quarantine_with_their_row_and_column(tmp_path):
-    vals = {code: [1000, 2000] for _, code in DEPARTAMENTOS}
+    vals = {code: [1000, 2000] for _, code in DEPARTMENTS}
     vals["05"] = ["n.d.", -5]
     c = read_workbook(write_workbook(tmp_path / "q.xlsx", department_rows(vals), [2023, 2024]))
-    split = split_valid(c.celdas.copy(), INEI_VAB, anio=0, source=c.label)
+    split = split_valid(c.cell_frame.copy(), INEI_VAB, anio=0, source=c.label)
     assert split.n_accepted == 48
     got = sorted(zip(split.rejected["linea"], split.rejected["regla"]))
     assert got == [(13, "tipo_de_dato"), (13, "valor_no_negativo")]  # Ayacucho is the 5th row from row 9
@@ -236,7 +236,7 @@ def test_bad_cells_go_to_quarantine_with_their_row_and_column(tmp_path):
 
 
 def _real_cells() -> pd.DataFrame:
-    return staged([read_workbook(LIBRO)])
+    return staged([read_workbook(WORKBOOK)])
 
 
 def _edit(cells: pd.DataFrame, label: str, anio: int, delta: float) -> pd.DataFrame:
@@ -248,9 +248,9 @@ def _edit(cells: pd.DataFrame, label: str, anio: int, delta: float) -> pd.DataFr
 def test_consistency_tolerates_rounding_only():
     """25 departments against VAB: 0.5 × 26 = 13 miles of rounding; 13 passes, 14 fails."""
     cells = _real_cells()
-    assert pbi.consistencia(_edit(cells, "Cusco", 2024, 13)).empty
-    fallas = pbi.consistencia(_edit(cells, "Cusco", 2024, 14))
-    assert fallas[["actividad", "anio", "regla", "diferencia_miles"]].values.tolist() == [
+    assert pbi.consistency(_edit(cells, "Cusco", 2024, 13)).empty
+    failures = pbi.consistency(_edit(cells, "Cusco", 2024, 14))
+    assert failures[["actividad", "anio", "regla", "diferencia_miles"]].values.tolist() == [
         ["total", 2024, "suma_departamentos_vab", 14.0]]
 
 
@@ -259,16 +259,16 @@ def test_consistency_check_fails_on_an_inconsistent_workbook():
     broken = _edit(cells, "Producto Bruto Interno", 2023, 1000)  # VAB + taxes + duties ≠ PBI
     broken = _edit(broken, "Región Lima", 2022, 500)  # Lima ≠ its sub-rows
     broken = broken[~((broken["etiqueta"] == "Ayacucho") & (broken["anio"] == 2021))]  # a department missing
-    fallas = pbi.consistencia(broken)
-    assert fallas[["anio", "regla"]].values.tolist() == [
+    failures = pbi.consistency(broken)
+    assert failures[["anio", "regla"]].values.tolist() == [
         [2021, "departamentos_25"], [2022, "lima_subdivisiones"], [2023, "vab_impuestos_derechos_pbi"]]
-    assert "05" in fallas["detalle"].iloc[0]
-    assert fallas["diferencia_miles"].iloc[2] == -1000
+    assert "05" in failures["detalle"].iloc[0]
+    assert failures["diferencia_miles"].iloc[2] == -1000
 
 
 # ------------------------------------------------------------- what the file says about its edition agrees
 
-EDICION = "Con información disponible a junio del 2026"
+EDITION = "Con información disponible a junio del 2026"
 
 
 @pytest.mark.parametrize("name", [
@@ -278,11 +278,11 @@ EDICION = "Con información disponible a junio del 2026"
     "pbi_precios_2007.xlsx",  # the price base names the prices, not an edition
 ])
 def test_a_name_that_agrees_with_the_edition_or_names_none_is_read(tmp_path, name):
-    assert read_workbook(_total_workbook(tmp_path / name, EDICION)).edicion_clave == (2026, 6)
+    assert read_workbook(_total_workbook(tmp_path / name, EDITION)).edition_key == (2026, 6)
 
 
 def test_the_real_workbook_name_carries_no_year():
-    assert inei_vab._periodos_del_nombre(LIBRO) == [] and LIBRO.name == "pbi_peru_17.xlsx"
+    assert inei_vab._periods_of_name(WORKBOOK) == [] and WORKBOOK.name == "pbi_peru_17.xlsx"
 
 
 @pytest.mark.parametrize(("name", "says"), [
@@ -291,24 +291,24 @@ def test_the_real_workbook_name_carries_no_year():
     ("pbi_2007_2027.xlsx", "2027"),  # the base year aside, the name still says another year
 ])
 def test_a_name_of_another_period_than_the_edition_is_refused_naming_both(tmp_path, name, says):
-    path = _total_workbook(tmp_path / name, EDICION)
+    path = _total_workbook(tmp_path / name, EDITION)
     with pytest.raises(SourceFileError) as err:
         read_workbook(path)
     assert (err.value.rule, err.value.line) == ("edicion_del_nombre", None)
     assert str(err.value) == (f"{path}: el nombre del archivo dice {says} pero el libro es la edición de junio del "
-                              f"2026 («{EDICION}»): renómbrelo con su edición o ponga el libro de esa edición "
+                              f"2026 («{EDITION}»): renómbrelo con su edición o ponga el libro de esa edición "
                               "[edicion_del_nombre]")
 
 
 def test_year_columns_up_to_the_edition_year_are_read_and_a_later_one_is_refused(tmp_path):
-    edition_year = _total_workbook(tmp_path / "a.xlsx", EDICION, years=("2025E/", "2026E/"))  # the boundary
+    edition_year = _total_workbook(tmp_path / "a.xlsx", EDITION, years=("2025E/", "2026E/"))  # the boundary
     assert read_workbook(edition_year).anios == (2025, 2026)
-    path = _total_workbook(tmp_path / "b.xlsx", EDICION, years=("2026E/", "2027E/"))
+    path = _total_workbook(tmp_path / "b.xlsx", EDITION, years=("2026E/", "2027E/"))
     with pytest.raises(SourceFileError) as err:
         read_workbook(path)
     assert (err.value.rule, err.value.line) == ("anio_posterior_a_la_edicion", 7)  # the header row
     assert str(err.value).startswith(f"{path}, línea 7: hoja cuadro1, columna C: el año 2027 es posterior a la "
-                                     f"edición «{EDICION}» (2026)")
+                                     f"edición «{EDITION}» (2026)")
 
 
 def test_without_an_edition_line_a_year_in_the_name_has_nothing_to_agree_with(tmp_path):

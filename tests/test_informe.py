@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from tests.conftest import CHROMIUM_DE_PRUEBA
-from vraem_pipeline.informe import escribir_informe, formato, libro, navegador, render
-from vraem_pipeline.informe.datos import TEMAS, leer
+from vraem_pipeline.informe import write_report, formato, libro, navegador, render
+from vraem_pipeline.informe.datos import REPORT_TOPICS, read_report
 
 #: Contract §4.1: one chart per table (indicadores_clave is the key-figures panel).
 MARTS = {
@@ -40,13 +40,13 @@ MARTS = {
     "pbi_evolucion": "anio INTEGER, vab_millones_soles_2007 DOUBLE, participacion_nacional_pct DOUBLE",
 }
 
-FUENTE = {"empresas": "SUNAT, Padrón RUC", "empleo": "INEI, ENAHO", "exportaciones": "SUNAT, Aduanas",
+SOURCE = {"empresas": "SUNAT, Padrón RUC", "empleo": "INEI, ENAHO", "exportaciones": "SUNAT, Aduanas",
           "credito": "SBS, deudores", "pbi": "INEI, PBI por departamentos", "ventas": "SUNAT, Padrón RUC"}
 
 
-def _almacen(path: Path, rows: dict[str, list[tuple]], clave: dict[tuple[int, str], float],
+def _warehouse(path: Path, rows: dict[str, list[tuple]], clave: dict[tuple[int, str], float],
              territorio: str = "/x/vraem_distritos.csv", cv: dict[tuple[int, str], tuple[float, bool]] | None = None,
-             distritos: tuple[str, ...] = ("050101", "080101"),
+             districts: tuple[str, ...] = ("050101", "080101"),
              padron: tuple[str, str] = ("PadronRUC_202412.zip", "corte 202412")) -> Path:
     """A published warehouse with the contract's tables, holding only the given rows (`padron`: the name and
     note of the year's Padrón cut in meta.fuentes)."""
@@ -61,7 +61,7 @@ def _almacen(path: Path, rows: dict[str, list[tuple]], clave: dict[tuple[int, st
                 "descripcion VARCHAR, fuente VARCHAR)")
     for (anio, code), value in clave.items():
         con.execute("INSERT INTO marts.indicadores_clave VALUES (?, ?, ?, '', '', ?)",
-                    [anio, code, value, FUENTE[next(t for t in FUENTE if code.startswith(t))]])
+                    [anio, code, value, SOURCE[next(t for t in SOURCE if code.startswith(t))]])
     con.execute("CREATE TABLE marts.empleo_precision (anio BIGINT, indicador VARCHAR, valor DOUBLE, unidad VARCHAR, "
                 "descripcion VARCHAR, cv_pct DOUBLE, referencial BOOLEAN)")
     for (anio, code), (cv_pct, ref) in (cv or {}).items():
@@ -84,7 +84,7 @@ def _almacen(path: Path, rows: dict[str, list[tuple]], clave: dict[tuple[int, st
                 "NULL), ('marts', 'empresas_evolucion', 'n_empresas', 'Empresas formales', 'empresas', NULL)")
     con.execute("CREATE TABLE referencia.territorio (ubigeo VARCHAR, departamento VARCHAR, provincia VARCHAR, "
                 "distrito VARCHAR, ambito VARCHAR, fuente VARCHAR)")
-    for ubigeo in distritos:
+    for ubigeo in districts:
         con.execute("INSERT INTO referencia.territorio VALUES (?, '', '', '', '', '')", [ubigeo])
     con.execute("CREATE TABLE referencia.departamentos AS SELECT * FROM (VALUES ('05', 'Ayacucho'), ('08', 'Cusco'), "
                 "('09', 'Huancavelica'), ('12', 'Junín')) t(ubigeo_departamento, departamento)")
@@ -119,7 +119,7 @@ def _text(html: str, section: str) -> str:
 ], ids=["sube", "baja", "igual", "sin_anio_previo"])
 def test_firms_sentence_for_rise_fall_no_change_and_missing_year(tmp_path, n_2023, n_2024, expected):
     rows, clave = _empresas(n_2023, n_2024)
-    html = render(leer(_almacen(tmp_path / "a.duckdb", rows, clave), 2024))
+    html = render(read_report(_warehouse(tmp_path / "a.duckdb", rows, clave), 2024))
     assert _text(html, "empresas").startswith(expected)
 
 
@@ -139,7 +139,7 @@ def test_shares_lists_and_conjunctions_read_as_the_edition_writes_them(tmp_path)
     }
     clave |= {(2024, "exportaciones_millones_usd"): 9580.0, (2024, "credito_millones_soles"): 981.0,
               (2024, "credito_var_promedio_anual_pct"): 14.7, (2024, "credito_tcpa_pct"): 10.8}
-    html = render(leer(_almacen(tmp_path / "a.duckdb", rows, clave), 2024))
+    html = render(read_report(_warehouse(tmp_path / "a.duckdb", rows, clave), 2024))
     empresas, exportaciones, credito = (_text(html, s) for s in ("empresas", "exportaciones", "credito"))
     assert ("Según estrato empresarial, el 90.9% son microempresas, el 8.2% pequeñas empresas y el 0.9% grandes "
             "empresas.") in empresas
@@ -162,7 +162,7 @@ def test_survey_figures_show_their_cv_and_mark_referencial_ones(tmp_path):
     cv = {(2024, "empleo_pea_ocupada"): (3.46, False), (2024, "empleo_formal_pct"): (16.2, True),
           (2024, "empleo_informal_pct"): (0.62, False)}
     rows = {"empleo_evolucion": [(2024, 2525492.0, -0.3, 3.46, False)]}
-    html = render(leer(_almacen(tmp_path / "a.duckdb", rows, clave, cv=cv), 2024))
+    html = render(read_report(_warehouse(tmp_path / "a.duckdb", rows, clave, cv=cv), 2024))
     text = _text(html, "empleo")
     assert ("En 2024, la PEA ocupada del VRAEM fue de 2,525,492 trabajadores (CV 3.5%), registrando una caída de 0.3% "
             "con respecto al año anterior.") in text
@@ -224,7 +224,7 @@ def _parse(html: str) -> _Page:
     return page
 
 
-def _completo() -> tuple[dict, dict]:
+def _complete() -> tuple[dict, dict]:
     """Every §4.1 table filled for 2024, the evolutions also for 2023."""
     rows, clave = _empresas(15860, 17224)
     rows |= {
@@ -258,17 +258,17 @@ def _completo() -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module")
 def publicado(tmp_path_factory) -> Path:
-    rows, clave = _completo()
+    rows, clave = _complete()
     path = tmp_path_factory.mktemp("pub") / "vraem.duckdb"
-    return _almacen(path, rows, clave, cv={(2024, "empleo_pea_ocupada"): (3.46, False)})
+    return _warehouse(path, rows, clave, cv={(2024, "empleo_pea_ocupada"): (3.46, False)})
 
 
 def test_a_first_year_with_no_previous_one_reads_without_changes(tmp_path):
     """The first year refreshed: every block says it has nothing to compare with, none fails."""
-    rows, clave = _completo()
+    rows, clave = _complete()
     rows = {t: [r for r in rs if r[0] == 2024] for t, rs in rows.items()}
     clave = {k: v for k, v in clave.items() if not k[1].endswith("_var_anual_pct")}
-    html = re.sub(r"\s+", " ", render(leer(_almacen(tmp_path / "a.duckdb", rows, clave), 2024)))
+    html = re.sub(r"\s+", " ", render(read_report(_warehouse(tmp_path / "a.duckdb", rows, clave), 2024)))
     assert "1,093 millones a precios constantes de 2007, el 0.2% del PBI nacional; no hay cifra de 2023 para comparar." \
         in html
     assert "; no hay cifra de 2023 para comparar." in _text(html, "empresas")
@@ -276,8 +276,8 @@ def test_a_first_year_with_no_previous_one_reads_without_changes(tmp_path):
 
 
 def test_page_parses_with_one_chart_per_marts_table_and_the_warehouse_key_figures(publicado):
-    page = _parse(render(leer(publicado, 2024)))
-    charted = [g.mart for t in TEMAS for g in t.graficos]
+    page = _parse(render(read_report(publicado, 2024)))
+    charted = [g.mart for t in REPORT_TOPICS for g in t.graficos]
     assert sorted(charted) == sorted(MARTS)  # every §4.1 table, once
     assert page.figures == dict.fromkeys(MARTS, True) and page.svgs == len(MARTS)
     con = duckdb.connect(str(publicado), read_only=True)
@@ -294,7 +294,7 @@ def test_page_parses_with_one_chart_per_marts_table_and_the_warehouse_key_figure
 
 
 def test_page_needs_no_network_and_has_no_english_chart_labels(publicado):
-    html = render(leer(publicado, 2024))
+    html = render(read_report(publicado, 2024))
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched when opened
     assert "<script" not in html
     labels = " ".join(re.findall(r"<!-- (.*?) -->", html))  # matplotlib writes each text as a comment
@@ -307,7 +307,7 @@ def test_page_needs_no_network_and_has_no_english_chart_labels(publicado):
 
 def test_a_block_whose_marts_are_empty_says_sin_dato(publicado, tmp_path):
     rows, clave = _empresas(100, 110)
-    html = render(leer(_almacen(tmp_path / "a.duckdb", rows, clave), 2024))
+    html = render(read_report(_warehouse(tmp_path / "a.duckdb", rows, clave), 2024))
     assert "Sin dato para 2024: el almacén publicado no tiene cifras de exportaciones de ese año." in \
         re.sub(r"\s+", " ", html)
     page = _parse(html)
@@ -315,7 +315,7 @@ def test_a_block_whose_marts_are_empty_says_sin_dato(publicado, tmp_path):
 
 
 def test_sources_and_parameters_close_each_block(publicado):
-    html = re.sub(r"\s+", " ", render(leer(publicado, 2024)))
+    html = re.sub(r"\s+", " ", render(read_report(publicado, 2024)))
     block = re.search(r'<section class="tema" id="empresas">.*?</section>', html).group(0)
     assert "<strong>Fuente:</strong> SUNAT, Padrón RUC." in block
     assert ("padron_ruc: PadronRUC_202412.zip (corte 202412); 10 filas leídas, 9 aceptadas, 1 en cuarentena."
@@ -334,7 +334,7 @@ def test_sources_and_parameters_close_each_block(publicado):
 ])
 def test_the_source_line_says_when_the_firms_are_not_from_the_december_cut(tmp_path, padron, says):
     rows, clave = _empresas(100, 110)
-    html = re.sub(r"\s+", " ", render(leer(_almacen(tmp_path / "a.duckdb", rows, clave, padron=padron), 2024)))
+    html = re.sub(r"\s+", " ", render(read_report(_warehouse(tmp_path / "a.duckdb", rows, clave, padron=padron), 2024)))
     block = re.search(r'<section class="tema" id="empresas">.*?</section>', html).group(0)
     assert says in block
     assert f"padron_ruc: {padron[0]} ({padron[1]}); 10 filas leídas" in block
@@ -343,9 +343,9 @@ def test_the_source_line_says_when_the_firms_are_not_from_the_december_cut(tmp_p
 def test_another_territory_reads_its_own_name_and_district_count(tmp_path):
     rows, clave = _empresas(100, 110)
     rows["empresas_por_departamento"] = [(2024, "05", "Ayacucho", 110, 100.0)]
-    path = _almacen(tmp_path / "a.duckdb", rows, clave, territorio="/t/ayacucho_distritos.csv",
-                    distritos=("050101", "050102", "050103"))
-    html = re.sub(r"\s+", " ", render(leer(path, 2024)))
+    path = _warehouse(tmp_path / "a.duckdb", rows, clave, territorio="/t/ayacucho_distritos.csv",
+                    districts=("050101", "050102", "050103"))
+    html = re.sub(r"\s+", " ", render(read_report(path, 2024)))
     assert "<h1>Desempeño económico de Ayacucho 2024</h1>" in html  # a department takes no article
     assert "3 distritos de Ayacucho." in html
     assert "En 2024, se registraron 110 empresas formales en Ayacucho," in html
@@ -355,7 +355,7 @@ def test_another_territory_reads_its_own_name_and_district_count(tmp_path):
 
 def test_workbook_has_a_sheet_per_marts_table_with_values_units_and_the_dictionary(publicado, tmp_path):
     path = tmp_path / "cuadros.xlsx"
-    sheets = libro.escribir_libro(publicado, 2024, path, "VRAEM")
+    sheets = libro.write_workbook(publicado, 2024, path, "VRAEM")
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == sheets
     assert sheets[0] == "indice" and sheets[-3:] == ["fuentes", "parametros", "diccionario"]
@@ -401,9 +401,9 @@ def test_spanish_lists(items, text):
 def test_page_renders_in_headless_chromium_as_screenshot_and_pdf(publicado, tmp_path, chromium_real):
     """With the real browser (`chromium_real`: the other tests print with conftest's stand-in)."""
     assert navegador.chromium() != str(CHROMIUM_DE_PRUEBA)
-    files = escribir_informe(publicado, 2024, tmp_path)
+    files = write_report(publicado, 2024, tmp_path)
     assert files.pdf and files.pdf.read_bytes()[:5] == b"%PDF-"
-    png = navegador.captura(files.html, tmp_path / "captura.png")
+    png = navegador.screenshot(files.html, tmp_path / "captura.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page, not a blank
     keep = Path(navegador.os.environ.get("VRAEM_CAPTURAS", tmp_path))

@@ -7,9 +7,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import copia_materializada, materialize, materializar_una_vez, operacion, query
+from tests.conftest import copia_materializada, materialize, materializar_una_vez, operator, query
 from tests.reconciliation import misses
-from tests.scenario_credito import (DNI_H, DNI_P, DNI_SIN_RUC, DNI_Z, EXPECTED_2023, EXPECTED_2024,
+from tests.scenario_credito import (DNI_H, DNI_P, DNI_WITHOUT_RUC, DNI_Z, EXPECTED_2023, EXPECTED_2024,
                                     EXPECTED_QUARANTINE_2024, H10, P10, Q, Z10, write_credit_scenario)
 
 pytestmark = pytest.mark.slow
@@ -42,11 +42,11 @@ def test_scenario_figures_quarantine_and_rerun(credit_published, tmp_path, env):
     assert ev["var_pct"].iloc[1] == pytest.approx(100 * (EXPECTED_2024["total"] / EXPECTED_2023["total"] - 1))
     tipo = query(warehouse, "SELECT tipo_credito, credito_millones_soles FROM marts.credito_por_tipo WHERE anio = 2024")
     assert dict(zip(tipo["tipo_credito"], tipo["credito_millones_soles"] * 1e6)) == pytest.approx(EXPECTED_2024["tipo"])
-    depto = query(warehouse, "SELECT ubigeo_departamento, credito_millones_soles, participacion_pct "
+    dept = query(warehouse, "SELECT ubigeo_departamento, credito_millones_soles, participacion_pct "
                              "FROM marts.credito_por_departamento WHERE anio = 2024")
-    assert dict(zip(depto["ubigeo_departamento"], depto["credito_millones_soles"] * 1e6)) == pytest.approx(
+    assert dict(zip(dept["ubigeo_departamento"], dept["credito_millones_soles"] * 1e6)) == pytest.approx(
         EXPECTED_2024["departamento"])
-    assert depto.set_index("ubigeo_departamento").loc["09", "participacion_pct"] == 0.0  # Huancavelica, printed 0
+    assert dept.set_index("ubigeo_departamento").loc["09", "participacion_pct"] == 0.0  # Huancavelica, printed 0
 
     key = query(warehouse, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = 2024 "
                            "AND indicador LIKE 'credito%'").set_index("indicador")["valor"].to_dict()
@@ -58,17 +58,17 @@ def test_scenario_figures_quarantine_and_rerun(credit_published, tmp_path, env):
     assert fuentes[["filas_leidas", "filas_aceptadas", "filas_rechazadas"]].values.tolist() == [
         [4, 4, 0], list(EXPECTED_2024["lineas"].values())]
     assert fuentes["archivo"].iloc[0].endswith("deudores_202312.zip")
-    q = query(operacion(warehouse), "SELECT linea, regla FROM quarantine.sbs_deudores WHERE anio = 2024 ORDER BY linea")
+    q = query(operator(warehouse), "SELECT linea, regla FROM quarantine.sbs_deudores WHERE anio = 2024 ORDER BY linea")
     assert [tuple(r) for r in q.values.tolist()] == EXPECTED_QUARANTINE_2024
 
     checks = credit_published.checks
     assert checks[("staging/sbs_deudores", "esquema")].passed
     assert checks[("marts/credito_por_tipo", "participaciones_suman_100")].passed
-    sin_ubicar = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
-    assert not sin_ubicar.passed and sin_ubicar.severity == dg.AssetCheckSeverity.WARN  # 2023: 66.7 % unlocated
-    assert sin_ubicar.metadata["deudores_sin_ubicar"].value == 1 + EXPECTED_2024["sin_ubicar"]["deudores"]
-    assert sin_ubicar.metadata["max_saldo_sin_ubicar_pct"].value == pytest.approx(EXPECTED_2023["sin_ubicar_pct"], abs=1e-3)
-    assert "fuera_del_padron" in sin_ubicar.metadata["por_motivo"].value
+    unlocated = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
+    assert not unlocated.passed and unlocated.severity == dg.AssetCheckSeverity.WARN  # 2023: 66.7 % unlocated
+    assert unlocated.metadata["deudores_sin_ubicar"].value == 1 + EXPECTED_2024["sin_ubicar"]["deudores"]
+    assert unlocated.metadata["max_saldo_sin_ubicar_pct"].value == pytest.approx(EXPECTED_2023["sin_ubicar_pct"], abs=1e-3)
+    assert "fuera_del_padron" in unlocated.metadata["por_motivo"].value
 
     params = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'credito'")
     assert set(params["nombre"]) >= {"tipos_credito_empresarial", "monto", "ubicacion", "ubicacion_por_documento"}
@@ -89,7 +89,7 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_published):
     warehouse = credit_published.almacen
     assert set(query(warehouse, "SELECT DISTINCT schema_name FROM duckdb_tables()")["schema_name"]) == {
         "marts", "meta", "referencia"}
-    personal = [DNI_P, DNI_Z, DNI_H, DNI_SIN_RUC, P10, Z10, H10, Q]
+    personal = [DNI_P, DNI_Z, DNI_H, DNI_WITHOUT_RUC, P10, Z10, H10, Q]
     texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
                              "WHERE data_type = 'VARCHAR'")
     found = []
@@ -107,7 +107,7 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_published):
         con.close()
     assert found == []
     # ... while the operator database does hold them, row by row
-    op = query(operacion(warehouse), f"SELECT count(*) AS n FROM intermedio.credito_empresarial "
+    op = query(operator(warehouse), f"SELECT count(*) AS n FROM intermedio.credito_empresarial "
                                      f"WHERE numero_documento = '{DNI_P}' AND ruc_ubicacion = '{P10}'")
     assert op["n"][0] == 2  # 2023 and 2024
 
@@ -116,14 +116,14 @@ def test_small_sample_reproduces_the_published_credit_figures(publicado_pequena,
     """The session's small sample refreshed by `vraem refresh` (`conftest.publicado_pequena`); its debtor files are
     the credit generator's, byte for byte, whose line counts the generator reports here."""
     from vraem_pipeline.core.reconciliation import reconcile
-    from vraem_sample.credito import REGLA_DE_SUCIEDAD, SUCIEDAD_DEUDORES, escribir_credito
+    from vraem_sample.credito import DIRT_RULE, DEUDORES_DIRT, write_credito
 
-    conteos: dict = {}
-    for path in escribir_credito(tmp_path / "raw", scale="small", conteos=conteos):
+    counts: dict = {}
+    for path in write_credito(tmp_path / "raw", scale="small", counts=counts):
         shared = publicado_pequena.raw / path.relative_to(tmp_path / "raw")
         assert shared.read_bytes() == path.read_bytes(), shared
 
-    con = duckdb.connect(str(publicado_pequena.operacion), read_only=True)
+    con = duckdb.connect(str(publicado_pequena.operator), read_only=True)
     try:
         table = reconcile(con)
         quarantined = con.execute("SELECT anio, regla, columna, count(*) FROM quarantine.sbs_deudores "
@@ -138,12 +138,12 @@ def test_small_sample_reproduces_the_published_credit_figures(publicado_pequena,
 
     expected: dict = {}
     for anio in range(2019, 2025):
-        for kind, n in SUCIEDAD_DEUDORES["small"].items():
-            regla, columna = REGLA_DE_SUCIEDAD[kind]
+        for kind, n in DEUDORES_DIRT["small"].items():
+            regla, columna = DIRT_RULE[kind]
             expected[(anio, regla, columna)] = expected.get((anio, regla, columna), 0) + n
     assert {(a, r, c): n for a, r, c, n in quarantined} == expected
-    for anio, leidas, aceptadas, rechazadas in fuentes:
-        assert leidas == conteos[anio]["lineas_datos"] == aceptadas + rechazadas
-        assert rechazadas == sum(SUCIEDAD_DEUDORES["small"].values())
-    sin_ubicar = publicado_pequena.checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
-    assert sin_ubicar.passed and sin_ubicar.metadata["deudores_sin_ubicar"].value > 0  # present, and reported
+    for anio, read_rows, accepted_rows, rejected_rows in fuentes:
+        assert read_rows == counts[anio]["lineas_datos"] == accepted_rows + rejected_rows
+        assert rejected_rows == sum(DEUDORES_DIRT["small"].values())
+    unlocated = publicado_pequena.checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
+    assert unlocated.passed and unlocated.metadata["deudores_sin_ubicar"].value > 0  # present, and reported

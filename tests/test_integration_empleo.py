@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import materialize, operacion, query
+from tests.conftest import materialize, operator, query
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_employment_marts_with_cvs(escenario_enaho_publicado):
     mype = query(warehouse, "SELECT descripcion FROM meta.diccionario WHERE columna = 'empleo.variante_mype'")
     assert "Valor usado: \"A\"" in mype["descripcion"][0] and "p512a" in mype["descripcion"][0]
 
-    cmp = query(operacion(warehouse), "SELECT * FROM intermedio.informalidad_comparacion")
+    cmp = query(operator(warehouse), "SELECT * FROM intermedio.informalidad_comparacion")
     assert cmp["anio"].tolist() == [2023, 2023]  # 2024 has no official flag to compare with
     checks = escenario_enaho_publicado.checks
     assert checks[("intermedio/informalidad_comparacion", "reconstruccion_dentro_de_tolerancia")].passed

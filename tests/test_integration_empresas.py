@@ -3,7 +3,7 @@
 
 import pytest
 
-from tests.conftest import materialize, operacion, query
+from tests.conftest import materialize, operator, query
 from tests.scenario import EXPECTED_2023, EXPECTED_2024
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ def _marts_snapshot(path, raws=()):
         header, *body = text.splitlines()
         return [header, *sorted(body)]
 
-    return {**{t: lines(path, t) for t in marts}, **{t: lines(operacion(path), t) for t in rows}}
+    return {**{t: lines(path, t) for t in marts}, **{t: lines(operator(path), t) for t in rows}}
 
 
 def test_two_years_then_rerun_one_is_identical(escenario_publicado, escenario_copia):
@@ -52,7 +52,7 @@ def test_two_years_then_rerun_one_is_identical(escenario_publicado, escenario_co
         assert got["filas_leidas"] == got["filas_aceptadas"] + got["filas_rechazadas"]
     assert "202406" in fuentes.loc["padron_ruc", "nota"]  # the superseded cut is named as ignored
 
-    q = query(operacion(warehouse), "SELECT linea, regla FROM quarantine.padron_ruc WHERE anio = 2024 ORDER BY linea")
+    q = query(operator(warehouse), "SELECT linea, regla FROM quarantine.padron_ruc WHERE anio = 2024 ORDER BY linea")
     assert q.values.tolist() == [[5, "numero_de_campos"], [16, "ruc_digito_verificador"], [17, "clave_duplicada"]]
 
     raws = (escenario_publicado.raw, raw)  # the rerun reads the copy's files, which are the session's
@@ -70,7 +70,7 @@ def test_another_territory_changes_marts_not_staging(scenario_raw, env, tmp_path
     assert materialize((2023, 2024)).success
     got = query(warehouse, "SELECT ubigeo_departamento, n_empresas FROM marts.empresas_por_departamento WHERE anio = 2024")
     assert got.values.tolist() == [["05", 3]]
-    assert query(operacion(warehouse), "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
+    assert query(operator(warehouse), "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
 
 
 def test_blocking_check_results_are_recorded(escenario_publicado):

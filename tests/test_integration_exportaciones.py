@@ -28,7 +28,7 @@ import duckdb
 import pytest
 
 from tests.builders import export_pipe_row, export_record, write_export_pipe, write_export_week
-from tests.conftest import materialize, operacion, query
+from tests.conftest import materialize, operator, query
 from tests.scenario import R, write_scenario
 from vraem_pipeline.core.reconciliation import ranking, reconcile_rankings
 
@@ -37,21 +37,21 @@ pytestmark = pytest.mark.slow
 
 def write_exports(raw):
     write_export_pipe(raw, 2024, [
-        export_pipe_row(1, fano="2024", fecha="20240305", ruc_=R[7]),
-        export_pipe_row(8, cadu="19", fano="2024", fecha="20241203", cnan="2608.00.00.10", pais="KR", ubigeo="091001", fob="300.00"),
-        export_pipe_row(9, fano="2024", fecha="20241203")[:-1],
-        export_pipe_row(10, fano="2024", fecha="20241203", regimen="Importación Definitiva"),
+        export_pipe_row(1, fano="2024", date_value="20240305", ruc_=R[7]),
+        export_pipe_row(8, cadu="19", fano="2024", date_value="20241203", cnan="2608.00.00.10", pais="KR", ubigeo="091001", fob="300.00"),
+        export_pipe_row(9, fano="2024", date_value="20241203")[:-1],
+        export_pipe_row(10, fano="2024", date_value="20241203", regimen="Importación Definitiva"),
     ], name="exportaciones_2024_12.txt")
     write_export_week(raw, 2024, "x01070324", [
-        export_record(1, fecha="20240305", ruc_=R[7]),
+        export_record(1, date_value="20240305", ruc_=R[7]),
         export_record(2, nandina="7108120000", pais="CH", ubigeo="120101", fob="500.00", ruc_=R[4]),
-        export_record(3, nandina="0804400000", pais="AN", ubigeo="080101", fob="250.00", fecha="20240306"),
+        export_record(3, nandina="0804400000", pais="AN", ubigeo="080101", fob="250.00", date_value="20240306"),
         export_record(3, fob="9999.00"),
         export_record(4, fob="-5.00"),
-        export_record(5, fecha="20240231"),
+        export_record(5, date_value="20240231"),
     ], deleted={3})
     write_export_week(raw, 2024, "x05110324", [
-        export_record(3, nandina="0804400000", pais="AN", ubigeo="080101", fob="250.00", fecha="20240306"),
+        export_record(3, nandina="0804400000", pais="AN", ubigeo="080101", fob="250.00", date_value="20240306"),
         export_record(6, nandina="0901119000", pais="US", ubigeo="999999", fob="100.00"),
         export_record(7, nandina="1801001900", pais="99", ubigeo="050101", fob="50.00"),
         export_record(11, nandina="9999999999", pais="CN", ubigeo="150101", fob="400.00"),
@@ -106,7 +106,7 @@ def test_exports_from_weekly_dbfs_and_pipe_deliveries(tmp_path, env):
                    "x01070324.zip": (5, 1, 4, 2), "x05110324.zip": (4, 4, 0, 0)}
     assert "1 registros borrados" in fuentes.set_index(fuentes["archivo"].str.split("/").str[-1]).loc["x01070324.zip", "nota"]
 
-    q = query(operacion(warehouse), "SELECT anio, regexp_extract(archivo, '[^/]+$') AS f, linea, regla "
+    q = query(operator(warehouse), "SELECT anio, regexp_extract(archivo, '[^/]+$') AS f, linea, regla "
                                     "FROM quarantine.exportaciones ORDER BY anio, f, linea")
     assert q.values.tolist() == [
         [2023, "exportaciones_2023.txt", 3, "tipo_de_dato"],
@@ -118,10 +118,10 @@ def test_exports_from_weekly_dbfs_and_pipe_deliveries(tmp_path, env):
         [2024, "x01070324.zip!X01070324.DBF", 5, "fob_no_negativo"],
         [2024, "x01070324.zip!X01070324.DBF", 6, "tipo_de_dato; tipo_de_dato"],  # both dates
     ]
-    staged = query(operacion(warehouse), "SELECT cadu, nandina, ubigeo FROM staging.exportaciones WHERE anio = 2024 "
+    staged = query(operator(warehouse), "SELECT cadu, nandina, ubigeo FROM staging.exportaciones WHERE anio = 2024 "
                                          "AND ndcl IN ('000003', '000008') ORDER BY ndcl")
     assert staged.values.tolist() == [["118", "0804400000", "080101"], ["019", "2608000010", "091001"]]
-    lost_zero = query(operacion(warehouse), "SELECT ubigeo FROM staging.exportaciones WHERE anio = 2023 AND ndcl = '000005'")
+    lost_zero = query(operator(warehouse), "SELECT ubigeo FROM staging.exportaciones WHERE anio = 2023 AND ndcl = '000005'")
     assert lost_zero.iloc[0, 0] == "030601"
 
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -152,23 +152,23 @@ def test_a_year_with_only_the_delivery_without_line_key(tmp_path, env):
     """
     import dagster as dg
 
-    from tests.builders import EXPORT_PIPE_HEADER_SIN_CLAVE, export_pipe_row_sin_clave
+    from tests.builders import EXPORT_PIPE_HEADER_WITHOUT_KEY, export_pipe_row_without_key
 
     raw = tmp_path / "raw"
-    copper = export_pipe_row_sin_clave()
+    copper = export_pipe_row_without_key()
     write_export_pipe(raw, 2023, [
         copper, copper,
-        export_pipe_row_sin_clave(cnan="7108.12.00.00", pais="CH", ubigeo="120101", fob="500.00"),
-        export_pipe_row_sin_clave(cnan="0901.11.90.00", pais="US", ubigeo="      ", fob="100.00"),
-        export_pipe_row_sin_clave(fob="-5"),
-    ], name="entrega_2023.txt", header=EXPORT_PIPE_HEADER_SIN_CLAVE)
+        export_pipe_row_without_key(cnan="7108.12.00.00", pais="CH", ubigeo="120101", fob="500.00"),
+        export_pipe_row_without_key(cnan="0901.11.90.00", pais="US", ubigeo="      ", fob="100.00"),
+        export_pipe_row_without_key(fob="-5"),
+    ], name="entrega_2023.txt", header=EXPORT_PIPE_HEADER_WITHOUT_KEY)
     warehouse = env(raw)
     # with the publish: a run changes the operator database only when it publishes (write-audit-publish)
     selection = (dg.AssetSelection.groups("exportaciones", "referencia")
                  | dg.AssetSelection.assets(dg.AssetKey(["staging", "padron_ruc"]), dg.AssetKey(["almacen", "publicado"])))
     result = materialize((2023, 2023), selection=selection)
     assert result.success
-    op = operacion(warehouse)
+    op = operator(warehouse)
 
     def mart(name, key):
         return by(query(op, f"SELECT * FROM marts.{name} WHERE anio = 2023"), key)

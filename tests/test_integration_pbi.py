@@ -23,18 +23,18 @@ import pytest
 
 from tests.builders import padron_row, ruc, write_padron, write_ventas
 from vraem_pipeline.core.run_copy import failed_build_path
-from tests.conftest import materialize, operacion, query
+from tests.conftest import materialize, operator, query
 from tests.reconciliation import misses
 from tests.test_inei_vab import _total_workbook
 from vraem_pipeline.core.reconciliation import reconcile
-from vraem_sample.pbi import escribir_pbi
+from vraem_sample.pbi import write_pbi
 
 pytestmark = pytest.mark.slow
 
 FIRMS_2024 = [("050401", 200_000), ("080910", 300_000), ("090701", 100_000), ("120604", 400_000), ("030202", 50_000),
               ("050101", 800_000), ("080101", 2_700_000), ("090101", 400_000), ("120101", 3_600_000),
               ("030101", 450_000), ("150101", 10_000_000)]
-ZONA_2024_MILES = 0.1 * 7_219_959 + 0.2 * 6_212_319 + 0.1 * 22_767_865 + 0.2 * 3_912_627 + 0.1 * 15_992_658
+ZONE_2024_THOUSANDS = 0.1 * 7_219_959 + 0.2 * 6_212_319 + 0.1 * 22_767_865 + 0.2 * 3_912_627 + 0.1 * 15_992_658
 
 
 def write_firms(raw):
@@ -49,7 +49,7 @@ def write_firms(raw):
 def test_gdp_from_inei_real_workbook_and_declared_sales(tmp_path, env):
     raw = tmp_path / "raw"
     write_firms(raw)
-    escribir_pbi(raw)
+    write_pbi(raw)
     _total_workbook(raw / "inei" / "vab" / "pbi_2025.xlsx", "Con información disponible a marzo del 2025")
     warehouse = env(raw)
     result = materialize((2023, 2024))
@@ -57,19 +57,19 @@ def test_gdp_from_inei_real_workbook_and_declared_sales(tmp_path, env):
 
     ev = query(warehouse, "SELECT * FROM marts.pbi_evolucion ORDER BY anio")
     assert ev["anio"].tolist() == [2024]
-    assert ev["vab_millones_soles_2007"].iloc[0] == pytest.approx(ZONA_2024_MILES / 1000) == pytest.approx(6623.0374)
-    assert ev["participacion_nacional_pct"].iloc[0] == pytest.approx(100 * ZONA_2024_MILES / 585_617_509)
-    dep = query(warehouse, "SELECT * FROM marts.pbi_por_departamento WHERE anio = 2024 ORDER BY ubigeo_departamento")
-    assert dict(zip(dep["ubigeo_departamento"], dep["participacion_territorio_pct"].round(9))) == {
+    assert ev["vab_millones_soles_2007"].iloc[0] == pytest.approx(ZONE_2024_THOUSANDS / 1000) == pytest.approx(6623.0374)
+    assert ev["participacion_nacional_pct"].iloc[0] == pytest.approx(100 * ZONE_2024_THOUSANDS / 585_617_509)
+    dept = query(warehouse, "SELECT * FROM marts.pbi_por_departamento WHERE anio = 2024 ORDER BY ubigeo_departamento")
+    assert dict(zip(dept["ubigeo_departamento"], dept["participacion_territorio_pct"].round(9))) == {
         "03": 10.0, "05": 20.0, "08": 10.0, "09": 20.0, "12": 10.0}
-    assert dep["departamento"].tolist() == ["Apurímac", "Ayacucho", "Cusco", "Huancavelica", "Junín"]
-    assert set(dep["estado_cifra"]) == {"preliminar"}
-    assert dep["vab_territorio_millones_soles_2007"].sum() == pytest.approx(ev["vab_millones_soles_2007"].iloc[0])
+    assert dept["departamento"].tolist() == ["Apurímac", "Ayacucho", "Cusco", "Huancavelica", "Junín"]
+    assert set(dept["estado_cifra"]) == {"preliminar"}
+    assert dept["vab_territorio_millones_soles_2007"].sum() == pytest.approx(ev["vab_millones_soles_2007"].iloc[0])
 
     key = query(warehouse, "SELECT * FROM marts.indicadores_clave WHERE indicador LIKE 'pbi%' ORDER BY indicador")
     assert key[["anio", "indicador", "unidad"]].values.tolist() == [
         [2024, "pbi_participacion_nacional_pct", "%"], [2024, "pbi_vraem_millones_soles_2007", "millones S/ de 2007"]]
-    assert key["valor"].tolist() == pytest.approx([100 * ZONA_2024_MILES / 585_617_509, ZONA_2024_MILES / 1000])
+    assert key["valor"].tolist() == pytest.approx([100 * ZONE_2024_THOUSANDS / 585_617_509, ZONE_2024_THOUSANDS / 1000])
     assert all("preliminar (P/)" in d for d in key["descripcion"])
     assert "PBI nacional" in key["descripcion"].iloc[0] and "junio del 2026" in key["fuente"].iloc[0]
 
@@ -87,8 +87,8 @@ def test_gdp_from_inei_real_workbook_and_declared_sales(tmp_path, env):
     assert "marts" in set(query(warehouse, "SELECT esquema FROM meta.diccionario WHERE tabla = 'pbi_evolucion'")["esquema"])
     assert len(query(warehouse, "SELECT * FROM referencia.ciiu_division_actividad_inei")) == 88
 
-    omitidos = query(operacion(warehouse), "SELECT anio, ubigeo_departamento FROM intermedio.pbi_omitidos ORDER BY ALL")
-    assert omitidos.values.tolist() == [[2023, "03"], [2023, "08"], [2023, "09"], [2023, "12"]]
+    omitted = query(operator(warehouse), "SELECT anio, ubigeo_departamento FROM intermedio.pbi_omitidos ORDER BY ALL")
+    assert omitted.values.tolist() == [[2023, "03"], [2023, "08"], [2023, "09"], [2023, "12"]]
     checks = {(e.asset_key.path[-1], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
     assert checks[("inei_vab", "esquema")] and checks[("inei_vab", "consistencia")]
     assert checks[("pbi_asignacion", "asignacion_coherente")]
@@ -100,7 +100,7 @@ def test_share_table_and_vab_denominator(tmp_path, env):
     agriculture… (no per-activity GDP here, so Cusco's total row of 2024, 1 %, is used)."""
     raw = tmp_path / "raw"
     write_firms(raw)
-    escribir_pbi(raw)
+    write_pbi(raw)
     (raw / "inei" / "participaciones_territorio.csv").write_text(
         "ubigeo_departamento,actividad,anio,participacion_pct\n05,total,,12.5\n08,total,2024,1\n08,total,,0\n"
         "03,total,,0\n09,total,,0\n12,total,,0\n", encoding="utf-8")
@@ -134,7 +134,7 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
     has 25 departments in 2024, the blocking check fails and nothing is published."""
     raw = tmp_path / "raw"
     write_firms(raw)
-    path = escribir_pbi(raw)
+    path = write_pbi(raw)
     wb = openpyxl.load_workbook(path)
     wb["cuadro1"]["S13"] = "n.d."  # row 13 = Ayacucho, column S = 2024P/
     wb.save(path)
@@ -145,8 +145,8 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
     assert checks[("inei_vab", "consistencia")].passed is False
     assert "departamentos_25" in str(checks[("inei_vab", "consistencia")].metadata["detalle"].value)
     # the operator database did not change (the run did not publish); the failed build is kept beside it
-    assert not operacion(warehouse).exists()
-    failed = failed_build_path(operacion(warehouse))
+    assert not operator(warehouse).exists()
+    failed = failed_build_path(operator(warehouse))
     q = query(failed, "SELECT anio, linea, regla, registro_crudo FROM quarantine.inei_vab")
     assert q[["anio", "linea", "regla"]].values.tolist() == [[2024, 13, "tipo_de_dato"]]
     assert '"columna": "S"' in q["registro_crudo"].iloc[0] and "n.d." in q["registro_crudo"].iloc[0]
@@ -158,7 +158,7 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
 def test_small_sample_reconciles_the_published_gdp(publicado_pequena):
     """`vraem sample-data --scale small` (default seed): firm files and INEI's workbook among the rest; its refresh
     (`conftest.publicado_pequena`) lands on the published S/ 1,093 millones and 0.2 % at print precision."""
-    con = duckdb.connect(str(publicado_pequena.operacion), read_only=True)
+    con = duckdb.connect(str(publicado_pequena.operator), read_only=True)
     try:
         table = reconcile(con)
         years = [r[0] for r in con.execute("SELECT anio FROM marts.pbi_evolucion ORDER BY anio").fetchall()]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import materialize, operacion, query
+from tests.conftest import materialize, operator, query
 from vraem_pipeline import cli
 from vraem_pipeline.core.references import territory_name
 
@@ -25,16 +25,16 @@ def test_ayacucho_refreshed_end_to_end_from_the_small_sample(muestra_pequena, en
     assert query(warehouse, "SELECT count(*) AS n FROM referencia.territorio")["n"][0] == 124
     assert query(warehouse, "SELECT territorio FROM meta.ejecuciones")["territorio"].tolist() == [str(AYACUCHO)]
 
-    por_depto = query(warehouse, "SELECT * FROM marts.empresas_por_departamento ORDER BY anio")
-    assert set(por_depto["ubigeo_departamento"]) == {"05"} and por_depto["anio"].tolist() == list(range(2019, 2025))
-    assert por_depto["participacion_pct"].tolist() == pytest.approx([100.0] * 6)
+    by_dept = query(warehouse, "SELECT * FROM marts.empresas_por_departamento ORDER BY anio")
+    assert set(by_dept["ubigeo_departamento"]) == {"05"} and by_dept["anio"].tolist() == list(range(2019, 2025))
+    assert by_dept["participacion_pct"].tolist() == pytest.approx([100.0] * 6)
 
     # the whole department: every formal firm whose ubigeo starts with 05, counted in the operator database
-    formal_05 = query(operacion(warehouse), "SELECT anio, count(*) AS n FROM intermedio.empresas_formales "
+    formal_05 = query(operator(warehouse), "SELECT anio, count(*) AS n FROM intermedio.empresas_formales "
                                             "WHERE ubigeo LIKE '05%' GROUP BY anio ORDER BY anio")
     evolucion = query(warehouse, "SELECT anio, n_empresas FROM marts.empresas_evolucion ORDER BY anio")
     assert evolucion["n_empresas"].tolist() == formal_05["n"].tolist() and min(formal_05["n"]) > 0
-    assert por_depto["n_empresas"].tolist() == formal_05["n"].tolist()
+    assert by_dept["n_empresas"].tolist() == formal_05["n"].tolist()
     clave = query(warehouse, "SELECT anio, valor FROM marts.indicadores_clave WHERE indicador = 'empresas_formales' "
                              "ORDER BY anio")
     assert clave["valor"].tolist() == formal_05["n"].tolist()

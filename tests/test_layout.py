@@ -181,7 +181,7 @@ def test_every_consumer_sees_the_registrys_sources_and_topics(tmp_path):
     from vraem_pipeline.core import raw_scan
     from vraem_pipeline.core.dictionary import dictionary_rows
     from vraem_pipeline.defs import automation
-    from vraem_pipeline.informe.datos import TEMAS
+    from vraem_pipeline.informe.datos import REPORT_TOPICS
     from vraem_pipeline.registry import SOURCES, TOPICS
 
     # the sensor watches every source's folder, and nothing else
@@ -196,7 +196,7 @@ def test_every_consumer_sees_the_registrys_sources_and_topics(tmp_path):
     described = dictionary_rows(tables, SOURCES)
     assert {f"staging.{t}" for t in described["tabla"]} == tables
     # the report has one block per topic, in the registry's order
-    assert [t.clave for t in TEMAS] == [t.name for t in TOPICS]
+    assert [t.clave for t in REPORT_TOPICS] == [t.name for t in TOPICS]
 
 
 def _raw_with_stray_file(tmp_path: Path) -> Path:

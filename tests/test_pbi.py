@@ -10,14 +10,14 @@ import pytest
 from vraem_pipeline.pbi import allocation as pbi
 from vraem_pipeline.core.errors import SourceFileError
 
-ACTS = pbi.codigos_actividades()
+ACTS = pbi.activity_codes()
 
 
 def vab_frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["anio", "actividad", "ubigeo_departamento", "vab_miles_soles", "estado_cifra"])
 
 
-def nacional_frame(rows) -> pd.DataFrame:
+def national_frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["anio", "vab_miles_soles", "pbi_miles_soles"])
 
 
@@ -31,16 +31,16 @@ def test_allocation_by_department_worked_example():
     ventas = pd.DataFrame([(2024, "05", "total", 20.0, 100.0), (2024, "08", "total", 30.0, 600.0)],
                           columns=["anio", "ubigeo_departamento", "actividad", "ventas_territorio_soles",
                                    "ventas_departamento_soles"])
-    detalle = pbi.asignar(vab, pbi.participaciones_de_ventas(ventas), ["05", "08"])
+    detalle = pbi.allocate(vab, pbi.shares_from_sales(ventas), ["05", "08"])
     assert detalle[["ubigeo_departamento", "participacion", "vab_territorio_miles_soles", "regla_participacion"]
                    ].values.tolist() == [["05", 0.2, 200.0, "departamento"], ["08", 0.05, 150.0, "departamento"]]
-    nac = nacional_frame([(2024, 8000.0, 10000.0)])
-    pbi_res = pbi.resumen_anual(detalle, nac, "pbi").anual
+    national = national_frame([(2024, 8000.0, 10000.0)])
+    pbi_res = pbi.annual_summary(detalle, national, "pbi").anual
     assert pbi_res[["anio", "vab_territorio_miles_soles", "participacion_nacional_pct", "nivel"]].values.tolist() == [
         [2024, 350.0, 3.5, "departamento"]]
-    assert pbi.resumen_anual(detalle, nac, "vab").anual["participacion_nacional_pct"].iloc[0] == pytest.approx(4.375)
+    assert pbi.annual_summary(detalle, national, "vab").anual["participacion_nacional_pct"].iloc[0] == pytest.approx(4.375)
     with pytest.raises(ValueError, match=r"denominador 'pib': use uno de"):
-        pbi.resumen_anual(detalle, nac, "pib")
+        pbi.annual_summary(detalle, national, "pib")
 
 
 def test_allocation_by_activity_with_fallback_worked_example():
@@ -53,7 +53,7 @@ def test_allocation_by_activity_with_fallback_worked_example():
                            (2024, "05", "comercio", 0.0, 0.0)],
                           columns=["anio", "ubigeo_departamento", "actividad", "ventas_territorio_soles",
                                    "ventas_departamento_soles"])
-    detalle = pbi.asignar(vab_frame(rows), pbi.participaciones_de_ventas(ventas), ["05"]).set_index("actividad")
+    detalle = pbi.allocate(vab_frame(rows), pbi.shares_from_sales(ventas), ["05"]).set_index("actividad")
     assert len(detalle) == 12 and set(detalle["nivel"]) == {"departamento_y_actividad"}
     assert detalle.loc["agricultura", ["participacion", "regla_participacion"]].tolist() == [0.5, "actividad"]
     assert detalle.loc["comercio", ["participacion", "regla_participacion"]].tolist() == [0.1, "total_departamento"]
@@ -67,10 +67,10 @@ def test_a_department_without_sales_leaves_its_year_out():
                            (2024, "08", "total", 3.0, 30.0)],
                           columns=["anio", "ubigeo_departamento", "actividad", "ventas_territorio_soles",
                                    "ventas_departamento_soles"])
-    detalle = pbi.asignar(vab, pbi.participaciones_de_ventas(ventas), ["05", "08"], anios=[2023, 2024])
-    res = pbi.resumen_anual(detalle, nacional_frame([(2023, 9e3, 1e4), (2024, 9e3, 1e4)]), "pbi")
+    detalle = pbi.allocate(vab, pbi.shares_from_sales(ventas), ["05", "08"], anios=[2023, 2024])
+    res = pbi.annual_summary(detalle, national_frame([(2023, 9e3, 1e4), (2024, 9e3, 1e4)]), "pbi")
     assert res.anual["anio"].tolist() == [2024] and res.anual["vab_territorio_miles_soles"].iloc[0] == 400.0
-    assert res.omitidos[["anio", "ubigeo_departamento"]].values.tolist() == [[2023, "08"]]
+    assert res.omitted[["anio", "ubigeo_departamento"]].values.tolist() == [[2023, "08"]]
 
 
 def test_share_lookup_order():
@@ -79,7 +79,7 @@ def test_share_lookup_order():
     part = pd.DataFrame([("05", "agricultura", 2024, 0.9), ("05", "agricultura", pd.NA, 0.8),
                          ("05", "total", 2024, 0.3), ("05", "total", pd.NA, 0.2)],
                         columns=["ubigeo_departamento", "actividad", "anio", "participacion"])
-    d = pbi.asignar(vab_frame(rows), part, ["05"]).set_index(["anio", "actividad"])["participacion"]
+    d = pbi.allocate(vab_frame(rows), part, ["05"]).set_index(["anio", "actividad"])["participacion"]
     assert (d[(2024, "agricultura")], d[(2023, "agricultura")], d[(2024, "pesca")], d[(2023, "pesca")]) == (0.9, 0.8, 0.3, 0.2)
 
 
@@ -92,13 +92,13 @@ def _table(tmp_path, text: str):
 def test_share_table_is_read_whole(tmp_path):
     path = _table(tmp_path, "ubigeo_departamento,actividad,anio,participacion_pct\n05,total,,12.5\n8,agricultura,2024,3\n"
                             "08,total,,1\n")
-    t = pbi.leer_tabla_participaciones(path, ["05", "08"])
+    t = pbi.read_checked_share_table(path, ["05", "08"])
     assert t[["ubigeo_departamento", "actividad", "participacion"]].values.tolist() == [
         ["05", "total", 0.125], ["08", "agricultura", 0.03], ["08", "total", 0.01]]
     assert t["anio"].tolist()[:2] == [pd.NA, 2024]
     # Excel in a Spanish locale: ';' and a decimal comma; no anio column at all
     path = _table(tmp_path, "ubigeo_departamento;actividad;participacion_pct\n05;total;12,5\n08;total;1\n")
-    assert pbi.leer_tabla_participaciones(path, ["05", "08"])["participacion"].tolist() == [0.125, 0.01]
+    assert pbi.read_checked_share_table(path, ["05", "08"])["participacion"].tolist() == [0.125, 0.01]
 
 
 @pytest.mark.parametrize("text,rule,line", [
@@ -114,7 +114,7 @@ def test_share_table_errors_name_line_and_rule(tmp_path, text, rule, line):
     path = _table(tmp_path, text)
     # the message starts with the file (and its line where there is one)
     with pytest.raises(SourceFileError, match=rf"^{re.escape(str(path))}(, línea \d+)?: ") as err:
-        pbi.leer_tabla_participaciones(path, ["05", "08"])
+        pbi.read_checked_share_table(path, ["05", "08"])
     assert err.value.rule.startswith("participaciones.")
     if rule:
         assert err.value.rule == rule

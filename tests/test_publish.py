@@ -63,11 +63,11 @@ def test_failed_blocking_check_leaves_published_file_byte_identical(escenario_co
     before = _sha(warehouse)
 
     @dg.asset_check(asset=dg.AssetKey(["staging", "padron_ruc"]), name="siempre_falla", blocking=True)
-    def siempre_falla() -> dg.AssetCheckResult:
+    def always_fails() -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=False)
 
     _add_a_2024_firm(scenario_raw)
-    result = materialize((2024, 2024), extra=[siempre_falla])
+    result = materialize((2024, 2024), extra=[always_fails])
     assert not result.success
     published = [e for e in result.get_asset_materialization_events()
                  if e.asset_key == dg.AssetKey(["almacen", "publicado"])]
@@ -104,7 +104,7 @@ def test_published_file_is_readable_by_older_duckdb_clients(escenario_publicado)
 def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(escenario_publicado):
     """The scenario has a RUC 10 (a natural person with business) among its formal firms: it must stay in the
     operator database. Every text value of every published table is scanned for a RUC 10 or a DNI."""
-    from tests.conftest import operacion
+    from tests.conftest import operator
     from tests.scenario import P10
 
     warehouse, scenario_raw = escenario_publicado.almacen, escenario_publicado.raw
@@ -130,9 +130,9 @@ def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(escenari
                      "sunat/ventas/2023/ventas_2023.txt", "sunat/ventas/2024/ventas_2024.txt"]
     assert all((scenario_raw / f).is_file() for f in files)
     # ... while the operator database does have it, and the firm counts in the marts
-    assert query(operacion(warehouse), f"SELECT count(*) AS n FROM staging.padron_ruc WHERE ruc = '{P10}'")["n"][0] == 1
+    assert query(operator(warehouse), f"SELECT count(*) AS n FROM staging.padron_ruc WHERE ruc = '{P10}'")["n"][0] == 1
     assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion WHERE anio = 2024")["n_empresas"][0] == 7
-    assert warehouse.stat().st_size < operacion(warehouse).stat().st_size
+    assert warehouse.stat().st_size < operator(warehouse).stat().st_size
 
 
 def test_refresh_under_a_small_memory_limit(scenario_raw, env, monkeypatch):

@@ -21,7 +21,7 @@ import pytest
 from tests.reconciliation import TOPICS, misses, topic
 from vraem_pipeline.core.reconciliation import published, published_rankings, reconcile, reconcile_rankings
 from vraem_pipeline.core.references import reference_csv
-from vraem_pipeline.core.settings import PAUSA_DE_PRUEBA
+from vraem_pipeline.core.settings import PAUSE_FOR_TEST
 
 
 def _vraem(*args: str, env: dict, timeout: float) -> subprocess.CompletedProcess:
@@ -53,7 +53,7 @@ def test_national_sample_refreshed_by_the_cli_reproduces_every_published_figure(
     raw, warehouse = tmp_path / "raw", tmp_path / "w" / "vraem.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
     for var in ("VRAEM_RAW_DIR", "VRAEM_WAREHOUSE", "VRAEM_OPERACION", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY",
-                "VRAEM_INFORME_DIR", PAUSA_DE_PRUEBA):
+                "VRAEM_INFORME_DIR", PAUSE_FOR_TEST):
         env.pop(var, None)  # the shipped VRAEM territory; everything else under tmp_path
     sample = _vraem("sample-data", "--out", str(raw), "--seed", "2024", "--scale", "national", env=env, timeout=1200)
     assert sample.returncode == 0, sample.stdout[-2000:] + sample.stderr[-4000:]

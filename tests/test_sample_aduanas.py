@@ -28,9 +28,9 @@ from dbfread.field_parser import FieldParser
 
 import vraem_sample as sd
 from vraem_sample import aduanas
-from vraem_sample.aduanas import CODIFICACION_DBF
-from vraem_sample.calibracion import calibrar
-from vraem_sample.padron import Universo, construir_universo
+from vraem_sample.aduanas import DBF_ENCODING
+from vraem_sample.calibracion import calibrate
+from vraem_sample.padron import Universe, build_universe
 
 SEED = 7
 #: What Python says of bytes that are not UTF-8 (cp850 / latin-1 accents).
@@ -41,7 +41,7 @@ REAL_FIELD_ORDER = ("CADU FANO NDCL FNUM FEMB FECH_RECEP NDCLREG FREG FANOREG CA
                     "CVIATRA CUNITRA CEMPTRA DMAT NCON CENTFIN CALM DNOMPRO DDIRPRO DK DK2 NSER PART_NANDI DCOM DMER2 "
                     "DMER3 DMER4 DMER5 CEST VFOBSERDOL VPESNET VPESBRU QUNIFIS TUNIFIS QUNICOM TUNICOM UBIGEO DNOMCON "
                     "DDIRCON").split()
-FIELDS = list(aduanas.CAMPOS_DBF)
+FIELDS = list(aduanas.DBF_FIELDS)
 PIPE_HEADER = ("regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|"
                "tunifis|qunifis")
 WEEKLY = re.compile(r"^x(\d\d)(\d\d)(\d\d)(\d\d)\.zip$")
@@ -120,7 +120,7 @@ def dbf_lines(data: bytes) -> list[Line]:
     for r in live:
         def f(name: str) -> str:
             a, w = offsets[name]
-            return r[a:a + w].decode(CODIFICACION_DBF).strip()
+            return r[a:a + w].decode(DBF_ENCODING).strip()
         fob, fnum, nandina = f("VFOBSERDOL"), f("FNUM"), f("PART_NANDI")
         dirt = classify(fob, fnum, nandina)
         out.append(Line(
@@ -187,15 +187,15 @@ def figures(lines: list[Line]) -> dict:
     nat = sum(x.fob_cents for x in lines)
     t_lines = [x for x in lines if x.ubigeo[:2] in terr and x.ubigeo not in ("", "999999")]
     t = sum(x.fob_cents for x in t_lines)
-    dest, dep = Counter(), Counter()
+    dest, dept = Counter(), Counter()
     ores = 0
     for x in t_lines:
         dest[NON_ISO.get(x.country, x.country)] += x.fob_cents
-        dep[x.ubigeo[:2]] += x.fob_cents
+        dept[x.ubigeo[:2]] += x.fob_cents
         heading = int(x.nandina[:4])
         if 2603 <= heading <= 2617 and heading != 2612:
             ores += x.fob_cents
-    return {"nacional": nat, "territorio": t, "destino": dest, "departamento": dep, "clase_0729": ores,
+    return {"nacional": nat, "territorio": t, "destino": dest, "departamento": dept, "clase_0729": ores,
             "sin_ubigeo": sum(x.fob_cents for x in lines if x.ubigeo in ("", "999999")),
             "desconocido": sum(x.fob_cents for x in lines if NON_ISO.get(x.country, x.country) == "ZZ")}
 
@@ -241,21 +241,21 @@ def check_published_figures(fig24: dict, fig23: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def universe() -> Universo:
-    return construir_universo(calibrar("small"), SEED)
+def universe() -> Universe:
+    return build_universe(calibrate("small"), SEED)
 
 
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory, universe) -> Path:
     """The small sample's export files (how long they take to write: benchmarks/sample_aduanas.py)."""
     out = tmp_path_factory.mktemp("aduanas_small")
-    aduanas.escribir_aduanas(universe, out, range(2019, 2025))
+    aduanas.write_aduanas(universe, out, range(2019, 2025))
     return out
 
 
 @pytest.fixture(scope="module")
 def counts(universe) -> dict[int, dict]:
-    return aduanas.conteo_aduanas(universe, range(2019, 2025))
+    return aduanas.tally_aduanas(universe, range(2019, 2025))
 
 
 @pytest.fixture(scope="module")
@@ -270,13 +270,13 @@ class Tolerant(FieldParser):
         try:
             return super().parse(field, data)
         except ValueError:
-            return data.decode(CODIFICACION_DBF).strip()
+            return data.decode(DBF_ENCODING).strip()
 
 
 def read_with_dbfread(path: Path, tmp: Path) -> DBF:
     member = tmp / (path.stem.upper() + ".DBF")
     member.write_bytes(dbf_bytes(path))
-    return DBF(str(member), encoding=CODIFICACION_DBF, parserclass=Tolerant, load=True)
+    return DBF(str(member), encoding=DBF_ENCODING, parserclass=Tolerant, load=True)
 
 
 # --------------------------------------------------------------------------------------------------- layout
@@ -334,9 +334,9 @@ def test_dbfread_reads_every_file_and_skips_deleted_records(raw, counts, tmp_pat
             assert table.header.numrecords == c["registros"] == len(table.records) + len(table.deleted)
             assert len(table.records) == c["vivas"] and len(table.deleted) == c["borrados"]
             live_keys = {(r["CADU"], r["FANO"], r["NDCL"], r["NSER"]) for r in table.records}
-            for r in DBF(str(tmp_path / (path.stem.upper() + ".DBF")), encoding=CODIFICACION_DBF, raw=True,
+            for r in DBF(str(tmp_path / (path.stem.upper() + ".DBF")), encoding=DBF_ENCODING, raw=True,
                          load=True).deleted:
-                key = tuple(r[k].decode(CODIFICACION_DBF).strip() for k in ("CADU", "FANO", "NDCL"))
+                key = tuple(r[k].decode(DBF_ENCODING).strip() for k in ("CADU", "FANO", "NDCL"))
                 nser = r["NSER"].strip()
                 if nser.isdigit() and (*key, int(nser)) in live_keys:
                     deleted_copies += 1  # an older version of a live line: same key, skipped
@@ -372,7 +372,7 @@ def test_repeated_weeks_are_byte_identical(raw, counts):
         for path in sorted(folder.glob("x*.zip")):
             d1 = int(path.name[1:3])
             (regular if d1 in (1, 8, 15, 22, 29) else repeated)[path.name] = dbf_records(dbf_bytes(path))[0]
-        assert len(repeated) == aduanas.REPETICION_ADUANAS["small"]["semanas_repetidas"]
+        assert len(repeated) == aduanas.ADUANAS_REPETITION["small"]["semanas_repetidas"]
         shared = 0
         for name, records in repeated.items():
             d1, d2, mm = int(name[1:3]), int(name[3:5]), int(name[5:7])
@@ -425,7 +425,7 @@ def test_dirt_counts_as_announced(read, counts):
     for year, files in read.items():
         c = counts[year]
         found = Counter(x.dirt for lines in files.values() for x in lines if x.dirt)
-        expected = dict(aduanas.SUCIEDAD_ADUANAS["small"])
+        expected = dict(aduanas.ADUANAS_DIRT["small"])
         if c["formato"] == "dbf":
             expected["campos_errados"] = 0
         assert {k: found.get(k, 0) for k in DIRT} == c["suciedad"] == expected, year
@@ -458,7 +458,7 @@ def test_rows_read_are_accepted_plus_rejected_plus_repeats(read, counts):
         for name, lines in files.items():
             assert len(lines) == c["archivos"][name]["vivas"]
         if c["formato"] == "pipe":
-            assert repeats == aduanas.REPETICION_ADUANAS["small"]["repetidas_pipe"]
+            assert repeats == aduanas.ADUANAS_REPETITION["small"]["repetidas_pipe"]
 
 
 def test_keys_unique_except_the_planted_repeats(read):
@@ -488,12 +488,12 @@ def test_country_codes_iso_plus_the_known_non_iso(read):
 
 def test_exporters_from_the_population(read, universe):
     ruc_index = {int(r): i for i, r in enumerate(universe.ruc)}
-    dep = universe.cat.geo_departamento
+    dept = universe.cat.geo_department
     terr = territory_departments()
     lines = accepted(read[2024])
     rucs = Counter(x.ruc for x in lines)
     absent = [r for r in rucs if int(r) not in ruc_index]
-    assert 0 < len(absent) <= aduanas.RUC_AUSENTES["small"][1]
+    assert 0 < len(absent) <= aduanas.ABSENT_RUCS["small"][1]
     assert all(r.startswith("20") for r in rucs)
     names = {}
     for x in lines:
@@ -503,23 +503,23 @@ def test_exporters_from_the_population(read, universe):
         if x.ubigeo[:2] in terr and int(x.ruc) in ruc_index:
             i = ruc_index[int(x.ruc)]
             origin[x.ubigeo[:2]] += x.fob_cents
-            fiscal[dep[universe.geo[i]]] += x.fob_cents
+            fiscal[dept[universe.geo[i]]] += x.fob_cents
             if x.nandina.startswith(("2603", "2608", "2607", "2613", "2616", "7108", "7403")):
-                assert dep[universe.geo[i]] == "15"  # mining exporters are domiciled in Lima
+                assert dept[universe.geo[i]] == "15"  # mining exporters are domiciled in Lima
             assert universe.formal(2024)[i]
     assert sum(fiscal[d] for d in terr) < sum(origin.values()) // 10  # the fiscal view hardly sees them
 
 
 def test_deterministic_by_seed(raw, universe, tmp_path):
-    aduanas.escribir_aduanas(universe, tmp_path, [2022, 2023])
+    aduanas.write_aduanas(universe, tmp_path, [2022, 2023])
     for year in (2022, 2023):
         a = sorted(p.name for p in (raw / "aduanas" / str(year)).iterdir())
         assert a == sorted(p.name for p in (tmp_path / "aduanas" / str(year)).iterdir())
         for name in a:
             assert (raw / "aduanas" / str(year) / name).read_bytes() == \
                    (tmp_path / "aduanas" / str(year) / name).read_bytes(), name
-    other = construir_universo(calibrar("small"), SEED + 1)
-    aduanas.escribir_aduanas(other, tmp_path / "otra", [2023])
+    other = build_universe(calibrate("small"), SEED + 1)
+    aduanas.write_aduanas(other, tmp_path / "otra", [2023])
     assert (tmp_path / "otra" / "aduanas" / "2023" / "exportaciones_2023.txt").read_bytes() != \
            (raw / "aduanas" / "2023" / "exportaciones_2023.txt").read_bytes()
 
@@ -547,28 +547,28 @@ def test_the_published_export_figures_are_not_typed_in_code():
 def test_write_sample_passes_one_population_to_every_generator(monkeypatch, tmp_path):
     seen = {}
 
-    def empresas(out, seed, scale, years, universo=None, **_):
-        seen["empresas"] = universo
+    def empresas(out, seed, scale, years, built_universe=None, **_):
+        seen["empresas"] = built_universe
         return []
 
     def exportaciones(uni, out, years):
         seen["aduanas"] = (uni, list(years))
         return [out / "x.zip"]
 
-    def credito(out, seed, scale, years, universo=None, **_):
-        seen["credito"] = universo
+    def credito(out, seed, scale, years, built_universe=None, **_):
+        seen["credito"] = built_universe
         return [out / "d.txt"]
 
-    monkeypatch.setattr(sd, "escribir_empresas", empresas)
-    monkeypatch.setattr(sd, "escribir_aduanas", exportaciones)
-    monkeypatch.setattr(sd, "escribir_credito", credito)
+    monkeypatch.setattr(sd, "write_empresas", empresas)
+    monkeypatch.setattr(sd, "write_aduanas", exportaciones)
+    monkeypatch.setattr(sd, "write_credito", credito)
     stub = types.SimpleNamespace(write_enaho=lambda *a, **k: [])
     monkeypatch.setattr(sd, "enaho", stub, raising=False)
     monkeypatch.setitem(sys.modules, "vraem_sample.enaho", stub)
-    rutas = sd.write_sample(tmp_path, seed=SEED, scale="small")
-    assert isinstance(seen["empresas"], Universo) and seen["aduanas"][0] is seen["empresas"] is seen["credito"]
+    paths = sd.write_sample(tmp_path, seed=SEED, scale="small")
+    assert isinstance(seen["empresas"], Universe) and seen["aduanas"][0] is seen["empresas"] is seen["credito"]
     assert seen["empresas"].seed == SEED and seen["aduanas"][1] == list(range(2019, 2025))
-    assert rutas == [tmp_path / "x.zip", tmp_path / "d.txt", tmp_path / "inei" / "vab" / "pbi_peru_17.xlsx"]
+    assert paths == [tmp_path / "x.zip", tmp_path / "d.txt", tmp_path / "inei" / "vab" / "pbi_peru_17.xlsx"]
 
 
 # --------------------------------------------------------------------------------------- national (slow)
@@ -576,9 +576,9 @@ def test_write_sample_passes_one_population_to_every_generator(monkeypatch, tmp_
 
 @pytest.mark.slow
 def test_national_scale_reproduces_the_published_figures(tmp_path):
-    uni = construir_universo(calibrar("national"), SEED)
-    aduanas.escribir_aduanas(uni, tmp_path, [2023, 2024])  # timed in benchmarks/sample_aduanas.py
-    counts = aduanas.conteo_aduanas(uni, [2023, 2024])
+    uni = build_universe(calibrate("national"), SEED)
+    aduanas.write_aduanas(uni, tmp_path, [2023, 2024])  # timed in benchmarks/sample_aduanas.py
+    counts = aduanas.tally_aduanas(uni, [2023, 2024])
     files = {y: year_lines(tmp_path, y) for y in (2023, 2024)}
     for year in (2023, 2024):
         c = counts[year]

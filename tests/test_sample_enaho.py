@@ -15,11 +15,11 @@ import pandas as pd
 import pandera.pandas as pa
 import pytest
 
-from vraem_pipeline.empleo.estimates import FUENTE_RECONSTRUIDA, compute_employment, is_resident
-from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY, add_rebuilt_flag
+from vraem_pipeline.empleo.estimates import REBUILT_SOURCE, compute_employment, is_resident
+from vraem_pipeline.empleo.informality import INPUTS_M400, PERSON_KEY, add_rebuilt_flag
 from vraem_sample import enaho as sample
-from vraem_sample.calibracion import leer_publicado
-from vraem_pipeline.empleo.schema import COLUMNAS_M500, OPCIONALES_M500, schema_for_year
+from vraem_sample.calibracion import read_published
+from vraem_pipeline.empleo.schema import COLUMNS_M500, OPTIONAL_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
 
 YEARS = range(2019, 2025)
@@ -38,8 +38,8 @@ def raw(tmp_path_factory) -> Path:
 def m500(raw) -> dict[int, pd.DataFrame]:
     return {
         year: read_module(
-            find_module_file(raw / "enaho" / str(year), year, "500"), year, "500", COLUMNAS_M500,
-            optional=OPCIONALES_M500 + ["p203", "fac500_p"],
+            find_module_file(raw / "enaho" / str(year), year, "500"), year, "500", COLUMNS_M500,
+            optional=OPTIONAL_M500 + ["p203", "fac500_p"],
         )
         for year in YEARS
     }
@@ -149,26 +149,26 @@ def test_the_files_feed_the_indicators_through_the_whole_path(raw, m500):
     staged = []
     for year, frame in m500.items():
         m400 = read_module(find_module_file(raw / "enaho" / str(year), year, "400"), year, "400",
-                           PERSON_KEY + INSUMOS_M400)
+                           PERSON_KEY + INPUTS_M400)
         valid = frame.drop_duplicates(PERSON_KEY)
         valid = valid[valid["ubigeo"] != "990101"]
         staged.append(add_rebuilt_flag(valid.drop(columns=["p203", "fac500_p"], errors="ignore"), m400))
     tables = compute_employment(pd.concat(staged, ignore_index=True), TERRITORY)
     assert tables.evolucion["anio"].tolist() == list(YEARS)
-    assert tables.fuente_informalidad.set_index("anio").loc[2024, "informal_source"] == FUENTE_RECONSTRUIDA
-    assert len(tables.por_tipo) == len(tables.por_sexo) == 2 * len(YEARS)
+    assert tables.informality_source.set_index("anio").loc[2024, "informal_source"] == REBUILT_SOURCE
+    assert len(tables.by_kind_table) == len(tables.by_sex_table) == 2 * len(YEARS)
 
 
 def test_targets_come_from_the_reference_csv():
-    published = leer_publicado().copy()
+    published = read_published().copy()
     published.loc[published["indicador"] == "empleo_mujeres_pct", "valor"] = "40.0"
     targets = sample.load_targets(published)
-    assert targets.mujeres_pct == 40.0 and targets.anchor_year == 2024 and targets.base_year == 2019
+    assert targets.women_pct == 40.0 and targets.anchor_year == 2024 and targets.base_year == 2019
     # the growth path: published change into the anchor year, and the window's mean annual change
     totals = [targets.territory_total(y) for y in range(targets.base_year, targets.anchor_year + 1)]
     changes = [100 * (b / a - 1) for a, b in zip(totals, totals[1:])]
-    assert changes[-1] == pytest.approx(targets.var_anual_pct)
-    assert np.mean(changes) == pytest.approx(targets.var_promedio_anual_pct)
+    assert changes[-1] == pytest.approx(targets.annual_var_pct)
+    assert np.mean(changes) == pytest.approx(targets.mean_annual_var_pct)
     assert totals[-1] == targets.pea_ocupada
 
 

@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vraem_sample import escribir_empresas
-from vraem_sample.calibracion import allocate, apportion, calibrar, leer_publicado, leer_referencia
+from vraem_sample import write_empresas
+from vraem_sample.calibracion import allocate, apportion, calibrate, read_published, read_reference
 from vraem_sample.padron import (
-    SUCIEDAD_POR_ESCALA,
-    construir_universo,
-    digito_verificador,
-    ruc_valido,
+    DIRT_BY_SCALE,
+    build_universe,
+    check_digit,
+    valid_ruc,
 )
-from vraem_sample.ventas import SUCIEDAD_VENTAS
+from vraem_sample.ventas import VENTAS_DIRT
 
 YEARS = range(2019, 2025)
 #: What Python says of bytes that are not UTF-8 (latin-1 Ñ and accents).
@@ -80,17 +80,17 @@ def parse_cut(data: bytes) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def raw(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("raw_a")
-    escribir_empresas(out, seed=SEED, scale="small", years=YEARS)
+    write_empresas(out, seed=SEED, scale="small", years=YEARS)
     return out
 
 
 @pytest.fixture(scope="module")
 def universe():
-    return construir_universo(calibrar("small", YEARS), SEED)
+    return build_universe(calibrate("small", YEARS), SEED)
 
 
 def test_deterministic_by_seed(raw, tmp_path):
-    escribir_empresas(tmp_path, seed=SEED, scale="small", years=YEARS)
+    write_empresas(tmp_path, seed=SEED, scale="small", years=YEARS)
     a = sorted(p.relative_to(raw) for p in raw.rglob("*") if p.is_file())
     b = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert a == b and len(a) == 13  # 6 December cuts + the June 2024 cut + 6 ventas files
@@ -99,7 +99,7 @@ def test_deterministic_by_seed(raw, tmp_path):
 
 
 def test_another_seed_gives_other_files(raw, tmp_path):
-    escribir_empresas(tmp_path, seed=SEED + 1, scale="small", years=[2024])
+    write_empresas(tmp_path, seed=SEED + 1, scale="small", years=[2024])
     assert cut_bytes(cut_path(raw, 2024)) != cut_bytes(cut_path(tmp_path, 2024))
 
 
@@ -146,21 +146,21 @@ def test_superseded_june_cut_differs(raw):
 @pytest.mark.parametrize("year", YEARS)
 def test_check_digit_and_planted_dirt(raw, universe, year):
     """Every RUC of a well-formed line passes the check except the planted ones; lines add up."""
-    dirt = universe.suciedad(year)
-    expected = SUCIEDAD_POR_ESCALA["small"]
+    dirt = universe.planted_dirt(year)
+    expected = DIRT_BY_SCALE["small"]
     rows = parse_cut(cut_bytes(cut_path(raw, year)))
     widths = Counter(len(r) for r in rows)
     assert widths[17] == expected["campo_extra"] and widths[15] == expected["campo_faltante"]
     assert set(widths) == {15, 16, 17}
     clean = [r for r in rows if len(r) == 16]
     bad = sorted(r[0] for r in clean if not ruc_ok(r[0]))
-    assert bad == sorted(str(x) for x in dirt.ruc_invalidos)
+    assert bad == sorted(str(x) for x in dirt.invalid_rucs)
     assert len(bad) == expected["ruc_dv_invalido"]
     repeated = {ruc for ruc, n in Counter(r[0] for r in clean).items() if n > 1}
-    assert repeated == {str(x) for x in dirt.ruc_duplicados} and len(repeated) == 3
+    assert repeated == {str(x) for x in dirt.duplicate_rucs} and len(repeated) == 3
     # rows read = population rows + planted lines (bad check digit, malformed, duplicated)
-    planted = sum(dirt.conteo().values())
-    filas, _, _ = universe.corte(year)
+    planted = sum(dirt.line_counts().values())
+    filas, _, _ = universe.padron_cut(year)
     assert len(rows) == len(filas) + planted
     assert all(r[0][:2] in {"10", "15", "17", "20"} for r in clean)
 
@@ -170,8 +170,8 @@ def test_check_digit_vectors():
              "20512201611"]
     assert all(ruc_ok(x) for x in valid) and not ruc_ok("20512333798")
     arr = np.array([int(x) for x in valid] + [20512333798], dtype=np.int64)
-    assert ruc_valido(arr).tolist() == [True] * len(valid) + [False]
-    assert digito_verificador(np.array([2051233379])).tolist() == [7]
+    assert valid_ruc(arr).tolist() == [True] * len(valid) + [False]
+    assert check_digit(np.array([2051233379])).tolist() == [7]
 
 
 def test_ventas_format_and_dirt(raw):
@@ -181,7 +181,7 @@ def test_ventas_format_and_dirt(raw):
     lines = data.decode("latin-1").split("\n")
     assert lines[0] == "RUC|EJERCICIO|VENTAS_NETAS" and lines[-1] == ""
     fields = [line.split("|") for line in lines[1:-1]]
-    expected = SUCIEDAD_VENTAS["small"]
+    expected = VENTAS_DIRT["small"]
     assert sum(len(f) != 3 for f in fields) == expected["campos_errados"]
     amounts = [f[2] for f in fields if len(f) == 3]
     odd = [a for a in amounts if a and not re.fullmatch(r"\d+\.\d\d", a)]
@@ -194,9 +194,9 @@ def test_ventas_format_and_dirt(raw):
 
 def formal_counts(raw: Path, year: int) -> tuple[int, int]:
     """The brief's rule applied in plain Python to the small files: (national, VRAEM) formal firms."""
-    tipos = leer_referencia("tipos_contribuyente.csv")
+    tipos = read_reference("tipos_contribuyente.csv")
     business = set(tipos.loc[tipos["es_negocio"] == "si", "tipo"])
-    vraem = set(leer_referencia("vraem_distritos.csv")["ubigeo"])
+    vraem = set(read_reference("vraem_distritos.csv")["ubigeo"])
     sales: dict[str, Decimal] = {}
     for line in (raw / "sunat" / "ventas" / str(year) / f"ventas_{year}.txt").read_text("latin-1").splitlines()[1:]:
         f = line.split("|")
@@ -216,8 +216,8 @@ def formal_counts(raw: Path, year: int) -> tuple[int, int]:
 
 @pytest.mark.parametrize("year", [2019, 2022, 2024])
 def test_rule_gives_the_calibrated_counts(raw, year):
-    cal = calibrar("small", YEARS)
-    assert formal_counts(raw, year) == (cal.nacional_formales[year], cal.vraem_formales[year])
+    cal = calibrate("small", YEARS)
+    assert formal_counts(raw, year) == (cal.national_formals[year], cal.vraem_formal[year])
 
 
 # ------------------------------------------------------------------------------------------ allocate
@@ -254,9 +254,9 @@ def rounds_to(count: int, total: int, pct: str) -> bool:
 
 
 def test_allocate_published_departments():
-    pub = leer_publicado()
-    dep = pub[pub["indicador"] == "empresas_por_departamento_pct"]
-    pcts = dict(zip(dep["categoria"], dep["valor"], strict=True))
+    pub = read_published()
+    dept = pub[pub["indicador"] == "empresas_por_departamento_pct"]
+    pcts = dict(zip(dept["categoria"], dept["valor"], strict=True))
     assert sum(Decimal(v) for v in pcts.values()) == Decimal("100.1")
     total = int(pub.loc[pub["indicador"] == "empresas_formales", "valor"].iloc[0])
     counts = allocate(total, pcts)
@@ -273,46 +273,46 @@ def test_apportion_sums_and_stays_near_quota():
 
 def test_national_calibration_meets_every_published_firm_figure():
     """Arithmetic only (no files): the national targets round to the published figures."""
-    cal = calibrar("national")
-    pub = leer_publicado()
-    year = cal.anio_publicado
+    cal = calibrate("national")
+    pub = read_published()
+    year = cal.published_year
 
     def published(code: str, cat: str = "") -> str:
         return pub.loc[(pub["indicador"] == code) & (pub["categoria"] == cat), "valor"].iloc[0]
 
-    v = cal.vraem_formales
+    v = cal.vraem_formal
     assert v[year] == int(published("empresas_formales"))
-    assert rounds_to(v[year], cal.nacional_formales[year], published("empresas_participacion_nacional_pct"))
+    assert rounds_to(v[year], cal.national_formals[year], published("empresas_participacion_nacional_pct"))
     changes = [100 * (Decimal(v[a]) / Decimal(v[a - 1]) - 1) for a in range(year - 4, year + 1)]
     assert changes[-1].quantize(Decimal("0.1"), ROUND_HALF_UP) == Decimal(published("empresas_var_anual_pct"))
     mean = sum(changes) / len(changes)
     assert mean.quantize(Decimal("0.1"), ROUND_HALF_UP) == Decimal(published("empresas_var_promedio_anual_pct"))
     assert changes[0] < 0  # the 2020 dip
-    for block, counts in (("estrato", cal.vraem_por_estrato), ("sector", cal.vraem_por_sector),
-                          ("departamento", cal.vraem_por_departamento)):
+    for block, counts in (("estrato", cal.vraem_by_stratum), ("sector", cal.vraem_by_sector),
+                          ("departamento", cal.vraem_by_department)):
         assert sum(counts.values()) == v[year]
         rows = pub[pub["indicador"] == f"empresas_por_{block}_pct"]
         for cat, val in zip(rows["categoria"], rows["valor"], strict=True):
             assert rounds_to(counts[cat], v[year], val), (block, cat)
-    assert cal.vraem_ventas_centimos[year] == int(Decimal(published("ventas_millones_soles")) * 100_000_000)
-    assert 2_300_000 < cal.nacional_formales[year] < 2_650_000
+    assert cal.vraem_sales_cents[year] == int(Decimal(published("ventas_millones_soles")) * 100_000_000)
+    assert 2_300_000 < cal.national_formals[year] < 2_650_000
 
 
 def test_small_scale_is_a_hundredth():
-    small, national = calibrar("small"), calibrar("national")
+    small, national = calibrate("small"), calibrate("national")
     for a in YEARS:
-        assert abs(small.nacional_formales[a] - national.nacional_formales[a] / 100) <= 0.5
-        assert abs(small.vraem_formales[a] - national.vraem_formales[a] / 100) <= 0.5
+        assert abs(small.national_formals[a] - national.national_formals[a] / 100) <= 0.5
+        assert abs(small.vraem_formal[a] - national.vraem_formal[a] / 100) <= 0.5
 
 
 def test_sales_respect_the_strata(universe):
-    from vraem_sample.importes import limites_centimos
+    from vraem_sample.importes import cents_bounds
     from vraem_sample.ventas import importes
 
     for year in (2019, 2024):
         cents = importes(universe, year)
         pos = cents > 0
-        lim = limites_centimos(universe.cal.uit[year])
+        lim = cents_bounds(universe.cal.uit[year])
         e = universe.estrato[pos]
         assert np.all(cents[pos] >= lim[e, 0]) and np.all(cents[pos] <= lim[e, 1])
     national = universe.formal(2024)
@@ -328,7 +328,7 @@ def test_published_csv_is_not_typed_in_code():
     )
     for literal in ("17224", "17,224", "2185", "2,185", "97.1", "44.2", "42.4", "34.1", "27.7", "22.3", "13.3"):
         assert literal not in src, literal
-    assert isinstance(leer_publicado(), pd.DataFrame)
+    assert isinstance(read_published(), pd.DataFrame)
 
 
 # ------------------------------------------------------------------------------------- scale="real"
@@ -355,12 +355,12 @@ def write_real_on_small(out: Path, targets: dict[int, int], block: int | None, y
     from vraem_sample import calibracion, padron
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(calibracion.ESCALA_DE_CALIBRACION, "real", "small")
+        mp.setitem(calibracion.CALIBRATION_SCALE, "real", "small")
         for y, n in targets.items():
-            mp.setitem(padron.LINEAS_CORTE_REAL, y, n)
+            mp.setitem(padron.REAL_CUT_LINES, y, n)
         if block is not None:
-            mp.setattr(padron, "LINEAS_POR_BLOQUE", block)
-        escribir_empresas(out, seed=SEED, scale="real", years=years)
+            mp.setattr(padron, "LINES_PER_BLOCK", block)
+        write_empresas(out, seed=SEED, scale="real", years=years)
 
 
 @pytest.fixture(scope="module")
@@ -407,7 +407,7 @@ def test_real_changes_nothing_but_the_december_cuts(raw, raw_real):
 
 @pytest.mark.parametrize("year", YEARS)
 def test_real_fillers_are_well_formed(raw, raw_real, year):
-    ubigeo = leer_referencia("ubigeo_inei.csv")
+    ubigeo = read_reference("ubigeo_inei.csv")
     names = {u: (d.upper(), p.upper(), t.upper()) for u, d, p, t in
              zip(ubigeo["ubigeo"], ubigeo["departamento"], ubigeo["provincia"], ubigeo["distrito"], strict=True)}
     for r in filler_rows(raw_real, raw, year):
@@ -431,7 +431,7 @@ def test_real_no_ruc_is_repeated(raw, raw_real, universe):
         rows = parse_cut(cut_bytes(cut_path(raw_real, year)))
         counts = Counter(r[0] for r in rows)
         repeated = {ruc for ruc, n in counts.items() if n > 1}
-        assert repeated == {str(x) for x in universe.suciedad(year).ruc_duplicados}
+        assert repeated == {str(x) for x in universe.planted_dirt(year).duplicate_rucs}
         assert all(counts[r[0]] == 1 for r in filler_rows(raw_real, raw, year))
 
 
@@ -445,9 +445,9 @@ def test_real_fillers_are_not_in_the_ventas_file(raw, raw_real):
 
 def test_real_fillers_are_never_formal(raw, raw_real):
     """No ACTIVO filler has a business Tipo; the rule gives the unpadded counts; the mix is as specified."""
-    tipos = leer_referencia("tipos_contribuyente.csv")
+    tipos = read_reference("tipos_contribuyente.csv")
     business = set(tipos.loc[tipos["es_negocio"] == "si", "tipo"])
-    vraem = set(leer_referencia("vraem_distritos.csv")["ubigeo"])
+    vraem = set(read_reference("vraem_distritos.csv")["ubigeo"])
     seen = Counter()
     for year in YEARS:
         for r in filler_rows(raw_real, raw, year):
@@ -508,28 +508,28 @@ def test_real_same_seed_same_bytes_whatever_the_block_size(raw, raw_real, tmp_pa
 
 
 def test_real_fillers_reach_every_district():
-    from vraem_sample.padron import _distribucion_relleno, cargar_catalogo
+    from vraem_sample.padron import _filler_distribution, load_catalog
 
-    cat = cargar_catalogo()
-    assert set(np.unique(_distribucion_relleno(cat).geo)) == set(range(-1, len(cat.ubigeo)))
+    cat = load_catalog()
+    assert set(np.unique(_filler_distribution(cat).geo)) == set(range(-1, len(cat.ubigeo)))
 
 
 def test_real_target_below_the_population_is_an_error(universe, tmp_path):
-    from vraem_sample.padron import escribir_padron, filas_escritas
+    from vraem_sample.padron import write_padron, rows_written
 
-    lines = filas_escritas(universe, 2024)["lineas_datos"] + 1
-    escribir_padron(universe, tmp_path, 2024, lineas_total=lines)  # no filler needed: fine
+    lines = rows_written(universe, 2024)["lineas_datos"] + 1
+    write_padron(universe, tmp_path, 2024, total_lines=lines)  # no filler needed: fine
     assert physical_lines(cut_bytes(cut_path(tmp_path, 2024))) == lines
     with pytest.raises(ValueError, match=f"{lines - 1:,} líneas pedidas, menos que las {lines:,} del corte sin"):
-        escribir_padron(universe, tmp_path, 2024, lineas_total=lines - 1)
+        write_padron(universe, tmp_path, 2024, total_lines=lines - 1)
 
 
 def test_real_scale_is_national_with_sunat_sized_cuts():
-    from vraem_sample.padron import LINEAS_CORTE_REAL
+    from vraem_sample.padron import REAL_CUT_LINES
 
-    assert calibrar("real") == calibrar("national")
-    assert LINEAS_CORTE_REAL[2024] == 12_515_483
-    assert list(LINEAS_CORTE_REAL) == list(YEARS)
-    assert all(a < b for a, b in zip(list(LINEAS_CORTE_REAL.values()), list(LINEAS_CORTE_REAL.values())[1:]))
+    assert calibrate("real") == calibrate("national")
+    assert REAL_CUT_LINES[2024] == 12_515_483
+    assert list(REAL_CUT_LINES) == list(YEARS)
+    assert all(a < b for a, b in zip(list(REAL_CUT_LINES.values()), list(REAL_CUT_LINES.values())[1:]))
     with pytest.raises(ValueError, match="escala desconocida 'huge'"):
-        calibrar("huge")
+        calibrate("huge")

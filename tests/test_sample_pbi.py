@@ -16,9 +16,9 @@ import pytest
 
 from vraem_sample import pbi as sample_pbi
 from vraem_sample import ventas
-from vraem_sample.calibracion import calibrar, leer_publicado
-from vraem_sample.padron import construir_universo
-from vraem_sample.importes import limites_centimos
+from vraem_sample.calibracion import calibrate, read_published
+from vraem_sample.padron import build_universe
+from vraem_sample.importes import cents_bounds
 from vraem_sample.ventas import importes
 
 #: INEI, 2026 edition, 2024P/ (miles de soles), read by hand from the workbook.
@@ -27,7 +27,7 @@ PBI_2024 = 585_617_509
 
 
 def published(code: str) -> Decimal:
-    pub = leer_publicado()
+    pub = read_published()
     return Decimal(pub.loc[pub["indicador"] == code, "valor"].iloc[0])
 
 
@@ -45,14 +45,14 @@ def allocation(uni, year: int, cents: np.ndarray) -> Fraction:
 
 
 def test_workbook_values_read_by_the_generator():
-    vab, pbi_ = sample_pbi.vab_departamental()
+    vab, pbi_ = sample_pbi.departmental_vab()
     assert {d: vab[2024][d] for d in VAB_2024} == VAB_2024 and pbi_[2024] == PBI_2024
 
 
 @pytest.mark.parametrize("scale,seed", [("small", 2024), ("small", 7),
                                         pytest.param("national", 2024, marks=pytest.mark.slow)])
 def test_default_allocation_lands_on_the_published_gdp(scale, seed):
-    uni = construir_universo(calibrar(scale), seed)
+    uni = build_universe(calibrate(scale), seed)
     value = allocation(uni, 2024, importes(uni, 2024))
     millions = (value / 1000)
     assert abs(millions - Fraction(published("pbi_vraem_millones_soles_2007"))) < Fraction(1, 10**6)
@@ -61,18 +61,18 @@ def test_default_allocation_lands_on_the_published_gdp(scale, seed):
 
 
 def test_only_large_firms_outside_the_territory_in_its_departments_move(monkeypatch):
-    uni = construir_universo(calibrar("small"), 2024)
+    uni = build_universe(calibrate("small"), 2024)
     calibrated = {y: importes(uni, y) for y in (2019, 2024)}
-    monkeypatch.setattr(ventas, "ajustar_ventas_fuera_del_territorio", lambda *a: None)
+    monkeypatch.setattr(ventas, "adjust_sales_outside_territory", lambda *a: None)
     drawn = {y: importes(uni, y) for y in (2019, 2024)}
-    dept = np.where(uni.geo >= 0, uni.cat.geo_departamento.astype(int)[np.maximum(uni.geo, 0)], -1)
+    dept = np.where(uni.geo >= 0, uni.cat.geo_department.astype(int)[np.maximum(uni.geo, 0)], -1)
     lever = ~uni.vraem & (uni.estrato == 3) & np.isin(dept, [int(d) for d in VAB_2024])
     for year in (2019, 2024):
         moved = calibrated[year] != drawn[year]
         assert moved.any() and not (moved & ~lever).any()
         formal = uni.formal(year)
         assert calibrated[year][formal & uni.vraem].sum() == drawn[year][formal & uni.vraem].sum()
-        lim = limites_centimos(uni.cal.uit[year])
+        lim = cents_bounds(uni.cal.uit[year])
         pos = calibrated[year] > 0
         e = uni.estrato[pos]
         assert np.all(calibrated[year][pos] >= lim[e, 0]) and np.all(calibrated[year][pos] <= lim[e, 1])
@@ -81,16 +81,16 @@ def test_only_large_firms_outside_the_territory_in_its_departments_move(monkeypa
 def test_a_seed_without_a_lever_warns_instead_of_failing():
     """Small scale, seed 1: Huancavelica has no large firm outside the VRAEM districts, so its share cannot be
     lowered; the sample is still written, with a warning (the reconciliation check will show the gap)."""
-    uni = construir_universo(calibrar("small"), 1)
+    uni = build_universe(calibrate("small"), 1)
     with pytest.warns(UserWarning, match="inalcanzable"):
         importes(uni, 2024)
 
 
 def test_sample_writes_the_workbook_as_published(tmp_path):
-    path = sample_pbi.escribir_pbi(tmp_path)
+    path = sample_pbi.write_pbi(tmp_path)
     assert path == tmp_path / "inei" / "vab" / "pbi_peru_17.xlsx"
-    assert path.read_bytes() == sample_pbi.LIBRO.read_bytes()
-    provenance = (sample_pbi.LIBRO.parents[1] / "README.md").read_text(encoding="utf-8")
+    assert path.read_bytes() == sample_pbi.WORKBOOK.read_bytes()
+    provenance = (sample_pbi.WORKBOOK.parents[1] / "README.md").read_text(encoding="utf-8")
     assert "leydimolina20/PBIdepartamental" in provenance and "86ead79b" in provenance
 
 

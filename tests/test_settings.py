@@ -30,12 +30,12 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("VRAEM_OPERACION", raising=False)
     monkeypatch.delenv("VRAEM_MEMORIA", raising=False)
     s = Settings.from_env()
-    assert s.operacion == tmp_path / "w" / "vraem_operacion.duckdb"  # beside the analysts' file by default
+    assert s.operator == tmp_path / "w" / "vraem_operacion.duckdb"  # beside the analysts' file by default
     assert s.memoria == "2GB" and s.lock_path == tmp_path / "w" / "vraem_operacion.duckdb.lock"
     monkeypatch.setenv("VRAEM_OPERACION", str(tmp_path / "op" / "o.duckdb"))
     monkeypatch.setenv("VRAEM_MEMORIA", "512MB")
     s = Settings.from_env()
-    assert s.operacion == tmp_path / "op" / "o.duckdb" and s.memoria == "512MB"
+    assert s.operator == tmp_path / "op" / "o.duckdb" and s.memoria == "512MB"
     assert s.raw_dir == tmp_path / "r"
     assert s.territory.name == "vraem_distritos.csv"
 

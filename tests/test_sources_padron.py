@@ -454,7 +454,7 @@ def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month
     from tests.scenario import EXPECTED_2024, MALFORMED_2024, PADRON_2024, VENTAS_2024
     from vraem_pipeline.cli import _report
     from vraem_pipeline.informe import render
-    from vraem_pipeline.informe.datos import leer
+    from vraem_pipeline.informe.datos import read_report
 
     raw = tmp_path / "raw"
     june = [row[:15] + ["202406"] for row in PADRON_2024]
@@ -476,7 +476,7 @@ def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month
         EXPECTED_2024["territorio"]]
     nota = query(warehouse, "SELECT nota FROM meta.fuentes WHERE fuente = 'padron_ruc'")["nota"].tolist()
     assert nota == ["corte 202406, no el cierre de diciembre"]
-    html = re.sub(r"\s+", " ", render(leer(warehouse, 2024)))
+    html = re.sub(r"\s+", " ", render(read_report(warehouse, 2024)))
     block = re.search(r'<section class="tema" id="empresas">.*?</section>', html).group(0)
     assert "Padrón RUC: cifras del corte de junio de 2024, no del cierre de diciembre." in block
     assert "PadronRUC_202406.zip (corte 202406, no el cierre de diciembre)" in block

@@ -130,7 +130,7 @@ def test_staging_and_quarantine_of_a_file_one_row_per_rule(tmp_path):
         (b, 2024, None),               # line 8: accepted (not declared); line 5 was not well typed, so not "first"
     ]
     con, load, staged = _stage_ventas(tmp_path, rows, extra_lines=["20100000017|2024"])
-    assert (load.rows_read, staged.aceptadas, staged.rechazadas) == (8, 2, 6)
+    assert (load.rows_read, staged.accepted_rows, staged.rejected_rows) == (8, 2, 6)
     got = con.execute("SELECT linea, regla, columna, valor FROM quarantine.ventas_declaradas ORDER BY linea").fetchall()
     assert got == [
         (3, "ruc_digito_verificador; ventas_no_negativas", "ruc; ventas_netas", f"{bad_ruc('20', 9)}; -3"),
@@ -152,7 +152,7 @@ def test_restaging_a_year_replaces_it_and_leaves_other_years(tmp_path):
     con.execute("INSERT INTO staging.ventas_declaradas VALUES (?, 2023, 5.0, 2023, 'otro', 2)", [ruc("20", 7)])
     con.close()
     con, _, staged = _stage_ventas(tmp_path, [(ruc("20", 2), 2024, "1"), (ruc("20", 3), 2024, "2")])
-    assert staged.aceptadas == 2
+    assert staged.accepted_rows == 2
     assert con.execute("SELECT anio, count(*) FROM staging.ventas_declaradas GROUP BY anio ORDER BY anio").fetchall() == [
         (2023, 1), (2024, 2)]
 
@@ -203,7 +203,7 @@ def test_uniqueness_has_sql_unique_semantics_a_null_key_part_is_never_a_duplicat
     load = SimpleNamespace(view="trabajo.prueba_v", bad="trabajo.prueba_malas", label="f.txt", header=["a", "b", "v"],
                            rows=len(rows), rows_read=len(rows))
     staged = stage_text_load(con, load, fuente="prueba", schema=NULLABLE_KEY, table="staging.prueba", anio=2024)
-    assert (staged.aceptadas, staged.rechazadas) == (4, 2)
+    assert (staged.accepted_rows, staged.rejected_rows) == (4, 2)
     assert con.execute("SELECT linea, regla FROM quarantine.prueba ORDER BY linea").fetchall() == [
         (3, "clave_duplicada"), (6, "valor_obligatorio")]
     assert con.execute("SELECT linea FROM staging.prueba ORDER BY linea").fetchall() == [(2,), (4,), (5,), (7,)]
@@ -232,7 +232,7 @@ def _stage_both_ways(tmp_path, path, load, schema, fuente, anio=2024):
         assert (loaded.destination is not None) == (how == "destino")
         staged = stage_text_load(con, loaded, fuente=fuente, schema=schema, table=f"staging.{fuente}", anio=anio)
         loaded.drop(con)
-        out.append((staged.aceptadas, staged.rechazadas, loaded.rows_read,
+        out.append((staged.accepted_rows, staged.rejected_rows, loaded.rows_read,
                     con.execute(f"SELECT * FROM staging.{fuente} ORDER BY anio, linea").fetchall(),
                     con.execute(f"SELECT * FROM quarantine.{fuente} ORDER BY anio, linea, regla").fetchall()))
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'trabajo'").fetchone()[0] == 0
@@ -330,7 +330,7 @@ def test_blocking_check_catches_a_loader_that_corrupts_a_value_after_the_verdict
     verdict.destination = broken
     load = padron.load_cut(con, padron.Cut(path, "202412"), table="trabajo.padron_ruc", derived=verdict)
     staged = stage_text_load(con, load, fuente="padron_ruc", schema=PADRON, table="staging.padron_ruc", anio=2024)
-    assert staged.aceptadas == 2  # the loader believed its verdict
+    assert staged.accepted_rows == 2  # the loader believed its verdict
     failed = table_failures(con, "staging.padron_ruc", PADRON, [2024]).set_index("regla")
     assert failed.loc["ubigeo_6_digitos", "filas"] == 2 and json.loads(failed.loc["ubigeo_6_digitos", "ejemplo"]) == [2, 3]
     con.execute("UPDATE staging.padron_ruc SET anio = -2024 WHERE linea = 3")  # a row left hidden
@@ -381,8 +381,8 @@ def test_blocking_check_catches_a_loader_that_loses_a_row_after_counting_it(tmp_
     stage_text_year(con, fuente="padron_ruc", schema=PADRON, anio=2024, find_year=find_padron_year, raw_dir=raw,
                     workdir=tmp_path / "tmp")
     assert table_failures(con, "staging.padron_ruc", PADRON, [2024]).empty
-    monkeypatch.setattr(sqlrules, "pausa_de_prueba",
-                        lambda punto: con.execute("DELETE FROM staging.padron_ruc WHERE anio = 2024 AND linea = 3"))
+    monkeypatch.setattr(sqlrules, "pause_for_test",
+                        lambda point: con.execute("DELETE FROM staging.padron_ruc WHERE anio = 2024 AND linea = 3"))
     stage_text_year(con, fuente="padron_ruc", schema=PADRON, anio=2024, find_year=find_padron_year, raw_dir=raw,
                     workdir=tmp_path / "tmp")
     failed = table_failures(con, "staging.padron_ruc", PADRON, [2024])

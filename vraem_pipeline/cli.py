@@ -66,7 +66,7 @@ def _dagster_storage(home: Path):
 
 
 #: Errors whose message already names the file, line and rule (`errors.py`).
-_ERRORES_CON_ARCHIVO = ("SourceFileError", "ReferenceDataError", "StorageError")
+_FILE_ERRORS = ("SourceFileError", "ReferenceDataError", "StorageError")
 
 
 def _root_cause(error) -> str:
@@ -76,7 +76,7 @@ def _root_cause(error) -> str:
     while error is not None:
         chain.append(error)
         error = getattr(error, "cause", None)
-    named = [e for e in chain if getattr(e, "cls_name", None) in _ERRORES_CON_ARCHIVO]
+    named = [e for e in chain if getattr(e, "cls_name", None) in _FILE_ERRORS]
     error = named[0] if named else chain[-1]
     message = (error.message or "").strip()
     message = message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
@@ -180,23 +180,23 @@ def _refresh(args: argparse.Namespace, published: list[str]) -> int:
 
     # One refresh at a time (vraem_pipeline/bloqueo.py): refused at once, before loading Dagster, if another
     # process holds the lock; the kernel releases it however this process ends (Ctrl-C and kill -9 included).
-    from vraem_pipeline.core import lock as bloqueo
+    from vraem_pipeline.core import lock as locking
 
     try:
-        bloqueo.adquirir(settings)
-    except bloqueo.RefrescoEnCurso as exc:
+        locking.acquire(settings)
+    except locking.RefreshInProgress as exc:
         print(f"vraem refresh: {exc}", file=sys.stderr)
         return 3
     try:
         home = _ensure_dagster_home(settings)
         with _dagster_storage(home):
-            bloqueo.recuperar(settings)  # holding the lock: runs, pool slots and files left by a refresh that died
-        return _refresh_bloqueado(settings, years, home, published, permitir_perdidas=args.permitir_perdidas)
+            locking.recover(settings)  # holding the lock: runs, pool slots and files left by a refresh that died
+        return _refresh_locked(settings, years, home, published, permitir_perdidas=args.permitir_perdidas)
     finally:
-        bloqueo.liberar(settings)
+        locking.release(settings)
 
 
-def _refresh_bloqueado(settings: Settings, years: list[int], home: Path, published_runs: list[str], *,
+def _refresh_locked(settings: Settings, years: list[int], home: Path, published_runs: list[str], *,
                        permitir_perdidas: bool = False) -> int:
     """The refresh proper, run while holding the lock (see `refresh`); appends to `published_runs` each run that
     published."""
@@ -218,7 +218,7 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
     import dagster as dg
 
     from vraem_pipeline.definitions import defs
-    from vraem_pipeline.core.guards import PERMITIR_PERDIDAS_TAG
+    from vraem_pipeline.core.guards import ALLOW_LOSSES_TAG
 
     print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
     print(f"  territorio {settings.territory} · instancia Dagster {home}")
@@ -237,7 +237,7 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
                 instance=instance,
                 tags={"dagster/asset_partition_range_start": str(start),
                       "dagster/asset_partition_range_end": str(end),
-                      **({PERMITIR_PERDIDAS_TAG: "true"} if permitir_perdidas else {})},
+                      **({ALLOW_LOSSES_TAG: "true"} if permitir_perdidas else {})},
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 raise_on_error=False,
             )
@@ -283,27 +283,27 @@ def sample_data(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from vraem_pipeline.informe import escribir_informe
-    from vraem_pipeline.informe.datos import anios_publicados
+    from vraem_pipeline.informe import write_report
+    from vraem_pipeline.informe.datos import published_years
 
     settings = Settings.from_env()
     warehouse = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse
     if not warehouse.exists():
         print(f"vraem report: {warehouse}: no hay almacén publicado; ejecute antes `vraem refresh`", file=sys.stderr)
         return 2
-    published = anios_publicados(warehouse)
+    published = published_years(warehouse)
     if args.year not in published:
         print(f"vraem report: {warehouse}: el almacén publicado no tiene cifras de {args.year} "
               f"(años publicados: {', '.join(map(str, published)) or 'ninguno'})", file=sys.stderr)
         return 2
     out = Path(args.out).resolve() if args.out else settings.informe_dir
     t0 = time.perf_counter()
-    archivos = escribir_informe(warehouse, args.year, out, pdf=not args.sin_pdf)
+    archivos = write_report(warehouse, args.year, out, pdf=not args.sin_pdf)
     for path in (archivos.html, archivos.xlsx, archivos.pdf):
         if path:
             print(f"  {path}")
-    if archivos.aviso:
-        print(f"vraem report: aviso: {archivos.aviso}", file=sys.stderr)
+    if archivos.pdf_warning:
+        print(f"vraem report: aviso: {archivos.pdf_warning}", file=sys.stderr)
     print(f"vraem report: listo ({time.perf_counter() - t0:.1f} s)")
     return 0
 

@@ -15,24 +15,24 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import enaho
-from .aduanas import escribir_aduanas
-from .calibracion import ESCALA_DE_CALIBRACION, calibrar
-from .credito import escribir_credito
-from .padron import LINEAS_CORTE_REAL, Universo, construir_universo, escribir_padron
-from .pbi import escribir_pbi
-from .ventas import escribir_ventas
+from .aduanas import write_aduanas
+from .calibracion import CALIBRATION_SCALE, calibrate
+from .credito import write_credito
+from .padron import REAL_CUT_LINES, Universe, build_universe, write_padron
+from .pbi import write_pbi
+from .ventas import write_ventas
 
 #: Month of the superseded mid-year cut written next to the December cut of the published year.
-MES_CORTE_SUPERADO = 6
+SUPERSEDED_CUT_MONTH = 6
 
 
-def escribir_empresas(
+def write_empresas(
     out_dir: Path,
     seed: int = 2024,
     scale: str = "national",
     years: Iterable[int] = range(2019, 2025),
-    progreso: Callable[[str, float], None] | None = None,
-    universo: Universo | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    built_universe: Universe | None = None,
 ) -> list[Path]:
     """Write the SUNAT firm files of ``years`` under ``out_dir`` (the raw folder); returns their paths.
 
@@ -52,29 +52,29 @@ def escribir_empresas(
     anios = sorted(set(int(a) for a in years))
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
-    cal = calibrar(scale, anios)
-    lineas_corte = LINEAS_CORTE_REAL if scale == "real" else {}
-    if universo is not None and (universo.seed != seed or universo.cal.escala != cal.escala):
+    cal = calibrate(scale, anios)
+    cut_lines = REAL_CUT_LINES if scale == "real" else {}
+    if built_universe is not None and (built_universe.seed != seed or built_universe.cal.scale_name != cal.scale_name):
         raise ValueError("el universo dado no es el de esta semilla y escala")
-    uni = universo if universo is not None else construir_universo(cal, seed)
-    if progreso:
-        progreso("poblacion", time.perf_counter() - t0)
-    rutas: list[Path] = []
+    uni = built_universe if built_universe is not None else build_universe(cal, seed)
+    if progress:
+        progress("poblacion", time.perf_counter() - t0)
+    paths: list[Path] = []
     # Sequential on purpose: writing a year's files on two threads was measured slower (2024: 29 s vs
     # 17 s at national scale), the deflate and the joins compete for the same two cores and memory bus.
     for anio in anios:
         t0 = time.perf_counter()
-        diciembre = escribir_padron(uni, out_dir, anio, 12, lineas_total=lineas_corte.get(anio))
-        rutas.append(diciembre)
-        if anio == cal.anio_publicado:
-            junio = escribir_padron(uni, out_dir, anio, MES_CORTE_SUPERADO)
-            st = diciembre.stat()
-            os.utime(junio, (st.st_atime + 3600, st.st_mtime + 3600))
-            rutas.append(junio)
-        rutas.append(escribir_ventas(uni, out_dir, anio))
-        if progreso:
-            progreso(str(anio), time.perf_counter() - t0)
-    return rutas
+        december = write_padron(uni, out_dir, anio, 12, total_lines=cut_lines.get(anio))
+        paths.append(december)
+        if anio == cal.published_year:
+            june = write_padron(uni, out_dir, anio, SUPERSEDED_CUT_MONTH)
+            st = december.stat()
+            os.utime(june, (st.st_atime + 3600, st.st_mtime + 3600))
+            paths.append(june)
+        paths.append(write_ventas(uni, out_dir, anio))
+        if progress:
+            progress(str(anio), time.perf_counter() - t0)
+    return paths
 
 
 def write_sample(
@@ -89,14 +89,14 @@ def write_sample(
     files are those of the scale it pads.
     """
     anios = list(years)
-    uni = construir_universo(calibrar(scale, sorted(set(int(a) for a in anios))), seed)
-    rutas = escribir_empresas(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
-    rutas.extend(escribir_aduanas(uni, Path(out_dir), anios))  # only the years of 2021–2024 asked for
-    rutas += escribir_credito(Path(out_dir), seed=seed, scale=scale, years=anios, universo=uni)
-    rutas.append(escribir_pbi(Path(out_dir)))  # INEI's real workbook: all years in one edition
-    extra = enaho.write_enaho(Path(out_dir), years=anios, seed=seed, scale=ESCALA_DE_CALIBRACION.get(scale, scale))
-    rutas.extend(Path(p) for p in extra or [])
-    return rutas
+    uni = build_universe(calibrate(scale, sorted(set(int(a) for a in anios))), seed)
+    paths = write_empresas(Path(out_dir), seed=seed, scale=scale, years=anios, built_universe=uni)
+    paths.extend(write_aduanas(uni, Path(out_dir), anios))  # only the years of 2021–2024 asked for
+    paths += write_credito(Path(out_dir), seed=seed, scale=scale, years=anios, built_universe=uni)
+    paths.append(write_pbi(Path(out_dir)))  # INEI's real workbook: all years in one edition
+    extra = enaho.write_enaho(Path(out_dir), years=anios, seed=seed, scale=CALIBRATION_SCALE.get(scale, scale))
+    paths.extend(Path(p) for p in extra or [])
+    return paths
 
 
-__all__ = ["escribir_empresas", "write_sample"]
+__all__ = ["write_empresas", "write_sample"]

@@ -43,8 +43,8 @@ import pyreadstat
 from vraem_pipeline.empleo.estimates import department, informal_flag, is_employed, is_mype, is_resident
 from vraem_pipeline.empleo.informality import FORMAL, INFORMAL, rebuild_ocupinf
 from vraem_pipeline.core.references import load_territory, territory_departments
-from vraem_sample.calibracion import leer_publicado
-from vraem_pipeline.empleo.schema import ANIOS_CON_OCUPINF
+from vraem_sample.calibracion import read_published
+from vraem_pipeline.empleo.schema import YEARS_WITH_OCUPINF
 from vraem_pipeline.sources.enaho import survey_code_years
 
 #: INEI survey code of each annual cross-section (sources/enaho.md §1): it names the download zips. The reader's
@@ -115,26 +115,26 @@ class CalibrationTargets:
     pea_ocupada: float
     participacion_nacional_pct: float
     informal_pct: float
-    mujeres_pct: float
-    var_anual_pct: float
-    var_promedio_anual_pct: float
+    women_pct: float
+    annual_var_pct: float
+    mean_annual_var_pct: float
     informal_mype_pct: float
 
     def territory_total(self, year: int) -> float:
         """The year's territory PEA ocupada: the anchor value, the published change into the anchor year, and
         an even change in the other years of the window so that the annual changes average the published mean."""
         n = self.anchor_year - self.base_year
-        other = (n * self.var_promedio_anual_pct - self.var_anual_pct) / (n - 1) if n > 1 else self.var_anual_pct
+        other = (n * self.mean_annual_var_pct - self.annual_var_pct) / (n - 1) if n > 1 else self.annual_var_pct
         total = self.pea_ocupada
         if year >= self.anchor_year:
             return total * (1 + other / 100) ** (year - self.anchor_year)
-        total /= 1 + self.var_anual_pct / 100
+        total /= 1 + self.annual_var_pct / 100
         return total / (1 + other / 100) ** (self.anchor_year - 1 - year)
 
 
 def load_targets(published: pd.DataFrame | None = None) -> CalibrationTargets:
     """The employment targets from the published edition (`publicado_vraem_2024.csv`, every column as text)."""
-    published = leer_publicado() if published is None else published
+    published = read_published() if published is None else published
     rows = published[published["indicador"].str.startswith("empleo_")]
 
     def value(code: str, year: int | None = None) -> float:
@@ -152,9 +152,9 @@ def load_targets(published: pd.DataFrame | None = None) -> CalibrationTargets:
         pea_ocupada=value("empleo_pea_ocupada", anchor),
         participacion_nacional_pct=value("empleo_participacion_nacional_pct"),
         informal_pct=value("empleo_informal_pct"),
-        mujeres_pct=value("empleo_mujeres_pct"),
-        var_anual_pct=value("empleo_var_anual_pct"),
-        var_promedio_anual_pct=value("empleo_var_promedio_anual_pct"),
+        women_pct=value("empleo_mujeres_pct"),
+        annual_var_pct=value("empleo_var_anual_pct"),
+        mean_annual_var_pct=value("empleo_var_promedio_anual_pct"),
         informal_mype_pct=value("empleo_informal_mype_pct"),
     )
 
@@ -202,7 +202,7 @@ def simulate_year(
     _insurance(rng, persons)
     _insurance(rng, children)
     rebuilt = rebuild_ocupinf(persons, persons)
-    if year in ANIOS_CON_OCUPINF:
+    if year in YEARS_WITH_OCUPINF:
         persons["ocupinf"] = _official_flag(rng, rebuilt["ocupinf"].to_numpy(dtype="float64", na_value=np.nan))
         sector = rebuilt["sector"].to_numpy(dtype="float64", na_value=np.nan)
         informal = persons["ocupinf"].to_numpy() == INFORMAL
@@ -383,10 +383,10 @@ def _jobs(rng: np.random.Generator, p: pd.DataFrame) -> None:
     own_unit = np.isin(cat, (1, 2, 5, 7))
     formality = p["_formality"].to_numpy()
 
-    def registered(juridica, natural):
+    def registered(legal, natural):
         """SUNAT registration drawn with the department's formality: 1 jurídica, 2 natural, 3 not registered."""
         u = rng.random(n)
-        j, nat = np.asarray(juridica) * formality, np.asarray(natural) * formality
+        j, nat = np.asarray(legal) * formality, np.asarray(natural) * formality
         return np.where(u < j, 1, np.where(u < j + nat, 2, 3))
 
     registration = np.select(
@@ -493,18 +493,18 @@ def _calibrate(p: pd.DataFrame, departments: Sequence[str], territory_total: flo
     share and the MYPE informal share at once (to 1e-12), the total exactly last.
     """
     w = p["_w"].to_numpy().copy()
-    dpto = department(p).to_numpy()
+    dept = department(p).to_numpy()
     employed = (is_resident(p) & is_employed(p)).to_numpy()
-    inside = np.isin(dpto, list(departments))
+    inside = np.isin(dept, list(departments))
     national = territory_total / (t.participacion_nacional_pct / 100)
     size = {d[0]: d[1] for d in _DEPARTMENTS}
     outside_size = sum(v for k, v in size.items() if k not in departments)
     inside_size = sum(v for k, v in size.items() if k in departments)
-    for code in np.unique(dpto):
+    for code in np.unique(dept):
         plan = (territory_total * size[code] / inside_size) if code in departments else (
             (national - territory_total) * size[code] / outside_size
         )
-        rows = dpto == code
+        rows = dept == code
         w[rows] *= plan / w[rows & employed].sum()
 
     u = employed & inside
@@ -517,12 +517,12 @@ def _calibrate(p: pd.DataFrame, departments: Sequence[str], territory_total: flo
     for _ in range(500):
         _rake_share(w, mype, informal, t.informal_mype_pct / 100)
         _rake_share(w, classified, informal, t.informal_pct / 100)
-        _rake_share(w, u, woman, t.mujeres_pct / 100)
+        _rake_share(w, u, woman, t.women_pct / 100)
         w[u] *= territory_total / w[u].sum()
         gaps = [
             _share(w, mype, informal) - t.informal_mype_pct / 100,
             _share(w, classified, informal) - t.informal_pct / 100,
-            _share(w, u, woman) - t.mujeres_pct / 100,
+            _share(w, u, woman) - t.women_pct / 100,
         ]
         if max(abs(g) for g in gaps) < 1e-12:
             break
@@ -548,10 +548,10 @@ def _share(w: np.ndarray, within: np.ndarray, mark: np.ndarray) -> float:
 def _add_dirt(rng: np.random.Generator, m500: pd.DataFrame, departments: Sequence[str]) -> pd.DataFrame:
     """Rows the schema must quarantine: a person key repeated right after its first occurrence, and an extra
     employed person whose ubigeo names no department (99). Neither counts in any calibrated figure."""
-    dpto = m500["ubigeo"].str[:2]
+    dept = m500["ubigeo"].str[:2]
     employed = m500["ocu500"] == 1
-    duplicated_at = int(rng.choice(np.flatnonzero((employed & dpto.isin(departments)).to_numpy())))
-    bad_source = int(rng.choice(np.flatnonzero((employed & ~dpto.isin(departments)).to_numpy())))
+    duplicated_at = int(rng.choice(np.flatnonzero((employed & dept.isin(departments)).to_numpy())))
+    bad_source = int(rng.choice(np.flatnonzero((employed & ~dept.isin(departments)).to_numpy())))
     bad = m500.iloc[[bad_source]].copy()
     bad["ubigeo"] = "990101"
     bad["codperso"] = "41"

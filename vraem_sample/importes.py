@@ -10,44 +10,44 @@ import numpy as np
 
 #: Bands of the Ley 30056 strata in UIT (upper bounds inclusive; "grande" is open above, capped here at
 #: 2 million UIT ≈ S/ 10 billion, the order of Peru's largest firms).
-BANDAS_UIT = ((0.0, 150.0), (150.0, 1700.0), (1700.0, 2300.0), (2300.0, 2_000_000.0))
+UIT_BANDS = ((0.0, 150.0), (150.0, 1700.0), (1700.0, 2300.0), (2300.0, 2_000_000.0))
 #: Smallest declared amount of a micro firm, soles.
-VENTA_MINIMA = 300.0
+MIN_SALE = 300.0
 #: Micro firms: log-logistic sales (median soles, shape), truncated to the band. VRAEM firms are smaller.
-MICRO_MEDIANA = {True: 14_000.0, False: 22_000.0}
-MICRO_FORMA = 1.4
+MICRO_MEDIAN = {True: 14_000.0, False: 22_000.0}
+MICRO_SHAPE = 1.4
 #: Bounded-Pareto tail index of the small and large bands (most firms near the lower edge).
-ALFA_PEQUENA = 1.3
-ALFA_GRANDE = 1.1
+ALPHA_SMALL = 1.3
+ALPHA_LARGE = 1.1
 #: Yearly noise of a firm's position inside its band.
-RUIDO_POSICION = 0.05
+POSITION_NOISE = 0.05
 
-def _loglogistica(u: np.ndarray, mediana: float, forma: float, lo: float, hi: float) -> np.ndarray:
+def _loglogistic(u: np.ndarray, median: float, shape: float, lo: float, hi: float) -> np.ndarray:
     """Quantile of a log-logistic truncated to [lo, hi]: closed form, no scipy needed."""
-    f_lo = 1.0 / (1.0 + (lo / mediana) ** -forma)
-    f_hi = 1.0 / (1.0 + (hi / mediana) ** -forma)
+    f_lo = 1.0 / (1.0 + (lo / median) ** -shape)
+    f_hi = 1.0 / (1.0 + (hi / median) ** -shape)
     q = f_lo + u * (f_hi - f_lo)
-    return mediana * (q / (1.0 - q)) ** (1.0 / forma)
+    return median * (q / (1.0 - q)) ** (1.0 / shape)
 
 
-def _pareto_acotada(u: np.ndarray, lo: float, hi: float, alfa: float) -> np.ndarray:
+def _bounded_pareto(u: np.ndarray, lo: float, hi: float, alpha: float) -> np.ndarray:
     """Quantile of a Pareto truncated to [lo, hi]."""
-    return lo * (1.0 - u * (1.0 - (lo / hi) ** alfa)) ** (-1.0 / alfa)
+    return lo * (1.0 - u * (1.0 - (lo / hi) ** alpha)) ** (-1.0 / alpha)
 
 
-def limites_centimos(uit: int) -> np.ndarray:
+def cents_bounds(uit: int) -> np.ndarray:
     """(4, 2) array: smallest and largest cents of each stratum for a year's UIT (bounds inclusive)."""
     lim = np.empty((4, 2), dtype=np.int64)
-    for i, (a, b) in enumerate(BANDAS_UIT):
-        lim[i, 0] = int(round(VENTA_MINIMA * 100)) if i == 0 else int(round(a * uit * 100)) + 1
+    for i, (a, b) in enumerate(UIT_BANDS):
+        lim[i, 0] = int(round(MIN_SALE * 100)) if i == 0 else int(round(a * uit * 100)) + 1
         lim[i, 1] = int(round(b * uit * 100))
     return lim
 
 
-def centimos_por_estrato(estrato: np.ndarray, u: np.ndarray, uit: int, vraem: np.ndarray) -> np.ndarray:
+def cents_by_stratum(estrato: np.ndarray, u: np.ndarray, uit: int, vraem: np.ndarray) -> np.ndarray:
     """Sales in cents for stratum codes 0–3 at band positions ``u`` ∈ (0, 1), within the year's bands."""
     soles = np.empty(len(estrato), dtype=float)
-    for i, (a, b) in enumerate(BANDAS_UIT):
+    for i, (a, b) in enumerate(UIT_BANDS):
         m = estrato == i
         if not m.any():
             continue
@@ -55,25 +55,25 @@ def centimos_por_estrato(estrato: np.ndarray, u: np.ndarray, uit: int, vraem: np
         if i == 0:
             for seg in (True, False):
                 mm = m & (vraem == seg)
-                soles[mm] = _loglogistica(u[mm], MICRO_MEDIANA[seg], MICRO_FORMA, VENTA_MINIMA, hi)
+                soles[mm] = _loglogistic(u[mm], MICRO_MEDIAN[seg], MICRO_SHAPE, MIN_SALE, hi)
         elif i == 1:
-            soles[m] = _pareto_acotada(u[m], lo, hi, ALFA_PEQUENA)
+            soles[m] = _bounded_pareto(u[m], lo, hi, ALPHA_SMALL)
         elif i == 2:
             soles[m] = lo + u[m] * (hi - lo)
         else:
-            soles[m] = _pareto_acotada(u[m], lo, hi, ALFA_GRANDE)
+            soles[m] = _bounded_pareto(u[m], lo, hi, ALPHA_LARGE)
     cents = np.round(soles * 100).astype(np.int64)
-    lim = limites_centimos(uit)
+    lim = cents_bounds(uit)
     return np.clip(cents, lim[estrato, 0], lim[estrato, 1])
 
 
-def importes_sueltos(rng: np.random.Generator, uit: int, k: int) -> np.ndarray:
+def loose_amounts(rng: np.random.Generator, uit: int, k: int) -> np.ndarray:
     """Cents of ``k`` micro-sized amounts, for planted and ventas-only RUCs."""
-    return centimos_por_estrato(np.zeros(k, dtype=np.int8), rng.random(k), uit, np.zeros(k, dtype=bool))
+    return cents_by_stratum(np.zeros(k, dtype=np.int8), rng.random(k), uit, np.zeros(k, dtype=bool))
 
 
-def importe_suelto(rng: np.random.Generator, uit: int) -> int:
+def loose_amount(rng: np.random.Generator, uit: int) -> int:
     """Cents of one micro-sized amount."""
-    return int(importes_sueltos(rng, uit, 1)[0])
+    return int(loose_amounts(rng, uit, 1)[0])
 
 

@@ -41,17 +41,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .importes import importe_suelto
+from .importes import loose_amount
 from .calibracion import (
-    ESTRATOS,
-    PESO_DEPARTAMENTO_NACIONAL,
-    PRE_INSCRITOS,
-    SECTORES,
-    Calibracion,
-    leer_referencia,
+    SIZE_STRATA,
+    NATIONAL_DEPARTMENT_WEIGHT,
+    PRE_REGISTERED,
+    SECTORS,
+    Calibration,
+    read_reference,
 )
 
-CABECERA = (
+HEADER = (
     "RUC",
     "Estado",
     "Condicion",
@@ -71,21 +71,21 @@ CABECERA = (
 )
 
 # Estado codes (0 = the RUC is not in that cut).
-ESTADOS = ("", "ACTIVO", "BAJA DE OFICIO", "BAJA DEFINITIVA", "SUSPENSION TEMPORAL", "BAJA PROVISIONAL POR OFICIO")
-AUSENTE, ACTIVO, BAJA_OFICIO, BAJA_DEFINITIVA, SUSPENSION, BAJA_PROVISIONAL = range(6)
+STATUSES = ("", "ACTIVO", "BAJA DE OFICIO", "BAJA DEFINITIVA", "SUSPENSION TEMPORAL", "BAJA PROVISIONAL POR OFICIO")
+ABSENT, ACTIVE, DEREGISTERED_EX_OFFICIO, DEREGISTERED_FINAL, SUSPENSION, DEREGISTERED_PROVISIONAL = range(6)
 
 # What the year's ventas file says about a RUC.
-V_NINGUNA, V_POSITIVA, V_CERO, V_VACIA = range(4)
+V_NONE, V_POSITIVE, V_ZERO, V_EMPTY = range(4)
 
-CONDICIONES = ("HABIDO", "NO HABIDO", "NO HALLADO", "PENDIENTE")
-FACTURACION = ("MANUAL", "COMPUTARIZADO", "MANUAL/COMPUTARIZADO")
-CONTABILIDAD = ("MANUAL", "COMPUTARIZADO", "MANUAL/COMPUTARIZADO")
-COMERCIO_EXTERIOR = ("SIN ACTIVIDAD", "IMPORTADOR", "EXPORTADOR", "IMPORTADOR/EXPORTADOR")
+CONDITIONS = ("HABIDO", "NO HABIDO", "NO HALLADO", "PENDIENTE")
+BILLING = ("MANUAL", "COMPUTARIZADO", "MANUAL/COMPUTARIZADO")
+ACCOUNTING = ("MANUAL", "COMPUTARIZADO", "MANUAL/COMPUTARIZADO")
+FOREIGN_TRADE = ("SIN ACTIVIDAD", "IMPORTADOR", "EXPORTADOR", "IMPORTADOR/EXPORTADOR")
 
-NO_DISPONIBLE = "NO DISPONIBLE"
+NOT_AVAILABLE = "NO DISPONIBLE"
 #: Activity texts that match no CIIU Rev.4 title (old Rev.3 wording, abbreviations): dirt for national and
 #: non-formal rows only, so that the pipeline's "unclassified" bucket is exercised.
-TEXTOS_DESCONOCIDOS = (
+UNKNOWN_TEXTS = (
     "OTRAS ACTIVIDADES EMPRESARIALES NCP",
     "VTA. MIN. ALIMENTOS, BEBIDAS, TABACO",
     "ACTIVIDADES NO ESPECIFICADAS EN OTRA PARTE",
@@ -93,10 +93,10 @@ TEXTOS_DESCONOCIDOS = (
 )
 #: A known SUNAT typo (ALAMBICAS for ALÁMBRICAS, source note §3.2), listed in
 #: ``ciiu_rev4_variantes_sunat.csv``: national firms only.
-TEXTO_VARIANTE = "ACTIVIDADES DE TELECOMUNICACIONES ALAMBICAS"
+VARIANT_TEXT = "ACTIVIDADES DE TELECOMUNICACIONES ALAMBICAS"
 
 #: Roles of a taxpayer in the simulated population.
-ROL_FORMAL, ROL_BAJA_ANTIGUA, ROL_INACTIVO, ROL_SUSPENDIDO, ROL_EXCLUIDO = range(5)
+ROLE_FORMAL, ROLE_OLD_DEREGISTERED, ROLE_INACTIVE, ROLE_SUSPENDED, ROLE_EXCLUDED = range(5)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -105,107 +105,107 @@ ROL_FORMAL, ROL_BAJA_ANTIGUA, ROL_INACTIVO, ROL_SUSPENDIDO, ROL_EXCLUIDO = range
 
 
 @dataclass(frozen=True)
-class Formato:
+class Format:
     """How one year's cut is written: the format drift of source note §3.1 made explicit."""
 
-    delimitador: str
-    codificacion: str  # "latin-1" or "utf-8"
+    delimiter: str
+    encoding: str  # "latin-1" or "utf-8"
     bom: bool
-    fin_linea: str
-    comprimido: bool  # zip with one member, or a plain .csv
-    ubigeo_sin_cero: bool  # ubigeo written as a number (leading zero of departments 01–09 lost)
+    line_end: str
+    compressed: bool  # zip with one member, or a plain .csv
+    ubigeo_without_zero: bool  # ubigeo written as a number (leading zero of departments 01–09 lost)
 
     @property
-    def comillas(self) -> bool:
+    def quoted(self) -> bool:
         """Comma files quote the fields that contain a comma (or a quote), like a CSV writer would."""
-        return self.delimitador == ","
+        return self.delimiter == ","
 
 
-_PIPE = Formato("|", "latin-1", False, "\n", True, False)
-_PIPE_PLANO_SIN_CERO = Formato("|", "latin-1", False, "\n", False, True)
-_COMA = Formato(",", "utf-8", True, "\r\n", True, False)
+_PIPE = Format("|", "latin-1", False, "\n", True, False)
+_PLAIN_PIPE_NO_ZERO = Format("|", "latin-1", False, "\n", False, True)
+_COMMA = Format(",", "utf-8", True, "\r\n", True, False)
 
 
-def formato_de(anio: int) -> Formato:
+def format_of(anio: int) -> Format:
     """2019–2021 ``|`` latin-1 zip; 2022 a plain ``|`` latin-1 .csv whose ubigeo lost its leading zero
     (a cut re-saved through a spreadsheet); 2023 on ``,`` UTF-8 with BOM, CRLF, quoted fields, zipped."""
     if anio <= 2021:
         return _PIPE
     if anio == 2022:
-        return _PIPE_PLANO_SIN_CERO
-    return _COMA
+        return _PLAIN_PIPE_NO_ZERO
+    return _COMMA
 
 
-def nombre_corte(anio: int, mes: int) -> str:
-    return f"PadronRUC_{anio}{mes:02d}"
+def cut_name(anio: int, month_no: int) -> str:
+    return f"PadronRUC_{anio}{month_no:02d}"
 
 
 # --------------------------------------------------------------------------------------------------------
 # RUC
 # --------------------------------------------------------------------------------------------------------
 
-_PESOS_RUC = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_RUC_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 
-def digito_verificador(base: np.ndarray) -> np.ndarray:
+def check_digit(base: np.ndarray) -> np.ndarray:
     """Check digit of the 10-digit RUC bases (int64), vectorized: source note §2.
 
     ``dv = (11 - sum(w_i d_i) mod 11) mod 10`` with weights 5,4,3,2,7,6,5,4,3,2 — remainder 0 gives 1 and
     remainder 1 gives 0 (not the Argentine-style variants).
     """
     x = np.asarray(base, dtype=np.int64).copy()
-    suma = np.zeros_like(x)
-    for w in reversed(_PESOS_RUC):
-        suma += w * (x % 10)
+    summed = np.zeros_like(x)
+    for w in reversed(_RUC_WEIGHTS):
+        summed += w * (x % 10)
         x //= 10
-    return (11 - suma % 11) % 10
+    return (11 - summed % 11) % 10
 
 
-def ruc_valido(ruc: np.ndarray) -> np.ndarray:
+def valid_ruc(ruc: np.ndarray) -> np.ndarray:
     """True where an 11-digit RUC (int64) carries its correct check digit."""
     r = np.asarray(ruc, dtype=np.int64)
-    return digito_verificador(r // 10) == r % 10
+    return check_digit(r // 10) == r % 10
 
 
 #: Body range (8 digits after the prefix) per RUC prefix: DNIs for 10, SUNAT's company numbering for 20.
-_RANGO_CUERPO = {10: (0, 80_000_000), 15: (0, 100_000_000), 17: (0, 100_000_000), 20: (10_000_000, 61_000_000)}
+_BODY_RANGE = {10: (0, 80_000_000), 15: (0, 100_000_000), 17: (0, 100_000_000), 20: (10_000_000, 61_000_000)}
 #: Indices of each prefix's permutation from which reserved RUCs (dirt, ventas-only RUCs) are drawn;
 #: the population uses indices below it, so the two never collide.
-_BASE_RESERVADA = {10: 40_000_000, 15: 50_000_000, 17: 50_000_000, 20: 30_000_000}
+_RESERVED_BASE = {10: 40_000_000, 15: 50_000_000, 17: 50_000_000, 20: 30_000_000}
 #: First index of each prefix's permutation used for the filler RUCs of ``scale="real"``: above the
 #: population (< _BASE_RESERVADA) and above the reserved blocks (10,000 RUCs per block, blocks < 1,000 up to
 #: 2024), so a filler RUC is never a taxpayer of the population, a planted-dirt RUC or a ventas-only RUC.
-_BASE_RELLENO = {10: 50_000_000, 20: 40_000_000}
-_MULTIPLICADOR = 7_919_113  # odd, not a multiple of 5: coprime with every range size above
+_FILLER_BASE = {10: 50_000_000, 20: 40_000_000}
+_MULTIPLIER = 7_919_113  # odd, not a multiple of 5: coprime with every range size above
 
 
-def _cuerpos(prefijo: int, indices: np.ndarray, seed: int) -> np.ndarray:
+def _bodies(prefijo: int, indices: np.ndarray, seed: int) -> np.ndarray:
     """Distinct 8-digit bodies for distinct indices: an affine permutation of the prefix's range.
 
     Cheaper than sampling without replacement from 80 M values, and the same index always gives the same
     RUC, so reserved RUCs can be addressed by index without any shared state.
     """
-    inicio, fin = _RANGO_CUERPO[prefijo]
+    inicio, fin = _BODY_RANGE[prefijo]
     m = fin - inicio
-    desplazamiento = (seed * 104_729 + prefijo * 7_777) % m
-    return inicio + (np.asarray(indices, dtype=np.int64) * _MULTIPLICADOR + desplazamiento) % m
+    shift = (seed * 104_729 + prefijo * 7_777) % m
+    return inicio + (np.asarray(indices, dtype=np.int64) * _MULTIPLIER + shift) % m
 
 
-def construir_ruc(prefijo: int | np.ndarray, cuerpo: np.ndarray) -> np.ndarray:
+def build_ruc(prefijo: int | np.ndarray, body: np.ndarray) -> np.ndarray:
     """11-digit RUC (int64) from prefix and 8-digit body, with its check digit."""
-    base = np.asarray(prefijo, dtype=np.int64) * 100_000_000 + np.asarray(cuerpo, dtype=np.int64)
-    return base * 10 + digito_verificador(base)
+    base = np.asarray(prefijo, dtype=np.int64) * 100_000_000 + np.asarray(body, dtype=np.int64)
+    return base * 10 + check_digit(base)
 
 
-def ruc_reservados(prefijo: int, bloque: int, k: int, seed: int) -> np.ndarray:
+def reserved_rucs(prefijo: int, block: int, k: int, seed: int) -> np.ndarray:
     """``k`` valid RUCs from reserved block ``bloque`` (10,000 per block): never in the population."""
-    idx = _BASE_RESERVADA[prefijo] + bloque * 10_000 + np.arange(k)
-    if prefijo in _BASE_RELLENO and k and int(idx[-1]) >= _BASE_RELLENO[prefijo]:
-        raise ValueError(f"bloque reservado {bloque} invade los RUC {prefijo} de relleno")
-    return construir_ruc(prefijo, _cuerpos(prefijo, idx, seed))
+    idx = _RESERVED_BASE[prefijo] + block * 10_000 + np.arange(k)
+    if prefijo in _FILLER_BASE and k and int(idx[-1]) >= _FILLER_BASE[prefijo]:
+        raise ValueError(f"bloque reservado {block} invade los RUC {prefijo} de relleno")
+    return build_ruc(prefijo, _bodies(prefijo, idx, seed))
 
 
-def con_digito_errado(ruc: np.ndarray) -> np.ndarray:
+def with_wrong_digit(ruc: np.ndarray) -> np.ndarray:
     """The same RUCs with the check digit shifted by one: they fail the check (dirt)."""
     r = np.asarray(ruc, dtype=np.int64)
     return r - r % 10 + (r % 10 + 1) % 10
@@ -216,14 +216,14 @@ def con_digito_errado(ruc: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------------
 
 
-def normalizar_texto(s: str) -> str:
+def normalize_text(s: str) -> str:
     """Upper case, accents stripped, spaces collapsed: how SUNAT writes activity texts (Ñ becomes N)."""
     s = unicodedata.normalize("NFKD", s.upper())
     s = "".join(c for c in s if not unicodedata.combining(c))
     return re.sub(r"\s+", " ", s).strip()
 
 
-def sector_de_division(division: int) -> str:
+def sector_of_division(division: int) -> str:
     """PRODUCE sector of a CIIU Rev.4 division, the rule of the brief (keyed on the number, not the letter)."""
     if division <= 2:
         return "agropecuario"
@@ -243,7 +243,7 @@ def sector_de_division(division: int) -> str:
 #: Relative weights of the usual classes of each sector (other classes of the sector weigh 0.3): bodegas,
 #: restaurants, transport and hairdressers dominate the micro-firm universe; coffee and cocoa the
 #: VRAEM's agriculture; bakeries, furniture and sawmills its manufacturing.
-PESOS_CLASE: dict[str, dict[str, float]] = {
+CLASS_WEIGHTS: dict[str, dict[str, float]] = {
     "agropecuario": {"0127": 12, "0122": 4, "0111": 3, "0113": 3, "0123": 2, "0128": 2, "0141": 3, "0144": 1,
                      "0145": 1, "0146": 1, "0150": 2, "0161": 3, "0210": 3, "0220": 3},
     "pesca": {"0322": 8, "0321": 2, "0312": 4, "0311": 2},
@@ -261,28 +261,28 @@ PESOS_CLASE: dict[str, dict[str, float]] = {
                   "6190": 2, "7310": 1, "8010": 1, "8549": 2, "9311": 1, "9329": 1, "3821": 1},
 }
 #: Classes whose Peruvian upper-case title is shared (0119/0129): never given to a VRAEM firm.
-CLASES_AMBIGUAS = ("0119", "0129")
+AMBIGUOUS_CLASSES = ("0119", "0129")
 #: Secondary activities (CIIU Rev.3 "secundaria" column) come from a short list of common side
-#: businesses; a short list also keeps the pre-joined category table of a cut small (see ``_lineas``).
-CLASES_SECUNDARIAS = ("4711", "4719", "4721", "4730", "4752", "4771", "4772", "4773", "4781", "4690", "4630",
+#: businesses; a short list also keeps the pre-joined category table of a cut small (see ``_lines``).
+SECONDARY_CLASSES = ("4711", "4719", "4721", "4730", "4752", "4771", "4772", "4773", "4781", "4690", "4630",
                       "5610", "4922", "4923", "5510", "9602", "8299", "6810", "0127", "1071", "4100", "4520")
 
 
 @dataclass(frozen=True)
-class Catalogo:
+class Catalog:
     """Taxpayer types, activity texts and districts, read once from the reference tables."""
 
     tipos: tuple[str, ...]
-    tipo_es_negocio: np.ndarray  # bool per tipo
-    textos: tuple[str, ...]  # activity texts; index 0 = NO DISPONIBLE
-    texto_sector: tuple[str | None, ...]  # sector of each text, None when it matches no class
-    clase_textos: dict[str, tuple[int, ...]]  # class -> indices of its text variants
-    secundarias: tuple[int, ...]  # text indices allowed in the secondary-activity column (0 first)
-    clases_por_sector: dict[str, tuple[np.ndarray, np.ndarray]]  # sector -> (classes, weights)
+    kind_is_business: np.ndarray  # bool per tipo
+    texts: tuple[str, ...]  # activity texts; index 0 = NO DISPONIBLE
+    text_sector: tuple[str | None, ...]  # sector of each text, None when it matches no class
+    class_texts: dict[str, tuple[int, ...]]  # class -> indices of its text variants
+    secondary: tuple[int, ...]  # text indices allowed in the secondary-activity column (0 first)
+    classes_by_sector: dict[str, tuple[np.ndarray, np.ndarray]]  # sector -> (classes, weights)
     ubigeo: tuple[str, ...]
-    geo_nombres: tuple[tuple[str, str, str], ...]  # (DEPARTAMENTO, PROVINCIA, DISTRITO) upper case
+    geo_names: tuple[tuple[str, str, str], ...]  # (DEPARTAMENTO, PROVINCIA, DISTRITO) upper case
     geo_vraem: np.ndarray  # bool per district
-    geo_departamento: np.ndarray  # 2-digit department code per district (str array)
+    geo_department: np.ndarray  # 2-digit department code per district (str array)
 
     def tipo(self, nombre: str) -> int:
         try:
@@ -291,63 +291,63 @@ class Catalogo:
             raise KeyError(f"tipo {nombre!r} no está en tipos_contribuyente.csv") from None
 
 
-def cargar_catalogo() -> Catalogo:
+def load_catalog() -> Catalog:
     """Build the catalogue from ``tipos_contribuyente.csv``, the two CIIU title tables and the ubigeos."""
-    tipos = leer_referencia("tipos_contribuyente.csv")
-    un = leer_referencia("ciiu_rev4.csv")
-    pe = leer_referencia("ciiu_rev4_titulos_mayusculas_pe.csv")
-    textos: list[str] = [NO_DISPONIBLE]
+    tipos = read_reference("tipos_contribuyente.csv")
+    un = read_reference("ciiu_rev4.csv")
+    pe = read_reference("ciiu_rev4_titulos_mayusculas_pe.csv")
+    texts: list[str] = [NOT_AVAILABLE]
     sector_txt: list[str | None] = [None]
-    indice: dict[str, int] = {}
-    clase_textos: dict[str, list[int]] = {}
+    index_of: dict[str, int] = {}
+    class_texts: dict[str, list[int]] = {}
     for clase, titulo in list(zip(un["clase"], un["titulo"], strict=True)) + list(
         zip(pe["clase"], pe["texto"], strict=True)
     ):
-        t = normalizar_texto(titulo)
-        sector = sector_de_division(int(clase[:2]))
-        if t not in indice:
-            indice[t] = len(textos)
-            textos.append(t)
+        t = normalize_text(titulo)
+        sector = sector_of_division(int(clase[:2]))
+        if t not in index_of:
+            index_of[t] = len(texts)
+            texts.append(t)
             sector_txt.append(sector)
-        elif sector_txt[indice[t]] != sector:
+        elif sector_txt[index_of[t]] != sector:
             raise ValueError(f"texto CIIU {t!r} en dos sectores")
-        clase_textos.setdefault(clase, [])
-        if indice[t] not in clase_textos[clase]:
-            clase_textos[clase].append(indice[t])
-    for t in TEXTOS_DESCONOCIDOS:
-        if normalizar_texto(t) in indice:
+        class_texts.setdefault(clase, [])
+        if index_of[t] not in class_texts[clase]:
+            class_texts[clase].append(index_of[t])
+    for t in UNKNOWN_TEXTS:
+        if normalize_text(t) in index_of:
             raise ValueError(f"texto de suciedad {t!r} coincide con un título CIIU")
-        textos.append(t)
+        texts.append(t)
         sector_txt.append(None)
-    textos.append(TEXTO_VARIANTE)
+    texts.append(VARIANT_TEXT)
     sector_txt.append("servicios")
 
-    clases_por_sector: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for sector in SECTORES:
-        clases = sorted(c for c in clase_textos if sector_de_division(int(c[:2])) == sector)
-        pesos = np.array([PESOS_CLASE[sector].get(c, 0.3) for c in clases], dtype=float)
-        clases_por_sector[sector] = (np.array(clases), pesos)
+    classes_by_sector: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for sector in SECTORS:
+        classes = sorted(c for c in class_texts if sector_of_division(int(c[:2])) == sector)
+        weight_values = np.array([CLASS_WEIGHTS[sector].get(c, 0.3) for c in classes], dtype=float)
+        classes_by_sector[sector] = (np.array(classes), weight_values)
 
-    ubi = leer_referencia("ubigeo_inei.csv")
-    vraem = set(leer_referencia("vraem_distritos.csv")["ubigeo"])
-    faltan = vraem - set(ubi["ubigeo"])
-    if faltan:
-        raise ValueError(f"distritos VRAEM fuera de ubigeo_inei.csv: {sorted(faltan)}")
-    return Catalogo(
+    ubi = read_reference("ubigeo_inei.csv")
+    vraem = set(read_reference("vraem_distritos.csv")["ubigeo"])
+    missing = vraem - set(ubi["ubigeo"])
+    if missing:
+        raise ValueError(f"distritos VRAEM fuera de ubigeo_inei.csv: {sorted(missing)}")
+    return Catalog(
         tipos=tuple(tipos["tipo"]),
-        tipo_es_negocio=(tipos["es_negocio"] == "si").to_numpy(),
-        textos=tuple(textos),
-        texto_sector=tuple(sector_txt),
-        clase_textos={c: tuple(v) for c, v in clase_textos.items()},
-        secundarias=(0, *(clase_textos[c][0] for c in CLASES_SECUNDARIAS)),
-        clases_por_sector=clases_por_sector,
+        kind_is_business=(tipos["es_negocio"] == "si").to_numpy(),
+        texts=tuple(texts),
+        text_sector=tuple(sector_txt),
+        class_texts={c: tuple(v) for c, v in class_texts.items()},
+        secondary=(0, *(class_texts[c][0] for c in SECONDARY_CLASSES)),
+        classes_by_sector=classes_by_sector,
         ubigeo=tuple(ubi["ubigeo"]),
-        geo_nombres=tuple(
+        geo_names=tuple(
             (d.upper(), p.upper(), t.upper())
             for d, p, t in zip(ubi["departamento"], ubi["provincia"], ubi["distrito"], strict=True)
         ),
         geo_vraem=ubi["ubigeo"].isin(vraem).to_numpy(),
-        geo_departamento=ubi["ubigeo"].str[:2].to_numpy(dtype=object).astype(str),
+        geo_department=ubi["ubigeo"].str[:2].to_numpy(dtype=object).astype(str),
     )
 
 
@@ -356,16 +356,16 @@ def cargar_catalogo() -> Catalogo:
 # --------------------------------------------------------------------------------------------------------
 
 #: Estado taken by a firm when it stops being formal, and its probability.
-_ESTADO_SALIDA = ((BAJA_OFICIO, 0.45), (BAJA_DEFINITIVA, 0.30), (SUSPENSION, 0.10), (ACTIVO, 0.15))
+_EXIT_STATUS = ((DEREGISTERED_EX_OFFICIO, 0.45), (DEREGISTERED_FINAL, 0.30), (SUSPENSION, 0.10), (ACTIVE, 0.15))
 #: Share of the exits with a non-ACTIVO estado that still declared sales for their last (partial) year:
 #: they test that the Estado filter, not the ventas file, decides.
-_VENTAS_EN_ANIO_SALIDA = 0.40
+_SALES_IN_EXIT_YEAR = 0.40
 #: Ventas status of an ACTIVO business row without sales: declared zero, empty amount, or no line at all.
-_SIN_VENTAS = ((V_CERO, 0.4), (V_VACIA, 0.3), (V_NINGUNA, 0.3))
+_NO_SALES = ((V_ZERO, 0.4), (V_EMPTY, 0.3), (V_NONE, 0.3))
 
 #: Taxpayer types of the business roles by stratum: persona natural dominates micro firms,
 #: sociedades anónimas the larger ones.
-_TIPOS_NEGOCIO = {
+_BUSINESS_KINDS = {
     "micro": {"PERSONA NATURAL CON NEGOCIO": 70, "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 12,
               "SOCIEDAD ANONIMA CERRADA": 12, "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 3,
               "SOCIEDAD ANONIMA": 1, "SOCIEDAD CONYUGAL CON NEGOCIO": 0.5, "SUCESION INDIVISA CON NEGOCIO": 0.5,
@@ -380,7 +380,7 @@ _TIPOS_NEGOCIO = {
                "SUCURSALES O AG. DE EMPRESAS EXTRANJERAS": 5, "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 10},
 }
 #: Non-business taxpayers (excluded by the rule), by weight.
-_TIPOS_EXCLUIDOS = {
+_EXCLUDED_KINDS = {
     "PERSONA NATURAL SIN NEGOCIO": 55, "ASOCIACION": 14, "JUNTA DE PROPIETARIOS": 4,
     "CONTRATOS COLABORACION EMPRESARIAL": 5, "COMUNIDAD CAMPESINA NATIVA COMUNAL": 4, "ENTIDAD RELIGIOSA": 3,
     "GOBIERNO REGIONAL LOCAL": 2, "INSTITUCIONES PUBLICAS": 2, "UNIVERSIDADES CENTROS EDUCATIVOS Y CULTURALES": 2,
@@ -389,21 +389,21 @@ _TIPOS_EXCLUIDOS = {
     "ORGANISMOS INTERNACIONALES": 0.2,
 }
 #: Taxpayer types whose RUC starts with 10 (a DNI); a few "sin negocio" ones carry 15 or 17.
-_TIPOS_PERSONA = ("PERSONA NATURAL CON NEGOCIO", "PERSONA NATURAL SIN NEGOCIO",
+_PERSON_KINDS = ("PERSONA NATURAL CON NEGOCIO", "PERSONA NATURAL SIN NEGOCIO",
                   "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL")
 #: Excluded taxpayers that may declare sales (an asociación's income, a public company's sales).
-_EXCLUIDOS_CON_VENTAS = 0.25
+_EXCLUDED_WITH_SALES = 0.25
 
 
-def _elegir(rng: np.random.Generator, opciones, n: int):
+def _choose(rng: np.random.Generator, options, n: int):
     """``n`` draws from ``((value, weight), …)`` or ``{value: weight}``."""
-    pares = list(opciones.items()) if isinstance(opciones, dict) else list(opciones)
-    valores = np.array([v for v, _ in pares])
-    p = np.array([w for _, w in pares], dtype=float)
-    return valores[rng.choice(len(pares), size=n, p=p / p.sum())]
+    pairs = list(options.items()) if isinstance(options, dict) else list(options)
+    vals = np.array([v for v, _ in pairs])
+    p = np.array([w for _, w in pairs], dtype=float)
+    return vals[rng.choice(len(pairs), size=n, p=p / p.sum())]
 
 
-def _peso_distrito(ubigeo: str, vraem: bool) -> float:
+def _district_weight(ubigeo: str, vraem: bool) -> float:
     """Relative weight of a district inside its department: capitals hold most firms."""
     if vraem:
         if ubigeo in ("080910", "080907"):  # Pichari, Kimbiri: the valley's commercial towns
@@ -421,17 +421,17 @@ def _peso_distrito(ubigeo: str, vraem: bool) -> float:
 
 
 @dataclass
-class Segmento:
-    """Arrays of one segment's taxpayers before RUCs are assigned (see :func:`_simular_segmento`)."""
+class Segment:
+    """Arrays of one segment's taxpayers before RUCs are assigned (see :func:`_simulate_segment`)."""
 
-    rol: np.ndarray
-    entrada: np.ndarray  # first formal year (ROL_FORMAL), else 0
-    salida: np.ndarray  # year the firm stopped being formal, 9999 if never
+    role: np.ndarray
+    entry: np.ndarray  # first formal year (ROL_FORMAL), else 0
+    exit_year: np.ndarray  # year the firm stopped being formal, 9999 if never
     estado: np.ndarray  # (n, años) int8
     ventas: np.ndarray  # (n, años) int8
 
 
-def _simular_segmento(rng: np.random.Generator, cal: Calibracion, nombre: str) -> Segmento:
+def _simulate_segment(rng: np.random.Generator, cal: Calibration, nombre: str) -> Segment:
     """Taxpayers of one segment and their Estado / ventas status in every year.
 
     Formal firms follow the calibrated flows: the first year's stock, then each year some firms exit
@@ -440,90 +440,90 @@ def _simular_segmento(rng: np.random.Generator, cal: Calibracion, nombre: str) -
     sales, the year before. Background taxpayers (old bajas, dormant and suspended firms, non-business
     types) complete the Padrón.
     """
-    flujo = cal.flujo_vraem if nombre == "vraem" else cal.flujo_resto
+    flow = cal.flow_vraem if nombre == "vraem" else cal.flow_rest
     anios = cal.anios
     na = len(anios)
     a0 = anios[0]
-    n_formal_total = sum(flujo.entradas.values())
-    entrada = np.zeros(n_formal_total, dtype=np.int16)
-    salida = np.full(n_formal_total, 9999, dtype=np.int16)
-    entrada[: flujo.formales[a0]] = a0
-    siguiente = flujo.formales[a0]
+    n_formal_total = sum(flow.entries.values())
+    entry = np.zeros(n_formal_total, dtype=np.int16)
+    exit_year = np.full(n_formal_total, 9999, dtype=np.int16)
+    entry[: flow.formales[a0]] = a0
+    following = flow.formales[a0]
     for a in anios[1:]:
-        activos = np.flatnonzero((entrada > 0) & (entrada <= a - 1) & (salida > a - 1))
-        salen = rng.choice(activos, size=flujo.salidas[a], replace=False)
-        salida[salen] = a
-        entran = flujo.entradas[a]
-        entrada[siguiente : siguiente + entran] = a
-        siguiente += entran
-    anio_col = np.array(anios, dtype=np.int16)
-    formal = (entrada[:, None] <= anio_col) & (anio_col < salida[:, None])
-    estado = np.where(formal, ACTIVO, AUSENTE).astype(np.int8)
-    ventas = np.where(formal, V_POSITIVA, V_NINGUNA).astype(np.int8)
+        active_firms = np.flatnonzero((entry > 0) & (entry <= a - 1) & (exit_year > a - 1))
+        leavers = rng.choice(active_firms, size=flow.exits[a], replace=False)
+        exit_year[leavers] = a
+        entering = flow.entries[a]
+        entry[following : following + entering] = a
+        following += entering
+    year_col = np.array(anios, dtype=np.int16)
+    formal = (entry[:, None] <= year_col) & (year_col < exit_year[:, None])
+    estado = np.where(formal, ACTIVE, ABSENT).astype(np.int8)
+    ventas = np.where(formal, V_POSITIVE, V_NONE).astype(np.int8)
 
     # After the exit.
-    estado_salida = _elegir(rng, _ESTADO_SALIDA, n_formal_total).astype(np.int8)
-    despues = anio_col[None, :] >= salida[:, None]
-    estado = np.where(despues, estado_salida[:, None], estado)
-    sin_ventas = _elegir(rng, _SIN_VENTAS, n_formal_total * na).reshape(n_formal_total, na).astype(np.int8)
-    activo_sin = despues & (estado_salida[:, None] == ACTIVO)
-    ventas = np.where(activo_sin, sin_ventas, ventas)
-    en_salida = (anio_col[None, :] == salida[:, None]) & (estado_salida[:, None] != ACTIVO)
-    declara = rng.random(n_formal_total) < _VENTAS_EN_ANIO_SALIDA
-    ventas = np.where(en_salida & declara[:, None], V_POSITIVA, ventas)
+    exit_status = _choose(rng, _EXIT_STATUS, n_formal_total).astype(np.int8)
+    later = year_col[None, :] >= exit_year[:, None]
+    estado = np.where(later, exit_status[:, None], estado)
+    no_sales = _choose(rng, _NO_SALES, n_formal_total * na).reshape(n_formal_total, na).astype(np.int8)
+    active_no_sales = later & (exit_status[:, None] == ACTIVE)
+    ventas = np.where(active_no_sales, no_sales, ventas)
+    at_exit = (year_col[None, :] == exit_year[:, None]) & (exit_status[:, None] != ACTIVE)
+    declares = rng.random(n_formal_total) < _SALES_IN_EXIT_YEAR
+    ventas = np.where(at_exit & declares[:, None], V_POSITIVE, ventas)
 
     # The year before entry (RUC registered, no sales yet).
-    pre = (entrada > a0) & (rng.random(n_formal_total) < PRE_INSCRITOS)
-    antes = (anio_col[None, :] == (entrada[:, None] - 1)) & pre[:, None]
-    estado = np.where(antes, ACTIVO, estado)
-    ventas = np.where(antes, sin_ventas, ventas)
+    pre = (entry > a0) & (rng.random(n_formal_total) < PRE_REGISTERED)
+    earlier = (year_col[None, :] == (entry[:, None] - 1)) & pre[:, None]
+    estado = np.where(earlier, ACTIVE, estado)
+    ventas = np.where(earlier, no_sales, ventas)
 
-    partes_rol = [np.full(n_formal_total, ROL_FORMAL, dtype=np.int8)]
-    partes_estado = [estado]
-    partes_ventas = [ventas]
-    fondo = cal.fondo[nombre]
+    role_parts = [np.full(n_formal_total, ROLE_FORMAL, dtype=np.int8)]
+    status_parts = [estado]
+    sales_parts = [ventas]
+    background = cal.background[nombre]
 
-    n = fondo["baja_antigua"]
-    e = _elegir(rng, ((BAJA_OFICIO, 0.6), (BAJA_DEFINITIVA, 0.35), (BAJA_PROVISIONAL, 0.05)), n).astype(np.int8)
-    partes_rol.append(np.full(n, ROL_BAJA_ANTIGUA, dtype=np.int8))
-    partes_estado.append(np.repeat(e[:, None], na, axis=1))
-    partes_ventas.append(np.zeros((n, na), dtype=np.int8))
+    n = background["baja_antigua"]
+    e = _choose(rng, ((DEREGISTERED_EX_OFFICIO, 0.6), (DEREGISTERED_FINAL, 0.35), (DEREGISTERED_PROVISIONAL, 0.05)), n).astype(np.int8)
+    role_parts.append(np.full(n, ROLE_OLD_DEREGISTERED, dtype=np.int8))
+    status_parts.append(np.repeat(e[:, None], na, axis=1))
+    sales_parts.append(np.zeros((n, na), dtype=np.int8))
 
-    n = fondo["inactivo"]
-    partes_rol.append(np.full(n, ROL_INACTIVO, dtype=np.int8))
-    partes_estado.append(np.full((n, na), ACTIVO, dtype=np.int8))
-    partes_ventas.append(_elegir(rng, _SIN_VENTAS, n * na).reshape(n, na).astype(np.int8))
+    n = background["inactivo"]
+    role_parts.append(np.full(n, ROLE_INACTIVE, dtype=np.int8))
+    status_parts.append(np.full((n, na), ACTIVE, dtype=np.int8))
+    sales_parts.append(_choose(rng, _NO_SALES, n * na).reshape(n, na).astype(np.int8))
 
-    n = fondo["suspendido"]
-    partes_rol.append(np.full(n, ROL_SUSPENDIDO, dtype=np.int8))
-    partes_estado.append(np.full((n, na), SUSPENSION, dtype=np.int8))
-    partes_ventas.append(np.zeros((n, na), dtype=np.int8))
+    n = background["suspendido"]
+    role_parts.append(np.full(n, ROLE_SUSPENDED, dtype=np.int8))
+    status_parts.append(np.full((n, na), SUSPENSION, dtype=np.int8))
+    sales_parts.append(np.zeros((n, na), dtype=np.int8))
 
     # Non-business taxpayers: the first year's stock plus new registrations every year.
-    alta = [np.full(fondo["excluido"], a0, dtype=np.int16)]
-    for a, k in cal.fondo_excluido_nuevo[nombre].items():
-        alta.append(np.full(k, a, dtype=np.int16))
-    alta_ex = np.concatenate(alta)
-    n = len(alta_ex)
-    e = _elegir(rng, ((ACTIVO, 0.9), (BAJA_OFICIO, 0.1)), n).astype(np.int8)
-    presente = anio_col[None, :] >= alta_ex[:, None]
-    partes_rol.append(np.full(n, ROL_EXCLUIDO, dtype=np.int8))
-    partes_estado.append(np.where(presente, e[:, None], AUSENTE).astype(np.int8))
+    registration_years = [np.full(background["excluido"], a0, dtype=np.int16)]
+    for a, k in cal.new_excluded_background[nombre].items():
+        registration_years.append(np.full(k, a, dtype=np.int16))
+    registration_year = np.concatenate(registration_years)
+    n = len(registration_year)
+    e = _choose(rng, ((ACTIVE, 0.9), (DEREGISTERED_EX_OFFICIO, 0.1)), n).astype(np.int8)
+    present = year_col[None, :] >= registration_year[:, None]
+    role_parts.append(np.full(n, ROLE_EXCLUDED, dtype=np.int8))
+    status_parts.append(np.where(present, e[:, None], ABSENT).astype(np.int8))
     # ventas of excluded types are decided after their tipo is known (see construir_universo)
-    partes_ventas.append(np.zeros((n, na), dtype=np.int8))
+    sales_parts.append(np.zeros((n, na), dtype=np.int8))
 
-    n_fondo = sum(len(r) for r in partes_rol[1:])
-    return Segmento(
-        rol=np.concatenate(partes_rol),
-        entrada=np.concatenate([entrada, np.zeros(n_fondo, dtype=np.int16)]),
-        salida=np.concatenate([salida, np.full(n_fondo, 9999, dtype=np.int16)]),
-        estado=np.concatenate(partes_estado),
-        ventas=np.concatenate(partes_ventas),
+    n_background = sum(len(r) for r in role_parts[1:])
+    return Segment(
+        role=np.concatenate(role_parts),
+        entry=np.concatenate([entry, np.zeros(n_background, dtype=np.int16)]),
+        exit_year=np.concatenate([exit_year, np.full(n_background, 9999, dtype=np.int16)]),
+        estado=np.concatenate(status_parts),
+        ventas=np.concatenate(sales_parts),
     )
 
 
 @dataclass
-class Suciedad:
+class Dirt:
     """The dirt planted in one cut, so that tests can account for every line.
 
     ``lineas`` are extra or altered lines inserted before main row ``pos`` (in the cut's row order);
@@ -532,11 +532,11 @@ class Suciedad:
 
     lineas: list[tuple[int, bytes, str]] = field(default_factory=list)
     ventas: list[tuple[int, int]] = field(default_factory=list)
-    ruc_invalidos: list[int] = field(default_factory=list)
-    ruc_malformados: list[int] = field(default_factory=list)
-    ruc_duplicados: list[int] = field(default_factory=list)
+    invalid_rucs: list[int] = field(default_factory=list)
+    malformed_rucs: list[int] = field(default_factory=list)
+    duplicate_rucs: list[int] = field(default_factory=list)
 
-    def conteo(self) -> dict[str, int]:
+    def line_counts(self) -> dict[str, int]:
         c: dict[str, int] = {}
         for _, _, tipo in self.lineas:
             c[tipo] = c.get(tipo, 0) + 1
@@ -545,26 +545,26 @@ class Suciedad:
 
 #: Dirt per cut by scale: lines failing the check digit, lines with one field too many / too few.
 #: Three duplicated RUC lines per cut at every scale (moved into the VRAEM, turned baja, identical).
-SUCIEDAD_POR_ESCALA = {
+DIRT_BY_SCALE = {
     "national": {"ruc_dv_invalido": 12, "campo_extra": 4, "campo_faltante": 3},
     "small": {"ruc_dv_invalido": 4, "campo_extra": 2, "campo_faltante": 1},
 }
 #: Share of non-VRAEM rows whose UBIGEO (and names) is ``-``; they still count nationally.
-UBIGEO_GUION = 0.003
+UBIGEO_HYPHEN = 0.003
 
 
 @dataclass
-class Universo:
+class Universe:
     """Every simulated taxpayer, sorted by RUC, with its attributes and per-year Estado / ventas status."""
 
-    cal: Calibracion
+    cal: Calibration
     seed: int
-    cat: Catalogo
+    cat: Catalog
     ruc: np.ndarray
     vraem: np.ndarray
-    rol: np.ndarray
-    entrada: np.ndarray
-    salida: np.ndarray
+    role: np.ndarray
+    entry: np.ndarray
+    exit_year: np.ndarray
     estado: np.ndarray
     ventas: np.ndarray
     geo: np.ndarray  # index into the ubigeo table, -1 = "-"
@@ -573,32 +573,32 @@ class Universo:
     act3: np.ndarray
     act3s: np.ndarray
     estrato: np.ndarray
-    posicion: np.ndarray
-    trab: np.ndarray  # -1 = NO DISPONIBLE
-    cond: np.ndarray
-    fact: np.ndarray
-    cont: np.ndarray
-    comex: np.ndarray
-    _suciedad: dict = field(default_factory=dict, repr=False)
+    position: np.ndarray
+    workers: np.ndarray  # -1 = NO DISPONIBLE
+    condition: np.ndarray
+    billing: np.ndarray
+    accounting: np.ndarray
+    foreign_trade: np.ndarray
+    _dirt: dict = field(default_factory=dict, repr=False)
 
     def t(self, anio: int) -> int:
         return self.cal.anios.index(anio)
 
     @cached_property
     def es_negocio(self) -> np.ndarray:
-        return self.cat.tipo_es_negocio[self.tipo]
+        return self.cat.kind_is_business[self.tipo]
 
     @cached_property
-    def ruc_texto(self) -> pa.Array:
+    def ruc_text(self) -> pa.Array:
         """Every RUC as text once (int→string is the costliest cast of a cut), gathered per cut."""
         return pc.cast(pa.array(self.ruc), pa.string()).cast(pa.large_binary())
 
     def formal(self, anio: int) -> np.ndarray:
         """The rule, applied to the population (dirt is outside it): ACTIVO, business type, sales > 0."""
         t = self.t(anio)
-        return (self.estado[:, t] == ACTIVO) & self.es_negocio & (self.ventas[:, t] == V_POSITIVA)
+        return (self.estado[:, t] == ACTIVE) & self.es_negocio & (self.ventas[:, t] == V_POSITIVE)
 
-    def corte(self, anio: int, mes: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def padron_cut(self, anio: int, month_no: int = 12) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows of a cut: (population indices in RUC order, Estado code per row, district index per row).
 
         The December cut is the year's state. The superseded June cut of the published year shows the
@@ -609,30 +609,30 @@ class Universo:
         t = self.t(anio)
         estado = self.estado[:, t].copy()
         geo = self.geo.copy()
-        if mes != 12:
-            rng = np.random.default_rng([self.seed, anio, mes, 606])
-            entra = (self.rol == ROL_FORMAL) & (self.entrada == anio)
-            tarde = entra & (rng.random(len(estado)) < 0.5)
+        if month_no != 12:
+            rng = np.random.default_rng([self.seed, anio, month_no, 606])
+            enters = (self.role == ROLE_FORMAL) & (self.entry == anio)
+            late = enters & (rng.random(len(estado)) < 0.5)
             previo = self.estado[:, t - 1] if t > 0 else np.zeros_like(estado)
-            estado[tarde & (previo == AUSENTE)] = AUSENTE
-            sale = (self.rol == ROL_FORMAL) & (self.salida == anio)
-            estado[sale] = ACTIVO
-            mueve = self.formal(anio) & self.vraem & (rng.random(len(estado)) < 0.03)
-            capitales = {d: self.cat.ubigeo.index(d + "0101") for d in np.unique(self.cat.geo_departamento)}
-            deptos = self.cat.geo_departamento[geo[mueve]]
-            geo[mueve] = np.array([capitales[d] for d in deptos], dtype=geo.dtype)
-        filas = np.flatnonzero(estado != AUSENTE)
+            estado[late & (previo == ABSENT)] = ABSENT
+            leaves = (self.role == ROLE_FORMAL) & (self.exit_year == anio)
+            estado[leaves] = ACTIVE
+            moves = self.formal(anio) & self.vraem & (rng.random(len(estado)) < 0.03)
+            capitals = {d: self.cat.ubigeo.index(d + "0101") for d in np.unique(self.cat.geo_department)}
+            depts = self.cat.geo_department[geo[moves]]
+            geo[moves] = np.array([capitals[d] for d in depts], dtype=geo.dtype)
+        filas = np.flatnonzero(estado != ABSENT)
         return filas, estado[filas], geo[filas]
 
-    def suciedad(self, anio: int, mes: int = 12) -> Suciedad:
+    def planted_dirt(self, anio: int, month_no: int = 12) -> Dirt:
         """The dirt of one cut (memoized: the ventas writer needs the same planted RUCs)."""
-        clave = (anio, mes)
-        if clave not in self._suciedad:
-            self._suciedad[clave] = _plantar_suciedad(self, anio, mes)
-        return self._suciedad[clave]
+        clave = (anio, month_no)
+        if clave not in self._dirt:
+            self._dirt[clave] = _plant_dirt(self, anio, month_no)
+        return self._dirt[clave]
 
 
-def construir_universo(cal: Calibracion, seed: int = 2024) -> Universo:
+def build_universe(cal: Calibration, seed: int = 2024) -> Universe:
     """Simulate the taxpayer population for the calibration's years, deterministically from ``seed``.
 
     Attributes are drawn per taxpayer; the VRAEM formal firms of the published year get their stratum,
@@ -641,167 +641,167 @@ def construir_universo(cal: Calibracion, seed: int = 2024) -> Universo:
     population, gives exactly the calibrated counts of every year.
     """
     rng = np.random.default_rng([seed, 1])
-    cat = cargar_catalogo()
-    segs = {nombre: _simular_segmento(rng, cal, nombre) for nombre in ("vraem", "resto")}
-    vraem = np.concatenate([np.full(len(segs[s].rol), s == "vraem") for s in segs])
-    rol = np.concatenate([segs[s].rol for s in segs])
-    entrada = np.concatenate([segs[s].entrada for s in segs])
-    salida = np.concatenate([segs[s].salida for s in segs])
+    cat = load_catalog()
+    segs = {nombre: _simulate_segment(rng, cal, nombre) for nombre in ("vraem", "resto")}
+    vraem = np.concatenate([np.full(len(segs[s].role), s == "vraem") for s in segs])
+    role = np.concatenate([segs[s].role for s in segs])
+    entry = np.concatenate([segs[s].entry for s in segs])
+    exit_year = np.concatenate([segs[s].exit_year for s in segs])
     estado = np.concatenate([segs[s].estado for s in segs])
     ventas = np.concatenate([segs[s].ventas for s in segs])
-    n = len(rol)
-    anio_pub = cal.anio_publicado
-    t_pub = cal.anios.index(anio_pub)
-    formal_pub = (rol == ROL_FORMAL) & (estado[:, t_pub] == ACTIVO) & (ventas[:, t_pub] == V_POSITIVA)
-    exacto = vraem & formal_pub
-    negocio = rol != ROL_EXCLUIDO
+    n = len(role)
+    pub_year = cal.published_year
+    t_pub = cal.anios.index(pub_year)
+    formal_pub = (role == ROLE_FORMAL) & (estado[:, t_pub] == ACTIVE) & (ventas[:, t_pub] == V_POSITIVE)
+    exact = vraem & formal_pub
+    business = role != ROLE_EXCLUDED
 
     # Stratum.
     estrato = np.zeros(n, dtype=np.int8)
-    for seg, pct in ((True, cal.estrato_pct_vraem), (False, cal.estrato_pct_nacional)):
-        m = (vraem == seg) & negocio
-        estrato[m] = _elegir(rng, {i: pct[e] for i, e in enumerate(ESTRATOS)}, int(m.sum()))
-    etiquetas = np.repeat(np.arange(4), [cal.vraem_por_estrato[e] for e in ESTRATOS])
-    estrato[exacto] = rng.permutation(etiquetas)
+    for seg, pct in ((True, cal.stratum_pct_vraem), (False, cal.stratum_pct_national)):
+        m = (vraem == seg) & business
+        estrato[m] = _choose(rng, {i: pct[e] for i, e in enumerate(SIZE_STRATA)}, int(m.sum()))
+    labels = np.repeat(np.arange(4), [cal.vraem_by_stratum[e] for e in SIZE_STRATA])
+    estrato[exact] = rng.permutation(labels)
 
     # Sector and activity text.
     sector = np.zeros(n, dtype=np.int8)
-    for seg, pct in ((True, cal.sector_pct_vraem), (False, cal.sector_pct_nacional)):
+    for seg, pct in ((True, cal.sector_pct_vraem), (False, cal.sector_pct_national)):
         m = vraem == seg
-        sector[m] = _elegir(rng, {i: pct[s] for i, s in enumerate(SECTORES)}, int(m.sum()))
-    sector[rol == ROL_EXCLUIDO] = SECTORES.index("servicios")
-    etiquetas = np.repeat(np.arange(len(SECTORES)), [cal.vraem_por_sector[s] for s in SECTORES])
-    sector[exacto] = rng.permutation(etiquetas)
+        sector[m] = _choose(rng, {i: pct[s] for i, s in enumerate(SECTORS)}, int(m.sum()))
+    sector[role == ROLE_EXCLUDED] = SECTORS.index("servicios")
+    labels = np.repeat(np.arange(len(SECTORS)), [cal.vraem_by_sector[s] for s in SECTORS])
+    sector[exact] = rng.permutation(labels)
     act4 = np.zeros(n, dtype=np.int32)
-    for i, s in enumerate(SECTORES):
-        clases, pesos = cat.clases_por_sector[s]
+    for i, s in enumerate(SECTORS):
+        classes, weight_values = cat.classes_by_sector[s]
         # (class, variant) -> text index, with the number of distinct variants of each class
-        variantes = np.zeros((len(clases), 2), dtype=np.int32)
-        n_var = np.zeros(len(clases), dtype=np.int32)
-        for k, c in enumerate(clases):
-            v = cat.clase_textos[c][:2]
-            variantes[k, : len(v)] = v
+        variants = np.zeros((len(classes), 2), dtype=np.int32)
+        n_var = np.zeros(len(classes), dtype=np.int32)
+        for k, c in enumerate(classes):
+            v = cat.class_texts[c][:2]
+            variants[k, : len(v)] = v
             n_var[k] = len(v)
         for seg in (True, False):
             m = np.flatnonzero((sector == i) & (vraem == seg))
-            p = pesos.copy()
+            p = weight_values.copy()
             if seg:
-                p[np.isin(clases, CLASES_AMBIGUAS)] = 0.0
-            k = rng.choice(len(clases), size=len(m), p=p / p.sum())
+                p[np.isin(classes, AMBIGUOUS_CLASSES)] = 0.0
+            k = rng.choice(len(classes), size=len(m), p=p / p.sum())
             v = (rng.random(len(m)) * n_var[k]).astype(np.int32)
-            act4[m] = variantes[k, v]
+            act4[m] = variants[k, v]
     # Dirt texts: never on a VRAEM firm that is formal in any year.
-    alguna_vez_formal = (rol == ROL_FORMAL)
+    ever_formal = (role == ROLE_FORMAL)
     u = rng.random(n)
-    idx_desconocidos = [cat.textos.index(t) for t in TEXTOS_DESCONOCIDOS]
-    nacional_formal = ~vraem & alguna_vez_formal
-    act4[nacional_formal & (u < 0.010)] = 0
-    m = nacional_formal & (u >= 0.010) & (u < 0.013)
-    act4[m] = rng.choice(idx_desconocidos, size=int(m.sum()))
-    act4[nacional_formal & (u >= 0.013) & (u < 0.015)] = cat.textos.index(TEXTO_VARIANTE)
-    act4[(rol != ROL_FORMAL) & (u < 0.25)] = 0
-    m = (rol != ROL_FORMAL) & (u >= 0.25) & (u < 0.27)
-    act4[m] = rng.choice(idx_desconocidos, size=int(m.sum()))
+    idx_unknown = [cat.texts.index(t) for t in UNKNOWN_TEXTS]
+    national_formal = ~vraem & ever_formal
+    act4[national_formal & (u < 0.010)] = 0
+    m = national_formal & (u >= 0.010) & (u < 0.013)
+    act4[m] = rng.choice(idx_unknown, size=int(m.sum()))
+    act4[national_formal & (u >= 0.013) & (u < 0.015)] = cat.texts.index(VARIANT_TEXT)
+    act4[(role != ROLE_FORMAL) & (u < 0.25)] = 0
+    m = (role != ROLE_FORMAL) & (u >= 0.25) & (u < 0.27)
+    act4[m] = rng.choice(idx_unknown, size=int(m.sum()))
     act3 = np.where(rng.random(n) < 0.5, act4, 0).astype(np.int32)
-    secundarias = np.array(cat.secundarias, dtype=np.int32)
-    act3s = np.where(rng.random(n) < 0.85, 0, secundarias[rng.integers(1, len(secundarias), n)]).astype(np.int32)
+    secondary = np.array(cat.secondary, dtype=np.int32)
+    act3s = np.where(rng.random(n) < 0.85, 0, secondary[rng.integers(1, len(secondary), n)]).astype(np.int32)
 
     # Domicile.
     geo = np.zeros(n, dtype=np.int32)
-    deptos = cat.geo_departamento
+    depts = cat.geo_department
     for seg in (True, False):
         m = np.flatnonzero(vraem == seg)
-        pesos_dep = cal.departamento_pct_vraem if seg else PESO_DEPARTAMENTO_NACIONAL
-        dep = _elegir(rng, pesos_dep, len(m))
+        weights_dep = cal.department_pct_vraem if seg else NATIONAL_DEPARTMENT_WEIGHT
+        dept = _choose(rng, weights_dep, len(m))
         if seg:
-            etiquetas = np.repeat(np.array(list(cal.vraem_por_departamento)), list(cal.vraem_por_departamento.values()))
-            dep[np.isin(m, np.flatnonzero(exacto))] = rng.permutation(etiquetas)
-        for d in np.unique(dep):
-            distritos = np.flatnonzero((deptos == d) & (cat.geo_vraem == seg))
-            pesos = np.array([_peso_distrito(cat.ubigeo[k], seg) for k in distritos])
-            sel = m[dep == d]
-            geo[sel] = distritos[rng.choice(len(distritos), size=len(sel), p=pesos / pesos.sum())]
-    geo[~vraem & (rng.random(n) < UBIGEO_GUION)] = -1
+            labels = np.repeat(np.array(list(cal.vraem_by_department)), list(cal.vraem_by_department.values()))
+            dept[np.isin(m, np.flatnonzero(exact))] = rng.permutation(labels)
+        for d in np.unique(dept):
+            districts = np.flatnonzero((depts == d) & (cat.geo_vraem == seg))
+            weight_values = np.array([_district_weight(cat.ubigeo[k], seg) for k in districts])
+            sel = m[dept == d]
+            geo[sel] = districts[rng.choice(len(districts), size=len(sel), p=weight_values / weight_values.sum())]
+    geo[~vraem & (rng.random(n) < UBIGEO_HYPHEN)] = -1
 
     # Taxpayer type, and from it the RUC prefix.
     tipo = np.zeros(n, dtype=np.int16)
-    for i, e in enumerate(ESTRATOS):
-        m = negocio & (estrato == i)
-        tipo[m] = _elegir(rng, {cat.tipo(x): w for x, w in _TIPOS_NEGOCIO[e].items()}, int(m.sum()))
-    m = ~negocio
-    tipo[m] = _elegir(rng, {cat.tipo(x): w for x, w in _TIPOS_EXCLUIDOS.items()}, int(m.sum()))
+    for i, e in enumerate(SIZE_STRATA):
+        m = business & (estrato == i)
+        tipo[m] = _choose(rng, {cat.tipo(x): w for x, w in _BUSINESS_KINDS[e].items()}, int(m.sum()))
+    m = ~business
+    tipo[m] = _choose(rng, {cat.tipo(x): w for x, w in _EXCLUDED_KINDS.items()}, int(m.sum()))
 
     # Excluded taxpayers that declare sales (never formal: their Tipo is not a business).
-    persona = np.isin(tipo, [cat.tipo(x) for x in _TIPOS_PERSONA])
-    declara = (~negocio) & ~persona & (rng.random(n) < _EXCLUIDOS_CON_VENTAS)
-    ventas = np.where(declara[:, None] & (estado == ACTIVO), V_POSITIVA, ventas).astype(np.int8)
+    person = np.isin(tipo, [cat.tipo(x) for x in _PERSON_KINDS])
+    declares = (~business) & ~person & (rng.random(n) < _EXCLUDED_WITH_SALES)
+    ventas = np.where(declares[:, None] & (estado == ACTIVE), V_POSITIVE, ventas).astype(np.int8)
 
-    prefijo = np.where(persona, 10, 20)
+    prefijo = np.where(person, 10, 20)
     u = rng.random(n)
-    sin_negocio = ~negocio & persona
-    prefijo[sin_negocio & (u < 0.02)] = 15
-    prefijo[sin_negocio & (u >= 0.02) & (u < 0.03)] = 17
+    without_business = ~business & person
+    prefijo[without_business & (u < 0.02)] = 15
+    prefijo[without_business & (u >= 0.02) & (u < 0.03)] = 17
     ruc = np.zeros(n, dtype=np.int64)
     for p in (10, 15, 17, 20):
         m = np.flatnonzero(prefijo == p)
-        if len(m) >= _BASE_RESERVADA[p]:
+        if len(m) >= _RESERVED_BASE[p]:
             raise ValueError(f"demasiados RUC {p} para el rango reservado")
-        ruc[m] = construir_ruc(p, _cuerpos(p, np.arange(len(m)), seed))
+        ruc[m] = build_ruc(p, _bodies(p, np.arange(len(m)), seed))
 
     # Workers, condition, billing, accounting, foreign trade.
-    trab = np.full(n, -1, dtype=np.int32)
+    workers = np.full(n, -1, dtype=np.int32)
     u = rng.random(n)
-    nd = np.where(persona, 0.70, 0.55)
-    nd = np.where(rol == ROL_FORMAL, nd, 0.85)
+    nd = np.where(person, 0.70, 0.55)
+    nd = np.where(role == ROLE_FORMAL, nd, 0.85)
     con_dato = u >= nd
-    maximo = np.array([6, 60, 150, 3000])[estrato]
-    minimo = np.array([0, 2, 20, 50])[estrato]
-    valor = minimo + np.floor((maximo - minimo + 1) * rng.random(n) ** 2.5).astype(np.int32)
-    valor = np.where(rol == ROL_FORMAL, valor, 0)
-    trab[con_dato] = valor[con_dato]
-    cond = np.where(
-        rol == ROL_FORMAL,
-        _elegir(rng, ((0, 0.985), (1, 0.01), (2, 0.005)), n),
-        _elegir(rng, ((0, 0.6), (1, 0.28), (2, 0.1), (3, 0.02)), n),
+    max_value = np.array([6, 60, 150, 3000])[estrato]
+    minimum = np.array([0, 2, 20, 50])[estrato]
+    valor = minimum + np.floor((max_value - minimum + 1) * rng.random(n) ** 2.5).astype(np.int32)
+    valor = np.where(role == ROLE_FORMAL, valor, 0)
+    workers[con_dato] = valor[con_dato]
+    condition = np.where(
+        role == ROLE_FORMAL,
+        _choose(rng, ((0, 0.985), (1, 0.01), (2, 0.005)), n),
+        _choose(rng, ((0, 0.6), (1, 0.28), (2, 0.1), (3, 0.02)), n),
     ).astype(np.int8)
-    fact = _elegir(rng, ((0, 0.5), (1, 0.2), (2, 0.3)), n).astype(np.int8)
-    cont = _elegir(rng, ((0, 0.55), (1, 0.3), (2, 0.15)), n).astype(np.int8)
-    comex = _elegir(rng, ((0, 0.97), (1, 0.015), (2, 0.005), (3, 0.01)), n).astype(np.int8)
-    comex[estrato == 3] = _elegir(rng, ((0, 0.5), (1, 0.2), (2, 0.1), (3, 0.2)), int((estrato == 3).sum()))
-    posicion = rng.random(n)
+    billing = _choose(rng, ((0, 0.5), (1, 0.2), (2, 0.3)), n).astype(np.int8)
+    accounting = _choose(rng, ((0, 0.55), (1, 0.3), (2, 0.15)), n).astype(np.int8)
+    foreign_trade = _choose(rng, ((0, 0.97), (1, 0.015), (2, 0.005), (3, 0.01)), n).astype(np.int8)
+    foreign_trade[estrato == 3] = _choose(rng, ((0, 0.5), (1, 0.2), (2, 0.1), (3, 0.2)), int((estrato == 3).sum()))
+    position = rng.random(n)
 
     orden = np.argsort(ruc, kind="stable")
     if np.any(np.diff(ruc[orden]) == 0):
         raise AssertionError("RUC repetido en la población")
-    uni = Universo(
-        cal=cal, seed=seed, cat=cat, ruc=ruc[orden], vraem=vraem[orden], rol=rol[orden], entrada=entrada[orden],
-        salida=salida[orden], estado=estado[orden], ventas=ventas[orden], geo=geo[orden], tipo=tipo[orden],
+    uni = Universe(
+        cal=cal, seed=seed, cat=cat, ruc=ruc[orden], vraem=vraem[orden], role=role[orden], entry=entry[orden],
+        exit_year=exit_year[orden], estado=estado[orden], ventas=ventas[orden], geo=geo[orden], tipo=tipo[orden],
         act4=act4[orden], act3=act3[orden], act3s=act3s[orden], estrato=estrato[orden],
-        posicion=posicion[orden], trab=trab[orden], cond=cond[orden], fact=fact[orden], cont=cont[orden],
-        comex=comex[orden],
+        position=position[orden], workers=workers[orden], condition=condition[orden], billing=billing[orden], accounting=accounting[orden],
+        foreign_trade=foreign_trade[orden],
     )
-    _verificar(uni)
+    _check(uni)
     return uni
 
 
-def _verificar(uni: Universo) -> None:
+def _check(uni: Universe) -> None:
     """The population must give the calibrated counts under the rule: fail loudly here, not in a report."""
     cal = uni.cal
     vraem_geo = np.zeros(len(uni.geo), dtype=bool)
-    con_geo = uni.geo >= 0
-    vraem_geo[con_geo] = uni.cat.geo_vraem[uni.geo[con_geo]]
+    with_geo = uni.geo >= 0
+    vraem_geo[with_geo] = uni.cat.geo_vraem[uni.geo[with_geo]]
     if not np.array_equal(vraem_geo, uni.vraem):
         raise AssertionError("segmento VRAEM y ubigeo no coinciden")
     for a in cal.anios:
         f = uni.formal(a)
-        if int(f.sum()) != cal.nacional_formales[a] or int((f & uni.vraem).sum()) != cal.vraem_formales[a]:
+        if int(f.sum()) != cal.national_formals[a] or int((f & uni.vraem).sum()) != cal.vraem_formal[a]:
             raise AssertionError(f"{a}: formales {int(f.sum())}/{int((f & uni.vraem).sum())} ≠ calibración")
-        sectores = {uni.cat.texto_sector[i] for i in np.unique(uni.act4[f & uni.vraem])}
+        sectores = {uni.cat.text_sector[i] for i in np.unique(uni.act4[f & uni.vraem])}
         if None in sectores:
             raise AssertionError(f"{a}: empresa formal VRAEM sin texto CIIU reconocible")
-    f = uni.formal(cal.anio_publicado) & uni.vraem
+    f = uni.formal(cal.published_year) & uni.vraem
     estratos = np.bincount(uni.estrato[f], minlength=4)
-    if {e: int(estratos[i]) for i, e in enumerate(ESTRATOS)} != cal.vraem_por_estrato:
+    if {e: int(estratos[i]) for i, e in enumerate(SIZE_STRATA)} != cal.vraem_by_stratum:
         raise AssertionError("estratos VRAEM ≠ calibración")
 
 
@@ -810,69 +810,69 @@ def _verificar(uni: Universo) -> None:
 # --------------------------------------------------------------------------------------------------------
 
 
-def _campo(texto: str, fmt: Formato) -> bytes:
+def _field(texto: str, fmt: Format) -> bytes:
     """One field as bytes of the cut's encoding, quoted when a comma file needs it."""
-    if fmt.comillas and ("," in texto or '"' in texto or "\n" in texto):
+    if fmt.quoted and ("," in texto or '"' in texto or "\n" in texto):
         texto = '"' + texto.replace('"', '""') + '"'
-    return texto.encode(fmt.codificacion)
+    return texto.encode(fmt.encoding)
 
 
 @dataclass(frozen=True)
-class _Piezas:
+class _Pieces:
     """Pre-encoded category tables of one format and period: a line is a join of gathered pieces."""
 
     estado: list[bytes]
-    cond: list[bytes]
+    condition: list[bytes]
     tipo: list[bytes]
     texto: list[bytes]
-    trab: list[bytes]  # index = workers + 1 (0 = NO DISPONIBLE)
-    fact: list[bytes]
-    cont: list[bytes]
-    comex: list[bytes]
+    workers: list[bytes]  # index = workers + 1 (0 = NO DISPONIBLE)
+    billing: list[bytes]
+    accounting: list[bytes]
+    foreign_trade: list[bytes]
     geo: list[bytes]  # index = district + 1 (0 = "-"), UBIGEO..Distrito joined by the delimiter
     periodo: bytes  # PERIODO_PUBLICACION + end of line
-    fmt: Formato
+    fmt: Format
 
 
-def _piezas(cat: Catalogo, fmt: Formato, periodo: str, max_trab: int) -> _Piezas:
-    d = fmt.delimitador.encode()
+def _pieces(cat: Catalog, fmt: Format, periodo: str, max_workers: int) -> _Pieces:
+    d = fmt.delimiter.encode()
     geo = [d.join([b"-"] * 4)]
-    for ubigeo, (dep, prov, dist) in zip(cat.ubigeo, cat.geo_nombres, strict=True):
-        codigo = str(int(ubigeo)) if fmt.ubigeo_sin_cero else ubigeo
-        geo.append(d.join(_campo(x, fmt) for x in (codigo, dep, prov, dist)))
-    return _Piezas(
-        estado=[_campo(x, fmt) for x in ESTADOS],
-        cond=[_campo(x, fmt) for x in CONDICIONES],
-        tipo=[_campo(x, fmt) for x in cat.tipos],
-        texto=[_campo(x, fmt) for x in cat.textos],
-        trab=[_campo(NO_DISPONIBLE, fmt)] + [str(i).encode() for i in range(max_trab + 1)],
-        fact=[_campo(x, fmt) for x in FACTURACION],
-        cont=[_campo(x, fmt) for x in CONTABILIDAD],
-        comex=[_campo(x, fmt) for x in COMERCIO_EXTERIOR],
+    for ubigeo, (dept, prov, dist) in zip(cat.ubigeo, cat.geo_names, strict=True):
+        codigo = str(int(ubigeo)) if fmt.ubigeo_without_zero else ubigeo
+        geo.append(d.join(_field(x, fmt) for x in (codigo, dept, prov, dist)))
+    return _Pieces(
+        estado=[_field(x, fmt) for x in STATUSES],
+        condition=[_field(x, fmt) for x in CONDITIONS],
+        tipo=[_field(x, fmt) for x in cat.tipos],
+        texto=[_field(x, fmt) for x in cat.texts],
+        workers=[_field(NOT_AVAILABLE, fmt)] + [str(i).encode() for i in range(max_workers + 1)],
+        billing=[_field(x, fmt) for x in BILLING],
+        accounting=[_field(x, fmt) for x in ACCOUNTING],
+        foreign_trade=[_field(x, fmt) for x in FOREIGN_TRADE],
         geo=geo,
-        periodo=periodo.encode() + fmt.fin_linea.encode(),
+        periodo=periodo.encode() + fmt.line_end.encode(),
         fmt=fmt,
     )
 
 
-def _fila_codigos(uni: Universo, i: int, estado: int, geo: int) -> dict[str, int]:
+def _row_codes(uni: Universe, i: int, estado: int, geo: int) -> dict[str, int]:
     return {
-        "estado": estado, "cond": int(uni.cond[i]), "tipo": int(uni.tipo[i]), "act3": int(uni.act3[i]),
-        "act3s": int(uni.act3s[i]), "act4": int(uni.act4[i]), "trab": int(uni.trab[i]) + 1,
-        "fact": int(uni.fact[i]), "cont": int(uni.cont[i]), "comex": int(uni.comex[i]), "geo": int(geo) + 1,
+        "estado": estado, "cond": int(uni.condition[i]), "tipo": int(uni.tipo[i]), "act3": int(uni.act3[i]),
+        "act3s": int(uni.act3s[i]), "act4": int(uni.act4[i]), "trab": int(uni.workers[i]) + 1,
+        "fact": int(uni.billing[i]), "cont": int(uni.accounting[i]), "comex": int(uni.foreign_trade[i]), "geo": int(geo) + 1,
     }
 
 
-def _campos_linea(pz: _Piezas, ruc: str, c: dict[str, int]) -> list[bytes]:
+def _line_fields(pz: _Pieces, ruc: str, c: dict[str, int]) -> list[bytes]:
     """The 13 pieces of one line (the geo piece holds 4 fields), for the few lines built one by one."""
     return [
-        ruc.encode(), pz.estado[c["estado"]], pz.cond[c["cond"]], pz.tipo[c["tipo"]], pz.texto[c["act3"]],
-        pz.texto[c["act3s"]], pz.texto[c["act4"]], pz.trab[c["trab"]], pz.fact[c["fact"]], pz.cont[c["cont"]],
-        pz.comex[c["comex"]], pz.geo[c["geo"]], pz.periodo,
+        ruc.encode(), pz.estado[c["estado"]], pz.condition[c["cond"]], pz.tipo[c["tipo"]], pz.texto[c["act3"]],
+        pz.texto[c["act3s"]], pz.texto[c["act4"]], pz.workers[c["trab"]], pz.billing[c["fact"]], pz.accounting[c["cont"]],
+        pz.foreign_trade[c["comex"]], pz.geo[c["geo"]], pz.periodo,
     ]
 
 
-def _plantar_suciedad(uni: Universo, anio: int, mes: int) -> Suciedad:
+def _plant_dirt(uni: Universe, anio: int, month_no: int) -> Dirt:
     """Choose the dirt of one cut: bad check digits, malformed lines, duplicated RUCs.
 
     Planted lines copy a real formal row of the year (same segment) with a fresh reserved RUC and carry
@@ -882,95 +882,95 @@ def _plantar_suciedad(uni: Universo, anio: int, mes: int) -> Suciedad:
     """
 
 
-    rng = np.random.default_rng([uni.seed, anio, mes, 77])
-    filas, estado, geo = uni.corte(anio, mes)
-    formal = uni.formal(anio)[filas] & (estado == ACTIVO)
-    fmt = formato_de(anio)
-    pz = _piezas(uni.cat, fmt, f"{anio}{mes:02d}", int(uni.trab.max()))
-    cuantos = SUCIEDAD_POR_ESCALA[uni.cal.escala]
-    s = Suciedad()
-    bloque = (anio - 2000) * 40 + mes * 3
-    n_filas = len(filas)
+    rng = np.random.default_rng([uni.seed, anio, month_no, 77])
+    filas, estado, geo = uni.padron_cut(anio, month_no)
+    formal = uni.formal(anio)[filas] & (estado == ACTIVE)
+    fmt = format_of(anio)
+    pz = _pieces(uni.cat, fmt, f"{anio}{month_no:02d}", int(uni.workers.max()))
+    how_many = DIRT_BY_SCALE[uni.cal.scale_name]
+    s = Dirt()
+    block = (anio - 2000) * 40 + month_no * 3
+    n_rows = len(filas)
     uit = uni.cal.uit[anio]
 
-    def plantilla(vraem: bool) -> int:
-        candidatas = np.flatnonzero(formal & (uni.vraem[filas] == vraem))
-        return int(rng.choice(candidatas))
+    def template(vraem: bool) -> int:
+        candidate_rows = np.flatnonzero(formal & (uni.vraem[filas] == vraem))
+        return int(rng.choice(candidate_rows))
 
-    persona = {uni.cat.tipo(x) for x in _TIPOS_PERSONA}
+    person = {uni.cat.tipo(x) for x in _PERSON_KINDS}
 
-    def ruc_para(r: int, j: int, bloque_k: int) -> int:
+    def ruc_for(r: int, j: int, block_k: int) -> int:
         """A reserved RUC whose prefix fits the template's type (10 for personas naturales, else 20)."""
-        prefijo = 10 if int(uni.tipo[filas[r]]) in persona else 20
-        return int(ruc_reservados(prefijo, bloque_k, j + 1, uni.seed)[j])
+        prefijo = 10 if int(uni.tipo[filas[r]]) in person else 20
+        return int(reserved_rucs(prefijo, block_k, j + 1, uni.seed)[j])
 
     # Lines whose RUC fails the check digit: half in the VRAEM.
-    k = cuantos["ruc_dv_invalido"]
+    k = how_many["ruc_dv_invalido"]
     for j in range(k):
-        r = plantilla(j % 2 == 0)
-        ruc = int(con_digito_errado(np.array([ruc_para(r, j, bloque)]))[0])
-        c = _fila_codigos(uni, int(filas[r]), int(estado[r]), int(geo[r]))
-        linea = fmt.delimitador.encode().join(_campos_linea(pz, str(int(ruc)), c))
-        s.lineas.append((int(rng.integers(0, n_filas + 1)), linea, "ruc_dv_invalido"))
-        s.ventas.append((int(ruc), importe_suelto(rng, uit)))
-        s.ruc_invalidos.append(int(ruc))
+        r = template(j % 2 == 0)
+        ruc = int(with_wrong_digit(np.array([ruc_for(r, j, block)]))[0])
+        c = _row_codes(uni, int(filas[r]), int(estado[r]), int(geo[r]))
+        linea = fmt.delimiter.encode().join(_line_fields(pz, str(int(ruc)), c))
+        s.lineas.append((int(rng.integers(0, n_rows + 1)), linea, "ruc_dv_invalido"))
+        s.ventas.append((int(ruc), loose_amount(rng, uit)))
+        s.invalid_rucs.append(int(ruc))
 
     # Malformed lines (valid RUCs): one field too many, one too few.
-    k_extra, k_falta = cuantos["campo_extra"], cuantos["campo_faltante"]
-    d = fmt.delimitador.encode()
-    for j in range(k_extra + k_falta):
-        r = plantilla(j % 2 == 1)
-        ruc = ruc_para(r, j, bloque + 1)
-        c = _fila_codigos(uni, int(filas[r]), int(estado[r]), int(geo[r]))
-        partes = _campos_linea(pz, str(int(ruc)), c)
+    k_extra, k_missing = how_many["campo_extra"], how_many["campo_faltante"]
+    d = fmt.delimiter.encode()
+    for j in range(k_extra + k_missing):
+        r = template(j % 2 == 1)
+        ruc = ruc_for(r, j, block + 1)
+        c = _row_codes(uni, int(filas[r]), int(estado[r]), int(geo[r]))
+        parts = _line_fields(pz, str(int(ruc)), c)
         if j < k_extra:
             tipo = "campo_extra"
-            if fmt.comillas:
+            if fmt.quoted:
                 # an activity text with a comma written without its quotes: 17 fields
-                con_coma = [t for t in uni.cat.textos if "," in t]
-                partes[6] = con_coma[j % len(con_coma)].encode(fmt.codificacion)
+                with_comma = [t for t in uni.cat.texts if "," in t]
+                parts[6] = with_comma[j % len(with_comma)].encode(fmt.encoding)
             else:
                 # a stray delimiter inside the district name: 17 fields
-                partes[11] = partes[11] + d + b"ANEXO"
+                parts[11] = parts[11] + d + b"ANEXO"
         else:
             tipo = "campo_faltante"
-            del partes[7]  # NroTrab missing: 15 fields
-        s.lineas.append((int(rng.integers(0, n_filas + 1)), d.join(partes), tipo))
-        s.ventas.append((int(ruc), importe_suelto(rng, uit)))
-        s.ruc_malformados.append(int(ruc))
+            del parts[7]  # NroTrab missing: 15 fields
+        s.lineas.append((int(rng.integers(0, n_rows + 1)), d.join(parts), tipo))
+        s.ventas.append((int(ruc), loose_amount(rng, uit)))
+        s.malformed_rucs.append(int(ruc))
 
     # Duplicated RUCs: the second line comes later in the file and differs (except the identical one).
     vraem_geo = [i for i, v in enumerate(uni.cat.geo_vraem) if v]
-    for variante in ("duplicado_reubicado", "duplicado_baja", "duplicado_identico"):
-        if variante == "duplicado_reubicado":
-            r = plantilla(False)
-        elif variante == "duplicado_baja":
-            r = plantilla(True)
+    for variant in ("duplicado_reubicado", "duplicado_baja", "duplicado_identico"):
+        if variant == "duplicado_reubicado":
+            r = template(False)
+        elif variant == "duplicado_baja":
+            r = template(True)
         else:
-            r = int(rng.integers(0, n_filas))
+            r = int(rng.integers(0, n_rows))
         i = int(filas[r])
-        c = _fila_codigos(uni, i, int(estado[r]), int(geo[r]))
-        if variante == "duplicado_reubicado":
+        c = _row_codes(uni, i, int(estado[r]), int(geo[r]))
+        if variant == "duplicado_reubicado":
             c["geo"] = int(rng.choice(vraem_geo)) + 1
-        elif variante == "duplicado_baja":
-            c["estado"] = BAJA_OFICIO
-        linea = d.join(_campos_linea(pz, str(int(uni.ruc[i])), c))
-        s.lineas.append((int(rng.integers(r + 1, n_filas + 1)), linea, variante))
-        s.ruc_duplicados.append(int(uni.ruc[i]))
+        elif variant == "duplicado_baja":
+            c["estado"] = DEREGISTERED_EX_OFFICIO
+        linea = d.join(_line_fields(pz, str(int(uni.ruc[i])), c))
+        s.lineas.append((int(rng.integers(r + 1, n_rows + 1)), linea, variant))
+        s.duplicate_rucs.append(int(uni.ruc[i]))
     s.lineas.sort(key=lambda x: x[0])
     return s
 
 
-def _producto(tablas: list[list[bytes]], sep: bytes, fin: bytes = b"") -> list[bytes]:
+def _cartesian_product(tablas: list[list[bytes]], sep: bytes, fin: bytes = b"") -> list[bytes]:
     """Every combination of the tables' entries, joined (last table varies fastest): a mixed-radix table."""
-    combinadas = [b""]
+    combined = [b""]
     for k, tabla in enumerate(tablas):
-        combinadas = [a + sep + b if k else b for a in combinadas for b in tabla]
-    return [c + fin for c in combinadas]
+        combined = [a + sep + b if k else b for a in combined for b in tabla]
+    return [c + fin for c in combined]
 
 
 @dataclass(frozen=True)
-class _Tablas:
+class _Tables:
     """The pre-joined category tables of one cut, as Arrow arrays built once and gathered block by block.
 
     Neighbouring low-cardinality columns are pre-joined into one table (every combination, a few tens of
@@ -982,46 +982,46 @@ class _Tablas:
 
     a: pa.Array  # Estado|Condicion|Tipo
     b: pa.Array  # rev.3 principal|rev.3 secundaria|rev.4 principal
-    trab: pa.Array  # index = workers + 1 (0 = NO DISPONIBLE)
+    workers: pa.Array  # index = workers + 1 (0 = NO DISPONIBLE)
     d: pa.Array  # TipoFacturacion|TipoContabilidad|ComercioExterior|UBIGEO..Distrito|PERIODO + end of line
-    n_cond: int
-    n_tipo: int
+    n_condition: int
+    n_kind: int
     n_txt: int
     n_sec: int
-    n_cont: int
-    n_comex: int
+    n_accounting: int
+    n_foreign_trade: int
     n_geo: int
     pos_sec: np.ndarray  # text index -> position in the secondary-activity list
     sep: pa.Scalar
 
-    def cod_a(self, estado: np.ndarray, cond: np.ndarray, tipo: np.ndarray) -> np.ndarray:
-        return (estado.astype(np.int64) * self.n_cond + cond) * self.n_tipo + tipo
+    def code_a(self, estado: np.ndarray, condition: np.ndarray, tipo: np.ndarray) -> np.ndarray:
+        return (estado.astype(np.int64) * self.n_condition + condition) * self.n_kind + tipo
 
-    def cod_b(self, con_rev3: np.ndarray, act3s: np.ndarray, act4: np.ndarray) -> np.ndarray:
+    def code_b(self, with_rev3: np.ndarray, act3s: np.ndarray, act4: np.ndarray) -> np.ndarray:
         """rev.3 principal is NO DISPONIBLE (``con_rev3`` 0) or the rev.4 text itself (1)."""
-        return (con_rev3.astype(np.int64) * self.n_sec + self.pos_sec[act3s]) * self.n_txt + act4.astype(np.int64)
+        return (with_rev3.astype(np.int64) * self.n_sec + self.pos_sec[act3s]) * self.n_txt + act4.astype(np.int64)
 
-    def cod_d(self, fact: np.ndarray, cont: np.ndarray, comex: np.ndarray, geo: np.ndarray) -> np.ndarray:
+    def code_d(self, billing: np.ndarray, accounting: np.ndarray, foreign_trade: np.ndarray, geo: np.ndarray) -> np.ndarray:
         """``geo`` is the district index, -1 for the ``-`` ubigeo."""
-        return ((fact.astype(np.int64) * self.n_cont + cont) * self.n_comex + comex) * self.n_geo + (geo + 1)
+        return ((billing.astype(np.int64) * self.n_accounting + accounting) * self.n_foreign_trade + foreign_trade) * self.n_geo + (geo + 1)
 
-    def unir(self, ruc: pa.Array, cod_a: np.ndarray, cod_b: np.ndarray, trab: np.ndarray,
-             cod_d: np.ndarray) -> pa.Array:
+    def join_columns(self, ruc: pa.Array, code_a: np.ndarray, code_b: np.ndarray, workers: np.ndarray,
+             code_d: np.ndarray) -> pa.Array:
         """The lines (each ending with its end of line) as one ``large_binary`` array."""
-        def tomar(tabla: pa.Array, codigos: np.ndarray) -> pa.Array:
-            return tabla.take(pa.array(np.asarray(codigos, dtype=np.int32)))
+        def lookup(tabla: pa.Array, codes: np.ndarray) -> pa.Array:
+            return tabla.take(pa.array(np.asarray(codes, dtype=np.int32)))
 
-        piezas = [ruc, tomar(self.a, cod_a), tomar(self.b, cod_b), tomar(self.trab, trab), tomar(self.d, cod_d)]
-        return pc.binary_join_element_wise(*piezas, self.sep)
+        pieces = [ruc, lookup(self.a, code_a), lookup(self.b, code_b), lookup(self.workers, workers), lookup(self.d, code_d)]
+        return pc.binary_join_element_wise(*pieces, self.sep)
 
 
-def _tablas(cat: Catalogo, pz: _Piezas) -> _Tablas:
-    d = pz.fmt.delimitador.encode()
-    sec = np.array(cat.secundarias)
-    pos_sec = np.zeros(len(cat.textos), dtype=np.int64)
+def _tables(cat: Catalog, pz: _Pieces) -> _Tables:
+    d = pz.fmt.delimiter.encode()
+    sec = np.array(cat.secondary)
+    pos_sec = np.zeros(len(cat.texts), dtype=np.int64)
     pos_sec[sec] = np.arange(len(sec))
     n_txt = len(pz.texto)
-    tabla_b = [
+    table_b = [
         d.join((pz.texto[t] if f else pz.texto[0], pz.texto[s], pz.texto[t]))
         for f in (0, 1) for s in sec for t in range(n_txt)
     ]
@@ -1029,38 +1029,38 @@ def _tablas(cat: Catalogo, pz: _Piezas) -> _Tablas:
     def arrow(tabla: list[bytes]) -> pa.Array:
         return pa.array(tabla, type=pa.large_binary())
 
-    return _Tablas(
-        a=arrow(_producto([pz.estado, pz.cond, pz.tipo], d)),
-        b=arrow(tabla_b),
-        trab=arrow(pz.trab),
-        d=arrow(_producto([pz.fact, pz.cont, pz.comex, pz.geo], d, d + pz.periodo)),
-        n_cond=len(pz.cond), n_tipo=len(pz.tipo), n_txt=n_txt, n_sec=len(sec), n_cont=len(pz.cont),
-        n_comex=len(pz.comex), n_geo=len(pz.geo), pos_sec=pos_sec, sep=pa.scalar(d, pa.large_binary()),
+    return _Tables(
+        a=arrow(_cartesian_product([pz.estado, pz.condition, pz.tipo], d)),
+        b=arrow(table_b),
+        workers=arrow(pz.workers),
+        d=arrow(_cartesian_product([pz.billing, pz.accounting, pz.foreign_trade, pz.geo], d, d + pz.periodo)),
+        n_condition=len(pz.condition), n_kind=len(pz.tipo), n_txt=n_txt, n_sec=len(sec), n_accounting=len(pz.accounting),
+        n_foreign_trade=len(pz.foreign_trade), n_geo=len(pz.geo), pos_sec=pos_sec, sep=pa.scalar(d, pa.large_binary()),
     )
 
 
-def _lineas(uni: Universo, t: _Tablas, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray) -> pa.Array:
+def _lines(uni: Universe, t: _Tables, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray) -> pa.Array:
     """Population lines ``filas`` of a cut (a block of it), in order."""
-    return t.unir(
-        uni.ruc_texto.take(pa.array(filas)),
-        t.cod_a(estado, uni.cond[filas], uni.tipo[filas]),
-        t.cod_b(uni.act3[filas] != 0, uni.act3s[filas], uni.act4[filas]),
-        uni.trab[filas] + 1,
-        t.cod_d(uni.fact[filas], uni.cont[filas], uni.comex[filas], geo),
+    return t.join_columns(
+        uni.ruc_text.take(pa.array(filas)),
+        t.code_a(estado, uni.condition[filas], uni.tipo[filas]),
+        t.code_b(uni.act3[filas] != 0, uni.act3s[filas], uni.act4[filas]),
+        uni.workers[filas] + 1,
+        t.code_d(uni.billing[filas], uni.accounting[filas], uni.foreign_trade[filas], geo),
     )
 
 
-def _trozos(lineas: pa.Array, insertos: list[tuple[int, bytes, str]]):
+def _chunks(lineas: pa.Array, inserts: list[tuple[int, bytes, str]]):
     """Byte chunks of a block of lines: slices of the joined buffer with the planted lines in between."""
     n = len(lineas)
     offsets = np.frombuffer(lineas.buffers()[1], dtype=np.int64)[lineas.offset : lineas.offset + n + 1]
     datos = memoryview(lineas.buffers()[2])
-    paso = 1 << 24
+    step = 1 << 24
     previo = 0
-    for pos, linea, _ in [*insertos, (n, None, "")]:
+    for pos, linea, _ in [*inserts, (n, None, "")]:
         a, b = int(offsets[previo]), int(offsets[pos])
-        for x in range(a, b, paso):
-            yield datos[x : min(b, x + paso)]
+        for x in range(a, b, step):
+            yield datos[x : min(b, x + step)]
         if linea is not None:
             yield linea  # planted lines end with the period piece, which carries the end of line
         previo = pos
@@ -1070,28 +1070,28 @@ def _trozos(lineas: pa.Array, insertos: list[tuple[int, bytes, str]]):
 #: as text: a block's gathered pieces and joined lines are ~300 MB at most, so the memory of writing a cut
 #: does not grow with its size (a 3 M-line cut joined at once peaked at 2.8 GB; the 12.5 M-line cuts of
 #: ``scale="real"`` would not fit). The bytes written do not depend on it.
-LINEAS_POR_BLOQUE = 1 << 19
+LINES_PER_BLOCK = 1 << 19
 
 
-def _bloques_poblacion(uni: Universo, t: _Tablas, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray,
-                       insertos: list[tuple[int, bytes, str]]):
+def _population_blocks(uni: Universe, t: _Tables, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray,
+                       inserts: list[tuple[int, bytes, str]]):
     """The population rows of a cut as blocks of joined lines, each with the planted lines that go in it.
 
     Yields ``(lines, inserts)`` with insert positions relative to the block (see :func:`_trozos`).
     """
     n = len(filas)
     k = 0
-    for a in range(0, n, LINEAS_POR_BLOQUE):
-        b = min(n, a + LINEAS_POR_BLOQUE)
-        propios = []
+    for a in range(0, n, LINES_PER_BLOCK):
+        b = min(n, a + LINES_PER_BLOCK)
+        own = []
         # a line planted before row b belongs to the next block, unless b is the end of the cut
-        while k < len(insertos) and (insertos[k][0] < b or (b == n and insertos[k][0] == n)):
-            pos, linea, tipo = insertos[k]
-            propios.append((pos - a, linea, tipo))
+        while k < len(inserts) and (inserts[k][0] < b or (b == n and inserts[k][0] == n)):
+            pos, linea, tipo = inserts[k]
+            own.append((pos - a, linea, tipo))
             k += 1
-        yield _lineas(uni, t, filas[a:b], estado[a:b], geo[a:b]), propios
-    if k < len(insertos):  # a cut without population rows
-        yield None, insertos[k:]
+        yield _lines(uni, t, filas[a:b], estado[a:b], geo[a:b]), own
+    if k < len(inserts):  # a cut without population rows
+        yield None, inserts[k:]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1104,7 +1104,7 @@ def _bloques_poblacion(uni: Universo, t: _Tablas, filas: np.ndarray, estado: np.
 #: national sample carries the 2.5–3.2 M rows that matter to the rule; the real scale pads each cut up
 #: to these totals (growing ~4 % a year back from the observed size), so that readers, disks and
 #: memory are exercised at the size the refresh meets in production.
-LINEAS_CORTE_REAL: dict[int, int] = {
+REAL_CUT_LINES: dict[int, int] = {
     2019: 10_210_000,
     2020: 10_640_000,
     2021: 11_090_000,
@@ -1114,41 +1114,41 @@ LINEAS_CORTE_REAL: dict[int, int] = {
 }
 
 #: Share of filler lines that are closed companies (RUC 20); the rest are natural persons (RUC 10).
-_RELLENO_EMPRESAS = 0.08
+_FILLER_FIRMS = 0.08
 #: Estado of filler persons: mostly ACTIVO (a RUC nobody closes), some closed.
-_RELLENO_ESTADO_PERSONA = ((ACTIVO, 0.84), (BAJA_DEFINITIVA, 0.10), (BAJA_OFICIO, 0.06))
+_FILLER_PERSON_STATUS = ((ACTIVE, 0.84), (DEREGISTERED_FINAL, 0.10), (DEREGISTERED_EX_OFFICIO, 0.06))
 #: Filler companies are always closed: a business Tipo with an ACTIVO Estado could be a formal firm.
-_RELLENO_ESTADO_EMPRESA = ((BAJA_DEFINITIVA, 0.6), (BAJA_OFICIO, 0.4))
-_RELLENO_TIPO_EMPRESA = {
+_FILLER_FIRM_STATUS = ((DEREGISTERED_FINAL, 0.6), (DEREGISTERED_EX_OFFICIO, 0.4))
+_FILLER_FIRM_KIND = {
     "SOCIEDAD ANONIMA CERRADA": 45, "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 25,
     "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 15, "SOCIEDAD ANONIMA": 10, "SOCIEDAD IRREGULAR": 5,
 }
 #: An ACTIVO person is never a business; a closed one may be a closed business (so the Estado filter,
 #: not the Tipo alone, keeps it out).
-_RELLENO_TIPO_PERSONA_ACTIVA = {
+_FILLER_ACTIVE_PERSON_KIND = {
     "PERSONA NATURAL SIN NEGOCIO": 97, "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL": 3,
 }
-_RELLENO_TIPO_PERSONA_BAJA = {"PERSONA NATURAL SIN NEGOCIO": 50, "PERSONA NATURAL CON NEGOCIO": 50}
+_FILLER_DEREGISTERED_PERSON_KIND = {"PERSONA NATURAL SIN NEGOCIO": 50, "PERSONA NATURAL CON NEGOCIO": 50}
 #: Condicion of filler rows (codes of CONDICIONES), for ACTIVO (True) and closed (False) RUCs: closed ones
 #: are often NO HABIDO, SUNAT having stopped looking for them.
-_RELLENO_CONDICION = {True: ((0, 0.80), (1, 0.12), (2, 0.06), (3, 0.02)), False: ((0, 0.35), (1, 0.45), (2, 0.20))}
+_FILLER_CONDITION = {True: ((0, 0.80), (1, 0.12), (2, 0.06), (3, 0.02)), False: ((0, 0.35), (1, 0.45), (2, 0.20))}
 #: Share of filler rows with an activity text: closed businesses usually show their old activity, persons
 #: without business rarely.
-_RELLENO_CON_ACTIVIDAD = {True: 0.85, False: 0.08}
+_FILLER_WITH_ACTIVITY = {True: 0.85, False: 0.08}
 #: NroTrab of filler rows: NO DISPONIBLE (code 0) or 0 workers (code 1).
-_RELLENO_TRABAJADORES = ((0, 0.95), (1, 0.05))
+_FILLER_WORKERS = ((0, 0.95), (1, 0.05))
 #: Billing, accounting and foreign trade of filler rows (codes of FACTURACION, CONTABILIDAD,
 #: COMERCIO_EXTERIOR): a person without business keeps manual books and does not trade abroad.
-_RELLENO_FACTURACION = ((0, 0.85), (1, 0.05), (2, 0.10))
-_RELLENO_CONTABILIDAD = ((0, 0.90), (1, 0.07), (2, 0.03))
-_RELLENO_COMERCIO_EXTERIOR = ((0, 0.998), (1, 0.002))
+_FILLER_BILLING = ((0, 0.85), (1, 0.05), (2, 0.10))
+_FILLER_ACCOUNTING = ((0, 0.90), (1, 0.07), (2, 0.03))
+_FILLER_FOREIGN_TRADE = ((0, 0.998), (1, 0.002))
 #: Share of filler rows whose UBIGEO (and names) is ``-``: persons who never declared a domicile.
-_RELLENO_UBIGEO_GUION = 0.01
+_FILLER_UBIGEO_HYPHEN = 0.01
 
-_MASCARA_64 = (1 << 64) - 1
+_MASK_64 = (1 << 64) - 1
 
 
-def _azar(indices: np.ndarray, seed: int, corriente: int) -> np.ndarray:
+def _hash_bits(indices: np.ndarray, seed: int, stream: int) -> np.ndarray:
     """64 pseudo-random bits per filler index (splitmix64 of a seeded counter).
 
     A hash of the index instead of a generator's stream: a filler's attributes depend only on (seed, its
@@ -1156,7 +1156,7 @@ def _azar(indices: np.ndarray, seed: int, corriente: int) -> np.ndarray:
     cut's plus new ones (a person keeps her RUC, Estado and district from cut to cut) and the bytes do not
     depend on ``LINEAS_POR_BLOQUE``.
     """
-    clave = (seed * 0x9E3779B97F4A7C15 + corriente * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & _MASCARA_64
+    clave = (seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & _MASK_64
     x = indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(clave)
     x ^= x >> np.uint64(30)
     x *= np.uint64(0xBF58476D1CE4E5B9)
@@ -1166,147 +1166,147 @@ def _azar(indices: np.ndarray, seed: int, corriente: int) -> np.ndarray:
     return x
 
 
-def _campo16(h: np.ndarray, k: int) -> np.ndarray:
+def _field16(h: np.ndarray, k: int) -> np.ndarray:
     """Field ``k`` (0–3) of 16 bits of the hashes ``h``: four independent draws per hash."""
     return (h >> np.uint64(16 * k)) & np.uint64(0xFFFF)
 
 
-def _tabla_sorteo(opciones, bits: int = 16) -> np.ndarray:
+def _draw_table(options, bits: int = 16) -> np.ndarray:
     """Value drawn for each of the ``2**bits`` uniform integers, over ``((value, weight), …)`` or a dict.
 
     A categorical draw is then one gather per row instead of a binary search.
     """
-    pares = list(opciones.items()) if isinstance(opciones, dict) else list(opciones)
-    valores = np.array([v for v, _ in pares], dtype=np.int64)
-    p = np.array([w for _, w in pares], dtype=float)
+    pairs = list(options.items()) if isinstance(options, dict) else list(options)
+    vals = np.array([v for v, _ in pairs], dtype=np.int64)
+    p = np.array([w for _, w in pairs], dtype=float)
     cortes = np.round(np.cumsum(p / p.sum())[:-1] * (1 << bits))
-    return valores[np.searchsorted(cortes, np.arange(1 << bits), side="right")]
+    return vals[np.searchsorted(cortes, np.arange(1 << bits), side="right")]
 
 
 #: Bits of the uniform integer a filler's district is drawn from: 2**20 slots, so the smallest district
 #: (a few 1e-5 of the people) still gets tens of slots.
-_BITS_GEO = 20
+_GEO_BITS = 20
 
 
 @dataclass(frozen=True)
-class _DistribucionRelleno:
+class _FillerDistribution:
     """The filler draws as lookup tables (uniform integer -> code), built once per cut."""
 
     geo: np.ndarray  # 2**_BITS_GEO entries: district index, -1 for "-"
-    estado_empresa: np.ndarray
-    estado_persona: np.ndarray
-    tipo_empresa: np.ndarray
-    tipo_activa: np.ndarray
-    tipo_baja: np.ndarray
-    cond_activa: np.ndarray
-    cond_baja: np.ndarray
-    trab: np.ndarray
-    fact: np.ndarray
-    cont: np.ndarray
-    comex: np.ndarray
-    actividades: np.ndarray  # text indices a filler's activity is drawn from
+    firm_status: np.ndarray
+    person_status: np.ndarray
+    firm_kind: np.ndarray
+    active_kind: np.ndarray
+    deregistered_kind: np.ndarray
+    condition_active: np.ndarray
+    condition_deregistered: np.ndarray
+    workers: np.ndarray
+    billing: np.ndarray
+    accounting: np.ndarray
+    foreign_trade: np.ndarray
+    activities: np.ndarray  # text indices a filler's activity is drawn from
     es_negocio: np.ndarray
 
 
-def _distribucion_relleno(cat: Catalogo) -> _DistribucionRelleno:
+def _filler_distribution(cat: Catalog) -> _FillerDistribution:
     """Fillers live everywhere, VRAEM districts included: department weight × district weight (the
     capitals hold most people), as for the population's national firms."""
-    deps = cat.geo_departamento
-    peso = np.array([_peso_distrito(u, bool(v)) for u, v in zip(cat.ubigeo, cat.geo_vraem, strict=True)])
-    dentro = {d: peso[deps == d].sum() for d in np.unique(deps)}
-    peso = peso / np.array([dentro[d] for d in deps]) * np.array([PESO_DEPARTAMENTO_NACIONAL[d] for d in deps])
-    geo = [(-1, _RELLENO_UBIGEO_GUION)] + list(zip(range(len(peso)), (1 - _RELLENO_UBIGEO_GUION) * peso / peso.sum()))
+    deps = cat.geo_department
+    weight = np.array([_district_weight(u, bool(v)) for u, v in zip(cat.ubigeo, cat.geo_vraem, strict=True)])
+    weight_inside = {d: weight[deps == d].sum() for d in np.unique(deps)}
+    weight = weight / np.array([weight_inside[d] for d in deps]) * np.array([NATIONAL_DEPARTMENT_WEIGHT[d] for d in deps])
+    geo = [(-1, _FILLER_UBIGEO_HYPHEN)] + list(zip(range(len(weight)), (1 - _FILLER_UBIGEO_HYPHEN) * weight / weight.sum()))
 
-    def tipos(pesos: dict[str, float]) -> np.ndarray:
-        return _tabla_sorteo({cat.tipo(x): w for x, w in pesos.items()})
+    def tipos(weight_values: dict[str, float]) -> np.ndarray:
+        return _draw_table({cat.tipo(x): w for x, w in weight_values.items()})
 
-    return _DistribucionRelleno(
-        geo=_tabla_sorteo(geo, _BITS_GEO),
-        estado_empresa=_tabla_sorteo(_RELLENO_ESTADO_EMPRESA),
-        estado_persona=_tabla_sorteo(_RELLENO_ESTADO_PERSONA),
-        tipo_empresa=tipos(_RELLENO_TIPO_EMPRESA),
-        tipo_activa=tipos(_RELLENO_TIPO_PERSONA_ACTIVA),
-        tipo_baja=tipos(_RELLENO_TIPO_PERSONA_BAJA),
-        cond_activa=_tabla_sorteo(_RELLENO_CONDICION[True]),
-        cond_baja=_tabla_sorteo(_RELLENO_CONDICION[False]),
-        trab=_tabla_sorteo(_RELLENO_TRABAJADORES),
-        fact=_tabla_sorteo(_RELLENO_FACTURACION),
-        cont=_tabla_sorteo(_RELLENO_CONTABILIDAD),
-        comex=_tabla_sorteo(_RELLENO_COMERCIO_EXTERIOR),
-        actividades=np.array(cat.secundarias[1:], dtype=np.int64),
-        es_negocio=cat.tipo_es_negocio,
+    return _FillerDistribution(
+        geo=_draw_table(geo, _GEO_BITS),
+        firm_status=_draw_table(_FILLER_FIRM_STATUS),
+        person_status=_draw_table(_FILLER_PERSON_STATUS),
+        firm_kind=tipos(_FILLER_FIRM_KIND),
+        active_kind=tipos(_FILLER_ACTIVE_PERSON_KIND),
+        deregistered_kind=tipos(_FILLER_DEREGISTERED_PERSON_KIND),
+        condition_active=_draw_table(_FILLER_CONDITION[True]),
+        condition_deregistered=_draw_table(_FILLER_CONDITION[False]),
+        workers=_draw_table(_FILLER_WORKERS),
+        billing=_draw_table(_FILLER_BILLING),
+        accounting=_draw_table(_FILLER_ACCOUNTING),
+        foreign_trade=_draw_table(_FILLER_FOREIGN_TRADE),
+        activities=np.array(cat.secondary[1:], dtype=np.int64),
+        es_negocio=cat.kind_is_business,
     )
 
 
-def ruc_relleno(indices: np.ndarray, seed: int) -> np.ndarray:
+def filler_ruc(indices: np.ndarray, seed: int) -> np.ndarray:
     """RUCs of the filler lines ``indices`` (0, 1, …): 10… persons and 20… closed companies.
 
-    Taken from index ranges of the RUC permutations that nothing else uses (``_BASE_RELLENO``): distinct
+    Taken from index ranges of the RUC permutations that nothing else uses (``_FILLER_BASE``): distinct
     for distinct indices, and never a RUC of the population, of the planted dirt or of the ventas file.
     """
     i = np.asarray(indices, dtype=np.int64)
     for p in (10, 20):
-        if len(i) and _BASE_RELLENO[p] + int(i.max()) >= _RANGO_CUERPO[p][1] - _RANGO_CUERPO[p][0]:
+        if len(i) and _FILLER_BASE[p] + int(i.max()) >= _BODY_RANGE[p][1] - _BODY_RANGE[p][0]:
             raise ValueError(f"más líneas de relleno ({int(i.max()) + 1:,}) que RUC {p} libres")
-    empresa = _es_empresa(_azar(i, seed, 1))
-    c10 = _cuerpos(10, _BASE_RELLENO[10] + i, seed)
-    c20 = _cuerpos(20, _BASE_RELLENO[20] + i, seed)
-    return construir_ruc(np.where(empresa, 20, 10), np.where(empresa, c20, c10))
+    empresa = _is_firm(_hash_bits(i, seed, 1))
+    c10 = _bodies(10, _FILLER_BASE[10] + i, seed)
+    c20 = _bodies(20, _FILLER_BASE[20] + i, seed)
+    return build_ruc(np.where(empresa, 20, 10), np.where(empresa, c20, c10))
 
 
-def _es_empresa(h1: np.ndarray) -> np.ndarray:
-    return _campo16(h1, 0) < np.uint64(round(_RELLENO_EMPRESAS * (1 << 16)))
+def _is_firm(h1: np.ndarray) -> np.ndarray:
+    return _field16(h1, 0) < np.uint64(round(_FILLER_FIRMS * (1 << 16)))
 
 
-def _lineas_relleno(t: _Tablas, dist: _DistribucionRelleno, indices: np.ndarray, seed: int) -> pa.Array:
+def _filler_lines(t: _Tables, dist: _FillerDistribution, indices: np.ndarray, seed: int) -> pa.Array:
     """Filler lines ``indices`` of a cut: well-formed, valid RUCs, and never a formal firm."""
     i = np.asarray(indices, dtype=np.int64)
-    h1, h2, h3, h4 = (_azar(i, seed, k) for k in (1, 2, 3, 4))
-    empresa = _es_empresa(h1)
-    ruc = ruc_relleno(i, seed)
+    h1, h2, h3, h4 = (_hash_bits(i, seed, k) for k in (1, 2, 3, 4))
+    empresa = _is_firm(h1)
+    ruc = filler_ruc(i, seed)
 
-    u = _campo16(h1, 1)
-    estado = np.where(empresa, dist.estado_empresa[u], dist.estado_persona[u])
-    activo = estado == ACTIVO
-    u = _campo16(h1, 2)
-    tipo = np.where(empresa, dist.tipo_empresa[u], np.where(activo, dist.tipo_activa[u], dist.tipo_baja[u]))
-    negocio = dist.es_negocio[tipo]
-    if np.any(activo & negocio):
+    u = _field16(h1, 1)
+    estado = np.where(empresa, dist.firm_status[u], dist.person_status[u])
+    active = estado == ACTIVE
+    u = _field16(h1, 2)
+    tipo = np.where(empresa, dist.firm_kind[u], np.where(active, dist.active_kind[u], dist.deregistered_kind[u]))
+    business = dist.es_negocio[tipo]
+    if np.any(active & business):
         raise AssertionError("línea de relleno ACTIVO con Tipo de negocio")
-    u = _campo16(h1, 3)
-    cond = np.where(activo, dist.cond_activa[u], dist.cond_baja[u])
+    u = _field16(h1, 3)
+    condition = np.where(active, dist.condition_active[u], dist.condition_deregistered[u])
 
-    umbral = np.where(negocio, _RELLENO_CON_ACTIVIDAD[True], _RELLENO_CON_ACTIVIDAD[False]) * (1 << 16)
-    con_actividad = _campo16(h2, 0) < umbral
-    cual = (_campo16(h2, 1) * np.uint64(len(dist.actividades))) >> np.uint64(16)
-    act4 = np.where(con_actividad, dist.actividades[cual.astype(np.int64)], 0)
-    con_rev3 = con_actividad & (_campo16(h2, 2) < np.uint64(1 << 15))  # rev.3 principal = rev.4 text, or ND
+    threshold = np.where(business, _FILLER_WITH_ACTIVITY[True], _FILLER_WITH_ACTIVITY[False]) * (1 << 16)
+    with_activity = _field16(h2, 0) < threshold
+    which = (_field16(h2, 1) * np.uint64(len(dist.activities))) >> np.uint64(16)
+    act4 = np.where(with_activity, dist.activities[which.astype(np.int64)], 0)
+    with_rev3 = with_activity & (_field16(h2, 2) < np.uint64(1 << 15))  # rev.3 principal = rev.4 text, or ND
 
-    return t.unir(
+    return t.join_columns(
         pc.cast(pa.array(ruc), pa.string()).cast(pa.large_binary()),
-        t.cod_a(estado, cond, tipo),
-        t.cod_b(con_rev3, np.zeros(len(i), dtype=np.int64), act4),
-        dist.trab[_campo16(h2, 3)],
-        t.cod_d(dist.fact[_campo16(h3, 2)], dist.cont[_campo16(h3, 3)], dist.comex[_campo16(h4, 0)],
-                dist.geo[h3 & np.uint64((1 << _BITS_GEO) - 1)]),
+        t.code_a(estado, condition, tipo),
+        t.code_b(with_rev3, np.zeros(len(i), dtype=np.int64), act4),
+        dist.workers[_field16(h2, 3)],
+        t.code_d(dist.billing[_field16(h3, 2)], dist.accounting[_field16(h3, 3)], dist.foreign_trade[_field16(h4, 0)],
+                dist.geo[h3 & np.uint64((1 << _GEO_BITS) - 1)]),
     )
 
 
-def _bloques_relleno(cat: Catalogo, t: _Tablas, k: int, seed: int):
+def _filler_blocks(cat: Catalog, t: _Tables, k: int, seed: int):
     """``k`` filler lines as blocks of joined lines (no planted lines among them)."""
-    dist = _distribucion_relleno(cat)
-    for a in range(0, k, LINEAS_POR_BLOQUE):
-        yield _lineas_relleno(t, dist, np.arange(a, min(k, a + LINEAS_POR_BLOQUE)), seed), []
+    dist = _filler_distribution(cat)
+    for a in range(0, k, LINES_PER_BLOCK):
+        yield _filler_lines(t, dist, np.arange(a, min(k, a + LINES_PER_BLOCK)), seed), []
 
 
-def lineas_relleno(uni: Universo, anio: int, mes: int, lineas_total: int | None) -> int:
+def filler_lines(uni: Universe, anio: int, month_no: int, total_lines: int | None) -> int:
     """Filler lines a cut needs to have ``lineas_total`` physical lines (header included); 0 if None."""
-    if lineas_total is None:
+    if total_lines is None:
         return 0
-    k = int(lineas_total) - 1 - filas_escritas(uni, anio, mes)["lineas_datos"]
+    k = int(total_lines) - 1 - rows_written(uni, anio, month_no)["lineas_datos"]
     if k < 0:
-        raise ValueError(f"{nombre_corte(anio, mes)}: {lineas_total:,} líneas pedidas, menos que las "
-                         f"{lineas_total - k:,} del corte sin relleno")
+        raise ValueError(f"{cut_name(anio, month_no)}: {total_lines:,} líneas pedidas, menos que las "
+                         f"{total_lines - k:,} del corte sin relleno")
     return k
 
 
@@ -1316,96 +1316,96 @@ def lineas_relleno(uni: Universo, anio: int, mes: int, lineas_total: int | None)
 
 #: Deflate level of the zipped cuts: 1 is ~4x faster than the default for ~20 % bigger files, which is
 #: what "seconds per year" needs at 3 M rows.
-NIVEL_ZIP = 1
+ZIP_LEVEL = 1
 
 
-def escribir_zip(ruta: Path, miembro: str, fecha: tuple[int, ...], volcar) -> None:
-    """A zip of one member streamed by ``volcar(f)`` (never whole in memory), deflated at ``NIVEL_ZIP``."""
-    info = zipfile.ZipInfo(miembro, date_time=fecha)
+def write_zip(path: Path, member: str, date_value: tuple[int, ...], dump) -> None:
+    """A zip of one member streamed by ``dump(f)`` (never whole in memory), deflated at ``ZIP_LEVEL``."""
+    info = zipfile.ZipInfo(member, date_time=date_value)
     info.compress_type = zipfile.ZIP_DEFLATED
     # ZipFile.open(…, "w") takes the level from the ZipInfo (renamed compress_level in Python 3.13)
     if hasattr(info, "compress_level"):
-        info.compress_level = NIVEL_ZIP
+        info.compress_level = ZIP_LEVEL
     else:
-        info._compresslevel = NIVEL_ZIP
+        info._compresslevel = ZIP_LEVEL
     info.external_attr = 0o644 << 16
-    with zipfile.ZipFile(ruta, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
-        volcar(f)
+    with zipfile.ZipFile(path, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
+        dump(f)
 
 
-def escribir_padron(uni: Universo, raw_dir: Path, anio: int, mes: int = 12, lineas_total: int | None = None) -> Path:
+def write_padron(uni: Universe, raw_dir: Path, anio: int, month_no: int = 12, total_lines: int | None = None) -> Path:
     """Write one cut under ``raw_dir/sunat/padron/<anio>/`` in that year's format; returns its path.
 
     ``lineas_total`` (``scale="real"``): pad the cut with filler lines, after the population rows, until it
     has that many physical lines, header included. The population part is byte for byte the unpadded cut.
     """
-    fmt = formato_de(anio)
-    filas, estado, geo = uni.corte(anio, mes)
-    pz = _piezas(uni.cat, fmt, f"{anio}{mes:02d}", int(uni.trab.max()))
-    t = _tablas(uni.cat, pz)
-    suciedad = uni.suciedad(anio, mes)
-    relleno = lineas_relleno(uni, anio, mes, lineas_total)
-    fin = fmt.fin_linea.encode()
-    cabecera = (b"\xef\xbb\xbf" if fmt.bom else b"") + fmt.delimitador.join(CABECERA).encode() + fin
-    carpeta = Path(raw_dir) / "sunat" / "padron" / str(anio)
-    carpeta.mkdir(parents=True, exist_ok=True)
-    nombre = nombre_corte(anio, mes)
+    fmt = format_of(anio)
+    filas, estado, geo = uni.padron_cut(anio, month_no)
+    pz = _pieces(uni.cat, fmt, f"{anio}{month_no:02d}", int(uni.workers.max()))
+    t = _tables(uni.cat, pz)
+    planted_dirt = uni.planted_dirt(anio, month_no)
+    filler = filler_lines(uni, anio, month_no, total_lines)
+    fin = fmt.line_end.encode()
+    header_row = (b"\xef\xbb\xbf" if fmt.bom else b"") + fmt.delimiter.join(HEADER).encode() + fin
+    folder_path = Path(raw_dir) / "sunat" / "padron" / str(anio)
+    folder_path.mkdir(parents=True, exist_ok=True)
+    nombre = cut_name(anio, month_no)
 
-    def volcar(f) -> None:
-        f.write(cabecera)
-        bloques = itertools.chain(_bloques_poblacion(uni, t, filas, estado, geo, suciedad.lineas),
-                                  _bloques_relleno(uni.cat, t, relleno, uni.seed))
-        for lineas, insertos in bloques:
+    def dump(f) -> None:
+        f.write(header_row)
+        blocks = itertools.chain(_population_blocks(uni, t, filas, estado, geo, planted_dirt.lineas),
+                                  _filler_blocks(uni.cat, t, filler, uni.seed))
+        for lineas, inserts in blocks:
             if lineas is None:
-                for _, linea, _ in insertos:
+                for _, linea, _ in inserts:
                     f.write(linea)
                 continue
-            for trozo in _trozos(lineas, insertos):
-                f.write(trozo)
+            for chunk in _chunks(lineas, inserts):
+                f.write(chunk)
 
-    if fmt.comprimido:
-        ruta = carpeta / f"{nombre}.zip"
-        escribir_zip(ruta, f"{nombre}.csv", (anio, mes, 28, 0, 0, 0), volcar)
+    if fmt.compressed:
+        path = folder_path / f"{nombre}.zip"
+        write_zip(path, f"{nombre}.csv", (anio, month_no, 28, 0, 0, 0), dump)
     else:
-        ruta = carpeta / f"{nombre}.csv"
-        with open(ruta, "wb") as f:
-            volcar(f)
-    return ruta
+        path = folder_path / f"{nombre}.csv"
+        with open(path, "wb") as f:
+            dump(f)
+    return path
 
 
-def filas_escritas(uni: Universo, anio: int, mes: int = 12, lineas_total: int | None = None) -> dict[str, int]:
+def rows_written(uni: Universe, anio: int, month_no: int = 12, total_lines: int | None = None) -> dict[str, int]:
     """Line accounting of a cut: data lines, and how many of them are each kind of dirt (and filler)."""
-    filas, _, _ = uni.corte(anio, mes)
-    s = uni.suciedad(anio, mes)
-    cuenta = {"lineas_datos": len(filas) + len(s.lineas), "filas_poblacion": len(filas), **s.conteo()}
-    if lineas_total is not None:
-        cuenta["relleno"] = int(lineas_total) - 1 - cuenta["lineas_datos"]
-        cuenta["lineas_datos"] += cuenta["relleno"]
-    return cuenta
+    filas, _, _ = uni.padron_cut(anio, month_no)
+    s = uni.planted_dirt(anio, month_no)
+    tally = {"lineas_datos": len(filas) + len(s.lineas), "filas_poblacion": len(filas), **s.line_counts()}
+    if total_lines is not None:
+        tally["relleno"] = int(total_lines) - 1 - tally["lineas_datos"]
+        tally["lineas_datos"] += tally["relleno"]
+    return tally
 
 
 __all__ = [
-    "CABECERA",
-    "Catalogo",
-    "Formato",
-    "LINEAS_CORTE_REAL",
-    "LINEAS_POR_BLOQUE",
-    "SUCIEDAD_POR_ESCALA",
-    "Suciedad",
-    "Universo",
-    "cargar_catalogo",
-    "con_digito_errado",
-    "construir_ruc",
-    "construir_universo",
-    "digito_verificador",
-    "escribir_padron",
-    "filas_escritas",
-    "formato_de",
-    "lineas_relleno",
-    "nombre_corte",
-    "normalizar_texto",
-    "ruc_relleno",
-    "ruc_reservados",
-    "ruc_valido",
-    "sector_de_division",
+    "HEADER",
+    "Catalog",
+    "Format",
+    "REAL_CUT_LINES",
+    "LINES_PER_BLOCK",
+    "DIRT_BY_SCALE",
+    "Dirt",
+    "Universe",
+    "load_catalog",
+    "with_wrong_digit",
+    "build_ruc",
+    "build_universe",
+    "check_digit",
+    "write_padron",
+    "rows_written",
+    "format_of",
+    "filler_lines",
+    "cut_name",
+    "normalize_text",
+    "filler_ruc",
+    "reserved_rucs",
+    "valid_ruc",
+    "sector_of_division",
 ]

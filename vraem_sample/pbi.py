@@ -16,7 +16,7 @@ How (:func:`ajustar_ventas_fuera_del_territorio`, called by :func:`.ventas.impor
   λ (each kept inside the large-firm band), the same λ in every department, so the departments keep the
   relative sizes the draws gave them; λ is found by bisection so that Σ_d VAB_d × share_d equals the target.
 * The published year's target is the published figure (its centre); if the firms cannot reach it, the
-  national sample fails to build (``ESCALAS_SIN_GARANTIA`` for the small one). Other years are not published: their target is the published year's department
+  national sample fails to build (``UNGUARANTEED_SCALES`` for the small one). Other years are not published: their target is the published year's department
   shares applied to that year's departmental VAB (the territory's value follows its departments' real GDP),
   or the nearest value the firms can reach.
 
@@ -33,62 +33,62 @@ from functools import lru_cache
 from pathlib import Path
 
 
-from .calibracion import leer_referencia
+from .calibracion import read_reference
 
 #: INEI's departmental GDP workbook, 2026 edition, exactly as published (see datos/README.md).
-LIBRO = Path(__file__).resolve().parent / "datos" / "inei" / "pbi_peru_17.xlsx"
-HOJA = "cuadro1"
+WORKBOOK = Path(__file__).resolve().parent / "datos" / "inei" / "pbi_peru_17.xlsx"
+SHEET = "cuadro1"
 #: Scales where the published year may be out of reach: at ``small`` a department of the territory may have no
 #: large firm outside the territory's districts (seed 1: Huancavelica), so nothing can lower its share. The
 #: sample is then written with the nearest reachable value and a warning (the reconciliation check shows the
 #: difference); at national scale every department has hundreds of such firms and failing to reach is an error.
-ESCALAS_SIN_GARANTIA = ("small",)
-PBI_ETIQUETA = "producto bruto interno"
+UNGUARANTEED_SCALES = ("small",)
+PBI_LABEL = "producto bruto interno"
 
 
-def escribir_pbi(raw_dir: Path) -> Path:
+def write_pbi(raw_dir: Path) -> Path:
     """Copy INEI's workbook to ``raw_dir/inei/vab/``, byte for byte; returns its path."""
-    carpeta = Path(raw_dir) / "inei" / "vab"
-    carpeta.mkdir(parents=True, exist_ok=True)
-    ruta = carpeta / LIBRO.name
-    shutil.copyfile(LIBRO, ruta)
-    return ruta
+    folder_path = Path(raw_dir) / "inei" / "vab"
+    folder_path.mkdir(parents=True, exist_ok=True)
+    path = folder_path / WORKBOOK.name
+    shutil.copyfile(WORKBOOK, path)
+    return path
 
 
-def _clave(texto: object) -> str:
+def _key(texto: object) -> str:
     s = unicodedata.normalize("NFKD", str(texto).strip().lower())
     return "".join(c for c in s if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=1)
-def vab_departamental() -> tuple[dict[int, dict[str, Fraction]], dict[int, Fraction]]:
+def departmental_vab() -> tuple[dict[int, dict[str, Fraction]], dict[int, Fraction]]:
     """({year: {department code: VAB in miles de soles}}, {year: national PBI in miles}) from the workbook.
 
     Only rows whose label is exactly an INEI department name (accents ignored) and the PBI row are taken:
     the territory's departments are never Lima or Callao, so Lima's layout does not matter here."""
     import openpyxl
 
-    nombres = leer_referencia("ubigeo_inei.csv")
-    codigo = {_clave(n): u[:2] for u, n in zip(nombres["ubigeo"], nombres["departamento"], strict=True)}
-    libro = openpyxl.load_workbook(LIBRO, read_only=True, data_only=True)
+    names = read_reference("ubigeo_inei.csv")
+    codigo = {_key(n): u[:2] for u, n in zip(names["ubigeo"], names["departamento"], strict=True)}
+    libro = openpyxl.load_workbook(WORKBOOK, read_only=True, data_only=True)
     try:
-        filas = list(libro[HOJA].iter_rows(values_only=True))
+        filas = list(libro[SHEET].iter_rows(values_only=True))
     finally:
         libro.close()
-    i = next(k for k, f in enumerate(filas) if f and _clave(f[0]) == "departamentos")
+    i = next(k for k, f in enumerate(filas) if f and _key(f[0]) == "departamentos")
     anios = {j: int(str(v).strip()[:4]) for j, v in enumerate(filas[i]) if j and v is not None}
     vab: dict[int, dict[str, Fraction]] = {a: {} for a in anios.values()}
     pbi: dict[int, Fraction] = {}
     for f in filas[i + 1:]:
         if not f or f[0] is None:
             continue
-        k = _clave(f[0])
+        k = _key(f[0])
         for j, a in anios.items():
             if k in codigo:
                 vab[a][codigo[k]] = Fraction(f[j])
-            elif k == PBI_ETIQUETA:
+            elif k == PBI_LABEL:
                 pbi[a] = Fraction(f[j])
     return vab, pbi
 
 
-__all__ = ["LIBRO", "escribir_pbi", "vab_departamental"]
+__all__ = ["WORKBOOK", "write_pbi", "departmental_vab"]

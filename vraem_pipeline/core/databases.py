@@ -26,7 +26,7 @@ import pandera.pandas as pa
 from vraem_pipeline.core.errors import raise_storage_error
 from vraem_pipeline.core.run_copy import leftover_copies
 from vraem_pipeline.core.quality import QUARANTINE_COLUMNS
-from vraem_pipeline.core.settings import STORAGE_COMPATIBILITY_VERSION, pausa_de_prueba
+from vraem_pipeline.core.settings import STORAGE_COMPATIBILITY_VERSION, pause_for_test
 from vraem_pipeline.core.sqltext import sql_literal
 
 SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio", "trabajo")
@@ -190,20 +190,20 @@ class SourceRead:
     fuente: str
     anio: int | None  # None: a file that is not one year's delivery (INEI's GDP workbook covers 2007 on)
     path: Path
-    leidas: int
-    aceptadas: int
-    rechazadas: int
+    read_rows: int
+    accepted_rows: int
+    rejected_rows: int
     nota: str = ""
-    duplicadas: int = 0  # of the rejected, lines already read in another file of the year (counted once)
+    duplicate_rows: int = 0  # of the rejected, lines already read in another file of the year (counted once)
 
     def __post_init__(self) -> None:
-        if self.leidas != self.aceptadas + self.rechazadas:
+        if self.read_rows != self.accepted_rows + self.rejected_rows:
             raise AssertionError(
-                f"{self.path}: filas leídas {self.leidas} ≠ aceptadas {self.aceptadas} + rechazadas {self.rechazadas}"
+                f"{self.path}: filas leídas {self.read_rows} ≠ aceptadas {self.accepted_rows} + rechazadas {self.rejected_rows}"
             )
 
 
-_FUENTES_COLUMNS = ["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
+_SOURCES_COLUMNS = ["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
                     "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"]
 
 
@@ -237,10 +237,10 @@ def _write_sources(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[Sour
                    raw_dir: Path | None) -> None:
     rows = pd.DataFrame(
         [{"fuente": r.fuente, "anio": r.anio, "archivo": relative_to_raw(r.path, raw_dir), "sha256": sha256_of(r.path),
-          "bytes": r.path.stat().st_size, "filas_leidas": r.leidas, "filas_aceptadas": r.aceptadas,
-          "filas_rechazadas": r.rechazadas, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
-          "filas_duplicadas": r.duplicadas} for r in reads],
-        columns=_FUENTES_COLUMNS,
+          "bytes": r.path.stat().st_size, "filas_leidas": r.read_rows, "filas_aceptadas": r.accepted_rows,
+          "filas_rechazadas": r.rejected_rows, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
+          "filas_duplicadas": r.duplicate_rows} for r in reads],
+        columns=_SOURCES_COLUMNS,
     ).astype({"anio": "Int64"})
     with transaction(con):
         con.execute(f"DELETE FROM meta.fuentes WHERE fuente = ? AND {where}", [fuente])
@@ -310,7 +310,7 @@ def write_published_file(con: duckdb.DuckDBPyConnection, published: Path) -> tup
             con.execute(f"CREATE SCHEMA publicado.{schema}")
         for schema, name, comment in tables:
             con.execute(f"CREATE TABLE publicado.{schema}.{name} AS FROM {schema}.{name}")
-            pausa_de_prueba("publicacion")
+            pause_for_test("publicacion")
             if comment:
                 con.execute(f"COMMENT ON TABLE publicado.{schema}.{name} IS {sql_literal(comment)}")
             for column, col_comment in con.execute(
@@ -375,18 +375,18 @@ def _published_runs(path: Path) -> set[str] | None:
         con.close()
 
 
-def recover_files(operacion: Path, published: Path | None, config: dict[str, str]) -> list[str]:
+def recover_files(operator: Path, published: Path | None, config: dict[str, str]) -> list[str]:
     """Clean up after a run that died, holding the refresh lock (so no run of this operator database is alive):
     its copy of the operator database goes; and if it died between the two renames of a publish, the operator
     database holds a publication the analysts' file lacks, which is published again from it. Returns one line
     per thing done."""
     lines = []
-    for path in leftover_copies(operacion):
+    for path in leftover_copies(operator):
         path.unlink(missing_ok=True)
         lines.append(f"copia de trabajo de una ejecución interrumpida borrada: {path}")
-    if published is None or not operacion.exists():
+    if published is None or not operator.exists():
         return lines
-    con = duckdb.connect(str(operacion), config=dict(config))
+    con = duckdb.connect(str(operator), config=dict(config))
     try:
         run_id = last_published_run(con)
         if run_id is None:

@@ -5,7 +5,7 @@ misnamed file, a delimiter change that quarantines every line or a `--years` ran
 same way: the year's figures vanish (or become 0) and the run is green. So before the atomic publish the new
 build is compared with the warehouse currently published (`VRAEM_WAREHOUSE`), and the publish stops when
 
-* a source and year of the published `meta.fuentes` keeps fewer than `FRACCION_MINIMA_FILAS` of its accepted
+* a source and year of the published `meta.fuentes` keeps fewer than `MIN_ROW_FRACTION` of its accepted
   rows (zero included) — compared per source and year, summed over its files, because exports arrive as dozens
   of weekly files whose set changes legitimately (a year's delivery replacing the weeklies);
 * a key figure (`marts.indicadores_clave`, per year and code) that is published and non-zero would vanish or
@@ -13,7 +13,7 @@ build is compared with the warehouse currently published (`VRAEM_WAREHOUSE`), an
 * a year would vanish from a `marts` table.
 
 The user accepts such a loss explicitly: `vraem refresh --permitir-perdidas`, which tags the run with
-`PERMITIR_PERDIDAS_TAG`; the publish then goes ahead and logs every loss.
+`ALLOW_LOSSES_TAG`; the publish then goes ahead and logs every loss.
 """
 
 from __future__ import annotations
@@ -31,49 +31,49 @@ from vraem_pipeline.core.sqltext import sql_literal
 
 #: A source and year whose accepted rows fall below this fraction of the published count is a loss (10 %: a
 #: real year moves by a few per cent between deliveries; losing 90 % of it is a broken or truncated file).
-FRACCION_MINIMA_FILAS = 0.10
+MIN_ROW_FRACTION = 0.10
 
 #: Run tag that accepts the losses (`vraem refresh --permitir-perdidas` sets it; in the Dagster UI add it to
 #: the launch).
-PERMITIR_PERDIDAS_TAG = "vraem/permitir_perdidas"
+ALLOW_LOSSES_TAG = "vraem/permitir_perdidas"
 
-COMO_ACEPTAR = ("si la pérdida es intencional, repita con `vraem refresh --permitir-perdidas` (o lance la ejecución "
-                f"con la etiqueta {PERMITIR_PERDIDAS_TAG}=true)")
+HOW_TO_ACCEPT = ("si la pérdida es intencional, repita con `vraem refresh --permitir-perdidas` (o lance la ejecución "
+                f"con la etiqueta {ALLOW_LOSSES_TAG}=true)")
 
-_ANTERIOR = "vraem_publicado_anterior"
+_PREVIOUS = "vraem_publicado_anterior"
 
 
 @dataclass(frozen=True)
-class Perdida:
+class Loss:
     """One thing the analysts' warehouse would lose: a source's rows, a key figure, or a year of a mart."""
 
     tipo: str  # "fuente", "indicador" or "mart"
     nombre: str  # source (meta.fuentes.fuente), indicator code, or the marts tables that lose the year
     anio: int | None  # None: a source not split by year (INEI's GDP workbook)
-    antes: float | None = None
-    despues: float | None = None  # None: vanishes
-    carpeta: str = field(default="", compare=False)  # a source's folder under raw/, for the message
+    earlier: float | None = None
+    later: float | None = None  # None: vanishes
+    folder_path: str = field(default="", compare=False)  # a source's folder under raw/, for the message
 
     def __str__(self) -> str:
         anio = f"año {self.anio}" if self.anio is not None else "sin año"
         if self.tipo == "fuente":
-            share = f" ({100 * self.despues / self.antes:.1f} % < {100 * FRACCION_MINIMA_FILAS:g} %)" if self.despues else ""
-            carpeta = f" (raw/{self.carpeta})" if self.carpeta else ""
-            return (f"fuente {self.nombre}{carpeta}, {anio}: filas aceptadas "
-                    f"{self.antes:,.0f} en el almacén publicado → {self.despues:,.0f}{share}")
+            share = f" ({100 * self.later / self.earlier:.1f} % < {100 * MIN_ROW_FRACTION:g} %)" if self.later else ""
+            folder_path = f" (raw/{self.folder_path})" if self.folder_path else ""
+            return (f"fuente {self.nombre}{folder_path}, {anio}: filas aceptadas "
+                    f"{self.earlier:,.0f} en el almacén publicado → {self.later:,.0f}{share}")
         if self.tipo == "indicador":
-            after = "desaparece" if self.despues is None else "pasa a 0"
-            return f"indicador {self.nombre}, {anio}: {self.antes:,.6g} en el almacén publicado → {after}"
+            after = "desaparece" if self.later is None else "pasa a 0"
+            return f"indicador {self.nombre}, {anio}: {self.earlier:,.6g} en el almacén publicado → {after}"
         return f"{anio}: desaparece de {self.nombre}"
 
 
-class PerdidaDeDatos(Exception):
+class DataLoss(Exception):
     """The publish stopped: one line per loss, then how to accept them."""
 
-    def __init__(self, perdidas: list[Perdida]):
-        self.perdidas = perdidas
-        lines = [f"no se publica: {p}" for p in perdidas]
-        super().__init__("\n".join([*lines, f"el almacén publicado y la base de operación no se modificaron; {COMO_ACEPTAR}"]))
+    def __init__(self, data_losses: list[Loss]):
+        self.data_losses = data_losses
+        lines = [f"no se publica: {p}" for p in data_losses]
+        super().__init__("\n".join([*lines, f"el almacén publicado y la base de operación no se modificaron; {HOW_TO_ACCEPT}"]))
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> set[str]:
@@ -86,8 +86,8 @@ def _has_year(con: duckdb.DuckDBPyConnection, database: str, table: str) -> bool
                             "AND table_name = ? AND column_name = 'anio'", [database, table]).fetchone()[0])
 
 
-def perdidas(con: duckdb.DuckDBPyConnection, publicado: Path, sources: Sequence[Source] = (),
-             fraccion: float = FRACCION_MINIMA_FILAS) -> list[Perdida]:
+def data_losses(con: duckdb.DuckDBPyConnection, publicado: Path, sources: Sequence[Source] = (),
+             fraction: float = MIN_ROW_FRACTION) -> list[Loss]:
     """What publishing the `meta` and `marts` of `con` (the build about to be published) would lose against the
     warehouse file `publicado`; nothing when no warehouse is published yet. `sources` (the registry's) name each
     lost source's folder under raw/."""
@@ -96,59 +96,59 @@ def perdidas(con: duckdb.DuckDBPyConnection, publicado: Path, sources: Sequence[
         return []
     new = con.execute("SELECT current_database()").fetchone()[0]
     try:
-        con.execute(f"ATTACH {sql_literal(publicado)} AS {_ANTERIOR} (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(publicado)} AS {_PREVIOUS} (READ_ONLY)")
     except duckdb.Error as err:
         raise SourceFileError(publicado, f"no se puede abrir el almacén publicado para compararlo con el nuevo "
                                          f"({err}); muévalo a otra parte si ya no sirve", rule="guarda_publicacion") from None
     try:
-        return (_source_losses(con, new, fraccion, {s.name: s for s in sources}) + _indicator_losses(con, new)
+        return (_source_losses(con, new, fraction, {s.name: s for s in sources}) + _indicator_losses(con, new)
                 + _mart_year_losses(con, new))
     finally:
-        con.execute(f"DETACH {_ANTERIOR}")
+        con.execute(f"DETACH {_PREVIOUS}")
 
 
-def _source_losses(con, new: str, fraccion: float, sources: dict[str, Source]) -> list[Perdida]:
-    if "fuentes" not in _tables(con, _ANTERIOR, "meta"):
+def _source_losses(con, new: str, fraction: float, sources: dict[str, Source]) -> list[Loss]:
+    if "fuentes" not in _tables(con, _PREVIOUS, "meta"):
         return []
     current = (f'SELECT fuente, anio, sum(filas_aceptadas) AS filas FROM "{new}".meta.fuentes GROUP BY ALL'
                if "fuentes" in _tables(con, new, "meta") else
                "SELECT NULL::VARCHAR AS fuente, NULL::INTEGER AS anio, NULL::BIGINT AS filas WHERE false")
     rows = con.execute(
-        f"""WITH antes AS (SELECT fuente, anio, sum(filas_aceptadas) AS filas FROM {_ANTERIOR}.meta.fuentes GROUP BY ALL),
+        f"""WITH antes AS (SELECT fuente, anio, sum(filas_aceptadas) AS filas FROM {_PREVIOUS}.meta.fuentes GROUP BY ALL),
                  ahora AS ({current})
             SELECT a.fuente, a.anio, a.filas, coalesce(n.filas, 0)
             FROM antes AS a LEFT JOIN ahora AS n ON n.fuente = a.fuente AND n.anio IS NOT DISTINCT FROM a.anio
             WHERE a.filas > 0 AND coalesce(n.filas, 0) < ? * a.filas
-            ORDER BY a.anio NULLS FIRST, a.fuente""", [fraccion]).fetchall()
-    return [Perdida("fuente", f, a, float(before), float(after),
-                    carpeta=folder_label(sources[f], a) if f in sources else "") for f, a, before, after in rows]
+            ORDER BY a.anio NULLS FIRST, a.fuente""", [fraction]).fetchall()
+    return [Loss("fuente", f, a, float(before), float(after),
+                    folder_path=folder_label(sources[f], a) if f in sources else "") for f, a, before, after in rows]
 
 
-def _indicator_losses(con, new: str) -> list[Perdida]:
-    if "indicadores_clave" not in _tables(con, _ANTERIOR, "marts"):
+def _indicator_losses(con, new: str) -> list[Loss]:
+    if "indicadores_clave" not in _tables(con, _PREVIOUS, "marts"):
         return []
     current = (f'"{new}".marts.indicadores_clave' if "indicadores_clave" in _tables(con, new, "marts") else
                "(SELECT NULL::INTEGER AS anio, NULL::VARCHAR AS indicador, NULL::DOUBLE AS valor WHERE false)")
     rows = con.execute(
         f"""SELECT a.indicador, a.anio, a.valor, n.valor
-            FROM {_ANTERIOR}.marts.indicadores_clave AS a
+            FROM {_PREVIOUS}.marts.indicadores_clave AS a
             LEFT JOIN {current} AS n ON n.anio = a.anio AND n.indicador = a.indicador
             WHERE a.valor <> 0 AND (n.valor IS NULL OR n.valor = 0)
             ORDER BY a.anio, a.indicador""").fetchall()
-    return [Perdida("indicador", code, anio, before, after) for code, anio, before, after in rows]
+    return [Loss("indicador", code, anio, before, after) for code, anio, before, after in rows]
 
 
-def _mart_year_losses(con, new: str) -> list[Perdida]:
+def _mart_year_losses(con, new: str) -> list[Loss]:
     """A year present in a published mart and absent from the new one; `indicadores_clave` is left to the
     per-code comparison, which says more."""
     current = _tables(con, new, "marts")
     lost: dict[int, list[str]] = {}
-    for table in sorted(_tables(con, _ANTERIOR, "marts") - {"indicadores_clave"}):
-        if not _has_year(con, _ANTERIOR, table):
+    for table in sorted(_tables(con, _PREVIOUS, "marts") - {"indicadores_clave"}):
+        if not _has_year(con, _PREVIOUS, table):
             continue
         kept = (f'SELECT DISTINCT anio FROM "{new}".marts.{table}' if table in current and _has_year(con, new, table)
                 else "SELECT NULL::INTEGER AS anio WHERE false")
-        for (anio,) in con.execute(f"SELECT DISTINCT anio FROM {_ANTERIOR}.marts.{table} WHERE anio IS NOT NULL "
+        for (anio,) in con.execute(f"SELECT DISTINCT anio FROM {_PREVIOUS}.marts.{table} WHERE anio IS NOT NULL "
                                    f"EXCEPT {kept}").fetchall():
             lost.setdefault(int(anio), []).append(f"marts.{table}")
-    return [Perdida("mart", ", ".join(tables), anio) for anio, tables in sorted(lost.items())]
+    return [Loss("mart", ", ".join(tables), anio) for anio, tables in sorted(lost.items())]

@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.core.quality import QUARANTINE_COLUMNS, empty_quarantine, split_valid
-from vraem_pipeline.core.settings import pausa_de_prueba
+from vraem_pipeline.core.settings import pause_for_test
 from vraem_pipeline.core.databases import (SourceRead, create_table_from_schema, ensure_quarantine_table,
                                            record_sources, replace_quarantine, replace_years)
 from vraem_pipeline.core.sqlrules import (BAD_LINE_RULES, per_file_counts, register_macros, row_verdict,
@@ -35,7 +35,7 @@ class YearLoad:
     @property
     def summary(self) -> dict[str, int]:
         return {
-            "leidas": sum(r.leidas for r in self.reads),
+            "leidas": sum(r.read_rows for r in self.reads),
             "aceptadas": len(self.accepted),
             "rechazadas": len(self.rejected),
         }
@@ -71,8 +71,8 @@ def validate_file(fuente: str, parsed: ParsedText, schema: pa.DataFrameSchema, a
         frame["linea"] = frame["registro"]
     split = split_valid(frame, schema, anio=anio, source=parsed.label)
     rejected = pd.concat([bad_lines_frame(parsed, anio), split.rejected], ignore_index=True)
-    read = SourceRead(fuente=fuente, anio=anio, path=parsed.path, leidas=parsed.rows_read,
-                      aceptadas=split.n_accepted, rechazadas=len(rejected), nota=nota)
+    read = SourceRead(fuente=fuente, anio=anio, path=parsed.path, read_rows=parsed.rows_read,
+                      accepted_rows=split.n_accepted, rejected_rows=len(rejected), nota=nota)
     return YearLoad(anio=anio, accepted=split.accepted, rejected=rejected, reads=[read])
 
 
@@ -109,15 +109,15 @@ TextYearFinder = Callable[[Path, int], list[TextSource]]
 def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, load, staged) -> list[SourceRead]:
     """meta.fuentes rows of a load: one file, or each file of a load that staged several (`load.archivos`)."""
     if not hasattr(load, "archivos"):
-        return [SourceRead(fuente=fuente, anio=anio, path=source.path, leidas=load.rows_read,
-                           aceptadas=staged.aceptadas, rechazadas=staged.rechazadas, nota=source.nota)]
+        return [SourceRead(fuente=fuente, anio=anio, path=source.path, read_rows=load.rows_read,
+                           accepted_rows=staged.accepted_rows, rejected_rows=staged.rejected_rows, nota=source.nota)]
     counts = per_file_counts(con, table, fuente, anio)
     reads = []
     for f in load.archivos:
         acc, rej, dup = counts.get(f.label, (0, 0, 0))
         nota = "; ".join(x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x)
-        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, leidas=f.rows + f.n_bad, aceptadas=acc,
-                                rechazadas=rej, nota=nota, duplicadas=dup))
+        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, read_rows=f.rows + f.n_bad, accepted_rows=acc,
+                                rejected_rows=rej, nota=nota, duplicate_rows=dup))
     return reads
 
 
@@ -142,14 +142,14 @@ def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, 
         register_macros(con)
         load = source.load(con, table=f"trabajo.{fuente}", workdir=workdir, derived=row_verdict(schema, anio))
         t_read = time.perf_counter() - t0
-        pausa_de_prueba("lectura")
+        pause_for_test("lectura")
         staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
         reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
         load.drop(con)
-        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.aceptadas,
-                   "rechazadas": summary["rechazadas"] + staged.rechazadas, "via": load.via,
-                   "lectura_s": round(t_read, 2), **staged.segundos}
-        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.aceptadas:,} "
-            f"rechazadas={staged.rechazadas:,}", t0)
+        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.accepted_rows,
+                   "rechazadas": summary["rechazadas"] + staged.rejected_rows, "via": load.via,
+                   "lectura_s": round(t_read, 2), **staged.step_seconds}
+        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.accepted_rows:,} "
+            f"rechazadas={staged.rejected_rows:,}", t0)
     record_sources(con, fuente, [anio], reads, raw_dir)
     return summary

@@ -35,11 +35,11 @@ def sql_path(relative: str) -> Path:
 #: exact, so it is the same in any order. Each term is rounded to ten places — far below a cent of sales or
 #: balances, a sol of a GDP figure in miles de soles or a printed percentage — and 38 digits leave 28 for the
 #: integer part (a national year of declared sales is ~10^12 soles).
-DECIMALES_SUMA_EXACTA = 10
+EXACT_SUM_DECIMALS = 10
 
 #: `sum(vraem_exacto(x))`, `avg(vraem_exacto(x))`, `sum(vraem_exacto(x)) OVER (…)`: the DOUBLE x as
 #: DECIMAL(38, DECIMALES_SUMA_EXACTA), so that the aggregate does not depend on the order of the rows.
-SQL_MACROS = [f"CREATE OR REPLACE TEMP MACRO vraem_exacto(x) AS x::DECIMAL(38, {DECIMALES_SUMA_EXACTA})"]
+SQL_MACROS = [f"CREATE OR REPLACE TEMP MACRO vraem_exacto(x) AS x::DECIMAL(38, {EXACT_SUM_DECIMALS})"]
 
 
 def register_macros(con: duckdb.DuckDBPyConnection) -> None:
@@ -109,8 +109,8 @@ def write_mart_frame(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame
     return len(df)
 
 
-def growth_rows(con: duckdb.DuckDBPyConnection, serie_sql: str, prefijo: str, fuente: str) -> pd.DataFrame:
+def growth_rows(con: duckdb.DuckDBPyConnection, series_sql: str, prefijo: str, fuente: str) -> pd.DataFrame:
     """The three growth codes of a topic from any `SELECT anio, valor` series."""
     register_macros(con)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW serie AS {serie_sql}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW serie AS {series_sql}")
     return con.execute(sql_text("indicadores/_crecimiento.sql"), {"prefijo": prefijo, "fuente": fuente}).df()

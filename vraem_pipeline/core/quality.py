@@ -41,22 +41,22 @@ class Split:
 
 
 def quarantine_frame(
-    rows: pd.DataFrame, *, anio: int, reglas: pd.Series | str, columnas: pd.Series | str = "",
-    valores: pd.Series | str = "", archivo_col: str = "archivo", linea_col: str = "linea",
+    rows: pd.DataFrame, *, anio: int, rule_table: pd.Series | str, column_names: pd.Series | str = "",
+    vals: pd.Series | str = "", file_col: str = "archivo", line_col: str = "linea",
 ) -> pd.DataFrame:
     """Quarantine rows for `rows` (raw values serialized as JSON so any source fits one table layout)."""
-    raw_cols = [c for c in rows.columns if c not in (archivo_col, linea_col, "anio")]
+    raw_cols = [c for c in rows.columns if c not in (file_col, line_col, "anio")]
     values = rows[raw_cols].astype(object)
     values = values.where(values.notna(), None)
     raw = [json.dumps(rec, ensure_ascii=False, default=str) for rec in values.to_dict("records")]
     return pd.DataFrame(
         {
             "anio": anio,
-            "archivo": rows[archivo_col].astype(str).to_numpy(),
-            "linea": rows[linea_col].astype("int64").to_numpy(),
-            "regla": reglas if isinstance(reglas, str) else reglas.to_numpy(),
-            "columna": columnas if isinstance(columnas, str) else columnas.to_numpy(),
-            "valor": valores if isinstance(valores, str) else valores.to_numpy(),
+            "archivo": rows[file_col].astype(str).to_numpy(),
+            "linea": rows[line_col].astype("int64").to_numpy(),
+            "regla": rule_table if isinstance(rule_table, str) else rule_table.to_numpy(),
+            "columna": column_names if isinstance(column_names, str) else column_names.to_numpy(),
+            "valor": vals if isinstance(vals, str) else vals.to_numpy(),
             "registro_crudo": raw,
         },
         index=rows.index,
@@ -97,8 +97,8 @@ def _quarantine_pass(original: pd.DataFrame, row_level: pd.DataFrame, anio: int)
              valor=("failure_case", lambda s: "; ".join(dict.fromkeys(s))))
     )
     bad = original.loc[per_row.index]
-    return quarantine_frame(bad, anio=anio, reglas=per_row["regla"], columnas=per_row["columna"],
-                            valores=per_row["valor"]), per_row.index
+    return quarantine_frame(bad, anio=anio, rule_table=per_row["regla"], column_names=per_row["columna"],
+                            vals=per_row["valor"]), per_row.index
 
 
 def split_valid(df: pd.DataFrame, schema: pa.DataFrameSchema, *, anio: int, source: str) -> Split:

@@ -82,14 +82,14 @@ def published() -> pd.DataFrame:
     return df
 
 
-def computed_value(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, categoria: str) -> float | None:
-    if categoria and indicador in CATEGORY_SOURCES and CATEGORY_SOURCES[indicador][1]:
+def computed_value(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, category: str) -> float | None:
+    if category and indicador in CATEGORY_SOURCES and CATEGORY_SOURCES[indicador][1]:
         table, cat_col, val_col = CATEGORY_SOURCES[indicador]
         if not table_exists(con, table):
             return None
-        row = con.execute(f"SELECT {val_col} FROM {table} WHERE anio = ? AND {cat_col} = ?", [anio, categoria]).fetchone()
+        row = con.execute(f"SELECT {val_col} FROM {table} WHERE anio = ? AND {cat_col} = ?", [anio, category]).fetchone()
         return None if row is None else row[0]
-    if categoria or not table_exists(con, "marts.indicadores_clave"):
+    if category or not table_exists(con, "marts.indicadores_clave"):
         return None
     row = con.execute("SELECT valor FROM marts.indicadores_clave WHERE anio = ? AND indicador = ?",
                       [anio, indicador]).fetchone()

@@ -38,7 +38,7 @@ TERRITORY_OPTIONAL = TERRITORY_COLUMNS[4:]
 
 #: Longest text a territory cell may hold. INEI's longest district names have ~40 characters; a longer cell is
 #: a broken file (a lost line end, a pasted document), and the names reach the analysts' warehouse.
-MAX_TEXTO_TERRITORIO = 200
+MAX_TERRITORY_TEXT = 200
 
 _UBIGEO = re.compile(r"^\d{6}$")
 _UBIGEO_LOST_ZERO = re.compile(r"^\d{5}$")
@@ -155,7 +155,7 @@ def countries() -> pd.DataFrame:
 
 #: The unknown-destination bucket (ISO 3166-1 reserves ZZ for user-assigned "unknown"): blank, non-ISO codes
 #: without a known successor, and any code that is neither ISO nor in `paises_sunat.csv`.
-PAIS_DESCONOCIDO = ("ZZ", "Destino no identificado")
+UNKNOWN_COUNTRY = ("ZZ", "Destino no identificado")
 
 
 def export_countries() -> pd.DataFrame:
@@ -166,16 +166,16 @@ def export_countries() -> pd.DataFrame:
     the CLDR Spanish names of `paises_iso.csv`."""
     iso = countries()[["iso2", "nombre_cldr"]].rename(columns={"iso2": "pais_iso2", "nombre_cldr": "pais"})
     remap = reference_csv("paises_sunat.csv")
-    unknown = set(remap["pais_iso2"]) - set(iso["pais_iso2"]) - {PAIS_DESCONOCIDO[0]}
+    unknown = set(remap["pais_iso2"]) - set(iso["pais_iso2"]) - {UNKNOWN_COUNTRY[0]}
     if unknown:
         raise ReferenceDataError(REFERENCE_DIR / "paises_sunat.csv", f"códigos ISO inexistentes {sorted(unknown)}",
                                  rule="paises_sunat.pais_iso2")
-    names = pd.concat([iso, pd.DataFrame([PAIS_DESCONOCIDO], columns=["pais_iso2", "pais"])])
+    names = pd.concat([iso, pd.DataFrame([UNKNOWN_COUNTRY], columns=["pais_iso2", "pais"])])
     codes = pd.concat([iso[["pais_iso2"]].assign(codigo=iso["pais_iso2"]), remap.rename(columns={"codigo_sunat": "codigo"})])
     return codes[["codigo", "pais_iso2"]].merge(names, on="pais_iso2", how="left").reset_index(drop=True)
 
 
-def resolve_hs_ciiu(pares: pd.DataFrame, reglas: pd.DataFrame) -> pd.DataFrame:
+def resolve_hs_ciiu(pairs: pd.DataFrame, rule_table: pd.DataFrame) -> pd.DataFrame:
     """One CIIU Rev.4 class per HS subheading, from a many-to-many correspondence (`hs`, `isic4`).
 
     Chapter 99 is left out: HS reserves it for national use, and the correspondence's `999999` ("commodities
@@ -184,10 +184,10 @@ def resolve_hs_ciiu(pares: pd.DataFrame, reglas: pd.DataFrame) -> pd.DataFrame:
     for mining) to every ore: dropped when another candidate exists; (3) a single candidate left is the class;
     (4) otherwise the lowest class code, marked `menor_codigo` so that what rests on this rule can be measured.
     """
-    rules = dict(zip(reglas["prefijo_hs"], reglas["ciiu_clase"]))
+    rules = dict(zip(rule_table["prefijo_hs"], rule_table["ciiu_clase"]))
     lengths = sorted({len(p) for p in rules}, reverse=True)
     out = []
-    for hs, group in pares[~pares["hs"].str.startswith("99")].groupby("hs", sort=True):
+    for hs, group in pairs[~pairs["hs"].str.startswith("99")].groupby("hs", sort=True):
         candidates = sorted(set(group["isic4"]))
         prefix = next((hs[:n] for n in lengths if hs[:n] in rules), None)
         if prefix is not None:
@@ -258,11 +258,11 @@ def territory_departments(territory: pd.DataFrame) -> list[str]:
 
 def _long_line(path: Path, text: str) -> None:
     """A line no territory row can have (before the csv module, whose own field limit depends on the process)."""
-    limit = (MAX_TEXTO_TERRITORIO + 3) * len(TERRITORY_COLUMNS)  # every field at its longest, quoted, with commas
+    limit = (MAX_TERRITORY_TEXT + 3) * len(TERRITORY_COLUMNS)  # every field at its longest, quoted, with commas
     for number, line in enumerate(text.split("\n"), 1):
         if len(line) > limit:
             raise ReferenceDataError(path, f"línea de {len(line):,} caracteres: ningún campo del territorio pasa de "
-                                           f"{MAX_TEXTO_TERRITORIO} caracteres", line=number,
+                                           f"{MAX_TERRITORY_TEXT} caracteres", line=number,
                                      rule="territorio.texto_largo")
 
 
@@ -318,10 +318,10 @@ def _parse_territory(path: Path) -> pd.DataFrame:
                 rule="territorio.campos",
             )
         row = {name: cell.strip() for name, cell in zip(names, record, strict=True)}
-        long = [name for name, cell in row.items() if len(cell) > MAX_TEXTO_TERRITORIO]
+        long = [name for name, cell in row.items() if len(cell) > MAX_TERRITORY_TEXT]
         if long:
             raise ReferenceDataError(path, f"el campo {long[0]} tiene {len(row[long[0]]):,} caracteres: ningún campo "
-                                           f"del territorio pasa de {MAX_TEXTO_TERRITORIO} caracteres", line=start,
+                                           f"del territorio pasa de {MAX_TERRITORY_TEXT} caracteres", line=start,
                                      rule="territorio.texto_largo")
         code = row["ubigeo"]
         if _UBIGEO_LOST_ZERO.match(code):

@@ -36,22 +36,22 @@ from vraem_pipeline.core.errors import StorageError, raise_storage_error, storag
 SUFFIX = ".ejecucion"
 
 
-def copy_path(operacion: Path, pid: int | None = None) -> Path:
-    return operacion.with_name(f".{operacion.name}.{pid or os.getpid()}{SUFFIX}")
+def copy_path(operator: Path, pid: int | None = None) -> Path:
+    return operator.with_name(f".{operator.name}.{pid or os.getpid()}{SUFFIX}")
 
 
-def failed_build_path(operacion: Path) -> Path:
+def failed_build_path(operator: Path) -> Path:
     """Where the build of the last run that did not publish is kept for diagnosis (its staging and quarantine):
     `vraem_operacion.fallida.duckdb` beside `vraem_operacion.duckdb`."""
-    return operacion.with_name(f"{operacion.stem}.fallida{operacion.suffix or '.duckdb'}")
+    return operator.with_name(f"{operator.stem}.fallida{operator.suffix or '.duckdb'}")
 
 
-def leftover_copies(operacion: Path) -> list[Path]:
+def leftover_copies(operator: Path) -> list[Path]:
     """Run copies (and their WAL) beside the operator database: only the lock holder may delete them."""
-    folder = operacion.parent
+    folder = operator.parent
     if not folder.is_dir():
         return []
-    prefix = f".{operacion.name}."
+    prefix = f".{operator.name}."
     return sorted(p for p in folder.iterdir()
                   if p.name.startswith(prefix) and p.name.endswith((SUFFIX, SUFFIX + ".wal")) and p.is_file())
 
@@ -72,9 +72,9 @@ class RunCopy:
     """The operator database as one run sees it. Not thread-safe: Dagster's in-process executor runs a run's
     steps one after another in one thread (the project's default executor)."""
 
-    def __init__(self, operacion: Path, config: dict[str, str], prepare=None):
-        self.operacion = Path(operacion)
-        self.path = copy_path(self.operacion)
+    def __init__(self, operator: Path, config: dict[str, str], prepare=None):
+        self.operator = Path(operator)
+        self.path = copy_path(self.operator)
         self.config = dict(config)
         self.prepare = prepare  # called with each new connection (schemas, macros)
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -89,16 +89,16 @@ class RunCopy:
     # -- lifecycle ------------------------------------------------------------------------------------------
     def open(self) -> RunCopy:
         """Copy the operator database (the caller holds the refresh lock) and connect to the copy."""
-        self.operacion.parent.mkdir(parents=True, exist_ok=True)
+        self.operator.parent.mkdir(parents=True, exist_ok=True)
         for stale in (self.path, _wal(self.path)):
             stale.unlink(missing_ok=True)
         try:
-            if _wal(self.operacion).exists():
+            if _wal(self.operator).exists():
                 # An unclean close by another tool: apply its WAL in place first (the logical content does not
                 # change), so that no WAL of the old file can ever be replayed onto the copy that replaces it.
-                duckdb.connect(str(self.operacion), config=self.config).close()
-            if self.operacion.exists():
-                shutil.copyfile(self.operacion, self.path)
+                duckdb.connect(str(self.operator), config=self.config).close()
+            if self.operator.exists():
+                shutil.copyfile(self.operator, self.path)
         except (OSError, duckdb.Error) as err:
             self.discard()
             raise_storage_error(err, self.path, "copiar la base de operación para esta ejecución")
@@ -113,7 +113,7 @@ class RunCopy:
             self._con.abort()
         if self._con is None:
             if self.swapped:
-                self._con = duckdb.connect(str(self.operacion), read_only=True)
+                self._con = duckdb.connect(str(self.operator), read_only=True)
             else:
                 self._con = duckdb.connect(str(self.path), config=self.config)
             if self.prepare is not None:
@@ -140,10 +140,10 @@ class RunCopy:
             self.close()
             raise_storage_error(err, self.path, "cerrar la copia de la base de operación")
             raise
-        if _wal(self.path).exists() or _wal(self.operacion).exists():  # checkpointed and closed: there is none
+        if _wal(self.path).exists() or _wal(self.operator).exists():  # checkpointed and closed: there is none
             raise StorageError(_wal(self.path), "publicar la base de operación", "quedó un WAL sin aplicar")
-        os.replace(self.path, self.operacion)
-        _fsync_dir(self.operacion.parent)
+        os.replace(self.path, self.operator)
+        _fsync_dir(self.operator.parent)
         self.swapped = True
 
     def discard(self) -> None:
@@ -163,7 +163,7 @@ class RunCopy:
         a data engineer can read the quarantine and staging of the run that failed — unless the run failed on
         storage (full disk, file-size limit) or the disk has less free room than the copy takes: a full disk must
         not stay full. Returns where it was kept, if it was."""
-        failed = failed_build_path(self.operacion)
+        failed = failed_build_path(self.operator)
         if self.swapped:
             self.close()
             failed.unlink(missing_ok=True)

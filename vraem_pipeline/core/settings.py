@@ -28,15 +28,15 @@ _YEAR_DIR = re.compile(r"^(19|20)\d\d$")
 DEFAULT_MEMORY = "2GB"
 
 #: How long a run that `vraem refresh` did not start (the Dagster daemon's, the UI's) waits for the refresh lock
-#: held by another process before it fails (`bloqueo.esperar`). A refresh of the national sample takes minutes,
+#: held by another process before it fails (`bloqueo.wait_for`). A refresh of the national sample takes minutes,
 #: a real-size six-year one ~7 minutes; hours leave room for a slow machine without hiding a hung refresh for ever.
-ESPERA_BLOQUEO = "VRAEM_ESPERA_BLOQUEO_S"
-DEFAULT_ESPERA_BLOQUEO_S = 6 * 3600
+LOCK_WAIT = "VRAEM_ESPERA_BLOQUEO_S"
+DEFAULT_LOCK_WAIT_S = 6 * 3600
 
 #: How often the Dagster daemon evaluates the sensor on raw/ (`defs/automation.py`), in seconds. A quiet tick
 #: costs a stat per file (README, "Performance"), so minutes are plenty for files that arrive once a year.
-INTERVALO_SENSOR = "VRAEM_SENSOR_INTERVALO_S"
-DEFAULT_INTERVALO_SENSOR_S = 300
+SENSOR_INTERVAL = "VRAEM_SENSOR_INTERVALO_S"
+DEFAULT_SENSOR_INTERVAL_S = 300
 
 
 def seconds_from_env(variable: str, default: float, minimum: float = 0) -> float:
@@ -56,7 +56,7 @@ def seconds_from_env(variable: str, default: float, minimum: float = 0) -> float
 def sensor_interval_s() -> int:
     """`VRAEM_SENSOR_INTERVALO_S` (default 300 s, at least 1): read when the definitions are imported, so a change
     takes effect when the code location is restarted."""
-    return int(seconds_from_env(INTERVALO_SENSOR, DEFAULT_INTERVALO_SENSOR_S, minimum=1))
+    return int(seconds_from_env(SENSOR_INTERVAL, DEFAULT_SENSOR_INTERVAL_S, minimum=1))
 
 
 @dataclass(frozen=True)
@@ -64,31 +64,31 @@ class Settings:
     raw_dir: Path
     warehouse: Path
     territory: Path
-    operacion: Path
+    operator: Path
     memoria: str
     temp_dir: Path
     informe_dir: Path
-    espera_bloqueo_s: float = DEFAULT_ESPERA_BLOQUEO_S
+    espera_bloqueo_s: float = DEFAULT_LOCK_WAIT_S
 
     @classmethod
     def from_env(cls) -> Settings:
         warehouse = Path(os.environ.get("VRAEM_WAREHOUSE", REPO_ROOT / "warehouse" / "vraem.duckdb")).resolve()
-        operacion = Path(os.environ.get("VRAEM_OPERACION", warehouse.with_name("vraem_operacion.duckdb"))).resolve()
+        operator = Path(os.environ.get("VRAEM_OPERACION", warehouse.with_name("vraem_operacion.duckdb"))).resolve()
         return cls(
             raw_dir=Path(os.environ.get("VRAEM_RAW_DIR", REPO_ROOT / "raw")).resolve(),
             warehouse=warehouse,
             territory=Path(os.environ.get("VRAEM_TERRITORY", DEFAULT_TERRITORY)).resolve(),
-            operacion=operacion,
+            operator=operator,
             memoria=os.environ.get("VRAEM_MEMORIA", DEFAULT_MEMORY),
-            temp_dir=Path(os.environ.get("VRAEM_TEMP_DIR", operacion.with_name(operacion.stem + ".tmp"))).resolve(),
+            temp_dir=Path(os.environ.get("VRAEM_TEMP_DIR", operator.with_name(operator.stem + ".tmp"))).resolve(),
             informe_dir=Path(os.environ.get("VRAEM_INFORME_DIR", warehouse.with_name("informe"))).resolve(),
-            espera_bloqueo_s=seconds_from_env(ESPERA_BLOQUEO, DEFAULT_ESPERA_BLOQUEO_S),
+            espera_bloqueo_s=seconds_from_env(LOCK_WAIT, DEFAULT_LOCK_WAIT_S),
         )
 
     @property
     def lock_path(self) -> Path:
         """OS-level lock held by the one refresh that may write the operator database and publish."""
-        return self.operacion.with_name(self.operacion.name + ".lock")
+        return self.operator.with_name(self.operator.name + ".lock")
 
 
 def is_year_folder(name: str) -> bool:
@@ -97,28 +97,28 @@ def is_year_folder(name: str) -> bool:
 
 
 #: Test hook, never set in production: `VRAEM_PRUEBA_PAUSA=<punto>:<archivo>` makes a refresh that reaches
-#: `pausa_de_prueba(<punto>)` create <archivo> (its pid inside) and sleep there, so that a test can SIGKILL it at
+#: `pause_for_test(<punto>)` create <archivo> (its pid inside) and sleep there, so that a test can SIGKILL it at
 #: exactly that point (tests/test_concurrencia.py). The points: `lectura` (a national file loaded into the
 #: scratch table, staging untouched), `staging` (inside the transaction that replaces a year of staging, rows
 #: deleted and inserted, not committed), `publicacion` (the new analysts' file half written, not swapped in).
-PAUSA_DE_PRUEBA = "VRAEM_PRUEBA_PAUSA"
-PUNTOS_DE_PAUSA = ("lectura", "staging", "publicacion")
+PAUSE_FOR_TEST = "VRAEM_PRUEBA_PAUSA"
+PAUSE_POINTS = ("lectura", "staging", "publicacion")
 #: How long the paused process waits for its SIGKILL before it carries on (a test that forgot it never hangs).
-PAUSA_MAXIMA_S = 300
-_pausados: set[str] = set()
+MAX_PAUSE_S = 300
+_paused: set[str] = set()
 
 
-def pausa_de_prueba(punto: str) -> None:
-    """The test hook `PAUSA_DE_PRUEBA`; does nothing unless that variable names `punto`."""
-    valor = os.environ.get(PAUSA_DE_PRUEBA, "")
+def pause_for_test(point: str) -> None:
+    """The test hook `PAUSE_FOR_TEST`; does nothing unless that variable names `punto`."""
+    valor = os.environ.get(PAUSE_FOR_TEST, "")
     nombre, _, marca = valor.partition(":")
-    if nombre != punto or punto in _pausados:
+    if nombre != point or point in _paused:
         return
-    if punto not in PUNTOS_DE_PAUSA or not marca:
-        raise ValueError(f"{PAUSA_DE_PRUEBA}={valor!r}: use <punto>:<archivo>, punto en {PUNTOS_DE_PAUSA}")
-    _pausados.add(punto)  # once per process: a step that passes the point again carries on
+    if point not in PAUSE_POINTS or not marca:
+        raise ValueError(f"{PAUSE_FOR_TEST}={valor!r}: use <punto>:<archivo>, punto en {PAUSE_POINTS}")
+    _paused.add(point)  # once per process: a step that passes the point again carries on
     Path(marca).write_text(f"{os.getpid()}\n", encoding="utf-8")
-    time.sleep(PAUSA_MAXIMA_S)
+    time.sleep(MAX_PAUSE_S)
 
 
 def years_found(raw_dir: Path) -> list[int]:

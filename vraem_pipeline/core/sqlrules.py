@@ -33,7 +33,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.core.ruc import SQL_MACROS as RUC_MACROS
-from vraem_pipeline.core.settings import pausa_de_prueba
+from vraem_pipeline.core.settings import pause_for_test
 from vraem_pipeline.sources.textfiles import Destination, TextLoad
 from vraem_pipeline.core.databases import create_table_from_schema, duckdb_type, ensure_quarantine_table, transaction
 
@@ -296,9 +296,9 @@ def _reasons(rules_: list[Rule]) -> str:
 
 @dataclass
 class Staged:
-    aceptadas: int
-    rechazadas: int
-    segundos: dict[str, float]
+    accepted_rows: int
+    rejected_rows: int
+    step_seconds: dict[str, float]
 
 
 def stage_text_load(
@@ -356,7 +356,7 @@ def stage_text_load(
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
         con.execute(f"INSERT INTO {table} BY NAME SELECT {typed_cols} FROM {src} "
                     f"WHERE _fila NOT IN (SELECT _fila FROM {excluded})")
-        pausa_de_prueba("staging")
+        pause_for_test("staging")
         con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
         con.execute(
             f"""INSERT INTO {q_table} BY NAME
@@ -371,8 +371,8 @@ def stage_text_load(
         con.execute(f"DROP TABLE IF EXISTS {name}")
     con.execute(f"DROP VIEW IF EXISTS {src}")
     marks = list(t.items())
-    return Staged(aceptadas=accepted, rechazadas=load.rows_read - accepted,
-                  segundos={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
+    return Staged(accepted_rows=accepted, rejected_rows=load.rows_read - accepted,
+                  step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
 
 
 def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fuente: str,
@@ -434,7 +434,7 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
                         f"OR {dest.extra})")
             con.execute(f"UPDATE {table} SET archivo = {_lit(load.label)} WHERE {hidden} AND starts_with(archivo, {STASH})")
             con.execute(f"UPDATE {table} SET anio = {anio} WHERE {hidden}")
-            pausa_de_prueba("staging")
+            pause_for_test("staging")
         accepted = load.rows - con.execute(f"SELECT count(*) FROM {excluded}").fetchone()[0]
         for name in (failed, dups, excluded):
             con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -445,19 +445,19 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
     load.destination = None
     t["escritura"] = time.perf_counter()
     marks = list(t.items())
-    return Staged(aceptadas=accepted, rechazadas=load.rows_read - accepted,
-                  segundos={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
+    return Staged(accepted_rows=accepted, rejected_rows=load.rows_read - accepted,
+                  step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
 
 
 def _insert_bad_lines(con: duckdb.DuckDBPyConnection, load: TextLoad, q_table: str, anio: int) -> None:
     """The lines that could not be rows, each under its rule (`BAD_LINE_RULES`), with their text as published."""
     bad_cols = _columns(con, load.bad)
-    bad_archivo = "archivo" if "archivo" in bad_cols else _lit(load.label)
+    bad_file = "archivo" if "archivo" in bad_cols else _lit(load.label)
     width = "' || esperados || '" if "esperados" in bad_cols else str(len(load.header))
     rules_case = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in BAD_LINE_RULES.items())
     con.execute(
         f"""INSERT INTO {q_table} BY NAME
-            SELECT {anio} AS anio, {bad_archivo} AS archivo, linea,
+            SELECT {anio} AS anio, {bad_file} AS archivo, linea,
                    CASE error {rules_case} ELSE 'linea_malformada' END AS regla, '' AS columna,
                    CASE WHEN campos IS NULL THEN error || coalesce(': ' || nullif(mensaje, ''), '')
                         ELSE campos || ' campos, se esperaban {width}' END AS valor,

@@ -7,7 +7,7 @@ from vraem_pipeline.credito import inputs, schema
 from vraem_pipeline.credito.rules import credit_types
 from vraem_pipeline.sources import sbs
 
-DEUDORES = Source("sbs_deudores", inputs.FOLDER, True, sbs.NOMBRE_ESPERADO,
+DEUDORES = Source("sbs_deudores", inputs.FOLDER, True, sbs.EXPECTED_NAME,
                   lambda folder, year: sbs.matching_files(folder), "staging/sbs_deudores",
                   "SBS, saldos de créditos directos por deudor a diciembre", schema.DEUDORES)
 

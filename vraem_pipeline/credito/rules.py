@@ -28,7 +28,7 @@ from vraem_pipeline.core.references import reference_csv
 from vraem_pipeline.core.sqlrules import register_macros
 from vraem_pipeline.core.databases import replace_years_from_sql
 
-TABLA = "intermedio.credito_empresarial"
+TABLE = "intermedio.credito_empresarial"
 
 
 @cache
@@ -53,17 +53,17 @@ def credit_types() -> pd.DataFrame:
 class CreditRule:
     """The definitions behind the credit block; defaults are the working hypothesis of source note §6."""
 
-    tipos_empresariales: tuple[str, ...] = field(default_factory=lambda: tuple(
+    business_credit_kinds: tuple[str, ...] = field(default_factory=lambda: tuple(
         credit_types().query("credito_empresarial")["codigo"]))
     #: tipo_documento codes that can be placed: a DNI through its RUC 10, a RUC by itself
-    documento_dni: str = "1"
-    documento_ruc: str = "6"
+    dni_document_code: str = "1"
+    ruc_document_code: str = "6"
     #: the warning check fails when more than this share of a year's business balance (national) has no place
-    max_saldo_sin_ubicar_pct: float = 2.0
+    max_unlocated_balance_pct: float = 2.0
 
     def descriptions(self) -> dict[str, tuple[object, str]]:
         return {
-            "tipos_credito_empresarial": (list(self.tipos_empresariales),
+            "tipos_credito_empresarial": (list(self.business_credit_kinds),
                                           "Tipos de crédito SBS que son crédito empresarial (sbs_tipo_credito.csv, "
                                           "columna credito_empresarial; Res. SBS N° 11356-2008). La apertura por tipo "
                                           "es la del tipo de crédito SBS (según endeudamiento), no el estrato por "
@@ -74,22 +74,22 @@ class CreditRule:
             "ubicacion": ("padron_ruc_del_anio",
                           "Cada deudor se ubica con el ubigeo del domicilio fiscal en el corte del Padrón RUC que "
                           "cierra el mismo año (staging.padron_ruc, todas sus filas), cualquiera sea su Estado o Tipo"),
-            "ubicacion_por_documento": ({self.documento_ruc: "RUC propio", self.documento_dni: "RUC 10 = '10' + DNI "
+            "ubicacion_por_documento": ({self.ruc_document_code: "RUC propio", self.dni_document_code: "RUC 10 = '10' + DNI "
                                          "+ dígito verificador"},
                                         "Cómo se ubica cada tipo de documento; otros tipos de documento no se pueden "
                                         "ubicar y quedan sin ubigeo"),
             "territorio": ("distritos_del_territorio",
                            "Crédito del territorio = saldo de los deudores ubicados en los distritos de "
                            "referencia.territorio; un deudor sin ubicar no entra en ningún territorio"),
-            "max_saldo_sin_ubicar_pct": (self.max_saldo_sin_ubicar_pct,
+            "max_saldo_sin_ubicar_pct": (self.max_unlocated_balance_pct,
                                          "El control deudores_sin_ubicar advierte si el saldo empresarial sin ubicar "
                                          "supera este porcentaje del saldo empresarial nacional del año"),
         }
 
 
 def _params(years: list[int], rule: CreditRule) -> dict:
-    return {"anios": years, "tipos": list(rule.tipos_empresariales), "dni": rule.documento_dni,
-            "ruc": rule.documento_ruc}
+    return {"anios": years, "tipos": list(rule.business_credit_kinds), "dni": rule.dni_document_code,
+            "ruc": rule.ruc_document_code}
 
 
 def build_business_credit(con: duckdb.DuckDBPyConnection, years: list[int], rule: CreditRule) -> pd.DataFrame:
@@ -105,9 +105,9 @@ def build_business_credit(con: duckdb.DuckDBPyConnection, years: list[int], rule
         # a table built by an older version of this SQL: it is derived data, so rebuild every staged year
         staged = [r[0] for r in con.execute("SELECT DISTINCT anio FROM staging.sbs_deudores").fetchall()]
         years = sorted(set(years) | set(staged))
-        con.execute(f"DROP TABLE {TABLA}")
+        con.execute(f"DROP TABLE {TABLE}")
     params = _params(years, rule)
-    replace_years_from_sql(con, TABLA, select, params, years)
+    replace_years_from_sql(con, TABLE, select, params, years)
     return unlocated_by_year(con, years)
 
 
@@ -122,7 +122,7 @@ def unlocated_by_year(con: duckdb.DuckDBPyConnection, years: list[int] | None) -
                    round(coalesce(sum(saldo_soles) FILTER (WHERE ubigeo IS NULL), 0) / 1e6, 3) AS saldo_sin_ubicar_millones,
                    round(100.0 * coalesce(sum(saldo_soles) FILTER (WHERE ubigeo IS NULL), 0)
                          / nullif(sum(saldo_soles), 0), 3) AS saldo_sin_ubicar_pct
-            FROM {TABLA} {where} GROUP BY anio ORDER BY anio"""
+            FROM {TABLE} {where} GROUP BY anio ORDER BY anio"""
     ).df()
 
 
@@ -131,5 +131,5 @@ def unlocated_by_reason(con: duckdb.DuckDBPyConnection, years: list[int] | None)
     return con.execute(
         f"""SELECT anio, motivo_sin_ubicar, count(DISTINCT (tipo_documento, numero_documento)) AS deudores,
                    round(sum(saldo_soles) / 1e6, 3) AS saldo_millones
-            FROM {TABLA} WHERE ubigeo IS NULL {where} GROUP BY ALL ORDER BY anio, motivo_sin_ubicar"""
+            FROM {TABLE} WHERE ubigeo IS NULL {where} GROUP BY ALL ORDER BY anio, motivo_sin_ubicar"""
     ).df()

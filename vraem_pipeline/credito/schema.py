@@ -20,39 +20,39 @@ from vraem_pipeline.empresas.schema import lineage
 DNI, RUC = "1", "6"
 
 #: SBS credit types 06–13 (sbs_tipo_credito.csv): any other code is not a direct-credit balance of the report.
-CODIGOS_TIPO_CREDITO = tuple(reference_csv("sbs_tipo_credito.csv")["codigo"])
+CREDIT_KIND_CODES = tuple(reference_csv("sbs_tipo_credito.csv")["codigo"])
 
 
 def _finite(s: pd.Series) -> pd.Series:
     return pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index)
 
 
-def _periodo_del_anio(df: pd.DataFrame) -> pd.Series:
+def _period_of_year(df: pd.DataFrame) -> pd.Series:
     return df["periodo"] == df["anio"].astype(str) + "12"
 
 
-def _es(df: pd.DataFrame, tipo: str) -> pd.Series:
+def _is_document(df: pd.DataFrame, tipo: str) -> pd.Series:
     return df["tipo_documento"].astype("string").fillna("") == tipo
 
 
-def _numero(df: pd.DataFrame) -> pd.Series:
+def _number_text(df: pd.DataFrame) -> pd.Series:
     return df["numero_documento"].astype("string").fillna("")
 
 
-def _dni_8_digitos(df: pd.DataFrame) -> pd.Series:
-    return ~_es(df, DNI) | _numero(df).str.fullmatch(r"\d{8}").fillna(False).astype(bool)
+def _dni_8_digits(df: pd.DataFrame) -> pd.Series:
+    return ~_is_document(df, DNI) | _number_text(df).str.fullmatch(r"\d{8}").fillna(False).astype(bool)
 
 
-def _ruc_formato(df: pd.DataFrame) -> pd.Series:
-    return ~_es(df, RUC) | _numero(df).str.fullmatch(RUC_PATTERN.strip("^$")).fillna(False).astype(bool)
+def _ruc_format(df: pd.DataFrame) -> pd.Series:
+    return ~_is_document(df, RUC) | _number_text(df).str.fullmatch(RUC_PATTERN.strip("^$")).fillna(False).astype(bool)
 
 
-def _ruc_digito(df: pd.DataFrame) -> pd.Series:
+def _ruc_check_digit(df: pd.DataFrame) -> pd.Series:
     """Only the check digit of an 11-digit number (its prefix is `ruc_formato`'s business)."""
-    numero = _numero(df)
+    numero = _number_text(df)
     ok = np.ones(len(df), dtype=bool)
     once = numero.str.fullmatch(r"\d{11}").fillna(False).to_numpy(dtype=bool)
-    filas = np.flatnonzero(_es(df, RUC).to_numpy(dtype=bool) & once)
+    filas = np.flatnonzero(_is_document(df, RUC).to_numpy(dtype=bool) & once)
     if len(filas):
         d = np.frombuffer("".join(numero.iloc[filas]).encode("ascii"), dtype=np.uint8).reshape(-1, 11)
         d = d.astype(np.int64) - ord("0")
@@ -75,7 +75,7 @@ DEUDORES = pa.DataFrameSchema(
                                       metadata={"unidad": "código"}),
         "codigo_entidad": pa.Column(str, description="Código SBS de la empresa del sistema financiero acreedora",
                                     metadata={"unidad": "código"}),
-        "tipo_credito": pa.Column(str, pa.Check.isin(list(CODIGOS_TIPO_CREDITO), error="tipo_credito_sbs"),
+        "tipo_credito": pa.Column(str, pa.Check.isin(list(CREDIT_KIND_CODES), error="tipo_credito_sbs"),
                                   description="Tipo de crédito SBS (06–13, Res. SBS N° 11356-2008; "
                                               "referencia.tipos_credito)", metadata={"unidad": "código"}),
         "saldo_soles": pa.Column("float64", [pa.Check.ge(0, error="saldo_no_negativo"),
@@ -86,17 +86,17 @@ DEUDORES = pa.DataFrameSchema(
         **lineage(),
     },
     checks=[
-        pa.Check(_periodo_del_anio, name="periodo_del_anio", error="periodo_del_anio",
+        pa.Check(_period_of_year, name="periodo_del_anio", error="periodo_del_anio",
                  statistics={"sql": "{periodo} = CAST({anio} AS VARCHAR) || '12'", "columnas": ["periodo", "anio"]}),
         # `{{8}}`: the SQL is a str.format template over the columns, so a regex quantifier doubles its braces
-        pa.Check(_dni_8_digitos, name="dni_8_digitos", error="dni_8_digitos",
+        pa.Check(_dni_8_digits, name="dni_8_digitos", error="dni_8_digitos",
                  statistics={"sql": "{tipo_documento} <> '1' OR regexp_full_match({numero_documento}, '[0-9]{{8}}')",
                              "columnas": ["tipo_documento", "numero_documento"]}),
-        pa.Check(_ruc_formato, name="ruc_formato", error="ruc_formato",
+        pa.Check(_ruc_format, name="ruc_formato", error="ruc_formato",
                  statistics={"sql": "{tipo_documento} <> '6' OR "
                                     "regexp_full_match({numero_documento}, '(10|15|17|20)[0-9]{{9}}')",
                              "columnas": ["tipo_documento", "numero_documento"]}),
-        pa.Check(_ruc_digito, name="ruc_digito_verificador", error="ruc_digito_verificador",
+        pa.Check(_ruc_check_digit, name="ruc_digito_verificador", error="ruc_digito_verificador",
                  statistics={"sql": "{tipo_documento} <> '6' OR NOT regexp_full_match({numero_documento}, "
                                     "'[0-9]{{11}}') OR vraem_ruc_dv_texto({numero_documento})",
                              "columnas": ["tipo_documento", "numero_documento"]}),

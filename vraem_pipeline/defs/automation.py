@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 import duckdb
 
-from vraem_pipeline.lib.dagster_support import ANIOS
+from vraem_pipeline.lib.dagster_support import YEARS
 from vraem_pipeline.registry import SOURCES
 from vraem_pipeline.core import lock
 from vraem_pipeline.core.settings import Settings, is_year_folder, sensor_interval_s
@@ -49,7 +49,7 @@ YEARLY_SOURCES, _YEARLY_NAMES = _watched_by(yearly=True)
 #: INEI's GDP files have no year folder: one edition carries every year and their assets are not partitioned.
 EDITION_SOURCES, _EDITION_NAMES = _watched_by(yearly=False)
 #: The same folders → the sources' names in `meta.fuentes` (what the published warehouse says it read).
-_FUENTES_DE: dict[tuple[str, ...], tuple[str, ...]] = {**_YEARLY_NAMES, **_EDITION_NAMES}
+_SOURCES_OF: dict[tuple[str, ...], tuple[str, ...]] = {**_YEARLY_NAMES, **_EDITION_NAMES}
 #: Always part of a requested run: cheap, and the marts join it (a first run on an empty operator database).
 ALWAYS_SELECTED = ("referencia/tablas",)
 
@@ -72,10 +72,10 @@ def watched(relative: Path) -> Watched | None:
         n = len(prefix)
         if parts[:n] == prefix and len(parts) > n + 1 and is_year_folder(parts[n]):
             folder = PurePosixPath(*relative.parts[:n + 1]).as_posix()
-            return Watched(assets, _FUENTES_DE[prefix], int(parts[n]), folder)
+            return Watched(assets, _SOURCES_OF[prefix], int(parts[n]), folder)
     for prefix, assets in EDITION_SOURCES.items():
         if parts[:len(prefix)] == prefix:
-            return Watched(assets, _FUENTES_DE[prefix], None, PurePosixPath(*relative.parts[:len(prefix)]).as_posix())
+            return Watched(assets, _SOURCES_OF[prefix], None, PurePosixPath(*relative.parts[:len(prefix)]).as_posix())
     return None
 
 
@@ -88,7 +88,7 @@ def source_of(relative: Path) -> tuple[tuple[str, ...], int | None] | None:
 def partition_years() -> frozenset[int]:
     """The staging assets' partitions (2015 to the last complete year): a run requested for any other year
     would fail the sensor's tick. Computed once per tick (Dagster walks the cron for each question)."""
-    return frozenset(int(k) for k in ANIOS.get_partition_keys())
+    return frozenset(int(k) for k in YEARS.get_partition_keys())
 
 
 @dataclass
@@ -229,10 +229,10 @@ def nuevos_archivos(context: dg.SensorEvaluationContext):
     files whose content the published warehouse already holds request nothing, so turning the sensor on after
     a `vraem refresh` asks only for what that refresh did not publish. A year folder outside the partitions is
     reported in the tick's log and left alone. Each tick first marks failed the runs a dead process left
-    unfinished, when no refresh holds the lock (`lock.recuperar_si_libre`): the daemon's queue runs one at a
+    unfinished, when no refresh holds the lock (`lock.recover_if_free`): the daemon's queue runs one at a
     time and would otherwise wait behind them for good. Every `VRAEM_SENSOR_INTERVALO_S` seconds (default 300)."""
     settings = Settings.from_env()
-    lock.recuperar_si_libre(settings, context.instance, informar=lambda line: (
+    lock.recover_if_free(settings, context.instance, notify=lambda line: (
         context.log.info if line.lstrip().startswith("aviso:") else context.log.warning)(line.strip()))
     first = context.cursor is None
     seen = json.loads(context.cursor) if context.cursor else {}
@@ -240,7 +240,7 @@ def nuevos_archivos(context: dg.SensorEvaluationContext):
                  (lambda: Published.read(settings.warehouse, settings.raw_dir)) if first else None)
     outside = ""
     if found.outside:
-        first_year, last_year = ANIOS.get_first_partition_window(), ANIOS.get_last_partition_window()
+        first_year, last_year = YEARS.get_first_partition_window(), YEARS.get_last_partition_window()
         span = f"{first_year.start.year}–{last_year.start.year}" if first_year and last_year else "ninguno"
         outside = (f"carpetas de año fuera de los años que se pueden refrescar ({span}), no vigiladas: "
                    f"{', '.join(f'raw/{f}/' for f in sorted(found.outside))}; muévalas a la carpeta del año que "

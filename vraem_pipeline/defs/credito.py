@@ -13,7 +13,7 @@ from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check
 from vraem_pipeline.core.databases import record_parameters
 
 GROUP = "credito"
-FUENTE = "SBS, saldos de créditos directos por deudor a diciembre; SUNAT, Padrón RUC (ubicación del deudor)"
+SOURCE = "SBS, saldos de créditos directos por deudor a diciembre; SUNAT, Padrón RUC (ubicación del deudor)"
 
 
 STAGING = dg.AssetKey.from_user_string(credito.DEUDORES.asset)
@@ -33,7 +33,7 @@ def credito_empresarial(step: StepContext) -> dict:
                       f"{row.deudores_sin_ubicar:,} deudores, S/ {row.saldo_sin_ubicar_millones:,.1f} M "
                       f"({row.saldo_sin_ubicar_pct:.2f} %)", t0)
     return {"por_anio": markdown_table(summary),
-            "tipos_empresariales": dg.MetadataValue.json(list(rule.tipos_empresariales))}
+            "tipos_empresariales": dg.MetadataValue.json(list(rule.business_credit_kinds))}
 
 
 def deudores_sin_ubicar(con, years: list[int] | None) -> dg.AssetCheckResult:
@@ -47,7 +47,7 @@ def deudores_sin_ubicar(con, years: list[int] | None) -> dg.AssetCheckResult:
                                    metadata={"por_anio": "sin crédito empresarial en los años pedidos"})
     worst = float(per_year["saldo_sin_ubicar_pct"].fillna(0).max())
     return dg.AssetCheckResult(
-        passed=worst <= rule.max_saldo_sin_ubicar_pct, severity=dg.AssetCheckSeverity.WARN,
+        passed=worst <= rule.max_unlocated_balance_pct, severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "deudores_sin_ubicar": int(per_year["deudores_sin_ubicar"].sum()),
             "saldo_sin_ubicar_millones": float(per_year["saldo_sin_ubicar_millones"].sum()),
@@ -72,7 +72,7 @@ yearly = topic_step("credito_anual", [
            [Check("deudores_sin_ubicar", CREDITO,
                   "Cuántos deudores de crédito empresarial y cuánto saldo no se pudieron ubicar (RUC o RUC 10 del DNI "
                   "fuera del Padrón RUC del año, sin ubigeo, otro tipo de documento), por año; advierte si el saldo "
-                  f"sin ubicar supera {CreditRule().max_saldo_sin_ubicar_pct} % del saldo empresarial nacional",
+                  f"sin ubicar supera {CreditRule().max_unlocated_balance_pct} % del saldo empresarial nacional",
                   deudores_sin_ubicar)]),
 ], yearly=True, description="Deudores de la SBS de cada año y el crédito empresarial ubicado con el Padrón RUC")
 
@@ -84,9 +84,9 @@ def indicadores_credito(step: StepContext) -> dict:
     t0 = time.perf_counter()
     con = step.con
     con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_credito AS {sql_text('indicadores/credito.sql')}",
-                {"fuente": FUENTE})
+                {"fuente": SOURCE})
     growth = growth_rows(con, "SELECT anio, credito_millones_soles AS valor FROM marts.credito_evolucion",
-                         "credito", FUENTE)
+                         "credito", SOURCE)
     con.register("_g", growth)
     con.execute("INSERT INTO intermedio.indicadores_credito SELECT * FROM _g")
     con.unregister("_g")

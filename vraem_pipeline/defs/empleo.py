@@ -7,23 +7,23 @@ import pandas as pd
 
 from vraem_pipeline.core import references as referencia
 from vraem_pipeline.lib.dagster_support import markdown_table
-from vraem_pipeline.empleo.estimates import VARIANTE_MYPE_DEFAULT, VARIANTES_MYPE, compute_employment, rebuild_validation
+from vraem_pipeline.empleo.estimates import MYPE_VARIANT_DEFAULT, MYPE_VARIANTS, compute_employment, rebuild_validation
 from vraem_pipeline.empleo.informality import PERSON_KEY, rebuild_ocupinf
 from vraem_pipeline.core.marts import growth_rows, write_mart_frame, topic_marts
 from vraem_pipeline import empleo
 from vraem_pipeline.empleo import schema as schemas
 from vraem_pipeline.lib.steps import Check, Part, StepContext, single, source_part, topic_step
-from vraem_pipeline.empleo.inputs import read_personas_year, read_salud_year
-from vraem_pipeline.empleo.informality import COINCIDENCIA_MINIMA_PCT, TOLERANCIA_PP
+from vraem_pipeline.empleo.inputs import read_persons_year, read_health_year
+from vraem_pipeline.empleo.informality import MIN_AGREEMENT_PCT, TOLERANCE_PP
 from vraem_pipeline.empleo.survey import SINGLE_PSU_DEFAULT
 from vraem_pipeline.core.databases import record_parameters, transaction
 
 GROUP = "empleo"
-FUENTE = "INEI, Encuesta Nacional de Hogares (ENAHO), módulos 500 y 400"
+SOURCE = "INEI, Encuesta Nacional de Hogares (ENAHO), módulos 500 y 400"
 
-PERSONAS = dg.AssetKey.from_user_string(empleo.PERSONAS.asset)
-SALUD = dg.AssetKey.from_user_string(empleo.SALUD.asset)
-INFORMALIDAD = dg.AssetKey(["intermedio", "enaho_informalidad"])
+PERSONS = dg.AssetKey.from_user_string(empleo.PERSONS.asset)
+HEALTH = dg.AssetKey.from_user_string(empleo.HEALTH.asset)
+INFORMALITY = dg.AssetKey(["intermedio", "enaho_informalidad"])
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
@@ -57,13 +57,13 @@ def enaho_informalidad(step: StepContext) -> dict:
 
 
 yearly = topic_step("empleo_anual", [
-    source_part(source=empleo.PERSONAS, year_schema=schemas.schema_for_year,
-                read_year=read_personas_year, group=GROUP,
+    source_part(source=empleo.PERSONS, year_schema=schemas.schema_for_year,
+                read_year=read_persons_year, group=GROUP,
                 description="ENAHO módulo 500 (empleo e ingresos): personas de 14 años y más con las variables de los "
                             "indicadores; filas con ubigeo, clave o códigos inválidos a quarantine.enaho_personas"),
-    source_part(source=empleo.SALUD, read_year=read_salud_year, group=GROUP,
+    source_part(source=empleo.HEALTH, read_year=read_health_year, group=GROUP,
                 description="ENAHO módulo 400 (salud): afiliación a seguros, insumo de la reconstrucción de ocupinf"),
-    single(dg.AssetSpec(INFORMALIDAD, deps=[PERSONAS, SALUD], group_name=GROUP, kinds={"duckdb", "pandas"},
+    single(dg.AssetSpec(INFORMALITY, deps=[PERSONS, HEALTH], group_name=GROUP, kinds={"duckdb", "pandas"},
                         description="ocupinf reconstruida con la sintaxis del INEI (módulos 500 + 400) para cada año "
                                     "con ambos módulos"),
            enaho_informalidad),
@@ -84,7 +84,7 @@ def _departments(con) -> list[str]:
     return referencia.territory_departments(con.execute("SELECT * FROM referencia.territorio").df())
 
 
-COMPARACION = dg.AssetKey(["intermedio", "informalidad_comparacion"])
+COMPARISON = dg.AssetKey(["intermedio", "informalidad_comparacion"])
 
 
 def informalidad_comparacion(step: StepContext) -> dict:
@@ -95,22 +95,22 @@ def informalidad_comparacion(step: StepContext) -> dict:
     return {"comparacion": markdown_table(table, limit=50)}
 
 
-def reconstruccion_dentro_de_tolerancia(con, years: list[int] | None) -> dg.AssetCheckResult:
+def reconstruction_within_tolerance(con, years: list[int] | None) -> dg.AssetCheckResult:
     table = con.execute("SELECT * FROM intermedio.informalidad_comparacion ORDER BY anio, ambito").df()
-    bad = table[(table["diferencia_pp"].abs() > TOLERANCIA_PP) | (table["coincidencia_pct"] < COINCIDENCIA_MINIMA_PCT)]
+    bad = table[(table["diferencia_pp"].abs() > TOLERANCE_PP) | (table["coincidencia_pct"] < MIN_AGREEMENT_PCT)]
     return dg.AssetCheckResult(
         passed=bool(len(table)) and bad.empty, severity=dg.AssetCheckSeverity.WARN,
         metadata={"anios_comparados": int(table["anio"].nunique()) if len(table) else 0,
                   "max_diferencia_pp": float(table["diferencia_pp"].abs().max()) if len(table) else 0.0,
                   "min_coincidencia_pct": float(table["coincidencia_pct"].min()) if len(table) else 0.0,
-                  "tolerancia_pp": TOLERANCIA_PP, "detalle": markdown_table(table, limit=50)},
+                  "tolerancia_pp": TOLERANCE_PP, "detalle": markdown_table(table, limit=50)},
     )
 
 
-class ParametrosEmpleo(dg.Config):
+class EmpleoParameters(dg.Config):
     """Choices of the employment block, recorded in meta.parametros (tema empleo) and the key-figure texts."""
 
-    variante_mype: str = VARIANTE_MYPE_DEFAULT
+    variante_mype: str = MYPE_VARIANT_DEFAULT
     estratos_varianza: str = "estrato"
     estrato_con_una_upm: str = SINGLE_PSU_DEFAULT
 
@@ -126,24 +126,24 @@ def empleo_marts(step: StepContext, selected: set[dg.AssetKey]) -> dict[dg.Asset
                                 strata=config.estratos_varianza, single_psu=config.estrato_con_una_upm)
     counts = {
         "empleo_evolucion": write_mart_frame(con, "empleo_evolucion", tables.evolucion),
-        "empleo_por_tipo": write_mart_frame(con, "empleo_por_tipo", tables.por_tipo),
-        "empleo_por_sexo": write_mart_frame(con, "empleo_por_sexo", tables.por_sexo),
+        "empleo_por_tipo": write_mart_frame(con, "empleo_por_tipo", tables.by_kind_table),
+        "empleo_por_sexo": write_mart_frame(con, "empleo_por_sexo", tables.by_sex_table),
         "empleo_precision": write_mart_frame(con, "empleo_precision", tables.indicadores),
     }
-    key = tables.indicadores.assign(fuente=FUENTE)[["anio", "indicador", "valor", "unidad", "descripcion", "fuente"]]
+    key = tables.indicadores.assign(fuente=SOURCE)[["anio", "indicador", "valor", "unidad", "descripcion", "fuente"]]
     con.register("_key", key)
     con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_empleo AS SELECT * FROM _key")
     con.unregister("_key")
-    growth = growth_rows(con, "SELECT anio, pea_ocupada AS valor FROM marts.empleo_evolucion", "empleo", FUENTE)
+    growth = growth_rows(con, "SELECT anio, pea_ocupada AS valor FROM marts.empleo_evolucion", "empleo", SOURCE)
     con.register("_g", growth)
     con.execute("INSERT INTO intermedio.indicadores_empleo SELECT * FROM _g")
     con.unregister("_g")
     record_parameters(con, "empleo", {
-        "variante_mype": (config.variante_mype, VARIANTES_MYPE[config.variante_mype]),
+        "variante_mype": (config.variante_mype, MYPE_VARIANTS[config.variante_mype]),
         "estratos_varianza": (config.estratos_varianza, "Estratos del diseño para la varianza (Taylor)"),
         "estrato_con_una_upm": (config.estrato_con_una_upm, "Tratamiento de estratos con una sola UPM"),
-        "fuente_informalidad": (dict(zip(tables.fuente_informalidad["anio"].astype(int).astype(str),
-                                         tables.fuente_informalidad["informal_source"])),
+        "fuente_informalidad": (dict(zip(tables.informality_source["anio"].astype(int).astype(str),
+                                         tables.informality_source["informal_source"])),
                                 "Por año: ocupinf oficial del INEI o reconstruida (módulos 500 + 400)"),
     })
     step.progress(f"empleo: {len(tables.evolucion)} años estimados con CV", t0)
@@ -153,18 +153,18 @@ def empleo_marts(step: StepContext, selected: set[dg.AssetKey]) -> dict[dg.Asset
 
 
 all_years = topic_step("empleo", [
-    single(dg.AssetSpec(COMPARACION, deps=[INFORMALIDAD, REFERENCIA], group_name=GROUP, kinds={"duckdb", "pandas"},
+    single(dg.AssetSpec(COMPARISON, deps=[INFORMALITY, REFERENCIA], group_name=GROUP, kinds={"duckdb", "pandas"},
                         description="ocupinf reconstruida vs la oficial del INEI en cada año que trae ambas: "
                                     "coincidencia de filas y diferencia ponderada de la tasa de informalidad "
                                     "(nacional y territorio)"),
            informalidad_comparacion,
-           [Check("reconstruccion_dentro_de_tolerancia", COMPARACION,
-                  f"La tasa de informalidad reconstruida difiere de la oficial en ≤ {TOLERANCIA_PP} pp y coinciden "
-                  f"≥ {COINCIDENCIA_MINIMA_PCT} % de las filas, en cada año con ambas",
-                  reconstruccion_dentro_de_tolerancia)]),
-    Part(tuple(dg.AssetSpec(["marts", name], deps=[INFORMALIDAD, REFERENCIA], group_name=GROUP,
+           [Check("reconstruccion_dentro_de_tolerancia", COMPARISON,
+                  f"La tasa de informalidad reconstruida difiere de la oficial en ≤ {TOLERANCE_PP} pp y coinciden "
+                  f"≥ {MIN_AGREEMENT_PCT} % de las filas, en cada año con ambas",
+                  reconstruction_within_tolerance)]),
+    Part(tuple(dg.AssetSpec(["marts", name], deps=[INFORMALITY, REFERENCIA], group_name=GROUP,
                             kinds={"duckdb", "pandas"}) for name in EMPLEO_MARTS)
-         + (dg.AssetSpec(["intermedio", "indicadores_empleo"], deps=[INFORMALIDAD], group_name=GROUP),),
+         + (dg.AssetSpec(["intermedio", "indicadores_empleo"], deps=[INFORMALITY], group_name=GROUP),),
          empleo_marts),
-], yearly=False, config_cls=ParametrosEmpleo,
+], yearly=False, config_cls=EmpleoParameters,
    description="Comparación de la informalidad reconstruida, estimaciones con CV, marts y cifras clave del empleo")

@@ -8,7 +8,7 @@ import pandas as pd
 
 from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.empresas.inputs import cuts_read, find_padron_year, find_ventas_year
-from vraem_pipeline.empresas.rules import (MAX_SIN_CLASIFICAR_PCT, FormalFirmRule, build_formal_firms,
+from vraem_pipeline.empresas.rules import (MAX_UNCLASSIFIED_PCT, FormalFirmRule, build_formal_firms,
                                            write_activity_map)
 from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
 from vraem_pipeline import empresas
@@ -17,12 +17,12 @@ from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check
 from vraem_pipeline.core.databases import record_parameters, table_exists
 
 GROUP = "empresas"
-FUENTE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos) y ventas netas declaradas"
+SOURCE = "SUNAT, Registro Único de Contribuyentes (Padrón RUC, datos abiertos) y ventas netas declaradas"
 
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
-def corte_de_diciembre(con, years: list[int] | None) -> dg.AssetCheckResult:
+def december_cut(con, years: list[int] | None) -> dg.AssetCheckResult:
     """The latest cut of a year folder closes it, whatever its month (a June cut may be all there is); a year
     closed by a cut that is not December's is published, but this warning names the year and the cut, as the
     report's source line does."""
@@ -40,7 +40,7 @@ def corte_de_diciembre(con, years: list[int] | None) -> dg.AssetCheckResult:
     )
 
 
-class ReglaEmpresaFormal(dg.Config):
+class FormalFirmRuleConfig(dg.Config):
     """Overrides of the formal-firm rule from the launchpad (config of the step `empresas_anual`); defaults are
     `FormalFirmRule`'s."""
 
@@ -65,7 +65,7 @@ def empresas_formales(step: StepContext) -> dict:
     }
 
 
-def sector_sin_clasificar(con, years: list[int] | None) -> dg.AssetCheckResult:
+def unclassified_sector(con, years: list[int] | None) -> dg.AssetCheckResult:
     where = f"WHERE anio IN ({','.join(map(str, years))})" if years else ""
     shares = con.execute(
         f"""SELECT anio, count(*) AS empresas, sum((sector = 'sin_clasificar')::INT) AS sin_clasificar,
@@ -79,14 +79,14 @@ def sector_sin_clasificar(con, years: list[int] | None) -> dg.AssetCheckResult:
     ).df()
     worst = float(shares["pct"].max()) if len(shares) else 0.0
     return dg.AssetCheckResult(
-        passed=worst <= MAX_SIN_CLASIFICAR_PCT, severity=dg.AssetCheckSeverity.WARN,
+        passed=worst <= MAX_UNCLASSIFIED_PCT, severity=dg.AssetCheckSeverity.WARN,
         metadata={"max_pct": worst, "por_anio": markdown_table(shares), "textos_sin_clasificar": markdown_table(top)},
     )
 
 
 PADRON = dg.AssetKey.from_user_string(empresas.PADRON.asset)
 VENTAS = dg.AssetKey.from_user_string(empresas.VENTAS.asset)
-EMPRESAS_FORMALES = dg.AssetKey(["intermedio", "empresas_formales"])
+FORMAL_FIRMS = dg.AssetKey(["intermedio", "empresas_formales"])
 
 yearly = topic_step("empresas_anual", [
     text_source_part(
@@ -95,18 +95,18 @@ yearly = topic_step("empresas_anual", [
                     "DuckDB; líneas malformadas y RUC inválidos a quarantine.padron_ruc",
         checks=[Check("corte_de_diciembre", PADRON, "Advierte (no bloquea) cuando el corte del Padrón RUC que cierra "
                       "un año no es el de diciembre: las cifras de empresas de ese año son las del mes del corte",
-                      corte_de_diciembre)]),
+                      december_cut)]),
     text_source_part(
         source=empresas.VENTAS, find_year=find_ventas_year, group=GROUP,
         description="Ventas netas anuales declaradas a SUNAT por RUC (sunat/ventas/<año>/ventas_<año>.txt)"),
-    single(dg.AssetSpec(EMPRESAS_FORMALES, deps=[PADRON, VENTAS, REFERENCIA], group_name=GROUP, kinds={"duckdb"},
+    single(dg.AssetSpec(FORMAL_FIRMS, deps=[PADRON, VENTAS, REFERENCIA], group_name=GROUP, kinds={"duckdb"},
                         description="Empresas formales de cada año a nivel nacional (regla en meta.parametros), con "
                                     "estrato (Ley 30056) y sector PRODUCE"),
            empresas_formales,
-           [Check("sector_sin_clasificar", EMPRESAS_FORMALES, f"Advierte si más de {MAX_SIN_CLASIFICAR_PCT} % de las "
+           [Check("sector_sin_clasificar", FORMAL_FIRMS, f"Advierte si más de {MAX_UNCLASSIFIED_PCT} % de las "
                   "empresas formales tiene una actividad que no coincide con ninguna clase CIIU Rev.4",
-                  sector_sin_clasificar)]),
-], yearly=True, config_cls=ReglaEmpresaFormal,
+                  unclassified_sector)]),
+], yearly=True, config_cls=FormalFirmRuleConfig,
    description="Padrón RUC y ventas declaradas de cada año, y las empresas formales que resultan")
 
 
@@ -116,8 +116,8 @@ EMPRESAS_MARTS = topic_marts("empresas")
 def indicadores_empresas(step: StepContext) -> dict:
     con = step.con
     con.execute(f"CREATE OR REPLACE TABLE intermedio.indicadores_empresas AS {sql_text('indicadores/empresas.sql')}",
-                {"fuente": FUENTE})
-    growth = growth_rows(con, "SELECT anio, n_empresas AS valor FROM marts.empresas_evolucion", "empresas", FUENTE)
+                {"fuente": SOURCE})
+    growth = growth_rows(con, "SELECT anio, n_empresas AS valor FROM marts.empresas_evolucion", "empresas", SOURCE)
     con.register("_g", growth)
     con.execute("INSERT INTO intermedio.indicadores_empresas SELECT * FROM _g")
     con.unregister("_g")
@@ -125,7 +125,7 @@ def indicadores_empresas(step: StepContext) -> dict:
 
 
 all_years = topic_step("empresas", [
-    mart_part(EMPRESAS_MARTS, [EMPRESAS_FORMALES], GROUP, checks=[shares_check(
+    mart_part(EMPRESAS_MARTS, [FORMAL_FIRMS], GROUP, checks=[shares_check(
         on="empresas_por_estrato", evolution="empresas_evolucion", total="n_empresas",
         blocks={"estrato": "empresas_por_estrato", "sector": "empresas_por_sector",
                 "departamento": "empresas_por_departamento"},

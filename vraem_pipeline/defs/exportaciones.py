@@ -8,26 +8,26 @@ import pandas as pd
 from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.core.marts import growth_rows, sql_text, topic_marts
 from vraem_pipeline.exportaciones.inputs import find_exportaciones_year
-from vraem_pipeline.exportaciones.rules import PARAMETROS, WARNINGS, fob_shares
+from vraem_pipeline.exportaciones.rules import PARAMETERS, WARNINGS, fob_shares
 from vraem_pipeline import empresas, exportaciones
 from vraem_pipeline.lib.steps import Check, StepContext, mart_part, shares_check, single, text_source_part, topic_step
 from vraem_pipeline.core.databases import record_parameters, replace_years_from_sql
 
 GROUP = "exportaciones"
-FUENTE = "SUNAT, Aduanas: exportaciones definitivas línea por línea (Aduanet x*.zip y entrega en texto)"
+SOURCE = "SUNAT, Aduanas: exportaciones definitivas línea por línea (Aduanet x*.zip y entrega en texto)"
 
 STAGING = dg.AssetKey.from_user_string(exportaciones.EXPORTACIONES.asset)
-LINEAS = dg.AssetKey(["intermedio", "exportaciones"])
+LINES = dg.AssetKey(["intermedio", "exportaciones"])
 PADRON = dg.AssetKey.from_user_string(empresas.PADRON.asset)
 REFERENCIA = dg.AssetKey(["referencia", "tablas"])
 
 
-def exportaciones_lineas(step: StepContext) -> dict:
+def export_lines(step: StepContext) -> dict:
     t0 = time.perf_counter()
     years, con = step.years, step.con
     replace_years_from_sql(con, "intermedio.exportaciones", sql_text("intermedio/exportaciones.sql"), {"anios": years},
                            years)
-    record_parameters(con, "exportaciones", PARAMETROS)
+    record_parameters(con, "exportaciones", PARAMETERS)
     counts = con.execute(
         f"""SELECT anio, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 1) AS fob_millones_usd
             FROM intermedio.exportaciones WHERE anio IN ({','.join(map(str, years))}) GROUP BY anio ORDER BY anio"""
@@ -50,7 +50,7 @@ def _warning(name: str):
             metadata={"max_pct": worst, "umbral_pct": limit, "por_anio": markdown_table(shares),
                       "detalle": markdown_table(con.execute(detail_sql).df())})
 
-    return Check(name, LINEAS, WARNINGS[name][0], run)
+    return Check(name, LINES, WARNINGS[name][0], run)
 
 
 yearly = topic_step("exportaciones_anual", [
@@ -59,11 +59,11 @@ yearly = topic_step("exportaciones_anual", [
         description="Exportaciones definitivas de SUNAT (aduanas/<año>/: x*.zip semanales con un DBF y/o la entrega "
                     "en texto), todo el año en una pasada; series repetidas entre archivos y filas inválidas a "
                     "quarantine.exportaciones"),
-    single(dg.AssetSpec(LINEAS, deps=[STAGING, PADRON, REFERENCIA], group_name=GROUP, kinds={"duckdb", "sql"},
+    single(dg.AssetSpec(LINES, deps=[STAGING, PADRON, REFERENCIA], group_name=GROUP, kinds={"duckdb", "sql"},
                         description="Cada serie exportada con su departamento de origen, país ISO, clase CIIU y "
                                     "departamento del domicilio fiscal del exportador (nacional; solo en la base de "
                                     "operación)"),
-           exportaciones_lineas, [_warning(name) for name in WARNINGS]),
+           export_lines, [_warning(name) for name in WARNINGS]),
 ], yearly=True, description="Líneas de exportación de cada año y las series listas para los marts")
 
 
@@ -73,9 +73,9 @@ EXPORTACIONES_MARTS = topic_marts("exportaciones")
 def indicadores_exportaciones(step: StepContext) -> dict:
     con = step.con
     con.execute("CREATE OR REPLACE TABLE intermedio.indicadores_exportaciones AS "
-                f"{sql_text('indicadores/exportaciones.sql')}", {"fuente": FUENTE})
+                f"{sql_text('indicadores/exportaciones.sql')}", {"fuente": SOURCE})
     growth = growth_rows(con, "SELECT anio, fob_millones_usd AS valor FROM marts.exportaciones_evolucion",
-                         "exportaciones", FUENTE)
+                         "exportaciones", SOURCE)
     # contract §4.2 lists only the annual change for exports (the edition's window is 2021–2024)
     growth = growth[growth["indicador"] == "exportaciones_var_anual_pct"]
     con.register("_g", growth)
@@ -85,7 +85,7 @@ def indicadores_exportaciones(step: StepContext) -> dict:
 
 
 all_years = topic_step("exportaciones", [
-    mart_part(EXPORTACIONES_MARTS, [LINEAS], GROUP, checks=[shares_check(
+    mart_part(EXPORTACIONES_MARTS, [LINES], GROUP, checks=[shares_check(
         on="exportaciones_por_departamento", evolution="exportaciones_evolucion", total="fob_millones_usd",
         blocks={"destino": "exportaciones_por_destino", "producto": "exportaciones_por_producto",
                 "departamento": "exportaciones_por_departamento"},

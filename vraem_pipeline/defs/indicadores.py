@@ -4,7 +4,7 @@ warning checks across sources, in one step."""
 import dagster as dg
 import pandas as pd
 
-from vraem_pipeline.core import coherence as coherencia
+from vraem_pipeline.core import coherence as coherence
 from vraem_pipeline.lib.dagster_support import markdown_table
 from vraem_pipeline.lib.steps import Check, StepContext, single, topic_step
 from vraem_pipeline.core.marts import check_columns, comment_table, mart_meta, mart_names
@@ -24,46 +24,46 @@ KEY_FIGURES = dg.AssetKey(["marts", "indicadores_clave"])
 #: The share check reads every marts table: it runs after all of them.
 OTHER_MARTS = tuple(dg.AssetKey(["marts", name]) for name in mart_names() if name != "indicadores_clave")
 #: How many offending figures the check names in its metadata (and so in `vraem refresh`'s warning line).
-MAX_NOMBRADAS = 20
+MAX_NAMED = 20
 
 
 def _result(bad, lines: list[str], **metadata) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=bad.empty, severity=dg.AssetCheckSeverity.WARN,
-        metadata={"fallas": len(bad), "cifras": dg.MetadataValue.json(lines[:MAX_NOMBRADAS]),
+        metadata={"fallas": len(bad), "cifras": dg.MetadataValue.json(lines[:MAX_NAMED]),
                   "detalle": markdown_table(bad, limit=100), **metadata})
 
 
-def territorio_no_supera_nacional(con, years=None) -> dg.AssetCheckResult:
-    bad = coherencia.territorio_sobre_nacional(con)
+def territory_not_above_national(con, years=None) -> dg.AssetCheckResult:
+    bad = coherence.territory_above_national(con)
     return _result(bad, [f"{r.indicador} {r.anio}: territorio {r.territorio:,.2f} > nacional {r.nacional:,.2f}"
                          for r in bad.itertuples(index=False)])
 
 
-def participaciones_suman_100(con, years=None) -> dg.AssetCheckResult:
-    bad = coherencia.participaciones_que_no_suman_100(con)
+def shares_sum_to_100(con, years=None) -> dg.AssetCheckResult:
+    bad = coherence.shares_not_summing_to_100(con)
     return _result(bad, [f"{r.tabla} {r.anio}: suma {r.suma_pct:.4f} %" for r in bad.itertuples(index=False)],
-                   tolerancia_pp=coherencia.TOLERANCIA_SUMA_PP)
+                   tolerancia_pp=coherence.SUM_TOLERANCE_PP)
 
 
-def saltos_interanuales(con, years=None) -> dg.AssetCheckResult:
-    bad = coherencia.saltos_interanuales(con)
-    return _result(bad, coherencia.describir_saltos(bad),
+def year_on_year_jumps(con, years=None) -> dg.AssetCheckResult:
+    bad = coherence.year_on_year_jumps(con)
+    return _result(bad, coherence.describe_jumps(bad),
                    limites=dg.MetadataValue.json({lim.familia: f"{lim.limite:g} {lim.medida}"
-                                                  for lim in coherencia.LIMITES_SALTO}))
+                                                  for lim in coherence.JUMP_LIMITS}))
 
 
 COHERENCE_CHECKS = (
     Check("coherencia_territorio_no_supera_nacional", KEY_FIGURES,
           "Cada cifra clave del territorio con total nacional (empresas, ventas, exportaciones, crédito, PBI) no supera "
           "la del Perú, y toda participación nacional (también la del empleo) es ≤ 100 % (aviso)",
-          territorio_no_supera_nacional),
+          territory_not_above_national),
     Check("coherencia_participaciones_suman_100", KEY_FIGURES,
           "Cada bloque de participaciones (columna participacion_pct) de cada tabla de marts suma 100 % en cada año "
-          "(aviso)", participaciones_suman_100, additional_deps=OTHER_MARTS),
+          "(aviso)", shares_sum_to_100, additional_deps=OTHER_MARTS),
     Check("coherencia_saltos_interanuales", KEY_FIGURES,
           "Ninguna cifra clave varía de un año al siguiente más que el límite de su familia (meta.parametros, tema "
-          "coherencia); si lo hace, nombra la cifra y los años (aviso)", saltos_interanuales),
+          "coherencia); si lo hace, nombra la cifra y los años (aviso)", year_on_year_jumps),
 )
 
 
@@ -83,13 +83,13 @@ def indicadores_clave(step: StepContext) -> dict:
     dupes = con.execute("SELECT anio, indicador, count(*) n FROM marts.indicadores_clave GROUP BY ALL HAVING n > 1").df()
     n = con.execute("SELECT count(*) FROM marts.indicadores_clave").fetchone()[0]
     # the bounds of the coherence checks (defs/coherencia.py) are published with the figures they judge
-    record_parameters(con, "coherencia", coherencia.parametros())
+    record_parameters(con, "coherencia", coherence.parametros())
     if len(dupes):
         raise ValueError(f"indicadores_clave: códigos repetidos {dupes.to_dict('records')}")
     return {"filas": n, "temas": dg.MetadataValue.json(tables)}
 
 
-def reconciliacion_publicado(con, years=None) -> dg.AssetCheckResult:
+def published_reconciliation(con, years=None) -> dg.AssetCheckResult:
     table = reconcile(con)
     rankings = reconcile_rankings(con)
     verdicts = pd.concat([table["coincide"], rankings["coincide"]], ignore_index=True)
@@ -111,6 +111,6 @@ step = topic_step("indicadores", [
            indicadores_clave,
            [Check("reconciliacion_publicado", KEY_FIGURES, "Compara cada cifra de la edición publicada "
                   "(publicado_vraem_2024.csv) con la calculada, a la precisión con que se imprimió",
-                  reconciliacion_publicado),
+                  published_reconciliation),
             *COHERENCE_CHECKS]),
 ], yearly=False, description="Cifras clave de todos los temas y los controles entre fuentes")

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 
 from vraem_pipeline.lib.dagster_support import POOL, VraemConfig, progress, years_from_tags
-from vraem_pipeline.informe import escribir_informe
-from vraem_pipeline.informe.datos import anios_publicados
+from vraem_pipeline.informe import write_report
+from vraem_pipeline.informe.datos import published_years
 
 
 @dg.asset(key=["informe", "anual"], deps=[dg.AssetKey(["almacen", "publicado"])], pool=POOL, group_name="informe",
@@ -15,18 +15,18 @@ from vraem_pipeline.informe.datos import anios_publicados
           description="Reporte HTML (gráficos SVG en línea), libro .xlsx y PDF del último año refrescado, "
                       "leídos del almacén publicado (VRAEM_INFORME_DIR)")
 def informe_anual(context: dg.AssetExecutionContext, vraem: VraemConfig) -> dg.MaterializeResult:
-    published = anios_publicados(vraem.warehouse)
+    published = published_years(vraem.warehouse)
     years = [y for y in (years_from_tags(context.run.tags) or published) if y in published]
     if not years:
         raise dg.Failure(f"{vraem.warehouse}: el almacén publicado no tiene ningún año del refresco para el reporte")
     t0 = time.perf_counter()
-    archivos = escribir_informe(vraem.warehouse, max(years), Path(vraem.informe_dir))
-    if archivos.aviso:
-        context.log.warning(archivos.aviso)
-        progress(context, f"informe {max(years)}: aviso: {archivos.aviso}")
+    archivos = write_report(vraem.warehouse, max(years), Path(vraem.informe_dir))
+    if archivos.pdf_warning:
+        context.log.warning(archivos.pdf_warning)
+        progress(context, f"informe {max(years)}: aviso: {archivos.pdf_warning}")
     written = ", ".join(p.name for p in (archivos.html, archivos.xlsx, archivos.pdf) if p)
     progress(context, f"informe {max(years)}: {archivos.html.parent}/ {written}", t0)
     return dg.MaterializeResult(metadata={
         "anio": max(years), "html": str(archivos.html), "xlsx": str(archivos.xlsx),
-        "pdf": str(archivos.pdf) if archivos.pdf else (archivos.aviso or "no generado"),
+        "pdf": str(archivos.pdf) if archivos.pdf else (archivos.pdf_warning or "no generado"),
     })

@@ -26,69 +26,69 @@ from vraem_pipeline.core.databases import (SourceRead, ensure_quarantine_table, 
                                       replace_source_files, table_exists)
 
 GROUP = "pbi"
-FUENTE_VAB = pbi_topic.VAB.name
-FUENTE_PARTICIPACIONES = pbi_topic.PARTICIPACIONES.name
-TABLA = "staging.inei_vab"
+VAB_SOURCE = pbi_topic.VAB.name
+SHARES_SOURCE = pbi_topic.SHARES.name
+TABLE = "staging.inei_vab"
 
 
 def _staged(con) -> pd.DataFrame:
-    if not table_exists(con, TABLA):
+    if not table_exists(con, TABLE):
         return pd.DataFrame(columns=list(INEI_VAB.columns))
-    return con.execute(f"SELECT * FROM {TABLA} ORDER BY archivo, linea, columna").df()
+    return con.execute(f"SELECT * FROM {TABLE} ORDER BY archivo, linea, columna").df()
 
 
-def _nota(c: inei_vab.Cuadro, ignorados: tuple[tuple[Path, str], ...]) -> str:
-    marcas = c.celdas.drop_duplicates("anio").set_index("anio")["estado_cifra"]
-    flags = ", ".join(f"{a} {e}" for a, e in marcas.items() if e != "definitiva")
-    partes = [f"edición: {c.edicion or 'sin línea de información disponible'}", f"actividad: {c.actividad}",
-              f"hoja {inei_vab.HOJA}; unidad del título: {c.unidad} (× {c.factor_miles:g} → miles de soles)",
+def _note(c: inei_vab.WorkbookTable, ignored: tuple[tuple[Path, str], ...]) -> str:
+    figure_statuses = c.cell_frame.drop_duplicates("anio").set_index("anio")["estado_cifra"]
+    flags = ", ".join(f"{a} {e}" for a, e in figure_statuses.items() if e != "definitiva")
+    parts = [f"edición: {c.edicion or 'sin línea de información disponible'}", f"actividad: {c.actividad}",
+              f"hoja {inei_vab.SHEET}; unidad del título: {c.unidad} (× {c.thousands_factor:g} → miles de soles)",
               f"años {min(c.anios)}–{max(c.anios)}" + (f" ({flags})" if flags else ""),
               "filas leídas = celdas (fila del cuadro × año)"]
-    if ignorados and c.actividad == inei_vab.ACTIVIDAD_TOTAL:
-        partes.append("ignorados: " + "; ".join(f"{p.name} ({m})" for p, m in ignorados))
-    return "; ".join(partes)
+    if ignored and c.actividad == inei_vab.TOTAL_ACTIVITY:
+        parts.append("ignorados: " + "; ".join(f"{p.name} ({m})" for p, m in ignored))
+    return "; ".join(parts)
 
 
-STAGING = dg.AssetKey(["staging", FUENTE_VAB])
-DEPARTAMENTOS = dg.AssetKey(["intermedio", "pbi_departamentos"])
-ASIGNACION = dg.AssetKey(["intermedio", "pbi_asignacion"])
+STAGING = dg.AssetKey(["staging", VAB_SOURCE])
+DEPARTMENTS = dg.AssetKey(["intermedio", "pbi_departamentos"])
+ALLOCATION = dg.AssetKey(["intermedio", "pbi_asignacion"])
 
 
 def inei_vab_staging(step: StepContext) -> dict:
     t0 = time.perf_counter()
-    seleccion = inei_vab.read_folder(Path(step.vraem.raw_dir) / "inei" / "vab")
+    selection = inei_vab.read_folder(Path(step.vraem.raw_dir) / "inei" / "vab")
     accepted, rejected, reads = [], [], []
-    for c in seleccion.usados:
-        split = split_valid(c.celdas.copy(), INEI_VAB, anio=0, source=c.label)
+    for c in selection.used:
+        split = split_valid(c.cell_frame.copy(), INEI_VAB, anio=0, source=c.label)
         rej = split.rejected
         if len(rej):  # a cell's year is its column's: put it back on the quarantined cells
-            anio_de = dict(zip(c.celdas["columna"], c.celdas["anio"], strict=False))
-            rej = rej.assign(anio=[anio_de[json.loads(r)["columna"]] for r in rej["registro_crudo"]])
+            year_of = dict(zip(c.cell_frame["columna"], c.cell_frame["anio"], strict=False))
+            rej = rej.assign(anio=[year_of[json.loads(r)["columna"]] for r in rej["registro_crudo"]])
         accepted.append(split.accepted)
         rejected.append(rej)
-        reads.append(SourceRead(fuente=FUENTE_VAB, anio=None, path=c.path, leidas=c.filas_leidas,
-                                aceptadas=split.n_accepted, rechazadas=len(rej), nota=_nota(c, seleccion.ignorados)))
+        reads.append(SourceRead(fuente=VAB_SOURCE, anio=None, path=c.path, read_rows=c.filas_leidas,
+                                accepted_rows=split.n_accepted, rejected_rows=len(rej), nota=_note(c, selection.ignored)))
         step.progress(f"inei_vab: {c.path.name} ({c.actividad}, {c.edicion or 'sin edición'}) "
                       f"leídas={c.filas_leidas:,} aceptadas={split.n_accepted:,} rechazadas={len(rej):,}", t0)
-    if not seleccion.usados:
+    if not selection.used:
         step.progress("inei_vab: sin cuadros en raw/inei/vab/ (no hay cifras de PBI)", t0)
     staged = pd.concat(accepted, ignore_index=True) if accepted else pd.DataFrame(columns=list(INEI_VAB.columns))
     quarantined = pd.concat(rejected, ignore_index=True) if rejected else empty_quarantine()
-    total = seleccion.total
+    total = selection.total
     con = step.con
-    replace_all_rows(con, TABLA, staged, INEI_VAB)
-    replace_all_rows(con, ensure_quarantine_table(con, FUENTE_VAB), quarantined)
-    replace_source_files(con, FUENTE_VAB, reads, Path(step.vraem.raw_dir))
-    record_parameters(con, FUENTE_VAB, {
-        "hoja": (inei_vab.HOJA, "Hoja leída de cada libro: cuadro1 = valores a precios constantes de 2007 (el "
+    replace_all_rows(con, TABLE, staged, INEI_VAB)
+    replace_all_rows(con, ensure_quarantine_table(con, VAB_SOURCE), quarantined)
+    replace_source_files(con, VAB_SOURCE, reads, Path(step.vraem.raw_dir))
+    record_parameters(con, VAB_SOURCE, {
+        "hoja": (inei_vab.SHEET, "Hoja leída de cada libro: cuadro1 = valores a precios constantes de 2007 (el "
                                 "título debe decirlo; otra hoja o precios corrientes se rechazan)"),
-        "unidad": (inei_vab.FACTOR_A_MILES, "Unidad leída del título → factor a miles de soles (la unidad de "
+        "unidad": (inei_vab.FACTOR_TO_THOUSANDS, "Unidad leída del título → factor a miles de soles (la unidad de "
                                             "staging.inei_vab), conversión explícita"),
         "edicion": (total.edicion if total else None, "Edición usada: la más reciente de raw/inei/vab/ por su "
                                                       "línea 'Con información disponible a …'"),
-        "actividades": ([c.actividad for c in seleccion.actividades], "Cuadros por actividad usados (vacío: "
+        "actividades": ([c.actividad for c in selection.activities], "Cuadros por actividad usados (vacío: "
                         "solo el cuadro departamental de todas las actividades)"),
-        "tolerancia_redondeo_miles": (pbi.TOLERANCIA_REDONDEO_MILES, "Media unidad publicada por cifra: una "
+        "tolerancia_redondeo_miles": (pbi.ROUNDING_TOLERANCE_THOUSANDS, "Media unidad publicada por cifra: una "
                                       "suma de n cifras impresas puede diferir de su total impreso hasta "
                                       "0,5 × (n + 1) miles de soles (chequeo consistencia)"),
         "lima_y_callao": ("subfilas_fuera; callao_fuera_de_lima_si_lo_incluye", "Las subfilas de Lima (Región "
@@ -97,13 +97,13 @@ def inei_vab_staging(step: StepContext) -> dict:
     })
     return {
         "filas_aceptadas": len(staged), "filas_rechazadas": len(quarantined),
-        "archivos": dg.MetadataValue.json([str(c.path) for c in seleccion.usados]),
-        "ignorados": dg.MetadataValue.json([f"{p} ({m})" for p, m in seleccion.ignorados]),
+        "archivos": dg.MetadataValue.json([str(c.path) for c in selection.used]),
+        "ignorados": dg.MetadataValue.json([f"{p} ({m})" for p, m in selection.ignored]),
         "edicion": (total.edicion or "") if total else "",
     }
 
 
-def inei_vab_esquema(con, years: list[int] | None) -> dg.AssetCheckResult:
+def inei_vab_schema(con, years: list[int] | None) -> dg.AssetCheckResult:
     df = _staged(con)
     failed = schema_failures(df, INEI_VAB) if len(df) else pd.DataFrame()
     return dg.AssetCheckResult(passed=failed.empty, severity=dg.AssetCheckSeverity.ERROR,
@@ -111,15 +111,15 @@ def inei_vab_esquema(con, years: list[int] | None) -> dg.AssetCheckResult:
                                          "muestra_de_fallas": markdown_table(failed)})
 
 
-def inei_vab_consistencia(con, years: list[int] | None) -> dg.AssetCheckResult:
+def inei_vab_consistency(con, years: list[int] | None) -> dg.AssetCheckResult:
     df = _staged(con)
-    fallas = pbi.consistencia(df)
+    failures = pbi.consistency(df)
     # one line for `vraem refresh` (it prints single-line metadata), the table for the UI
-    primeras = "; ".join(f"{r.actividad} {r.anio} {r.regla}: {r.detalle}" for r in fallas.head(3).itertuples())
-    return dg.AssetCheckResult(passed=fallas.empty, severity=dg.AssetCheckSeverity.ERROR,
+    first_failures = "; ".join(f"{r.actividad} {r.anio} {r.regla}: {r.detalle}" for r in failures.head(3).itertuples())
+    return dg.AssetCheckResult(passed=failures.empty, severity=dg.AssetCheckSeverity.ERROR,
                                metadata={"cuadros_anios": int(df.groupby(["actividad", "anio"]).ngroups) if len(df) else 0,
-                                         "fallas": len(fallas), "primeras_fallas": primeras,
-                                         "detalle": markdown_table(fallas, limit=50)})
+                                         "fallas": len(failures), "primeras_fallas": first_failures,
+                                         "detalle": markdown_table(failures, limit=50)})
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -162,46 +162,46 @@ def _write(con, table: str, df: pd.DataFrame) -> int:
 def pbi_departamentos(step: StepContext) -> dict:
     staged = _staged(step.con)
     deps = pbi.departamentos(staged)
-    nac = pbi.nacional(staged)
+    national = pbi.nacional(staged)
     n = _write(step.con, "intermedio.pbi_departamentos", deps)
-    _write(step.con, "intermedio.pbi_nacional", nac)
-    return {"filas": n, "nacional": markdown_table(nac.tail(8))}
+    _write(step.con, "intermedio.pbi_nacional", national)
+    return {"filas": n, "nacional": markdown_table(national.tail(8))}
 
 
 # --------------------------------------------------------------------------------------------------------
 # Allocation
 
 
-class ParametrosPbi(dg.Config):
+class PbiParameters(dg.Config):
     """Choices of the GDP allocation, recorded in meta.parametros (tema pbi) and meta.diccionario."""
 
-    denominador: str = pbi.DENOMINADOR_DEFAULT
-    metodo: str = pbi.METODO_DEFAULT
+    denominador: str = pbi.DENOMINATOR_DEFAULT
+    metodo: str = pbi.METHOD_DEFAULT
 
 
 def pbi_asignacion(step: StepContext) -> dict:
     t0 = time.perf_counter()
     config, vraem = step.config, step.vraem
-    if config.denominador not in pbi.DENOMINADORES:
-        raise ValueError(f"denominador {config.denominador!r}: use uno de {sorted(pbi.DENOMINADORES)}")
-    tabla = shares.find_share_table(Path(vraem.raw_dir) / pbi_topic.PARTICIPACIONES.folder)
+    if config.denominador not in pbi.DENOMINATORS:
+        raise ValueError(f"denominador {config.denominador!r}: use uno de {sorted(pbi.DENOMINATORS)}")
+    tabla = shares.find_share_table(Path(vraem.raw_dir) / pbi_topic.SHARES.folder)
     metodo = pbi.resolve_method(config.metodo, tabla)
     con = step.con
     territorio = [r[0] for r in con.execute("SELECT ubigeo_departamento FROM referencia.territorio_departamentos "
                                             "ORDER BY 1").fetchall()]
     vab = con.execute("SELECT * FROM intermedio.pbi_departamentos").df()
-    nac = con.execute("SELECT * FROM intermedio.pbi_nacional").df()
+    national = con.execute("SELECT * FROM intermedio.pbi_nacional").df()
     if metodo == "tabla":
-        part = pbi.leer_tabla_participaciones(tabla, territorio)
+        part = pbi.read_checked_share_table(tabla, territorio)
         anios = None
         ventas_cols = {"ventas_territorio_soles": None, "ventas_departamento_soles": None}
-        replace_source_files(con, FUENTE_PARTICIPACIONES, [SourceRead(
-            fuente=FUENTE_PARTICIPACIONES, anio=None, path=tabla, leidas=len(part), aceptadas=len(part),
-            rechazadas=0, nota="participaciones del territorio dadas por el usuario (se usa entera o falla)")],
+        replace_source_files(con, SHARES_SOURCE, [SourceRead(
+            fuente=SHARES_SOURCE, anio=None, path=tabla, read_rows=len(part), accepted_rows=len(part),
+            rejected_rows=0, nota="participaciones del territorio dadas por el usuario (se usa entera o falla)")],
             Path(vraem.raw_dir))
-        participaciones = part.assign(**ventas_cols)
+        share_values = part.assign(**ventas_cols)
     else:
-        replace_source_files(con, FUENTE_PARTICIPACIONES, [])
+        replace_source_files(con, SHARES_SOURCE, [])
         if table_exists(con, "intermedio.empresas_formales"):
             ventas = con.execute(sql_text("intermedio/pbi_ventas.sql")).df()
             anios = [r[0] for r in con.execute("SELECT DISTINCT anio FROM intermedio.empresas_formales ORDER BY 1").fetchall()]
@@ -209,34 +209,34 @@ def pbi_asignacion(step: StepContext) -> dict:
             ventas = pd.DataFrame(columns=["anio", "ubigeo_departamento", "actividad", "ventas_territorio_soles",
                                            "ventas_departamento_soles"])
             anios = []
-        participaciones = pbi.participaciones_de_ventas(ventas)
-    detalle = pbi.asignar(vab, participaciones, territorio, anios)
-    res = pbi.resumen_anual(detalle, nac, config.denominador)
-    edicion = nac["edicion"].dropna().iloc[0] if len(nac) and nac["edicion"].notna().any() else None
-    anual = res.anual.assign(metodo=metodo, metodo_descripcion=pbi.METODOS[metodo] + (
-        f" ({tabla})" if metodo == "tabla" else ""), denominador_descripcion=pbi.DENOMINADORES[config.denominador],
+        share_values = pbi.shares_from_sales(ventas)
+    detalle = pbi.allocate(vab, share_values, territorio, anios)
+    res = pbi.annual_summary(detalle, national, config.denominador)
+    edicion = national["edicion"].dropna().iloc[0] if len(national) and national["edicion"].notna().any() else None
+    anual = res.anual.assign(metodo=metodo, metodo_descripcion=pbi.METHODS[metodo] + (
+        f" ({tabla})" if metodo == "tabla" else ""), denominador_descripcion=pbi.DENOMINATORS[config.denominador],
         edicion=edicion)
-    _write(con, "intermedio.pbi_participaciones", participaciones.assign(metodo=metodo))
+    _write(con, "intermedio.pbi_participaciones", share_values.assign(metodo=metodo))
     _write(con, "intermedio.pbi_asignacion", detalle)
     _write(con, "intermedio.pbi_territorio", anual)
-    _write(con, "intermedio.pbi_omitidos", res.omitidos)
-    niveles = {str(a): n for a, n in zip(anual["anio"], anual["nivel"], strict=True)}
+    _write(con, "intermedio.pbi_omitidos", res.omitted)
+    levels = {str(a): n for a, n in zip(anual["anio"], anual["nivel"], strict=True)}
     record_parameters(con, "pbi", {
-        "metodo_participacion": (metodo, pbi.METODOS[metodo] + (f"; archivo {tabla}" if metodo == "tabla" else "")
+        "metodo_participacion": (metodo, pbi.METHODS[metodo] + (f"; archivo {tabla}" if metodo == "tabla" else "")
                                  + ". Valor del territorio = Σ departamentos (y actividades) VAB × participación"),
         "denominador": (config.denominador, "Denominador de pbi_participacion_nacional_pct: "
-                        + pbi.DENOMINADORES[config.denominador] + " (alternativas: "
-                        + "; ".join(f"{k}: {v}" for k, v in pbi.DENOMINADORES.items()) + ")"),
-        "nivel_asignacion": (niveles, "Por año: departamento (VAB de todas las actividades) o "
+                        + pbi.DENOMINATORS[config.denominador] + " (alternativas: "
+                        + "; ".join(f"{k}: {v}" for k, v in pbi.DENOMINATORS.items()) + ")"),
+        "nivel_asignacion": (levels, "Por año: departamento (VAB de todas las actividades) o "
                              "departamento_y_actividad (los 12 cuadros por actividad del INEI)"),
-        "participacion_sin_ventas_en_actividad": (pbi.SIN_VENTAS_EN_ACTIVIDAD, "Si un departamento no tiene "
+        "participacion_sin_ventas_en_actividad": (pbi.NO_SALES_IN_ACTIVITY, "Si un departamento no tiene "
                                                   "ventas declaradas en una actividad, esa celda usa la "
                                                   "participación del departamento en todas las actividades"),
         "correspondencia_ciiu_actividad": ("reference/ciiu_division_actividad_inei.csv", "División CIIU Rev.4 de "
                                            "la empresa → actividad del INEI (referencia.ciiu_division_actividad_inei)"),
         "departamentos": (territorio, "Departamentos de los distritos del territorio: fuera de ellos la "
                           "participación es 0"),
-        "anios_omitidos": (sorted({int(a) for a in res.omitidos["anio"]}), "Años sin cifra porque un "
+        "anios_omitidos": (sorted({int(a) for a in res.omitted["anio"]}), "Años sin cifra porque un "
                            "departamento del territorio no tiene participación (ver intermedio.pbi_omitidos)"),
     })
     for row in anual.itertuples():
@@ -245,32 +245,32 @@ def pbi_asignacion(step: StepContext) -> dict:
     return {"metodo": metodo, "denominador": config.denominador,
             "por_anio": markdown_table(anual[["anio", "vab_territorio_miles_soles", "participacion_nacional_pct",
                                               "nivel"]]),
-            "omitidos": markdown_table(res.omitidos)}
+            "omitidos": markdown_table(res.omitted)}
 
 
-def participaciones_completas(con, years: list[int] | None) -> dg.AssetCheckResult:
-    omitidos = con.execute("SELECT * FROM intermedio.pbi_omitidos ORDER BY ALL").df()
-    respaldo = con.execute(
+def complete_shares(con, years: list[int] | None) -> dg.AssetCheckResult:
+    omitted = con.execute("SELECT * FROM intermedio.pbi_omitidos ORDER BY ALL").df()
+    fallback_cells = con.execute(
         "SELECT anio, count(*) AS celdas, sum(vab_territorio_miles_soles) AS vab_territorio_miles_soles "
         "FROM intermedio.pbi_asignacion WHERE regla_participacion = 'total_departamento' GROUP BY anio ORDER BY anio").df()
-    return dg.AssetCheckResult(passed=omitidos.empty, severity=dg.AssetCheckSeverity.WARN,
-                               metadata={"omitidos": markdown_table(omitidos, limit=50),
-                                         "celdas_con_participacion_total": markdown_table(respaldo)})
+    return dg.AssetCheckResult(passed=omitted.empty, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"omitidos": markdown_table(omitted, limit=50),
+                                         "celdas_con_participacion_total": markdown_table(fallback_cells)})
 
 
-def asignacion_coherente(con, years: list[int] | None) -> dg.AssetCheckResult:
-    malas = con.execute(
+def coherent_allocation(con, years: list[int] | None) -> dg.AssetCheckResult:
+    bad = con.execute(
         """SELECT anio, ubigeo_departamento, actividad, participacion FROM intermedio.pbi_asignacion
            WHERE participacion < 0 OR participacion > 1
               OR vab_territorio_miles_soles > vab_departamento_miles_soles + 1e-6""").df()
-    sumas = con.execute(
+    sums = con.execute(
         """SELECT t.anio, t.vab_territorio_miles_soles, s.suma FROM intermedio.pbi_territorio AS t
            JOIN (SELECT anio, sum(vab_territorio_miles_soles) AS suma FROM intermedio.pbi_asignacion GROUP BY anio)
              AS s USING (anio)
            WHERE abs(t.vab_territorio_miles_soles - s.suma) > 1e-6 * greatest(1, abs(s.suma))""").df()
-    return dg.AssetCheckResult(passed=malas.empty and sumas.empty,
-                               metadata={"celdas_fuera_de_rango": markdown_table(malas),
-                                         "anios_que_no_suman": markdown_table(sumas)})
+    return dg.AssetCheckResult(passed=bad.empty and sums.empty,
+                               metadata={"celdas_fuera_de_rango": markdown_table(bad),
+                                         "anios_que_no_suman": markdown_table(sums)})
 
 
 PBI_MARTS = topic_marts("pbi")
@@ -289,22 +289,22 @@ def indicadores_pbi(step: StepContext) -> dict:
 #: Not partitioned: one edition of INEI's workbook carries every year, and a newer one replaces the series whole.
 all_years = topic_step("pbi", [
     single(dg.AssetSpec(STAGING, group_name=GROUP, kinds={"duckdb", "pandas"},
-                        metadata={"dagster/column_schema": column_schema(INEI_VAB), "tabla": TABLA},
+                        metadata={"dagster/column_schema": column_schema(INEI_VAB), "tabla": TABLE},
                         description="INEI, PBI por departamentos a precios constantes de 2007 (raw/inei/vab/, la "
                                     "edición más reciente y, si están completos, sus 12 cuadros por actividad): cada "
                                     "fila × año validada; cifras inválidas a quarantine.inei_vab"),
            inei_vab_staging,
-           [Check("esquema", STAGING, f"Las filas de {TABLA} cumplen el esquema pandera {INEI_VAB.name} "
-                  "(bloqueante)", inei_vab_esquema, blocking=True),
+           [Check("esquema", STAGING, f"Las filas de {TABLE} cumplen el esquema pandera {INEI_VAB.name} "
+                  "(bloqueante)", inei_vab_schema, blocking=True),
             Check("consistencia", STAGING, "Cada cuadro y año: los 25 departamentos una vez; Lima = sus subfilas (con "
                   "o sin Callao); Σ departamentos = VAB; VAB + impuestos + derechos = PBI; 12 actividades = total del "
-                  f"departamento; todo dentro de {pbi.TOLERANCIA_REDONDEO_MILES} miles × (n + 1) para n cifras "
-                  "sumadas (redondeo de lo impreso). Bloqueante", inei_vab_consistencia, blocking=True)]),
-    single(dg.AssetSpec(DEPARTAMENTOS, deps=[STAGING], group_name=GROUP, kinds={"duckdb", "pandas"},
+                  f"departamento; todo dentro de {pbi.ROUNDING_TOLERANCE_THOUSANDS} miles × (n + 1) para n cifras "
+                  "sumadas (redondeo de lo impreso). Bloqueante", inei_vab_consistency, blocking=True)]),
+    single(dg.AssetSpec(DEPARTMENTS, deps=[STAGING], group_name=GROUP, kinds={"duckdb", "pandas"},
                         description="VAB de los 25 departamentos por año (y actividad), sin las subfilas de Lima y con "
                                     "el Callao fuera de Lima; y las filas nacionales (VAB, impuestos, derechos, PBI)"),
            pbi_departamentos),
-    single(dg.AssetSpec(ASIGNACION, deps=[DEPARTAMENTOS, dg.AssetKey(["intermedio", "empresas_formales"]),
+    single(dg.AssetSpec(ALLOCATION, deps=[DEPARTMENTS, dg.AssetKey(["intermedio", "empresas_formales"]),
                                           dg.AssetKey(["referencia", "tablas"])],
                         group_name=GROUP, kinds={"duckdb", "pandas"},
                         description="Valor agregado del territorio: VAB departamental (por actividad si hay cuadros "
@@ -312,17 +312,17 @@ all_years = topic_step("pbi", [
                                     "formales, o la tabla del usuario); participación nacional sobre el denominador "
                                     "elegido"),
            pbi_asignacion,
-           [Check("participaciones_completas", ASIGNACION, "Advierte si un año con ventas declaradas (o con la tabla "
+           [Check("participaciones_completas", ALLOCATION, "Advierte si un año con ventas declaradas (o con la tabla "
                   "del usuario) queda sin cifra porque un departamento del territorio no tiene participación, y "
                   "cuántas celdas por actividad usaron la participación total del departamento",
-                  participaciones_completas),
-            Check("asignacion_coherente", ASIGNACION, "Participaciones entre 0 y 1, el territorio nunca más que su "
-                  "departamento, y el valor anual igual a la suma de sus celdas (bloqueante)", asignacion_coherente,
+                  complete_shares),
+            Check("asignacion_coherente", ALLOCATION, "Participaciones entre 0 y 1, el territorio nunca más que su "
+                  "departamento, y el valor anual igual a la suma de sus celdas (bloqueante)", coherent_allocation,
                   blocking=True)]),
-    mart_part(PBI_MARTS, [ASIGNACION], GROUP),
+    mart_part(PBI_MARTS, [ALLOCATION], GROUP),
     single(dg.AssetSpec(["intermedio", "indicadores_pbi"], deps=[["marts", m] for m in PBI_MARTS], group_name=GROUP,
                         kinds={"duckdb", "sql"},
                         description="Cifras clave del PBI (pbi_vraem_millones_soles_2007, pbi_participacion_nacional_pct)"),
            indicadores_pbi),
-], yearly=False, config_cls=ParametrosPbi,
+], yearly=False, config_cls=PbiParameters,
    description="PBI departamental del INEI, su asignación al territorio, marts y cifras clave")

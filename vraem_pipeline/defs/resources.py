@@ -16,7 +16,7 @@ def resources() -> dg.Definitions:
         resources={
             # Assets write the run's copy of the operator database; `publicacion` writes the analysts' file from
             # it and swaps the copy in (write-audit-publish).
-            "duckdb": OperatorDatabase(database=str(settings.operacion), almacen=str(settings.warehouse),
+            "duckdb": OperatorDatabase(database=str(settings.operator), almacen=str(settings.warehouse),
                                        espera_bloqueo_s=settings.espera_bloqueo_s,
                                        connection_config=operator_config(settings.memoria, settings.temp_dir)),
             "vraem": VraemConfig(raw_dir=str(settings.raw_dir), territory=str(settings.territory),

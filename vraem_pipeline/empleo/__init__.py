@@ -9,9 +9,9 @@ def _module(module: str):
     return lambda folder, year: [f.path for f in enaho.module_candidates(folder, year, module)]
 
 
-PERSONAS = Source("enaho_personas", inputs.FOLDER, True, enaho.NOMBRE_ESPERADO, _module("500"), "staging/enaho_personas",
-                  "INEI, ENAHO módulo 500", schema.SCHEMA_PERSONAS)
-SALUD = Source("enaho_salud", inputs.FOLDER, True, enaho.NOMBRE_ESPERADO, _module("400"), "staging/enaho_salud",
-               "INEI, ENAHO módulo 400", schema.SCHEMA_SALUD)
+PERSONS = Source("enaho_personas", inputs.FOLDER, True, enaho.EXPECTED_NAME, _module("500"), "staging/enaho_personas",
+                  "INEI, ENAHO módulo 500", schema.SCHEMA_PERSONS)
+HEALTH = Source("enaho_salud", inputs.FOLDER, True, enaho.EXPECTED_NAME, _module("400"), "staging/enaho_salud",
+               "INEI, ENAHO módulo 400", schema.SCHEMA_HEALTH)
 
-TOPIC = Topic("empleo", "Empleo", (PERSONAS, SALUD), key_codes=("empleo_pea_ocupada",))
+TOPIC = Topic("empleo", "Empleo", (PERSONS, HEALTH), key_codes=("empleo_pea_ocupada",))

@@ -24,7 +24,7 @@ from vraem_pipeline.empleo.survey import SINGLE_PSU_DEFAULT, Estimate, SinglePsu
 
 #: Size proxies for "MYPE" jobs. PRODUCE's household-survey definition is not public (sources/enaho.md §3.2
 #: item 6), so the proxy is a parameter; these texts go into the data dictionary as they are.
-VARIANTES_MYPE: dict[str, str] = {
+MYPE_VARIANTS: dict[str, str] = {
     "A": "MYPE aproximada por el tamaño del establecimiento: de 1 a 100 personas (p512a = 1, 2 o 3), es decir "
     "micro (1–10) y pequeña empresa (11–100).",
     "B": "Solo microempresa: establecimientos de hasta 20 personas con 10 trabajadores o menos "
@@ -33,15 +33,15 @@ VARIANTES_MYPE: dict[str, str] = {
     "3 empresa pública).",
     "D": "Variante C sin los trabajadores del hogar (se excluye p507 = 6).",
 }
-VARIANTE_MYPE_DEFAULT = "A"
+MYPE_VARIANT_DEFAULT = "A"
 
 #: How the informal flag of a year was obtained.
-FUENTE_OFICIAL = "oficial"  # INEI's ocupinf, shipped in the file (2007–2023)
-FUENTE_RECONSTRUIDA = "reconstruido"  # rebuilt with INEI's syntax from modules 500 and 400 (2024 onwards)
+OFFICIAL_SOURCE = "oficial"  # INEI's ocupinf, shipped in the file (2007–2023)
+REBUILT_SOURCE = "reconstruido"  # rebuilt with INEI's syntax from modules 500 and 400 (2024 onwards)
 
-_DESCRIPCION_FUENTE = {
-    FUENTE_OFICIAL: "variable ocupinf del INEI",
-    FUENTE_RECONSTRUIDA: "ocupinf reconstruida con la sintaxis del INEI (módulos 500 y 400)",
+_SOURCE_DESCRIPTION = {
+    OFFICIAL_SOURCE: "variable ocupinf del INEI",
+    REBUILT_SOURCE: "ocupinf reconstruida con la sintaxis del INEI (módulos 500 y 400)",
 }
 
 Strata = Literal["estrato", "departamento_estrato"]
@@ -52,10 +52,10 @@ class EmploymentTables:
     """The employment marts and key figures; `fuente_informalidad` records per year where the flag came from."""
 
     evolucion: pd.DataFrame
-    por_tipo: pd.DataFrame
-    por_sexo: pd.DataFrame
+    by_kind_table: pd.DataFrame
+    by_sex_table: pd.DataFrame
     indicadores: pd.DataFrame
-    fuente_informalidad: pd.DataFrame
+    informality_source: pd.DataFrame
 
 
 # --- universe -----------------------------------------------------------------------------------------------
@@ -78,11 +78,11 @@ def is_employed(persons: pd.DataFrame) -> pd.Series:
     return (pd.to_numeric(persons["ocu500"]).astype("Float64") == 1).fillna(False).astype(bool)
 
 
-def is_mype(persons: pd.DataFrame, variant: str = VARIANTE_MYPE_DEFAULT) -> pd.Series:
+def is_mype(persons: pd.DataFrame, variant: str = MYPE_VARIANT_DEFAULT) -> pd.Series:
     """Jobs counted as MYPE under `variant` (see VARIANTES_MYPE). Missing answers never qualify a job as MYPE and
     never exclude it from one (a missing p510 is not public sector)."""
-    if variant not in VARIANTES_MYPE:
-        raise ValueError(f"variante MYPE desconocida {variant!r}; use una de {sorted(VARIANTES_MYPE)}")
+    if variant not in MYPE_VARIANTS:
+        raise ValueError(f"variante MYPE desconocida {variant!r}; use una de {sorted(MYPE_VARIANTS)}")
     p512a = _codes(persons, "p512a")
     if variant == "B":
         return ((p512a == 1) & (_codes(persons, "p512b") <= 10)).fillna(False).astype(bool)
@@ -104,7 +104,7 @@ def informal_flag(persons_year: pd.DataFrame) -> tuple[pd.Series, str | None]:
     contract §4.2 wants the codes absent.
     """
     employed = is_employed(persons_year) & is_resident(persons_year)
-    for column, source in (("ocupinf", FUENTE_OFICIAL), ("ocupinf_reconstruido", FUENTE_RECONSTRUIDA)):
+    for column, source in (("ocupinf", OFFICIAL_SOURCE), ("ocupinf_reconstruido", REBUILT_SOURCE)):
         if column in persons_year.columns and persons_year.loc[employed, column].notna().any():
             return _codes(persons_year, column), source
     return pd.Series(pd.NA, index=persons_year.index, dtype="Int64"), None
@@ -131,8 +131,8 @@ def _estimate_year(
     strata: Strata,
     single_psu: SinglePsu,
 ) -> _YearEstimates:
-    dpto = department(persons)
-    by_department = dpto + "-" + persons["estrato"].astype("string")
+    dept = department(persons)
+    by_department = dept + "-" + persons["estrato"].astype("string")
     design = {
         "w": pd.to_numeric(persons["fac500a"]).astype("Float64"),
         "strata": persons["estrato"] if strata == "estrato" else by_department,
@@ -141,7 +141,7 @@ def _estimate_year(
     }
     one = np.ones(len(persons))
     employed = is_resident(persons) & is_employed(persons)
-    in_territory = dpto.isin(list(departments)).fillna(False).astype(bool)
+    in_territory = dept.isin(list(departments)).fillna(False).astype(bool)
     universe = employed & in_territory
 
     pea = estimate_total(one, domain=universe, **design)
@@ -178,7 +178,7 @@ def compute_employment(
     persons: pd.DataFrame,
     departments: Sequence[str],
     *,
-    mype_variant: str = VARIANTE_MYPE_DEFAULT,
+    mype_variant: str = MYPE_VARIANT_DEFAULT,
     strata: Strata = "estrato",
     single_psu: SinglePsu = SINGLE_PSU_DEFAULT,
 ) -> EmploymentTables:
@@ -192,8 +192,8 @@ def compute_employment(
     departments = [str(d).zfill(2) for d in departments]
     if not departments:
         raise ValueError("la lista de departamentos del territorio está vacía")
-    if mype_variant not in VARIANTES_MYPE:
-        raise ValueError(f"variante MYPE desconocida {mype_variant!r}; use una de {sorted(VARIANTES_MYPE)}")
+    if mype_variant not in MYPE_VARIANTS:
+        raise ValueError(f"variante MYPE desconocida {mype_variant!r}; use una de {sorted(MYPE_VARIANTS)}")
     if strata not in ("estrato", "departamento_estrato"):
         raise ValueError(f"strata debe ser 'estrato' o 'departamento_estrato', no {strata!r}")
     years = [
@@ -201,11 +201,11 @@ def compute_employment(
         for _, group in persons.groupby("anio", sort=True)
     ]
     return EmploymentTables(
-        evolucion=_evolucion(years),
-        por_tipo=_shares_table(years, "by_type", "tipo_empleo", ("formal", "informal")),
-        por_sexo=_shares_table(years, "by_sex", "sexo", ("hombre", "mujer")),
+        evolucion=_evolution(years),
+        by_kind_table=_shares_table(years, "by_type", "tipo_empleo", ("formal", "informal")),
+        by_sex_table=_shares_table(years, "by_sex", "sexo", ("hombre", "mujer")),
         indicadores=_key_figures(years, mype_variant),
-        fuente_informalidad=pd.DataFrame(
+        informality_source=pd.DataFrame(
             {"anio": [y.anio for y in years if y.source], "informal_source": [y.source for y in years if y.source]}
         ),
     )
@@ -248,7 +248,7 @@ def rebuild_validation(persons: pd.DataFrame, departments: Sequence[str]) -> pd.
 # --- tables ---------------------------------------------------------------------------------------------------
 
 
-def _evolucion(years: list[_YearEstimates]) -> pd.DataFrame:
+def _evolution(years: list[_YearEstimates]) -> pd.DataFrame:
     values = {y.anio: y.pea.value for y in years}
     return pd.DataFrame(
         {
@@ -285,7 +285,7 @@ def _shares_table(years: list[_YearEstimates], attribute: str, category: str, la
     return table
 
 
-_UNIDAD_PCT = "%"
+_UNIT_PCT = "%"
 
 
 def _key_figures(years: list[_YearEstimates], mype_variant: str) -> pd.DataFrame:
@@ -309,23 +309,23 @@ def _key_figures(years: list[_YearEstimates], mype_variant: str) -> pd.DataFrame
     for y in years:
         add(y.anio, "empleo_pea_ocupada", y.pea.value, "trabajadores",
             "PEA ocupada residente de los departamentos del territorio (ocu500 = 1, factor fac500a).", y.pea)
-        add(y.anio, "empleo_participacion_nacional_pct", 100 * y.share_national.value, _UNIDAD_PCT,
+        add(y.anio, "empleo_participacion_nacional_pct", 100 * y.share_national.value, _UNIT_PCT,
             "Participación de la PEA ocupada del territorio en la PEA ocupada residente nacional.", y.share_national)
         women = y.by_sex["mujer"][1]
-        add(y.anio, "empleo_mujeres_pct", 100 * women.value, _UNIDAD_PCT,
+        add(y.anio, "empleo_mujeres_pct", 100 * women.value, _UNIT_PCT,
             "Mujeres (p207 = 2) como porcentaje de la PEA ocupada del territorio.", women)
         if y.source is not None:
-            source = _DESCRIPCION_FUENTE[y.source]
+            source = _SOURCE_DESCRIPTION[y.source]
             informal = y.by_type["informal"][1]
             formal = y.by_type["formal"][1]
-            add(y.anio, "empleo_informal_pct", 100 * informal.value, _UNIDAD_PCT,
+            add(y.anio, "empleo_informal_pct", 100 * informal.value, _UNIT_PCT,
                 f"Empleo informal como porcentaje de la PEA ocupada del territorio con condición de informalidad "
                 f"conocida; fuente: {source}.", informal)
-            add(y.anio, "empleo_formal_pct", 100 * formal.value, _UNIDAD_PCT,
+            add(y.anio, "empleo_formal_pct", 100 * formal.value, _UNIT_PCT,
                 f"Empleo formal como porcentaje de la PEA ocupada del territorio; fuente: {source}.", formal)
-            add(y.anio, "empleo_informal_mype_pct", 100 * y.informal_mype.value, _UNIDAD_PCT,
+            add(y.anio, "empleo_informal_mype_pct", 100 * y.informal_mype.value, _UNIT_PCT,
                 f"Empleo informal como porcentaje del empleo en la MYPE del territorio. Variante {mype_variant}: "
-                f"{VARIANTES_MYPE[mype_variant]} Fuente: {source}.", y.informal_mype)
+                f"{MYPE_VARIANTS[mype_variant]} Fuente: {source}.", y.informal_mype)
     table = pd.DataFrame(
         rows, columns=["anio", "indicador", "valor", "unidad", "descripcion", "cv_pct", "referencial"]
     )

@@ -22,25 +22,25 @@ import pandas as pd
 #: Rebuilt vs official ocupinf, years with both: the rebuild is accepted when the weighted informal rate differs
 #: by at most this many percentage points (national and territory) and at least this share of rows agree.
 #: ±1 pp is what docs/sources.md suggests; row agreement below 95 % would mean a wrong rule, not sampling noise.
-TOLERANCIA_PP = 1.0
-COINCIDENCIA_MINIMA_PCT = 95.0
+TOLERANCE_PP = 1.0
+MIN_AGREEMENT_PCT = 95.0
 
 PERSON_KEY = ["conglome", "vivienda", "hogar", "codperso"]
 
 #: Module-500 inputs of the rule.
-INSUMOS_M500 = ["ocu500", "p507", "p510", "p510a1", "p512a", "p512b", "p506r4"]
+INPUTS_M500 = ["ocu500", "p507", "p510", "p510a1", "p512a", "p512b", "p506r4"]
 
 #: Module-400 inputs: who pays each health insurance (1 = su centro de trabajo). p419a6/a7 (university and
 #: private school insurance) are not in INEI's list.
-INSUMOS_M400 = ["p419a1", "p419a2", "p419a3", "p419a4", "p419a5", "p419a8"]
+INPUTS_M400 = ["p419a1", "p419a2", "p419a3", "p419a4", "p419a5", "p419a8"]
 
 #: CIIU Rev.4 classes of government activity: always in the corporate/government sector.
-_CIIU_GOBIERNO = [8411, 8412, 8413, 8421, 8422, 8423, 8430]
+_CIIU_GOVERNMENT = [8411, 8412, 8413, 8421, 8422, 8423, 8430]
 
 INFORMAL, FORMAL = 1, 2
 
 #: ILO sector of the main job as INEI codes it.
-SECTOR_CODIGOS = {1: "sector formal", 2: "sector informal", 3: "hogar con servicio doméstico", 9: "no determinado"}
+SECTOR_CODES = {1: "sector formal", 2: "sector informal", 3: "hogar con servicio doméstico", 9: "no determinado"}
 
 
 def rebuild_ocupinf(m500: pd.DataFrame, m400: pd.DataFrame) -> pd.DataFrame:
@@ -50,8 +50,8 @@ def rebuild_ocupinf(m500: pd.DataFrame, m400: pd.DataFrame) -> pd.DataFrame:
     aligned by position. Rows not employed (`ocu500 != 1`) get <NA> in both columns, as in INEI's files.
     """
     keys = _join_keys(m500, m400)
-    _require(m500, keys + INSUMOS_M500, "módulo 500")
-    _require(m400, keys + INSUMOS_M400, "módulo 400")
+    _require(m500, keys + INPUTS_M500, "módulo 500")
+    _require(m400, keys + INPUTS_M400, "módulo 400")
     for frame, name in ((m500, "módulo 500"), (m400, "módulo 400")):
         duplicated = frame.duplicated(keys)
         if duplicated.any():
@@ -59,19 +59,19 @@ def rebuild_ocupinf(m500: pd.DataFrame, m400: pd.DataFrame) -> pd.DataFrame:
                 f"{name}: {int(duplicated.sum())} personas con clave repetida ({', '.join(keys)}); "
                 "la reconstrucción une 1:1 y necesita claves únicas (valide el módulo antes)"
             )
-    insurance = m400[keys + INSUMOS_M400]
-    joined = m500[keys + INSUMOS_M500].merge(insurance, on=keys, how="left", validate="one_to_one")
-    v = {c: _num(joined[c]) for c in INSUMOS_M500 + INSUMOS_M400}
-    ocupado = v["ocu500"] == 1
+    insurance = m400[keys + INPUTS_M400]
+    joined = m500[keys + INPUTS_M500].merge(insurance, on=keys, how="left", validate="one_to_one")
+    v = {c: _num(joined[c]) for c in INPUTS_M500 + INPUTS_M400}
+    employed = v["ocu500"] == 1
 
     sector = _ilo_sector(v)
     ocupinf = _informal_flag(v, sector)
 
     out = joined[keys].copy()
-    out["ocupinf"] = pd.array(np.where(ocupado & ~np.isnan(ocupinf), ocupinf, np.nan), dtype="Float64").astype(
+    out["ocupinf"] = pd.array(np.where(employed & ~np.isnan(ocupinf), ocupinf, np.nan), dtype="Float64").astype(
         "Int64"
     )
-    out["sector"] = pd.array(np.where(ocupado, sector, np.nan), dtype="Float64").astype("Int64")
+    out["sector"] = pd.array(np.where(employed, sector, np.nan), dtype="Float64").astype("Int64")
     out.index = m500.index
     return out
 
@@ -114,7 +114,7 @@ def _ilo_sector(v: dict[str, np.ndarray]) -> np.ndarray:
     hogar = np.where(p507 == 6, 0.0, hogar)
     hogar = np.where((a_rev4 == 2) & (hogar == 0) & _gt(num, 3), 1.0, hogar)  # quasi-corporations
     hogar = np.where((hogar == 1) & _isin(p507, 5, 7), 0.0, hogar)
-    hogar = np.where(_isin(p506r4, *_CIIU_GOBIERNO), 1.0, hogar)
+    hogar = np.where(_isin(p506r4, *_CIIU_GOVERNMENT), 1.0, hogar)
     hogar = np.where((hogar == 0) & (p507 == 7) & (p510 == 2), 1.0, hogar)
 
     # 4. ILO sector.
@@ -135,11 +135,11 @@ def _informal_flag(v: dict[str, np.ndarray], sector: np.ndarray) -> np.ndarray:
         [p507 == 2, p507 == 1, _isin(p507, 5, 7), _isin(p507, 3, 4, 6)], [1.0, 2.0, 3.0, 4.0], np.nan
     )
     employer_pays = np.zeros(len(p507), dtype=bool)
-    for column in INSUMOS_M400:
+    for column in INPUTS_M400:
         employer_pays |= v[column] == 1
-    seguro = np.where(employer_pays, 2.0, 1.0)
+    insurance_flag = np.where(employer_pays, 2.0, 1.0)
 
-    flag = np.where(cat == 4, seguro, np.nan)
+    flag = np.where(cat == 4, insurance_flag, np.nan)
     flag = np.where(cat == 3, INFORMAL, flag)
     flag = np.where(_isin(cat, 1, 2) & (sector == 1), FORMAL, flag)
     flag = np.where(_isin(cat, 1, 2) & (sector == 2), INFORMAL, flag)

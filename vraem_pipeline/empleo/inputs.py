@@ -6,7 +6,7 @@ from pathlib import Path
 
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.empleo import schema
-from vraem_pipeline.empleo.informality import INSUMOS_M400, PERSON_KEY
+from vraem_pipeline.empleo.informality import INPUTS_M400, PERSON_KEY
 from vraem_pipeline.sources import enaho
 from vraem_pipeline.sources.textfiles import ParsedText
 
@@ -27,9 +27,9 @@ def _read_module_year(raw_dir: Path, anio: int, module: str, columns, optional=(
     return [(parsed, "; ".join(x for x in (f"módulo {module}", enaho.check_survey_code(found, anio)) if x))]
 
 
-def read_personas_year(raw_dir: Path, anio: int) -> list[tuple[ParsedText, str]]:
-    return _read_module_year(raw_dir, anio, "500", schema.COLUMNAS_M500, optional=schema.OPCIONALES_M500)
+def read_persons_year(raw_dir: Path, anio: int) -> list[tuple[ParsedText, str]]:
+    return _read_module_year(raw_dir, anio, "500", schema.COLUMNS_M500, optional=schema.OPTIONAL_M500)
 
 
-def read_salud_year(raw_dir: Path, anio: int) -> list[tuple[ParsedText, str]]:
-    return _read_module_year(raw_dir, anio, "400", PERSON_KEY + INSUMOS_M400)
+def read_health_year(raw_dir: Path, anio: int) -> list[tuple[ParsedText, str]]:
+    return _read_module_year(raw_dir, anio, "400", PERSON_KEY + INPUTS_M400)

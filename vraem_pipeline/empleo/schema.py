@@ -15,15 +15,15 @@ import pandas as pd
 import pandera.pandas as pa
 
 #: Person key within a survey year (a person is unique per `anio`; the same codes recur across years).
-CLAVE_PERSONA = ["anio", "conglome", "vivienda", "hogar", "codperso"]
+PERSON_YEAR_KEY = ["anio", "conglome", "vivienda", "hogar", "codperso"]
 
 #: Departments by INEI code (first two digits of the ubigeo); 07 is Callao.
-DEPARTAMENTOS = [f"{code:02d}" for code in range(1, 26)]
+DEPARTMENTS = [f"{code:02d}" for code in range(1, 26)]
 
 #: Years whose module-500 file ships INEI's `ocupinf` (absent from 2024 on: sources/enaho.md §0).
-ANIOS_CON_OCUPINF = range(2007, 2024)
+YEARS_WITH_OCUPINF = range(2007, 2024)
 
-_UNIDAD_CODIGO = {"unidad": "código"}
+_UNIT_CODE = {"unidad": "código"}
 
 
 def _rule(builtin, *args, name: str, **kwargs) -> pa.Check:
@@ -38,7 +38,7 @@ def _codes(name: str, values, description: str, *, nullable: bool = True, rule: 
         checks=_rule(pa.Check.isin, list(values), name=rule or f"{name}_en_dominio"),
         nullable=nullable,
         description=description,
-        metadata=_UNIDAD_CODIGO,
+        metadata=_UNIT_CODE,
     )
 
 
@@ -48,19 +48,19 @@ def _key(name: str, width: int, description: str) -> pa.Column:
         checks=_rule(pa.Check.str_matches, rf"^\d{{{width}}}$", name=f"{name}_{width}_digitos"),
         nullable=False,
         description=description,
-        metadata=_UNIDAD_CODIGO,
+        metadata=_UNIT_CODE,
     )
 
 
-def _ocupados_have_weight(df):
+def _employed_have_weight(df):
     return (df["ocu500"] != 1).fillna(True) | df["fac500a"].notna()
 
 
-def _ocupados_have_category(df):
+def _employed_have_category(df):
     return (df["ocu500"] != 1).fillna(True) | df["p507"].notna()
 
 
-_COLUMNAS = {
+_COLUMNS = {
     "anio": pa.Column(
         "Int64",
         checks=_rule(pa.Check.in_range, 2004, 2100, name="anio_valido"),
@@ -92,11 +92,11 @@ _COLUMNAS = {
         str,
         checks=[
             _rule(pa.Check.str_matches, r"^\d{6}$", name="ubigeo_6_digitos"),
-            pa.Check(lambda s: s.str[:2].isin(DEPARTAMENTOS), name="ubigeo_departamento_01_25"),
+            pa.Check(lambda s: s.str[:2].isin(DEPARTMENTS), name="ubigeo_departamento_01_25"),
         ],
         nullable=False,
         description="Ubigeo INEI del distrito (DDPPdd); sus dos primeros dígitos son el departamento.",
-        metadata=_UNIDAD_CODIGO,
+        metadata=_UNIT_CODE,
     ),
     "dominio": _codes(
         "dominio", range(1, 9),
@@ -138,7 +138,7 @@ _COLUMNAS = {
         checks=_rule(pa.Check.in_range, 100, 9999, name="ciiu_rev4_hasta_4_digitos"),
         nullable=True,
         description="Rama de actividad de la ocupación principal, clase CIIU Rev.4 como número (0111 → 111).",
-        metadata=_UNIDAD_CODIGO,
+        metadata=_UNIT_CODE,
     ),
     "p507": _codes(
         "p507", range(1, 8),
@@ -187,36 +187,36 @@ _COLUMNAS = {
 }
 
 #: Columns added after reading (rebuild) or absent in some years: not required of every frame.
-_OPCIONALES = {"ocupinf"}
+_OPTIONAL = {"ocupinf"}
 
 #: Columns that the module-500 reader must find in the file (the lineage columns are added by the reader).
-COLUMNAS_M500 = [c for c in _COLUMNAS if c not in _OPCIONALES and c not in ("anio", "archivo", "registro")]
+COLUMNS_M500 = [c for c in _COLUMNS if c not in _OPTIONAL and c not in ("anio", "archivo", "registro")]
 
 #: Module-500 columns read when present.
-OPCIONALES_M500 = ["ocupinf"]
+OPTIONAL_M500 = ["ocupinf"]
 
 
-def schema_personas(*, ocupinf_requerido: bool = False, ocupinf_ausente: bool = False) -> pa.DataFrameSchema:
+def schema_persons(*, ocupinf_required: bool = False, ocupinf_absent: bool = False) -> pa.DataFrameSchema:
     """The staging schema. `ocupinf_requerido` makes the official flag mandatory (2007–2023);
     `ocupinf_ausente` warns if a year that should not ship it does (a re-release worth noticing)."""
     columns = {}
-    for name, column in _COLUMNAS.items():
-        required = name not in _OPCIONALES or (name == "ocupinf" and ocupinf_requerido)
+    for name, column in _COLUMNS.items():
+        required = name not in _OPTIONAL or (name == "ocupinf" and ocupinf_required)
         column = copy.deepcopy(column)  # set_name and required mutate the column: keep the templates intact
         column.required = required
         columns[name] = column.set_name(name)
     checks = [
-        pa.Check(_ocupados_have_weight, name="fac500a_presente_en_ocupados"),
-        pa.Check(_ocupados_have_category, name="p507_presente_en_ocupados", raise_warning=True),
+        pa.Check(_employed_have_weight, name="fac500a_presente_en_ocupados"),
+        pa.Check(_employed_have_category, name="p507_presente_en_ocupados", raise_warning=True),
     ]
-    if ocupinf_ausente:
+    if ocupinf_absent:
         checks.append(
             pa.Check(lambda df: "ocupinf" not in df.columns, name="ocupinf_ausente_desde_2024", raise_warning=True)
         )
     return pa.DataFrameSchema(
         columns,
         checks=checks,
-        unique=CLAVE_PERSONA,
+        unique=PERSON_YEAR_KEY,
         report_duplicates="exclude_first",
         coerce=True,
         name="staging.enaho_personas",
@@ -227,14 +227,14 @@ def schema_personas(*, ocupinf_requerido: bool = False, ocupinf_ausente: bool = 
 
 def schema_for_year(year: int) -> pa.DataFrameSchema:
     """The schema with the year's `ocupinf` expectation (required up to 2023, absent from 2024)."""
-    return schema_personas(ocupinf_requerido=year in ANIOS_CON_OCUPINF, ocupinf_ausente=year >= 2024)
+    return schema_persons(ocupinf_required=year in YEARS_WITH_OCUPINF, ocupinf_absent=year >= 2024)
 
 
 #: The schema with no year-specific expectation (e.g. for a multi-year staging table).
-SCHEMA_PERSONAS = schema_personas()
+SCHEMA_PERSONS = schema_persons()
 
 
-def _quien_paga(name: str, what: str) -> pa.Column:
+def _who_pays(name: str, what: str) -> pa.Column:
     return _codes(
         name, range(1, 6),
         f"¿Quién paga el seguro {what}? 1 su centro de trabajo, 2 usted mismo, 3 es jubilado, 4 un familiar, "
@@ -245,23 +245,23 @@ def _quien_paga(name: str, what: str) -> pa.Column:
 
 #: Module 400 (health): only the key and who pays each insurance, what the informality rebuild needs (§2.4, §3.3:
 #: an employee is formal when the workplace pays some insurance, p419aX = 1).
-SCHEMA_SALUD = pa.DataFrameSchema(
+SCHEMA_HEALTH = pa.DataFrameSchema(
     {
-        "anio": _COLUMNAS["anio"],
-        "archivo": _COLUMNAS["archivo"],
-        "registro": _COLUMNAS["registro"],
-        "conglome": _COLUMNAS["conglome"],
-        "vivienda": _COLUMNAS["vivienda"],
-        "hogar": _COLUMNAS["hogar"],
-        "codperso": _COLUMNAS["codperso"],
-        "p419a1": _quien_paga("p419a1", "EsSalud"),
-        "p419a2": _quien_paga("p419a2", "privado de salud"),
-        "p419a3": _quien_paga("p419a3", "de una entidad prestadora de salud (EPS)"),
-        "p419a4": _quien_paga("p419a4", "de las Fuerzas Armadas o Policiales"),
-        "p419a5": _quien_paga("p419a5", "Integral de Salud (SIS)"),
-        "p419a8": _quien_paga("p419a8", "de otro tipo"),
+        "anio": _COLUMNS["anio"],
+        "archivo": _COLUMNS["archivo"],
+        "registro": _COLUMNS["registro"],
+        "conglome": _COLUMNS["conglome"],
+        "vivienda": _COLUMNS["vivienda"],
+        "hogar": _COLUMNS["hogar"],
+        "codperso": _COLUMNS["codperso"],
+        "p419a1": _who_pays("p419a1", "EsSalud"),
+        "p419a2": _who_pays("p419a2", "privado de salud"),
+        "p419a3": _who_pays("p419a3", "de una entidad prestadora de salud (EPS)"),
+        "p419a4": _who_pays("p419a4", "de las Fuerzas Armadas o Policiales"),
+        "p419a5": _who_pays("p419a5", "Integral de Salud (SIS)"),
+        "p419a8": _who_pays("p419a8", "de otro tipo"),
     },
-    unique=CLAVE_PERSONA,
+    unique=PERSON_YEAR_KEY,
     report_duplicates="exclude_first",
     coerce=True,
     name="staging.enaho_salud",

@@ -26,7 +26,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 #: CV (in %) above which INEI-style tables flag an estimate as "referencial". Exactly 15 is not flagged.
-UMBRAL_CV_REFERENCIAL = 15.0
+INDICATIVE_CV_THRESHOLD = 15.0
 
 SinglePsu = Literal["certainty", "center", "fail"]
 
@@ -53,7 +53,7 @@ class Estimate:
     @property
     def referencial(self) -> bool:
         """True when the CV exceeds 15 %: exactly 15 is still publishable as a firm figure."""
-        return bool(self.cv_pct > UMBRAL_CV_REFERENCIAL)
+        return bool(self.cv_pct > INDICATIVE_CV_THRESHOLD)
 
 
 def estimate_total(

@@ -23,7 +23,7 @@ def find_padron_year(raw_dir: Path, anio: int) -> list[TextSource]:
     padron.check_cuts_match_year(cuts, anio)
     cut = padron.latest_cut(folder)
     ignored = sorted(c.path.name for c in cuts if c.path != cut.path)
-    return [TextSource(cut.path, partial(padron.load_cut, cut=cut), padron.nota_del_corte(cut, ignored))]
+    return [TextSource(cut.path, partial(padron.load_cut, cut=cut), padron.cut_note(cut, ignored))]
 
 
 def find_ventas_year(raw_dir: Path, anio: int) -> list[TextSource]:
@@ -39,7 +39,7 @@ def cuts_read(con, years: list[int] | None, fuente: str = "padron_ruc") -> pd.Da
                        [fuente]).fetchall()
     out = []
     for anio, archivo in rows:
-        corte = padron.cut_of_name(archivo)
-        out.append({"anio": int(anio), "archivo": Path(archivo).name, "corte": corte,
-                    "cierre": corte is not None and padron.is_year_close(corte)})
+        padron_cut = padron.cut_of_name(archivo)
+        out.append({"anio": int(anio), "archivo": Path(archivo).name, "corte": padron_cut,
+                    "cierre": padron_cut is not None and padron.is_year_close(padron_cut)})
     return pd.DataFrame(out, columns=["anio", "archivo", "corte", "cierre"])

@@ -43,9 +43,9 @@ class FormalFirmRule:
 
 
 #: Warning threshold for firms whose activity text matches no CIIU class (docs/sources.md: target < 1 %).
-MAX_SIN_CLASIFICAR_PCT = 1.0
+MAX_UNCLASSIFIED_PCT = 1.0
 
-ESTRATOS = pd.DataFrame({"estrato": ["micro", "pequena", "mediana", "grande"], "orden": [1, 2, 3, 4]})
+SIZE_STRATA = pd.DataFrame({"estrato": ["micro", "pequena", "mediana", "grande"], "orden": [1, 2, 3, 4]})
 
 
 def write_activity_map(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

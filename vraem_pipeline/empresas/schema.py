@@ -33,7 +33,7 @@ def lineage() -> dict[str, pa.Column]:
     }
 
 
-def _periodo_publicacion_del_anio(df: pd.DataFrame) -> pd.Series:
+def _publication_period_of_year(df: pd.DataFrame) -> pd.Series:
     """A row's PERIODO_PUBLICACION, when it has a well-formed one, is of the folder's year. A missing period is
     no evidence (the row is its cut's); a malformed one is `periodo_aaaamm`'s business, not this rule's."""
     periodo = df["periodo_publicacion"].astype("string")
@@ -42,8 +42,8 @@ def _periodo_publicacion_del_anio(df: pd.DataFrame) -> pd.Series:
     return ~formed | same_year
 
 
-#: SQL of `_periodo_publicacion_del_anio` (`{anio}` is the load's year, as in the customs date rule).
-_PERIODO_DEL_ANIO_SQL = ("{periodo_publicacion} IS NULL OR NOT (length({periodo_publicacion}) = 6 AND "
+#: SQL of `_publication_period_of_year` (`{anio}` is the load's year, as in the customs date rule).
+_PERIOD_OF_YEAR_SQL = ("{periodo_publicacion} IS NULL OR NOT (length({periodo_publicacion}) = 6 AND "
                          "{periodo_publicacion} GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]') "
                          "OR left({periodo_publicacion}, 4) = CAST({anio} AS VARCHAR)")
 
@@ -77,9 +77,9 @@ PADRON = pa.DataFrameSchema(
     },
     # a stray row of another year is quarantined here; a cut whose rows are mostly of another period than its
     # name is refused whole before (sources/periodos.py)
-    checks=[pa.Check(_periodo_publicacion_del_anio, name="periodo_publicacion_del_anio",
+    checks=[pa.Check(_publication_period_of_year, name="periodo_publicacion_del_anio",
                      error="periodo_publicacion_del_anio",
-                     statistics={"sql": _PERIODO_DEL_ANIO_SQL, "columnas": ["periodo_publicacion", "anio"]})],
+                     statistics={"sql": _PERIOD_OF_YEAR_SQL, "columnas": ["periodo_publicacion", "anio"]})],
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",
     strict=True,
@@ -92,7 +92,7 @@ def _finite(s: pd.Series) -> pd.Series:
     return pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index)
 
 
-def _ejercicio_del_anio(df: pd.DataFrame) -> pd.Series:
+def _fiscal_year_of_year(df: pd.DataFrame) -> pd.Series:
     return df["ejercicio"] == df["anio"]
 
 
@@ -107,7 +107,7 @@ VENTAS = pa.DataFrameSchema(
                                   metadata={"unidad": "soles"}),
         **lineage(),
     },
-    checks=[pa.Check(_ejercicio_del_anio, name="ejercicio_del_anio", error="ejercicio_del_anio",
+    checks=[pa.Check(_fiscal_year_of_year, name="ejercicio_del_anio", error="ejercicio_del_anio",
                      statistics={"sql": "{ejercicio} = {anio}", "columnas": ["ejercicio", "anio"]})],
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",

@@ -7,7 +7,7 @@ from vraem_pipeline.core.catalog import Source, Topic
 from vraem_pipeline.exportaciones import inputs, schema
 from vraem_pipeline.sources import aduanas
 
-EXPORTACIONES = Source("exportaciones", inputs.FOLDER, True, aduanas.NOMBRE_ESPERADO,
+EXPORTACIONES = Source("exportaciones", inputs.FOLDER, True, aduanas.EXPECTED_NAME,
                        lambda folder, year: [f.path for f in aduanas.find_files(folder)[0]], "staging/exportaciones",
                        "SUNAT, Aduanas, exportaciones definitivas", schema.EXPORTACIONES)
 

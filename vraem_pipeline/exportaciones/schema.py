@@ -67,7 +67,7 @@ def _date_rule_sql() -> str:
                         for c in ("fecha_numeracion", "fecha_embarque"))
 
 
-SIN_CLAVE = "vacío en las líneas de la entrega en texto sin clave de línea"
+KEYLESS = "vacío en las líneas de la entrega en texto sin clave de línea"
 
 
 def _amount(description: str, unidad: str, nullable: bool, rule: str) -> pa.Column:
@@ -87,12 +87,12 @@ EXPORTACIONES = pa.DataFrameSchema(
         "cadu": pa.Column(str, pa.Check.str_matches(r"^\d{3}$", error="aduana_3_digitos"),
                           description="Código de la aduana de despacho", metadata={"unidad": "código"}),
         "fano": pa.Column("int64", pa.Check.in_range(1990, 2100, error="anio_dam_valido"), nullable=True,
-                          description=f"Año de la DAM ({SIN_CLAVE})", metadata={"unidad": "año"}),
+                          description=f"Año de la DAM ({KEYLESS})", metadata={"unidad": "año"}),
         "ndcl": pa.Column(str, pa.Check.str_matches(r"^\d{6,}$", error="numero_dam"), nullable=True,
-                          description=f"Número de la DAM (declaración aduanera de mercancías; {SIN_CLAVE})",
+                          description=f"Número de la DAM (declaración aduanera de mercancías; {KEYLESS})",
                           metadata={"unidad": "código"}),
         "nser": pa.Column("int64", pa.Check.ge(1, error="serie_positiva"), nullable=True,
-                          description=f"Número de serie (ítem) dentro de la DAM ({SIN_CLAVE})",
+                          description=f"Número de serie (ítem) dentro de la DAM ({KEYLESS})",
                           metadata={"unidad": "número"}),
         "fecha_numeracion": pa.Column("date", nullable=True, description="Fecha de numeración de la DAM",
                                       metadata={"unidad": "fecha"}),

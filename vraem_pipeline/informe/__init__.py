@@ -1,6 +1,6 @@
 """The annual report and the analysts' workbook, generated from the published warehouse.
 
-`vraem report --year N` and the Dagster asset `informe/anual` both call `escribir_informe`: the HTML page
+`vraem report --year N` and the Dagster asset `informe/anual` both call `write_report`: the HTML page
 (self-contained: charts as inline SVG, no network needed to open it), the `.xlsx` workbook beside it and,
 where a Chromium is installed, the PDF of the same page.
 """
@@ -14,17 +14,17 @@ from pathlib import Path
 import jinja2
 
 from vraem_pipeline.informe import formato, graficos, libro, navegador
-from vraem_pipeline.informe.datos import CV_REFERENCIAL_PCT, TEMAS, Informe, leer
+from vraem_pipeline.informe.datos import CV_INDICATIVE_PCT, REPORT_TOPICS, Report, read_report
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
-class ArchivosInforme:
+class ReportFiles:
     html: Path
     xlsx: Path
     pdf: Path | None  # None when no Chromium was found (the reason is in `aviso`)
-    aviso: str | None = None
+    pdf_warning: str | None = None
 
 
 def _environment() -> jinja2.Environment:
@@ -34,45 +34,45 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render(informe: Informe) -> str:
+def render(informe: Report) -> str:
     """The report's HTML for one year, charts included."""
     temas = []
-    for tema in TEMAS:
+    for tema in REPORT_TOPICS:
         charts = [
             {"mart": g.mart, "titulo": g.titulo, "cv": g.cv, "tipo": g.tipo,
-             "svg": graficos.dibujar(g, informe.tablas[g.mart], informe.series[g.mart], informe.anio)}
+             "svg": graficos.draw(g, informe.tablas[g.mart], informe.series[g.mart], informe.anio)}
             for g in tema.graficos
         ]
-        has_data = all(code in informe.clave for code in tema.codigos)
+        has_data = all(code in informe.clave for code in tema.codes)
         temas.append({"clave": tema.clave, "titulo": tema.titulo, "graficos": charts, "tiene_datos": has_data})
-    fin = informe.ejecucion.get("fin")
-    run = informe.ejecucion.get("run_id")
+    fin = informe.run_info.get("fin")
+    run = informe.run_info.get("run_id")
     elaboracion = ("PRODUCE, con vraem-pipeline a partir del almacén publicado"
                    + (f" (ejecución {run[:8]}, {fin:%Y-%m-%d %H:%M} UTC)." if run and fin else "."))
     return _environment().get_template("informe.html.j2").render(
-        i=informe, temas=temas, elaboracion=elaboracion, cv_referencial=CV_REFERENCIAL_PCT)
+        i=informe, temas=temas, elaboracion=elaboracion, cv_referencial=CV_INDICATIVE_PCT)
 
 
-def nombre_base(informe: Informe) -> str:
+def base_name(informe: Report) -> str:
     """`informe_vraem_2024`: the territory's name as a file name."""
     slug = formato.slug(informe.territorio)
     return f"informe_{slug}_{informe.anio}"
 
 
-def escribir_informe(warehouse: Path | str, anio: int, out: Path | str, *, pdf: bool = True) -> ArchivosInforme:
+def write_report(warehouse: Path | str, anio: int, out: Path | str, *, pdf: bool = True) -> ReportFiles:
     """Writes `<out>/informe_<territorio>_<año>.html`, `.xlsx` and (with Chromium) `.pdf`."""
-    informe = leer(warehouse, anio)
+    informe = read_report(warehouse, anio)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    base = out / nombre_base(informe)
+    base = out / base_name(informe)
     html = base.with_suffix(".html")
     html.write_text(render(informe), encoding="utf-8")
     xlsx = base.with_suffix(".xlsx")
-    libro.escribir_libro(warehouse, anio, xlsx, informe.territorio)
-    pdf_path, aviso = None, None
+    libro.write_workbook(warehouse, anio, xlsx, informe.territorio)
+    pdf_path, pdf_warning = None, None
     if pdf:
         try:
-            pdf_path = navegador.imprimir_pdf(html, base.with_suffix(".pdf"))
+            pdf_path = navegador.print_pdf(html, base.with_suffix(".pdf"))
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # the page and tables stand without it
-            aviso = str(exc) if isinstance(exc, navegador.SinNavegador) else f"PDF no generado: {exc}"
-    return ArchivosInforme(html, xlsx, pdf_path, aviso)
+            pdf_warning = str(exc) if isinstance(exc, navegador.BrowserNotFound) else f"PDF no generado: {exc}"
+    return ReportFiles(html, xlsx, pdf_path, pdf_warning)

@@ -22,7 +22,7 @@ from vraem_pipeline.core.databases import table_exists
 
 
 @dataclass(frozen=True)
-class Grafico:
+class Chart:
     """One chart: one marts table of contract §4.1, drawn for the report's year (or its series)."""
 
     mart: str
@@ -30,20 +30,20 @@ class Grafico:
     tipo: str  # "evolucion": bars over the years; "distribucion": the year's categories
     valor: str
     unidad: str  # how the bars' labels are written: "entero", "millones", "pct"
-    categoria: str | None = None  # column with the category label (distribucion)
+    category: str | None = None  # column with the category label (distribucion)
     codigo: str | None = None  # column with the category code, looked up in etiquetas_informe.csv
     var: str | None = None  # the annual-change column drawn under each year (evolucion)
     cv: bool = False  # the mart has `cv_pct` and `referencial` (survey estimates)
-    maximo: int = 8  # categories drawn; the rest are summed as "Otros"
+    max_value: int = 8  # categories drawn; the rest are summed as "Otros"
 
 
 @dataclass(frozen=True)
-class Tema:
+class ReportTopic:
     """A block of the report: a topic of the registry (its sources, the parameters that shape it, the key figure
     whose `fuente` heads its source line) and its charts."""
 
     topic: Topic
-    graficos: tuple[Grafico, ...]
+    graficos: tuple[Chart, ...]
 
     @property
     def clave(self) -> str:
@@ -62,59 +62,59 @@ class Tema:
         return (self.topic.name, *self.topic.parameters)
 
     @property
-    def codigos(self) -> tuple[str, ...]:  # indicadores_clave codes whose `fuente` text heads the source line
+    def codes(self) -> tuple[str, ...]:  # indicadores_clave codes whose `fuente` text heads the source line
         return self.topic.key_codes
 
 
-TEMAS: tuple[Tema, ...] = (
-    Tema(topic("empresas"), (
-        Grafico("empresas_evolucion", "Número de empresas formales", "evolucion", "n_empresas", "entero",
+REPORT_TOPICS: tuple[ReportTopic, ...] = (
+    ReportTopic(topic("empresas"), (
+        Chart("empresas_evolucion", "Número de empresas formales", "evolucion", "n_empresas", "entero",
                 var="var_pct"),
-        Grafico("empresas_por_sector", "Empresas formales por sector económico (%)", "distribucion",
+        Chart("empresas_por_sector", "Empresas formales por sector económico (%)", "distribucion",
                 "participacion_pct", "pct", codigo="sector"),
-        Grafico("empresas_por_departamento", "Empresas formales por departamento (%)", "distribucion",
-                "participacion_pct", "pct", categoria="departamento"),
-        Grafico("empresas_por_estrato", "Empresas formales por estrato empresarial (%)", "distribucion",
+        Chart("empresas_por_departamento", "Empresas formales por departamento (%)", "distribucion",
+                "participacion_pct", "pct", category="departamento"),
+        Chart("empresas_por_estrato", "Empresas formales por estrato empresarial (%)", "distribucion",
                 "participacion_pct", "pct", codigo="estrato"),
     )),
-    Tema(topic("empleo"), (
-        Grafico("empleo_evolucion", "PEA ocupada (trabajadores)", "evolucion", "pea_ocupada", "entero",
+    ReportTopic(topic("empleo"), (
+        Chart("empleo_evolucion", "PEA ocupada (trabajadores)", "evolucion", "pea_ocupada", "entero",
                 var="var_pct", cv=True),
-        Grafico("empleo_por_tipo", "PEA ocupada por tipo de empleo (%)", "distribucion", "participacion_pct",
+        Chart("empleo_por_tipo", "PEA ocupada por tipo de empleo (%)", "distribucion", "participacion_pct",
                 "pct", codigo="tipo_empleo", cv=True),
-        Grafico("empleo_por_sexo", "PEA ocupada por sexo (%)", "distribucion", "participacion_pct", "pct",
+        Chart("empleo_por_sexo", "PEA ocupada por sexo (%)", "distribucion", "participacion_pct", "pct",
                 codigo="sexo", cv=True),
     )),
-    Tema(topic("exportaciones"), (
-        Grafico("exportaciones_evolucion", "Exportaciones (millones de US$ FOB)", "evolucion", "fob_millones_usd",
+    ReportTopic(topic("exportaciones"), (
+        Chart("exportaciones_evolucion", "Exportaciones (millones de US$ FOB)", "evolucion", "fob_millones_usd",
                 "millones", var="var_pct"),
-        Grafico("exportaciones_por_destino", "Exportaciones por país de destino (%)", "distribucion",
-                "participacion_pct", "pct", categoria="pais"),
-        Grafico("exportaciones_por_producto", "Exportaciones por producto (clase CIIU Rev.4, %)", "distribucion",
-                "participacion_pct", "pct", categoria="producto", maximo=6),
-        Grafico("exportaciones_por_departamento", "Exportaciones por departamento de origen (%)", "distribucion",
-                "participacion_pct", "pct", categoria="departamento"),
+        Chart("exportaciones_por_destino", "Exportaciones por país de destino (%)", "distribucion",
+                "participacion_pct", "pct", category="pais"),
+        Chart("exportaciones_por_producto", "Exportaciones por producto (clase CIIU Rev.4, %)", "distribucion",
+                "participacion_pct", "pct", category="producto", max_value=6),
+        Chart("exportaciones_por_departamento", "Exportaciones por departamento de origen (%)", "distribucion",
+                "participacion_pct", "pct", category="departamento"),
     )),
-    Tema(topic("credito"), (
-        Grafico("credito_evolucion", "Crédito empresarial (millones de S/)", "evolucion", "credito_millones_soles",
+    ReportTopic(topic("credito"), (
+        Chart("credito_evolucion", "Crédito empresarial (millones de S/)", "evolucion", "credito_millones_soles",
                 "millones", var="var_pct"),
-        Grafico("credito_por_tipo", "Crédito empresarial por tipo de crédito (%)", "distribucion",
+        Chart("credito_por_tipo", "Crédito empresarial por tipo de crédito (%)", "distribucion",
                 "participacion_pct", "pct", codigo="tipo_credito"),
-        Grafico("credito_por_departamento", "Crédito empresarial por departamento (%)", "distribucion",
-                "participacion_pct", "pct", categoria="departamento"),
+        Chart("credito_por_departamento", "Crédito empresarial por departamento (%)", "distribucion",
+                "participacion_pct", "pct", category="departamento"),
     )),
-    Tema(topic("pbi"), (
-        Grafico("pbi_evolucion", "Valor agregado bruto (millones de S/ de 2007)", "evolucion",
+    ReportTopic(topic("pbi"), (
+        Chart("pbi_evolucion", "Valor agregado bruto (millones de S/ de 2007)", "evolucion",
                 "vab_millones_soles_2007", "millones"),
     )),
 )
 
 #: A survey estimate whose CV exceeds this is `referencial` (contract §4.1); the page's footnote quotes it.
-CV_REFERENCIAL_PCT = 15.0
+CV_INDICATIVE_PCT = 15.0
 
 
 @dataclass(frozen=True)
-class Cifra:
+class KeyFigure:
     """A key figure of the year; survey ones carry their CV and whether it makes them referencial."""
 
     valor: float | None
@@ -123,7 +123,7 @@ class Cifra:
 
 
 @dataclass
-class Procedencia:
+class Provenance:
     """The block's "Fuente: … Elaboración: …" line, every part of it a row of `meta`."""
 
     fuente: str
@@ -134,53 +134,53 @@ class Procedencia:
 
 
 @dataclass
-class Informe:
+class Report:
     anio: int
     territorio: str
     n_distritos: int
     departamentos: list[str]
-    clave: dict[str, Cifra]
+    clave: dict[str, KeyFigure]
     tablas: dict[str, list[dict]]  # mart → the year's rows (distributions sorted by share, largest first)
     series: dict[str, list[dict]]  # mart → every year up to `anio`, oldest first
-    procedencia: dict[str, Procedencia]
-    ejecucion: dict
+    procedencia: dict[str, Provenance]
+    run_info: dict
 
     @property
-    def _articulo(self) -> str:
+    def _article(self) -> str:
         """"el VRAEM", "el CORREDOR MINERO SUR", but "Ayacucho": a department's name takes no article."""
         return "" if self.territorio in department_names().values() else "el "
 
     @property
     def de_territorio(self) -> str:
-        return f"del {self.territorio}" if self._articulo else f"de {self.territorio}"
+        return f"del {self.territorio}" if self._article else f"de {self.territorio}"
 
     @property
     def en_territorio(self) -> str:
-        return f"en {self._articulo}{self.territorio}"
+        return f"en {self._article}{self.territorio}"
 
 
 @lru_cache(maxsize=1)
-def etiquetas() -> dict[tuple[str, str], str]:
+def labels() -> dict[tuple[str, str], str]:
     """(variable, code) → the label the report prints ("pequena" → "Pequeña")."""
     table = reference_csv("etiquetas_informe.csv")
     return {(v, c): e for v, c, e in table[["variable", "codigo", "etiqueta"]].itertuples(index=False)}
 
 
-def etiqueta(grafico: Grafico, row: dict) -> str:
-    if grafico.codigo:
-        code = row[grafico.codigo]
-        return etiquetas().get((grafico.codigo, code), code)
-    return str(row[grafico.categoria])
+def etiqueta(chart: Chart, row: dict) -> str:
+    if chart.codigo:
+        code = row[chart.codigo]
+        return labels().get((chart.codigo, code), code)
+    return str(row[chart.category])
 
 
-def _etiquetar(grafico: Grafico, row: dict) -> dict:
+def _label_row(chart: Chart, row: dict) -> dict:
     """Adds what sentences need besides the mart's columns: the label, its phrase form and the code's order."""
-    row["etiqueta"] = etiqueta(grafico, row) if (grafico.codigo or grafico.categoria) else None
-    if grafico.codigo:
-        keys = [k for k in etiquetas() if k[0] == grafico.codigo]
-        code = row[grafico.codigo]
-        row["orden"] = keys.index((grafico.codigo, code)) if (grafico.codigo, code) in keys else len(keys)
-        row["etiqueta_frase"] = etiquetas().get((f"{grafico.codigo}_frase", code), row["etiqueta"].lower())
+    row["etiqueta"] = etiqueta(chart, row) if (chart.codigo or chart.category) else None
+    if chart.codigo:
+        keys = [k for k in labels() if k[0] == chart.codigo]
+        code = row[chart.codigo]
+        row["orden"] = keys.index((chart.codigo, code)) if (chart.codigo, code) in keys else len(keys)
+        row["etiqueta_frase"] = labels().get((f"{chart.codigo}_frase", code), row["etiqueta"].lower())
     return row
 
 
@@ -194,30 +194,30 @@ def _clean(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _mart(con, grafico: Grafico, anio: int) -> tuple[list[dict], list[dict]]:
-    if not table_exists(con, f"marts.{grafico.mart}"):
+def _mart(con, chart: Chart, anio: int) -> tuple[list[dict], list[dict]]:
+    if not table_exists(con, f"marts.{chart.mart}"):
         return [], []
     # Table and column names come from TEMAS (code), never from a file.
-    series = _rows(con, f'SELECT * FROM marts."{grafico.mart}" WHERE anio <= ? ORDER BY ALL', [anio])
-    series = [_etiquetar(grafico, r) for r in series]
+    series = _rows(con, f'SELECT * FROM marts."{chart.mart}" WHERE anio <= ? ORDER BY ALL', [anio])
+    series = [_label_row(chart, r) for r in series]
     year = [r for r in series if r["anio"] == anio]
-    if grafico.tipo == "distribucion":
-        year.sort(key=lambda r: (-(r[grafico.valor] or 0), etiqueta(grafico, r)))
+    if chart.tipo == "distribucion":
+        year.sort(key=lambda r: (-(r[chart.valor] or 0), etiqueta(chart, r)))
     return year, series
 
 
-def _clave(con, anio: int) -> dict[str, Cifra]:
+def _key(con, anio: int) -> dict[str, KeyFigure]:
     values = {r["indicador"]: r["valor"] for r in _rows(
         con, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = ?", [anio])}
     precision = {}
     if table_exists(con, "marts.empleo_precision"):
         precision = {r["indicador"]: r for r in _rows(
             con, "SELECT indicador, cv_pct, referencial FROM marts.empleo_precision WHERE anio = ?", [anio])}
-    return {code: Cifra(value, precision.get(code, {}).get("cv_pct"), bool(precision.get(code, {}).get("referencial")))
+    return {code: KeyFigure(value, precision.get(code, {}).get("cv_pct"), bool(precision.get(code, {}).get("referencial")))
             for code, value in values.items()}
 
 
-def _parametro_del_anio(valor: str, anio: int) -> str:
+def _parameter_for_year(valor: str, anio: int) -> str:
     """A parameter stored per year (`{"2024": "reconstruido", …}`) shows that year's value only."""
     try:
         parsed = json.loads(valor)
@@ -232,10 +232,10 @@ def _parametro_del_anio(valor: str, anio: int) -> str:
     return "sí" if parsed is True else "no" if parsed is False else str(parsed)
 
 
-def _procedencia(con, tema: Tema, anio: int) -> Procedencia:
+def _provenance(con, tema: ReportTopic, anio: int) -> Provenance:
     fuente = con.execute(
         "SELECT any_value(fuente) FROM marts.indicadores_clave WHERE indicador IN (SELECT unnest(?))",
-        [list(tema.codigos)]).fetchone()[0]
+        [list(tema.codes)]).fetchone()[0]
     archivos = _rows(con, """
         SELECT fuente, archivo, nota, filas_leidas, filas_aceptadas, filas_rechazadas, sha256
         FROM meta.fuentes
@@ -244,43 +244,43 @@ def _procedencia(con, tema: Tema, anio: int) -> Procedencia:
     cortes = []
     for a in archivos:
         a["nombre"] = Path(a["archivo"]).name
-        corte = padron.cut_of_name(a["nombre"]) if a["fuente"] == "padron_ruc" else None
-        if corte and padron.close_phrase(corte):
-            cortes.append(padron.close_phrase(corte))
+        padron_cut = padron.cut_of_name(a["nombre"]) if a["fuente"] == "padron_ruc" else None
+        if padron_cut and padron.close_phrase(padron_cut):
+            cortes.append(padron.close_phrase(padron_cut))
     parametros = _rows(con, """
         SELECT tema, nombre, valor, descripcion FROM meta.parametros
         WHERE tema IN (SELECT unnest(?)) ORDER BY list_position(?, tema), nombre""",
                        [list(tema.parametros), list(tema.parametros)])
     for p in parametros:
-        p["valor"] = _parametro_del_anio(p["valor"], anio)
-    return Procedencia(fuente or "sin dato", archivos, parametros, cortes)
+        p["valor"] = _parameter_for_year(p["valor"], anio)
+    return Provenance(fuente or "sin dato", archivos, parametros, cortes)
 
 
-def leer(warehouse: Path | str, anio: int) -> Informe:
+def read_report(warehouse: Path | str, anio: int) -> Report:
     """Everything the page prints for `anio`, from the published warehouse, opened read-only."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tablas, series = {}, {}
-        for tema in TEMAS:
+        for tema in REPORT_TOPICS:
             for g in tema.graficos:
                 tablas[g.mart], series[g.mart] = _mart(con, g, anio)
-        ejecucion = (_rows(con, "SELECT run_id, fin, territorio FROM meta.ejecuciones "
+        run_info = (_rows(con, "SELECT run_id, fin, territorio FROM meta.ejecuciones "
                                 "WHERE estado = 'publicado' ORDER BY fin DESC LIMIT 1") or [{}])[0]
         departamentos = [r["departamento"] for r in _rows(con, """
             SELECT DISTINCT d.departamento, d.ubigeo_departamento FROM referencia.territorio t
             JOIN referencia.departamentos d ON d.ubigeo_departamento = left(t.ubigeo, 2) ORDER BY 2""")]
-        return Informe(
+        return Report(
             anio=anio,
-            territorio=territory_name(ejecucion.get("territorio") or "vraem_distritos.csv"),
+            territorio=territory_name(run_info.get("territorio") or "vraem_distritos.csv"),
             n_distritos=con.execute("SELECT count(*) FROM referencia.territorio").fetchone()[0],
             departamentos=departamentos,
-            clave=_clave(con, anio),
+            clave=_key(con, anio),
             tablas=tablas,
             series=series,
-            procedencia={t.clave: _procedencia(con, t, anio) for t in TEMAS},
-            ejecucion=ejecucion,
+            procedencia={t.clave: _provenance(con, t, anio) for t in REPORT_TOPICS},
+            run_info=run_info,
         )
 
 
-def anios_publicados(warehouse: Path | str) -> list[int]:
+def published_years(warehouse: Path | str) -> list[int]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return [r[0] for r in con.execute("SELECT DISTINCT anio FROM marts.indicadores_clave ORDER BY 1").fetchall()]

@@ -43,7 +43,7 @@ def millones(value) -> str:
     return entero(value) if abs(value) >= 100 else decimal(value, 1)
 
 
-def millones_de_personas(value) -> str:
+def millions_of_people(value) -> str:
     """3,100,000 → "3.1 millones" (the edition's rounded way of naming a population)."""
     return "sin dato" if _missing(value) else f"{decimal(value / 1e6, 1)} millones"
 
@@ -53,7 +53,7 @@ def trabajadores(value) -> str:
     trabajadores" (a rounded "0.4 millones" would say nothing)."""
     if _missing(value):
         return "sin dato"
-    return f"{millones_de_personas(value)} de trabajadores" if value >= 1e6 else f"{entero(value)} trabajadores"
+    return f"{millions_of_people(value)} de trabajadores" if value >= 1e6 else f"{entero(value)} trabajadores"
 
 
 def signo(value, digits: int = 1) -> str:
@@ -77,7 +77,7 @@ FILTERS = {
     "decimal": decimal,
     "pct": pct,
     "millones": millones,
-    "millones_de_personas": millones_de_personas,
+    "millones_de_personas": millions_of_people,
     "signo": signo,
     "trabajadores": trabajadores,
     "tendencia": tendencia,
@@ -97,9 +97,9 @@ def enumerar(items) -> str:
 FILTERS["enumerar"] = enumerar
 
 
-def con_pct(row: dict, campo: str) -> str:
+def con_pct(row: dict, field_name: str) -> str:
     """A category with its share in brackets, as the edition lists them: "Cusco (12.5%)"."""
-    return f"{row[campo]} ({pct(row['participacion_pct'])})"
+    return f"{row[field_name]} ({pct(row['participacion_pct'])})"
 
 
 FILTERS["con_pct"] = con_pct

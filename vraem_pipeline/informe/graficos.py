@@ -18,11 +18,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from vraem_pipeline.informe import formato  # noqa: E402
-from vraem_pipeline.informe.datos import Grafico, etiqueta  # noqa: E402
+from vraem_pipeline.informe.datos import Chart, etiqueta  # noqa: E402
 
 COLOR = "#1f4e79"  # the report's year
-COLOR_SERIE = "#9dbbd9"  # earlier years, "Otros"
-ANCHO_PULGADAS = 7.0
+SERIES_COLOR = "#9dbbd9"  # earlier years, "Otros"
+WIDTH_INCHES = 7.0
 
 _RC = {"svg.fonttype": "path", "svg.hashsalt": "vraem", "font.family": "DejaVu Sans", "font.size": 9,
        "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10}
@@ -43,16 +43,16 @@ def _formatter(unidad: str):
     return {"entero": formato.entero, "millones": formato.millones, "pct": formato.pct}[unidad]
 
 
-def evolucion(g: Grafico, series: list[dict], anio: int) -> str:
+def evolucion(g: Chart, series: list[dict], anio: int) -> str:
     """Bars over the years, the report's year dark, each bar's value on it and its annual change below the year."""
     rows = [r for r in series if r.get(g.valor) is not None]
     years = [r["anio"] for r in rows]
     values = [r[g.valor] for r in rows]
     fmt = _formatter(g.unidad)
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(ANCHO_PULGADAS, 2.9))
+        fig = Figure(figsize=(WIDTH_INCHES, 2.9))
         ax = fig.add_subplot()
-        colors = [COLOR if y == anio else COLOR_SERIE for y in years]
+        colors = [COLOR if y == anio else SERIES_COLOR for y in years]
         errors = None
         if g.cv:  # 95 % confidence interval from the CV: ±1.96 × CV × estimate
             errors = [1.96 * (r.get("cv_pct") or 0) / 100 * r[g.valor] for r in rows]
@@ -72,15 +72,15 @@ def evolucion(g: Grafico, series: list[dict], anio: int) -> str:
     return _svg(fig, g.mart)
 
 
-def distribucion(g: Grafico, rows: list[dict]) -> str:
+def distribution(g: Chart, rows: list[dict]) -> str:
     """Horizontal bars of the year's shares, largest on top; beyond `g.maximo` categories the rest is "Otros"."""
-    shown = rows[: g.maximo]
+    shown = rows[: g.max_value]
     labels = [etiqueta(g, r) for r in shown]
     values = [r[g.valor] or 0 for r in shown]
     marks = [r for r in shown]
-    if len(rows) > g.maximo:
-        labels.append(f"Otros ({len(rows) - g.maximo})")
-        values.append(sum(r[g.valor] or 0 for r in rows[g.maximo:]))
+    if len(rows) > g.max_value:
+        labels.append(f"Otros ({len(rows) - g.max_value})")
+        values.append(sum(r[g.valor] or 0 for r in rows[g.max_value:]))
         marks.append({})
     texts = []
     for value, row in zip(values, marks, strict=True):
@@ -91,10 +91,10 @@ def distribucion(g: Grafico, rows: list[dict]) -> str:
     labels = [textwrap.fill(label, 38) for label in labels]
     with matplotlib.rc_context(_RC):
         height = 0.9 + 0.32 * len(labels) + 0.12 * sum(label.count("\n") for label in labels)
-        fig = Figure(figsize=(ANCHO_PULGADAS, height))
+        fig = Figure(figsize=(WIDTH_INCHES, height))
         ax = fig.add_subplot()
         y = list(range(len(labels)))[::-1]
-        colors = [COLOR if row else COLOR_SERIE for row in marks]
+        colors = [COLOR if row else SERIES_COLOR for row in marks]
         bars = ax.barh(y, values, color=colors, height=0.62)
         ax.bar_label(bars, labels=texts, padding=3, fontsize=8)
         ax.set_yticks(y, labels)
@@ -105,8 +105,8 @@ def distribucion(g: Grafico, rows: list[dict]) -> str:
     return _svg(fig, g.mart)
 
 
-def dibujar(g: Grafico, year_rows: list[dict], series: list[dict], anio: int) -> str | None:
+def draw(g: Chart, year_rows: list[dict], series: list[dict], anio: int) -> str | None:
     """The chart's SVG, or None when its marts table has nothing for the year (the page says "sin dato")."""
     if not year_rows:
         return None
-    return evolucion(g, series, anio) if g.tipo == "evolucion" else distribucion(g, year_rows)
+    return evolucion(g, series, anio) if g.tipo == "evolucion" else distribution(g, year_rows)

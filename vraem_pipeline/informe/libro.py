@@ -34,7 +34,7 @@ def _units(con, table: str) -> dict[str, tuple[str | None, str | None]]:
         "AND columna IS NOT NULL", [table]).fetchall()}
 
 
-def escribir_libro(warehouse: Path | str, anio: int, path: Path, territorio: str) -> list[str]:
+def write_workbook(warehouse: Path | str, anio: int, path: Path, territorio: str) -> list[str]:
     """Writes the workbook and returns its sheet names: index, one per marts table, fuentes, parametros,
     diccionario."""
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -22,7 +22,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--dis
          "--mute-audio", "--no-default-browser-check")
 
 
-class SinNavegador(RuntimeError):
+class BrowserNotFound(RuntimeError):
     """No Chromium on this machine: the HTML and the workbook are written, the PDF is not."""
 
 
@@ -34,7 +34,7 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise SinNavegador("PDF no generado: no se encontró Chromium (instale el paquete `chromium` o defina "
+    raise BrowserNotFound("PDF no generado: no se encontró Chromium (instale el paquete `chromium` o defina "
                        "VRAEM_CHROMIUM con la ruta del navegador); el HTML y el libro .xlsx sí se escribieron")
 
 
@@ -47,7 +47,7 @@ def _run(html: Path, *args: str) -> None:
         raise RuntimeError(f"{html}: Chromium terminó con código {done.returncode}: {' | '.join(tail)}")
 
 
-def imprimir_pdf(html: Path, pdf: Path) -> Path:
+def print_pdf(html: Path, pdf: Path) -> Path:
     """The page as Chromium prints it (A4, the page's own @page margins, no header or footer)."""
     pdf.unlink(missing_ok=True)
     _run(html, f"--print-to-pdf={pdf.resolve()}", "--no-pdf-header-footer", "--virtual-time-budget=5000")
@@ -56,10 +56,10 @@ def imprimir_pdf(html: Path, pdf: Path) -> Path:
     return pdf
 
 
-def captura(html: Path, png: Path, *, ancho: int = 900, alto: int = 1400) -> Path:
+def screenshot(html: Path, png: Path, *, width: int = 900, height: int = 1400) -> Path:
     """A PNG screenshot of the page's first `alto` pixels at `ancho` pixels wide."""
     png.unlink(missing_ok=True)
-    _run(html, f"--screenshot={png.resolve()}", f"--window-size={ancho},{alto}", "--virtual-time-budget=5000")
+    _run(html, f"--screenshot={png.resolve()}", f"--window-size={width},{height}", "--virtual-time-budget=5000")
     if not png.exists():
         raise RuntimeError(f"{html}: Chromium no escribió la captura {png}")
     return png

@@ -14,14 +14,14 @@ import pandera.pandas as pa
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from vraem_pipeline.core import lock as bloqueo
+from vraem_pipeline.core import lock as locking
 from vraem_pipeline.core.databases import ensure_schemas, recover_files
 from vraem_pipeline.core.marts import register_macros as register_sql_macros
 from vraem_pipeline.core.run_copy import RunCopy
 from vraem_pipeline.core.sqlrules import register_macros
 
 #: Calendar years; the years actually run come from the data under raw/ (contract §1).
-ANIOS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
+YEARS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
 
 #: Every asset that writes the build file shares this pool; its limit is 1 (DuckDB has one writer process).
 POOL = "vraem_almacen"
@@ -55,7 +55,7 @@ class OperatorDatabase(DuckDBResource):
     """
 
     almacen: str = ""
-    #: How long a run waits for the refresh lock held by another process (`bloqueo.esperar`): a run the daemon
+    #: How long a run waits for the refresh lock held by another process (`bloqueo.wait_for`): a run the daemon
     #: launched must not fail an unattended refresh because a person ran `vraem refresh` meanwhile. Inside
     #: `vraem refresh` the lock is already this process's, so this only nests (the CLI itself refuses at once).
     espera_bloqueo_s: float = 0.0
@@ -68,20 +68,20 @@ class OperatorDatabase(DuckDBResource):
 
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext):
-        operacion = Path(self.database)
-        operacion.parent.mkdir(parents=True, exist_ok=True)
+        operator = Path(self.database)
+        operator.parent.mkdir(parents=True, exist_ok=True)
 
         def warn(line: str) -> None:
             if context.log is not None:
                 context.log.warning(line)
             PROGRESS.info(f"  {line}")
 
-        bloqueo.esperar(self.lock_path, self.espera_bloqueo_s, warn)
+        locking.wait_for(self.lock_path, self.espera_bloqueo_s, warn)
         try:
-            for line in recover_files(operacion, Path(self.almacen) if self.almacen else None,
+            for line in recover_files(operator, Path(self.almacen) if self.almacen else None,
                                       dict(self.connection_config)):
                 warn(f"recuperado: {line}")
-            run = RunCopy(operacion, dict(self.connection_config), prepare=_prepare_connection).open()
+            run = RunCopy(operator, dict(self.connection_config), prepare=_prepare_connection).open()
             self._run = run
             try:
                 yield self
@@ -92,7 +92,7 @@ class OperatorDatabase(DuckDBResource):
                     PROGRESS.info(f"  la ejecución no publicó: la base de operación no cambió; lo que construyó "
                                   f"(staging, cuarentena) queda en {kept} para revisarlo")
         finally:
-            bloqueo.liberar(self.lock_path)
+            locking.release(self.lock_path)
 
     def publish_run(self) -> None:
         """Swap the run's copy in as the operator database (the publish step, once the analysts' new file is
@@ -131,13 +131,13 @@ def operator_connection(duckdb: DuckDBResource):
     path = Path(duckdb.database)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_name(path.name + ".lock")
-    bloqueo.adquirir(lock)
+    locking.acquire(lock)
     try:
         with duckdb.get_connection() as con:
             _prepare_connection(con)
             yield con
     finally:
-        bloqueo.liberar(lock)
+        locking.release(lock)
 
 
 def years_from_tags(tags: dict[str, str]) -> list[int] | None:

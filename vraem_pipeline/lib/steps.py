@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from vraem_pipeline.lib.dagster_support import (ANIOS, POOL, OperatorDatabase, VraemConfig, asset_years, markdown_table, operator_connection, progress, years_from_tags)
+from vraem_pipeline.lib.dagster_support import (YEARS, POOL, OperatorDatabase, VraemConfig, asset_years, markdown_table, operator_connection, progress, years_from_tags)
 from vraem_pipeline.core.ingest import TextYearFinder, YearLoad, stage_text_year, stage_years, validate_file
 from vraem_pipeline.core.catalog import Source
 from vraem_pipeline.core.marts import build_mart
@@ -139,7 +139,7 @@ def topic_step(name: str, parts: Sequence[Part], *, yearly: bool, config_cls: ty
     kwargs = dict(name=name, specs=specs, check_specs=[c.spec() for c in checks], can_subset=True, pool=POOL,
                   description=description or None)
     if yearly:
-        kwargs.update(partitions_def=ANIOS, backfill_policy=dg.BackfillPolicy.single_run())
+        kwargs.update(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run())
     if config_cls is None:
         def op(context, duckdb, vraem):
             yield from body(context, duckdb, vraem)

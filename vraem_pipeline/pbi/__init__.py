@@ -7,14 +7,14 @@ from vraem_pipeline.core.catalog import Source, Topic
 from vraem_pipeline.pbi import schema
 from vraem_pipeline.sources import inei_vab, shares
 
-VAB = Source("inei_vab", "inei/vab", False, inei_vab.NOMBRE_ESPERADO,
+VAB = Source("inei_vab", "inei/vab", False, inei_vab.EXPECTED_NAME,
              lambda folder, year: inei_vab.find_workbooks(folder)[0], "staging/inei_vab",
              "INEI, PBI por departamentos a precios constantes de 2007", schema.INEI_VAB)
 #: The user's own share table: read whole by the allocation, no staging table of its own.
-PARTICIPACIONES = Source("inei_participaciones", "inei", False, shares.ARCHIVO_PARTICIPACIONES,
+SHARES = Source("inei_participaciones", "inei", False, shares.SHARES_FILE,
                          lambda folder, year: [p for p in [shares.find_share_table(folder)] if p],
                          "intermedio/pbi_asignacion", "Participaciones del territorio dadas por el usuario",
-                         watch=f"inei/{shares.ARCHIVO_PARTICIPACIONES}")
+                         watch=f"inei/{shares.SHARES_FILE}")
 
 
 def _reference_tables() -> dict[str, tuple[pd.DataFrame, str]]:
@@ -27,6 +27,6 @@ def _reference_tables() -> dict[str, tuple[pd.DataFrame, str]]:
     }
 
 
-TOPIC = Topic("pbi", "Producto bruto interno", (VAB, PARTICIPACIONES), uses=("padron_ruc", "ventas_declaradas"),
+TOPIC = Topic("pbi", "Producto bruto interno", (VAB, SHARES), uses=("padron_ruc", "ventas_declaradas"),
               parameters=("inei_vab",), key_codes=("pbi_vraem_millones_soles_2007",),
               reference_tables=_reference_tables)

@@ -11,7 +11,7 @@ is, by default, the part of the department's declared net sales of formal firms 
 that is made by firms domiciled in the territory's districts — by activity where the GDP is by activity, with
 the CIIU division of each firm mapped to INEI's activities by the shipped table
 `reference/ciiu_division_actividad_inei.csv`. A user may put a share table instead in `raw/inei/`
-(`sources/shares.ARCHIVO_PARTICIPACIONES`, layout in `leer_tabla_participaciones`). The method and the denominator of the
+(`sources/shares.ARCHIVO_PARTICIPACIONES`, layout in `read_checked_share_table`). The method and the denominator of the
 national share (PBI by default, VAB as the alternative) are named parameters recorded in `meta.parametros`.
 
 Everything here is pure (frames in, frames out) so that every rule has a hand-worked test.
@@ -27,55 +27,55 @@ import pandas as pd
 from pandera.errors import SchemaErrors
 
 from vraem_pipeline.core.errors import SourceFileError
-from vraem_pipeline.pbi.schema import TABLA_PARTICIPACIONES
-from vraem_pipeline.sources.shares import ARCHIVO_PARTICIPACIONES, read_share_table
-from vraem_pipeline.sources.inei_vab import ACTIVIDAD_TOTAL, actividades
+from vraem_pipeline.pbi.schema import SHARES_TABLE
+from vraem_pipeline.sources.shares import SHARES_FILE, read_share_table
+from vraem_pipeline.sources.inei_vab import TOTAL_ACTIVITY, activities
 
 #: Half a unit of the published unit (miles de soles): each printed figure is rounded to the unit, so a sum of n
 #: printed figures may differ from its printed total by up to 0.5 × (n + 1). This is the whole tolerance of the
 #: consistency check; the real 2026 edition adds up exactly.
-TOLERANCIA_REDONDEO_MILES = 0.5
+ROUNDING_TOLERANCE_THOUSANDS = 0.5
 
 #: Denominators of the national share: PBI (VAB + taxes on products + import duties, INEI's GDP) by default,
 #: as the report's "0.2 % del PBI Nacional" reads; or the national VAB, which is what the zone's value is a part of.
-DENOMINADORES = {
+DENOMINATORS = {
     "pbi": "PBI nacional (valor agregado bruto + impuestos a los productos + derechos de importación)",
     "vab": "Valor agregado bruto nacional (sin impuestos a los productos ni derechos de importación)",
 }
-DENOMINADOR_DEFAULT = "pbi"
+DENOMINATOR_DEFAULT = "pbi"
 
-METODOS = {
+METHODS = {
     "ventas_declaradas": "Participación de los distritos del territorio en las ventas netas declaradas de las "
                          "empresas formales del departamento (por actividad del INEI cuando hay cuadros por "
                          "actividad; CIIU → actividad en referencia.ciiu_division_actividad_inei)",
     "tabla": "Participaciones dadas por el usuario en raw/inei/participaciones_territorio.csv",
 }
 #: `automatico`: the user's table when raw/inei/ has one, else declared sales.
-METODO_DEFAULT = "automatico"
+METHOD_DEFAULT = "automatico"
 def resolve_method(metodo: str, tabla: Path | None) -> str:
     """The allocation method a run uses: `automatico` is the user's share table when raw/inei/ has one, else
     declared sales; `tabla` without the file is an error."""
-    if metodo == METODO_DEFAULT:
+    if metodo == METHOD_DEFAULT:
         return "tabla" if tabla is not None else "ventas_declaradas"
-    if metodo not in METODOS:
-        raise ValueError(f"metodo {metodo!r}: use {METODO_DEFAULT} o uno de {sorted(METODOS)}")
+    if metodo not in METHODS:
+        raise ValueError(f"metodo {metodo!r}: use {METHOD_DEFAULT} o uno de {sorted(METHODS)}")
     if metodo == "tabla" and tabla is None:
-        raise ValueError(f"metodo 'tabla' pero no hay raw/inei/{ARCHIVO_PARTICIPACIONES}")
+        raise ValueError(f"metodo 'tabla' pero no hay raw/inei/{SHARES_FILE}")
     return metodo
 
 
 #: Where a department has no declared sales in an activity, that cell's share is the department's share over all
 #: activities (the only information left); the rule used is kept per row (`regla_participacion`).
-SIN_VENTAS_EN_ACTIVIDAD = "participacion_total_del_departamento"
+NO_SALES_IN_ACTIVITY = "participacion_total_del_departamento"
 
 
-def tolerancia(n_terminos: int) -> float:
+def tolerance(n_terms: int) -> float:
     """Largest rounding difference between a sum of `n_terminos` printed figures and its printed total."""
-    return TOLERANCIA_REDONDEO_MILES * (n_terminos + 1)
+    return ROUNDING_TOLERANCE_THOUSANDS * (n_terms + 1)
 
 
-def codigos_actividades() -> list[str]:
-    return list(actividades()["actividad"])
+def activity_codes() -> list[str]:
+    return list(activities()["actividad"])
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -93,14 +93,14 @@ def _lima_callao(g: pd.DataFrame) -> tuple[str, float | None]:
     if sub.empty or len(lima) != 1 or len(callao) != 1:
         return "sin_callao", None
     l, c, s = float(lima.iloc[0]), float(callao.iloc[0]), float(sub["valor_miles_soles"].sum())
-    if abs(l - (c + s)) <= tolerancia(len(sub) + 1):
+    if abs(l - (c + s)) <= tolerance(len(sub) + 1):
         return "incluye_callao", l - (c + s)
-    if abs(l - s) <= tolerancia(len(sub)):
+    if abs(l - s) <= tolerance(len(sub)):
         return "sin_callao", l - s
     return "inconsistente", l - s
 
 
-def departamentos(celdas: pd.DataFrame) -> pd.DataFrame:
+def departamentos(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """The 25 departments' value per (activity, year): Lima's sub-rows dropped, and Callao taken out of Lima
     where the edition prints Lima with Callao inside (`regla_lima`), so that no value is counted twice.
 
@@ -108,10 +108,10 @@ def departamentos(celdas: pd.DataFrame) -> pd.DataFrame:
     """
     cols = ["anio", "actividad", "ubigeo_departamento", "vab_miles_soles", "estado_cifra", "regla_lima",
             "archivo", "edicion"]
-    if celdas.empty:
+    if cell_frame.empty:
         return pd.DataFrame(columns=cols)
     out = []
-    for (act, anio), g in celdas.groupby(["actividad", "anio"], sort=True):
+    for (act, anio), g in cell_frame.groupby(["actividad", "anio"], sort=True):
         regla, _ = _lima_callao(g)
         d = g[g["tipo_fila"] == "departamento"].copy()
         if regla == "incluye_callao":
@@ -123,23 +123,23 @@ def departamentos(celdas: pd.DataFrame) -> pd.DataFrame:
     return d[cols].sort_values(["actividad", "anio", "ubigeo_departamento"]).reset_index(drop=True)
 
 
-NACIONAL = {"vab": "vab_miles_soles", "impuestos_productos": "impuestos_miles_soles",
+NATIONAL = {"vab": "vab_miles_soles", "impuestos_productos": "impuestos_miles_soles",
             "derechos_importacion": "derechos_importacion_miles_soles", "pbi": "pbi_miles_soles"}
 
 
-def nacional(celdas: pd.DataFrame) -> pd.DataFrame:
+def nacional(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """Peru's rows of the all-activity table by year: VAB, taxes on products, import duties, PBI."""
-    cols = ["anio", *NACIONAL.values(), "estado_cifra", "edicion"]
-    t = celdas[(celdas["actividad"] == ACTIVIDAD_TOTAL) & celdas["tipo_fila"].isin(list(NACIONAL))]
+    cols = ["anio", *NATIONAL.values(), "estado_cifra", "edicion"]
+    t = cell_frame[(cell_frame["actividad"] == TOTAL_ACTIVITY) & cell_frame["tipo_fila"].isin(list(NATIONAL))]
     if t.empty:
         return pd.DataFrame(columns=cols)
     wide = t.pivot_table(index="anio", columns="tipo_fila", values="valor_miles_soles", aggfunc="first")
-    wide = wide.reindex(columns=list(NACIONAL)).rename(columns=NACIONAL).reset_index()
+    wide = wide.reindex(columns=list(NATIONAL)).rename(columns=NATIONAL).reset_index()
     meta = t.groupby("anio", as_index=False).agg(estado_cifra=("estado_cifra", "first"), edicion=("edicion", "first"))
     return wide.merge(meta, on="anio")[cols].sort_values("anio").reset_index(drop=True)
 
 
-def consistencia(celdas: pd.DataFrame) -> pd.DataFrame:
+def consistency(cell_frame: pd.DataFrame) -> pd.DataFrame:
     """Every way a staged table fails to add up, one row per (activity, year, rule); empty when consistent.
 
     Rules: `departamentos_25` (the 25 INEI departments once each), `lima_subdivisiones` (Lima equals its
@@ -147,81 +147,81 @@ def consistencia(celdas: pd.DataFrame) -> pd.DataFrame:
     PBI once each), `suma_departamentos_vab` (the 25 departments add up to VAB), `vab_impuestos_derechos_pbi`
     (VAB + taxes + duties = PBI), `actividades_completas` (a year has the 12 activities or none),
     `suma_actividades_departamento` (a department's 12 activities add up to its all-activity value). Sums are
-    compared within `tolerancia(n)` for n printed terms.
+    compared within `tolerance(n)` for n printed terms.
     """
     cols = ["actividad", "anio", "regla", "detalle", "diferencia_miles"]
-    fallas: list[tuple] = []
-    if celdas.empty:
+    failures: list[tuple] = []
+    if cell_frame.empty:
         return pd.DataFrame(columns=cols)
-    todos = {f"{c:02d}" for c in range(1, 26)}
-    for (act, anio), g in celdas.groupby(["actividad", "anio"], sort=True):
+    all_items = {f"{c:02d}" for c in range(1, 26)}
+    for (act, anio), g in cell_frame.groupby(["actividad", "anio"], sort=True):
         deps = g.loc[g["tipo_fila"] == "departamento", "ubigeo_departamento"].tolist()
-        faltan = sorted(todos - set(deps))
-        repetidos = sorted({d for d in deps if deps.count(d) > 1})
-        if faltan or repetidos:
-            fallas.append((act, anio, "departamentos_25",
-                           f"faltan {faltan or '—'}; repetidos {repetidos or '—'}", None))
-        regla, dif = _lima_callao(g)
+        missing = sorted(all_items - set(deps))
+        repeated = sorted({d for d in deps if deps.count(d) > 1})
+        if missing or repeated:
+            failures.append((act, anio, "departamentos_25",
+                           f"faltan {missing or '—'}; repetidos {repeated or '—'}", None))
+        regla, diff = _lima_callao(g)
         if regla == "inconsistente":
-            fallas.append((act, anio, "lima_subdivisiones", "Lima no es la suma de sus subfilas (con o sin Callao)", dif))
-        n_nac = g["tipo_fila"].value_counts()
-        if act == ACTIVIDAD_TOTAL:
-            malas = [t for t in NACIONAL if n_nac.get(t, 0) != 1]
-            if malas:
-                fallas.append((act, anio, "filas_nacionales", f"filas ausentes o repetidas: {malas}", None))
-        if faltan or repetidos or regla == "inconsistente":
+            failures.append((act, anio, "lima_subdivisiones", "Lima no es la suma de sus subfilas (con o sin Callao)", diff))
+        n_national = g["tipo_fila"].value_counts()
+        if act == TOTAL_ACTIVITY:
+            bad = [t for t in NATIONAL if n_national.get(t, 0) != 1]
+            if bad:
+                failures.append((act, anio, "filas_nacionales", f"filas ausentes o repetidas: {bad}", None))
+        if missing or repeated or regla == "inconsistente":
             continue
-        suma = float(departamentos(g)["vab_miles_soles"].sum())
-        if n_nac.get("vab", 0) == 1:
+        summed = float(departamentos(g)["vab_miles_soles"].sum())
+        if n_national.get("vab", 0) == 1:
             vab = float(g.loc[g["tipo_fila"] == "vab", "valor_miles_soles"].iloc[0])
-            if abs(suma - vab) > tolerancia(25):
-                fallas.append((act, anio, "suma_departamentos_vab",
-                               f"Σ 25 departamentos {suma:,.1f} ≠ VAB {vab:,.1f}", suma - vab))
-        if act == ACTIVIDAD_TOTAL and all(n_nac.get(t, 0) == 1 for t in NACIONAL):
-            v = {t: float(g.loc[g["tipo_fila"] == t, "valor_miles_soles"].iloc[0]) for t in NACIONAL}
-            dif = v["vab"] + v["impuestos_productos"] + v["derechos_importacion"] - v["pbi"]
-            if abs(dif) > tolerancia(3):
-                fallas.append((act, anio, "vab_impuestos_derechos_pbi",
-                               f"VAB + impuestos + derechos {v['pbi'] + dif:,.1f} ≠ PBI {v['pbi']:,.1f}", dif))
-    por_act = celdas[celdas["actividad"] != ACTIVIDAD_TOTAL]
-    if not por_act.empty:
-        codigos = set(codigos_actividades())
-        for anio, g in por_act.groupby("anio"):
-            faltan = sorted(codigos - set(g["actividad"]))
-            if faltan:
-                fallas.append(("(actividades)", anio, "actividades_completas", f"faltan {faltan}", None))
+            if abs(summed - vab) > tolerance(25):
+                failures.append((act, anio, "suma_departamentos_vab",
+                               f"Σ 25 departamentos {summed:,.1f} ≠ VAB {vab:,.1f}", summed - vab))
+        if act == TOTAL_ACTIVITY and all(n_national.get(t, 0) == 1 for t in NATIONAL):
+            v = {t: float(g.loc[g["tipo_fila"] == t, "valor_miles_soles"].iloc[0]) for t in NATIONAL}
+            diff = v["vab"] + v["impuestos_productos"] + v["derechos_importacion"] - v["pbi"]
+            if abs(diff) > tolerance(3):
+                failures.append((act, anio, "vab_impuestos_derechos_pbi",
+                               f"VAB + impuestos + derechos {v['pbi'] + diff:,.1f} ≠ PBI {v['pbi']:,.1f}", diff))
+    by_activity = cell_frame[cell_frame["actividad"] != TOTAL_ACTIVITY]
+    if not by_activity.empty:
+        codes = set(activity_codes())
+        for anio, g in by_activity.groupby("anio"):
+            missing = sorted(codes - set(g["actividad"]))
+            if missing:
+                failures.append(("(actividades)", anio, "actividades_completas", f"faltan {missing}", None))
                 continue
             d = departamentos(g).groupby("ubigeo_departamento")["vab_miles_soles"].sum()
-            t = departamentos(celdas[(celdas["actividad"] == ACTIVIDAD_TOTAL) & (celdas["anio"] == anio)])
+            t = departamentos(cell_frame[(cell_frame["actividad"] == TOTAL_ACTIVITY) & (cell_frame["anio"] == anio)])
             t = t.set_index("ubigeo_departamento")["vab_miles_soles"]
-            for dep in sorted(set(d.index) & set(t.index)):
-                dif = float(d[dep] - t[dep])
-                if abs(dif) > tolerancia(len(codigos)):
-                    fallas.append(("(actividades)", anio, "suma_actividades_departamento",
-                                   f"departamento {dep}: Σ 12 actividades {d[dep]:,.1f} ≠ total {t[dep]:,.1f}", dif))
-    return pd.DataFrame(fallas, columns=cols)
+            for dept in sorted(set(d.index) & set(t.index)):
+                diff = float(d[dept] - t[dept])
+                if abs(diff) > tolerance(len(codes)):
+                    failures.append(("(actividades)", anio, "suma_actividades_departamento",
+                                   f"departamento {dept}: Σ 12 actividades {d[dept]:,.1f} ≠ total {t[dept]:,.1f}", diff))
+    return pd.DataFrame(failures, columns=cols)
 
 
 # --------------------------------------------------------------------------------------------------------
 # Shares
 
 
-def participaciones_de_ventas(ventas: pd.DataFrame) -> pd.DataFrame:
+def shares_from_sales(ventas: pd.DataFrame) -> pd.DataFrame:
     """Shares from declared sales: `ventas(anio, ubigeo_departamento, actividad, ventas_territorio_soles,
     ventas_departamento_soles)` → adds `participacion` (a fraction).
 
     A department with no declared sales at all has no share (NaN: its year cannot be allocated and is reported,
     never filled with 0); an activity without sales in a department is dropped, so that the allocation uses the
-    department's all-activity share there (`SIN_VENTAS_EN_ACTIVIDAD`)."""
+    department's all-activity share there (`NO_SALES_IN_ACTIVITY`)."""
     v = ventas.copy()
     v["participacion"] = np.where(v["ventas_departamento_soles"] > 0,
                                   v["ventas_territorio_soles"] / v["ventas_departamento_soles"].where(
                                       v["ventas_departamento_soles"] > 0), np.nan)
-    keep = (v["actividad"] == ACTIVIDAD_TOTAL) | (v["ventas_departamento_soles"] > 0)
+    keep = (v["actividad"] == TOTAL_ACTIVITY) | (v["ventas_departamento_soles"] > 0)
     return v[keep].reset_index(drop=True)
 
 
-def leer_tabla_participaciones(path: Path, departamentos_territorio: list[str]) -> pd.DataFrame:
+def read_checked_share_table(path: Path, territory_departments: list[str]) -> pd.DataFrame:
     """A user's share table (`raw/inei/participaciones_territorio.csv`), checked whole.
 
     Layout (UTF-8 or Windows-1252, `,` or `;`, one header row):
@@ -247,26 +247,26 @@ def leer_tabla_participaciones(path: Path, departamentos_territorio: list[str]) 
     df["participacion_pct"] = df["participacion_pct"].str.replace(",", ".", regex=False) \
         if delim == ";" else df["participacion_pct"]
     try:
-        df = TABLA_PARTICIPACIONES.validate(df, lazy=True)
+        df = SHARES_TABLE.validate(df, lazy=True)
     except SchemaErrors as err:
         fc = err.failure_cases
-        fila = fc[fc["index"].notna()].head(1)
-        if len(fila):
-            i = int(fila["index"].iloc[0])
-            raise SourceFileError(path, f"columna {fila['column'].iloc[0]}: {fila['failure_case'].iloc[0]!r}",
-                                  line=int(df.loc[i, "linea"]), rule=f"participaciones.{fila['check'].iloc[0]}") from None
+        row = fc[fc["index"].notna()].head(1)
+        if len(row):
+            i = int(row["index"].iloc[0])
+            raise SourceFileError(path, f"columna {row['column'].iloc[0]}: {row['failure_case'].iloc[0]!r}",
+                                  line=int(df.loc[i, "linea"]), rule=f"participaciones.{row['check'].iloc[0]}") from None
         raise SourceFileError(path, f"no cumple el esquema: {fc[['column', 'check']].to_dict('records')}",
                               rule="participaciones.esquema") from None
     if df.empty:
         raise SourceFileError(path, "la tabla de participaciones no tiene filas", line=2, rule="participaciones.vacia")
-    fuera = sorted(set(df["ubigeo_departamento"]) - set(departamentos_territorio))
-    if fuera:
-        linea = int(df.loc[df["ubigeo_departamento"] == fuera[0], "linea"].iloc[0])
-        raise SourceFileError(path, f"departamentos sin distritos en el territorio: {fuera}", line=linea,
+    outside = sorted(set(df["ubigeo_departamento"]) - set(territory_departments))
+    if outside:
+        linea = int(df.loc[df["ubigeo_departamento"] == outside[0], "linea"].iloc[0])
+        raise SourceFileError(path, f"departamentos sin distritos en el territorio: {outside}", line=linea,
                               rule="participaciones.departamento_fuera_del_territorio")
-    faltan = sorted(set(departamentos_territorio) - set(df["ubigeo_departamento"]))
-    if faltan:
-        raise SourceFileError(path, f"faltan participaciones para los departamentos del territorio {faltan} "
+    missing = sorted(set(territory_departments) - set(df["ubigeo_departamento"]))
+    if missing:
+        raise SourceFileError(path, f"faltan participaciones para los departamentos del territorio {missing} "
                                     "(escriba 0 si no aportan)", rule="participaciones.departamento_sin_participacion")
     df["participacion"] = df["participacion_pct"] / 100.0
     return df[["ubigeo_departamento", "actividad", "anio", "participacion", "linea"]].reset_index(drop=True)
@@ -276,16 +276,16 @@ def leer_tabla_participaciones(path: Path, departamentos_territorio: list[str]) 
 # The allocation
 
 
-def nivel_por_anio(vab: pd.DataFrame) -> dict[int, str]:
+def level_by_year(vab: pd.DataFrame) -> dict[int, str]:
     """`departamento_y_actividad` for the years whose 12 activities are all staged, else `departamento`."""
-    codigos = set(codigos_actividades())
+    codes = set(activity_codes())
     out = {}
     for anio, g in vab.groupby("anio"):
-        out[int(anio)] = "departamento_y_actividad" if codigos <= set(g["actividad"]) else "departamento"
+        out[int(anio)] = "departamento_y_actividad" if codes <= set(g["actividad"]) else "departamento"
     return out
 
 
-def asignar(vab: pd.DataFrame, participaciones: pd.DataFrame, departamentos_territorio: list[str],
+def allocate(vab: pd.DataFrame, share_values: pd.DataFrame, territory_departments: list[str],
             anios: list[int] | None = None) -> pd.DataFrame:
     """One row per (year, department[, activity]) of the territory's departments: the department's value, the
     share used and the zone's part of it.
@@ -293,7 +293,7 @@ def asignar(vab: pd.DataFrame, participaciones: pd.DataFrame, departamentos_terr
     `vab`: `anio, actividad, ubigeo_departamento, vab_miles_soles, estado_cifra` (from `departamentos`).
     `participaciones`: `anio` (NA = every year), `actividad`, `ubigeo_departamento`, `participacion` (fraction).
     `anios`: restrict to these years (default: every year of `vab`).
-    A year is allocated by activity when its 12 activities are all present (`nivel_por_anio`). Each cell's
+    A year is allocated by activity when its 12 activities are all present (`level_by_year`). Each cell's
     share is looked up as (dept, activity, year), (dept, activity, any year), (dept, total, year), (dept, total,
     any year); `regla_participacion` says which (`actividad`, `total_departamento`), NaN when none exists.
     """
@@ -301,66 +301,66 @@ def asignar(vab: pd.DataFrame, participaciones: pd.DataFrame, departamentos_terr
             "regla_participacion", "vab_territorio_miles_soles", "estado_cifra", "nivel"]
     if vab.empty:
         return pd.DataFrame(columns=cols)
-    nivel = nivel_por_anio(vab)
-    v = vab[vab["ubigeo_departamento"].isin(departamentos_territorio)].copy()
+    nivel = level_by_year(vab)
+    v = vab[vab["ubigeo_departamento"].isin(territory_departments)].copy()
     if anios is not None:
         v = v[v["anio"].isin(anios)]
     v["nivel"] = v["anio"].map(nivel)
-    v = v[(v["nivel"] == "departamento_y_actividad") == (v["actividad"] != ACTIVIDAD_TOTAL)]
-    p = participaciones.copy()
+    v = v[(v["nivel"] == "departamento_y_actividad") == (v["actividad"] != TOTAL_ACTIVITY)]
+    p = share_values.copy()
     p["anio"] = p["anio"].astype("Int64")
 
-    def lookup(act_col: str, con_anio: bool) -> pd.Series:
-        sel = p[p["anio"].notna()] if con_anio else p[p["anio"].isna()]
-        keys = ["ubigeo_departamento", "actividad"] + (["anio"] if con_anio else [])
+    def lookup(act_col: str, with_year: bool) -> pd.Series:
+        sel = p[p["anio"].notna()] if with_year else p[p["anio"].isna()]
+        keys = ["ubigeo_departamento", "actividad"] + (["anio"] if with_year else [])
         left = v[["ubigeo_departamento", act_col, "anio"]].rename(columns={act_col: "actividad"})
         left["anio"] = left["anio"].astype("Int64")
         m = left.merge(sel[[*keys, "participacion"]].drop_duplicates(keys), on=keys, how="left")
         return pd.Series(m["participacion"].to_numpy(), index=v.index)
 
-    v["_total"] = ACTIVIDAD_TOTAL
-    propia = lookup("actividad", True).combine_first(lookup("actividad", False))
+    v["_total"] = TOTAL_ACTIVITY
+    own = lookup("actividad", True).combine_first(lookup("actividad", False))
     total = lookup("_total", True).combine_first(lookup("_total", False))
-    es_total = v["actividad"] == ACTIVIDAD_TOTAL
-    v["participacion"] = propia.where(propia.notna(), total)
+    is_total = v["actividad"] == TOTAL_ACTIVITY
+    v["participacion"] = own.where(own.notna(), total)
     v["regla_participacion"] = np.where(
-        propia.notna(), np.where(es_total, "departamento", "actividad"),
-        np.where(total.notna() & ~es_total, "total_departamento", None))
+        own.notna(), np.where(is_total, "departamento", "actividad"),
+        np.where(total.notna() & ~is_total, "total_departamento", None))
     v["vab_departamento_miles_soles"] = v["vab_miles_soles"]
     v["vab_territorio_miles_soles"] = v["vab_miles_soles"] * v["participacion"]
     return v[cols].sort_values(["anio", "ubigeo_departamento", "actividad"]).reset_index(drop=True)
 
 
 @dataclass(frozen=True)
-class Resultado:
+class AllocationResult:
     """The zone's yearly figures and the years left out (with why)."""
 
     anual: pd.DataFrame
-    omitidos: pd.DataFrame
+    omitted: pd.DataFrame
 
 
-def resumen_anual(detalle: pd.DataFrame, nac: pd.DataFrame, denominador: str) -> Resultado:
-    """Zone value per year and its share of the national denominator (`DENOMINADORES`).
+def annual_summary(detalle: pd.DataFrame, national: pd.DataFrame, denominador: str) -> AllocationResult:
+    """Zone value per year and its share of the national denominator (`DENOMINATORS`).
 
     A year with any cell without a share is left out (`omitidos` names the cells): a partial sum would be a
     smaller zone, not an unknown one. `anual`: `anio, vab_territorio_miles_soles, vab_nacional_miles_soles,
     pbi_nacional_miles_soles, denominador, denominador_miles_soles, participacion_nacional_pct, estado_cifra, nivel`.
     """
-    if denominador not in DENOMINADORES:
-        raise ValueError(f"denominador {denominador!r}: use uno de {sorted(DENOMINADORES)}")
+    if denominador not in DENOMINATORS:
+        raise ValueError(f"denominador {denominador!r}: use uno de {sorted(DENOMINATORS)}")
     cols = ["anio", "vab_territorio_miles_soles", "vab_nacional_miles_soles", "pbi_nacional_miles_soles",
             "denominador", "denominador_miles_soles", "participacion_nacional_pct", "estado_cifra", "nivel"]
-    sin = detalle[detalle["participacion"].isna()]
-    omitidos = sin[["anio", "ubigeo_departamento", "actividad"]].assign(motivo="sin participación (el "
+    without = detalle[detalle["participacion"].isna()]
+    omitted = without[["anio", "ubigeo_departamento", "actividad"]].assign(motivo="sin participación (el "
                                                                          "departamento no tiene ventas declaradas)")
-    ok = detalle[~detalle["anio"].isin(set(sin["anio"]))]
+    ok = detalle[~detalle["anio"].isin(set(without["anio"]))]
     if ok.empty:
-        return Resultado(pd.DataFrame(columns=cols), omitidos.reset_index(drop=True))
+        return AllocationResult(pd.DataFrame(columns=cols), omitted.reset_index(drop=True))
     a = ok.groupby("anio", as_index=False).agg(vab_territorio_miles_soles=("vab_territorio_miles_soles", "sum"),
                                                estado_cifra=("estado_cifra", "first"), nivel=("nivel", "first"))
-    n = nac.rename(columns={"vab_miles_soles": "vab_nacional_miles_soles", "pbi_miles_soles": "pbi_nacional_miles_soles"})
+    n = national.rename(columns={"vab_miles_soles": "vab_nacional_miles_soles", "pbi_miles_soles": "pbi_nacional_miles_soles"})
     a = a.merge(n[["anio", "vab_nacional_miles_soles", "pbi_nacional_miles_soles"]], on="anio", how="inner")
     a["denominador"] = denominador
     a["denominador_miles_soles"] = a["pbi_nacional_miles_soles" if denominador == "pbi" else "vab_nacional_miles_soles"]
     a["participacion_nacional_pct"] = 100.0 * a["vab_territorio_miles_soles"] / a["denominador_miles_soles"]
-    return Resultado(a[cols].sort_values("anio").reset_index(drop=True), omitidos.reset_index(drop=True))
+    return AllocationResult(a[cols].sort_values("anio").reset_index(drop=True), omitted.reset_index(drop=True))

@@ -16,7 +16,7 @@ presume which date both are cut by ([I]) — and a year mixing them is refused (
 
 A file must be of its folder's year. A weekly name gives its week: a week that does not overlap the folder's
 year is refused (`semana_de_otro_anio`). What the lines say is checked too: a file most of whose lines
-(`MAX_FRACCION_LINEAS_OTRO_ANIO`) are DAMs of another year (`FANO`; the dates for a line without it) is refused
+(`MAX_OTHER_YEAR_LINES_FRACTION`) are DAMs of another year (`FANO`; the dates for a line without it) is refused
 (`lineas_de_otro_anio`). A stray line of another year is left to the schema's date rule.
 
 Both land in one scratch table of raw text with canonical column names, then one normalization (`NORMALIZE`)
@@ -78,7 +78,7 @@ KEY_FIELDS = ("fano", "ndcl", "nser")
 #: between them separates the two; half is the one that needs no further assumption. The years a file may hold are
 #: the folder's, those its weekly name's week touches, and the year before for a week in January (a DAM numbered
 #: in December may be shipped and regularized in January, and which date cuts the weeks is [I]).
-MAX_FRACCION_LINEAS_OTRO_ANIO = 0.5
+MAX_OTHER_YEAR_LINES_FRACTION = 0.5
 
 _DATE = ("CASE WHEN {c} IN ('', '0', '00000000') THEN NULL "
          "WHEN regexp_full_match({c}, '\\d{8}') THEN substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) "
@@ -115,7 +115,7 @@ NORMALIZE = {
 }
 
 #: What `vraem refresh` says it expects in `aduanas/<año>/` when a file there matches nothing (`find_files`).
-NOMBRE_ESPERADO = "x<dd><DD><mm><aa>.zip|dbf (semanales de Aduanet) o la entrega en texto *.txt (o su zip)"
+EXPECTED_NAME = "x<dd><DD><mm><aa>.zip|dbf (semanales de Aduanet) o la entrega en texto *.txt (o su zip)"
 
 _WEEKLY = re.compile(r"^x(\d{2})(\d{2})(\d{2})(\d{2})\.(zip|dbf)$", re.IGNORECASE)
 
@@ -126,7 +126,7 @@ class ExportFile:
     kind: str  # "dbf" or "pipe"
 
     @property
-    def semana(self) -> date | None:
+    def week(self) -> date | None:
         """First day of the week a weekly file's name encodes (`x01070324` → 2024-03-01), None if it doesn't."""
         m = _WEEKLY.match(self.path.name)
         if not m:
@@ -137,7 +137,7 @@ class ExportFile:
             return None
 
     @property
-    def periodos(self) -> list[tuple[date, date]]:
+    def week_spans(self) -> list[tuple[date, date]]:
         """The week a weekly file's name gives (`x01070324` → 1–7 March 2024), as (first day, last day); empty
         when the name is not a weekly name or not a date. A week across a month end (`x28030124`: the 28th to the
         3rd) has two readings, since whether the name's month is its first or its last day's is [I]: 28 Jan–3 Feb
@@ -160,27 +160,27 @@ class ExportFile:
                 continue
         return out
 
-    def anios_posibles(self, anio: int) -> set[int]:
-        """DAM years this file may hold in the folder of `anio` (`MAX_FRACCION_LINEAS_OTRO_ANIO`)."""
+    def possible_years(self, anio: int) -> set[int]:
+        """DAM years this file may hold in the folder of `anio` (`MAX_OTHER_YEAR_LINES_FRACTION`)."""
         years = {anio}
-        for start, end in self.periodos:
+        for start, end in self.week_spans:
             years |= set(range(start.year, end.year + 1))
             if start <= date(anio, 1, 31) and end >= date(anio, 1, 1):
                 years.add(anio - 1)
         return years
 
 
-def _periodo_texto(periodos: list[tuple[date, date]]) -> str:
-    return " o ".join(f"del {a:%d/%m/%Y} al {b:%d/%m/%Y}" for a, b in periodos)
+def _period_text(week_spans: list[tuple[date, date]]) -> str:
+    return " o ".join(f"del {a:%d/%m/%Y} al {b:%d/%m/%Y}" for a, b in week_spans)
 
 
 def check_week_names(files: list[ExportFile], anio: int) -> None:
     """Refuse a weekly file whose name's week does not overlap the folder's year (a name that is not a date: no
     check, its lines are still checked by `load_year`)."""
     for f in files:
-        periodos = f.periodos
-        if periodos and not any(a.year <= anio <= b.year for a, b in periodos):
-            raise SourceFileError(f.path, f"el nombre indica la semana {_periodo_texto(periodos)}, fuera de {anio}, "
+        week_spans = f.week_spans
+        if week_spans and not any(a.year <= anio <= b.year for a, b in week_spans):
+            raise SourceFileError(f.path, f"el nombre indica la semana {_period_text(week_spans)}, fuera de {anio}, "
                                           f"el año de su carpeta: muévalo a la carpeta de su año",
                                   rule="semana_de_otro_anio")
 
@@ -232,7 +232,7 @@ def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
         else:
             others.append(path)
     pipes = [f for f in files if f.kind == "pipe"]
-    weekly = sorted((f for f in files if f.kind == "dbf"), key=lambda f: (f.semana or date.min, f.path.name), reverse=True)
+    weekly = sorted((f for f in files if f.kind == "dbf"), key=lambda f: (f.week or date.min, f.path.name), reverse=True)
     return pipes + weekly, others
 
 
@@ -321,7 +321,7 @@ class FileLoad:
     rows: int
     n_bad: int
     nota: str = ""
-    sin_clave: bool = False  # a pipe delivery without the line key: its repeats cannot be found
+    no_line_key: bool = False  # a pipe delivery without the line key: its repeats cannot be found
 
 
 @dataclass
@@ -396,7 +396,7 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
               f"FROM {load.view}")
     nota = f"vía {load.via}" + ("; sin clave de línea (fano, ndcl, nser): no se pudo detectar si hay líneas "
                                 "repetidas, cada línea cuenta" if keyless else "")
-    return FileLoad(f.path, load.label, load.rows, load.n_bad, nota, sin_clave=keyless), load, select
+    return FileLoad(f.path, load.label, load.rows, load.n_bad, nota, no_line_key=keyless), load, select
 
 
 #: DBF rows held in memory (as Arrow, outside DuckDB's memory limit) before they are written to a scratch table:
@@ -467,7 +467,7 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
     year_load = YearLoad(label=label, view=view, bad=bad, rows=0, n_bad=0, header=RAW_COLUMNS, archivos=loads)
     try:
         _check_line_years(con, view, list(zip(files, loads)), anio)
-        if not any(l.sin_clave for l in loads):
+        if not any(l.no_line_key for l in loads):
             _move_keyless_lines(con, view, bad, loads)
     except BaseException:
         year_load.drop(con)
@@ -483,7 +483,7 @@ _LINE_YEAR = ("coalesce(TRY_CAST(fano AS INTEGER), year(TRY_CAST(fecha_numeracio
 
 def _check_line_years(con: duckdb.DuckDBPyConnection, view: str, files: list[tuple[ExportFile, FileLoad]],
                       anio: int) -> None:
-    """Refuse a file more than `MAX_FRACCION_LINEAS_OTRO_ANIO` of whose dated lines are of years it cannot hold."""
+    """Refuse a file more than `MAX_OTHER_YEAR_LINES_FRACTION` of whose dated lines are of years it cannot hold."""
     counts: dict[str, dict[int, int]] = {}
     for archivo, year, n in con.execute(
             f"SELECT archivo, y, count(*) FROM (SELECT archivo, {_LINE_YEAR} AS y FROM {view}) "
@@ -492,11 +492,11 @@ def _check_line_years(con: duckdb.DuckDBPyConnection, view: str, files: list[tup
     for f, load in files:
         by_year = counts.get(load.label, {})
         total = sum(by_year.values())
-        allowed = f.anios_posibles(anio)
+        allowed = f.possible_years(anio)
         others = sorted(((n, y) for y, n in by_year.items() if y not in allowed), reverse=True)
         share = sum(n for n, _ in others) / total if total else 0.0
-        if share > MAX_FRACCION_LINEAS_OTRO_ANIO:
-            basis = "fecha de numeración o de embarque" if load.sin_clave else "FANO"
+        if share > MAX_OTHER_YEAR_LINES_FRACTION:
+            basis = "fecha de numeración o de embarque" if load.no_line_key else "FANO"
             raise SourceFileError(load.label, f"el {int(100 * share)} % de sus líneas son de "
                                               f"{', '.join(str(y) for _, y in others)} ({basis}) y está en la carpeta "
                                               f"de {anio}: muévalo a la carpeta de su año", rule="lineas_de_otro_anio")

@@ -80,7 +80,7 @@ def module_pattern(year: int, module: str, prefix: str = DEFAULT_PREFIX) -> re.P
 
 
 #: What `vraem refresh` says it expects in `enaho/<año>/` when a file there matches nothing.
-NOMBRE_ESPERADO = "<código>-Modulo05|04.zip o enaho01a-<año>-500|400.sav|dta|csv (o un zip que los contenga)"
+EXPECTED_NAME = "<código>-Modulo05|04.zip o enaho01a-<año>-500|400.sav|dta|csv (o un zip que los contenga)"
 
 
 def module_candidates(year_dir: Path, year: int, module: str, *, prefix: str = DEFAULT_PREFIX) -> list[ModuleFile]:
@@ -98,7 +98,7 @@ def module_candidates(year_dir: Path, year: int, module: str, *, prefix: str = D
 
 
 #: INEI's survey code of each annual cross-section (the year → code table of sources/enaho.md §1).
-CODIGOS_ENCUESTA = "enaho_codigos_encuesta.csv"
+SURVEY_CODES = "enaho_codigos_encuesta.csv"
 
 #: INEI's download zip `<código>-Modulo<NN>.zip` (`966-Modulo05.zip`); some inner folders use `_` (`498_Modulo02`).
 _SURVEY_ZIP = re.compile(r"^0*(\d+)[-_]modulo\d+\.zip$", re.IGNORECASE)
@@ -107,7 +107,7 @@ _SURVEY_ZIP = re.compile(r"^0*(\d+)[-_]modulo\d+\.zip$", re.IGNORECASE)
 @lru_cache(maxsize=1)
 def survey_code_years() -> dict[int, int]:
     """INEI cross-section survey code → its year (`reference/enaho_codigos_encuesta.csv`)."""
-    table = reference_csv(CODIGOS_ENCUESTA)
+    table = reference_csv(SURVEY_CODES)
     return {int(c): int(a) for a, c in zip(table["anio"], table["codigo"], strict=True)}
 
 
@@ -128,12 +128,12 @@ def check_survey_code(source: ModuleFile, year: int) -> str:
         return ""
     code_year = survey_code_years().get(code)
     if code_year is None:
-        return (f"código de encuesta {code} ({source.path.name}) no figura en reference/{CODIGOS_ENCUESTA}: "
+        return (f"código de encuesta {code} ({source.path.name}) no figura en reference/{SURVEY_CODES}: "
                 "su año no se pudo comprobar por el código")
     if code_year != year:
         raise SourceFileError(
             source.path, f"el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {year} de la "
-                         f"carpeta (reference/{CODIGOS_ENCUESTA}): muévalo a la carpeta de {code_year}",
+                         f"carpeta (reference/{SURVEY_CODES}): muévalo a la carpeta de {code_year}",
             rule="enaho_codigo_encuesta")
     return ""
 

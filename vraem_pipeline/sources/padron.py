@@ -7,8 +7,8 @@ header so that a SUNAT schema change fails the asset instead of shifting columns
 What a cut says about its period must agree with where it sits: every cut in a year folder must be of that
 year by its name (`check_cuts_match_year`: a 2023 cut beside 2024's would otherwise be filed silently as an
 "earlier cut"), and its rows' `PERIODO_PUBLICACION` must be its name's AAAAMM (`load_cut`, through
-`periodos.check_rows_period`: the 2023 cut saved as `PadronRUC_202412.zip` is refused naming both periods).
-A cut that is not December's can close a year, but it says so (`nota_del_corte`, the warning check
+`periods.check_rows_period`: the 2023 cut saved as `PadronRUC_202412.zip` is refused naming both periods).
+A cut that is not December's can close a year, but it says so (`cut_note`, the warning check
 `corte_de_diciembre`, the report's source line).
 """
 
@@ -47,7 +47,7 @@ COLUMNS = {
 
 _CUT = re.compile(r"^padronruc_(\d{4})(0[1-9]|1[0-2])\.(zip|csv|txt)$", re.IGNORECASE)
 #: What `vraem refresh` says it expects in `sunat/padron/<año>/` when a file there matches nothing (`_CUT`).
-NOMBRE_ESPERADO = "PadronRUC_<año><mes>.zip|csv|txt"
+EXPECTED_NAME = "PadronRUC_<año><mes>.zip|csv|txt"
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,10 @@ class Cut:
 
 
 #: The month that closes a year; a year closed by another month's cut is flagged, never refused.
-MES_DE_CIERRE = 12
+CLOSING_MONTH = 12
 
 #: Spanish month names as INEI and SUNAT print them (setiembre).
-MESES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "setiembre", "octubre",
+MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "setiembre", "octubre",
          "noviembre", "diciembre")
 
 
@@ -77,11 +77,11 @@ def cut_of_name(name: str) -> str | None:
 
 def month_label(periodo: str) -> str:
     """`202406` → "junio de 2024"."""
-    return f"{MESES[int(periodo[4:]) - 1]} de {periodo[:4]}"
+    return f"{MONTHS[int(periodo[4:]) - 1]} de {periodo[:4]}"
 
 
 def is_year_close(periodo: str) -> bool:
-    return int(periodo[4:]) == MES_DE_CIERRE
+    return int(periodo[4:]) == CLOSING_MONTH
 
 
 def close_phrase(periodo: str) -> str | None:
@@ -158,7 +158,7 @@ def check_cuts_match_year(cuts: list[Cut], anio: int) -> None:
                                              f"{others}: muévalo a la carpeta de su año", rule="corte_del_anio")
 
 
-def nota_del_corte(cut: Cut, ignored: list[str]) -> str:
+def cut_note(cut: Cut, ignored: list[str]) -> str:
     """meta.fuentes.nota of the cut read: its AAAAMM, whether it is not the December close, the cuts left aside."""
     nota = f"corte {cut.periodo}" + ("" if is_year_close(cut.periodo) else ", no el cierre de diciembre")
     return nota + (f"; cortes anteriores ignorados: {', '.join(ignored)}" if ignored else "")

@@ -28,29 +28,29 @@ from vraem_pipeline.core.sqltext import sql_identifier, sql_literal
 #: row. Exactly half is still accepted (the boundary): the file's own period is then as common as any other,
 #: and its other-period rows go to quarantine with their line. Rows with no period, or one that is not well
 #: formed, do not count either way: they say nothing about the file's period (the schema judges their format).
-FRACCION_PERIODO_AJENO = 0.5
+OTHER_PERIOD_FRACTION = 0.5
 
 #: Rule of the refusal, one for every source (the message names the source's own column).
-REGLA = "periodo_de_las_filas"
+RULE = "periodo_de_las_filas"
 
 
 @dataclass(frozen=True)
 class RowPeriods:
     """How the rows of a loaded file state their period, against the period its name gives."""
 
-    esperado: str
-    con_periodo: int  # rows stating a well-formed period
-    ajenas: int  # of those, rows stating another period than `esperado`
-    dominante: str | None  # the other period stated most often (ties: the lowest)
-    otros: int  # how many distinct other periods
+    expected_period: str
+    with_period: int  # rows stating a well-formed period
+    other_period_rows: int  # of those, rows stating another period than `esperado`
+    dominant: str | None  # the other period stated most often (ties: the lowest)
+    other_ones: int  # how many distinct other periods
 
     @property
-    def fraccion_ajena(self) -> float:
-        return self.ajenas / self.con_periodo if self.con_periodo else 0.0
+    def other_period_fraction(self) -> float:
+        return self.other_period_rows / self.with_period if self.with_period else 0.0
 
     @property
-    def rechazado(self) -> bool:
-        return self.fraccion_ajena > FRACCION_PERIODO_AJENO
+    def rejected(self) -> bool:
+        return self.other_period_fraction > OTHER_PERIOD_FRACTION
 
 
 def row_periods(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, pattern: str,
@@ -64,8 +64,8 @@ def row_periods(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, 
             WHERE {formed} GROUP BY ALL ORDER BY n DESC, periodo"""
     ).fetchall()
     others = [(p, n) for p, n in rows if p != expected]
-    return RowPeriods(esperado=expected, con_periodo=sum(n for _, n in rows), ajenas=sum(n for _, n in others),
-                      dominante=others[0][0] if others else None, otros=len(others))
+    return RowPeriods(expected_period=expected, with_period=sum(n for _, n in rows), other_period_rows=sum(n for _, n in others),
+                      dominant=others[0][0] if others else None, other_ones=len(others))
 
 
 def check_rows_period(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, header: str, pattern: str,
@@ -74,13 +74,13 @@ def check_rows_period(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column:
     `expected`, the one its name gives; `header` is the source's column name and `what` the kind of period
     ("el corte", "el ejercicio", "el periodo"), both for the message."""
     found = row_periods(con, load, column=column, pattern=pattern, expected=expected)
-    if found.rechazado:
+    if found.rejected:
         load.drop(con)
-        others = f" (y {found.otros - 1} periodo(s) más)" if found.otros > 1 else ""
+        others = f" (y {found.other_ones - 1} periodo(s) más)" if found.other_ones > 1 else ""
         raise SourceFileError(
             load.path,
-            f"el nombre dice {what} {expected} pero sus filas dicen {found.dominante}{others}: {found.ajenas:,} de "
-            f"{found.con_periodo:,} filas con {header} ({100 * found.fraccion_ajena:.1f} %) son de otro periodo "
-            f"(se rechaza el archivo si pasan del {100 * FRACCION_PERIODO_AJENO:.0f} %); renómbrelo con su periodo "
-            "o cambie el archivo", rule=REGLA)
+            f"el nombre dice {what} {expected} pero sus filas dicen {found.dominant}{others}: {found.other_period_rows:,} de "
+            f"{found.with_period:,} filas con {header} ({100 * found.other_period_fraction:.1f} %) son de otro periodo "
+            f"(se rechaza el archivo si pasan del {100 * OTHER_PERIOD_FRACTION:.0f} %); renómbrelo con su periodo "
+            "o cambie el archivo", rule=RULE)
     return found

@@ -9,7 +9,7 @@ The report's amount is the balance at December, so only the December file of the
 of the same year are named in `meta.fuentes.nota` as ignored; a folder with no December file, or a file of
 another year, fails naming the file. The rows must then agree with the name: a row whose `PERIODO` is not
 `<año>12` is quarantined by the schema (`periodo_del_anio`), and a file whose rows are mostly of another period
-(November's balances saved as December's) is refused naming both periods (`periodos.check_rows_period`).
+(November's balances saved as December's) is refused naming both periods (`periods.check_rows_period`).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ COLUMNS = {
 NORMALIZE = {name: "nullif({c}, '')" for name in COLUMNS.values()}
 
 #: Month of the balance the report uses (the file name's MM).
-MES_DEL_SALDO = 12
+BALANCE_MONTH = 12
 
 _FILE = re.compile(r"^deudores_(\d{4})(\d{2})\.(txt|zip)$", re.IGNORECASE)
 #: What `vraem refresh` says it expects in `sbs/deudores/<año>/` when a file there matches nothing (`_FILE`).
-NOMBRE_ESPERADO = "deudores_<año><mes>.txt|zip"
+EXPECTED_NAME = "deudores_<año><mes>.txt|zip"
 _MEMBER = r"\.txt$"
 
 
@@ -68,8 +68,8 @@ def find_file(year_dir: Path, anio: int) -> DebtorFile | None:
         found.append((int(m.group(2)), path))
     if not found:
         return None
-    december = [p for mes, p in found if mes == MES_DEL_SALDO]
-    others = [p.name for mes, p in found if mes != MES_DEL_SALDO]
+    december = [p for month_no, p in found if month_no == BALANCE_MONTH]
+    others = [p.name for month_no, p in found if month_no != BALANCE_MONTH]
     if not december:
         raise SourceFileError(year_dir, f"no hay saldos a diciembre (deudores_{anio}12.txt|zip); hay {others}",
                               rule="saldo_diciembre")

@@ -60,7 +60,7 @@ csv.field_size_limit(1 << 24)
 UTF8_IN_LATIN1 = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
 
 #: What the quarantine says of a line DuckDB's UTF-8 decoder refused (its own message says the whole file is not UTF-8).
-MENSAJE_CODIFICACION = "la línea no es UTF-8 como el resto del archivo (codificación mixta o byte dañado)"
+ENCODING_MESSAGE = "la línea no es UTF-8 como el resto del archivo (codificación mixta o byte dañado)"
 
 
 def require_rows(load: "TextLoad", con: duckdb.DuckDBPyConnection | None = None) -> "TextLoad":
@@ -585,7 +585,7 @@ def _rejected_lines(con, rejects: str) -> pd.DataFrame:
     return con.execute(
         f"""SELECT line::BIGINT AS linea, arg_min(error_type::VARCHAR, column_idx) AS error,
                    CASE WHEN arg_min(error_type::VARCHAR, column_idx) = 'INVALID ENCODING'
-                        THEN {sql_literal(MENSAJE_CODIFICACION)} ELSE arg_min(error_message, column_idx) END AS mensaje,
+                        THEN {sql_literal(ENCODING_MESSAGE)} ELSE arg_min(error_message, column_idx) END AS mensaje,
                    regexp_replace(arg_min(csv_line, column_idx), '^[\\r\\n]+|[\\r\\n]+$', '', 'g') AS texto
             FROM {rejects} GROUP BY line ORDER BY line"""
     ).df()

@@ -5,7 +5,7 @@ amount is a row to quarantine, decided by the schema, not by the reader.
 
 The name gives the fiscal year (`ventas_<año>`, that of its folder); the rows' `EJERCICIO` must agree. A row of
 another year is quarantined by the schema (`ejercicio_del_anio`); a file whose rows are mostly of another year
-(`ventas_2024.txt` holding 2023's declarations) is refused naming both years (`periodos.check_rows_period`):
+(`ventas_2024.txt` holding 2023's declarations) is refused naming both years (`periods.check_rows_period`):
 staged, it would publish a year with no sales at all.
 """
 
@@ -25,7 +25,7 @@ COLUMNS = {"RUC": "ruc", "EJERCICIO": "ejercicio", "VENTAS_NETAS": "ventas_netas
 
 
 #: What `vraem refresh` says it expects in `sunat/ventas/<año>/` when a file there matches nothing.
-NOMBRE_ESPERADO = "ventas_<año>.txt|zip"
+EXPECTED_NAME = "ventas_<año>.txt|zip"
 
 
 def matching_files(year_dir: Path, anio: int) -> list[Path]:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from vraem_sample import aduanas
-from vraem_sample.calibracion import calibrate
+from vraem_sample.calibration import calibrate
 from vraem_sample.padron import build_universe
 
 

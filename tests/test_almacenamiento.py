@@ -38,10 +38,10 @@ needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="unshare -rm / m
 
 
 @pytest.fixture
-def published(escenario_publicado) -> Path:
+def published(scenario_published) -> Path:
     """The firm scenario (2023, 2024) published once for the session (conftest.escenario_publicado): raw/,
     wh/vraem.duckdb and wh/vraem_operacion.duckdb. Each test copies it before refreshing."""
-    return escenario_publicado.folder_path
+    return scenario_published.folder_path
 
 
 def _sha(path: Path) -> str:

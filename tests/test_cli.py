@@ -1,6 +1,6 @@
 """The data engineer's path, as a person runs it: `vraem sample-data` then `vraem refresh`, in subprocesses.
 
-Both commands run once for the session (`conftest.muestra_pequena`, `conftest.publicado_pequena`, which assert that
+Both commands run once for the session (`conftest.small_sample`, `conftest.small_published`, which assert that
 each exited 0): this test reads what the refresh printed and wrote, then runs `vraem report`."""
 
 import os
@@ -13,15 +13,15 @@ from tests.conftest import query, vraem
 
 
 @pytest.mark.slow
-def test_sample_data_then_refresh_small(publicado_pequena, tmp_path):
-    out = publicado_pequena.stdout
+def test_sample_data_then_refresh_small(small_published, tmp_path):
+    out = small_published.stdout
     assert "años 2019–2024" in out
     assert "padron_ruc 2024:" in out and "leídas=" in out and "rechazadas=" in out  # progress per file and year
     assert "enaho_personas 2024:" in out and "listo" in out
 
-    warehouse = publicado_pequena.almacen
+    warehouse = small_published.almacen
     assert not list(warehouse.parent.glob(f".{warehouse.name}.*.tmp*"))  # no publish copy left behind
-    operator = publicado_pequena.operator
+    operator = small_published.operator
     assert query(operator, "SELECT count(*) AS n FROM staging.padron_ruc")["n"][0] > 0  # row-level data stays there
     key = query(warehouse, "SELECT DISTINCT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"]
     assert {"empresas_formales", "ventas_millones_soles", "empleo_pea_ocupada", "empleo_informal_pct"} <= set(key)
@@ -29,7 +29,7 @@ def test_sample_data_then_refresh_small(publicado_pequena, tmp_path):
     comments = query(warehouse, "SELECT count(*) AS n FROM duckdb_columns() WHERE schema_name = 'marts' AND comment IS NULL")
     assert comments["n"][0] == 0  # every marts column is described
 
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(publicado_pequena.dagster_home)))
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(small_published.dagster_home)))
     runs = instance.get_runs()
     assert len(runs) == 1 and runs[0].is_success
     instance.dispose()

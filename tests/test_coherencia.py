@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from vraem_pipeline.core import coherence as coherence
-from vraem_pipeline.defs.indicadores import year_on_year_jumps as jumps_check
+from vraem_pipeline.defs.indicators import year_on_year_jumps as jumps_check
 
 KEY = "CREATE TABLE marts.indicadores_clave (anio INT, indicador VARCHAR, valor DOUBLE, unidad VARCHAR)"
 

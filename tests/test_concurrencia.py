@@ -3,7 +3,7 @@ published warehouse, and analysts reading during a refresh see the old or the ne
 
 The lock (`vraem_pipeline/bloqueo.py`) is checked from other processes, since that is what it is for; the
 refreshes run the CLI in subprocesses the way a person does, on the small sample's 2024 folders (written and
-refreshed once for the session: `conftest.muestra_2024`, `conftest.publicado_2024`), each with its own DAGSTER_HOME,
+refreshed once for the session: `conftest.sample_2024`, `conftest.published_2024`), each with its own DAGSTER_HOME,
 warehouse and operator database. A refresh is killed at a chosen point through the test hook
 `settings.pause_for_test`.
 """
@@ -30,7 +30,7 @@ from dagster._core.instance.ref import InstanceRef
 from vraem_pipeline.core import lock as locking
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core.settings import PACKAGE_REFERENCE, PAUSE_FOR_TEST, PAUSE_POINTS, Settings
-from tests.conftest import entorno_de_refresco
+from tests.conftest import refresh_env
 from tests.test_determinismo import marts_content
 
 #: Never hang the test suite: every wait on a refresh is bounded.
@@ -130,7 +130,7 @@ class _LineReader:
 
 
 def _env(tmp_path: Path, home: Path | None = None) -> dict:
-    return entorno_de_refresco(tmp_path, home)
+    return refresh_env(tmp_path, home)
 
 
 def _settings(monkeypatch, tmp_path: Path) -> Settings:
@@ -399,18 +399,18 @@ def _query(almacen: Path, sql: str = _QUERY) -> tuple:
 
 
 @pytest.fixture
-def raw_2024(muestra_2024) -> Path:
+def raw_2024(sample_2024) -> Path:
     """The small sample's 2024 folders and GDP workbook (conftest.muestra_2024): the refreshes below repeat, one
     year keeps them short. Shared: the refreshes read it, nothing here writes in it."""
-    return muestra_2024
+    return sample_2024
 
 
 @pytest.fixture
-def publicado(publicado_2024) -> Path:
+def publicado(published_2024) -> Path:
     """A folder with `w/` (the published warehouse), `op/` (operator database) and `dagster_home/` after one
     refresh of `raw_2024` (conftest.publicado_2024, once for the session); a test that refreshes again works on a
     copy (`_copy_of`)."""
-    return publicado_2024.folder_path
+    return published_2024.folder_path
 
 
 def _copy_of(publicado: Path, tmp_path: Path) -> dict:

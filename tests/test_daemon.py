@@ -38,7 +38,7 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
 
-from tests.conftest import anios_de
+from tests.conftest import years_of
 from vraem_pipeline.core import lock as locking
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core.settings import LOCK_WAIT, SENSOR_INTERVAL, Settings, seconds_from_env
@@ -343,11 +343,11 @@ def services():
 
 
 @pytest.fixture(scope="module")
-def sample(muestra_pequena, tmp_path_factory) -> Path:
+def sample(small_sample, tmp_path_factory) -> Path:
     """The small sample's (conftest.muestra_pequena) 2023 and 2024 folders and the GDP workbook: two years keep the
     runs short and still let the sensor's first tick request one year that was never published. Each test
     copies it."""
-    return anios_de(muestra_pequena, ("2023", "2024"), tmp_path_factory.mktemp("muestra") / "raw_2023_2024")
+    return years_of(small_sample, ("2023", "2024"), tmp_path_factory.mktemp("muestra") / "raw_2023_2024")
 
 
 def _postgres() -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import entorno_de_refresco, vraem
+from tests.conftest import refresh_env, vraem
 from vraem_pipeline.core.marts import build_mart, growth_rows, mart_names, register_macros, sql_text
 from vraem_pipeline.core.databases import ensure_schemas
 
@@ -189,7 +189,7 @@ COPY_MTIME = 1_000_000_000
 
 
 def _refresh(raw: Path, folder_path: Path) -> Path:
-    process = vraem("refresh", "--raw", str(raw), env=entorno_de_refresco(folder_path), timeout=REFRESH_MAX)
+    process = vraem("refresh", "--raw", str(raw), env=refresh_env(folder_path), timeout=REFRESH_MAX)
     assert process.returncode == 0, process.stdout + process.stderr
     return folder_path / "w" / "v.duckdb"
 
@@ -206,15 +206,15 @@ def _reversed_copy(origin: Path, destination: Path) -> None:
 
 
 @pytest.mark.slow
-def test_two_refreshes_of_the_same_files_give_identical_marts(muestra_2024, publicado_2024, tmp_path):
+def test_two_refreshes_of_the_same_files_give_identical_marts(sample_2024, published_2024, tmp_path):
     """The first refresh is the session's of the sample's 2024 folders (conftest.publicado_2024, the same
     `vraem refresh` as `_refresh`); the second reads the reversed copy."""
-    raw = muestra_2024  # one year keeps it fast; 2024 has weekly customs files and a pipe delivery
+    raw = sample_2024  # one year keeps it fast; 2024 has weekly customs files and a pipe delivery
     reversed_raw = tmp_path / "raw_invertida"
     _reversed_copy(raw, reversed_raw)
     assert sorted(p.relative_to(reversed_raw) for p in reversed_raw.rglob("*")) == sorted(p.relative_to(raw) for p in raw.rglob("*"))
 
-    first = marts_content(publicado_2024.almacen)
+    first = marts_content(published_2024.almacen)
     second = marts_content(_refresh(reversed_raw, tmp_path / "b"))
     assert sorted(first) == mart_names() and all(first.values()), {t: len(f) for t, f in first.items()}
     assert first.keys() == second.keys()

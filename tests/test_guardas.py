@@ -16,7 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import copia_materializada, materialize, operator, query
+from tests.conftest import materialized_copy, materialize, operator, query
 from vraem_pipeline import cli
 from vraem_pipeline.core.raw_scan import unrecognised_files, years_without_files
 from vraem_pipeline.registry import SOURCES
@@ -203,21 +203,21 @@ def _refresh(capsys, raw: Path, warehouse: Path, *args: str) -> tuple[int, str, 
 
 
 @pytest.mark.slow
-def test_unrecognised_file_is_logged_and_recorded_in_the_published_warehouse(escenario_enaho_publicado):
+def test_unrecognised_file_is_logged_and_recorded_in_the_published_warehouse(enaho_scenario_published):
     """raw/ of the firm scenario (2023, 2024), ENAHO (small, 2023, 2024) and a stray file, materialized and
     published once for the session (conftest.escenario_enaho_publicado)."""
-    base = escenario_enaho_publicado.folder_path
+    base = enaho_scenario_published.folder_path
     recorded = query(base / "wh" / "vraem.duckdb", "SELECT * FROM meta.archivos_no_reconocidos")
     assert recorded[["archivo", "bytes"]].values.tolist() == [["aduanas/2024/exportaciones_2024.csv", 8]]
     assert recorded["nota"][0].startswith("en aduanas/<año>/ se espera x<dd><DD><mm><aa>.zip|dbf")
-    logged = escenario_enaho_publicado.mensajes
+    logged = enaho_scenario_published.messages
     assert any("archivo no reconocido, no se lee: raw/aduanas/2024/exportaciones_2024.csv" in m for m in logged)
 
 
 @pytest.fixture
-def damaged(escenario_enaho_publicado, tmp_path, monkeypatch):
+def damaged(enaho_scenario_published, tmp_path, monkeypatch):
     """A copy of the published base (raw, warehouse, operator database), the settings pointing at it."""
-    raw, warehouse = copia_materializada(escenario_enaho_publicado, tmp_path)
+    raw, warehouse = materialized_copy(enaho_scenario_published, tmp_path)
     monkeypatch.setenv("VRAEM_RAW_DIR", str(raw))  # the CLI sets them too: monkeypatch restores them afterwards
     monkeypatch.setenv("VRAEM_WAREHOUSE", str(warehouse))
     monkeypatch.delenv("VRAEM_OPERACION", raising=False)

@@ -10,9 +10,9 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.conftest import CHROMIUM_DE_PRUEBA
-from vraem_pipeline.informe import write_report, formato, libro, navegador, render
-from vraem_pipeline.informe.datos import REPORT_TOPICS, read_report
+from tests.conftest import CHROMIUM_STAND_IN
+from vraem_pipeline.informe import browser, formatting, render, workbook, write_report
+from vraem_pipeline.informe.data import REPORT_TOPICS, read_report
 
 #: Contract §4.1: one chart per table (indicadores_clave is the key-figures panel).
 MARTS = {
@@ -277,7 +277,7 @@ def test_a_first_year_with_no_previous_one_reads_without_changes(tmp_path):
 
 def test_page_parses_with_one_chart_per_marts_table_and_the_warehouse_key_figures(publicado):
     page = _parse(render(read_report(publicado, 2024)))
-    charted = [g.mart for t in REPORT_TOPICS for g in t.graficos]
+    charted = [g.mart for t in REPORT_TOPICS for g in t.charts]
     assert sorted(charted) == sorted(MARTS)  # every §4.1 table, once
     assert page.figures == dict.fromkeys(MARTS, True) and page.svgs == len(MARTS)
     con = duckdb.connect(str(publicado), read_only=True)
@@ -355,11 +355,11 @@ def test_another_territory_reads_its_own_name_and_district_count(tmp_path):
 
 def test_workbook_has_a_sheet_per_marts_table_with_values_units_and_the_dictionary(publicado, tmp_path):
     path = tmp_path / "cuadros.xlsx"
-    sheets = libro.write_workbook(publicado, 2024, path, "VRAEM")
+    sheets = workbook.write_workbook(publicado, 2024, path, "VRAEM")
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == sheets
     assert sheets[0] == "indice" and sheets[-3:] == ["fuentes", "parametros", "diccionario"]
-    assert {libro.sheet_name(t) for t in [*MARTS, "indicadores_clave", "empleo_precision"]} <= set(sheets)
+    assert {workbook.sheet_name(t) for t in [*MARTS, "indicadores_clave", "empleo_precision"]} <= set(sheets)
     ws = book["empresas_evolucion"]
     assert [c.value for c in ws[4]] == ["anio", "n_empresas", "var_pct"]
     assert [c.value for c in ws[5]][1] == "empresas"  # the unit row, from meta.diccionario
@@ -371,8 +371,8 @@ def test_workbook_has_a_sheet_per_marts_table_with_values_units_and_the_dictiona
 
 
 def test_sheet_names_fit_excel_and_stay_readable():
-    assert libro.sheet_name("exportaciones_por_departamento_domicilio_fiscal") == "export_por_depto_dom_fiscal"
-    assert libro.sheet_name("empresas_evolucion") == "empresas_evolucion"
+    assert workbook.sheet_name("exportaciones_por_departamento_domicilio_fiscal") == "export_por_depto_dom_fiscal"
+    assert workbook.sheet_name("empresas_evolucion") == "empresas_evolucion"
 
 
 @pytest.mark.parametrize(("value", "filter_", "text"), [
@@ -383,7 +383,7 @@ def test_sheet_names_fit_excel_and_stay_readable():
     (None, "pct", "sin dato"), (float("nan"), "entero", "sin dato"),
 ])
 def test_number_formats_of_the_edition(value, filter_, text):
-    assert formato.FILTERS[filter_](value) == text
+    assert formatting.FILTERS[filter_](value) == text
 
 
 @pytest.mark.parametrize(("items", "text"), [
@@ -392,20 +392,20 @@ def test_number_formats_of_the_edition(value, filter_, text):
     (["A", "B", "C"], "A, B y C"),
 ])
 def test_spanish_lists(items, text):
-    assert formato.enumerar(items) == text
+    assert formatting.enumerar(items) == text
 
 
-@pytest.mark.skipif(not any(navegador.shutil.which(c) for c in navegador.CANDIDATES)
-                    and not navegador.os.environ.get("VRAEM_EXIGIR_CHROMIUM"),
+@pytest.mark.skipif(not any(browser.shutil.which(c) for c in browser.CANDIDATES)
+                    and not browser.os.environ.get("VRAEM_EXIGIR_CHROMIUM"),
                     reason="sin Chromium (.ci/run instala el paquete chromium de Debian y exige esta prueba)")
-def test_page_renders_in_headless_chromium_as_screenshot_and_pdf(publicado, tmp_path, chromium_real):
-    """With the real browser (`chromium_real`: the other tests print with conftest's stand-in)."""
-    assert navegador.chromium() != str(CHROMIUM_DE_PRUEBA)
+def test_page_renders_in_headless_chromium_as_screenshot_and_pdf(publicado, tmp_path, real_chromium):
+    """With the real browser (`real_chromium`: the other tests print with conftest's stand-in)."""
+    assert browser.chromium() != str(CHROMIUM_STAND_IN)
     files = write_report(publicado, 2024, tmp_path)
     assert files.pdf and files.pdf.read_bytes()[:5] == b"%PDF-"
-    png = navegador.screenshot(files.html, tmp_path / "captura.png")
+    png = browser.screenshot(files.html, tmp_path / "captura.png")
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a page, not a blank
-    keep = Path(navegador.os.environ.get("VRAEM_CAPTURAS", tmp_path))
+    keep = Path(browser.os.environ.get("VRAEM_CAPTURAS", tmp_path))
     keep.mkdir(parents=True, exist_ok=True)
     (keep / "informe_2024.png").write_bytes(data)

@@ -1,5 +1,5 @@
 """Materialize the real credit assets in-process on the hand-worked scenario; and the small sample refreshed by the
-CLI (the session's, `conftest.publicado_pequena`), which must reproduce the published credit figures."""
+CLI (the session's, `conftest.small_published`), which must reproduce the published credit figures."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.conftest import copia_materializada, materialize, materializar_una_vez, operator, query
+from tests.conftest import materialized_copy, materialize, materialize_once, operator, query
 from tests.reconciliation import misses
 from tests.scenario_credito import (DNI_H, DNI_P, DNI_WITHOUT_RUC, DNI_Z, EXPECTED_2023, EXPECTED_2024,
                                     EXPECTED_QUARANTINE_2024, H10, P10, Q, Z10, write_credit_scenario)
@@ -23,7 +23,7 @@ def credit_published(tmp_path_factory):
     """The credit scenario (2023, 2024) materialized and published once; read it, or work on a copy."""
     base = tmp_path_factory.mktemp("credito")
     write_credit_scenario(base / "raw")
-    return materializar_una_vez(base, (2023, 2024))
+    return materialize_once(base, (2023, 2024))
 
 
 def _credit_marts(path: Path) -> dict[str, str]:
@@ -33,7 +33,7 @@ def _credit_marts(path: Path) -> dict[str, str]:
 
 
 def test_scenario_figures_quarantine_and_rerun(credit_published, tmp_path, env):
-    raw, warehouse = copia_materializada(credit_published, tmp_path)
+    raw, warehouse = materialized_copy(credit_published, tmp_path)
     env(raw, warehouse)
 
     ev = query(warehouse, "SELECT anio, credito_millones_soles, var_pct FROM marts.credito_evolucion ORDER BY anio")
@@ -112,18 +112,18 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_published):
     assert op["n"][0] == 2  # 2023 and 2024
 
 
-def test_small_sample_reproduces_the_published_credit_figures(publicado_pequena, tmp_path):
-    """The session's small sample refreshed by `vraem refresh` (`conftest.publicado_pequena`); its debtor files are
+def test_small_sample_reproduces_the_published_credit_figures(small_published, tmp_path):
+    """The session's small sample refreshed by `vraem refresh` (`conftest.small_published`); its debtor files are
     the credit generator's, byte for byte, whose line counts the generator reports here."""
     from vraem_pipeline.core.reconciliation import reconcile
     from vraem_sample.credito import DIRT_RULE, DEUDORES_DIRT, write_credito
 
     counts: dict = {}
     for path in write_credito(tmp_path / "raw", scale="small", counts=counts):
-        shared = publicado_pequena.raw / path.relative_to(tmp_path / "raw")
+        shared = small_published.raw / path.relative_to(tmp_path / "raw")
         assert shared.read_bytes() == path.read_bytes(), shared
 
-    con = duckdb.connect(str(publicado_pequena.operator), read_only=True)
+    con = duckdb.connect(str(small_published.operator), read_only=True)
     try:
         table = reconcile(con)
         quarantined = con.execute("SELECT anio, regla, columna, count(*) FROM quarantine.sbs_deudores "
@@ -145,5 +145,5 @@ def test_small_sample_reproduces_the_published_credit_figures(publicado_pequena,
     for anio, read_rows, accepted_rows, rejected_rows in fuentes:
         assert read_rows == counts[anio]["lineas_datos"] == accepted_rows + rejected_rows
         assert rejected_rows == sum(DEUDORES_DIRT["small"].values())
-    unlocated = publicado_pequena.checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
+    unlocated = small_published.checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
     assert unlocated.passed and unlocated.metadata["deudores_sin_ubicar"].value > 0  # present, and reported

@@ -9,10 +9,10 @@ from tests.conftest import materialize, operator, query
 pytestmark = pytest.mark.slow
 
 
-def test_employment_marts_with_cvs(escenario_enaho_publicado):
+def test_employment_marts_with_cvs(enaho_scenario_published):
     """ENAHO small 2023 and 2024 (beside the firm scenario) materialized once for the session
     (conftest.escenario_enaho_publicado)."""
-    warehouse = escenario_enaho_publicado.almacen
+    warehouse = enaho_scenario_published.almacen
     fuentes = query(warehouse, "SELECT * FROM meta.fuentes WHERE fuente LIKE 'enaho%' ORDER BY fuente, anio")
     assert len(fuentes) == 4
     assert (fuentes["filas_leidas"] == fuentes["filas_aceptadas"] + fuentes["filas_rechazadas"]).all()
@@ -47,16 +47,16 @@ def test_employment_marts_with_cvs(escenario_enaho_publicado):
 
     cmp = query(operator(warehouse), "SELECT * FROM intermedio.informalidad_comparacion")
     assert cmp["anio"].tolist() == [2023, 2023]  # 2024 has no official flag to compare with
-    checks = escenario_enaho_publicado.checks
+    checks = enaho_scenario_published.checks
     assert checks[("intermedio/informalidad_comparacion", "reconstruccion_dentro_de_tolerancia")].passed
     assert checks[("staging/enaho_personas", "esquema")].passed
 
 
-def test_a_missing_required_column_fails_naming_the_file(escenario_enaho_publicado, env, tmp_path):
+def test_a_missing_required_column_fails_naming_the_file(enaho_scenario_published, env, tmp_path):
     import shutil
 
     raw = tmp_path / "raw"
-    shutil.copytree(escenario_enaho_publicado.raw / "enaho", raw / "enaho")  # the ENAHO files alone
+    shutil.copytree(enaho_scenario_published.raw / "enaho", raw / "enaho")  # the ENAHO files alone
     year_dir = raw / "enaho" / "2024"
     for f in year_dir.iterdir():
         if "Modulo05" in f.name:

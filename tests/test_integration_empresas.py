@@ -26,8 +26,8 @@ def _marts_snapshot(path, raws=()):
     return {**{t: lines(path, t) for t in marts}, **{t: lines(operator(path), t) for t in rows}}
 
 
-def test_two_years_then_rerun_one_is_identical(escenario_publicado, escenario_copia):
-    raw, warehouse = escenario_copia  # the two years materialized once for the session (conftest.escenario_publicado)
+def test_two_years_then_rerun_one_is_identical(scenario_published, scenario_copy):
+    raw, warehouse = scenario_copy  # the two years materialized once for the session (conftest.escenario_publicado)
     ev = query(warehouse, "SELECT anio, n_empresas, var_pct FROM marts.empresas_evolucion ORDER BY anio")
     assert ev["n_empresas"].tolist() == [EXPECTED_2023["territorio"], EXPECTED_2024["territorio"]]
     assert ev["var_pct"].iloc[1] == pytest.approx(75.0)
@@ -55,7 +55,7 @@ def test_two_years_then_rerun_one_is_identical(escenario_publicado, escenario_co
     q = query(operator(warehouse), "SELECT linea, regla FROM quarantine.padron_ruc WHERE anio = 2024 ORDER BY linea")
     assert q.values.tolist() == [[5, "numero_de_campos"], [16, "ruc_digito_verificador"], [17, "clave_duplicada"]]
 
-    raws = (escenario_publicado.raw, raw)  # the rerun reads the copy's files, which are the session's
+    raws = (scenario_published.raw, raw)  # the rerun reads the copy's files, which are the session's
     before = _marts_snapshot(warehouse, raws)
     again = materialize((2024, 2024))
     assert again.success
@@ -73,14 +73,14 @@ def test_another_territory_changes_marts_not_staging(scenario_raw, env, tmp_path
     assert query(operator(warehouse), "SELECT count(*) n FROM staging.padron_ruc WHERE anio = 2024")["n"][0] == 15
 
 
-def test_blocking_check_results_are_recorded(escenario_publicado):
+def test_blocking_check_results_are_recorded(scenario_published):
     """The checks' results of the session's run of the scenario (2023, 2024: conftest.escenario_publicado)."""
-    evaluations = {key: e.passed for key, e in escenario_publicado.checks.items()}
+    evaluations = {key: e.passed for key, e in scenario_published.checks.items()}
     assert evaluations[("staging/padron_ruc", "esquema")] is True
     assert evaluations[("staging/ventas_declaradas", "esquema")] is True
     assert evaluations[("marts/empresas_por_estrato", "participaciones_suman_100")] is True
     assert evaluations[("intermedio/empresas_formales", "sector_sin_clasificar")] is False  # 1 of 9 = 11 %
-    unclassified = escenario_publicado.checks[("intermedio/empresas_formales", "sector_sin_clasificar")]
+    unclassified = scenario_published.checks[("intermedio/empresas_formales", "sector_sin_clasificar")]
     assert unclassified.metadata["max_pct"].value == pytest.approx(100 / 9, abs=1e-3)  # 2024's; 2023 has none
 
 

@@ -155,10 +155,10 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
     assert f.values.tolist() == [[589, 588, 1]]
 
 
-def test_small_sample_reconciles_the_published_gdp(publicado_pequena):
+def test_small_sample_reconciles_the_published_gdp(small_published):
     """`vraem sample-data --scale small` (default seed): firm files and INEI's workbook among the rest; its refresh
-    (`conftest.publicado_pequena`) lands on the published S/ 1,093 millones and 0.2 % at print precision."""
-    con = duckdb.connect(str(publicado_pequena.operator), read_only=True)
+    (`conftest.small_published`) lands on the published S/ 1,093 millones and 0.2 % at print precision."""
+    con = duckdb.connect(str(small_published.operator), read_only=True)
     try:
         table = reconcile(con)
         years = [r[0] for r in con.execute("SELECT anio FROM marts.pbi_evolucion ORDER BY anio").fetchall()]

@@ -1,7 +1,7 @@
 """A second territory end to end: the shipped Ayacucho file (one whole department, 124 districts) over the small
 sample, from `vraem sample-data` to the published warehouse. Every figure is checked against a fact derivable by
 hand from the operator database: a whole department is its own only department, with every firm located in it.
-The sample is the session's (`conftest.muestra_pequena`, written by `vraem sample-data`)."""
+The sample is the session's (`conftest.small_sample`, written by `vraem sample-data`)."""
 
 from pathlib import Path
 
@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 AYACUCHO = Path(cli.__file__).parent / "reference" / "ayacucho_distritos.csv"
 
 
-def test_ayacucho_refreshed_end_to_end_from_the_small_sample(muestra_pequena, env):
-    warehouse = env(muestra_pequena, territory=AYACUCHO)
+def test_ayacucho_refreshed_end_to_end_from_the_small_sample(small_sample, env):
+    warehouse = env(small_sample, territory=AYACUCHO)
     result = materialize((2019, 2024))
     assert result.success
     assert territory_name(AYACUCHO) == "Ayacucho"

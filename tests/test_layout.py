@@ -181,7 +181,7 @@ def test_every_consumer_sees_the_registrys_sources_and_topics(tmp_path):
     from vraem_pipeline.core import raw_scan
     from vraem_pipeline.core.dictionary import dictionary_rows
     from vraem_pipeline.defs import automation
-    from vraem_pipeline.informe.datos import REPORT_TOPICS
+    from vraem_pipeline.informe.data import REPORT_TOPICS
     from vraem_pipeline.registry import SOURCES, TOPICS
 
     # the sensor watches every source's folder, and nothing else

@@ -1,6 +1,6 @@
 """Publication guarantees, proven with a second OS process (an analyst) and failing refreshes.
 
-Most start from the firm scenario published once for the session (`conftest.escenario_publicado`): a test that
+Most start from the firm scenario published once for the session (`conftest.scenario_published`): a test that
 refreshes again works on its own copy (`escenario_copia`)."""
 
 import hashlib
@@ -41,8 +41,8 @@ def _add_a_2024_firm(raw: Path) -> None:
     write_ventas(raw, 2024, VENTAS_2024 + [(new, 2024, "1000.00")])
 
 
-def test_reader_in_another_process_neither_blocks_nor_sees_half_state(escenario_copia):
-    scenario_raw, warehouse = escenario_copia  # 2023 and 2024 published (conftest.escenario_publicado)
+def test_reader_in_another_process_neither_blocks_nor_sees_half_state(scenario_copy):
+    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.escenario_publicado)
     reader = subprocess.Popen([sys.executable, "-c", READER, str(warehouse)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -58,8 +58,8 @@ def test_reader_in_another_process_neither_blocks_nor_sees_half_state(escenario_
     assert out.strip() == "7"  # the open connection keeps reading the complete old warehouse
 
 
-def test_failed_blocking_check_leaves_published_file_byte_identical(escenario_copia):
-    scenario_raw, warehouse = escenario_copia  # 2023 and 2024 published (conftest.escenario_publicado)
+def test_failed_blocking_check_leaves_published_file_byte_identical(scenario_copy):
+    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.escenario_publicado)
     before = _sha(warehouse)
 
     @dg.asset_check(asset=dg.AssetKey(["staging", "padron_ruc"]), name="siempre_falla", blocking=True)
@@ -75,8 +75,8 @@ def test_failed_blocking_check_leaves_published_file_byte_identical(escenario_co
     assert _sha(warehouse) == before
 
 
-def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(escenario_copia, tmp_path):
-    scenario_raw, warehouse = escenario_copia  # 2023 and 2024 published (conftest.escenario_publicado)
+def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(scenario_copy, tmp_path):
+    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.escenario_publicado)
     before = _sha(warehouse)
     broken = scenario_raw / "sunat" / "padron" / "2024" / "PadronRUC_202412.zip"
     broken.unlink()
@@ -94,20 +94,20 @@ def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(esc
     assert _sha(warehouse) == before
 
 
-def test_published_file_is_readable_by_older_duckdb_clients(escenario_publicado):
-    warehouse = escenario_publicado.almacen
+def test_published_file_is_readable_by_older_duckdb_clients(scenario_published):
+    warehouse = scenario_published.almacen
     tags = query(warehouse, "SELECT tags FROM duckdb_databases() WHERE NOT internal")["tags"][0]
     assert tags["storage_version"].startswith("v1.4.0")
     assert not warehouse.with_name(warehouse.name + ".wal").exists()
 
 
-def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(escenario_publicado):
+def test_analysts_file_holds_aggregates_only_and_no_personal_identifier(scenario_published):
     """The scenario has a RUC 10 (a natural person with business) among its formal firms: it must stay in the
     operator database. Every text value of every published table is scanned for a RUC 10 or a DNI."""
     from tests.conftest import operator
     from tests.scenario import P10
 
-    warehouse, scenario_raw = escenario_publicado.almacen, escenario_publicado.raw
+    warehouse, scenario_raw = scenario_published.almacen, scenario_published.raw
     tables = query(warehouse, "SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL")
     assert set(tables["schema_name"]) == {"marts", "meta", "referencia"}
     texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'")

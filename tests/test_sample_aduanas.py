@@ -29,7 +29,7 @@ from dbfread.field_parser import FieldParser
 import vraem_sample as sd
 from vraem_sample import aduanas
 from vraem_sample.aduanas import DBF_ENCODING
-from vraem_sample.calibracion import calibrate
+from vraem_sample.calibration import calibrate
 from vraem_sample.padron import Universe, build_universe
 
 SEED = 7

@@ -11,7 +11,7 @@ import pytest
 
 from vraem_pipeline.core.reconciliation import published
 from vraem_pipeline.core.ruc import check_digit_ok
-from vraem_sample.calibracion import calibrate
+from vraem_sample.calibration import calibrate
 from vraem_sample.credito import (CRLF_YEARS, ZIP_YEARS, HEADER, DEUDORES_DIRT, cell_frame,
                                                 write_credito, share_values, credit_series)
 from vraem_sample.padron import build_universe

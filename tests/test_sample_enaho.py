@@ -18,7 +18,7 @@ import pytest
 from vraem_pipeline.empleo.estimates import REBUILT_SOURCE, compute_employment, is_resident
 from vraem_pipeline.empleo.informality import INPUTS_M400, PERSON_KEY, add_rebuilt_flag
 from vraem_sample import enaho as sample
-from vraem_sample.calibracion import read_published
+from vraem_sample.calibration import read_published
 from vraem_pipeline.empleo.schema import COLUMNS_M500, OPTIONAL_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
 

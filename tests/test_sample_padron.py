@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from vraem_sample import write_empresas
-from vraem_sample.calibracion import allocate, apportion, calibrate, read_published, read_reference
+from vraem_sample.calibration import allocate, apportion, calibrate, read_published, read_reference
 from vraem_sample.padron import (
     DIRT_BY_SCALE,
     build_universe,
@@ -306,11 +306,11 @@ def test_small_scale_is_a_hundredth():
 
 
 def test_sales_respect_the_strata(universe):
-    from vraem_sample.importes import cents_bounds
-    from vraem_sample.ventas import importes
+    from vraem_sample.amounts import cents_bounds
+    from vraem_sample.ventas import sales_cents
 
     for year in (2019, 2024):
-        cents = importes(universe, year)
+        cents = sales_cents(universe, year)
         pos = cents > 0
         lim = cents_bounds(universe.cal.uit[year])
         e = universe.estrato[pos]
@@ -324,7 +324,7 @@ def test_published_csv_is_not_typed_in_code():
     """The calibration follows the CSV: no published firm figure appears as a literal in the generator."""
     src = "".join(
         (Path(__file__).parents[1] / "vraem_sample" / f).read_text()
-        for f in ("calibracion.py", "padron.py", "ventas.py", "__init__.py")
+        for f in ("calibration.py", "padron.py", "ventas.py", "__init__.py")
     )
     for literal in ("17224", "17,224", "2185", "2,185", "97.1", "44.2", "42.4", "34.1", "27.7", "22.3", "13.3"):
         assert literal not in src, literal
@@ -352,10 +352,10 @@ def small_targets(raw: Path) -> dict[int, int]:
 
 
 def write_real_on_small(out: Path, targets: dict[int, int], block: int | None, years=YEARS) -> None:
-    from vraem_sample import calibracion, padron
+    from vraem_sample import calibration, padron
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(calibracion.CALIBRATION_SCALE, "real", "small")
+        mp.setitem(calibration.CALIBRATION_SCALE, "real", "small")
         for y, n in targets.items():
             mp.setitem(padron.REAL_CUT_LINES, y, n)
         if block is not None:

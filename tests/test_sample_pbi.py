@@ -16,10 +16,10 @@ import pytest
 
 from vraem_sample import pbi as sample_pbi
 from vraem_sample import ventas
-from vraem_sample.calibracion import calibrate, read_published
+from vraem_sample.calibration import calibrate, read_published
 from vraem_sample.padron import build_universe
-from vraem_sample.importes import cents_bounds
-from vraem_sample.ventas import importes
+from vraem_sample.amounts import cents_bounds
+from vraem_sample.ventas import sales_cents
 
 #: INEI, 2026 edition, 2024P/ (miles de soles), read by hand from the workbook.
 VAB_2024 = {"03": 7_219_959, "05": 6_212_319, "08": 22_767_865, "09": 3_912_627, "12": 15_992_658}
@@ -53,7 +53,7 @@ def test_workbook_values_read_by_the_generator():
                                         pytest.param("national", 2024, marks=pytest.mark.slow)])
 def test_default_allocation_lands_on_the_published_gdp(scale, seed):
     uni = build_universe(calibrate(scale), seed)
-    value = allocation(uni, 2024, importes(uni, 2024))
+    value = allocation(uni, 2024, sales_cents(uni, 2024))
     millions = (value / 1000)
     assert abs(millions - Fraction(published("pbi_vraem_millones_soles_2007"))) < Fraction(1, 10**6)
     pct = Decimal(float(value / PBI_2024 * 100)).quantize(Decimal("0.1"), ROUND_HALF_UP)
@@ -62,9 +62,9 @@ def test_default_allocation_lands_on_the_published_gdp(scale, seed):
 
 def test_only_large_firms_outside_the_territory_in_its_departments_move(monkeypatch):
     uni = build_universe(calibrate("small"), 2024)
-    calibrated = {y: importes(uni, y) for y in (2019, 2024)}
+    calibrated = {y: sales_cents(uni, y) for y in (2019, 2024)}
     monkeypatch.setattr(ventas, "adjust_sales_outside_territory", lambda *a: None)
-    drawn = {y: importes(uni, y) for y in (2019, 2024)}
+    drawn = {y: sales_cents(uni, y) for y in (2019, 2024)}
     dept = np.where(uni.geo >= 0, uni.cat.geo_department.astype(int)[np.maximum(uni.geo, 0)], -1)
     lever = ~uni.vraem & (uni.estrato == 3) & np.isin(dept, [int(d) for d in VAB_2024])
     for year in (2019, 2024):
@@ -83,7 +83,7 @@ def test_a_seed_without_a_lever_warns_instead_of_failing():
     lowered; the sample is still written, with a warning (the reconciliation check will show the gap)."""
     uni = build_universe(calibrate("small"), 1)
     with pytest.warns(UserWarning, match="inalcanzable"):
-        importes(uni, 2024)
+        sales_cents(uni, 2024)
 
 
 def test_sample_writes_the_workbook_as_published(tmp_path):
@@ -96,6 +96,6 @@ def test_sample_writes_the_workbook_as_published(tmp_path):
 
 def test_the_published_gdp_is_not_typed_in_code():
     folder = Path(sample_pbi.__file__).parent
-    src = "".join((folder / f).read_text(encoding="utf-8") for f in ("pbi.py", "calibracion.py", "ventas.py"))
+    src = "".join((folder / f).read_text(encoding="utf-8") for f in ("pbi.py", "calibration.py", "ventas.py"))
     for literal in ("1093", "1,093", "1_093", "585617509", "585_617_509"):
         assert literal not in src, literal

@@ -414,8 +414,8 @@ def test_generated_file_with_every_kind_of_bad_line_matches_an_independent_readi
 
 
 @pytest.mark.slow
-def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(escenario_publicado,
-                                                                                               escenario_copia):
+def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(scenario_published,
+                                                                                               scenario_copy):
     """The issue: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
     published 2023's firms as 2024's. Now the Padrón step fails naming the file and both periods, nothing
     downstream runs, and the published warehouse keeps its bytes. The first refresh (2023, 2024) is the session's
@@ -424,8 +424,8 @@ def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_pu
     from tests.scenario import PADRON_2023
     from vraem_pipeline.cli import _report
 
-    scenario_raw, warehouse = escenario_copia
-    checks = {key: e.passed for key, e in escenario_publicado.checks.items()}
+    scenario_raw, warehouse = scenario_copy
+    checks = {key: e.passed for key, e in scenario_published.checks.items()}
     assert checks[("staging/padron_ruc", "corte_de_diciembre")] is True  # December closes both years
     published = warehouse.read_bytes()
 
@@ -454,7 +454,7 @@ def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month
     from tests.scenario import EXPECTED_2024, MALFORMED_2024, PADRON_2024, VENTAS_2024
     from vraem_pipeline.cli import _report
     from vraem_pipeline.informe import render
-    from vraem_pipeline.informe.datos import read_report
+    from vraem_pipeline.informe.data import read_report
 
     raw = tmp_path / "raw"
     june = [row[:15] + ["202406"] for row in PADRON_2024]

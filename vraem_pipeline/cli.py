@@ -284,7 +284,7 @@ def sample_data(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     from vraem_pipeline.informe import write_report
-    from vraem_pipeline.informe.datos import published_years
+    from vraem_pipeline.informe.data import published_years
 
     settings = Settings.from_env()
     warehouse = Path(args.warehouse).resolve() if args.warehouse else settings.warehouse

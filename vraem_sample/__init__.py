@@ -1,7 +1,7 @@
 """Synthetic source files in the real formats, calibrated to the published edition (contract §2, §5).
 
 ``write_sample`` is what ``vraem sample-data`` runs: the SUNAT firm files (Padrón RUC cuts and declared
-sales, :mod:`.padron`, :mod:`.ventas`, targets from :mod:`.calibracion`), the SUNAT customs export files of
+sales, :mod:`.padron`, :mod:`.ventas`, targets from :mod:`.calibration`), the SUNAT customs export files of
 2021–2024 (:mod:`.aduanas`, exporters taken from the same firm population), INEI's real departmental GDP
 workbook (:mod:`.pbi`: copied as published; the firms' sales are calibrated so that its allocation lands on
 the report) and, when that generator is present, the INEI ENAHO files (:mod:`.enaho`).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import enaho
 from .aduanas import write_aduanas
-from .calibracion import CALIBRATION_SCALE, calibrate
+from .calibration import CALIBRATION_SCALE, calibrate
 from .credito import write_credito
 from .padron import REAL_CUT_LINES, Universe, build_universe, write_padron
 from .pbi import write_pbi
@@ -42,7 +42,7 @@ def write_empresas(
     picks the newest file instead of the latest AAAAMM gets it wrong.
 
     ``scale="real"`` is the national sample (same calibration, population, dirt and ventas files) with
-    each December cut padded to SUNAT's real number of lines (``LINEAS_CORTE_REAL``). The June cut stays
+    each December cut padded to SUNAT's real number of lines (``REAL_CUT_LINES``). The June cut stays
     national-size: it is never read (the refresh takes the latest AAAAMM), so padding it would only cost
     minutes and gigabytes.
 

@@ -35,7 +35,7 @@ Why the lines look the way they do:
   year of the window: mining operators and traders domiciled in Lima (the fiscal-domicile view of the mining
   departments is nearly empty), agro, fishing and manufacturing exporters from the production department or
   from Lima/Callao; a few RUCs absent from the register. Names carry Ñ and accents (cp850 in the DBFs, latin-1 in the pipe files), stable by RUC.
-* **Dirt in known counts** (:data:`SUCIEDAD_ADUANAS`): negative FOB, non-numeric FOB (``*****`` overflow in a
+* **Dirt in known counts** (:data:`ADUANAS_DIRT`): negative FOB, non-numeric FOB (``*****`` overflow in a
   DBF, ``abc`` in the pipe), an impossible numbering date (``YYYY0231``), a NANDINA with a letter
   (``0804.4A.00.00``), a pipe line with the wrong number of fields. Dirty lines have small FOB, keys of their
   own, and never fall on days that a repeated week covers, so reading order cannot change their count.
@@ -64,7 +64,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calibracion import (CALIBRATION_SCALE, _published, _published_cache, _published_by_category, read_reference,
+from .calibration import (CALIBRATION_SCALE, _published, _published_cache, _published_by_category, read_reference,
                           rounds_to)
 from .padron import ZIP_LEVEL, Universe, reserved_rucs
 
@@ -233,9 +233,9 @@ DESTINATIONS: dict[str, dict[str, float]] = {
 }
 #: SUNAT codes that are not ISO 3166-1 alpha-2, and the country (or ``ZZ``: no country) they stand for
 #: (source note §5.3; ``UM`` is ISO — US Minor Outlying Islands — but SUNAT uses it for the United States).
-#: Planted on a few small lines outside the territory (:data:`LINEAS_NO_ISO`), never in the territory.
+#: Planted on a few small lines outside the territory (:data:`NON_ISO_LINES`), never in the territory.
 NON_ISO = {"FX": "FR", "AN": "NL", "1G": "GB", "1M": "DE", "1K": "CI", "99": "ZZ", "YU": "ZZ", "1C": "ZZ", "": "ZZ"}
-#: Lines per year carrying each code of ``NO_ISO``, by scale (chosen among the smaller non-mining lines).
+#: Lines per year carrying each code of ``NON_ISO``, by scale (chosen among the smaller non-mining lines).
 NON_ISO_LINES = {"national": 6, "small": 1}
 
 #: Product mix (relative FOB weights) by department of origin; ``"sin"`` = lines without a usable ubigeo.
@@ -823,7 +823,7 @@ class OutputFile:
     """One file to write: its name and its records in order."""
 
     nombre: str
-    formato: str  # "dbf" or "pipe"
+    formatting: str  # "dbf" or "pipe"
     filas: np.ndarray  # line indices, in file order (repeats allowed)
     deleted: list[tuple[int, bytes | int]] = field(default_factory=list)  # (position, garbage | line copied)
     date_value: tuple[int, int, int] = (2000, 1, 1)  # DBF last-update date / zip timestamp
@@ -868,7 +868,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     rng = _rng(seed, anio)
     cal = calibrate_aduanas()
     terr = set(cal.territorio_departamentos)
-    formato = YEAR_FORMAT[anio]
+    formatting = YEAR_FORMAT[anio]
     cat = uni.cat
     n_days = 366 if calendar.isleap(anio) else 365
 
@@ -914,7 +914,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
 
     # ---- dirty lines: copies of accepted lines' attributes with a small amount
     how_many = dict(ADUANAS_DIRT[scale_name])
-    if formato == "dbf":
+    if formatting == "dbf":
         how_many.pop("campos_errados")
     tipos = np.concatenate([np.full(k, _DIRTY[t], dtype=np.int8) for t, k in how_many.items()])
     templates = rng.choice(n, size=len(tipos), replace=False)
@@ -1016,7 +1016,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
 
     # repeated weeks (DBF years): chosen first, so that dirty lines avoid them
     repeated = []
-    if formato == "dbf":
+    if formatting == "dbf":
         months = np.sort(rng.choice(12, size=ADUANAS_REPETITION[scale_name]["semanas_repetidas"], replace=False)) + 1
         for m in months:
             start_day = int(rng.choice([2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21]))
@@ -1028,7 +1028,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     free_countries = np.flatnonzero(~covered)
     day_num[is_dirty] = free_countries[rng.integers(0, len(free_countries), int(is_dirty.sum()))]
     bad_date = dirty == _DIRTY["fecha_imposible"]
-    day_num[bad_date] = _day_of_year(anio, 2, 26 if formato == "dbf" else 28)  # written as YYYY0231
+    day_num[bad_date] = _day_of_year(anio, 2, 26 if formatting == "dbf" else 28)  # written as YYYY0231
 
     countries_a, pais = np.unique(country_code, return_inverse=True)
     paises = [str(c) for c in countries_a]
@@ -1137,7 +1137,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     yy = anio % 100
     sort_key = np.lexsort((nser, ndcl, cadu, day_num))
     archivos: list[OutputFile] = []
-    if formato == "dbf":
+    if formatting == "dbf":
         rep = ADUANAS_REPETITION[scale_name]
         week_of_day = np.zeros(n_days, dtype=np.int64)
         weeks = _weeks(anio)
@@ -1297,10 +1297,10 @@ def tally_plan(plan: YearPlan) -> dict:
         dirt_n = {t: int((s == _DIRTY[t]).sum()) for t in DIRT_KINDS}
         for t, k in dirt_n.items():
             dirt_total[t] += k
-        nombre = a.nombre + (".zip" if a.formato == "dbf" else "")
+        nombre = a.nombre + (".zip" if a.formatting == "dbf" else "")
         archivos[nombre] = {
-            "formato": a.formato,
-            "miembro": (a.nombre.upper() + ".DBF") if a.formato == "dbf" else None,
+            "formato": a.formatting,
+            "miembro": (a.nombre.upper() + ".DBF") if a.formatting == "dbf" else None,
             "registros": len(a.filas) + len(a.deleted),
             "vivas": len(a.filas),
             "borrados": len(a.deleted),
@@ -1561,7 +1561,7 @@ def write_year(uni: Universe, out_dir: Path, anio: int) -> list[Path]:
     paths = []
     record_list = None
     for out_file in plan.archivos:
-        if out_file.formato == "dbf":
+        if out_file.formatting == "dbf":
             if record_list is None:
                 record_list = _records(lin, uni.cat.ubigeo)
             path = folder_path / f"{out_file.nombre}.zip"

@@ -18,7 +18,7 @@ Why the file looks the way it does:
   departments: Huancayo, Andahuaylas…), consumer and mortgage credit of territory persons (Huancavelica has
   only that, so its business credit is 0 as printed), debtors who cannot be placed (a DNI with no RUC 10, a
   RUC absent from the cut, a cut row with ``-`` as UBIGEO, a carné de extranjería) and a few bad lines of
-  every quarantine rule (:data:`SUCIEDAD_DEUDORES`, on territory business rows, so a reader that skipped a
+  every quarantine rule (:data:`DEUDORES_DIRT`, on territory business rows, so a reader that skipped a
   rule would change the figures).
 * **National size, in seconds.** Most lines are persons with consumer or mortgage credit and no RUC, as in the
   real file. Columns are integer codes turned into text by ``pyarrow`` and joined element-wise; no Python
@@ -27,7 +27,7 @@ Why the file looks the way it does:
 What the publication does not say and has to be chosen: :data:`CREDIT_VAR_PROFILE` (the shape of the annual
 changes; scaled and shifted so that the mean and the endpoints are the published ones), :data:`LEFTOVER_KIND_SPLIT`
 (the 1 % the printed types leave), :data:`KIND_DEPARTMENTS` (departments where the rare types are), the sizes in
-:data:`TAMANOS` and the amounts of debtors outside the territory.
+:data:`SIZES` and the amounts of debtors outside the territory.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calibracion import CALIBRATION_SCALE, calibrate, read_published, read_reference, rounds_to
+from .calibration import CALIBRATION_SCALE, calibrate, read_published, read_reference, rounds_to
 from .padron import ABSENT, Universe, _bodies, with_wrong_digit, build_universe, write_zip, reserved_rucs
 
 HEADER = "PERIODO|TIPO_DOCUMENTO|NUMERO_DOCUMENTO|CODIGO_ENTIDAD|TIPO_CREDITO|SALDO_SOLES"
@@ -113,7 +113,7 @@ SIZES = {
     "small": Size(3_000, 0.04, 0.35, 0.08, 0.20, 0.004, 0.003, 0.001, 30),
 }
 
-#: Bad lines planted per year, by kind; each breaks exactly one rule (:data:`REGLA_DE_SUCIEDAD`).
+#: Bad lines planted per year, by kind; each breaks exactly one rule (:data:`DIRT_RULE`).
 DEUDORES_DIRT = {
     "national": {k: 3 for k in ("periodo_otro_mes", "tipo_documento_invalido", "dni_7_digitos", "ruc_digito_errado",
                                 "ruc_10_digitos", "entidad_vacia", "tipo_credito_invalido", "saldo_no_numerico",

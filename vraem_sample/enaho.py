@@ -43,7 +43,7 @@ import pyreadstat
 from vraem_pipeline.empleo.estimates import department, informal_flag, is_employed, is_mype, is_resident
 from vraem_pipeline.empleo.informality import FORMAL, INFORMAL, rebuild_ocupinf
 from vraem_pipeline.core.references import load_territory, territory_departments
-from vraem_sample.calibracion import read_published
+from vraem_sample.calibration import read_published
 from vraem_pipeline.empleo.schema import YEARS_WITH_OCUPINF
 from vraem_pipeline.sources.enaho import survey_code_years
 

@@ -4,21 +4,21 @@ Why the design is what it is:
 
 * **One population of taxpayers for all years** (:class:`Universo`). A firm keeps its RUC, domicile,
   activity and size from year to year; firms enter and exit along the calibrated path
-  (:mod:`.calibracion`). This makes year-on-year changes meaningful and lets the ventas file of any year
+  (:mod:`.calibration`). This makes year-on-year changes meaningful and lets the ventas file of any year
   join to the Padrón of that year.
 * **Exact by construction.** The formal firms of every year, segment (the 79 VRAEM districts / the rest)
   and, for the published year, stratum, sector and department are exact integer counts; a non-formal row
   can never satisfy the formal rule by accident (checked when the population is built).
 * **Vectorized text.** Every column is a small category table (pre-encoded, pre-quoted bytes) plus an
   integer code per row; a line is ``pyarrow``'s element-wise join of the gathered pieces and the file is
-  the joined buffers written as they are, block by block (``LINEAS_POR_BLOQUE``) so that memory does not
+  the joined buffers written as they are, block by block (``LINES_PER_BLOCK``) so that memory does not
   grow with the cut. No Python loop touches a row, so 3 M rows cost seconds.
 * **Real-world dirt, counted.** Malformed lines, RUCs failing the check digit, a duplicated RUC, ``-``
   ubigeos, ``NO DISPONIBLE`` texts, a year with the ubigeo's leading zero lost, format drift between years
   and a superseded mid-year cut: each kind is planted in known numbers (:class:`Suciedad`) so that a test
   can assert rows read = accepted + rejected.
 * **Real size on demand.** ``scale="real"`` pads each December cut with filler lines (RUC-10 persons
-  without business, closed companies: ``LINEAS_CORTE_REAL``) up to the ~10–12.5 M lines SUNAT publishes.
+  without business, closed companies: ``REAL_CUT_LINES``) up to the ~10–12.5 M lines SUNAT publishes.
   Fillers are clean, unique, absent from the ventas file and never formal, so every figure is the
   national sample's; only the reading of the files gets heavier, which is what that scale is for.
 
@@ -41,8 +41,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .importes import loose_amount
-from .calibracion import (
+from .amounts import loose_amount
+from .calibration import (
     SIZE_STRATA,
     NATIONAL_DEPARTMENT_WEIGHT,
     PRE_REGISTERED,
@@ -1154,7 +1154,7 @@ def _hash_bits(indices: np.ndarray, seed: int, stream: int) -> np.ndarray:
     A hash of the index instead of a generator's stream: a filler's attributes depend only on (seed, its
     index), not on the block it is drawn in nor on the year, so the fillers of a cut are the previous
     cut's plus new ones (a person keeps her RUC, Estado and district from cut to cut) and the bytes do not
-    depend on ``LINEAS_POR_BLOQUE``.
+    depend on ``LINES_PER_BLOCK``.
     """
     clave = (seed * 0x9E3779B97F4A7C15 + stream * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & _MASK_64
     x = indices.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(clave)

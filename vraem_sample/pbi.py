@@ -9,7 +9,7 @@ choosing the one thing the publication does not fix: the declared sales of the f
 territory's districts but inside its departments. Nothing else moves — the territory's firms, their sales (the
 published total), every stratum and count stay as :mod:`.ventas` and :mod:`.padron` made them.
 
-How (:func:`ajustar_ventas_fuera_del_territorio`, called by :func:`.ventas.importes` for every year):
+How (:func:`.ventas.adjust_sales_outside_territory`, called by :func:`.ventas.sales_cents` for every year):
 
 * The lever is the **large** firms outside the territory in the territory's departments — the only stratum
   without an upper edge, as in the territory's own calibration. Their drawn sales are all scaled by one factor
@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 
 
-from .calibracion import read_reference
+from .calibration import read_reference
 
 #: INEI's departmental GDP workbook, 2026 edition, exactly as published (see datos/README.md).
 WORKBOOK = Path(__file__).resolve().parent / "datos" / "inei" / "pbi_peru_17.xlsx"
@@ -70,11 +70,11 @@ def departmental_vab() -> tuple[dict[int, dict[str, Fraction]], dict[int, Fracti
 
     names = read_reference("ubigeo_inei.csv")
     codigo = {_key(n): u[:2] for u, n in zip(names["ubigeo"], names["departamento"], strict=True)}
-    libro = openpyxl.load_workbook(WORKBOOK, read_only=True, data_only=True)
+    workbook = openpyxl.load_workbook(WORKBOOK, read_only=True, data_only=True)
     try:
-        filas = list(libro[SHEET].iter_rows(values_only=True))
+        filas = list(workbook[SHEET].iter_rows(values_only=True))
     finally:
-        libro.close()
+        workbook.close()
     i = next(k for k, f in enumerate(filas) if f and _key(f[0]) == "departamentos")
     anios = {j: int(str(v).strip()[:4]) for j, v in enumerate(filas[i]) if j and v is not None}
     vab: dict[int, dict[str, Fraction]] = {a: {} for a in anios.values()}

@@ -11,7 +11,7 @@ Why amounts look the way they do:
   year's UIT, so a firm never crosses a band edge by accident and the strata the pipeline computes are
   the strata the generator intended (national ≈ 96 % micro).
 * **The published total.** The VRAEM formal firms' sales of a calibrated year add up exactly to the
-  target of :mod:`.calibracion` (the published S/ millions in the published year): the large firms, the
+  target of :mod:`.calibration` (the published S/ millions in the published year): the large firms, the
   only band without an upper edge, absorb the difference, each staying above 2,300 UIT.
 * **The published GDP.** The formal firms outside the territory but in its departments are scaled last
   (their large firms only, :func:`ajustar_ventas_fuera_del_territorio`), so that the pipeline's
@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calibracion import published_pbi, rounds_to
-from .importes import POSITION_NOISE, cents_by_stratum, loose_amounts, cents_bounds
+from .calibration import published_pbi, rounds_to
+from .amounts import POSITION_NOISE, cents_by_stratum, loose_amounts, cents_bounds
 from .pbi import UNGUARANTEED_SCALES, departmental_vab
 from .padron import ACTIVE, ABSENT, ROLE_INACTIVE, V_ZERO, V_NONE, V_POSITIVE, V_EMPTY, Universe, reserved_rucs
 
@@ -46,7 +46,7 @@ VENTAS_DIRT = {
 }
 
 
-def importes(uni: Universe, anio: int) -> np.ndarray:
+def sales_cents(uni: Universe, anio: int) -> np.ndarray:
     """Declared sales (cents) of every taxpayer in ``anio``; 0 where the ventas status is not positive.
 
     The VRAEM formal firms of a year with a target are then adjusted so that their total is exact: the
@@ -98,7 +98,7 @@ def write_ventas(uni: Universe, raw_dir: Path, anio: int) -> Path:
     """
     t = uni.t(anio)
     uit = uni.cal.uit[anio]
-    cents = importes(uni, anio)
+    cents = sales_cents(uni, anio)
     estado = uni.estado[:, t]
     sales_status = uni.ventas[:, t]
     with_line = (estado != ABSENT) & (sales_status != V_NONE)
@@ -204,7 +204,7 @@ __all__ = [
     "adjust_sales_outside_territory",
     "tally_ventas",
     "write_ventas",
-    "importes",
+    "sales_cents",
     "share_values",
     "published_shares",
     "territory_value",
@@ -234,7 +234,7 @@ def published_shares(uni) -> dict[str, Fraction]:
     if ref is not None and ref() is uni:
         return shares
     anio = published_pbi()[0]
-    shares = share_values(uni, anio, importes(uni, anio))
+    shares = share_values(uni, anio, sales_cents(uni, anio))
     _CACHE[:] = [weakref.ref(uni), shares]
     return shares
 

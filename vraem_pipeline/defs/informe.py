@@ -7,7 +7,7 @@ import dagster as dg
 
 from vraem_pipeline.lib.dagster_support import POOL, VraemConfig, progress, years_from_tags
 from vraem_pipeline.informe import write_report
-from vraem_pipeline.informe.datos import published_years
+from vraem_pipeline.informe.data import published_years
 
 
 @dg.asset(key=["informe", "anual"], deps=[dg.AssetKey(["almacen", "publicado"])], pool=POOL, group_name="informe",

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jinja2
 
-from vraem_pipeline.informe import formato, graficos, libro, navegador
-from vraem_pipeline.informe.datos import CV_INDICATIVE_PCT, REPORT_TOPICS, Report, read_report
+from vraem_pipeline.informe import browser, charts, formatting, workbook
+from vraem_pipeline.informe.data import CV_INDICATIVE_PCT, REPORT_TOPICS, Report, read_report
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -30,7 +30,7 @@ class ReportFiles:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(formato.FILTERS)
+    env.filters.update(formatting.FILTERS)
     return env
 
 
@@ -38,13 +38,13 @@ def render(informe: Report) -> str:
     """The report's HTML for one year, charts included."""
     temas = []
     for tema in REPORT_TOPICS:
-        charts = [
+        topic_charts = [
             {"mart": g.mart, "titulo": g.titulo, "cv": g.cv, "tipo": g.tipo,
-             "svg": graficos.draw(g, informe.tablas[g.mart], informe.series[g.mart], informe.anio)}
-            for g in tema.graficos
+             "svg": charts.draw(g, informe.tablas[g.mart], informe.series[g.mart], informe.anio)}
+            for g in tema.charts
         ]
         has_data = all(code in informe.clave for code in tema.codes)
-        temas.append({"clave": tema.clave, "titulo": tema.titulo, "graficos": charts, "tiene_datos": has_data})
+        temas.append({"clave": tema.clave, "titulo": tema.titulo, "graficos": topic_charts, "tiene_datos": has_data})
     fin = informe.run_info.get("fin")
     run = informe.run_info.get("run_id")
     elaboracion = ("PRODUCE, con vraem-pipeline a partir del almacén publicado"
@@ -55,7 +55,7 @@ def render(informe: Report) -> str:
 
 def base_name(informe: Report) -> str:
     """`informe_vraem_2024`: the territory's name as a file name."""
-    slug = formato.slug(informe.territorio)
+    slug = formatting.slug(informe.territorio)
     return f"informe_{slug}_{informe.anio}"
 
 
@@ -68,11 +68,11 @@ def write_report(warehouse: Path | str, anio: int, out: Path | str, *, pdf: bool
     html = base.with_suffix(".html")
     html.write_text(render(informe), encoding="utf-8")
     xlsx = base.with_suffix(".xlsx")
-    libro.write_workbook(warehouse, anio, xlsx, informe.territorio)
+    workbook.write_workbook(warehouse, anio, xlsx, informe.territorio)
     pdf_path, pdf_warning = None, None
     if pdf:
         try:
-            pdf_path = navegador.print_pdf(html, base.with_suffix(".pdf"))
+            pdf_path = browser.print_pdf(html, base.with_suffix(".pdf"))
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:  # the page and tables stand without it
-            pdf_warning = str(exc) if isinstance(exc, navegador.BrowserNotFound) else f"PDF no generado: {exc}"
+            pdf_warning = str(exc) if isinstance(exc, browser.BrowserNotFound) else f"PDF no generado: {exc}"
     return ReportFiles(html, xlsx, pdf_path, pdf_warning)

@@ -251,17 +251,17 @@ def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
-    libro = _workbook(path)
+    workbook = _workbook(path)
     try:
-        names = {n.lower(): n for n in libro.sheetnames}
+        names = {n.lower(): n for n in workbook.sheetnames}
         if sheet.lower() not in names:
-            raise SourceFileError(path, f"no tiene la hoja {sheet} (hojas: {', '.join(libro.sheetnames)})",
+            raise SourceFileError(path, f"no tiene la hoja {sheet} (hojas: {', '.join(workbook.sheetnames)})",
                                   rule="hoja_cuadro1")
-        worksheet = libro[names[sheet.lower()]]
+        worksheet = workbook[names[sheet.lower()]]
         worksheet.reset_dimensions()  # a workbook's stored dimension can be stale: read every row and column there is
         filas = [list(r) for r in worksheet.iter_rows(values_only=True)]
     finally:
-        libro.close()
+        workbook.close()
 
     header_row = label_col = None
     for i, row in enumerate(filas):

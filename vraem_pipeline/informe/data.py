@@ -43,7 +43,7 @@ class ReportTopic:
     whose `fuente` heads its source line) and its charts."""
 
     topic: Topic
-    graficos: tuple[Chart, ...]
+    charts: tuple[Chart, ...]
 
     @property
     def clave(self) -> str:
@@ -261,7 +261,7 @@ def read_report(warehouse: Path | str, anio: int) -> Report:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tablas, series = {}, {}
         for tema in REPORT_TOPICS:
-            for g in tema.graficos:
+            for g in tema.charts:
                 tablas[g.mart], series[g.mart] = _mart(con, g, anio)
         run_info = (_rows(con, "SELECT run_id, fin, territorio FROM meta.ejecuciones "
                                 "WHERE estado = 'publicado' ORDER BY fin DESC LIMIT 1") or [{}])[0]

@@ -17,8 +17,8 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from vraem_pipeline.informe import formato  # noqa: E402
-from vraem_pipeline.informe.datos import Chart, etiqueta  # noqa: E402
+from vraem_pipeline.informe import formatting  # noqa: E402
+from vraem_pipeline.informe.data import Chart, etiqueta  # noqa: E402
 
 COLOR = "#1f4e79"  # the report's year
 SERIES_COLOR = "#9dbbd9"  # earlier years, "Otros"
@@ -40,7 +40,7 @@ def _svg(fig: Figure, prefix: str) -> str:
 
 
 def _formatter(unidad: str):
-    return {"entero": formato.entero, "millones": formato.millones, "pct": formato.pct}[unidad]
+    return {"entero": formatting.entero, "millones": formatting.millones, "pct": formatting.pct}[unidad]
 
 
 def evolucion(g: Chart, series: list[dict], anio: int) -> str:
@@ -63,9 +63,9 @@ def evolucion(g: Chart, series: list[dict], anio: int) -> str:
         for x, (top, value) in enumerate(zip(tops, values, strict=True)):
             ax.annotate(fmt(value), (x, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
         ax.set_ylim(0, max(tops) * 1.18 if tops and max(tops) > 0 else 1)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: formato.pct(v, 0) if g.unidad == "pct" else formato.entero(v)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: formatting.pct(v, 0) if g.unidad == "pct" else formatting.entero(v)))
         if g.var:
-            labels = [f"{r['anio']}\n{formato.signo(r.get(g.var))}" for r in rows]
+            labels = [f"{r['anio']}\n{formatting.signo(r.get(g.var))}" for r in rows]
             ax.set_xticks(range(len(years)), labels)
         ax.set_title(g.titulo, loc="left")
         ax.tick_params(axis="y", labelsize=8)
@@ -84,9 +84,9 @@ def distribution(g: Chart, rows: list[dict]) -> str:
         marks.append({})
     texts = []
     for value, row in zip(values, marks, strict=True):
-        text = formato.pct(value)
+        text = formatting.pct(value)
         if g.cv and row.get("cv_pct") is not None:
-            text += f"  (CV {formato.decimal(row['cv_pct'])}%)" + (" *" if row.get("referencial") else "")
+            text += f"  (CV {formatting.decimal(row['cv_pct'])}%)" + (" *" if row.get("referencial") else "")
         texts.append(text)
     labels = [textwrap.fill(label, 38) for label in labels]
     with matplotlib.rc_context(_RC):
@@ -99,7 +99,7 @@ def distribution(g: Chart, rows: list[dict]) -> str:
         ax.bar_label(bars, labels=texts, padding=3, fontsize=8)
         ax.set_yticks(y, labels)
         ax.set_xlim(0, max([*values, 1]) * 1.35)
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: formato.pct(v, 0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: formatting.pct(v, 0)))
         ax.set_title(g.titulo, loc="left")
         ax.tick_params(axis="x", labelsize=8)
     return _svg(fig, g.mart)

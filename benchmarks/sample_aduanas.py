@@ -4,7 +4,7 @@
     uv run python benchmarks/sample_aduanas.py --scale national   # the quick start's, ~300 k accepted lines a year
     uv run python benchmarks/sample_aduanas.py --out /tmp/raw          # kept there (a temp folder is removed)
 
-Tests check what the files hold (tests/test_sample_aduanas.py); how long writing them takes is measured here,
+Tests check what the files hold (tests/sample/test_sample_aduanas.py); how long writing them takes is measured here,
 where a slow shared machine cannot fail anything. Prints the seconds to build the firm population (shared with
 the other SUNAT files) and, per year, the seconds to write, the files, their size and the lines the generator says
 it wrote (read = accepted + rejected + repeats), and the peak RSS of this process.

@@ -8,11 +8,11 @@ copy (`copy_of`):
   `muestra_2024`: its 2024 folders and INEI's workbook (the tests that refresh several times);
 - `publicado_pequena`: the whole small sample refreshed by `vraem refresh` in a subprocess (its own DAGSTER_HOME);
   `publicado_2024`: the same for `muestra_2024`;
-- `escenario_publicado`: the hand-worked firm scenario (tests/scenario.py, 2023–2024) materialized in-process;
+- `escenario_publicado`: the hand-worked firm scenario (tests/support/scenario.py, 2023–2024) materialized in-process;
   `escenario_enaho_publicado`: the same plus two small ENAHO years and a file no source recognises.
 
 Each published fixture keeps what its run said (the check evaluations, the CLI's output) for the tests that assert
-on it. Chromium is replaced by `tests/chromium_de_prueba` everywhere but in the report's own test
+on it. Chromium is replaced by `tests/support/chromium_stand_in` everywhere but in the report's own test
 (`real_chromium`), which prints with the real browser.
 """
 
@@ -21,25 +21,16 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import subprocess
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
-import duckdb
 import pytest
-from dagster._core.instance.ref import InstanceRef
 
-from tests.scenario import write_scenario
-from vraem_pipeline.core.settings import PAUSE_FOR_TEST
+from tests.support.runs import (CHROMIUM_STAND_IN, Published, materialize_once, materialized_copy, operator,
+                               read_published, refresh_env, vraem, years_of)
+from tests.support.scenario import write_scenario
 
-#: Every wait on a CLI command of a fixture is bounded.
-CLI_MAX_S = 900
-#: The browser the tests that do not test the report print with: it writes a minimal PDF at once (Chromium takes
-#: seconds per refresh). The value the environment had is what `real_chromium` restores.
-CHROMIUM_STAND_IN = Path(__file__).with_name("chromium_de_prueba")
 CHROMIUM_FROM_ENV = os.environ.get("VRAEM_CHROMIUM")
+TESTS = Path(__file__).parent
 
 
 #: The session's fixtures that refresh or write the sample: a test that uses one is `slow` (the quick loop,
@@ -53,12 +44,31 @@ SLOW_FIXTURES = {"small_sample", "sample_2024", "small_published", "published_20
 #: side and the many short ones fill in at the end. The national refresh and the daemon go to the two workers; the
 #: third module waits behind the national test, hence a short one. Update it when a module's time changes a lot
 #: (`--durations`); modules not listed follow in their usual order.
-FIRST_MODULES = ("test_reconciliacion_nacional.py", "test_daemon.py", "test_quality.py", "test_concurrencia.py",
-           "test_guardas.py", "test_cli.py", "test_determinismo.py", "test_sample_aduanas.py",
-           "test_integration_territorio.py", "test_integration_credito.py", "test_almacenamiento.py",
-           "test_publish.py", "test_integration_empresas.py", "test_integration_pbi.py", "test_sample_padron.py",
-           "test_informe.py", "test_integration_exportaciones.py", "test_sources_padron.py", "test_corpus_aduanas.py",
-           "test_integration_empleo.py", "test_corpus_sunat.py", "test_corpus_enaho.py", "test_formal_rule.py")
+FIRST_MODULES = (
+    "integration/test_national_reconciliation.py",
+    "integration/test_daemon.py",
+    "core/test_quality.py",
+    "integration/test_concurrency.py",
+    "core/test_guards.py",
+    "integration/test_cli.py",
+    "integration/test_determinism.py",
+    "sample/test_sample_aduanas.py",
+    "integration/test_integration_territory.py",
+    "integration/test_integration_credito.py",
+    "core/test_storage.py",
+    "integration/test_publish.py",
+    "integration/test_integration_empresas.py",
+    "integration/test_integration_pbi.py",
+    "sample/test_sample_padron.py",
+    "informe/test_report.py",
+    "integration/test_integration_exportaciones.py",
+    "sources/test_padron.py",
+    "sources/test_corpus_aduanas.py",
+    "integration/test_integration_empleo.py",
+    "sources/test_corpus_sunat.py",
+    "sources/test_corpus_enaho.py",
+    "empresas/test_formal_rule.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,7 +78,7 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("pruebas que usan una fixture que refresca o escribe la muestra sin la marca slow "
                                 "(el ciclo rápido -m 'not slow' las correría): " + ", ".join(unmarked))
     rank = {name: i for i, name in enumerate(FIRST_MODULES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(FIRST_MODULES)))  # stable: each module keeps its order
+    items.sort(key=lambda item: rank.get(item.path.relative_to(TESTS).as_posix(), len(FIRST_MODULES)))  # stable: each module keeps its order
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -110,68 +120,21 @@ def env(monkeypatch, tmp_path: Path):
     return configure
 
 
-def materialize(years: tuple[int, int], selection: str | None = None, extra=(), instance=None,
-                tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-    """Materialize the project's assets in-process for a year range (the test's env must be configured); `tags`
-    are added to the run's (e.g. the publish guard's override)."""
-    from vraem_pipeline.definitions import defs
-
-    d = defs()
-    return dg.materialize(
-        [*d.assets, *d.asset_checks, *extra],
-        resources=d.resources,
-        selection=selection,
-        instance=instance or dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": str(years[0]), "dagster/asset_partition_range_end": str(years[1]),
-              **(tags or {})},
-        raise_on_error=False,
-    )
 
 
-def operator(warehouse: Path) -> Path:
-    """The operator database the tests' settings put beside the analysts' file (VRAEM_OPERACION unset)."""
-    return warehouse.with_name("vraem_operacion.duckdb")
 
 
-def query(path: Path, sql: str):
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).df()
-    finally:
-        con.close()
 
 
-def evaluations(events) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
-    """A run's check evaluations by (asset, check name)."""
-    return {(e.asset_key.to_user_string(), e.check_name): e for e in events}
 
 
 # --- the small sample, written once --------------------------------------------------------------------------------
 
 
-def vraem(*args: str, env: dict, timeout: float = CLI_MAX_S) -> subprocess.CompletedProcess:
-    """`vraem ARGS` in a subprocess, as a person runs it."""
-    return subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
-def refresh_env(folder_path: Path, home: Path | None = None, op: bool = True) -> dict[str, str]:
-    """The environment of a `vraem refresh` that keeps everything in `carpeta`: `dagster_home/`, the analysts' file
-    `w/v.duckdb` and the operator database `op/o.duckdb` (with `op=False`, where the settings put it by default:
-    `w/vraem_operacion.duckdb`); the shipped territory, no raw folder, temp folder or pause set."""
-    env = {**os.environ, "DAGSTER_HOME": str(home or folder_path / "dagster_home"),
-           "VRAEM_WAREHOUSE": str(folder_path / "w" / "v.duckdb"), "VRAEM_OPERACION": str(folder_path / "op" / "o.duckdb")}
-    drop = ["VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", "VRAEM_INFORME_DIR", PAUSE_FOR_TEST]
-    for var in drop + ([] if op else ["VRAEM_OPERACION"]):
-        env.pop(var, None)
-    return env
 
 
-def years_of(sample: Path, anios: tuple[str, ...], destination: Path) -> Path:
-    """A raw folder with only the year folders `anios` of `muestra` (every source's) and INEI's workbook."""
-    for folder_path in [p for p in sample.rglob("*") if p.is_dir() and p.name in anios] + [sample / "inei"]:
-        shutil.copytree(folder_path, destination / folder_path.relative_to(sample))
-    return destination
 
 
 def _fingerprint(folder_path: Path) -> dict[str, tuple[int, int]]:
@@ -209,34 +172,8 @@ def _once(tmp_path_factory, nombre: str, build) -> Path:
     return folder_path
 
 
-@dataclass
-class Published:
-    """A published refresh: its folder, raw files, analysts' file, operator database, and what the run said (its
-    check evaluations and log messages from its Dagster instance, and the CLI's output)."""
-
-    folder_path: Path
-    raw: Path
-    almacen: Path
-    operator: Path
-    dagster_home: Path
-    checks: dict[tuple[str, str], dg.AssetCheckEvaluation] = field(default_factory=dict)
-    messages: set[str] = field(default_factory=set)
-    stdout: str = ""
 
 
-def _read_published(folder_path: Path, raw: Path, almacen: Path, op: Path, home: Path) -> Published:
-    """What a published folder's run said, read back from its Dagster instance (any worker can)."""
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
-    try:
-        runs = instance.get_runs()
-        checks = evaluations(e.dagster_event.event_specific_data for r in runs
-                              for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
-        messages = {e.user_message for r in runs for e in instance.all_logs(r.run_id)}
-    finally:
-        instance.dispose()
-    exit_year = folder_path / "refresh.stdout"
-    return Published(folder_path, raw, almacen, op, home, checks, messages,
-                     exit_year.read_text(encoding="utf-8") if exit_year.exists() else "")
 
 
 # --- the small sample, written once --------------------------------------------------------------------------------
@@ -275,7 +212,7 @@ def _refreshed(tmp_path_factory, nombre: str, raw: Path, op: bool) -> Published:
     folder_path = _once(tmp_path_factory, nombre, refresh_folder)
     env = refresh_env(folder_path, op=op)
     almacen = Path(env["VRAEM_WAREHOUSE"])
-    return _read_published(folder_path, raw, almacen, Path(env.get("VRAEM_OPERACION") or operator(almacen)),
+    return read_published(folder_path, raw, almacen, Path(env.get("VRAEM_OPERACION") or operator(almacen)),
                            Path(env["DAGSTER_HOME"]))
 
 
@@ -294,41 +231,13 @@ def published_2024(sample_2024, tmp_path_factory):
     yield from _shared(publicado, publicado.almacen.parent, publicado.operator.parent)
 
 
-def copy_of(publicado: Published, destination: Path) -> dict[str, str]:
-    """A copy of a CLI-published folder (analysts' file, operator database, DAGSTER_HOME) in `destino`; returns the
-    environment of a refresh there."""
-    for part in ("w", "op", "dagster_home"):
-        shutil.copytree(publicado.folder_path / part, destination / part)
-    return refresh_env(destination)
 
 
 # --- the hand-worked firm scenario, materialized once --------------------------------------------------------------
 
 
-def materialize_once(base: Path, years: tuple[int, int]) -> Published:
-    """Materialize `base/raw` into `base/wh/vraem.duckdb` in-process, outside any test's environment, with the
-    run's Dagster instance in `base/dagster_home` (for a fixture shared by several tests: their copies come from
-    `materialized_copy`)."""
-    warehouse, home = base / "wh" / "vraem.duckdb", base / "dagster_home"
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("VRAEM_RAW_DIR", str(base / "raw"))
-            mp.setenv("VRAEM_WAREHOUSE", str(warehouse))
-            for var in ("VRAEM_OPERACION", "VRAEM_TERRITORY", "VRAEM_TEMP_DIR", "VRAEM_INFORME_DIR", "VRAEM_MEMORIA"):
-                mp.delenv(var, raising=False)
-            assert materialize(years, instance=instance).success
-    finally:
-        instance.dispose()
-    return _read_published(base, base / "raw", warehouse, operator(warehouse), home)
 
 
-def materialized_copy(publicado: Published, destination: Path) -> tuple[Path, Path]:
-    """A copy of a folder `materialize_once` published (raw files, analysts' file, operator database) in
-    `destino`: (raw, warehouse)."""
-    for part in ("raw", "wh"):
-        shutil.copytree(publicado.folder_path / part, destination / part)
-    return destination / "raw", destination / "wh" / "vraem.duckdb"
 
 
 def _scenario(base: Path, enaho: bool) -> None:
@@ -344,11 +253,11 @@ def _scenario(base: Path, enaho: bool) -> None:
 
 @pytest.fixture(scope="session")
 def scenario_published(tmp_path_factory):
-    """tests/scenario.py (2023, 2024) materialized and published once: `raw/`, `wh/vraem.duckdb` and the operator
+    """tests/support/scenario.py (2023, 2024) materialized and published once: `raw/`, `wh/vraem.duckdb` and the operator
     database beside it, and the run's check evaluations. Shared: read it, or work on `escenario_copia`."""
     base = _once(tmp_path_factory, "escenario", lambda b: _scenario(b, enaho=False))
     warehouse = base / "wh" / "vraem.duckdb"
-    publicado = _read_published(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")
+    publicado = read_published(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")
     yield from _shared(publicado, base / "raw", base / "wh")
 
 
@@ -361,9 +270,9 @@ def scenario_copy(scenario_published, tmp_path, env) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def enaho_scenario_published(tmp_path_factory):
-    """tests/scenario.py, ENAHO (small, 2023, 2024) and a stray file no source recognises, materialized and
+    """tests/support/scenario.py, ENAHO (small, 2023, 2024) and a stray file no source recognises, materialized and
     published once; `mensajes` holds the run's log messages. Shared: read it, or work on a copy."""
     base = _once(tmp_path_factory, "escenario_enaho", lambda b: _scenario(b, enaho=True))
     warehouse = base / "wh" / "vraem.duckdb"
-    publicado = _read_published(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")
+    publicado = read_published(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")
     yield from _shared(publicado, base / "raw", base / "wh")

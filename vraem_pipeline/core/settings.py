@@ -98,7 +98,7 @@ def is_year_folder(name: str) -> bool:
 
 #: Test hook, never set in production: `VRAEM_PRUEBA_PAUSA=<punto>:<archivo>` makes a refresh that reaches
 #: `pause_for_test(<punto>)` create <archivo> (its pid inside) and sleep there, so that a test can SIGKILL it at
-#: exactly that point (tests/test_concurrencia.py). The points: `lectura` (a national file loaded into the
+#: exactly that point (tests/integration/test_concurrency.py). The points: `lectura` (a national file loaded into the
 #: scratch table, staging untouched), `staging` (inside the transaction that replaces a year of staging, rows
 #: deleted and inserted, not committed), `publicacion` (the new analysts' file half written, not swapped in).
 PAUSE_FOR_TEST = "VRAEM_PRUEBA_PAUSA"

@@ -21,13 +21,13 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.core.references import load_territory, territory_departments
 from vraem_pipeline.empleo.estimates import compute_employment, rebuild_validation
 from vraem_pipeline.empleo.informality import INPUTS_M400, PERSON_KEY, add_rebuilt_flag
-from vraem_pipeline.core.references import load_territory, territory_departments
-from vraem_sample.calibration import read_published
-from vraem_sample.enaho import write_enaho
 from vraem_pipeline.empleo.schema import COLUMNS_M500, OPTIONAL_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
+from vraem_sample.calibration import read_published
+from vraem_sample.enaho import write_enaho
 
 YEARS = range(2019, 2025)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+from vraem_pipeline.core.databases import ensure_schemas, operator_config
+from vraem_pipeline.core.sqlrules import stage_text_load
 from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
-from vraem_pipeline.core.sqlrules import stage_text_load
-from vraem_pipeline.core.databases import ensure_schemas, operator_config
 
 
 def main() -> None:
@@ -47,17 +47,23 @@ def main() -> None:
         ensure_schemas(con)
         files, _ = aduanas.find_files(folder)
         t0 = time.perf_counter()
-        load = aduanas.load_year(con, files, table="trabajo.exportaciones", anio=args.anio,
-                                  workdir=Path(tmp) / "copias")
+        load = aduanas.load_year(
+            con, files, table="trabajo.exportaciones", anio=args.anio, workdir=Path(tmp) / "copias"
+        )
         t1 = time.perf_counter()
-        staged = stage_text_load(con, load, fuente="exportaciones", schema=EXPORTACIONES,
-                                 table="staging.exportaciones", anio=args.anio)
+        staged = stage_text_load(
+            con, load, fuente="exportaciones", schema=EXPORTACIONES, table="staging.exportaciones", anio=args.anio
+        )
         t2 = time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-        print(f"{len(files)} archivos, {load.rows_read:,} líneas leídas, {staged.accepted_rows:,} aceptadas, "
-              f"{staged.rejected_rows:,} rechazadas")
-        print(f"lectura {t1 - t0:.1f} s, validación y escritura {t2 - t1:.1f} s ({staged.step_seconds}), "
-              f"total {t2 - t0:.1f} s; pico {peak:.2f} GB (VRAEM_MEMORIA={args.memoria})")
+        print(
+            f"{len(files)} archivos, {load.rows_read:,} líneas leídas, {staged.accepted_rows:,} aceptadas, "
+            f"{staged.rejected_rows:,} rechazadas"
+        )
+        print(
+            f"lectura {t1 - t0:.1f} s, validación y escritura {t2 - t1:.1f} s ({staged.step_seconds}), "
+            f"total {t2 - t0:.1f} s; pico {peak:.2f} GB (VRAEM_MEMORIA={args.memoria})"
+        )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,17 @@ import time
 import zipfile
 from pathlib import Path
 
-COLUMNS = ["RUC", "Estado", "Condicion", "Tipo", "Actividad_Economica_CIIU_revision4_Principal", "NroTrab",
-           "ComercioExterior", "UBIGEO", "PERIODO_PUBLICACION"]
+COLUMNS = [
+    "RUC",
+    "Estado",
+    "Condicion",
+    "Tipo",
+    "Actividad_Economica_CIIU_revision4_Principal",
+    "NroTrab",
+    "ComercioExterior",
+    "UBIGEO",
+    "PERIODO_PUBLICACION",
+]
 
 
 def _peak_gb() -> float:
@@ -48,8 +57,10 @@ def baseline(csv_path: str, db: str, memoria: str) -> dict:
     Path(db).unlink(missing_ok=True)
     con = duckdb.connect(db, config={"memory_limit": memoria})
     t0, c0 = time.perf_counter(), _cpu()
-    con.execute(f"CREATE TABLE t AS SELECT {', '.join(COLUMNS)} FROM read_csv('{csv_path}', all_varchar=true, "
-                "store_rejects=true)")
+    con.execute(
+        f"CREATE TABLE t AS SELECT {', '.join(COLUMNS)} FROM read_csv('{csv_path}', all_varchar=true, "
+        "store_rejects=true)"
+    )
     seconds, cpu = time.perf_counter() - t0, _cpu() - c0
     rows = con.execute("SELECT count(*) FROM t").fetchone()[0]
     con.close()
@@ -57,10 +68,10 @@ def baseline(csv_path: str, db: str, memoria: str) -> dict:
 
 
 def pipeline(path: str, db: str, memoria: str, temp: str) -> dict:
+    from vraem_pipeline.core.databases import connect, ensure_schemas
+    from vraem_pipeline.core.sqlrules import register_macros, row_verdict, stage_text_load, table_failures
     from vraem_pipeline.empresas.schema import PADRON
     from vraem_pipeline.sources import padron
-    from vraem_pipeline.core.sqlrules import register_macros, row_verdict, stage_text_load, table_failures
-    from vraem_pipeline.core.databases import connect, ensure_schemas
 
     Path(db).unlink(missing_ok=True)
     con = connect(db)
@@ -71,17 +82,29 @@ def pipeline(path: str, db: str, memoria: str, temp: str) -> dict:
     cut = padron.Cut(Path(path), name.split("_")[1][:6])
     t0, c0 = time.perf_counter(), _cpu()
     register_macros(con)
-    load = padron.load_cut(con, cut, table="trabajo.padron_ruc", workdir=Path(temp), derived=row_verdict(PADRON, cut.anio))
+    load = padron.load_cut(
+        con, cut, table="trabajo.padron_ruc", workdir=Path(temp), derived=row_verdict(PADRON, cut.anio)
+    )
     t1 = time.perf_counter()
     staged = stage_text_load(con, load, fuente="padron_ruc", schema=PADRON, table="staging.padron_ruc", anio=cut.anio)
     t2 = time.perf_counter()
     failures = table_failures(con, "staging.padron_ruc", PADRON, [cut.anio])
     t3, cpu = time.perf_counter(), _cpu() - c0
     con.close()
-    return {"segundos": round(t3 - t0, 2), "cpu": round(cpu, 2), "lectura": round(t1 - t0, 2), "validacion_y_escritura": round(t2 - t1, 2),
-            "control_bloqueante": round(t3 - t2, 2), "pasos": staged.step_seconds, "via": load.via,
-            "leidas": load.rows_read, "aceptadas": staged.accepted_rows, "rechazadas": staged.rejected_rows,
-            "fallas_control": len(failures), "pico_gb": round(_peak_gb(), 2)}
+    return {
+        "segundos": round(t3 - t0, 2),
+        "cpu": round(cpu, 2),
+        "lectura": round(t1 - t0, 2),
+        "validacion_y_escritura": round(t2 - t1, 2),
+        "control_bloqueante": round(t3 - t2, 2),
+        "pasos": staged.step_seconds,
+        "via": load.via,
+        "leidas": load.rows_read,
+        "aceptadas": staged.accepted_rows,
+        "rechazadas": staged.rejected_rows,
+        "fallas_control": len(failures),
+        "pico_gb": round(_peak_gb(), 2),
+    }
 
 
 def _child(kind: str, *args: str) -> dict:
@@ -113,18 +136,28 @@ def main() -> None:
         runs.append(_child("base", str(plain), f"{tmp}/base.duckdb", args.memoria))
         load_after = os.getloadavg()
         base = min(runs, key=lambda r: r["segundos"])
-    print(f"archivo: {src} ({src.stat().st_size / 1e9:.2f} GB), memory_limit {args.memoria}, {os.cpu_count()} CPU; "
-          f"carga media antes {load_before[0]:.2f}, después {load_after[0]:.2f} (1 min)")
-    print(f"DuckDB, carga propia (antes y después del pipeline: {', '.join(str(r['segundos']) for r in runs)} s): "
-          f"{base['segundos']} s, CPU {base['cpu']} s, {base['filas']:,} filas, pico {base['pico_gb']} GB")
-    print(f"pipeline (leer → validar → cuarentena → staging → control): {ours['segundos']} s, CPU {ours['cpu']} s, "
-          f"pico {ours['pico_gb']} GB "
-          f"[lectura {ours['lectura']} s vía {ours['via']}, validación y escritura {ours['validacion_y_escritura']} s "
-          f"{ours['pasos']}, control bloqueante {ours['control_bloqueante']} s]")
-    print(f"  leídas {ours['leidas']:,} = aceptadas {ours['aceptadas']:,} + rechazadas {ours['rechazadas']:,}; "
-          f"fallas del control: {ours['fallas_control']}")
-    print(f"razón pipeline / DuckDB: {ours['segundos'] / base['segundos']:.2f} en tiempo, "
-          f"{ours['cpu'] / min(r['cpu'] for r in runs):.2f} en CPU (meta ≤ 2; pico ≤ 1.5 GB)")
+    print(
+        f"archivo: {src} ({src.stat().st_size / 1e9:.2f} GB), memory_limit {args.memoria}, {os.cpu_count()} CPU; "
+        f"carga media antes {load_before[0]:.2f}, después {load_after[0]:.2f} (1 min)"
+    )
+    print(
+        f"DuckDB, carga propia (antes y después del pipeline: {', '.join(str(r['segundos']) for r in runs)} s): "
+        f"{base['segundos']} s, CPU {base['cpu']} s, {base['filas']:,} filas, pico {base['pico_gb']} GB"
+    )
+    print(
+        f"pipeline (leer → validar → cuarentena → staging → control): {ours['segundos']} s, CPU {ours['cpu']} s, "
+        f"pico {ours['pico_gb']} GB "
+        f"[lectura {ours['lectura']} s vía {ours['via']}, validación y escritura {ours['validacion_y_escritura']} s "
+        f"{ours['pasos']}, control bloqueante {ours['control_bloqueante']} s]"
+    )
+    print(
+        f"  leídas {ours['leidas']:,} = aceptadas {ours['aceptadas']:,} + rechazadas {ours['rechazadas']:,}; "
+        f"fallas del control: {ours['fallas_control']}"
+    )
+    print(
+        f"razón pipeline / DuckDB: {ours['segundos'] / base['segundos']:.2f} en tiempo, "
+        f"{ours['cpu'] / min(r['cpu'] for r in runs):.2f} en CPU (meta ≤ 2; pico ≤ 1.5 GB)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,9 +23,11 @@ import dagster as dg
 def _graph(n: int):
     chain, prev = [], None
     for i in range(n):
+
         @dg.asset(name=f"a{i}", deps=[prev] if prev else [])
         def _a() -> None:
             return None
+
         chain.append(_a)
         prev = _a
     specs = [dg.AssetSpec(f"m{i}") for i in range(n)]
@@ -64,9 +66,11 @@ def main() -> None:
         steps = _timed(chain, instance)
         one_step = _timed([multi], instance)
         run = min(_timed(chain[:1], instance) for _ in range(3))
-        print(f"instancia {kind}: {args.n} pasos {steps:.2f} s ({1000 * steps / args.n:.0f} ms por paso y "
-              f"materialización); {args.n} materializaciones en 1 paso {one_step:.2f} s "
-              f"({1000 * one_step / args.n:.0f} ms cada una); una ejecución de 1 paso {run:.2f} s")
+        print(
+            f"instancia {kind}: {args.n} pasos {steps:.2f} s ({1000 * steps / args.n:.0f} ms por paso y "
+            f"materialización); {args.n} materializaciones en 1 paso {one_step:.2f} s "
+            f"({1000 * one_step / args.n:.0f} ms cada una); una ejecución de 1 paso {run:.2f} s"
+        )
 
 
 if __name__ == "__main__":

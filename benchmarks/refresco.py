@@ -27,8 +27,13 @@ from pathlib import Path
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float, int, str]:
     """Wall seconds, peak RSS (GB), exit code and the last lines of output of `vraem <args>`."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "vraem_pipeline.cli", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vraem_pipeline.cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
@@ -48,8 +53,11 @@ def main() -> None:
         print(f"vraem sample-data (national): {s:.1f} s, pico {gb:.2f} GB, salida {code}")
     with tempfile.TemporaryDirectory(prefix="vraem_refresco_", dir=args.keep) as tmp:
         folder = Path(args.keep or tmp)
-        env.update(VRAEM_WAREHOUSE=str(folder / "vraem.duckdb"), DAGSTER_HOME=str(folder / "dagster"),
-                   VRAEM_RAW_DIR=str(Path(args.raw).resolve()))
+        env.update(
+            VRAEM_WAREHOUSE=str(folder / "vraem.duckdb"),
+            DAGSTER_HOME=str(folder / "dagster"),
+            VRAEM_RAW_DIR=str(Path(args.raw).resolve()),
+        )
         env.pop("VRAEM_OPERACION", None)
         full, gb, code, out = run(["refresh"], env)
         print(out)
@@ -57,10 +65,14 @@ def main() -> None:
         years = sorted(int(p.name) for p in (Path(args.raw) / "sunat" / "padron").iterdir() if p.name.isdigit())
         one, gb1, code1, out1 = run(["refresh", "--years", str(years[-1])], env)
         print(out1)
-        print(f"un año ({years[-1]}) sobre el almacén publicado: {one:.1f} s, pico {gb1:.2f} GB, salida {code1} "
-              f"({100 * one / full:.0f} % del completo; meta ≤ 30 %)")
+        print(
+            f"un año ({years[-1]}) sobre el almacén publicado: {one:.1f} s, pico {gb1:.2f} GB, salida {code1} "
+            f"({100 * one / full:.0f} % del completo; meta ≤ 30 %)"
+        )
         wh, op = folder / "vraem.duckdb", folder / "vraem_operacion.duckdb"
-        print(f"almacén de analistas {wh.stat().st_size / 1e6:.1f} MB; base de operación {op.stat().st_size / 1e9:.2f} GB")
+        print(
+            f"almacén de analistas {wh.stat().st_size / 1e6:.1f} MB; base de operación {op.stat().st_size / 1e9:.2f} GB"
+        )
 
 
 if __name__ == "__main__":

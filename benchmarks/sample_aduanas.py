@@ -48,13 +48,17 @@ def main() -> None:
             seconds = time.perf_counter() - t1
             total += seconds
             if year not in counts:
-                print(f"{year}  {seconds:10.2f}  sin archivos (fuera de {min(aduanas.ADUANAS_YEARS)}–"
-                      f"{max(aduanas.ADUANAS_YEARS)})")
+                print(
+                    f"{year}  {seconds:10.2f}  sin archivos (fuera de {min(aduanas.ADUANAS_YEARS)}–"
+                    f"{max(aduanas.ADUANAS_YEARS)})"
+                )
                 continue
             c = counts[year]
             mb = sum(p.stat().st_size for p in paths) / 1e6
-            print(f"{year}  {seconds:10.2f}  {len(paths):8d}  {mb:6.1f}  {c['lineas_leidas']:13,d}  "
-                  f"{c['aceptadas']:9,d}  {c['rechazadas']:10,d}  {c['duplicadas']:10,d}")
+            print(
+                f"{year}  {seconds:10.2f}  {len(paths):8d}  {mb:6.1f}  {c['lineas_leidas']:13,d}  "
+                f"{c['aceptadas']:9,d}  {c['rechazadas']:10,d}  {c['duplicadas']:10,d}"
+            )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
         print(f"total escribir {total:.2f} s; pico {peak:.2f} GB")
     finally:

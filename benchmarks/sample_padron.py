@@ -58,8 +58,14 @@ def strip_accents(s: str) -> str:
 
 
 def sector_division(d: int) -> str:
-    tabla = [((1, 2), "agropecuario"), ((3, 3), "pesca"), ((5, 9), "mineria"), ((10, 33), "manufactura"),
-             ((41, 43), "construccion"), ((45, 47), "comercio")]
+    tabla = [
+        ((1, 2), "agropecuario"),
+        ((3, 3), "pesca"),
+        ((5, 9), "mineria"),
+        ((10, 33), "manufactura"),
+        ((41, 43), "construccion"),
+        ((45, 47), "comercio"),
+    ]
     for (a, b), s in tabla:
         if a <= d <= b:
             return s
@@ -147,8 +153,15 @@ def load_cut(con: duckdb.DuckDBPyConnection, path: Path, tmp: Path) -> dict:
     rejected_rows = con.execute("SELECT count(DISTINCT line) FROM padron_rechazos").fetchone()[0]
     if csv != path:
         csv.unlink()
-    return {"archivo": path.name, "delim": delim, "encoding": encoding, "bom": bom, "lineas": lineas,
-            "aceptadas_csv": read_rows, "rechazadas_campos": rejected_rows}
+    return {
+        "archivo": path.name,
+        "delim": delim,
+        "encoding": encoding,
+        "bom": bom,
+        "lineas": lineas,
+        "aceptadas_csv": read_rows,
+        "rechazadas_campos": rejected_rows,
+    }
 
 
 SQL_FORMAL_FIRMS = """
@@ -195,13 +208,16 @@ def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
 
     def map_texts() -> None:
         """Sector of each distinct activity text of the loaded cut (normalized in Python, joined in SQL)."""
-        raw_texts = [r[0] for r in con.execute(
-            "SELECT DISTINCT Actividad_Economica_CIIU_revision4_Principal FROM padron").fetchall()]
+        raw_texts = [
+            r[0]
+            for r in con.execute("SELECT DISTINCT Actividad_Economica_CIIU_revision4_Principal FROM padron").fetchall()
+        ]
         text_map = pd.DataFrame({"crudo": raw_texts, "texto": [strip_accents(x or "") for x in raw_texts]})
         text_map = text_map.merge(texts, on="texto", how="left")[["crudo", "sector"]]
         con.register("mapa_df", text_map)
         con.execute("CREATE OR REPLACE TABLE mapa_textos AS SELECT * FROM mapa_df")
         con.unregister("mapa_df")
+
     con.execute(f"CREATE TABLE tipos AS SELECT * FROM read_csv('{ref('tipos_contribuyente.csv')}', all_varchar=true)")
     con.execute(f"CREATE TABLE distritos AS SELECT * FROM read_csv('{ref('vraem_distritos.csv')}', all_varchar=true)")
     uit = pd.read_csv(ref("uit.csv"), dtype={"anio": int, "uit_soles": int}).set_index("anio")["uit_soles"]
@@ -233,9 +249,7 @@ def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
                    + 5*substr(RUC,7,1)::INT + 4*substr(RUC,8,1)::INT + 3*substr(RUC,9,1)::INT
                    + 2*substr(RUC,10,1)::INT) % 11) % 10 <> substr(RUC,11,1)::INT"""
             ).fetchone()[0]
-            info["ruc_repetidos"] = con.execute(
-                "SELECT count(*) - count(DISTINCT RUC) FROM padron"
-            ).fetchone()[0]
+            info["ruc_repetidos"] = con.execute("SELECT count(*) - count(DISTINCT RUC) FROM padron").fetchone()[0]
             info["ubigeo_guion"] = con.execute("SELECT count(*) FROM padron WHERE UBIGEO = '-'").fetchone()[0]
             info["ubigeo_5_digitos"] = con.execute(
                 "SELECT count(*) FROM padron WHERE regexp_full_match(UBIGEO, '[0-9]{5}')"
@@ -250,9 +264,9 @@ def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
             for col in ("estrato", "sector", "dep"):
                 for k, n in con.execute(f"SELECT {col}, count(*) FROM formales WHERE vraem GROUP BY 1").fetchall():
                     r[f"{col}:{k}"] = 100 * n / r["vraem"]
-            r["estrato_nacional:micro"] = 100 * con.execute(
-                "SELECT avg((estrato = 'micro')::INT) FROM formales"
-            ).fetchone()[0]
+            r["estrato_nacional:micro"] = (
+                100 * con.execute("SELECT avg((estrato = 'micro')::INT) FROM formales").fetchone()[0]
+            )
             r["seg"] = round(time.perf_counter() - t0, 1)
             filas.append(r)
             allotted[anio] = info
@@ -320,8 +334,13 @@ def main() -> int:
         if not a.solo_verificar:
             print(f"== generación escala={a.scale} seed={a.seed} → {raw}")
             t0 = time.perf_counter()
-            write_empresas(raw, seed=a.seed, scale=a.scale, years=anios,
-                              progress=lambda etapa, s: print(f"  {etapa:>9}: {s:6.1f} s", flush=True))
+            write_empresas(
+                raw,
+                seed=a.seed,
+                scale=a.scale,
+                years=anios,
+                progress=lambda etapa, s: print(f"  {etapa:>9}: {s:6.1f} s", flush=True),
+            )
             print(f"  {'total':>9}: {time.perf_counter() - t0:6.1f} s")
             for p in sorted(raw.rglob("*")):
                 if p.is_file():

@@ -25,8 +25,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.runs import (CHROMIUM_STAND_IN, Published, materialize_once, materialized_copy, operator,
-                               read_published, refresh_env, vraem, years_of)
+from tests.support.runs import (
+    CHROMIUM_STAND_IN,
+    Published,
+    materialize_once,
+    materialized_copy,
+    operator,
+    read_published,
+    refresh_env,
+    vraem,
+    years_of,
+)
 from tests.support.scenario import write_scenario
 
 CHROMIUM_FROM_ENV = os.environ.get("VRAEM_CHROMIUM")
@@ -35,8 +44,15 @@ TESTS = Path(__file__).parent
 
 #: The session's fixtures that refresh or write the sample: a test that uses one is `slow` (the quick loop,
 #: `pytest -m "not slow"`, never builds them).
-SLOW_FIXTURES = {"small_sample", "sample_2024", "small_published", "published_2024", "scenario_published",
-                 "scenario_copy", "enaho_scenario_published"}
+SLOW_FIXTURES = {
+    "small_sample",
+    "sample_2024",
+    "small_published",
+    "published_2024",
+    "scenario_published",
+    "scenario_copy",
+    "enaho_scenario_published",
+}
 
 
 #: The modules that take longest, longest first: they run first (pytest-xdist hands a worker a whole module when
@@ -72,13 +88,20 @@ FIRST_MODULES = (
 
 
 def pytest_collection_modifyitems(config, items):
-    unmarked = [item.nodeid for item in items
-                 if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")]
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")
+    ]
     if unmarked:
-        raise pytest.UsageError("pruebas que usan una fixture que refresca o escribe la muestra sin la marca slow "
-                                "(el ciclo rápido -m 'not slow' las correría): " + ", ".join(unmarked))
+        raise pytest.UsageError(
+            "pruebas que usan una fixture que refresca o escribe la muestra sin la marca slow "
+            "(el ciclo rápido -m 'not slow' las correría): " + ", ".join(unmarked)
+        )
     rank = {name: i for i, name in enumerate(FIRST_MODULES)}
-    items.sort(key=lambda item: rank.get(item.path.relative_to(TESTS).as_posix(), len(FIRST_MODULES)))  # stable: each module keeps its order
+    items.sort(
+        key=lambda item: rank.get(item.path.relative_to(TESTS).as_posix(), len(FIRST_MODULES))
+    )  # stable: each module keeps its order
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -120,27 +143,16 @@ def env(monkeypatch, tmp_path: Path):
     return configure
 
 
-
-
-
-
-
-
-
-
 # --- the small sample, written once --------------------------------------------------------------------------------
-
-
-
-
-
-
 
 
 def _fingerprint(folder_path: Path) -> dict[str, tuple[int, int]]:
     """Every file under `carpeta` with its size and mtime: what a shared folder must still have at the end."""
-    return {str(p.relative_to(folder_path)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(folder_path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder_path)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder_path.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _shared(valor, *folders: Path):
@@ -170,10 +182,6 @@ def _once(tmp_path_factory, nombre: str, build) -> Path:
             build(folder_path)
             done.touch()
     return folder_path
-
-
-
-
 
 
 # --- the small sample, written once --------------------------------------------------------------------------------
@@ -212,8 +220,9 @@ def _refreshed(tmp_path_factory, nombre: str, raw: Path, op: bool) -> Published:
     folder_path = _once(tmp_path_factory, nombre, refresh_folder)
     env = refresh_env(folder_path, op=op)
     almacen = Path(env["VRAEM_WAREHOUSE"])
-    return read_published(folder_path, raw, almacen, Path(env.get("VRAEM_OPERACION") or operator(almacen)),
-                           Path(env["DAGSTER_HOME"]))
+    return read_published(
+        folder_path, raw, almacen, Path(env.get("VRAEM_OPERACION") or operator(almacen)), Path(env["DAGSTER_HOME"])
+    )
 
 
 @pytest.fixture(scope="session")
@@ -231,13 +240,7 @@ def published_2024(sample_2024, tmp_path_factory):
     yield from _shared(publicado, publicado.almacen.parent, publicado.operator.parent)
 
 
-
-
 # --- the hand-worked firm scenario, materialized once --------------------------------------------------------------
-
-
-
-
 
 
 def _scenario(base: Path, enaho: bool) -> None:
@@ -253,8 +256,8 @@ def _scenario(base: Path, enaho: bool) -> None:
 
 @pytest.fixture(scope="session")
 def scenario_published(tmp_path_factory):
-    """tests/support/scenario.py (2023, 2024) materialized and published once: `raw/`, `wh/vraem.duckdb` and the operator
-    database beside it, and the run's check evaluations. Shared: read it, or work on `escenario_copia`."""
+    """tests/support/scenario.py (2023, 2024) materialized and published once: `raw/`, `wh/vraem.duckdb` and the
+    operator database beside it, and the run's check evaluations. Shared: read it, or work on `scenario_copy`."""
     base = _once(tmp_path_factory, "escenario", lambda b: _scenario(b, enaho=False))
     warehouse = base / "wh" / "vraem.duckdb"
     publicado = read_published(base, base / "raw", warehouse, operator(warehouse), base / "dagster_home")

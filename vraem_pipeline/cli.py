@@ -79,7 +79,11 @@ def _root_cause(error) -> str:
     named = [e for e in chain if getattr(e, "cls_name", None) in _FILE_ERRORS]
     error = named[0] if named else chain[-1]
     message = (error.message or "").strip()
-    message = message.split(": ", 1)[1] if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message else message
+    message = (
+        message.split(": ", 1)[1]
+        if message.startswith(("vraem_pipeline.", "ValueError", "KeyError")) and ": " in message
+        else message
+    )
     if not named:  # a library's words for a full disk or a file-size limit: say it in the user's
         from vraem_pipeline.core.errors import storage_cause
 
@@ -109,8 +113,10 @@ def _report(result) -> tuple[list[str], list[str]]:
             errors += [f"{where}: {line}" for line in _root_cause(error).splitlines()]
         elif kind in ("RESOURCE_INIT_FAILURE", "RESOURCE_TEARDOWN_FAILURE") and event.event_specific_data.error:
             # e.g. the run's copy of the operator database could not be made (a full disk): no step ran
-            errors += [f"recursos de la ejecución: {line}"
-                       for line in _root_cause(event.event_specific_data.error).splitlines()]
+            errors += [
+                f"recursos de la ejecución: {line}"
+                for line in _root_cause(event.event_specific_data.error).splitlines()
+            ]
         elif kind == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
             if not ev.passed:
@@ -173,9 +179,12 @@ def _refresh(args: argparse.Namespace, published: list[str]) -> int:
     empty = raw_scan.years_without_files(settings.raw_dir, years, SOURCES)
     if empty and not args.permitir_perdidas:
         folders = ", ".join(dict.fromkeys(f"{s.folder}/" for s in SOURCES if s.yearly))
-        print(f"vraem refresh: ninguna fuente tiene archivos en raw/ para {', '.join(map(str, empty))} ({folders}): "
-              "refrescar esos años borraría lo que la base de operación y el almacén tienen de ellos; quítelos de "
-              "--years o, si es lo que quiere, repita con --permitir-perdidas", file=sys.stderr)
+        print(
+            f"vraem refresh: ninguna fuente tiene archivos en raw/ para {', '.join(map(str, empty))} ({folders}): "
+            "refrescar esos años borraría lo que la base de operación y el almacén tienen de ellos; quítelos de "
+            "--years o, si es lo que quiere, repita con --permitir-perdidas",
+            file=sys.stderr,
+        )
         return 2
 
     # One refresh at a time (vraem_pipeline/bloqueo.py): refused at once, before loading Dagster, if another
@@ -196,8 +205,9 @@ def _refresh(args: argparse.Namespace, published: list[str]) -> int:
         locking.release(settings)
 
 
-def _refresh_locked(settings: Settings, years: list[int], home: Path, published_runs: list[str], *,
-                       permitir_perdidas: bool = False) -> int:
+def _refresh_locked(
+    settings: Settings, years: list[int], home: Path, published_runs: list[str], *, permitir_perdidas: bool = False
+) -> int:
     """The refresh proper, run while holding the lock (see `refresh`); appends to `published_runs` each run that
     published."""
     progress = logging.getLogger("vraem.progreso")
@@ -213,12 +223,13 @@ def _refresh_locked(settings: Settings, years: list[int], home: Path, published_
         progress.removeHandler(handler)
 
 
-def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs: list[str], permitir_perdidas: bool,
-                started: float) -> int:
+def _run_blocks(
+    settings: Settings, years: list[int], home: Path, published_runs: list[str], permitir_perdidas: bool, started: float
+) -> int:
     import dagster as dg
 
-    from vraem_pipeline.definitions import defs
     from vraem_pipeline.core.guards import ALLOW_LOSSES_TAG
+    from vraem_pipeline.definitions import defs
 
     print(f"vraem refresh: años {years[0]}–{years[-1]} · raw {settings.raw_dir} · almacén {settings.warehouse}")
     print(f"  territorio {settings.territory} · instancia Dagster {home}")
@@ -235,9 +246,11 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
         with _dagster_storage(home):  # steps' own failures are events; what escapes is the instance's storage
             result = job.execute_in_process(
                 instance=instance,
-                tags={"dagster/asset_partition_range_start": str(start),
-                      "dagster/asset_partition_range_end": str(end),
-                      **({ALLOW_LOSSES_TAG: "true"} if permitir_perdidas else {})},
+                tags={
+                    "dagster/asset_partition_range_start": str(start),
+                    "dagster/asset_partition_range_end": str(end),
+                    **({ALLOW_LOSSES_TAG: "true"} if permitir_perdidas else {}),
+                },
                 run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
                 raise_on_error=False,
             )
@@ -247,8 +260,10 @@ def _run_blocks(settings: Settings, years: list[int], home: Path, published_runs
         if errors or not result.success:
             for e in errors or ["la ejecución falló (ver la interfaz de Dagster)"]:
                 print(f"ERROR {e}", file=sys.stderr)
-            published = any(e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(["almacen", "publicado"])
-                            for e in result.all_events)
+            published = any(
+                e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key == dg.AssetKey(["almacen", "publicado"])
+                for e in result.all_events
+            )
             if published:
                 published_runs.append(result.run_id)
                 state = "se publicó el almacén pero un paso posterior falló"
@@ -270,9 +285,12 @@ def sample_data(args: argparse.Namespace) -> int:
     try:
         from vraem_sample import write_sample
     except ModuleNotFoundError:
-        print("vraem sample-data: los generadores de la muestra (paquete vraem_sample) no están instalados: vienen "
-              "con el repositorio, no con el paquete del pipeline; ejecútelo desde una copia del repositorio "
-              "(uv run vraem sample-data)", file=sys.stderr)
+        print(
+            "vraem sample-data: los generadores de la muestra (paquete vraem_sample) no están instalados: vienen "
+            "con el repositorio, no con el paquete del pipeline; ejecútelo desde una copia del repositorio "
+            "(uv run vraem sample-data)",
+            file=sys.stderr,
+        )
         return 2
 
     out = Path(args.out).resolve() if args.out else Settings.from_env().raw_dir
@@ -293,8 +311,11 @@ def report(args: argparse.Namespace) -> int:
         return 2
     published = published_years(warehouse)
     if args.year not in published:
-        print(f"vraem report: {warehouse}: el almacén publicado no tiene cifras de {args.year} "
-              f"(años publicados: {', '.join(map(str, published)) or 'ninguno'})", file=sys.stderr)
+        print(
+            f"vraem report: {warehouse}: el almacén publicado no tiene cifras de {args.year} "
+            f"(años publicados: {', '.join(map(str, published)) or 'ninguno'})",
+            file=sys.stderr,
+        )
         return 2
     out = Path(args.out).resolve() if args.out else settings.informe_dir
     t0 = time.perf_counter()
@@ -315,20 +336,27 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("sample-data", help="escribe los archivos sintéticos de muestra (2019–2024) en formato real")
     p.add_argument("--out", help="carpeta raw de destino (por defecto VRAEM_RAW_DIR)")
     p.add_argument("--seed", type=int, default=2024)
-    p.add_argument("--scale", choices=["national", "small", "real"], default="national",
-                   help="national: cortes de 2.5–3.2 M líneas (inicio rápido); real: cortes del tamaño de SUNAT "
-                        "(12.5 M líneas en 2024, ~15 GB de texto); small: para pruebas")
+    p.add_argument(
+        "--scale",
+        choices=["national", "small", "real"],
+        default="national",
+        help="national: cortes de 2.5–3.2 M líneas (inicio rápido); real: cortes del tamaño de SUNAT "
+        "(12.5 M líneas en 2024, ~15 GB de texto); small: para pruebas",
+    )
     p.set_defaults(func=sample_data)
 
     p = sub.add_parser("refresh", help="materializa todo el grafo de Dagster y publica el almacén")
     p.add_argument("--years", help="p. ej. 2019-2024 (por defecto los años presentes en raw/)")
     p.add_argument("--raw", help="carpeta de archivos fuente (VRAEM_RAW_DIR)")
     p.add_argument("--warehouse", help="archivo DuckDB publicado (VRAEM_WAREHOUSE)")
-    p.add_argument("--permitir-perdidas", action="store_true",
-                   help="publica aunque una fuente y año pierda sus filas (o más del 90 %% de ellas), una cifra "
-                        "clave pase a 0 o desaparezca, o un año desaparezca de un mart frente al almacén publicado, "
-                        "y refresca años sin archivos en raw/ (vaciándolos); sin esta opción esas pérdidas detienen "
-                        "la publicación y el almacén publicado no cambia")
+    p.add_argument(
+        "--permitir-perdidas",
+        action="store_true",
+        help="publica aunque una fuente y año pierda sus filas (o más del 90 %% de ellas), una cifra "
+        "clave pase a 0 o desaparezca, o un año desaparezca de un mart frente al almacén publicado, "
+        "y refresca años sin archivos en raw/ (vaciándolos); sin esta opción esas pérdidas detienen "
+        "la publicación y el almacén publicado no cambia",
+    )
     p.set_defaults(func=refresh)
 
     p = sub.add_parser("report", help="reporte HTML, cuadros .xlsx y PDF de un año, del almacén publicado")

@@ -34,7 +34,8 @@ Why the lines look the way they do:
 * **Exporters from the firm population.** RUC-20 firms of :class:`~.padron.Universe` that are formal in every
   year of the window: mining operators and traders domiciled in Lima (the fiscal-domicile view of the mining
   departments is nearly empty), agro, fishing and manufacturing exporters from the production department or
-  from Lima/Callao; a few RUCs absent from the register. Names carry Ñ and accents (cp850 in the DBFs, latin-1 in the pipe files), stable by RUC.
+  from Lima/Callao; a few RUCs absent from the register. Names carry Ñ and accents (cp850 in the DBFs, latin-1
+  in the pipe files), stable by RUC.
 * **Dirt in known counts** (:data:`ADUANAS_DIRT`): negative FOB, non-numeric FOB (``*****`` overflow in a
   DBF, ``abc`` in the pipe), an impossible numbering date (``YYYY0231``), a NANDINA with a letter
   (``0804.4A.00.00``), a pipe line with the wrong number of fields. Dirty lines have small FOB, keys of their
@@ -64,8 +65,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .calibration import (CALIBRATION_SCALE, _published, _published_cache, _published_by_category, read_reference,
-                          rounds_to)
+from .calibration import (
+    CALIBRATION_SCALE,
+    _published,
+    _published_by_category,
+    _published_cache,
+    read_reference,
+    rounds_to,
+)
 from .padron import ZIP_LEVEL, Universe, reserved_rucs
 
 #: The report's window: the years that get export files (``write_sample`` may ask for more).
@@ -76,23 +83,58 @@ YEAR_FORMAT = {2021: "pipe", 2022: "dbf", 2023: "pipe", 2024: "dbf"}
 PIPE_DECEMBER_YEAR = 2024
 
 REGIME = "Exportación Definitiva"
-PIPE_HEADER = ("regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|"
-                 "tunifis|qunifis")
+PIPE_HEADER = (
+    "regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|tunifis|qunifis"
+)
 
 #: Aduanet export DBF fields in the real files' order (the 44 names of `shared/realdata/README.md`, from a project
 #: that parsed the real weekly files); the lengths of the fields the pipeline does not read are plausible choices,
 #: and those fields stay blank. (name, type, length, decimals)
 DBF_FIELDS = (
-    ("CADU", "C", 3, 0), ("FANO", "C", 4, 0), ("NDCL", "C", 6, 0), ("FNUM", "D", 8, 0), ("FEMB", "D", 8, 0),
-    ("FECH_RECEP", "D", 8, 0), ("NDCLREG", "C", 6, 0), ("FREG", "D", 8, 0), ("FANOREG", "C", 4, 0),
-    ("CAGE", "C", 4, 0), ("TDOC", "C", 1, 0), ("NDOC", "C", 11, 0), ("DNOMBRE", "C", 60, 0), ("CPAIDES", "C", 2, 0),
-    ("CPUEDES", "C", 5, 0), ("CVIATRA", "C", 1, 0), ("CUNITRA", "C", 1, 0), ("CEMPTRA", "C", 4, 0),
-    ("DMAT", "C", 20, 0), ("NCON", "C", 20, 0), ("CENTFIN", "C", 3, 0), ("CALM", "C", 4, 0), ("DNOMPRO", "C", 60, 0),
-    ("DDIRPRO", "C", 60, 0), ("DK", "C", 1, 0), ("DK2", "C", 1, 0), ("NSER", "N", 4, 0), ("PART_NANDI", "N", 10, 0),
-    ("DCOM", "C", 60, 0), ("DMER2", "C", 60, 0), ("DMER3", "C", 60, 0), ("DMER4", "C", 60, 0), ("DMER5", "C", 60, 0),
-    ("CEST", "C", 2, 0), ("VFOBSERDOL", "N", 15, 2), ("VPESNET", "N", 15, 3), ("VPESBRU", "N", 15, 3),
-    ("QUNIFIS", "N", 15, 3), ("TUNIFIS", "C", 3, 0), ("QUNICOM", "N", 15, 3), ("TUNICOM", "C", 3, 0),
-    ("UBIGEO", "C", 6, 0), ("DNOMCON", "C", 60, 0), ("DDIRCON", "C", 60, 0),
+    ("CADU", "C", 3, 0),
+    ("FANO", "C", 4, 0),
+    ("NDCL", "C", 6, 0),
+    ("FNUM", "D", 8, 0),
+    ("FEMB", "D", 8, 0),
+    ("FECH_RECEP", "D", 8, 0),
+    ("NDCLREG", "C", 6, 0),
+    ("FREG", "D", 8, 0),
+    ("FANOREG", "C", 4, 0),
+    ("CAGE", "C", 4, 0),
+    ("TDOC", "C", 1, 0),
+    ("NDOC", "C", 11, 0),
+    ("DNOMBRE", "C", 60, 0),
+    ("CPAIDES", "C", 2, 0),
+    ("CPUEDES", "C", 5, 0),
+    ("CVIATRA", "C", 1, 0),
+    ("CUNITRA", "C", 1, 0),
+    ("CEMPTRA", "C", 4, 0),
+    ("DMAT", "C", 20, 0),
+    ("NCON", "C", 20, 0),
+    ("CENTFIN", "C", 3, 0),
+    ("CALM", "C", 4, 0),
+    ("DNOMPRO", "C", 60, 0),
+    ("DDIRPRO", "C", 60, 0),
+    ("DK", "C", 1, 0),
+    ("DK2", "C", 1, 0),
+    ("NSER", "N", 4, 0),
+    ("PART_NANDI", "N", 10, 0),
+    ("DCOM", "C", 60, 0),
+    ("DMER2", "C", 60, 0),
+    ("DMER3", "C", 60, 0),
+    ("DMER4", "C", 60, 0),
+    ("DMER5", "C", 60, 0),
+    ("CEST", "C", 2, 0),
+    ("VFOBSERDOL", "N", 15, 2),
+    ("VPESNET", "N", 15, 3),
+    ("VPESBRU", "N", 15, 3),
+    ("QUNIFIS", "N", 15, 3),
+    ("TUNIFIS", "C", 3, 0),
+    ("QUNICOM", "N", 15, 3),
+    ("TUNICOM", "C", 3, 0),
+    ("UBIGEO", "C", 6, 0),
+    ("DNOMCON", "C", 60, 0),
+    ("DDIRCON", "C", 60, 0),
 )
 RECORD_LENGTH = 1 + sum(c[2] for c in DBF_FIELDS)
 _POS = {}
@@ -179,8 +221,26 @@ NANDINAS = tuple(PRODUCTS)
 
 #: Destination mix of each product (relative weights, ISO codes). Territory lines are cells with an exact
 #: destination; the other lines draw theirs from this mix.
-_GENERIC = {"US": 30, "CL": 12, "EC": 10, "CO": 10, "BO": 8, "MX": 5, "BR": 4, "AR": 3, "ES": 3, "PA": 2,
-             "GT": 2, "CR": 1.5, "DO": 1, "CA": 2, "DE": 1, "GB": 1, "FR": 1, "IT": 1}
+_GENERIC = {
+    "US": 30,
+    "CL": 12,
+    "EC": 10,
+    "CO": 10,
+    "BO": 8,
+    "MX": 5,
+    "BR": 4,
+    "AR": 3,
+    "ES": 3,
+    "PA": 2,
+    "GT": 2,
+    "CR": 1.5,
+    "DO": 1,
+    "CA": 2,
+    "DE": 1,
+    "GB": 1,
+    "FR": 1,
+    "IT": 1,
+}
 DESTINATIONS: dict[str, dict[str, float]] = {
     "2603000000": {"CN": 78, "JP": 8, "KR": 6, "IN": 1.5, "BG": 2, "DE": 0.8, "ES": 1.2, "PH": 0.8, "FI": 0.6},
     "2608000010": {"CN": 45, "KR": 20, "JP": 10, "ES": 6, "BE": 5, "FI": 4, "NL": 3, "IN": 2, "CA": 2},
@@ -195,12 +255,36 @@ DESTINATIONS: dict[str, dict[str, float]] = {
     "7106911000": {"US": 50, "IN": 20, "CN": 15, "GB": 10, "CH": 5},
     "8001100000": {"US": 35, "NL": 20, "JP": 15, "BR": 15, "ES": 10, "IT": 5},
     "7408110000": {"CO": 30, "EC": 25, "BO": 15, "US": 15, "AR": 10, "CL": 5},
-    "0901119000": {"US": 26, "DE": 21, "BE": 15, "CA": 7, "SE": 5, "GB": 5, "KR": 3, "JP": 3, "NL": 4, "FR": 4,
-                   "IT": 2, "AU": 2},
+    "0901119000": {
+        "US": 26,
+        "DE": 21,
+        "BE": 15,
+        "CA": 7,
+        "SE": 5,
+        "GB": 5,
+        "KR": 3,
+        "JP": 3,
+        "NL": 4,
+        "FR": 4,
+        "IT": 2,
+        "AU": 2,
+    },
     "1801001900": {"NL": 30, "BE": 20, "IT": 15, "US": 10, "DE": 8, "ES": 6, "MY": 5, "MX": 6},
     "0804400000": {"NL": 35, "ES": 20, "US": 20, "GB": 8, "CL": 5, "CN": 3, "JP": 2, "HK": 2, "CA": 3, "FR": 2},
-    "0806100000": {"US": 35, "NL": 12, "CN": 10, "HK": 8, "MX": 6, "GB": 6, "CA": 5, "TH": 5, "KR": 4, "TW": 4,
-                   "RU": 3, "ID": 2},
+    "0806100000": {
+        "US": 35,
+        "NL": 12,
+        "CN": 10,
+        "HK": 8,
+        "MX": 6,
+        "GB": 6,
+        "CA": 5,
+        "TH": 5,
+        "KR": 4,
+        "TW": 4,
+        "RU": 3,
+        "ID": 2,
+    },
     "0810400000": {"US": 50, "NL": 20, "CN": 12, "GB": 10, "HK": 3, "CA": 3, "ES": 2},
     "0709200000": {"US": 60, "NL": 12, "ES": 10, "GB": 10, "BE": 3, "FR": 3, "AU": 2},
     "0804502000": {"NL": 35, "US": 30, "ES": 8, "GB": 8, "CA": 6, "CL": 5, "FR": 4, "KR": 4},
@@ -243,58 +327,203 @@ NON_ISO_LINES = {"national": 6, "small": 1}
 #: and Huancavelica by gold, zinc, lead and silver; coffee and cocoa come from the valleys.
 DEPARTMENT_MIX: dict[str, dict[str, float]] = {
     "01": {"0901119000": 70, "1801001900": 20, "1008509000": 5, "6109100031": 5},
-    "02": {"2603000000": 55, "2608000010": 25, "2613100000": 5, "2607000000": 4, "2301201100": 6, "1504201000": 2,
-           "0709200000": 2, "0804400000": 1},
-    "03": {"2603000000": 95, "2613100000": 2.5, "7108120000": 1.2, "2616901000": 0.8, "0804400000": 0.6,
-           "1008509000": 0.1},
-    "04": {"2603000000": 78, "7108120000": 7, "2613100000": 4, "2616100000": 1, "0804400000": 2, "0904211090": 2,
-           "5105391000": 2, "2005700000": 1, "1008509000": 1, "2523290000": 2},
-    "05": {"7108120000": 45, "2608000010": 14, "2607000000": 10, "2616100000": 10, "2603000000": 5,
-           "0804400000": 7, "1801001900": 3, "0901119000": 3, "1008509000": 3},
+    "02": {
+        "2603000000": 55,
+        "2608000010": 25,
+        "2613100000": 5,
+        "2607000000": 4,
+        "2301201100": 6,
+        "1504201000": 2,
+        "0709200000": 2,
+        "0804400000": 1,
+    },
+    "03": {
+        "2603000000": 95,
+        "2613100000": 2.5,
+        "7108120000": 1.2,
+        "2616901000": 0.8,
+        "0804400000": 0.6,
+        "1008509000": 0.1,
+    },
+    "04": {
+        "2603000000": 78,
+        "7108120000": 7,
+        "2613100000": 4,
+        "2616100000": 1,
+        "0804400000": 2,
+        "0904211090": 2,
+        "5105391000": 2,
+        "2005700000": 1,
+        "1008509000": 1,
+        "2523290000": 2,
+    },
+    "05": {
+        "7108120000": 45,
+        "2608000010": 14,
+        "2607000000": 10,
+        "2616100000": 10,
+        "2603000000": 5,
+        "0804400000": 7,
+        "1801001900": 3,
+        "0901119000": 3,
+        "1008509000": 3,
+    },
     "06": {"7108120000": 70, "2603000000": 20, "0901119000": 9, "0709200000": 1},
-    "07": {"6109100031": 12, "6110200090": 8, "3920100000": 15, "1905310000": 10, "2203000000": 8, "4818100000": 12,
-           "3004902900": 10, "2301201100": 10, "0307430000": 5, "7408110000": 10},
-    "08": {"2603000000": 84, "7108120000": 4, "2613100000": 1.5, "2616901000": 1, "0901119000": 5,
-           "1801001900": 2, "1008509000": 0.5, "5105391000": 0.5},
-    "09": {"2608000010": 26, "2607000000": 20, "2616100000": 12, "2603000000": 12, "7108120000": 22,
-           "2616901000": 6, "5105391000": 1, "1008509000": 1},
+    "07": {
+        "6109100031": 12,
+        "6110200090": 8,
+        "3920100000": 15,
+        "1905310000": 10,
+        "2203000000": 8,
+        "4818100000": 12,
+        "3004902900": 10,
+        "2301201100": 10,
+        "0307430000": 5,
+        "7408110000": 10,
+    },
+    "08": {
+        "2603000000": 84,
+        "7108120000": 4,
+        "2613100000": 1.5,
+        "2616901000": 1,
+        "0901119000": 5,
+        "1801001900": 2,
+        "1008509000": 0.5,
+        "5105391000": 0.5,
+    },
+    "09": {
+        "2608000010": 26,
+        "2607000000": 20,
+        "2616100000": 12,
+        "2603000000": 12,
+        "7108120000": 22,
+        "2616901000": 6,
+        "5105391000": 1,
+        "1008509000": 1,
+    },
     "10": {"2608000010": 40, "0901119000": 30, "1801001900": 30},
-    "11": {"0806100000": 25, "0709200000": 12, "0804400000": 8, "8001100000": 10, "2601110000": 25,
-           "0810400000": 5, "2301201100": 10, "1504201000": 3, "0904211090": 2},
-    "12": {"2603000000": 64, "2608000010": 10, "2607000000": 4, "2616100000": 2, "2613100000": 1.5,
-           "7403110000": 3, "7108120000": 3, "0901119000": 8, "1801001900": 1.5, "0910110000": 1.5,
-           "0804400000": 0.5, "1008509000": 0.5, "6110200090": 0.5},
-    "13": {"7108120000": 35, "0810400000": 20, "0709200000": 12, "0804400000": 10, "2301201100": 6,
-           "2603000000": 5, "0806100000": 6, "6109100031": 3, "0804502000": 3},
-    "14": {"0804400000": 25, "0810400000": 20, "0904211090": 15, "0804502000": 20, "0709200000": 10,
-           "1905310000": 10},
-    "15": {"2711110000": 14, "7901120000": 12, "7408110000": 6, "7106911000": 6, "6109100031": 9,
-           "6110200090": 5, "3920100000": 8, "1905310000": 5, "2203000000": 4, "4818100000": 5, "3004902900": 6,
-           "2301201100": 6, "0805211000": 5, "0804400000": 3, "2523290000": 2, "0306179900": 1,
-           "9801000000": 0.05, "9810000000": 0.05},
+    "11": {
+        "0806100000": 25,
+        "0709200000": 12,
+        "0804400000": 8,
+        "8001100000": 10,
+        "2601110000": 25,
+        "0810400000": 5,
+        "2301201100": 10,
+        "1504201000": 3,
+        "0904211090": 2,
+    },
+    "12": {
+        "2603000000": 64,
+        "2608000010": 10,
+        "2607000000": 4,
+        "2616100000": 2,
+        "2613100000": 1.5,
+        "7403110000": 3,
+        "7108120000": 3,
+        "0901119000": 8,
+        "1801001900": 1.5,
+        "0910110000": 1.5,
+        "0804400000": 0.5,
+        "1008509000": 0.5,
+        "6110200090": 0.5,
+    },
+    "13": {
+        "7108120000": 35,
+        "0810400000": 20,
+        "0709200000": 12,
+        "0804400000": 10,
+        "2301201100": 6,
+        "2603000000": 5,
+        "0806100000": 6,
+        "6109100031": 3,
+        "0804502000": 3,
+    },
+    "14": {"0804400000": 25, "0810400000": 20, "0904211090": 15, "0804502000": 20, "0709200000": 10, "1905310000": 10},
+    "15": {
+        "2711110000": 14,
+        "7901120000": 12,
+        "7408110000": 6,
+        "7106911000": 6,
+        "6109100031": 9,
+        "6110200090": 5,
+        "3920100000": 8,
+        "1905310000": 5,
+        "2203000000": 4,
+        "4818100000": 5,
+        "3004902900": 6,
+        "2301201100": 6,
+        "0805211000": 5,
+        "0804400000": 3,
+        "2523290000": 2,
+        "0306179900": 1,
+        "9801000000": 0.05,
+        "9810000000": 0.05,
+    },
     "16": {"2709000000": 70, "4407290000": 20, "1801001900": 10},
     "17": {"7108120000": 75, "0801220000": 20, "4407290000": 5},
-    "18": {"2603000000": 68, "7403110000": 17, "2613100000": 6, "7108120000": 3, "0804400000": 3,
-           "2005700000": 3},
+    "18": {"2603000000": 68, "7403110000": 17, "2613100000": 6, "7108120000": 3, "0804400000": 3, "2005700000": 3},
     "19": {"2608000010": 45, "2607000000": 25, "2616100000": 15, "2603000000": 10, "0901119000": 5},
-    "20": {"0806100000": 20, "0804502000": 15, "2301201100": 20, "0803901100": 10, "0307430000": 15,
-           "2709000000": 10, "0810400000": 5, "1504201000": 5},
+    "20": {
+        "0806100000": 20,
+        "0804502000": 15,
+        "2301201100": 20,
+        "0803901100": 10,
+        "0307430000": 15,
+        "2709000000": 10,
+        "0810400000": 5,
+        "1504201000": 5,
+    },
     "21": {"7108120000": 70, "5105391000": 10, "2616901000": 10, "0901119000": 5, "1008509000": 5},
     "22": {"0901119000": 45, "1801001900": 35, "1511100000": 12, "0803901100": 8},
     "23": {"2603000000": 62, "7403110000": 20, "2613100000": 8, "2005700000": 6, "0804400000": 4},
     "24": {"0306179900": 70, "0803901100": 10, "0307430000": 20},
     "25": {"1511100000": 40, "4407290000": 35, "1801001900": 25},
-    "sin": {"6109100031": 10, "3920100000": 8, "1905310000": 6, "7108120000": 15, "2603000000": 15,
-            "2301201100": 10, "0806100000": 6, "0810400000": 6, "0804400000": 6, "0901119000": 6,
-            "2608000010": 6, "9801000000": 0.1, "9810000000": 0.1},
+    "sin": {
+        "6109100031": 10,
+        "3920100000": 8,
+        "1905310000": 6,
+        "7108120000": 15,
+        "2603000000": 15,
+        "2301201100": 10,
+        "0806100000": 6,
+        "0810400000": 6,
+        "0804400000": 6,
+        "0901119000": 6,
+        "2608000010": 6,
+        "9801000000": 0.1,
+        "9810000000": 0.1,
+    },
 }
 #: Weights of the departments outside the territory in their FOB (Áncash, Arequipa and Lima lead; the
 #: southern copper mines, La Libertad's gold and berries, Ica's grapes and iron ore follow). The territory's
 #: departments have a weight too, used only if a territory file leaves them out.
 EXPORTER_DEPARTMENT_WEIGHT: dict[str, float] = {
-    "02": 13.5, "04": 13.0, "15": 13.0, "13": 8.5, "18": 7.5, "11": 7.0, "23": 5.5, "20": 5.0, "07": 4.0,
-    "06": 3.5, "19": 2.5, "21": 2.0, "14": 1.8, "22": 1.6, "17": 1.3, "24": 0.8, "16": 0.6, "25": 0.5,
-    "10": 0.4, "01": 0.4, "03": 1.0, "05": 1.0, "08": 1.0, "09": 1.0, "12": 1.0,
+    "02": 13.5,
+    "04": 13.0,
+    "15": 13.0,
+    "13": 8.5,
+    "18": 7.5,
+    "11": 7.0,
+    "23": 5.5,
+    "20": 5.0,
+    "07": 4.0,
+    "06": 3.5,
+    "19": 2.5,
+    "21": 2.0,
+    "14": 1.8,
+    "22": 1.6,
+    "17": 1.3,
+    "24": 0.8,
+    "16": 0.6,
+    "25": 0.5,
+    "10": 0.4,
+    "01": 0.4,
+    "03": 1.0,
+    "05": 1.0,
+    "08": 1.0,
+    "09": 1.0,
+    "12": 1.0,
 }
 #: Share of national FOB declared without a usable ubigeo (blank or 999999): Peru's total, no department.
 NO_UBIGEO_PCT = 2.3
@@ -316,10 +545,16 @@ REST_DEPARTMENTS_SPLIT = {"05": 6.6, "09": 5.0}
 #: shifts (percentage points) of the published shares. 2022: Las Bambas' road blockades and weaker copper.
 TERRITORY_VAR_PCT = {2022: -2.4, 2023: 4.1}
 NATIONAL_SHARE_PCT = {2021: 14.9, 2022: 13.7, 2023: 14.2}
-DEPARTMENT_DRIFT_PP = {2021: {"03": -2.6, "12": 1.3, "08": 0.9}, 2022: {"03": -4.1, "12": 2.2, "08": 1.2},
-                          2023: {"03": -0.7, "12": 0.4, "08": 0.2}}
-DESTINATION_DRIFT_PP = {2021: {"CN": -2.6, "CH": 0.9, "IN": 0.4}, 2022: {"CN": -1.9, "CH": 0.6, "IN": 0.3},
-                     2023: {"CN": -0.5, "CH": 0.2, "IN": 0.1}}
+DEPARTMENT_DRIFT_PP = {
+    2021: {"03": -2.6, "12": 1.3, "08": 0.9},
+    2022: {"03": -4.1, "12": 2.2, "08": 1.2},
+    2023: {"03": -0.7, "12": 0.4, "08": 0.2},
+}
+DESTINATION_DRIFT_PP = {
+    2021: {"CN": -2.6, "CH": 0.9, "IN": 0.4},
+    2022: {"CN": -1.9, "CH": 0.6, "IN": 0.3},
+    2023: {"CN": -0.5, "CH": 0.2, "IN": 0.1},
+}
 CLASS_DRIFT_PP = {2021: -1.2, 2022: -1.8, 2023: -0.4}
 
 #: Live lines per year at national scale (~Peru's definitive-export series); ``small`` has a hundredth.
@@ -349,9 +584,24 @@ ABSENT_RUC_BLOCK = 100
 
 #: Maritime customs office by department of origin (Matarani/Mollendo 145 for the southern mines, Ilo 163,
 #: Chimbote 091, Salaverry 082, Paita 046, Pisco 127, Tumbes 019, Iquitos 226, else Callao 118).
-CUSTOMS_SEA = {"03": "145", "08": "145", "04": "145", "21": "145", "18": "163", "23": "163", "02": "091",
-                   "13": "082", "20": "046", "06": "046", "01": "046", "22": "046", "14": "055", "11": "127",
-                   "24": "019", "16": "226"}
+CUSTOMS_SEA = {
+    "03": "145",
+    "08": "145",
+    "04": "145",
+    "21": "145",
+    "18": "163",
+    "23": "163",
+    "02": "091",
+    "13": "082",
+    "20": "046",
+    "06": "046",
+    "01": "046",
+    "22": "046",
+    "14": "055",
+    "11": "127",
+    "24": "019",
+    "16": "226",
+}
 CUSTOMS_CALLAO, CUSTOMS_AIR = "118", "235"
 #: Road exports to the neighbours: customs office at the border.
 CUSTOMS_LAND = {"EC": "019", "CL": "172", "BO": "262"}
@@ -359,12 +609,29 @@ ROAD_GROUPS = ("manufactura", "agro")
 CUSTOMS_OFFICES = ("019", "046", "055", "082", "091", "118", "127", "145", "163", "172", "226", "235", "262")
 TRANSPORT_MODES = ("1", "4", "7")  # CVIATRA: sea, air, road
 PORTS = {
-    "CN": ("CNSHA", "CNQDG", "CNNGB", "CNTXG", "CNLYG"), "JP": ("JPTYO", "JPOSA", "JPNGO"), "KR": ("KRPUS", "KRINC"),
-    "IN": ("INMAA", "INBOM", "INNSA"), "CH": ("CHZRH", "CHGVA"), "US": ("USMIA", "USLAX", "USNYC", "USPHL", "USHOU"),
-    "CA": ("CAVAN", "CATOR", "CAMTR"), "DE": ("DEHAM", "DEBRV"), "NL": ("NLRTM",), "BE": ("BEANR",),
-    "ES": ("ESVLC", "ESALG", "ESBCN"), "IT": ("ITGOA", "ITLIV"), "GB": ("GBFXT", "GBLGP"), "FR": ("FRLEH",),
-    "CL": ("CLSAI", "CLVAP", "CLARI"), "EC": ("ECGYE",), "CO": ("COBUN", "COCTG"), "BO": ("BOLPB",),
-    "BR": ("BRSSZ", "BRRIG"), "MX": ("MXZLO", "MXMZT"), "BG": ("BGBOJ",), "FI": ("FIHMN",), "PH": ("PHMNL",),
+    "CN": ("CNSHA", "CNQDG", "CNNGB", "CNTXG", "CNLYG"),
+    "JP": ("JPTYO", "JPOSA", "JPNGO"),
+    "KR": ("KRPUS", "KRINC"),
+    "IN": ("INMAA", "INBOM", "INNSA"),
+    "CH": ("CHZRH", "CHGVA"),
+    "US": ("USMIA", "USLAX", "USNYC", "USPHL", "USHOU"),
+    "CA": ("CAVAN", "CATOR", "CAMTR"),
+    "DE": ("DEHAM", "DEBRV"),
+    "NL": ("NLRTM",),
+    "BE": ("BEANR",),
+    "ES": ("ESVLC", "ESALG", "ESBCN"),
+    "IT": ("ITGOA", "ITLIV"),
+    "GB": ("GBFXT", "GBLGP"),
+    "FR": ("FRLEH",),
+    "CL": ("CLSAI", "CLVAP", "CLARI"),
+    "EC": ("ECGYE",),
+    "CO": ("COBUN", "COCTG"),
+    "BO": ("BOLPB",),
+    "BR": ("BRSSZ", "BRRIG"),
+    "MX": ("MXZLO", "MXMZT"),
+    "BG": ("BGBOJ",),
+    "FI": ("FIHMN",),
+    "PH": ("PHMNL",),
 }
 PRODUCT_MONTHS = {  # month weights (Jan…Dec) of seasonal products; the rest ship all year
     "0804400000": (1, 1, 2, 6, 9, 10, 9, 7, 3, 1, 1, 1),
@@ -383,23 +650,90 @@ _PRODUCT_GROUP = np.array([_GROUPS.index(p.grupo) for p in PRODUCTS.values()])
 # ---- exporter names --------------------------------------------------------------------------------------
 
 _TEMPLATES = {
-    "minero": ("COMPAÑÍA MINERA {a} S.A.", "MINERA {a} S.A.A.", "SOCIEDAD MINERA {a} S.A.",
-               "{a} MINING COMPANY S.A.C.", "MINERA {a} {b} S.A.C.", "EMPRESA MINERA {a} S.A."),
+    "minero": (
+        "COMPAÑÍA MINERA {a} S.A.",
+        "MINERA {a} S.A.A.",
+        "SOCIEDAD MINERA {a} S.A.",
+        "{a} MINING COMPANY S.A.C.",
+        "MINERA {a} {b} S.A.C.",
+        "EMPRESA MINERA {a} S.A.",
+    ),
     "comercializadora": ("{a} TRADING PERÚ S.A.C.", "COMERCIALIZADORA DE MINERALES {a} S.A.C.", "{a} METALES S.A."),
-    "agro": ("AGRÍCOLA {a} S.A.C.", "AGROEXPORTADORA {a} S.A.C.", "COOPERATIVA AGRARIA CAFETALERA {a} LTDA.",
-             "FUNDO {a} S.A.C.", "AGRO {a} E.I.R.L.", "CORPORACIÓN AGRÍCOLA {a} {b} S.A.C."),
+    "agro": (
+        "AGRÍCOLA {a} S.A.C.",
+        "AGROEXPORTADORA {a} S.A.C.",
+        "COOPERATIVA AGRARIA CAFETALERA {a} LTDA.",
+        "FUNDO {a} S.A.C.",
+        "AGRO {a} E.I.R.L.",
+        "CORPORACIÓN AGRÍCOLA {a} {b} S.A.C.",
+    ),
     "pesca": ("PESQUERA {a} S.A.C.", "CORPORACIÓN PESQUERA {a} S.A.", "{a} SEAFOODS PERÚ S.A.C."),
-    "manufactura": ("INDUSTRIAS {a} S.A.C.", "TEXTIL {a} S.A.", "CORPORACIÓN {a} {b} S.A.C.",
-                    "FÁBRICA DE {p} {a} S.A.C.", "NEGOCIACIONES {a} S.R.L."),
+    "manufactura": (
+        "INDUSTRIAS {a} S.A.C.",
+        "TEXTIL {a} S.A.",
+        "CORPORACIÓN {a} {b} S.A.C.",
+        "FÁBRICA DE {p} {a} S.A.C.",
+        "NEGOCIACIONES {a} S.R.L.",
+    ),
     "comercio": ("CORPORACIÓN {a} S.A.C.", "{a} EXPORT S.A.C.", "INVERSIONES {a} {b} S.A.C.", "NEGOCIOS {a} E.I.R.L."),
 }
-_WORDS_A = ("ANDINA", "SEÑOR DE HUANCA", "SANTA ROSA", "LOS ÁNGELES", "PEÑA BLANCA", "CHANCHAMAYO", "ACOBAMBA",
-               "QUISPICANCHI", "MUÑANI", "VIRÚ", "OLMOS", "CHAVÍN", "COLQUIJIRCA", "SAN JOSÉ", "MONTAÑA VERDE",
-               "CORDILLERA", "LOS ANDES", "PACÍFICO SUR", "ALTO PERÚ", "CÓNDOR", "YANQUE", "ÑAUPA", "EL PIÑAL",
-               "HUAMANGA", "PICHARI", "KIMBIRI", "AYMARÁ", "TÚPAC", "INTI", "QORI", "CHALHUANCA", "PAMPAS",
-               "TAMBO", "URUBAMBA", "SAÑO", "ACHAMAYO", "HUAYTAPALLANA", "PARIACACA", "COTAHUASI", "MARAÑÓN",
-               "ORIÓN", "LA CANTUTA", "NIÑO JESÚS", "SAN CRISTÓBAL", "BELÉN", "CRUZ DEL SUR", "NUEVA ESPERANZA",
-               "SOL DE ORO", "AGUA DULCE", "PUÑUN", "CORIHUASI", "ILLIMANI", "SALKANTAY", "VILCANOTA", "ÁNCASH")
+_WORDS_A = (
+    "ANDINA",
+    "SEÑOR DE HUANCA",
+    "SANTA ROSA",
+    "LOS ÁNGELES",
+    "PEÑA BLANCA",
+    "CHANCHAMAYO",
+    "ACOBAMBA",
+    "QUISPICANCHI",
+    "MUÑANI",
+    "VIRÚ",
+    "OLMOS",
+    "CHAVÍN",
+    "COLQUIJIRCA",
+    "SAN JOSÉ",
+    "MONTAÑA VERDE",
+    "CORDILLERA",
+    "LOS ANDES",
+    "PACÍFICO SUR",
+    "ALTO PERÚ",
+    "CÓNDOR",
+    "YANQUE",
+    "ÑAUPA",
+    "EL PIÑAL",
+    "HUAMANGA",
+    "PICHARI",
+    "KIMBIRI",
+    "AYMARÁ",
+    "TÚPAC",
+    "INTI",
+    "QORI",
+    "CHALHUANCA",
+    "PAMPAS",
+    "TAMBO",
+    "URUBAMBA",
+    "SAÑO",
+    "ACHAMAYO",
+    "HUAYTAPALLANA",
+    "PARIACACA",
+    "COTAHUASI",
+    "MARAÑÓN",
+    "ORIÓN",
+    "LA CANTUTA",
+    "NIÑO JESÚS",
+    "SAN CRISTÓBAL",
+    "BELÉN",
+    "CRUZ DEL SUR",
+    "NUEVA ESPERANZA",
+    "SOL DE ORO",
+    "AGUA DULCE",
+    "PUÑUN",
+    "CORIHUASI",
+    "ILLIMANI",
+    "SALKANTAY",
+    "VILCANOTA",
+    "ÁNCASH",
+)
 _WORDS_B = ("DEL SUR", "DEL CENTRO", "DEL NORTE", "PERÚ", "ANDES", "INTERNACIONAL", "GLOBAL", "HERMANOS")
 _WORDS_P = ("CONFECCIONES", "ENVASES", "PLÁSTICOS", "CALZADO", "TEJIDOS", "CONSERVAS")
 _SECTOR_TO_KIND = {"agropecuario": "agro", "pesca": "pesca", "manufactura": "manufactura"}
@@ -410,8 +744,10 @@ def exporter_name(ruc: int, tipo: str) -> str:
     h = (int(ruc) * 2_654_435_761) % (1 << 32)
     templates = _TEMPLATES[tipo]
     texto = templates[h % len(templates)].format(
-        a=_WORDS_A[(h >> 4) % len(_WORDS_A)], b=_WORDS_B[(h >> 12) % len(_WORDS_B)],
-        p=_WORDS_P[(h >> 16) % len(_WORDS_P)])
+        a=_WORDS_A[(h >> 4) % len(_WORDS_A)],
+        b=_WORDS_B[(h >> 12) % len(_WORDS_B)],
+        p=_WORDS_P[(h >> 16) % len(_WORDS_P)],
+    )
     return texto[:60]
 
 
@@ -471,7 +807,7 @@ def calibrate_aduanas() -> AduanasCalibration:
         raise ValueError(f"clases publicadas inesperadas: {sorted(class_pub)}")
     if list(orden[: len(destination_pub)]) != sorted(destination_pub, key=lambda c: -destination_pub[c]):
         raise ValueError("el orden publicado de destinos no coincide con sus participaciones")
-    followers = orden[len(destination_pub):]
+    followers = orden[len(destination_pub) :]
     if len(followers) != len(FOLLOWERS_PCT):
         raise ValueError("PCT_SEGUIDORES debe tener un valor por destino ordenado sin participación publicada")
     territorio = territory_departments()
@@ -615,8 +951,10 @@ def year_cells(anio: int) -> _Cells:
     i_country = np.array([codes.index(c) for c in paises])
     country_seed = np.bincount(i_country, weights=weights_a, minlength=len(codes))
     rest = 100 - sum(obj.destination_pct.values())
-    free_share = _capped(country_seed[len(fixed_destinations):] / country_seed[len(fixed_destinations):].sum() * float(rest),
-                      OTHER_DESTINATIONS_CAP * float(min(obj.destination_pct[c] for c in obj.followers)))
+    free_share = _capped(
+        country_seed[len(fixed_destinations) :] / country_seed[len(fixed_destinations) :].sum() * float(rest),
+        OTHER_DESTINATIONS_CAP * float(min(obj.destination_pct[c] for c in obj.followers)),
+    )
     obj_country = np.concatenate([[float(obj.destination_pct[c]) for c in fixed_destinations], free_share])
     obj_country = obj_country / 100 * total
     is_0729 = np.array([_class_0729(NANDINAS[p]) for p in prods_a])
@@ -905,8 +1243,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     # the non-ISO SUNAT codes: a few small non-mining lines outside the territory
     cell_group = np.array(_GROUPS)[_PRODUCT_GROUP[prod]]
     terr_i = [int(d) for d in cal.territorio_departamentos]
-    candidate_rows = np.flatnonzero(~np.isin(dep_i, terr_i)
-                                & np.isin(cell_group, ("agro", "pesca", "manufactura")))
+    candidate_rows = np.flatnonzero(~np.isin(dep_i, terr_i) & np.isin(cell_group, ("agro", "pesca", "manufactura")))
     candidate_rows = candidate_rows[cent[candidate_rows] <= np.quantile(cent[candidate_rows], 0.5)]
     k_no_iso = NON_ISO_LINES[scale_name]
     chosen = rng.choice(candidate_rows, size=k_no_iso * len(NON_ISO), replace=False)
@@ -974,8 +1311,9 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
         for i in ops:
             pop_kind.setdefault(int(i), "minero")
         is_trader = (rng.random(len(filas)) < 0.12) | (d == "sin")
-        exp_pop[filas] = np.where(is_trader, traders[_zipf(rng, len(traders), len(filas))],
-                                  ops[_zipf(rng, len(ops), len(filas))])
+        exp_pop[filas] = np.where(
+            is_trader, traders[_zipf(rng, len(traders), len(filas))], ops[_zipf(rng, len(ops), len(filas))]
+        )
     sector = np.array([s or "" for s in cat.text_sector], dtype=object)
     for j, d in enumerate(deps_orden):
         filas = dep_groups.get((NO_DEPARTMENT if d == "sin" else int(d), 0), is_empty)
@@ -987,8 +1325,11 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
         chosen_local = _first_k(_rng(seed, 12, j), local, k_local)
         chosen_lima = _first_k(_rng(seed, 13, j), cand.lima, k - k_local)
         uses_local = (rng.random(len(filas)) < 0.4) & (k_local > 0)
-        exp_pop[filas] = np.where(uses_local, chosen_local[_zipf(rng, max(k_local, 1), len(filas))] if k_local else 0,
-                                  chosen_lima[_zipf(rng, len(chosen_lima), len(filas))])
+        exp_pop[filas] = np.where(
+            uses_local,
+            chosen_local[_zipf(rng, max(k_local, 1), len(filas))] if k_local else 0,
+            chosen_lima[_zipf(rng, len(chosen_lima), len(filas))],
+        )
         for i in np.unique(exp_pop[filas]):
             pop_kind.setdefault(int(i), _SECTOR_TO_KIND.get(sector[uni.act4[i]], "comercio"))
     rucs_pop, exp = np.unique(exp_pop, return_inverse=True)
@@ -1023,7 +1364,7 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
             repeated.append((int(m), start_day, start_day + 6))
     covered = np.zeros(n_days, dtype=bool)
     for m, a, b in repeated:
-        covered[_day_of_year(anio, m, a):_day_of_year(anio, m, b) + 1] = True
+        covered[_day_of_year(anio, m, a) : _day_of_year(anio, m, b) + 1] = True
     is_dirty = dirty > 0
     free_countries = np.flatnonzero(~covered)
     day_num[is_dirty] = free_countries[rng.integers(0, len(free_countries), int(is_dirty.sum()))]
@@ -1050,7 +1391,13 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     # ---- DAMs: one exporter, office, day, destination and mode; dirty lines alone
     aside = np.where(is_dirty, np.cumsum(is_dirty), 0)
     dam_key = cadu.astype(np.int64)
-    for field_name, cap in ((exp, len(rucs)), (day_num, 512), (pais, len(paises)), (via, len(TRANSPORT_MODES)), (aside, n_total - n + 1)):
+    for field_name, cap in (
+        (exp, len(rucs)),
+        (day_num, 512),
+        (pais, len(paises)),
+        (via, len(TRANSPORT_MODES)),
+        (aside, n_total - n + 1),
+    ):
         dam_key = dam_key * int(cap) + field_name
     if dam_key.max() >= 2**62:
         raise AssertionError("clave de DAM fuera de int64")
@@ -1101,8 +1448,9 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
         ports.extend(options)
         dam_port[m] = np.array(idx)[rng.integers(0, len(idx), int(m.sum()))]
     exp_dam = exp[orden][dam_start]
-    agents = np.sort(_rng(seed, 14).choice(np.arange(1000, 9999), size=250 if scale_name == "national" else 40,
-                                            replace=False))
+    agents = np.sort(
+        _rng(seed, 14).choice(np.arange(1000, 9999), size=250 if scale_name == "national" else 40, replace=False)
+    )
     usual = ((rucs[exp_dam] * 2_654_435_761) % (1 << 32)) >> 8  # each exporter's usual agent, by RUC
     other = rng.random(n_dam) < 0.1
     dam_agent = agents[np.where(other, rng.integers(0, len(agents), n_dam), usual % len(agents))]
@@ -1127,10 +1475,34 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     unidad[(unidad == 0) & (rng.random(n_total) < 0.002)] = 2  # a typo seen in SUNAT data (§5.3)
     quantity_m = np.where(per_unit, np.round(weight_g / kg_per_unit / 1000) * 1000, weight_g).astype(np.int64)
 
-    lin = Lines(anio=anio, amount_cents=cent, prod=prod, dept=dept, geo=geo, pais=pais, exportador=exp, day_num=day_num,
-                 via=via, cadu=cadu, dirty=dirty, ndcl=ndcl, nser=nser, femb=femb, freg=freg, port_no=port_no,
-                 agent=agent, weight_g=weight_g, gross_g=gross_g, quantity_m=quantity_m, unidad=unidad,
-                 paises=paises, ports=ports, units=units, rucs=rucs, names=names)
+    lin = Lines(
+        anio=anio,
+        amount_cents=cent,
+        prod=prod,
+        dept=dept,
+        geo=geo,
+        pais=pais,
+        exportador=exp,
+        day_num=day_num,
+        via=via,
+        cadu=cadu,
+        dirty=dirty,
+        ndcl=ndcl,
+        nser=nser,
+        femb=femb,
+        freg=freg,
+        port_no=port_no,
+        agent=agent,
+        weight_g=weight_g,
+        gross_g=gross_g,
+        quantity_m=quantity_m,
+        unidad=unidad,
+        paises=paises,
+        ports=ports,
+        units=units,
+        rucs=rucs,
+        names=names,
+    )
     accepted_rows = np.arange(n)
 
     # ---- files
@@ -1142,12 +1514,14 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
         week_of_day = np.zeros(n_days, dtype=np.int64)
         weeks = _weeks(anio)
         for s, (m, a, b) in enumerate(weeks):
-            week_of_day[_day_of_year(anio, m, a):_day_of_year(anio, m, b) + 1] = s
+            week_of_day[_day_of_year(anio, m, a) : _day_of_year(anio, m, b) + 1] = s
         week = week_of_day[day_num[sort_key]]
         bounds = np.searchsorted(week, np.arange(len(weeks) + 1))
         for s, (m, a, b) in enumerate(weeks):
-            filas = sort_key[bounds[s]:bounds[s + 1]]
-            archivos.append(OutputFile(f"x{a:02d}{b:02d}{m:02d}{yy:02d}", "dbf", filas, date_value=_delivery_date(anio, m, b)))
+            filas = sort_key[bounds[s] : bounds[s + 1]]
+            archivos.append(
+                OutputFile(f"x{a:02d}{b:02d}{m:02d}{yy:02d}", "dbf", filas, date_value=_delivery_date(anio, m, b))
+            )
         # deleted records, scattered over the regular files
         k_b = rep["borrados"]
         destination = rng.choice(len(archivos), size=k_b, replace=True)
@@ -1167,7 +1541,9 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
             sel = sort_key[(day_num[sort_key] >= d0) & (day_num[sort_key] <= d1)]
             if np.any(is_dirty[sel]):
                 raise AssertionError("línea sucia en una semana repetida")
-            archivos.append(OutputFile(f"x{a:02d}{b:02d}{m:02d}{yy:02d}", "dbf", sel, date_value=_delivery_date(anio, m, b)))
+            archivos.append(
+                OutputFile(f"x{a:02d}{b:02d}{m:02d}{yy:02d}", "dbf", sel, date_value=_delivery_date(anio, m, b))
+            )
         if anio == PIPE_DECEMBER_YEAR:
             dic = _day_of_year(anio, 12, 1)
             sel = sort_key[(day_num[sort_key] >= dic) & ~is_dirty[sort_key]]
@@ -1226,10 +1602,13 @@ def figures(lin: Lines, filas: np.ndarray) -> dict:
     for c, v in by_label(pais[terr], lin.paises).items():
         destination[_country_group(c)] = destination.get(_country_group(c), 0) + v
     return {
-        "territorio": int(cent[terr].sum()), "nacional": int(cent.sum()),
-        "sin_ubigeo": int(cent[dep_i == NO_DEPARTMENT].sum()), "destino": destination,
+        "territorio": int(cent[terr].sum()),
+        "nacional": int(cent.sum()),
+        "sin_ubigeo": int(cent[dep_i == NO_DEPARTMENT].sum()),
+        "destino": destination,
         "departamento": {f"{int(k):02d}": v for k, v in by_label(dep_i[terr], range(NO_DEPARTMENT + 1)).items()},
-        "clase_0729": int(cent[terr & is_0729].sum()), "desconocido_nacional": int(cent[zz].sum()),
+        "clase_0729": int(cent[terr & is_0729].sum()),
+        "desconocido_nacional": int(cent[zz].sum()),
     }
 
 
@@ -1395,7 +1774,7 @@ def _records(lin: Lines, cat_ubigeo) -> np.ndarray:
 
     def put(field_name: str, vals: np.ndarray) -> None:
         a, w = _POS[field_name]
-        r[:, a:a + w] = vals
+        r[:, a : a + w] = vals
 
     put("CADU", _text_table(CUSTOMS_OFFICES, 3)[lin.cadu])
     put("FANO", np.frombuffer(f"{lin.anio:04d}".encode(), dtype=np.uint8)[None, :])
@@ -1423,14 +1802,14 @@ def _records(lin: Lines, cat_ubigeo) -> np.ndarray:
 
     # dirt: written over the clean rendering
     a, w = _POS["VFOBSERDOL"]
-    r[lin.dirty == _DIRTY["no_numerico"], a:a + w] = ord("*")  # numeric overflow as dBase writes it
+    r[lin.dirty == _DIRTY["no_numerico"], a : a + w] = ord("*")  # numeric overflow as dBase writes it
     a, w = _POS["FNUM"]
     for i in np.flatnonzero(lin.dirty == _DIRTY["fecha_imposible"]):
-        r[i, a:a + w] = np.frombuffer(f"{lin.anio}0231".encode(), dtype=np.uint8)
+        r[i, a : a + w] = np.frombuffer(f"{lin.anio}0231".encode(), dtype=np.uint8)
     a, w = _POS["PART_NANDI"]
     for i in np.flatnonzero(lin.dirty == _DIRTY["nandina_no_digito"]):
         texto = _nandina_with_letter(NANDINAS[lin.prod[i]]).lstrip("0").rjust(w)
-        r[i, a:a + w] = np.frombuffer(texto.encode(), dtype=np.uint8)
+        r[i, a : a + w] = np.frombuffer(texto.encode(), dtype=np.uint8)
     return r
 
 
@@ -1442,7 +1821,9 @@ def _nandina_with_letter(nandina: str) -> str:
 def _dbf_header(n_records: int, date_value: tuple[int, int, int]) -> bytes:
     """dBase III header: version 0x03, last update, record count, header and record length, no code page."""
     length = 32 + 32 * len(DBF_FIELDS) + 1
-    h = struct.pack("<BBBBIHH20x", 0x03, date_value[0] - 1900, date_value[1], date_value[2], n_records, length, RECORD_LENGTH)
+    h = struct.pack(
+        "<BBBBIHH20x", 0x03, date_value[0] - 1900, date_value[1], date_value[2], n_records, length, RECORD_LENGTH
+    )
     fields = b"".join(
         struct.pack("<11sc4xBB14x", nombre.encode("ascii"), tipo.encode("ascii"), length_c, dec)
         for nombre, tipo, length_c, dec in DBF_FIELDS
@@ -1460,10 +1841,10 @@ def dbf_bytes(record_list: np.ndarray, out_file: OutputFile) -> bytes:
             if isinstance(b, int):
                 extra[j] = record_list[b]
                 a, w = _POS["VFOBSERDOL"]
-                texto = bytes(extra[j, a:a + w]).decode("ascii").strip()
+                texto = bytes(extra[j, a : a + w]).decode("ascii").strip()
                 # the older version declared another FOB
                 previo = int(round(float(texto) * 100 * 1.07)) + 137 if texto.replace(".", "").isdigit() else 13_700
-                extra[j, a:a + w] = _number_text(np.array([previo]), w, 2)[0]
+                extra[j, a : a + w] = _number_text(np.array([previo]), w, 2)[0]
             else:
                 extra[j, 1:] = np.frombuffer(b, dtype=np.uint8)
             extra[j, 0] = ord("*")
@@ -1489,6 +1870,7 @@ def _decimal_text(vals: np.ndarray, decimal_places: int) -> pa.Array:
 
 def pipe_lines(lin: Lines, cat_ubigeo, filas: np.ndarray) -> list[bytes]:
     """The pipe lines (latin-1, no end of line) of ``filas`` in order; dirty lines carry their dirt."""
+
     def tabla(texts) -> pa.Array:
         return pa.array([t.encode("latin-1") for t in texts], type=pa.binary())
 

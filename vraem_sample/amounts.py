@@ -22,6 +22,7 @@ ALPHA_LARGE = 1.1
 #: Yearly noise of a firm's position inside its band.
 POSITION_NOISE = 0.05
 
+
 def _loglogistic(u: np.ndarray, median: float, shape: float, lo: float, hi: float) -> np.ndarray:
     """Quantile of a log-logistic truncated to [lo, hi]: closed form, no scipy needed."""
     f_lo = 1.0 / (1.0 + (lo / median) ** -shape)
@@ -75,5 +76,3 @@ def loose_amounts(rng: np.random.Generator, uit: int, k: int) -> np.ndarray:
 def loose_amount(rng: np.random.Generator, uit: int) -> int:
     """Cents of one micro-sized amount."""
     return int(loose_amounts(rng, uit, 1)[0])
-
-

@@ -88,9 +88,7 @@ def _published(indicador: str, category: str = "") -> tuple[int, Decimal]:
     df = _published_cache()
     row = df[(df["indicador"] == indicador) & (df["categoria"] == category)]
     if len(row) != 1:
-        raise KeyError(
-            f"publicado_vraem_2024.csv: se esperaba una fila para {indicador}/{category!r}, hay {len(row)}"
-        )
+        raise KeyError(f"publicado_vraem_2024.csv: se esperaba una fila para {indicador}/{category!r}, hay {len(row)}")
     return int(row["anio"].iloc[0]), Decimal(row["valor"].iloc[0])
 
 
@@ -262,9 +260,31 @@ NATIONAL_SECTORS: dict[str, float] = {
 #: (Lima concentrates close to half of Peru's formal firms). Only the distribution of synthetic rows
 #: depends on it; no published figure does.
 NATIONAL_DEPARTMENT_WEIGHT: dict[str, float] = {
-    "15": 44.0, "04": 6.0, "13": 5.5, "20": 4.5, "14": 3.5, "08": 3.5, "12": 3.5, "07": 3.5, "11": 2.5,
-    "02": 2.5, "06": 2.3, "21": 2.3, "22": 2.0, "16": 1.8, "05": 1.3, "23": 1.5, "10": 1.4, "25": 1.3,
-    "03": 0.8, "18": 0.7, "24": 0.7, "01": 0.8, "09": 0.5, "19": 0.6, "17": 0.6,
+    "15": 44.0,
+    "04": 6.0,
+    "13": 5.5,
+    "20": 4.5,
+    "14": 3.5,
+    "08": 3.5,
+    "12": 3.5,
+    "07": 3.5,
+    "11": 2.5,
+    "02": 2.5,
+    "06": 2.3,
+    "21": 2.3,
+    "22": 2.0,
+    "16": 1.8,
+    "05": 1.3,
+    "23": 1.5,
+    "10": 1.4,
+    "25": 1.3,
+    "03": 0.8,
+    "18": 0.7,
+    "24": 0.7,
+    "01": 0.8,
+    "09": 0.5,
+    "19": 0.6,
+    "17": 0.6,
 }
 
 #: Share of the previous year's formal firms that stop being formal (baja, suspension, no more sales).
@@ -538,4 +558,3 @@ __all__ = [
     "reference_path",
     "uit_by_year",
 ]
-

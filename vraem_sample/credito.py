@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .calibration import CALIBRATION_SCALE, calibrate, read_published, read_reference, rounds_to
-from .padron import ABSENT, Universe, _bodies, with_wrong_digit, build_universe, write_zip, reserved_rucs
+from .padron import ABSENT, Universe, _bodies, build_universe, reserved_rucs, with_wrong_digit, write_zip
 
 HEADER = "PERIODO|TIPO_DOCUMENTO|NUMERO_DOCUMENTO|CODIGO_ENTIDAD|TIPO_CREDITO|SALDO_SOLES"
 
@@ -67,17 +67,47 @@ KIND_DEPARTMENTS: dict[str, tuple[str, ...]] = {
 }
 
 #: Relative number of territory debtors per type inside a department (micro loans are many and small).
-DEBTORS_BY_KIND: dict[str, float] = {"microempresas": 6.0, "pequenas_empresas": 4.0, "medianas_empresas": 0.4,
-                                       "grandes_empresas": 0.15, "corporativos": 0.05}
+DEBTORS_BY_KIND: dict[str, float] = {
+    "microempresas": 6.0,
+    "pequenas_empresas": 4.0,
+    "medianas_empresas": 0.4,
+    "grandes_empresas": 0.15,
+    "corporativos": 0.05,
+}
 
 #: Supervised entities (SBS codes, 5 digits) and their weight: a few banks hold most debts, many cajas and
 #: financieras the rest.
 ENTITIES: tuple[tuple[str, float], ...] = (
-    ("00001", 9.0), ("00002", 14.0), ("00003", 6.0), ("00007", 3.0), ("00009", 2.0), ("00011", 5.0),
-    ("00023", 1.0), ("00035", 1.5), ("00038", 1.0), ("00053", 2.0), ("00056", 1.0), ("00058", 4.0),
-    ("00081", 3.0), ("00095", 1.0), ("00101", 3.0), ("00102", 1.5), ("00103", 2.5), ("00104", 1.0),
-    ("00105", 2.0), ("00106", 1.0), ("00107", 1.5), ("00109", 1.0), ("00112", 1.0), ("00241", 2.0),
-    ("00242", 1.0), ("00245", 1.0), ("00301", 1.5), ("00302", 1.0), ("00305", 0.5), ("00308", 0.5),
+    ("00001", 9.0),
+    ("00002", 14.0),
+    ("00003", 6.0),
+    ("00007", 3.0),
+    ("00009", 2.0),
+    ("00011", 5.0),
+    ("00023", 1.0),
+    ("00035", 1.5),
+    ("00038", 1.0),
+    ("00053", 2.0),
+    ("00056", 1.0),
+    ("00058", 4.0),
+    ("00081", 3.0),
+    ("00095", 1.0),
+    ("00101", 3.0),
+    ("00102", 1.5),
+    ("00103", 2.5),
+    ("00104", 1.0),
+    ("00105", 2.0),
+    ("00106", 1.0),
+    ("00107", 1.5),
+    ("00109", 1.0),
+    ("00112", 1.0),
+    ("00241", 2.0),
+    ("00242", 1.0),
+    ("00245", 1.0),
+    ("00301", 1.5),
+    ("00302", 1.0),
+    ("00305", 0.5),
+    ("00308", 0.5),
 )
 #: Entity codes only the planted bad lines use: a bad line never shares its key with a good one.
 DIRT_ENTITIES = tuple(f"009{i:02d}" for i in range(60))
@@ -85,12 +115,18 @@ DIRT_ENTITIES = tuple(f"009{i:02d}" for i in range(60))
 #: Types of the business credit outside the territory (probability, median balance in soles): unpublished,
 #: close to the national mix of the SBS (micro loans many, corporate ones few and large).
 REST_KINDS: dict[str, tuple[float, float]] = {
-    "10": (0.62, 6_000.0), "09": (0.30, 60_000.0), "08": (0.06, 700_000.0), "07": (0.015, 6_000_000.0),
+    "10": (0.62, 6_000.0),
+    "09": (0.30, 60_000.0),
+    "08": (0.06, 700_000.0),
+    "07": (0.015, 6_000_000.0),
     "06": (0.005, 40_000_000.0),
 }
 #: Consumer and mortgage credit per row (probability, median balance in soles).
-CONSUMER_KINDS: dict[str, tuple[float, float]] = {"11": (0.35, 3_000.0), "12": (0.55, 12_000.0),
-                                                  "13": (0.10, 150_000.0)}
+CONSUMER_KINDS: dict[str, tuple[float, float]] = {
+    "11": (0.35, 3_000.0),
+    "12": (0.55, 12_000.0),
+    "13": (0.10, 150_000.0),
+}
 
 
 @dataclass(frozen=True)
@@ -115,14 +151,44 @@ SIZES = {
 
 #: Bad lines planted per year, by kind; each breaks exactly one rule (:data:`DIRT_RULE`).
 DEUDORES_DIRT = {
-    "national": {k: 3 for k in ("periodo_otro_mes", "tipo_documento_invalido", "dni_7_digitos", "ruc_digito_errado",
-                                "ruc_10_digitos", "entidad_vacia", "tipo_credito_invalido", "saldo_no_numerico",
-                                "saldo_negativo", "saldo_no_finito", "saldo_vacio", "campos_de_mas",
-                                "campos_de_menos", "duplicado")},
-    "small": {k: 1 for k in ("periodo_otro_mes", "tipo_documento_invalido", "dni_7_digitos", "ruc_digito_errado",
-                             "ruc_10_digitos", "entidad_vacia", "tipo_credito_invalido", "saldo_no_numerico",
-                             "saldo_negativo", "saldo_no_finito", "saldo_vacio", "campos_de_mas",
-                             "campos_de_menos", "duplicado")},
+    "national": {
+        k: 3
+        for k in (
+            "periodo_otro_mes",
+            "tipo_documento_invalido",
+            "dni_7_digitos",
+            "ruc_digito_errado",
+            "ruc_10_digitos",
+            "entidad_vacia",
+            "tipo_credito_invalido",
+            "saldo_no_numerico",
+            "saldo_negativo",
+            "saldo_no_finito",
+            "saldo_vacio",
+            "campos_de_mas",
+            "campos_de_menos",
+            "duplicado",
+        )
+    },
+    "small": {
+        k: 1
+        for k in (
+            "periodo_otro_mes",
+            "tipo_documento_invalido",
+            "dni_7_digitos",
+            "ruc_digito_errado",
+            "ruc_10_digitos",
+            "entidad_vacia",
+            "tipo_credito_invalido",
+            "saldo_no_numerico",
+            "saldo_negativo",
+            "saldo_no_finito",
+            "saldo_vacio",
+            "campos_de_mas",
+            "campos_de_menos",
+            "duplicado",
+        )
+    },
 }
 #: (regla, columna) of quarantine.sbs_deudores each kind of bad line must land on.
 DIRT_RULE = {
@@ -185,7 +251,7 @@ def credit_series() -> dict[int, int]:
     cents and the result checked against the printed precision.
     """
     levels = {a: v for a, c, v in _published_values("credito_millones_soles") if not c}
-    (a_pub, mean_var), = [(a, v) for a, c, v in _published_values("credito_var_promedio_anual_pct") if not c]
+    ((a_pub, mean_var),) = [(a, v) for a, c, v in _published_values("credito_var_promedio_anual_pct") if not c]
     first, last = min(levels), max(levels)
     if last != a_pub or sorted(CREDIT_VAR_PROFILE) != list(range(first + 1, last + 1)):
         raise ValueError("PERFIL_VAR_CREDITO debe cubrir los años entre los totales publicados")
@@ -296,15 +362,24 @@ class _Rows:
 
     def add(self, doc_type, numero, entity, tipo, amount_cents) -> None:
         n = len(amount_cents)
-        for listing, valor, dtype in ((self.doc_type, doc_type, np.int8), (self.numero, numero, np.int64),
-                                    (self.entity, entity, np.int16), (self.tipo, tipo, np.int8),
-                                    (self.amount_cents, amount_cents, np.int64)):
+        for listing, valor, dtype in (
+            (self.doc_type, doc_type, np.int8),
+            (self.numero, numero, np.int64),
+            (self.entity, entity, np.int16),
+            (self.tipo, tipo, np.int8),
+            (self.amount_cents, amount_cents, np.int64),
+        ):
             listing.append(np.broadcast_to(np.asarray(valor, dtype=dtype), (n,)).copy())
 
     def join_columns(self) -> dict[str, np.ndarray]:
         """The columns keyed as the debtor file's fields (what `_lines` writes)."""
-        fields = {"tipo_doc": self.doc_type, "numero": self.numero, "entidad": self.entity, "tipo": self.tipo,
-                  "centimos": self.amount_cents}
+        fields = {
+            "tipo_doc": self.doc_type,
+            "numero": self.numero,
+            "entidad": self.entity,
+            "tipo": self.tipo,
+            "centimos": self.amount_cents,
+        }
         return {k: np.concatenate(v) for k, v in fields.items()}
 
 
@@ -314,8 +389,9 @@ def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: float = 0.9)
     return np.maximum(np.round(soles * 100), 5_000).astype(np.int64)
 
 
-def _split_into_entities(rng: np.random.Generator, amount_cents: np.ndarray, weights_ent: np.ndarray,
-                  max_ent: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _split_into_entities(
+    rng: np.random.Generator, amount_cents: np.ndarray, weights_ent: np.ndarray, max_ent: int = 3
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spread each debt over 1–3 distinct entities: (debt index, entity index, cents) per row, each debt's
     rows adding up to it exactly."""
     n = len(amount_cents)
@@ -358,9 +434,16 @@ def _context(uni: Universe, scale_name: str) -> _Context:
     with_geo = uni.geo >= 0
     dept[with_geo] = uni.cat.geo_department[uni.geo[with_geo]]
     w = np.array([p for _, p in ENTITIES])
-    return _Context(uni=uni, sizing=SIZES[scale_name], key_list={v: k for k, v in _kinds().items()},
-                     weights_ent=w / w.sum(), propensity=rng.random(n), uses_dni=rng.random(n) < 0.6,
-                     consumer=rng.random(n), dept=dept)
+    return _Context(
+        uni=uni,
+        sizing=SIZES[scale_name],
+        key_list={v: k for k, v in _kinds().items()},
+        weights_ent=w / w.sum(),
+        propensity=rng.random(n),
+        uses_dni=rng.random(n) < 0.6,
+        consumer=rng.random(n),
+        dept=dept,
+    )
 
 
 def _territory(ctx: _Context, anio: int, target: dict[tuple[str, str], int], rng, filas: _Rows) -> np.ndarray:
@@ -442,8 +525,9 @@ def _consumer_credit(ctx: _Context, anio: int, rng, filas: _Rows) -> int:
         e0 = rng.choice(len(ctx.weights_ent), size=n, p=ctx.weights_ent)
         ent = (e0[grupo] + 7 * j) % len(ctx.weights_ent)
         tipo = rng.choice(len(codes), size=len(grupo), p=p)
-        filas.add(doc_type, numero[grupo], ent, np.array(codes, dtype=np.int8)[tipo],
-                      _lognormal(rng, kind_medians[tipo]))
+        filas.add(
+            doc_type, numero[grupo], ent, np.array(codes, dtype=np.int8)[tipo], _lognormal(rng, kind_medians[tipo])
+        )
 
     present = uni.estado[:, uni.t(anio)] != ABSENT
     persons = np.flatnonzero(present & (uni.ruc // 1_000_000_000 == 10) & (ctx.consumer < sizing.p_consumer_padron))
@@ -484,12 +568,14 @@ def _lines(anio: int, cols: dict[str, np.ndarray], fin: str) -> pa.Array:
     kind_txt = pc.utf8_lpad(pc.cast(pa.array(cols["tipo"]), pa.string()), width=2, padding="0")
     doc_txt = pc.cast(pa.array(cols["tipo_doc"]), pa.string())
     balance = pc.binary_join_element_wise(_amount_text(cols["centimos"]), pa.scalar(fin), "")
-    return pc.binary_join_element_wise(pa.scalar(f"{anio}12"), doc_txt, _number_text(cols["tipo_doc"], cols["numero"]),
-                                       ent_txt, kind_txt, balance, "|").cast(pa.large_string())
+    return pc.binary_join_element_wise(
+        pa.scalar(f"{anio}12"), doc_txt, _number_text(cols["tipo_doc"], cols["numero"]), ent_txt, kind_txt, balance, "|"
+    ).cast(pa.large_string())
 
 
-def _dirt(ctx: _Context, anio: int, cols: dict[str, np.ndarray], territorio: np.ndarray, rng,
-              n_lines: int) -> list[tuple[int, bytes, str]]:
+def _dirt(
+    ctx: _Context, anio: int, cols: dict[str, np.ndarray], territorio: np.ndarray, rng, n_lines: int
+) -> list[tuple[int, bytes, str]]:
     """Bad lines (position in the sorted good lines, bytes without end of line, kind).
 
     Each copies a territory business debtor under an entity code no good line uses, so that accepted it would
@@ -543,11 +629,18 @@ def _dirt(ctx: _Context, anio: int, cols: dict[str, np.ndarray], territorio: np.
                 base = base[:5]
             elif tipo == "duplicado":
                 if en_territorio is None:
-                    en_territorio = np.flatnonzero((cols["tipo_doc"] == RUC) & (cols["tipo"] <= 10)
-                                                   & np.isin(cols["numero"], ruc))
+                    en_territorio = np.flatnonzero(
+                        (cols["tipo_doc"] == RUC) & (cols["tipo"] <= 10) & np.isin(cols["numero"], ruc)
+                    )
                 i = int(rng.choice(en_territorio))
-                base = [f"{anio}12", RUC, int(cols["numero"][i]), ENTITIES[int(cols["entidad"][i])][0],
-                        f"{int(cols['tipo'][i]):02d}", f"{(int(cols['centimos'][i]) * 10 + 100) / 100:.2f}"]
+                base = [
+                    f"{anio}12",
+                    RUC,
+                    int(cols["numero"][i]),
+                    ENTITIES[int(cols["entidad"][i])][0],
+                    f"{int(cols['tipo'][i]):02d}",
+                    f"{(int(cols['centimos'][i]) * 10 + 100) / 100:.2f}",
+                ]
                 pos = int(rng.integers(i + 1, n_lines + 1))
             out.append((pos, linea(*base), tipo))
     return sorted(out, key=lambda x: x[0])
@@ -588,14 +681,14 @@ def write_deudores(ctx: _Context, raw_dir: Path, anio: int, target: dict[tuple[s
     folder_path = Path(raw_dir) / "sbs" / "deudores" / str(anio)
     folder_path.mkdir(parents=True, exist_ok=True)
     nombre = f"deudores_{anio}12"
-    offsets = np.frombuffer(lineas.buffers()[1], dtype=np.int64)[lineas.offset: lineas.offset + len(lineas) + 1]
+    offsets = np.frombuffer(lineas.buffers()[1], dtype=np.int64)[lineas.offset : lineas.offset + len(lineas) + 1]
     datos = memoryview(lineas.buffers()[2])
 
     def dump(f) -> None:
         f.write((HEADER + fin).encode("latin-1"))
         previo = 0
         for pos, texto, _ in [*inserts, (len(lineas), None, "")]:
-            f.write(datos[int(offsets[previo]): int(offsets[pos])])
+            f.write(datos[int(offsets[previo]) : int(offsets[pos])])
             if texto is not None:
                 f.write(texto + fin.encode())
             previo = pos
@@ -617,8 +710,14 @@ def targets_by_year(anios) -> dict[int, dict[tuple[str, str], int]]:
     return {a: cell_frame(serie[a], tipo, dept) for a in anios}
 
 
-def write_credito(out_dir: Path, seed: int = 2024, scale: str = "national", years=range(2019, 2025),
-                     counts: dict | None = None, built_universe=None) -> list[Path]:
+def write_credito(
+    out_dir: Path,
+    seed: int = 2024,
+    scale: str = "national",
+    years=range(2019, 2025),
+    counts: dict | None = None,
+    built_universe=None,
+) -> list[Path]:
     """Write the debtor files of ``years`` under ``out_dir`` (the raw folder); returns their paths.
 
     The population is the firm generator's for the same ``seed`` and ``scale`` (rebuilt here: a DNI or RUC of

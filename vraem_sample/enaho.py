@@ -40,12 +40,12 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from vraem_pipeline.core.references import load_territory, territory_departments
 from vraem_pipeline.empleo.estimates import department, informal_flag, is_employed, is_mype, is_resident
 from vraem_pipeline.empleo.informality import FORMAL, INFORMAL, rebuild_ocupinf
-from vraem_pipeline.core.references import load_territory, territory_departments
-from vraem_sample.calibration import read_published
 from vraem_pipeline.empleo.schema import YEARS_WITH_OCUPINF
 from vraem_pipeline.sources.enaho import survey_code_years
+from vraem_sample.calibration import read_published
 
 #: INEI survey code of each annual cross-section (sources/enaho.md §1): it names the download zips. The reader's
 #: table (`reference/enaho_codigos_encuesta.csv`), so the sample's zips pass its code check by construction.
@@ -72,12 +72,30 @@ CSV_WITHOUT_ZEROS = {2021}
 # main city (1 ≥500k … 3 50k–99,999). Plausible magnitudes for a synthetic frame, not published figures: the
 # calibration sets the territory and national totals.
 _DEPARTMENTS = [
-    ("01", 230, 0.42, 7, 3), ("02", 620, 0.64, 1, 2), ("03", 260, 0.46, 6, 3), ("04", 760, 0.92, 3, 1),
-    ("05", 380, 0.58, 6, 2), ("06", 850, 0.35, 4, 2), ("07", 560, 1.00, 8, 1), ("08", 790, 0.61, 6, 2),
-    ("09", 260, 0.31, 5, 3), ("10", 460, 0.42, 5, 2), ("11", 460, 0.90, 3, 2), ("12", 740, 0.69, 5, 2),
-    ("13", 1020, 0.79, 1, 1), ("14", 680, 0.81, 1, 1), ("15", 5500, 0.97, 8, 1), ("16", 470, 0.69, 7, 2),
-    ("17", 100, 0.83, 7, 3), ("18", 110, 0.87, 3, 3), ("19", 160, 0.63, 5, 3), ("20", 1000, 0.79, 1, 1),
-    ("21", 790, 0.54, 6, 2), ("22", 510, 0.68, 7, 2), ("23", 200, 0.91, 3, 2), ("24", 140, 0.94, 1, 3),
+    ("01", 230, 0.42, 7, 3),
+    ("02", 620, 0.64, 1, 2),
+    ("03", 260, 0.46, 6, 3),
+    ("04", 760, 0.92, 3, 1),
+    ("05", 380, 0.58, 6, 2),
+    ("06", 850, 0.35, 4, 2),
+    ("07", 560, 1.00, 8, 1),
+    ("08", 790, 0.61, 6, 2),
+    ("09", 260, 0.31, 5, 3),
+    ("10", 460, 0.42, 5, 2),
+    ("11", 460, 0.90, 3, 2),
+    ("12", 740, 0.69, 5, 2),
+    ("13", 1020, 0.79, 1, 1),
+    ("14", 680, 0.81, 1, 1),
+    ("15", 5500, 0.97, 8, 1),
+    ("16", 470, 0.69, 7, 2),
+    ("17", 100, 0.83, 7, 3),
+    ("18", 110, 0.87, 3, 3),
+    ("19", 160, 0.63, 5, 3),
+    ("20", 1000, 0.79, 1, 1),
+    ("21", 790, 0.54, 6, 2),
+    ("22", 510, 0.68, 7, 2),
+    ("23", 200, 0.91, 3, 2),
+    ("24", 140, 0.94, 1, 3),
     ("25", 300, 0.81, 7, 2),
 ]
 
@@ -87,14 +105,43 @@ _PUBLIC_CIIU = np.array([8411, 8510, 8610])
 _MINING_CIIU = np.array([729, 990])
 
 _M500_COLUMNS = [
-    "año", "mes", "conglome", "vivienda", "hogar", "codperso", "ubigeo", "dominio", "estrato", "codinfor",
-    "p500i", "p203", "p204", "p205", "p206", "p207", "p208a", "p301a", "ocu500", "p505r4", "p506r4", "p507",
-    "p510", "p510a1", "p510b", "p511a", "p512a", "p512b", "p513t", "i524a1", "ocupinf", "emplpsec", "fac500a",
+    "año",
+    "mes",
+    "conglome",
+    "vivienda",
+    "hogar",
+    "codperso",
+    "ubigeo",
+    "dominio",
+    "estrato",
+    "codinfor",
+    "p500i",
+    "p203",
+    "p204",
+    "p205",
+    "p206",
+    "p207",
+    "p208a",
+    "p301a",
+    "ocu500",
+    "p505r4",
+    "p506r4",
+    "p507",
+    "p510",
+    "p510a1",
+    "p510b",
+    "p511a",
+    "p512a",
+    "p512b",
+    "p513t",
+    "i524a1",
+    "ocupinf",
+    "emplpsec",
+    "fac500a",
     "fac500_p",
 ]
 _M400_COLUMNS = (
-    ["año", "mes", "conglome", "vivienda", "hogar", "codperso", "ubigeo", "dominio", "estrato", "p203", "p207",
-     "p208a"]
+    ["año", "mes", "conglome", "vivienda", "hogar", "codperso", "ubigeo", "dominio", "estrato", "p203", "p207", "p208a"]
     + [f"p419{i}" for i in range(1, 9)]
     + [f"p419a{i}" for i in range(1, 9)]
     + ["factor07"]
@@ -366,9 +413,11 @@ def _jobs(rng: np.random.Generator, p: pd.DataFrame) -> None:
     employee = np.isin(cat, (3, 4))
     p510 = np.select(
         [cat == 3, cat == 4, cat == 7],
-        [_pick(rng, n, [1, 2, 3, 5, 6, 7], [0.03, 0.30, 0.04, 0.01, 0.60, 0.02]),
-         _pick(rng, n, [2, 6, 7], [0.05, 0.92, 0.03]),
-         _pick(rng, n, [6, 7], [0.7, 0.3])],
+        [
+            _pick(rng, n, [1, 2, 3, 5, 6, 7], [0.03, 0.30, 0.04, 0.01, 0.60, 0.02]),
+            _pick(rng, n, [2, 6, 7], [0.05, 0.92, 0.03]),
+            _pick(rng, n, [6, 7], [0.7, 0.3]),
+        ],
         np.nan,
     )
     public = np.isin(p510, (1, 2, 3))
@@ -391,12 +440,14 @@ def _jobs(rng: np.random.Generator, p: pd.DataFrame) -> None:
 
     registration = np.select(
         [mining, own_unit & urban, own_unit, employee & agro, cat == 3, cat == 4],
-        [1,
-         registered(0.03, 0.24),
-         registered(0.005, 0.06),
-         registered(0.10, 0.10),
-         registered(np.where(urban, 0.55, 0.30), 0.20),
-         registered(np.where(urban, 0.25, 0.12), np.where(urban, 0.15, 0.10))],
+        [
+            1,
+            registered(0.03, 0.24),
+            registered(0.005, 0.06),
+            registered(0.10, 0.10),
+            registered(np.where(urban, 0.55, 0.30), 0.20),
+            registered(np.where(urban, 0.25, 0.12), np.where(urban, 0.15, 0.10)),
+        ],
         np.nan,
     )
     registration = np.where(public | (cat == 6), np.nan, registration)
@@ -405,13 +456,15 @@ def _jobs(rng: np.random.Generator, p: pd.DataFrame) -> None:
 
     size = np.select(
         [public, mining, cat == 6, np.isin(cat, (2, 5)), cat == 1, registration == 1, registration == 2],
-        [_pick(rng, n, [2, 3, 4, 5], [0.10, 0.15, 0.35, 0.40]),
-         _pick(rng, n, [4, 5], [0.4, 0.6]),
-         1,
-         1,
-         _pick(rng, n, [1, 2, 3], [0.90, 0.08, 0.02]),
-         _pick(rng, n, [1, 2, 3, 4, 5], [0.35, 0.15, 0.12, 0.20, 0.18]),
-         _pick(rng, n, [1, 2, 3], [0.85, 0.10, 0.05])],
+        [
+            _pick(rng, n, [2, 3, 4, 5], [0.10, 0.15, 0.35, 0.40]),
+            _pick(rng, n, [4, 5], [0.4, 0.6]),
+            1,
+            1,
+            _pick(rng, n, [1, 2, 3], [0.90, 0.08, 0.02]),
+            _pick(rng, n, [1, 2, 3, 4, 5], [0.35, 0.15, 0.12, 0.20, 0.18]),
+            _pick(rng, n, [1, 2, 3], [0.85, 0.10, 0.05]),
+        ],
         _pick(rng, n, [1, 2], [0.95, 0.05]),
     ).astype(float)
     count = np.select(
@@ -439,11 +492,15 @@ def _jobs(rng: np.random.Generator, p: pd.DataFrame) -> None:
     p["p512b"] = only_employed(count)
     p["p513t"] = only_employed(rng.integers(4, 72, n).astype(float))
     p["i524a1"] = only_employed(np.where(employee, np.round(rng.lognormal(9.5, 0.6, n), 2), np.nan))
-    p["_employer_pays"] = np.minimum(0.97, formality * np.select(
-        [public, mining, cat == 6, registration == 1, registration == 2],
-        [0.88, 0.95, 0.08, np.where(urban, 0.72, 0.55), np.where(urban, 0.30, 0.18)],
-        0.04,
-    )) * (emp & np.isin(cat, (3, 4, 6)))
+    p["_employer_pays"] = np.minimum(
+        0.97,
+        formality
+        * np.select(
+            [public, mining, cat == 6, registration == 1, registration == 2],
+            [0.88, 0.95, 0.08, np.where(urban, 0.72, 0.55), np.where(urban, 0.30, 0.18)],
+            0.04,
+        ),
+    ) * (emp & np.isin(cat, (3, 4, 6)))
 
 
 def _insurance(rng: np.random.Generator, p: pd.DataFrame) -> None:
@@ -501,8 +558,10 @@ def _calibrate(p: pd.DataFrame, departments: Sequence[str], territory_total: flo
     outside_size = sum(v for k, v in size.items() if k not in departments)
     inside_size = sum(v for k, v in size.items() if k in departments)
     for code in np.unique(dept):
-        plan = (territory_total * size[code] / inside_size) if code in departments else (
-            (national - territory_total) * size[code] / outside_size
+        plan = (
+            (territory_total * size[code] / inside_size)
+            if code in departments
+            else ((national - territory_total) * size[code] / outside_size)
         )
         rows = dept == code
         w[rows] *= plan / w[rows & employed].sum()
@@ -586,8 +645,10 @@ def _publish(year_dir: Path, year: int, m500: pd.DataFrame, m400: pd.DataFrame) 
                 for member, content in {f"{folder}{name}": payload, **extras}.items():
                     # level 1: speed over size, these are throwaway sample files
                     archive.writestr(
-                        zipfile.ZipInfo(member, date_time=_FILE_DATE), content,
-                        compress_type=zipfile.ZIP_DEFLATED, compresslevel=1,
+                        zipfile.ZipInfo(member, date_time=_FILE_DATE),
+                        content,
+                        compress_type=zipfile.ZIP_DEFLATED,
+                        compresslevel=1,
                     )
         written.append(target)
     return written
@@ -598,13 +659,17 @@ _FILE_DATE = (2025, 5, 15, 9, 0, 0)  # a fixed date inside the files, so that th
 
 def _data_file_name(fmt: str, year: int, module: str) -> str:
     # The case of INEI's file names varies by format; the reader matches them case-insensitively.
-    return {"dta": f"enaho01a-{year}-{module}.dta", "sav": f"Enaho01A-{year}-{module}.sav",
-            "csv": f"Enaho01a-{year}-{module}.csv"}[fmt]
+    return {
+        "dta": f"enaho01a-{year}-{module}.dta",
+        "sav": f"Enaho01A-{year}-{module}.sav",
+        "csv": f"Enaho01a-{year}-{module}.csv",
+    }[fmt]
 
 
 def _classifier_name(fmt: str) -> str:
-    return {"dta": "enaho_tabla_ciiu_rev4.dta", "sav": "Enaho_Tabla_CIIU_Rev4.sav",
-            "csv": "Enaho_Tabla_CIIU_Rev4.csv"}[fmt]
+    return {"dta": "enaho_tabla_ciiu_rev4.dta", "sav": "Enaho_Tabla_CIIU_Rev4.sav", "csv": "Enaho_Tabla_CIIU_Rev4.csv"}[
+        fmt
+    ]
 
 
 def _classifier_table() -> pd.DataFrame:

@@ -43,10 +43,10 @@ import pyarrow.compute as pc
 
 from .amounts import loose_amount
 from .calibration import (
-    SIZE_STRATA,
     NATIONAL_DEPARTMENT_WEIGHT,
     PRE_REGISTERED,
     SECTORS,
+    SIZE_STRATA,
     Calibration,
     read_reference,
 )
@@ -244,28 +244,131 @@ def sector_of_division(division: int) -> str:
 #: restaurants, transport and hairdressers dominate the micro-firm universe; coffee and cocoa the
 #: VRAEM's agriculture; bakeries, furniture and sawmills its manufacturing.
 CLASS_WEIGHTS: dict[str, dict[str, float]] = {
-    "agropecuario": {"0127": 12, "0122": 4, "0111": 3, "0113": 3, "0123": 2, "0128": 2, "0141": 3, "0144": 1,
-                     "0145": 1, "0146": 1, "0150": 2, "0161": 3, "0210": 3, "0220": 3},
+    "agropecuario": {
+        "0127": 12,
+        "0122": 4,
+        "0111": 3,
+        "0113": 3,
+        "0123": 2,
+        "0128": 2,
+        "0141": 3,
+        "0144": 1,
+        "0145": 1,
+        "0146": 1,
+        "0150": 2,
+        "0161": 3,
+        "0210": 3,
+        "0220": 3,
+    },
     "pesca": {"0322": 8, "0321": 2, "0312": 4, "0311": 2},
     "mineria": {"0729": 6, "0810": 6, "0899": 2, "0990": 2, "0710": 1},
-    "manufactura": {"1071": 10, "1079": 4, "1410": 5, "1610": 5, "3100": 6, "2511": 4, "1811": 3, "1104": 2,
-                    "1050": 2, "1010": 1, "1075": 2, "1622": 2},
+    "manufactura": {
+        "1071": 10,
+        "1079": 4,
+        "1410": 5,
+        "1610": 5,
+        "3100": 6,
+        "2511": 4,
+        "1811": 3,
+        "1104": 2,
+        "1050": 2,
+        "1010": 1,
+        "1075": 2,
+        "1622": 2,
+    },
     "construccion": {"4100": 6, "4210": 3, "4220": 1, "4290": 2, "4321": 2, "4322": 1, "4330": 2, "4390": 2},
-    "comercio": {"4711": 20, "4719": 6, "4721": 10, "4722": 3, "4723": 2, "4730": 3, "4741": 2, "4751": 2,
-                 "4752": 5, "4759": 2, "4771": 8, "4772": 5, "4773": 4, "4774": 1, "4781": 6, "4782": 3,
-                 "4789": 3, "4799": 2, "4510": 2, "4520": 4, "4530": 3, "4540": 2, "4620": 3, "4630": 4,
-                 "4649": 3, "4659": 2, "4663": 3, "4690": 4},
-    "servicios": {"5610": 20, "4921": 5, "4922": 6, "4923": 8, "5510": 6, "5590": 1, "5621": 2, "5630": 3,
-                  "9602": 5, "9609": 3, "8299": 5, "7020": 3, "6920": 4, "7110": 3, "8211": 2, "6810": 3,
-                  "8620": 2, "8510": 2, "9511": 1, "9521": 1, "9522": 1, "9529": 1, "5320": 1, "6201": 2,
-                  "6190": 2, "7310": 1, "8010": 1, "8549": 2, "9311": 1, "9329": 1, "3821": 1},
+    "comercio": {
+        "4711": 20,
+        "4719": 6,
+        "4721": 10,
+        "4722": 3,
+        "4723": 2,
+        "4730": 3,
+        "4741": 2,
+        "4751": 2,
+        "4752": 5,
+        "4759": 2,
+        "4771": 8,
+        "4772": 5,
+        "4773": 4,
+        "4774": 1,
+        "4781": 6,
+        "4782": 3,
+        "4789": 3,
+        "4799": 2,
+        "4510": 2,
+        "4520": 4,
+        "4530": 3,
+        "4540": 2,
+        "4620": 3,
+        "4630": 4,
+        "4649": 3,
+        "4659": 2,
+        "4663": 3,
+        "4690": 4,
+    },
+    "servicios": {
+        "5610": 20,
+        "4921": 5,
+        "4922": 6,
+        "4923": 8,
+        "5510": 6,
+        "5590": 1,
+        "5621": 2,
+        "5630": 3,
+        "9602": 5,
+        "9609": 3,
+        "8299": 5,
+        "7020": 3,
+        "6920": 4,
+        "7110": 3,
+        "8211": 2,
+        "6810": 3,
+        "8620": 2,
+        "8510": 2,
+        "9511": 1,
+        "9521": 1,
+        "9522": 1,
+        "9529": 1,
+        "5320": 1,
+        "6201": 2,
+        "6190": 2,
+        "7310": 1,
+        "8010": 1,
+        "8549": 2,
+        "9311": 1,
+        "9329": 1,
+        "3821": 1,
+    },
 }
 #: Classes whose Peruvian upper-case title is shared (0119/0129): never given to a VRAEM firm.
 AMBIGUOUS_CLASSES = ("0119", "0129")
 #: Secondary activities (CIIU Rev.3 "secundaria" column) come from a short list of common side
 #: businesses; a short list also keeps the pre-joined category table of a cut small (see ``_lines``).
-SECONDARY_CLASSES = ("4711", "4719", "4721", "4730", "4752", "4771", "4772", "4773", "4781", "4690", "4630",
-                      "5610", "4922", "4923", "5510", "9602", "8299", "6810", "0127", "1071", "4100", "4520")
+SECONDARY_CLASSES = (
+    "4711",
+    "4719",
+    "4721",
+    "4730",
+    "4752",
+    "4771",
+    "4772",
+    "4773",
+    "4781",
+    "4690",
+    "4630",
+    "5610",
+    "4922",
+    "4923",
+    "5510",
+    "9602",
+    "8299",
+    "6810",
+    "0127",
+    "1071",
+    "4100",
+    "4520",
+)
 
 
 @dataclass(frozen=True)
@@ -366,31 +469,65 @@ _NO_SALES = ((V_ZERO, 0.4), (V_EMPTY, 0.3), (V_NONE, 0.3))
 #: Taxpayer types of the business roles by stratum: persona natural dominates micro firms,
 #: sociedades anónimas the larger ones.
 _BUSINESS_KINDS = {
-    "micro": {"PERSONA NATURAL CON NEGOCIO": 70, "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 12,
-              "SOCIEDAD ANONIMA CERRADA": 12, "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 3,
-              "SOCIEDAD ANONIMA": 1, "SOCIEDAD CONYUGAL CON NEGOCIO": 0.5, "SUCESION INDIVISA CON NEGOCIO": 0.5,
-              "SOCIEDAD IRREGULAR": 0.5, "COOPERATIVAS SAIS CAPS": 0.5},
-    "pequena": {"PERSONA NATURAL CON NEGOCIO": 20, "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 20,
-                "SOCIEDAD ANONIMA CERRADA": 45, "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 8,
-                "SOCIEDAD ANONIMA": 5, "COOPERATIVAS SAIS CAPS": 2},
-    "mediana": {"SOCIEDAD ANONIMA CERRADA": 55, "SOCIEDAD ANONIMA": 25,
-                "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 5,
-                "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 10, "PERSONA NATURAL CON NEGOCIO": 5},
-    "grande": {"SOCIEDAD ANONIMA CERRADA": 45, "SOCIEDAD ANONIMA": 35, "SOCIEDAD ANONIMA ABIERTA": 5,
-               "SUCURSALES O AG. DE EMPRESAS EXTRANJERAS": 5, "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 10},
+    "micro": {
+        "PERSONA NATURAL CON NEGOCIO": 70,
+        "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 12,
+        "SOCIEDAD ANONIMA CERRADA": 12,
+        "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 3,
+        "SOCIEDAD ANONIMA": 1,
+        "SOCIEDAD CONYUGAL CON NEGOCIO": 0.5,
+        "SUCESION INDIVISA CON NEGOCIO": 0.5,
+        "SOCIEDAD IRREGULAR": 0.5,
+        "COOPERATIVAS SAIS CAPS": 0.5,
+    },
+    "pequena": {
+        "PERSONA NATURAL CON NEGOCIO": 20,
+        "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 20,
+        "SOCIEDAD ANONIMA CERRADA": 45,
+        "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 8,
+        "SOCIEDAD ANONIMA": 5,
+        "COOPERATIVAS SAIS CAPS": 2,
+    },
+    "mediana": {
+        "SOCIEDAD ANONIMA CERRADA": 55,
+        "SOCIEDAD ANONIMA": 25,
+        "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 5,
+        "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 10,
+        "PERSONA NATURAL CON NEGOCIO": 5,
+    },
+    "grande": {
+        "SOCIEDAD ANONIMA CERRADA": 45,
+        "SOCIEDAD ANONIMA": 35,
+        "SOCIEDAD ANONIMA ABIERTA": 5,
+        "SUCURSALES O AG. DE EMPRESAS EXTRANJERAS": 5,
+        "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 10,
+    },
 }
 #: Non-business taxpayers (excluded by the rule), by weight.
 _EXCLUDED_KINDS = {
-    "PERSONA NATURAL SIN NEGOCIO": 55, "ASOCIACION": 14, "JUNTA DE PROPIETARIOS": 4,
-    "CONTRATOS COLABORACION EMPRESARIAL": 5, "COMUNIDAD CAMPESINA NATIVA COMUNAL": 4, "ENTIDAD RELIGIOSA": 3,
-    "GOBIERNO REGIONAL LOCAL": 2, "INSTITUCIONES PUBLICAS": 2, "UNIVERSIDADES CENTROS EDUCATIVOS Y CULTURALES": 2,
-    "SINDICATOS Y FEDERACIONES": 2, "FUNDACION": 1, "EMPRESA ESTATAL DE DERECHO PRIVADO": 1,
-    "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL": 3, "GOBIERNO CENTRAL": 0.5, "EMBAJADAS": 0.3,
+    "PERSONA NATURAL SIN NEGOCIO": 55,
+    "ASOCIACION": 14,
+    "JUNTA DE PROPIETARIOS": 4,
+    "CONTRATOS COLABORACION EMPRESARIAL": 5,
+    "COMUNIDAD CAMPESINA NATIVA COMUNAL": 4,
+    "ENTIDAD RELIGIOSA": 3,
+    "GOBIERNO REGIONAL LOCAL": 2,
+    "INSTITUCIONES PUBLICAS": 2,
+    "UNIVERSIDADES CENTROS EDUCATIVOS Y CULTURALES": 2,
+    "SINDICATOS Y FEDERACIONES": 2,
+    "FUNDACION": 1,
+    "EMPRESA ESTATAL DE DERECHO PRIVADO": 1,
+    "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL": 3,
+    "GOBIERNO CENTRAL": 0.5,
+    "EMBAJADAS": 0.3,
     "ORGANISMOS INTERNACIONALES": 0.2,
 }
 #: Taxpayer types whose RUC starts with 10 (a DNI); a few "sin negocio" ones carry 15 or 17.
-_PERSON_KINDS = ("PERSONA NATURAL CON NEGOCIO", "PERSONA NATURAL SIN NEGOCIO",
-                  "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL")
+_PERSON_KINDS = (
+    "PERSONA NATURAL CON NEGOCIO",
+    "PERSONA NATURAL SIN NEGOCIO",
+    "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL",
+)
 #: Excluded taxpayers that may declare sales (an asociación's income, a public company's sales).
 _EXCLUDED_WITH_SALES = 0.25
 
@@ -484,7 +621,9 @@ def _simulate_segment(rng: np.random.Generator, cal: Calibration, nombre: str) -
     background = cal.background[nombre]
 
     n = background["baja_antigua"]
-    e = _choose(rng, ((DEREGISTERED_EX_OFFICIO, 0.6), (DEREGISTERED_FINAL, 0.35), (DEREGISTERED_PROVISIONAL, 0.05)), n).astype(np.int8)
+    e = _choose(
+        rng, ((DEREGISTERED_EX_OFFICIO, 0.6), (DEREGISTERED_FINAL, 0.35), (DEREGISTERED_PROVISIONAL, 0.05)), n
+    ).astype(np.int8)
     role_parts.append(np.full(n, ROLE_OLD_DEREGISTERED, dtype=np.int8))
     status_parts.append(np.repeat(e[:, None], na, axis=1))
     sales_parts.append(np.zeros((n, na), dtype=np.int8))
@@ -691,7 +830,7 @@ def build_universe(cal: Calibration, seed: int = 2024) -> Universe:
             v = (rng.random(len(m)) * n_var[k]).astype(np.int32)
             act4[m] = variants[k, v]
     # Dirt texts: never on a VRAEM firm that is formal in any year.
-    ever_formal = (role == ROLE_FORMAL)
+    ever_formal = role == ROLE_FORMAL
     u = rng.random(n)
     idx_unknown = [cat.texts.index(t) for t in UNKNOWN_TEXTS]
     national_formal = ~vraem & ever_formal
@@ -774,10 +913,27 @@ def build_universe(cal: Calibration, seed: int = 2024) -> Universe:
     if np.any(np.diff(ruc[orden]) == 0):
         raise AssertionError("RUC repetido en la población")
     uni = Universe(
-        cal=cal, seed=seed, cat=cat, ruc=ruc[orden], vraem=vraem[orden], role=role[orden], entry=entry[orden],
-        exit_year=exit_year[orden], estado=estado[orden], ventas=ventas[orden], geo=geo[orden], tipo=tipo[orden],
-        act4=act4[orden], act3=act3[orden], act3s=act3s[orden], estrato=estrato[orden],
-        position=position[orden], workers=workers[orden], condition=condition[orden], billing=billing[orden], accounting=accounting[orden],
+        cal=cal,
+        seed=seed,
+        cat=cat,
+        ruc=ruc[orden],
+        vraem=vraem[orden],
+        role=role[orden],
+        entry=entry[orden],
+        exit_year=exit_year[orden],
+        estado=estado[orden],
+        ventas=ventas[orden],
+        geo=geo[orden],
+        tipo=tipo[orden],
+        act4=act4[orden],
+        act3=act3[orden],
+        act3s=act3s[orden],
+        estrato=estrato[orden],
+        position=position[orden],
+        workers=workers[orden],
+        condition=condition[orden],
+        billing=billing[orden],
+        accounting=accounting[orden],
         foreign_trade=foreign_trade[orden],
     )
     _check(uni)
@@ -857,18 +1013,36 @@ def _pieces(cat: Catalog, fmt: Format, periodo: str, max_workers: int) -> _Piece
 
 def _row_codes(uni: Universe, i: int, estado: int, geo: int) -> dict[str, int]:
     return {
-        "estado": estado, "cond": int(uni.condition[i]), "tipo": int(uni.tipo[i]), "act3": int(uni.act3[i]),
-        "act3s": int(uni.act3s[i]), "act4": int(uni.act4[i]), "trab": int(uni.workers[i]) + 1,
-        "fact": int(uni.billing[i]), "cont": int(uni.accounting[i]), "comex": int(uni.foreign_trade[i]), "geo": int(geo) + 1,
+        "estado": estado,
+        "cond": int(uni.condition[i]),
+        "tipo": int(uni.tipo[i]),
+        "act3": int(uni.act3[i]),
+        "act3s": int(uni.act3s[i]),
+        "act4": int(uni.act4[i]),
+        "trab": int(uni.workers[i]) + 1,
+        "fact": int(uni.billing[i]),
+        "cont": int(uni.accounting[i]),
+        "comex": int(uni.foreign_trade[i]),
+        "geo": int(geo) + 1,
     }
 
 
 def _line_fields(pz: _Pieces, ruc: str, c: dict[str, int]) -> list[bytes]:
     """The 13 pieces of one line (the geo piece holds 4 fields), for the few lines built one by one."""
     return [
-        ruc.encode(), pz.estado[c["estado"]], pz.condition[c["cond"]], pz.tipo[c["tipo"]], pz.texto[c["act3"]],
-        pz.texto[c["act3s"]], pz.texto[c["act4"]], pz.workers[c["trab"]], pz.billing[c["fact"]], pz.accounting[c["cont"]],
-        pz.foreign_trade[c["comex"]], pz.geo[c["geo"]], pz.periodo,
+        ruc.encode(),
+        pz.estado[c["estado"]],
+        pz.condition[c["cond"]],
+        pz.tipo[c["tipo"]],
+        pz.texto[c["act3"]],
+        pz.texto[c["act3s"]],
+        pz.texto[c["act4"]],
+        pz.workers[c["trab"]],
+        pz.billing[c["fact"]],
+        pz.accounting[c["cont"]],
+        pz.foreign_trade[c["comex"]],
+        pz.geo[c["geo"]],
+        pz.periodo,
     ]
 
 
@@ -880,7 +1054,6 @@ def _plant_dirt(uni: Universe, anio: int, month_no: int) -> Dirt:
     repeat a real RUC later in the file: one moved into a VRAEM district, one turned baja, one identical —
     keeping the last instead of the first changes the VRAEM count.
     """
-
 
     rng = np.random.default_rng([uni.seed, anio, month_no, 77])
     filas, estado, geo = uni.padron_cut(anio, month_no)
@@ -1001,17 +1174,29 @@ class _Tables:
         """rev.3 principal is NO DISPONIBLE (``con_rev3`` 0) or the rev.4 text itself (1)."""
         return (with_rev3.astype(np.int64) * self.n_sec + self.pos_sec[act3s]) * self.n_txt + act4.astype(np.int64)
 
-    def code_d(self, billing: np.ndarray, accounting: np.ndarray, foreign_trade: np.ndarray, geo: np.ndarray) -> np.ndarray:
+    def code_d(
+        self, billing: np.ndarray, accounting: np.ndarray, foreign_trade: np.ndarray, geo: np.ndarray
+    ) -> np.ndarray:
         """``geo`` is the district index, -1 for the ``-`` ubigeo."""
-        return ((billing.astype(np.int64) * self.n_accounting + accounting) * self.n_foreign_trade + foreign_trade) * self.n_geo + (geo + 1)
+        return (
+            (billing.astype(np.int64) * self.n_accounting + accounting) * self.n_foreign_trade + foreign_trade
+        ) * self.n_geo + (geo + 1)
 
-    def join_columns(self, ruc: pa.Array, code_a: np.ndarray, code_b: np.ndarray, workers: np.ndarray,
-             code_d: np.ndarray) -> pa.Array:
+    def join_columns(
+        self, ruc: pa.Array, code_a: np.ndarray, code_b: np.ndarray, workers: np.ndarray, code_d: np.ndarray
+    ) -> pa.Array:
         """The lines (each ending with its end of line) as one ``large_binary`` array."""
+
         def lookup(tabla: pa.Array, codes: np.ndarray) -> pa.Array:
             return tabla.take(pa.array(np.asarray(codes, dtype=np.int32)))
 
-        pieces = [ruc, lookup(self.a, code_a), lookup(self.b, code_b), lookup(self.workers, workers), lookup(self.d, code_d)]
+        pieces = [
+            ruc,
+            lookup(self.a, code_a),
+            lookup(self.b, code_b),
+            lookup(self.workers, workers),
+            lookup(self.d, code_d),
+        ]
         return pc.binary_join_element_wise(*pieces, self.sep)
 
 
@@ -1023,7 +1208,9 @@ def _tables(cat: Catalog, pz: _Pieces) -> _Tables:
     n_txt = len(pz.texto)
     table_b = [
         d.join((pz.texto[t] if f else pz.texto[0], pz.texto[s], pz.texto[t]))
-        for f in (0, 1) for s in sec for t in range(n_txt)
+        for f in (0, 1)
+        for s in sec
+        for t in range(n_txt)
     ]
 
     def arrow(tabla: list[bytes]) -> pa.Array:
@@ -1034,8 +1221,15 @@ def _tables(cat: Catalog, pz: _Pieces) -> _Tables:
         b=arrow(table_b),
         workers=arrow(pz.workers),
         d=arrow(_cartesian_product([pz.billing, pz.accounting, pz.foreign_trade, pz.geo], d, d + pz.periodo)),
-        n_condition=len(pz.condition), n_kind=len(pz.tipo), n_txt=n_txt, n_sec=len(sec), n_accounting=len(pz.accounting),
-        n_foreign_trade=len(pz.foreign_trade), n_geo=len(pz.geo), pos_sec=pos_sec, sep=pa.scalar(d, pa.large_binary()),
+        n_condition=len(pz.condition),
+        n_kind=len(pz.tipo),
+        n_txt=n_txt,
+        n_sec=len(sec),
+        n_accounting=len(pz.accounting),
+        n_foreign_trade=len(pz.foreign_trade),
+        n_geo=len(pz.geo),
+        pos_sec=pos_sec,
+        sep=pa.scalar(d, pa.large_binary()),
     )
 
 
@@ -1073,8 +1267,14 @@ def _chunks(lineas: pa.Array, inserts: list[tuple[int, bytes, str]]):
 LINES_PER_BLOCK = 1 << 19
 
 
-def _population_blocks(uni: Universe, t: _Tables, filas: np.ndarray, estado: np.ndarray, geo: np.ndarray,
-                       inserts: list[tuple[int, bytes, str]]):
+def _population_blocks(
+    uni: Universe,
+    t: _Tables,
+    filas: np.ndarray,
+    estado: np.ndarray,
+    geo: np.ndarray,
+    inserts: list[tuple[int, bytes, str]],
+):
     """The population rows of a cut as blocks of joined lines, each with the planted lines that go in it.
 
     Yields ``(lines, inserts)`` with insert positions relative to the block (see :func:`_trozos`).
@@ -1120,13 +1320,17 @@ _FILLER_PERSON_STATUS = ((ACTIVE, 0.84), (DEREGISTERED_FINAL, 0.10), (DEREGISTER
 #: Filler companies are always closed: a business Tipo with an ACTIVO Estado could be a formal firm.
 _FILLER_FIRM_STATUS = ((DEREGISTERED_FINAL, 0.6), (DEREGISTERED_EX_OFFICIO, 0.4))
 _FILLER_FIRM_KIND = {
-    "SOCIEDAD ANONIMA CERRADA": 45, "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 25,
-    "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 15, "SOCIEDAD ANONIMA": 10, "SOCIEDAD IRREGULAR": 5,
+    "SOCIEDAD ANONIMA CERRADA": 45,
+    "EMPRESA INDIVIDUAL DE RESPONSABILIDAD LIMITADA": 25,
+    "SOCIEDAD COMERCIAL DE RESPONSABILIDAD LIMITADA": 15,
+    "SOCIEDAD ANONIMA": 10,
+    "SOCIEDAD IRREGULAR": 5,
 }
 #: An ACTIVO person is never a business; a closed one may be a closed business (so the Estado filter,
 #: not the Tipo alone, keeps it out).
 _FILLER_ACTIVE_PERSON_KIND = {
-    "PERSONA NATURAL SIN NEGOCIO": 97, "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL": 3,
+    "PERSONA NATURAL SIN NEGOCIO": 97,
+    "PERSONA NATURAL SIN NEGOCIO CON RENTAS DE CAPITAL": 3,
 }
 _FILLER_DEREGISTERED_PERSON_KIND = {"PERSONA NATURAL SIN NEGOCIO": 50, "PERSONA NATURAL CON NEGOCIO": 50}
 #: Condicion of filler rows (codes of CONDICIONES), for ACTIVO (True) and closed (False) RUCs: closed ones
@@ -1214,8 +1418,12 @@ def _filler_distribution(cat: Catalog) -> _FillerDistribution:
     deps = cat.geo_department
     weight = np.array([_district_weight(u, bool(v)) for u, v in zip(cat.ubigeo, cat.geo_vraem, strict=True)])
     weight_inside = {d: weight[deps == d].sum() for d in np.unique(deps)}
-    weight = weight / np.array([weight_inside[d] for d in deps]) * np.array([NATIONAL_DEPARTMENT_WEIGHT[d] for d in deps])
-    geo = [(-1, _FILLER_UBIGEO_HYPHEN)] + list(zip(range(len(weight)), (1 - _FILLER_UBIGEO_HYPHEN) * weight / weight.sum()))
+    weight = (
+        weight / np.array([weight_inside[d] for d in deps]) * np.array([NATIONAL_DEPARTMENT_WEIGHT[d] for d in deps])
+    )
+    geo = [(-1, _FILLER_UBIGEO_HYPHEN)] + list(
+        zip(range(len(weight)), (1 - _FILLER_UBIGEO_HYPHEN) * weight / weight.sum(), strict=False)
+    )
 
     def tipos(weight_values: dict[str, float]) -> np.ndarray:
         return _draw_table({cat.tipo(x): w for x, w in weight_values.items()})
@@ -1287,8 +1495,12 @@ def _filler_lines(t: _Tables, dist: _FillerDistribution, indices: np.ndarray, se
         t.code_a(estado, condition, tipo),
         t.code_b(with_rev3, np.zeros(len(i), dtype=np.int64), act4),
         dist.workers[_field16(h2, 3)],
-        t.code_d(dist.billing[_field16(h3, 2)], dist.accounting[_field16(h3, 3)], dist.foreign_trade[_field16(h4, 0)],
-                dist.geo[h3 & np.uint64((1 << _GEO_BITS) - 1)]),
+        t.code_d(
+            dist.billing[_field16(h3, 2)],
+            dist.accounting[_field16(h3, 3)],
+            dist.foreign_trade[_field16(h4, 0)],
+            dist.geo[h3 & np.uint64((1 << _GEO_BITS) - 1)],
+        ),
     )
 
 
@@ -1305,8 +1517,10 @@ def filler_lines(uni: Universe, anio: int, month_no: int, total_lines: int | Non
         return 0
     k = int(total_lines) - 1 - rows_written(uni, anio, month_no)["lineas_datos"]
     if k < 0:
-        raise ValueError(f"{cut_name(anio, month_no)}: {total_lines:,} líneas pedidas, menos que las "
-                         f"{total_lines - k:,} del corte sin relleno")
+        raise ValueError(
+            f"{cut_name(anio, month_no)}: {total_lines:,} líneas pedidas, menos que las "
+            f"{total_lines - k:,} del corte sin relleno"
+        )
     return k
 
 
@@ -1353,8 +1567,10 @@ def write_padron(uni: Universe, raw_dir: Path, anio: int, month_no: int = 12, to
 
     def dump(f) -> None:
         f.write(header_row)
-        blocks = itertools.chain(_population_blocks(uni, t, filas, estado, geo, planted_dirt.lineas),
-                                  _filler_blocks(uni.cat, t, filler, uni.seed))
+        blocks = itertools.chain(
+            _population_blocks(uni, t, filas, estado, geo, planted_dirt.lineas),
+            _filler_blocks(uni.cat, t, filler, uni.seed),
+        )
         for lineas, inserts in blocks:
             if lineas is None:
                 for _, linea, _ in inserts:

@@ -2,9 +2,9 @@
 
 The sample's GDP input is not synthetic: it is INEI's own workbook (`datos/inei/pbi_peru_17.xlsx`, provenance
 in `datos/README.md`), copied as it is to ``raw/inei/vab/``. What the pipeline computes from it is an allocation
-(`vraem_pipeline.pbi.allocation`): the territory's part of each department's value added, in proportion to the territory's
-part of the department's declared sales of formal firms. So the published figures (the zones' value in S/ millones
-of 2007 and its share of national GDP, read at run time from ``publicado_vraem_2024.csv``) are reproduced by
+(`vraem_pipeline.pbi.allocation`): the territory's part of each department's value added, in proportion to the
+territory's part of the department's declared sales of formal firms. So the published figures (the zones' value in
+S/ millones of 2007 and its share of national GDP, read at run time from ``publicado_vraem_2024.csv``) are reproduced by
 choosing the one thing the publication does not fix: the declared sales of the formal firms **outside** the
 territory's districts but inside its departments. Nothing else moves — the territory's firms, their sales (the
 published total), every stratum and count stay as :mod:`.ventas` and :mod:`.padron` made them.
@@ -16,9 +16,9 @@ How (:func:`.ventas.adjust_sales_outside_territory`, called by :func:`.ventas.sa
   λ (each kept inside the large-firm band), the same λ in every department, so the departments keep the
   relative sizes the draws gave them; λ is found by bisection so that Σ_d VAB_d × share_d equals the target.
 * The published year's target is the published figure (its centre); if the firms cannot reach it, the
-  national sample fails to build (``UNGUARANTEED_SCALES`` for the small one). Other years are not published: their target is the published year's department
-  shares applied to that year's departmental VAB (the territory's value follows its departments' real GDP),
-  or the nearest value the firms can reach.
+  national sample fails to build (``UNGUARANTEED_SCALES`` for the small one). Other years are not published:
+  their target is the published year's department shares applied to that year's departmental VAB (the territory's
+  value follows its departments' real GDP), or the nearest value the firms can reach.
 
 The workbook is read here with a few lines of openpyxl, independently of the pipeline's reader, so that the
 sample is not calibrated with the code it is meant to test.
@@ -31,7 +31,6 @@ import unicodedata
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-
 
 from .calibration import read_reference
 
@@ -79,7 +78,7 @@ def departmental_vab() -> tuple[dict[int, dict[str, Fraction]], dict[int, Fracti
     anios = {j: int(str(v).strip()[:4]) for j, v in enumerate(filas[i]) if j and v is not None}
     vab: dict[int, dict[str, Fraction]] = {a: {} for a in anios.values()}
     pbi: dict[int, Fraction] = {}
-    for f in filas[i + 1:]:
+    for f in filas[i + 1 :]:
         if not f or f[0] is None:
             continue
         k = _key(f[0])

@@ -32,10 +32,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .amounts import POSITION_NOISE, cents_bounds, cents_by_stratum, loose_amounts
 from .calibration import published_pbi, rounds_to
-from .amounts import POSITION_NOISE, cents_by_stratum, loose_amounts, cents_bounds
+from .padron import ABSENT, ACTIVE, ROLE_INACTIVE, V_EMPTY, V_NONE, V_POSITIVE, V_ZERO, Universe, reserved_rucs
 from .pbi import UNGUARANTEED_SCALES, departmental_vab
-from .padron import ACTIVE, ABSENT, ROLE_INACTIVE, V_ZERO, V_NONE, V_POSITIVE, V_EMPTY, Universe, reserved_rucs
 
 HEADER = "RUC|EJERCICIO|VENTAS_NETAS"
 
@@ -213,6 +213,7 @@ __all__ = [
 
 # --- the GDP allocation's calibration (the sample's GDP lands on the published figure) ------------------------
 
+
 def territory_departments(uni) -> list[str]:
     """Departments of the sample's territory (the shipped district list the population was built on)."""
     return sorted({str(d) for d in uni.cat.geo_department[uni.cat.geo_vraem]})
@@ -248,8 +249,10 @@ def share_values(uni, anio: int, cents: np.ndarray) -> dict[str, Fraction]:
         en = int(cents[f & uni.vraem & (dept == int(d))].sum())
         whole = int(cents[f & (dept == int(d))].sum())
         if whole == 0:
-            raise ValueError(f"{anio}: el departamento {d} no tiene ventas de empresas formales: la asignación del "
-                             "PBI no tendría participación")
+            raise ValueError(
+                f"{anio}: el departamento {d} no tiene ventas de empresas formales: la asignación del "
+                "PBI no tendría participación"
+            )
         out[d] = Fraction(en, whole)
     return out
 
@@ -281,8 +284,14 @@ def adjust_sales_outside_territory(uni, anio: int, cents: np.ndarray) -> None:
     for d in deps:
         outside = f & ~uni.vraem & (dept == int(d))
         large = np.flatnonzero(outside & (uni.estrato == 3))
-        parts.append((float(vab_year[d]), float(cents[f & uni.vraem & (dept == int(d))].sum()),
-                       float(cents[outside].sum() - cents[large].sum()), large))
+        parts.append(
+            (
+                float(vab_year[d]),
+                float(cents[f & uni.vraem & (dept == int(d))].sum()),
+                float(cents[outside].sum() - cents[large].sum()),
+                large,
+            )
+        )
     if not any(len(g) for *_, g in parts):
         raise ValueError(f"{anio}: no hay empresas grandes fuera del territorio en sus departamentos")
 
@@ -298,14 +307,15 @@ def adjust_sales_outside_territory(uni, anio: int, cents: np.ndarray) -> None:
     lo, hi = -40.0, 40.0  # log λ: every large firm at the floor … at the ceiling
     minimum, max_value = valor(np.exp(hi)), valor(np.exp(lo))
     if not minimum <= meta <= max_value:
-        msg = (f"{anio}: PBI del territorio {meta / 1000:,.1f} M inalcanzable con las ventas de las empresas "
-                   f"grandes fuera del territorio ({minimum / 1000:,.1f}–{max_value / 1000:,.1f} M; semilla {uni.seed}, "
-                   f"escala {uni.cal.scale_name})")
+        msg = (
+            f"{anio}: PBI del territorio {meta / 1000:,.1f} M inalcanzable con las ventas de las empresas "
+            f"grandes fuera del territorio ({minimum / 1000:,.1f}–{max_value / 1000:,.1f} M; semilla {uni.seed}, "
+            f"escala {uni.cal.scale_name})"
+        )
         if anio == pub_year and uni.cal.scale_name not in UNGUARANTEED_SCALES:
             raise ValueError(msg)
         if anio == pub_year:
-            warnings.warn(msg + ": se usa el valor alcanzable más cercano; la conciliación lo mostrará",
-                          stacklevel=2)
+            warnings.warn(msg + ": se usa el valor alcanzable más cercano; la conciliación lo mostrará", stacklevel=2)
         meta, exact = min(max(meta, minimum), max_value), False
     for _ in range(200):
         mid = (lo + hi) / 2
@@ -320,8 +330,10 @@ def adjust_sales_outside_territory(uni, anio: int, cents: np.ndarray) -> None:
         v = territory_value(vab_year, share_values(uni, anio, cents))
         decimal_places = max(0, -value_pub.as_tuple().exponent)
         pct = v / departmental_vab()[1][anio] * 100
-        if not (rounds_to(v / 1000, value_pub, decimal_places) and rounds_to(pct, pct_pub, max(0, -pct_pub.as_tuple().exponent))):
-            raise AssertionError(f"{anio}: PBI del territorio {float(v) / 1000:,.3f} M ({float(pct):.3f} %) no "
-                                 f"redondea a lo publicado")
-
-
+        if not (
+            rounds_to(v / 1000, value_pub, decimal_places)
+            and rounds_to(pct, pct_pub, max(0, -pct_pub.as_tuple().exponent))
+        ):
+            raise AssertionError(
+                f"{anio}: PBI del territorio {float(v) / 1000:,.3f} M ({float(pct):.3f} %) no redondea a lo publicado"
+            )

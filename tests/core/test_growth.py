@@ -14,7 +14,7 @@ def _growth(series: dict[int, float]) -> dict[tuple[int, str], float]:
     con.executemany("INSERT INTO s VALUES (?, ?)", list(series.items()))
     df = growth_rows(con, "SELECT anio, valor FROM s", "tema", "fuente")
     assert set(df["unidad"]) <= {"%"} and set(df["fuente"]) <= {"fuente"}
-    return {(int(a), i): v for a, i, v in zip(df["anio"], df["indicador"], df["valor"])}
+    return {(int(a), i): v for a, i, v in zip(df["anio"], df["indicador"], df["valor"], strict=False)}
 
 
 def test_three_codes_from_a_hand_worked_series():

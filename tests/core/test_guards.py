@@ -16,23 +16,30 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.support.runs import materialized_copy, materialize, operator, query
+from tests.support.runs import materialize, materialized_copy, operator, query
 from vraem_pipeline import cli
-from vraem_pipeline.core.raw_scan import unrecognised_files, years_without_files
-from vraem_pipeline.registry import SOURCES
 from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.guards import ALLOW_LOSSES_TAG, MIN_ROW_FRACTION, DataLoss, Loss, data_losses
+from vraem_pipeline.core.raw_scan import unrecognised_files, years_without_files
 from vraem_pipeline.core.run_copy import failed_build_path
-from vraem_pipeline.core.guards import MIN_ROW_FRACTION, ALLOW_LOSSES_TAG, Loss, DataLoss, data_losses
+from vraem_pipeline.registry import SOURCES
 
 # --- the comparison, on hand-built files ---------------------------------------------------------------------
 
 # The published warehouse: padron_ruc 2023 with 100 accepted rows; exports 2023 in two weekly files (60 + 40);
 # two key figures and one mart with the years 2022 and 2023.
-PUBLISHED_SOURCES = [("padron_ruc", 2023, "c.csv", 100), ("exportaciones", 2023, "x1.zip", 60),
-                     ("exportaciones", 2023, "x2.zip", 40), ("inei_vab", None, "pbi.xlsx", 589),
-                     ("sbs_deudores", 2023, "d.txt", 0)]
-PUBLISHED_INDICATORS = [(2023, "empresas_formales", 7.0), (2023, "empleo_informal_pct", 75.0),
-                         (2023, "exportaciones_var_anual_pct", 0.0)]
+PUBLISHED_SOURCES = [
+    ("padron_ruc", 2023, "c.csv", 100),
+    ("exportaciones", 2023, "x1.zip", 60),
+    ("exportaciones", 2023, "x2.zip", 40),
+    ("inei_vab", None, "pbi.xlsx", 589),
+    ("sbs_deudores", 2023, "d.txt", 0),
+]
+PUBLISHED_INDICATORS = [
+    (2023, "empresas_formales", 7.0),
+    (2023, "empleo_informal_pct", 75.0),
+    (2023, "exportaciones_var_anual_pct", 0.0),
+]
 PUBLISHED_EVOLUTION = [2022, 2023]
 
 
@@ -43,8 +50,11 @@ def _write(path: Path, fuentes, indicadores, evolucion) -> duckdb.DuckDBPyConnec
     con.execute("CREATE TABLE marts.indicadores_clave (anio INTEGER, indicador VARCHAR, valor DOUBLE)")
     con.execute("CREATE TABLE marts.empresas_evolucion (anio INTEGER, n_empresas BIGINT)")
     con.execute("CREATE TABLE marts.sin_anio (x INTEGER)")  # a mart without years is not compared
-    for table, rows in (("meta.fuentes", fuentes), ("marts.indicadores_clave", indicadores),
-                        ("marts.empresas_evolucion", [(y, 1) for y in evolucion])):
+    for table, rows in (
+        ("meta.fuentes", fuentes),
+        ("marts.indicadores_clave", indicadores),
+        ("marts.empresas_evolucion", [(y, 1) for y in evolucion]),
+    ):
         for row in rows:
             con.execute(f"INSERT INTO {table} VALUES ({', '.join('?' * len(row))})", list(row))
     return con
@@ -57,8 +67,9 @@ def published(tmp_path) -> Path:
     return path
 
 
-def _losses(tmp_path, published, fuentes=PUBLISHED_SOURCES, indicadores=PUBLISHED_INDICATORS,
-            evolucion=PUBLISHED_EVOLUTION) -> list[Loss]:
+def _losses(
+    tmp_path, published, fuentes=PUBLISHED_SOURCES, indicadores=PUBLISHED_INDICATORS, evolucion=PUBLISHED_EVOLUTION
+) -> list[Loss]:
     (tmp_path / "nuevo.duckdb").unlink(missing_ok=True)
     con = _write(tmp_path / "nuevo.duckdb", fuentes, indicadores, evolucion)
     try:
@@ -68,7 +79,7 @@ def _losses(tmp_path, published, fuentes=PUBLISHED_SOURCES, indicadores=PUBLISHE
 
 
 def _replace(rows, key, new):
-    return [new if r[:len(key)] == key else r for r in rows]
+    return [new if r[: len(key)] == key else r for r in rows]
 
 
 def test_unchanged_build_loses_nothing(tmp_path, published):
@@ -86,8 +97,10 @@ def test_rows_below_the_fraction_stop_at_the_fraction_do_not(tmp_path, published
     below = _replace(PUBLISHED_SOURCES, ("padron_ruc",), ("padron_ruc", 2023, "c.csv", 9))
     (loss,) = _losses(tmp_path, published, fuentes=below)
     assert loss == Loss("fuente", "padron_ruc", 2023, 100.0, 9.0)
-    assert str(loss) == ("fuente padron_ruc (raw/sunat/padron/2023/), año 2023: filas aceptadas 100 en el almacén "
-                         "publicado → 9 (9.0 % < 10 %)")
+    assert str(loss) == (
+        "fuente padron_ruc (raw/sunat/padron/2023/), año 2023: filas aceptadas 100 en el almacén "
+        "publicado → 9 (9.0 % < 10 %)"
+    )
 
 
 def test_source_year_to_zero_or_gone(tmp_path, published):
@@ -102,7 +115,8 @@ def test_several_files_of_a_year_are_compared_as_one_source_year(tmp_path, publi
     one = [r for r in PUBLISHED_SOURCES if r[0] != "exportaciones"]
     assert _losses(tmp_path, published, fuentes=one + [("exportaciones", 2023, "entrega.txt", 95)]) == []
     assert _losses(tmp_path, published, fuentes=one + [("exportaciones", 2023, "entrega.txt", 9)]) == [
-        Loss("fuente", "exportaciones", 2023, 100.0, 9.0)]
+        Loss("fuente", "exportaciones", 2023, 100.0, 9.0)
+    ]
 
 
 def test_source_without_year_is_compared_on_its_null_year(tmp_path, published):
@@ -112,8 +126,7 @@ def test_source_without_year_is_compared_on_its_null_year(tmp_path, published):
 
 def test_key_figure_to_zero_or_vanishing(tmp_path, published):
     zero = _replace(PUBLISHED_INDICATORS, (2023, "empleo_informal_pct"), (2023, "empleo_informal_pct", 0.0))
-    assert _losses(tmp_path, published, indicadores=zero) == [
-        Loss("indicador", "empleo_informal_pct", 2023, 75.0, 0.0)]
+    assert _losses(tmp_path, published, indicadores=zero) == [Loss("indicador", "empleo_informal_pct", 2023, 75.0, 0.0)]
     gone = [r for r in PUBLISHED_INDICATORS if r[1] != "empresas_formales"]
     (loss,) = _losses(tmp_path, published, indicadores=gone)
     assert loss == Loss("indicador", "empresas_formales", 2023, 7.0, None)
@@ -138,8 +151,12 @@ def test_an_unreadable_published_file_is_named(tmp_path):
 
 
 def test_the_error_has_one_line_per_loss_and_says_how_to_accept():
-    error = DataLoss([Loss("fuente", "padron_ruc", 2022, 100.0, 0.0, folder_path="sunat/padron/2022/"),
-                            Loss("mart", "marts.x", 2022)])
+    error = DataLoss(
+        [
+            Loss("fuente", "padron_ruc", 2022, 100.0, 0.0, folder_path="sunat/padron/2022/"),
+            Loss("mart", "marts.x", 2022),
+        ]
+    )
     lines = str(error).splitlines()
     assert len(lines) == 3
     assert lines[0].startswith("no se publica: fuente padron_ruc (raw/sunat/padron/2022/), año 2022")
@@ -148,11 +165,21 @@ def test_the_error_has_one_line_per_loss_and_says_how_to_accept():
 
 # --- raw/ scan --------------------------------------------------------------------------------------------------
 
-EXPECTED = ["README.md", "sunat/padron/2023/PadronRUC_202312.csv", "sunat/padron/2024/padronruc_202412.CSV",
-            "sunat/ventas/2024/VENTAS_2024.txt", "enaho/2024/Enaho01A-2024-500.sav",
-            "enaho/2024/extraido/enaho01a-2024-400.dta", "aduanas/2024/x01070124.zip",
-            "aduanas/2024/exportaciones_2024.txt", "sbs/deudores/2024/deudores_202412.txt", "inei/vab/pbi_peru_17.xlsx",
-            "inei/participaciones_territorio.csv", "sunat/README.md", ".DS_Store"]
+EXPECTED = [
+    "README.md",
+    "sunat/padron/2023/PadronRUC_202312.csv",
+    "sunat/padron/2024/padronruc_202412.CSV",
+    "sunat/ventas/2024/VENTAS_2024.txt",
+    "enaho/2024/Enaho01A-2024-500.sav",
+    "enaho/2024/extraido/enaho01a-2024-400.dta",
+    "aduanas/2024/x01070124.zip",
+    "aduanas/2024/exportaciones_2024.txt",
+    "sbs/deudores/2024/deudores_202412.txt",
+    "inei/vab/pbi_peru_17.xlsx",
+    "inei/participaciones_territorio.csv",
+    "sunat/README.md",
+    ".DS_Store",
+]
 UNEXPECTED = {
     "sunat/padron/2023/PadronRUC_2023-12.zip": "en sunat/padron/<año>/ se espera PadronRUC_<año><mes>.zip|csv|txt",
     "sunat/ventas/2024/ventas_2023.txt": "en sunat/ventas/<año>/ se espera ventas_<año>.txt|zip",
@@ -187,14 +214,21 @@ def test_scan_reports_every_file_no_source_recognises(tmp_path):
 
 
 def test_years_without_any_file_are_the_ones_refresh_refuses(tmp_path):
-    raw = _raw(tmp_path, ["sunat/padron/2024/PadronRUC_202412.csv", "sunat/padron/2023/PadronRUC_2023-12.zip",
-                          "enaho/2022/enaho01a-2022-400.dta"])
+    raw = _raw(
+        tmp_path,
+        [
+            "sunat/padron/2024/PadronRUC_202412.csv",
+            "sunat/padron/2023/PadronRUC_2023-12.zip",
+            "enaho/2022/enaho01a-2022-400.dta",
+        ],
+    )
     assert years_without_files(raw, [2021, 2022, 2023, 2024], SOURCES) == [2021, 2023]  # 2023 only has a misnamed cut
 
 
 # --- the issue's scenarios, end to end ---------------------------------------------------------------------------
 # Through `vraem refresh` (in-process) where its output or exit code is the point; through `materialize` (the same
 # job's assets, an ephemeral Dagster instance, ~2× faster) elsewhere.
+
 
 def _refresh(capsys, raw: Path, warehouse: Path, *args: str) -> tuple[int, str, str]:
     code = cli.main(["refresh", "--raw", str(raw), "--warehouse", str(warehouse), *args])
@@ -232,19 +266,26 @@ def test_refreshing_unchanged_files_publishes(damaged):
     result = materialize((2024, 2024))
     assert result.success
     assert warehouse.read_bytes() != before  # published anew
-    (event,) = [e for e in result.get_asset_materialization_events()
-                if e.asset_key == dg.AssetKey(["almacen", "publicado"])]
+    (event,) = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["almacen", "publicado"])
+    ]
     assert event.materialization.metadata["perdidas_aceptadas"].value == []
     params = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'publicacion'")
-    assert dict(zip(params["nombre"], params["valor"])) == {"fraccion_minima_filas": "0.1", "permitir_perdidas": "false"}
+    assert dict(zip(params["nombre"], params["valor"], strict=False)) == {
+        "fraccion_minima_filas": "0.1",
+        "permitir_perdidas": "false",
+    }
 
 
 def _files(warehouse: Path) -> tuple[bytes, bytes, list[str]]:
     """Both databases' bytes and the operator folder's file names (no run copy, WAL or temp file left behind; the
     build of a run that did not publish, kept for diagnosis, aside)."""
     kept = failed_build_path(operator(warehouse)).name
-    return (warehouse.read_bytes(), operator(warehouse).read_bytes(),
-            sorted(p.name for p in warehouse.parent.iterdir() if p.is_file() and p.name != kept))
+    return (
+        warehouse.read_bytes(),
+        operator(warehouse).read_bytes(),
+        sorted(p.name for p in warehouse.parent.iterdir() if p.is_file() and p.name != kept),
+    )
 
 
 def _cli_stopped(capsys, raw, warehouse, years, *expected) -> str:
@@ -286,8 +327,9 @@ def test_header_only_padron_cut(damaged, capsys):
     for flags in ((), ("--permitir-perdidas",)):
         code, out, err = _refresh(capsys, raw, warehouse, "--years", "2023", *flags)
         assert code == 1, err
-        assert (f"ERROR staging/padron_ruc: {cut}, línea 1: el archivo solo trae la cabecera, ninguna fila "
-                "[sin_filas]") in err
+        assert (
+            f"ERROR staging/padron_ruc: {cut}, línea 1: el archivo solo trae la cabecera, ninguna fila [sin_filas]"
+        ) in err
         assert "esta ejecución no modificó el almacén publicado ni la base de operación" in err
         assert _files(warehouse) == before  # byte-identical
 
@@ -300,8 +342,10 @@ def test_misnamed_padron_cut_is_reported_and_stops_the_publish(damaged, capsys):
         zf.write(folder / "PadronRUC_202312.csv", "PadronRUC_202312.csv")
     (folder / "PadronRUC_202312.csv").unlink()
     out = _cli_stopped(capsys, raw, warehouse, "2023", "fuente padron_ruc (raw/sunat/padron/2023/), año 2023")
-    assert ("  ADVERTENCIA archivo no reconocido, no se lee: raw/sunat/padron/2023/PadronRUC_2023-12.zip (en "
-            "sunat/padron/<año>/ se espera PadronRUC_<año><mes>.zip|csv|txt)\n") in out
+    assert (
+        "  ADVERTENCIA archivo no reconocido, no se lee: raw/sunat/padron/2023/PadronRUC_2023-12.zip (en "
+        "sunat/padron/<año>/ se espera PadronRUC_<año><mes>.zip|csv|txt)\n"
+    ) in out
 
 
 @pytest.mark.slow
@@ -311,15 +355,23 @@ def test_sales_rows_with_another_delimiter(damaged):
     sales = raw / "sunat" / "ventas" / "2024" / "ventas_2024.txt"
     header, *rows = sales.read_bytes().splitlines()
     sales.write_bytes(b"\n".join([header, *(r.replace(b"|", b";") for r in rows)]) + b"\n")
-    _run_stopped(warehouse, 2024,
-                 "fuente ventas_declaradas (raw/sunat/ventas/2024/), año 2024: filas aceptadas 14 en el almacén "
-                 "publicado → 0", "año 2024: desaparece de marts.empresas_evolucion")
+    _run_stopped(
+        warehouse,
+        2024,
+        "fuente ventas_declaradas (raw/sunat/ventas/2024/), año 2024: filas aceptadas 14 en el almacén publicado → 0",
+        "año 2024: desaparece de marts.empresas_evolucion",
+    )
     # the operator database still has the year's 14 sales rows (it used to go to 0, all quarantined) ...
-    assert query(operator(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024"
-                 )["n"][0] == staged_before["n"][0] == 14
+    assert (
+        query(operator(warehouse), "SELECT count(*) AS n FROM staging.ventas_declaradas WHERE anio = 2024")["n"][0]
+        == staged_before["n"][0]
+        == 14
+    )
     # ... and the stopped run's build, kept beside it, shows why: every line quarantined
-    kept = query(failed_build_path(operator(warehouse)),
-                 "SELECT regla, count(*) AS n FROM quarantine.ventas_declaradas WHERE anio = 2024 GROUP BY ALL")
+    kept = query(
+        failed_build_path(operator(warehouse)),
+        "SELECT regla, count(*) AS n FROM quarantine.ventas_declaradas WHERE anio = 2024 GROUP BY ALL",
+    )
     assert kept.values.tolist() == [["numero_de_campos", len(rows)]]
 
 
@@ -328,14 +380,22 @@ def test_missing_module_400_makes_informality_absent_not_zero(damaged):
     raw, warehouse = damaged
     for path in (raw / "enaho" / "2024").glob("*Modulo04*"):
         path.unlink()
-    _run_stopped(warehouse, 2024, "fuente enaho_salud (raw/enaho/2024/), año 2024",
-                 "indicador empleo_informal_pct, año 2024", "indicador empleo_formal_pct, año 2024",
-                 "año 2024: desaparece de marts.empleo_por_tipo")
+    _run_stopped(
+        warehouse,
+        2024,
+        "fuente enaho_salud (raw/enaho/2024/), año 2024",
+        "indicador empleo_informal_pct, año 2024",
+        "indicador empleo_formal_pct, año 2024",
+        "año 2024: desaparece de marts.empleo_por_tipo",
+    )
     assert materialize((2024, 2024), tags={ALLOW_LOSSES_TAG: "true"}).success
     assert query(warehouse, "SELECT DISTINCT anio FROM marts.empleo_por_tipo")["anio"].tolist() == [2023]
     codes = set(query(warehouse, "SELECT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"])
-    assert "empleo_pea_ocupada" in codes and not codes & {"empleo_informal_pct", "empleo_formal_pct",
-                                                          "empleo_informal_mype_pct"}
+    assert "empleo_pea_ocupada" in codes and not codes & {
+        "empleo_informal_pct",
+        "empleo_formal_pct",
+        "empleo_informal_mype_pct",
+    }
 
 
 @pytest.mark.slow

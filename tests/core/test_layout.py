@@ -43,8 +43,11 @@ def _resolve(module: str, node: ast.ImportFrom | ast.Import) -> list[str]:
     else:
         base = node.module or ""
         if node.level:
-            package = module.split(".")[: -node.level] if not MODULES[module].name == "__init__.py" else \
-                module.split(".")[: len(module.split(".")) - node.level + 1]
+            package = (
+                module.split(".")[: -node.level]
+                if not MODULES[module].name == "__init__.py"
+                else module.split(".")[: len(module.split(".")) - node.level + 1]
+            )
             base = ".".join([*package, base] if base else package)
         targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
     return sorted({t for t in targets if t.split(".")[0] in PACKAGES and t in MODULES})
@@ -98,7 +101,7 @@ def test_no_import_cycles():
 
     def walk(node: str) -> None:
         if node in stack:
-            cycles.append(stack[stack.index(node):] + [node])
+            cycles.append(stack[stack.index(node) :] + [node])
             return
         if node in seen:
             return
@@ -119,11 +122,21 @@ def test_no_import_inside_a_function_to_dodge_a_cycle():
 
 
 def test_the_machinery_imports_no_topic_and_no_dagster_wiring():
-    forbidden = {*(f"vraem_pipeline.{t}" for t in TOPICS), "vraem_pipeline.defs", "vraem_pipeline.lib",
-                 "vraem_pipeline.informe", "vraem_pipeline.registry", "vraem_pipeline.cli",
-                 "vraem_pipeline.definitions", "vraem_sample"}
-    bad = {m: sorted(t for t in GRAPH[m][0] | GRAPH[m][1] if any(t == f or t.startswith(f + ".") for f in forbidden))
-           for m in MODULES if _area(m) in ("core", "sources")}
+    forbidden = {
+        *(f"vraem_pipeline.{t}" for t in TOPICS),
+        "vraem_pipeline.defs",
+        "vraem_pipeline.lib",
+        "vraem_pipeline.informe",
+        "vraem_pipeline.registry",
+        "vraem_pipeline.cli",
+        "vraem_pipeline.definitions",
+        "vraem_sample",
+    }
+    bad = {
+        m: sorted(t for t in GRAPH[m][0] | GRAPH[m][1] if any(t == f or t.startswith(f + ".") for f in forbidden))
+        for m in MODULES
+        if _area(m) in ("core", "sources")
+    }
     assert {m: t for m, t in bad.items() if t} == {}
 
 
@@ -138,8 +151,7 @@ def test_topics_import_no_dagster_and_no_wiring():
 
 
 def test_defs_modules_do_not_import_each_other():
-    bad = {m: sorted(t for t in GRAPH[m][0] | GRAPH[m][1] if _area(t) == "defs")
-           for m in MODULES if _area(m) == "defs"}
+    bad = {m: sorted(t for t in GRAPH[m][0] | GRAPH[m][1] if _area(t) == "defs") for m in MODULES if _area(m) == "defs"}
     assert {m: t for m, t in bad.items() if t} == {}
 
 
@@ -150,14 +162,22 @@ def test_the_package_root_keeps_at_most_five_modules():
 
 # --- one registry -------------------------------------------------------------------------------------------------
 
+
 def _string_collections(path: Path) -> list[tuple[int, set[str]]]:
     """(line, string constants) of every list, tuple, set or dict literal in a module."""
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        items = node.elts if isinstance(node, (ast.List, ast.Tuple, ast.Set)) else \
-            [*node.keys, *node.values] if isinstance(node, ast.Dict) else None
+        items = (
+            node.elts
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set))
+            else [*node.keys, *node.values]
+            if isinstance(node, ast.Dict)
+            else None
+        )
         if items is not None:
-            out.append((node.lineno, {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)}))
+            out.append(
+                (node.lineno, {i.value for i in items if isinstance(i, ast.Constant) and isinstance(i.value, str)})
+            )
     return out
 
 
@@ -185,8 +205,9 @@ def test_every_consumer_sees_the_registrys_sources_and_topics(tmp_path):
     from vraem_pipeline.registry import SOURCES, TOPICS
 
     # the sensor watches every source's folder, and nothing else
-    watched = {a for assets in (*automation.YEARLY_SOURCES.values(), *automation.EDITION_SOURCES.values())
-               for a in assets}
+    watched = {
+        a for assets in (*automation.YEARLY_SOURCES.values(), *automation.EDITION_SOURCES.values()) for a in assets
+    }
     assert watched == {s.asset for s in SOURCES}
     # the raw/ scan expects exactly the registry's folders
     note = raw_scan.unrecognised_files(_raw_with_stray_file(tmp_path), SOURCES)["nota"].iloc[0]

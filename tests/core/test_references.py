@@ -253,12 +253,15 @@ def test_reference_csv_keeps_codes_as_strings_and_returns_copies():
     assert isinstance(referencia.reference_csv("uit.csv"), pd.DataFrame)
 
 
-@pytest.mark.parametrize(("file", "name"), [
-    ("vraem_distritos.csv", "VRAEM"),                   # an acronym: capitals
-    ("ayacucho_distritos.csv", "Ayacucho"),             # a department: INEI's spelling
-    ("JUNIN.csv", "Junín"),                             # accents restored, case ignored
-    ("corredor_minero_sur.csv", "CORREDOR MINERO SUR"),  # anything else: capitals, `_` as spaces
-])
+@pytest.mark.parametrize(
+    ("file", "name"),
+    [
+        ("vraem_distritos.csv", "VRAEM"),  # an acronym: capitals
+        ("ayacucho_distritos.csv", "Ayacucho"),  # a department: INEI's spelling
+        ("JUNIN.csv", "Junín"),  # accents restored, case ignored
+        ("corredor_minero_sur.csv", "CORREDOR MINERO SUR"),  # anything else: capitals, `_` as spaces
+    ],
+)
 def test_territory_name_from_its_file_name(file, name):
     assert referencia.territory_name(f"/x/{file}") == name
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from vraem_pipeline.core.run_copy import RunCopy, copy_path, failed_build_path, leftover_copies
 from vraem_pipeline.core.databases import ensure_schemas, last_published_run, recover_files
+from vraem_pipeline.core.run_copy import RunCopy, copy_path, failed_build_path, leftover_copies
 
 
 def _operator(path: Path, rows: list[int], runs: list[str]) -> Path:
@@ -19,8 +19,11 @@ def _operator(path: Path, rows: list[int], runs: list[str]) -> Path:
     con.execute("CREATE TABLE staging.t AS SELECT unnest(?) AS x", [rows])
     con.execute("CREATE TABLE marts.m AS SELECT sum(x) AS total FROM staging.t")
     for i, run in enumerate(runs):
-        con.execute("INSERT INTO meta.ejecuciones (run_id, fin, estado) VALUES (?, TIMESTAMP '2026-01-01' + "
-                    "INTERVAL (?) HOUR, 'publicado')", [run, i])
+        con.execute(
+            "INSERT INTO meta.ejecuciones (run_id, fin, estado) VALUES (?, TIMESTAMP '2026-01-01' + "
+            "INTERVAL (?) HOUR, 'publicado')",
+            [run, i],
+        )
     con.close()
     return path
 
@@ -89,6 +92,7 @@ def test_a_wal_left_by_another_tool_is_applied_before_the_copy(tmp_path):
     con.execute("INSERT INTO staging.t VALUES (9)")
     wal = op.with_name(op.name + ".wal")
     import shutil
+
     shutil.copyfile(op, tmp_path / "snapshot.duckdb")
     shutil.copyfile(wal, tmp_path / "snapshot.duckdb.wal")
     con.close()

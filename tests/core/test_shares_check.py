@@ -27,13 +27,16 @@ def run(tmp_path, a, b, evolucion):
     return result.passed, result.metadata["bloques_con_error"].value
 
 
-@pytest.mark.parametrize("a, b, evolucion, passed", [
-    ([(2024, 60, 6), (2024, 40, 4)], [(2024, 100, 10)], [(2024, 10)], True),      # consistent
-    ([(2024, 60, 6), (2024, 30, 4)], [(2024, 100, 10)], [(2024, 10)], False),     # block a sums 90 %
-    ([(2024, 60, 6), (2024, 40, 4)], [(2024, 100, 9)], [(2024, 10)], False),      # block b's total ≠ evolution
-    ([(2024, 60, 6), (2024, 40, 4)], [(2024, 100, 10)], [], False),               # evolution lacks the year
-    ([], [], [(2024, 10)], False),                                                # blocks lack a year with a total
-    ([(2024, 0, 0)], [(2024, 0, 0)], [(2024, 0)], True),                          # a year with nothing: no shares
-])
+@pytest.mark.parametrize(
+    "a, b, evolucion, passed",
+    [
+        ([(2024, 60, 6), (2024, 40, 4)], [(2024, 100, 10)], [(2024, 10)], True),  # consistent
+        ([(2024, 60, 6), (2024, 30, 4)], [(2024, 100, 10)], [(2024, 10)], False),  # block a sums 90 %
+        ([(2024, 60, 6), (2024, 40, 4)], [(2024, 100, 9)], [(2024, 10)], False),  # block b's total ≠ evolution
+        ([(2024, 60, 6), (2024, 40, 4)], [(2024, 100, 10)], [], False),  # evolution lacks the year
+        ([], [], [(2024, 10)], False),  # blocks lack a year with a total
+        ([(2024, 0, 0)], [(2024, 0, 0)], [(2024, 0)], True),  # a year with nothing: no shares
+    ],
+)
 def test_shares_check_one_case_per_branch(tmp_path, a, b, evolucion, passed):
     assert run(tmp_path, a, b, evolucion)[0] is passed

@@ -10,36 +10,58 @@ import pandera.pandas as pa
 import pytest
 
 from tests.support.builders import bad_ruc, ruc, write_ventas
+from vraem_pipeline.core.databases import ensure_schemas
+from vraem_pipeline.core.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
 from vraem_pipeline.empresas.schema import PADRON, VENTAS
 from vraem_pipeline.sources import ventas
-from vraem_pipeline.core.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
-from vraem_pipeline.core.databases import ensure_schemas
 
 #: One column per kind of check the translator knows, plus a custom check and a table-level one with their SQL.
 SCHEMA = pa.DataFrameSchema(
     {
-        "texto": pa.Column(str, [pa.Check.str_matches(r"\d{2}[A-Z]", error="patron"),
-                                 pa.Check.str_length(2, 4, error="largo")], nullable=True),
-        "entero": pa.Column("int64", [pa.Check.in_range(1, 10, error="rango"), pa.Check.ne(5, error="no_cinco")],
-                            coerce=True),
-        "decimal": pa.Column("float64", [pa.Check.ge(0, error="no_negativo"), pa.Check.lt(100, error="menor_100"),
-                                         pa.Check(lambda s: np.isfinite(s), name="finito", error="finito",
-                                                  statistics={"sql": "isfinite({col})"})],
-                             coerce=True, nullable=True),
+        "texto": pa.Column(
+            str,
+            [pa.Check.str_matches(r"\d{2}[A-Z]", error="patron"), pa.Check.str_length(2, 4, error="largo")],
+            nullable=True,
+        ),
+        "entero": pa.Column(
+            "int64", [pa.Check.in_range(1, 10, error="rango"), pa.Check.ne(5, error="no_cinco")], coerce=True
+        ),
+        "decimal": pa.Column(
+            "float64",
+            [
+                pa.Check.ge(0, error="no_negativo"),
+                pa.Check.lt(100, error="menor_100"),
+                pa.Check(
+                    lambda s: np.isfinite(s), name="finito", error="finito", statistics={"sql": "isfinite({col})"}
+                ),
+            ],
+            coerce=True,
+            nullable=True,
+        ),
         "cat": pa.Column(str, [pa.Check.isin(["a", "b"], error="cat_valida"), pa.Check.notin(["b"], error="no_b")]),
-        "otro": pa.Column("Int64", [pa.Check.gt(0, error="positivo"), pa.Check.le(3, error="max_3"),
-                                    pa.Check.eq(2, error="igual_2")], coerce=True, nullable=True),
+        "otro": pa.Column(
+            "Int64",
+            [pa.Check.gt(0, error="positivo"), pa.Check.le(3, error="max_3"), pa.Check.eq(2, error="igual_2")],
+            coerce=True,
+            nullable=True,
+        ),
     },
-    checks=[pa.Check(lambda df: df["entero"] >= df["otro"].fillna(0), name="entero_ge_otro", error="entero_ge_otro",
-                     statistics={"sql": "{entero} >= coalesce({otro}, 0)", "columnas": ["entero", "otro"]})],
+    checks=[
+        pa.Check(
+            lambda df: df["entero"] >= df["otro"].fillna(0),
+            name="entero_ge_otro",
+            error="entero_ge_otro",
+            statistics={"sql": "{entero} >= coalesce({otro}, 0)", "columnas": ["entero", "otro"]},
+        )
+    ],
 )
 
 # One row per branch: (texto, entero, decimal, cat, otro) → the rules it breaks (worked out by hand).
 ROWS = [
     (("12A", "3", "1.5", "a", "2"), set()),
-    ((None, "3", None, "a", None), set()),                        # missing values are not checked
-    (("1A", "3", "1", "a", "2"), {"patron"}),                      # pattern anchored at the start
-    (("12AB5", "3", "1", "a", "2"), {"largo"}),                    # matches at the start, but 5 characters long
+    ((None, "3", None, "a", None), set()),  # missing values are not checked
+    (("1A", "3", "1", "a", "2"), {"patron"}),  # pattern anchored at the start
+    (("12AB5", "3", "1", "a", "2"), {"largo"}),  # matches at the start, but 5 characters long
     (("12A", "11", "1", "a", "2"), {"rango"}),
     (("12A", "5", "1", "a", "2"), {"no_cinco"}),
     (("12A", "x", "1", "a", "2"), {"tipo_de_dato", "entero_ge_otro"}),  # no value check on it; the table check fails
@@ -62,7 +84,7 @@ def _sql_verdicts() -> list[set[str]]:
     typing, values = rules(SCHEMA, from_text=True)
     out = []
     for row in con.execute("SELECT " + ", ".join(f"NOT {r.ok}" for r in typing + values) + " FROM filas").fetchall():
-        out.append({r.regla for r, failed in zip(typing + values, row) if failed})
+        out.append({r.regla for r, failed in zip(typing + values, row, strict=False) if failed})
     return out
 
 
@@ -113,21 +135,22 @@ def _stage_ventas(tmp_path, rows, extra_lines=()):
     ensure_schemas(con)
     register_macros(con)
     load = ventas.load_file(con, path, table="trabajo.ventas", derived=row_verdict(VENTAS, 2024))
-    staged = stage_text_load(con, load, fuente="ventas_declaradas", schema=VENTAS, table="staging.ventas_declaradas",
-                             anio=2024)
+    staged = stage_text_load(
+        con, load, fuente="ventas_declaradas", schema=VENTAS, table="staging.ventas_declaradas", anio=2024
+    )
     return con, load, staged
 
 
 def test_staging_and_quarantine_of_a_file_one_row_per_rule(tmp_path):
     a, b, c, d = ruc("20", 1), ruc("20", 2), ruc("20", 3), ruc("20", 4)
     rows = [
-        (a, 2024, "10.5"),             # line 2: accepted
+        (a, 2024, "10.5"),  # line 2: accepted
         (bad_ruc("20", 9), 2024, "-3"),  # line 3: check digit and negative
-        (a, 2024, "1"),                # line 4: duplicate of line 2
-        (b, 2024, "1,5"),              # line 5: not a number
-        (c, 2023, "7"),                # line 6: another fiscal year
-        (d, 2024, "1e400"),            # line 7: infinite
-        (b, 2024, None),               # line 8: accepted (not declared); line 5 was not well typed, so not "first"
+        (a, 2024, "1"),  # line 4: duplicate of line 2
+        (b, 2024, "1,5"),  # line 5: not a number
+        (c, 2023, "7"),  # line 6: another fiscal year
+        (d, 2024, "1e400"),  # line 7: infinite
+        (b, 2024, None),  # line 8: accepted (not declared); line 5 was not well typed, so not "first"
     ]
     con, load, staged = _stage_ventas(tmp_path, rows, extra_lines=["20100000017|2024"])
     assert (load.rows_read, staged.accepted_rows, staged.rejected_rows) == (8, 2, 6)
@@ -140,9 +163,13 @@ def test_staging_and_quarantine_of_a_file_one_row_per_rule(tmp_path):
         (7, "valor_finito", "ventas_netas", "1e400"),
         (9, "numero_de_campos", "", "2 campos, se esperaban 3"),
     ]
-    raw = json.loads(con.execute("SELECT registro_crudo FROM quarantine.ventas_declaradas WHERE linea = 5").fetchone()[0])
+    raw = json.loads(
+        con.execute("SELECT registro_crudo FROM quarantine.ventas_declaradas WHERE linea = 5").fetchone()[0]
+    )
     assert raw == {"ruc": b, "ejercicio": "2024", "ventas_netas": "1,5"}  # the text as read, not converted
-    staged_rows = con.execute("SELECT linea, ruc, ventas_netas FROM staging.ventas_declaradas ORDER BY linea").fetchall()
+    staged_rows = con.execute(
+        "SELECT linea, ruc, ventas_netas FROM staging.ventas_declaradas ORDER BY linea"
+    ).fetchall()
     assert staged_rows == [(2, a, 10.5), (8, b, None)]
     assert table_failures(con, "staging.ventas_declaradas", VENTAS, [2024]).empty
 
@@ -153,8 +180,9 @@ def test_restaging_a_year_replaces_it_and_leaves_other_years(tmp_path):
     con.close()
     con, _, staged = _stage_ventas(tmp_path, [(ruc("20", 2), 2024, "1"), (ruc("20", 3), 2024, "2")])
     assert staged.accepted_rows == 2
-    assert con.execute("SELECT anio, count(*) FROM staging.ventas_declaradas GROUP BY anio ORDER BY anio").fetchall() == [
-        (2023, 1), (2024, 2)]
+    assert con.execute(
+        "SELECT anio, count(*) FROM staging.ventas_declaradas GROUP BY anio ORDER BY anio"
+    ).fetchall() == [(2023, 1), (2024, 2)]
 
 
 def test_blocking_check_finds_rows_that_break_the_schema_in_the_staged_table(tmp_path):
@@ -178,47 +206,77 @@ def test_blocking_check_reports_a_column_of_the_wrong_type(tmp_path):
 
 #: A key with a nullable part (the customs lines of a delivery without the line key).
 NULLABLE_KEY = pa.DataFrameSchema(
-    {"a": pa.Column(str), "b": pa.Column(str, nullable=True), "v": pa.Column(str, nullable=True),
-     "anio": pa.Column("int64"), "archivo": pa.Column(str), "linea": pa.Column("int64")},
-    unique=["anio", "a", "b"], report_duplicates="exclude_first", coerce=True, name="prueba")
+    {
+        "a": pa.Column(str),
+        "b": pa.Column(str, nullable=True),
+        "v": pa.Column(str, nullable=True),
+        "anio": pa.Column("int64"),
+        "archivo": pa.Column(str),
+        "linea": pa.Column("int64"),
+    },
+    unique=["anio", "a", "b"],
+    report_duplicates="exclude_first",
+    coerce=True,
+    name="prueba",
+)
 
 
 def test_uniqueness_has_sql_unique_semantics_a_null_key_part_is_never_a_duplicate(tmp_path):
     from types import SimpleNamespace
 
     rows = [  # (line, a, b) → hand-worked verdict
-        (2, "x", "1"),   # accepted: first of key (x, 1)
-        (3, "x", "1"),   # clave_duplicada of line 2
+        (2, "x", "1"),  # accepted: first of key (x, 1)
+        (3, "x", "1"),  # clave_duplicada of line 2
         (4, "x", None),  # accepted: b missing, no key to repeat
         (5, "x", None),  # accepted too (pandas' backend would call it a duplicate of line 4)
         (6, None, None),  # a is required: valor_obligatorio, never a duplicate
-        (7, "y", "2"),   # accepted
+        (7, "y", "2"),  # accepted
     ]
     con = duckdb.connect()
     ensure_schemas(con)
     con.execute("CREATE TABLE trabajo.prueba_v (a VARCHAR, b VARCHAR, v VARCHAR, linea BIGINT, _fila BIGINT)")
     con.executemany("INSERT INTO trabajo.prueba_v VALUES (?, ?, 'z', ?, ?)", [(a, b, n, n) for n, a, b in rows])
-    con.execute("CREATE TABLE trabajo.prueba_malas (linea BIGINT, campos BIGINT, error VARCHAR, mensaje VARCHAR, "
-                "texto VARCHAR)")
-    load = SimpleNamespace(view="trabajo.prueba_v", bad="trabajo.prueba_malas", label="f.txt", header=["a", "b", "v"],
-                           rows=len(rows), rows_read=len(rows))
+    con.execute(
+        "CREATE TABLE trabajo.prueba_malas (linea BIGINT, campos BIGINT, error VARCHAR, mensaje VARCHAR, texto VARCHAR)"
+    )
+    load = SimpleNamespace(
+        view="trabajo.prueba_v",
+        bad="trabajo.prueba_malas",
+        label="f.txt",
+        header=["a", "b", "v"],
+        rows=len(rows),
+        rows_read=len(rows),
+    )
     staged = stage_text_load(con, load, fuente="prueba", schema=NULLABLE_KEY, table="staging.prueba", anio=2024)
     assert (staged.accepted_rows, staged.rejected_rows) == (4, 2)
     assert con.execute("SELECT linea, regla FROM quarantine.prueba ORDER BY linea").fetchall() == [
-        (3, "clave_duplicada"), (6, "valor_obligatorio")]
+        (3, "clave_duplicada"),
+        (6, "valor_obligatorio"),
+    ]
     assert con.execute("SELECT linea FROM staging.prueba ORDER BY linea").fetchall() == [(2,), (4,), (5,), (7,)]
     assert table_failures(con, "staging.prueba", NULLABLE_KEY, [2024]).empty  # (x, NULL) twice is no duplicate
-    con.execute("INSERT INTO staging.prueba VALUES ('x', NULL, 'z', 2024, 'a mano', 8), ('y', '2', 'z', 2024, 'a mano', 9)")
+    con.execute(
+        "INSERT INTO staging.prueba VALUES ('x', NULL, 'z', 2024, 'a mano', 8), ('y', '2', 'z', 2024, 'a mano', 9)"
+    )
     failed = table_failures(con, "staging.prueba", NULLABLE_KEY, [2024])
     assert failed[["regla", "filas", "ejemplo"]].values.tolist() == [["clave_duplicada", 1, "2024, y, 2"]]
     # the pandas backend differs on purpose (sqlrules' docstring): there NaN equals NaN, lines 4 and 5 collide
-    frame = pd.DataFrame({"a": ["x", "x"], "b": [None, None], "v": ["z", "z"], "anio": [2024, 2024],
-                          "archivo": ["f", "f"], "linea": [4, 5]})
+    frame = pd.DataFrame(
+        {
+            "a": ["x", "x"],
+            "b": [None, None],
+            "v": ["z", "z"],
+            "anio": [2024, 2024],
+            "archivo": ["f", "f"],
+            "linea": [4, 5],
+        }
+    )
     with pytest.raises(pa.errors.SchemaError, match=r"not unique:\n +anio +a +b\n1 +2024 +x +NaN"):
         NULLABLE_KEY.validate(frame)
 
 
 # --- rows written once into staging (row_verdict's destination) ------------------------------------------------
+
 
 def _stage_both_ways(tmp_path, path, load, schema, fuente, anio=2024):
     """Stage `path` twice: through the destination (rows written once, `row_verdict`) and through a scratch table
@@ -232,9 +290,15 @@ def _stage_both_ways(tmp_path, path, load, schema, fuente, anio=2024):
         assert (loaded.destination is not None) == (how == "destino")
         staged = stage_text_load(con, loaded, fuente=fuente, schema=schema, table=f"staging.{fuente}", anio=anio)
         loaded.drop(con)
-        out.append((staged.accepted_rows, staged.rejected_rows, loaded.rows_read,
-                    con.execute(f"SELECT * FROM staging.{fuente} ORDER BY anio, linea").fetchall(),
-                    con.execute(f"SELECT * FROM quarantine.{fuente} ORDER BY anio, linea, regla").fetchall()))
+        out.append(
+            (
+                staged.accepted_rows,
+                staged.rejected_rows,
+                loaded.rows_read,
+                con.execute(f"SELECT * FROM staging.{fuente} ORDER BY anio, linea").fetchall(),
+                con.execute(f"SELECT * FROM quarantine.{fuente} ORDER BY anio, linea, regla").fetchall(),
+            )
+        )
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'trabajo'").fetchone()[0] == 0
     return out
 
@@ -243,11 +307,21 @@ def test_rows_written_once_stage_exactly_as_through_a_scratch_table_ventas(tmp_p
     """Typed columns: a failing row's text, and the text of a value its type would not give back ("1500.00",
     "02024", "1e3"), reach the quarantine as read; duplicates of such rows too; the file is put back."""
     a, b, c, d = ruc("20", 1), ruc("20", 2), ruc("20", 3), ruc("20", 4)
-    rows = [(a, "2024", "1500.00"), (b, "02024", "1e3"), (a, "2024", "7.50"), (b, "2024", "7"), (c, "2024", "x"),
-            (d, "2023", "5"), (bad_ruc("20", 5), "2024", "-0.0"), (c, "2024", "3.25"), (d, "2024", None)]
+    rows = [
+        (a, "2024", "1500.00"),
+        (b, "02024", "1e3"),
+        (a, "2024", "7.50"),
+        (b, "2024", "7"),
+        (c, "2024", "x"),
+        (d, "2023", "5"),
+        (bad_ruc("20", 5), "2024", "-0.0"),
+        (c, "2024", "3.25"),
+        (d, "2024", None),
+    ]
     path = write_ventas(tmp_path / "raw", 2024, rows, extra_lines=["", "solo|dos"])
-    once, twice = _stage_both_ways(tmp_path, path, lambda con, p, **kw: ventas.load_file(con, p, **kw), VENTAS,
-                                   "ventas_declaradas")
+    once, twice = _stage_both_ways(
+        tmp_path, path, lambda con, p, **kw: ventas.load_file(con, p, **kw), VENTAS, "ventas_declaradas"
+    )
     assert once == twice
     accepted, rejected, read, staged, quarantined = once
     # line 7 (another fiscal year, but well typed) is d's first line, so line 10 is its duplicate
@@ -279,14 +353,20 @@ def test_rows_written_once_stage_exactly_as_through_a_scratch_table_padron(tmp_p
     path = folder / "PadronRUC_202412.txt"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
     cut = padron.Cut(path, "202412")
-    once, twice = _stage_both_ways(tmp_path, path, lambda con, p, **kw: padron.load_cut(con, cut, **kw), PADRON,
-                                   "padron_ruc")
+    once, twice = _stage_both_ways(
+        tmp_path, path, lambda con, p, **kw: padron.load_cut(con, cut, **kw), PADRON, "padron_ruc"
+    )
     assert once == twice
     assert once[:3] == (3, 6, 9)
     assert [(r[-3], r[-1]) for r in once[3]] == [(2024, 2), (2024, 3), (2024, 10)]
-    assert [(r[2], r[3]) for r in once[4]] == [(4, "numero_de_campos"), (5, "ruc_digito_verificador"),
-                                               (6, "numero_de_campos"), (7, "clave_duplicada"),
-                                               (8, "numero_de_campos"), (9, "ubigeo_6_digitos")]
+    assert [(r[2], r[3]) for r in once[4]] == [
+        (4, "numero_de_campos"),
+        (5, "ruc_digito_verificador"),
+        (6, "numero_de_campos"),
+        (7, "clave_duplicada"),
+        (8, "numero_de_campos"),
+        (9, "ubigeo_6_digitos"),
+    ]
 
 
 def test_a_file_refused_after_its_rows_were_written_leaves_staging_as_it_was(tmp_path):
@@ -300,7 +380,9 @@ def test_a_file_refused_after_its_rows_were_written_leaves_staging_as_it_was(tmp
     ensure_schemas(con)
     register_macros(con)
     good = write_padron(tmp_path / "a", 2024, 12, [padron_row(ruc("20", 1)), padron_row(ruc("20", 2))])
-    load = padron.load_cut(con, padron.Cut(good, "202412"), table="trabajo.padron_ruc", derived=row_verdict(PADRON, 2024))
+    load = padron.load_cut(
+        con, padron.Cut(good, "202412"), table="trabajo.padron_ruc", derived=row_verdict(PADRON, 2024)
+    )
     stage_text_load(con, load, fuente="padron_ruc", schema=PADRON, table="staging.padron_ruc", anio=2024)
     load.drop(con)
     before = con.execute("SELECT * FROM staging.padron_ruc ORDER BY linea").fetchall()
@@ -324,22 +406,38 @@ def test_blocking_check_catches_a_loader_that_corrupts_a_value_after_the_verdict
     path = write_padron(tmp_path, 2024, 12, [padron_row(ruc("20", 1)), padron_row(ruc("20", 2))])
     verdict = row_verdict(PADRON, 2024)
     dest = verdict.destination
-    broken = type(dest)(**{**dest.__dict__, "columns": dest.columns.replace('"ubigeo" AS "ubigeo"',
-                                                                             'left("ubigeo", 5) AS "ubigeo"')})
+    broken = type(dest)(
+        **{**dest.__dict__, "columns": dest.columns.replace('"ubigeo" AS "ubigeo"', 'left("ubigeo", 5) AS "ubigeo"')}
+    )
     assert broken.columns != dest.columns
     verdict.destination = broken
     load = padron.load_cut(con, padron.Cut(path, "202412"), table="trabajo.padron_ruc", derived=verdict)
     staged = stage_text_load(con, load, fuente="padron_ruc", schema=PADRON, table="staging.padron_ruc", anio=2024)
     assert staged.accepted_rows == 2  # the loader believed its verdict
     failed = table_failures(con, "staging.padron_ruc", PADRON, [2024]).set_index("regla")
-    assert failed.loc["ubigeo_6_digitos", "filas"] == 2 and json.loads(failed.loc["ubigeo_6_digitos", "ejemplo"]) == [2, 3]
+    assert failed.loc["ubigeo_6_digitos", "filas"] == 2 and json.loads(failed.loc["ubigeo_6_digitos", "ejemplo"]) == [
+        2,
+        3,
+    ]
     con.execute("UPDATE staging.padron_ruc SET anio = -2024 WHERE linea = 3")  # a row left hidden
     assert "anio_valido" in set(table_failures(con, "staging.padron_ruc", PADRON, None)["regla"])
 
 
-@pytest.mark.parametrize("pattern", [r"^\d{6}$", r"^\d+$", r"^\d{1,2}$", r"^\d{6,}$", r"^[0-9A-Za-z]{1,20}$",
-                                     r"^(10|15|17|20)\d{9}$", r"^\d{3}$", r"^[A-Z]\d{2}$", r"^[0-9]{6}$",
-                                     r"^\d{2}(10|15|17|20)\d$"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^\d{6}$",
+        r"^\d+$",
+        r"^\d{1,2}$",
+        r"^\d{6,}$",
+        r"^[0-9A-Za-z]{1,20}$",
+        r"^(10|15|17|20)\d{9}$",
+        r"^\d{3}$",
+        r"^[A-Z]\d{2}$",
+        r"^[0-9]{6}$",
+        r"^\d{2}(10|15|17|20)\d$",
+    ],
+)
 def test_patterns_translated_to_glob_accept_exactly_what_re2_accepts(pattern):
     """`str_matches` patterns of the simple shapes become length and GLOB tests; on hand-picked strings (Unicode
     digits, a trailing newline, GLOB's own metacharacters, 11 and 12 digits) and 30,000 random ones they agree
@@ -349,13 +447,45 @@ def test_patterns_translated_to_glob_accept_exactly_what_re2_accepts(pattern):
     from vraem_pipeline.core.sqlrules import glob_sql
 
     rng = random.Random(1)
-    values = ["", "1", "12", "123456", "1234567", "12345", "123456\n", "\n123456", " 123456", "12345 ", "١٢٣٤٥٦",
-              "12a456", "20512333797", "10512333797", "19512333797", "2051233379", "205123337971", "aB3", "A12",
-              "a12", "x" * 20, "x" * 21, "*", "?", "[0-9]", "12*456", "12?456", "éé", "12345é", "000000é"]
-    values += ["".join(rng.choice("0123456789aZ -\n\t.é١३|*?[]!") for _ in range(rng.randint(0, 14)))
-               for _ in range(15000)]
+    values = [
+        "",
+        "1",
+        "12",
+        "123456",
+        "1234567",
+        "12345",
+        "123456\n",
+        "\n123456",
+        " 123456",
+        "12345 ",
+        "١٢٣٤٥٦",
+        "12a456",
+        "20512333797",
+        "10512333797",
+        "19512333797",
+        "2051233379",
+        "205123337971",
+        "aB3",
+        "A12",
+        "a12",
+        "x" * 20,
+        "x" * 21,
+        "*",
+        "?",
+        "[0-9]",
+        "12*456",
+        "12?456",
+        "éé",
+        "12345é",
+        "000000é",
+    ]
+    values += [
+        "".join(rng.choice("0123456789aZ -\n\t.é١३|*?[]!") for _ in range(rng.randint(0, 14))) for _ in range(15000)
+    ]
     values += ["".join(rng.choice("0123456789") for _ in range(rng.randint(0, 12))) for _ in range(10000)]
-    values += [rng.choice(["10", "15", "17", "20", "11", "25"]) + str(rng.randint(10**8, 10**9 - 1)) for _ in range(5000)]
+    values += [
+        rng.choice(["10", "15", "17", "20", "11", "25"]) + str(rng.randint(10**8, 10**9 - 1)) for _ in range(5000)
+    ]
     glob = glob_sql(pattern, "c")
     assert glob is not None and "regexp" not in glob
     con = duckdb.connect()
@@ -368,8 +498,8 @@ def test_patterns_translated_to_glob_accept_exactly_what_re2_accepts(pattern):
 def test_blocking_check_catches_a_loader_that_loses_a_row_after_counting_it(tmp_path, monkeypatch):
     """A row deleted inside the staging transaction, after the rows were counted (a loader bug planted at the
     test hook), passes every rule but not the count: staged + quarantined ≠ what meta.fuentes recorded."""
-    from tests.support.builders import padron_row, write_padron
     import vraem_pipeline.core.sqlrules as sqlrules
+    from tests.support.builders import padron_row, write_padron
     from vraem_pipeline.core.ingest import stage_text_year
     from vraem_pipeline.empresas.inputs import find_padron_year
 
@@ -378,13 +508,30 @@ def test_blocking_check_catches_a_loader_that_loses_a_row_after_counting_it(tmp_
     con = duckdb.connect(str(tmp_path / "op.duckdb"))
     ensure_schemas(con)
     register_macros(con)
-    stage_text_year(con, fuente="padron_ruc", schema=PADRON, anio=2024, find_year=find_padron_year, raw_dir=raw,
-                    workdir=tmp_path / "tmp")
+    stage_text_year(
+        con,
+        fuente="padron_ruc",
+        schema=PADRON,
+        anio=2024,
+        find_year=find_padron_year,
+        raw_dir=raw,
+        workdir=tmp_path / "tmp",
+    )
     assert table_failures(con, "staging.padron_ruc", PADRON, [2024]).empty
-    monkeypatch.setattr(sqlrules, "pause_for_test",
-                        lambda point: con.execute("DELETE FROM staging.padron_ruc WHERE anio = 2024 AND linea = 3"))
-    stage_text_year(con, fuente="padron_ruc", schema=PADRON, anio=2024, find_year=find_padron_year, raw_dir=raw,
-                    workdir=tmp_path / "tmp")
+    monkeypatch.setattr(
+        sqlrules,
+        "pause_for_test",
+        lambda point: con.execute("DELETE FROM staging.padron_ruc WHERE anio = 2024 AND linea = 3"),
+    )
+    stage_text_year(
+        con,
+        fuente="padron_ruc",
+        schema=PADRON,
+        anio=2024,
+        find_year=find_padron_year,
+        raw_dir=raw,
+        workdir=tmp_path / "tmp",
+    )
     failed = table_failures(con, "staging.padron_ruc", PADRON, [2024])
     assert failed[["regla", "filas"]].values.tolist() == [["filas_contadas", 1]]
     assert "3 filas" in failed["ejemplo"][0] and "4 aceptadas y 1 rechazadas" in failed["ejemplo"][0]

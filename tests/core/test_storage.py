@@ -29,8 +29,9 @@ TIMEOUT_S = 600
 def _unshare_works() -> bool:
     if shutil.which("unshare") is None:
         return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
-                           capture_output=True, timeout=30)
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"], capture_output=True, timeout=30
+    )
     return probe.returncode == 0
 
 
@@ -54,8 +55,18 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _refresh_cmd(raw: Path, warehouse: Path) -> list[str]:
-    return [sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--years", "2024", "--raw", str(raw),
-            "--warehouse", str(warehouse)]
+    return [
+        sys.executable,
+        "-m",
+        "vraem_pipeline.cli",
+        "refresh",
+        "--years",
+        "2024",
+        "--raw",
+        str(raw),
+        "--warehouse",
+        str(warehouse),
+    ]
 
 
 def _last_line(stderr: str) -> str:
@@ -63,6 +74,7 @@ def _last_line(stderr: str) -> str:
 
 
 # --------------------------------------------------------------------------------------- a file-size limit
+
 
 def _limited(limit: int):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -78,8 +90,14 @@ def test_file_size_limit_names_the_cause_and_leaves_nothing(published, tmp_path,
     op = operator(warehouse)
     before = {p.name: _sha(p) for p in warehouse.parent.iterdir() if p.is_file()}
     limit = op.stat().st_size // 2 if margin == 0 else op.stat().st_size + (256 << 10)
-    run = subprocess.run(_refresh_cmd(raw, warehouse), capture_output=True, text=True, timeout=TIMEOUT_S,
-                         preexec_fn=_limited(limit), env=_env(DAGSTER_HOME=str(tmp_path / "dagster")))
+    run = subprocess.run(
+        _refresh_cmd(raw, warehouse),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        preexec_fn=_limited(limit),
+        env=_env(DAGSTER_HOME=str(tmp_path / "dagster")),
+    )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "el archivo supera el tamaño máximo permitido (límite del sistema, ulimit -f)" in run.stderr, run.stderr
     if margin == 0:
@@ -108,10 +126,12 @@ def _in_full_disk(tmp_path: Path, size: str, prepare: str, command: list[str]) -
     mnt, out = tmp_path / "mnt", tmp_path / "out"
     mnt.mkdir()
     out.mkdir()
-    script = _SCRIPT.format(size=size, mnt=shlex.quote(str(mnt)), out=shlex.quote(str(out)), prepare=prepare,
-                            command=shlex.join(command))
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True,
-                          timeout=TIMEOUT_S, env=os.environ.copy())
+    script = _SCRIPT.format(
+        size=size, mnt=shlex.quote(str(mnt)), out=shlex.quote(str(out)), prepare=prepare, command=shlex.join(command)
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, timeout=TIMEOUT_S, env=os.environ.copy()
+    )
     assert done.returncode == 0, done.stderr
     return {name: (out / f"{name}.txt").read_text() for name in ("rc", "stdout", "stderr", "antes", "despues")}
 
@@ -143,8 +163,12 @@ def test_full_disk_in_the_temp_folder_blames_the_copy_not_the_zip(published, tmp
     shutil.copytree(published, src)
     temp = tmp_path / "mnt"
     prepare = f"dd if=/dev/zero of={shlex.quote(str(temp / 'relleno'))} bs=64k count=100000 2>/dev/null || true"
-    cmd = ["env", f"DAGSTER_HOME={tmp_path / 'dagster'}", f"VRAEM_TEMP_DIR={temp}",
-           *_refresh_cmd(src / "raw", src / "wh" / "vraem.duckdb")]
+    cmd = [
+        "env",
+        f"DAGSTER_HOME={tmp_path / 'dagster'}",
+        f"VRAEM_TEMP_DIR={temp}",
+        *_refresh_cmd(src / "raw", src / "wh" / "vraem.duckdb"),
+    ]
     before = {p.name: _sha(p) for p in (src / "wh").iterdir() if p.is_file()}
     got = _in_full_disk(tmp_path, "2m", prepare, cmd)
     assert got["rc"].strip() == "1", got
@@ -164,9 +188,11 @@ def test_full_disk_under_dagster_home_ends_with_one_line(published, tmp_path):
     src = tmp_path / "src"
     shutil.copytree(published, src)
     home = tmp_path / "mnt" / "dagster"
-    prepare = (f"mkdir -p {shlex.quote(str(home))} && "
-               f"dd if=/dev/zero of={shlex.quote(str(tmp_path / 'mnt' / 'relleno'))} bs=64k count=100000 "
-               "2>/dev/null || true")
+    prepare = (
+        f"mkdir -p {shlex.quote(str(home))} && "
+        f"dd if=/dev/zero of={shlex.quote(str(tmp_path / 'mnt' / 'relleno'))} bs=64k count=100000 "
+        "2>/dev/null || true"
+    )
     cmd = ["env", f"DAGSTER_HOME={home}", *_refresh_cmd(src / "raw", src / "wh" / "vraem.duckdb")]
     before = {p.name: _sha(p) for p in (src / "wh").iterdir() if p.is_file()}
     got = _in_full_disk(tmp_path, "2m", prepare, cmd)
@@ -204,10 +230,17 @@ def test_a_publish_that_meets_a_file_size_limit_leaves_no_half_written_file(tmp_
     target = tmp_path / "publicado" / "vraem.duckdb"
     target.parent.mkdir()
     target.write_bytes(b"el archivo publicado")
-    run = subprocess.run([sys.executable, "-c", _PUBLISH_UNDER_LIMIT, str(target), str(2 << 20)],
-                         capture_output=True, text=True, timeout=TIMEOUT_S)
+    run = subprocess.run(
+        [sys.executable, "-c", _PUBLISH_UNDER_LIMIT, str(target), str(2 << 20)],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     assert run.returncode == 7, run.stdout + run.stderr
-    assert run.stdout.startswith(f"{target.parent}/.vraem.duckdb.") and ".tmp: el archivo supera el tamaño máximo" \
-        in run.stdout and "al escribir el almacén nuevo de los analistas" in run.stdout, run.stdout
+    assert (
+        run.stdout.startswith(f"{target.parent}/.vraem.duckdb.")
+        and ".tmp: el archivo supera el tamaño máximo" in run.stdout
+        and "al escribir el almacén nuevo de los analistas" in run.stdout
+    ), run.stdout
     assert sorted(p.name for p in target.parent.iterdir()) == ["vraem.duckdb"]
     assert target.read_bytes() == b"el archivo publicado"

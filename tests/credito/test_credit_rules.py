@@ -11,13 +11,13 @@ import pytest
 
 from tests.support.builders import bad_ruc, ruc
 from tests.support.scenario_credit import DEUDORES_2024, EXPECTED_QUARANTINE_2024, write_deudores
-from vraem_pipeline.credito.rules import CreditRule, build_business_credit, credit_types, unlocated_by_reason
+from vraem_pipeline.core.databases import ensure_schemas
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.marts import build_mart, growth_rows
+from vraem_pipeline.core.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
+from vraem_pipeline.credito.rules import CreditRule, build_business_credit, credit_types, unlocated_by_reason
 from vraem_pipeline.credito.schema import DEUDORES
 from vraem_pipeline.sources import sbs
-from vraem_pipeline.core.sqlrules import register_macros, row_verdict, rules, stage_text_load, table_failures
-from vraem_pipeline.core.databases import ensure_schemas
 
 A = ruc("20", 30_000_001)
 COLUMNS = ["periodo", "tipo_documento", "numero_documento", "codigo_entidad", "tipo_credito", "saldo_soles"]
@@ -25,11 +25,11 @@ COLUMNS = ["periodo", "tipo_documento", "numero_documento", "codigo_entidad", "t
 # (periodo, tipo_documento, numero_documento, codigo_entidad, tipo_credito, saldo_soles) → rules broken, by hand
 ROWS = [
     (("202412", "6", A, "00002", "09", "1500.25"), set()),
-    (("202412", "1", "05414828", "00002", "13", "0"), set()),            # leading zero, mortgage, zero balance
-    (("202412", "4", "001234567", "00002", "12", "10"), set()),          # other document types are kept
+    (("202412", "1", "05414828", "00002", "13", "0"), set()),  # leading zero, mortgage, zero balance
+    (("202412", "4", "001234567", "00002", "12", "10"), set()),  # other document types are kept
     (("202412", "7", "AB123456", "00002", "11", "10"), set()),
-    (("202411", "6", A, "00002", "09", "1"), {"periodo_del_anio"}),       # November, not December
-    (("202312", "6", A, "00002", "09", "1"), {"periodo_del_anio"}),       # another year
+    (("202411", "6", A, "00002", "09", "1"), {"periodo_del_anio"}),  # November, not December
+    (("202312", "6", A, "00002", "09", "1"), {"periodo_del_anio"}),  # another year
     (("2024-12", "6", A, "00002", "09", "1"), {"periodo_del_anio"}),
     (("202412", "X", A, "00002", "09", "1"), {"tipo_documento_formato"}),
     (("202412", "1", "4521594", "00002", "09", "1"), {"dni_8_digitos"}),  # 7 digits
@@ -39,10 +39,10 @@ ROWS = [
     (("202412", "6", "99" + A[2:], "00002", "09", "1"), {"ruc_formato", "ruc_digito_verificador"}),
     (("202412", "6", ruc("30", 30_000_001), "00002", "09", "1"), {"ruc_formato"}),  # valid digit, unknown prefix
     (("202412", "1", "4521-942", "00002", "09", "1"), {"documento_formato", "dni_8_digitos"}),
-    (("202412", "6", A, None, "09", "1"), {"valor_obligatorio"}),         # entity code missing
+    (("202412", "6", A, None, "09", "1"), {"valor_obligatorio"}),  # entity code missing
     (("202412", "6", A, "00002", "05", "1"), {"tipo_credito_sbs"}),
     (("202412", "6", A, "00002", "14", "1"), {"tipo_credito_sbs"}),
-    (("202412", "6", A, "00002", "9", "1"), {"tipo_credito_sbs"}),        # the code has two digits
+    (("202412", "6", A, "00002", "9", "1"), {"tipo_credito_sbs"}),  # the code has two digits
     (("202412", "6", A, "00002", "09", "1,250.00"), {"tipo_de_dato"}),
     (("202412", "6", A, "00002", "09", "-0.01"), {"saldo_no_negativo"}),
     (("202412", "6", A, "00002", "09", "1e400"), {"valor_finito"}),
@@ -66,7 +66,7 @@ def _sql_verdicts() -> list[set[str]]:
     checks = typing + values
     out = []
     for row in con.execute("SELECT " + ", ".join(f"NOT {r.ok}" for r in checks) + " FROM filas").fetchall():
-        out.append({r.regla for r, failed in zip(checks, row) if failed})
+        out.append({r.regla for r, failed in zip(checks, row, strict=False) if failed})
     return out
 
 
@@ -99,10 +99,14 @@ def test_ruc10_of_a_dni_in_sql_matches_the_python_check_digit():
     con = duckdb.connect()
     register_macros(con)
     con.register("d", pd.DataFrame({"dni": dnis}))
-    got = [r[0] for r in con.execute(
-        "SELECT '10' || dni || vraem_ruc_digito(TRY_CAST('10' || dni AS BIGINT))::VARCHAR FROM d").fetchall()]
+    got = [
+        r[0]
+        for r in con.execute(
+            "SELECT '10' || dni || vraem_ruc_digito(TRY_CAST('10' || dni AS BIGINT))::VARCHAR FROM d"
+        ).fetchall()
+    ]
     assert got[-2:] == ["10054148289", "10452159428"]  # source note §2 test vectors
-    assert all(is_valid(r) and r[2:10] == d for r, d in zip(got, dnis))
+    assert all(is_valid(r) and r[2:10] == d for r, d in zip(got, dnis, strict=False))
 
 
 # --- the file of a year ---------------------------------------------------------------------------------------
@@ -116,11 +120,14 @@ def test_finder_takes_december_and_names_the_other_months(tmp_path):
     assert sbs.find_file(tmp_path / "sbs" / "deudores" / "2023", 2023) is None
 
 
-@pytest.mark.parametrize("files, rule", [
-    ([(2024, 6)], "saldo_diciembre"),             # no December balance: the report's amount is missing
-    ([(2023, 12)], "periodo_del_archivo"),        # a file of another year in the 2024 folder
-    ([(2024, 12), (2024, 12, "zip")], "archivo_unico"),
-])
+@pytest.mark.parametrize(
+    "files, rule",
+    [
+        ([(2024, 6)], "saldo_diciembre"),  # no December balance: the report's amount is missing
+        ([(2023, 12)], "periodo_del_archivo"),  # a file of another year in the 2024 folder
+        ([(2024, 12), (2024, 12, "zip")], "archivo_unico"),
+    ],
+)
 def test_finder_fails_naming_the_file_and_rule(tmp_path, files, rule):
     folder = tmp_path / "sbs" / "deudores" / "2024"
     for spec in files:
@@ -147,16 +154,17 @@ def test_every_line_ends_in_staging_or_quarantine_with_its_line_and_rule(tmp_pat
     ensure_schemas(con)
     register_macros(con)
     load = sbs.load_file(con, path, table="trabajo.sbs_deudores", derived=row_verdict(DEUDORES, 2024))
-    staged = stage_text_load(con, load, fuente="sbs_deudores", schema=DEUDORES, table="staging.sbs_deudores",
-                             anio=2024)
+    staged = stage_text_load(con, load, fuente="sbs_deudores", schema=DEUDORES, table="staging.sbs_deudores", anio=2024)
     assert (load.rows_read, staged.accepted_rows, staged.rejected_rows) == (30, 16, 14)
     got = con.execute("SELECT linea, regla FROM quarantine.sbs_deudores ORDER BY linea").fetchall()
     assert got == EXPECTED_QUARANTINE_2024
     lines = [r[0] for r in con.execute("SELECT linea FROM staging.sbs_deudores ORDER BY linea").fetchall()]
     assert lines == list(range(2, 18))
     # the first line of a repeated key wins: line 2's balance, not line 29's
-    assert con.execute(f"SELECT saldo_soles FROM staging.sbs_deudores WHERE numero_documento = '{A}' "
-                       "AND codigo_entidad = '00002' AND tipo_credito = '09'").fetchall() == [(100_000.0,)]
+    assert con.execute(
+        f"SELECT saldo_soles FROM staging.sbs_deudores WHERE numero_documento = '{A}' "
+        "AND codigo_entidad = '00002' AND tipo_credito = '09'"
+    ).fetchall() == [(100_000.0,)]
     assert table_failures(con, "staging.sbs_deudores", DEUDORES, [2024]).empty
 
 
@@ -167,43 +175,51 @@ def _operator(padron: list[tuple], debtors: list[tuple], territory: list[str]) -
     """An operator database with just the tables the credit SQL reads, filled by hand."""
     con = duckdb.connect()
     ensure_schemas(con)
-    con.execute("CREATE TABLE staging.padron_ruc (anio BIGINT, ruc VARCHAR, estado VARCHAR, tipo VARCHAR, ubigeo VARCHAR)")
+    con.execute(
+        "CREATE TABLE staging.padron_ruc (anio BIGINT, ruc VARCHAR, estado VARCHAR, tipo VARCHAR, ubigeo VARCHAR)"
+    )
     if padron:
         con.executemany("INSERT INTO staging.padron_ruc VALUES (?, ?, ?, ?, ?)", padron)
     con.execute("""CREATE TABLE staging.sbs_deudores (periodo VARCHAR, tipo_documento VARCHAR, numero_documento VARCHAR,
                    codigo_entidad VARCHAR, tipo_credito VARCHAR, saldo_soles DOUBLE, anio BIGINT, archivo VARCHAR,
                    linea BIGINT)""")
     if debtors:
-        con.executemany("INSERT INTO staging.sbs_deudores VALUES (?, ?, ?, ?, ?, ?, ?, 'f', ?)",
-                        [(f"{d[0]}12", *d[1:], d[0], i + 2) for i, d in enumerate(debtors)])
+        con.executemany(
+            "INSERT INTO staging.sbs_deudores VALUES (?, ?, ?, ?, ?, ?, ?, 'f', ?)",
+            [(f"{d[0]}12", *d[1:], d[0], i + 2) for i, d in enumerate(debtors)],
+        )
     con.register("_t", credit_types())
     con.execute("CREATE TABLE referencia.tipos_credito AS SELECT * FROM _t")
     con.execute("CREATE TABLE referencia.territorio AS SELECT unnest(?) AS ubigeo", [territory])
-    con.execute("CREATE TABLE referencia.territorio_departamentos AS "
-                "SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio")
-    con.execute("CREATE TABLE referencia.departamentos AS SELECT * FROM (VALUES ('05', 'Ayacucho'), "
-                "('09', 'Huancavelica'), ('12', 'Junín')) AS t(ubigeo_departamento, departamento)")
+    con.execute(
+        "CREATE TABLE referencia.territorio_departamentos AS "
+        "SELECT DISTINCT substr(ubigeo, 1, 2) AS ubigeo_departamento FROM referencia.territorio"
+    )
+    con.execute(
+        "CREATE TABLE referencia.departamentos AS SELECT * FROM (VALUES ('05', 'Ayacucho'), "
+        "('09', 'Huancavelica'), ('12', 'Junín')) AS t(ubigeo_departamento, departamento)"
+    )
     return con
 
 
 P10 = ruc("10", 45_215_942)
 LOCATE_PADRON = [
     (2024, A, "ACTIVO", "SOCIEDAD ANONIMA", "050401"),
-    (2024, P10, "BAJA DEFINITIVA", "PERSONA NATURAL SIN NEGOCIO", "120604"),   # Estado and Tipo do not matter
-    (2024, ruc("20", 7), "ACTIVO", "SOCIEDAD ANONIMA", None),                  # no UBIGEO
-    (2023, ruc("20", 8), "ACTIVO", "SOCIEDAD ANONIMA", "050401"),              # only in the 2023 cut
+    (2024, P10, "BAJA DEFINITIVA", "PERSONA NATURAL SIN NEGOCIO", "120604"),  # Estado and Tipo do not matter
+    (2024, ruc("20", 7), "ACTIVO", "SOCIEDAD ANONIMA", None),  # no UBIGEO
+    (2023, ruc("20", 8), "ACTIVO", "SOCIEDAD ANONIMA", "050401"),  # only in the 2023 cut
 ]
 LOCATE_DEUDORES = [
     # (anio, tipo_documento, numero, entidad, tipo_credito, saldo)
-    (2024, "6", A, "00002", "09", 100.0),              # RUC → its own ubigeo
-    (2024, "1", "45215942", "00002", "10", 50.0),      # DNI → RUC 10 10452159428 → 120604
-    (2024, "6", P10, "00003", "08", 25.0),             # the same person by RUC 10 → 120604
-    (2024, "1", "12345678", "00002", "09", 7.0),       # DNI whose RUC 10 is in no cut
-    (2024, "6", ruc("20", 7), "00002", "09", 3.0),     # RUC without UBIGEO
-    (2024, "6", ruc("20", 8), "00002", "09", 2.0),     # RUC of another year's cut only
-    (2024, "4", "001234567", "00002", "10", 1.0),      # carné: cannot be located
-    (2024, "1", "45215942", "00002", "12", 999.0),     # consumer credit: not business credit
-    (2024, "6", A, "00002", "13", 999.0),              # mortgage: not business credit
+    (2024, "6", A, "00002", "09", 100.0),  # RUC → its own ubigeo
+    (2024, "1", "45215942", "00002", "10", 50.0),  # DNI → RUC 10 10452159428 → 120604
+    (2024, "6", P10, "00003", "08", 25.0),  # the same person by RUC 10 → 120604
+    (2024, "1", "12345678", "00002", "09", 7.0),  # DNI whose RUC 10 is in no cut
+    (2024, "6", ruc("20", 7), "00002", "09", 3.0),  # RUC without UBIGEO
+    (2024, "6", ruc("20", 8), "00002", "09", 2.0),  # RUC of another year's cut only
+    (2024, "4", "001234567", "00002", "10", 1.0),  # carné: cannot be located
+    (2024, "1", "45215942", "00002", "12", 999.0),  # consumer credit: not business credit
+    (2024, "6", A, "00002", "13", 999.0),  # mortgage: not business credit
 ]
 
 
@@ -214,7 +230,7 @@ def test_debtors_are_located_by_ruc_and_by_the_ruc10_of_their_dni():
                          FROM intermedio.credito_empresarial ORDER BY linea""").fetchall()
     assert got == [
         (A, "09", A, "050401", None),
-        ("45215942", "10", "10452159428", "120604", None),             # DNI → its RUC 10
+        ("45215942", "10", "10452159428", "120604", None),  # DNI → its RUC 10
         (P10, "08", P10, "120604", None),
         ("12345678", "09", ruc("10", 12_345_678), None, "fuera_del_padron"),
         (ruc("20", 7), "09", ruc("20", 7), None, "sin_ubigeo_en_padron"),
@@ -230,8 +246,10 @@ def test_debtors_are_located_by_ruc_and_by_the_ruc10_of_their_dni():
     assert reasons == {"documento_no_ubicable": 1, "fuera_del_padron": 2, "sin_ubigeo_en_padron": 1}
 
 
-@pytest.mark.parametrize("code, business", [("06", True), ("07", True), ("08", True), ("09", True), ("10", True),
-                                            ("11", False), ("12", False), ("13", False)])
+@pytest.mark.parametrize(
+    "code, business",
+    [("06", True), ("07", True), ("08", True), ("09", True), ("10", True), ("11", False), ("12", False), ("13", False)],
+)
 def test_each_credit_type_is_in_or_out_of_business_credit(code, business):
     con = _operator(LOCATE_PADRON[:1], [(2024, "6", A, "00002", code, 10.0)], ["050401"])
     build_business_credit(con, [2024], CreditRule())
@@ -239,23 +257,29 @@ def test_each_credit_type_is_in_or_out_of_business_credit(code, business):
 
 
 def test_rebuilding_a_year_leaves_the_others():
-    con = _operator(LOCATE_PADRON, LOCATE_DEUDORES + [(2023, "6", ruc("20", 8), "00002", "09", 5.0)],
-                    ["050401", "120604"])
+    con = _operator(
+        LOCATE_PADRON, LOCATE_DEUDORES + [(2023, "6", ruc("20", 8), "00002", "09", 5.0)], ["050401", "120604"]
+    )
     build_business_credit(con, [2023, 2024], CreditRule())
     con.execute("DELETE FROM staging.sbs_deudores WHERE anio = 2024 AND tipo_credito = '09'")
     build_business_credit(con, [2024], CreditRule())
-    got = con.execute("SELECT anio, count(*) FROM intermedio.credito_empresarial GROUP BY anio ORDER BY anio").fetchall()
+    got = con.execute(
+        "SELECT anio, count(*) FROM intermedio.credito_empresarial GROUP BY anio ORDER BY anio"
+    ).fetchall()
     assert got == [(2023, 1), (2024, 3)]
 
 
 def test_a_table_left_by_an_older_layout_is_rebuilt_for_every_staged_year():
-    con = _operator(LOCATE_PADRON, LOCATE_DEUDORES + [(2023, "6", ruc("20", 8), "00002", "09", 5.0)],
-                    ["050401", "120604"])
+    con = _operator(
+        LOCATE_PADRON, LOCATE_DEUDORES + [(2023, "6", ruc("20", 8), "00002", "09", 5.0)], ["050401", "120604"]
+    )
     con.execute("CREATE TABLE intermedio.credito_empresarial AS SELECT 2023::BIGINT AS anio, 'viejo' AS columna_vieja")
     build_business_credit(con, [2024], CreditRule())
     cols = [r[0] for r in con.execute("DESCRIBE intermedio.credito_empresarial").fetchall()]
     assert "columna_vieja" not in cols and "motivo_sin_ubicar" in cols
-    got = con.execute("SELECT anio, count(*) FROM intermedio.credito_empresarial GROUP BY anio ORDER BY anio").fetchall()
+    got = con.execute(
+        "SELECT anio, count(*) FROM intermedio.credito_empresarial GROUP BY anio ORDER BY anio"
+    ).fetchall()
     assert got == [(2023, 1), (2024, 7)]
 
 
@@ -263,8 +287,10 @@ def test_a_table_left_by_an_older_layout_is_rebuilt_for_every_staged_year():
 
 
 def _marts(con) -> dict[str, pd.DataFrame]:
-    return {name: (build_mart(con, name), con.execute(f"FROM marts.{name}").df())[1]
-            for name in ("credito_evolucion", "credito_por_tipo", "credito_por_departamento")}
+    return {
+        name: (build_mart(con, name), con.execute(f"FROM marts.{name}").df())[1]
+        for name in ("credito_evolucion", "credito_por_tipo", "credito_por_departamento")
+    }
 
 
 def test_a_territory_department_without_credit_appears_with_zero():
@@ -277,11 +303,20 @@ def test_a_territory_department_without_credit_appears_with_zero():
     assert m["credito_evolucion"]["credito_millones_soles"].tolist() == pytest.approx([175 / 1e6])
     dept = m["credito_por_departamento"].set_index("ubigeo_departamento")
     assert dept["credito_millones_soles"].to_dict() == pytest.approx({"05": 100 / 1e6, "12": 75 / 1e6, "09": 0.0})
-    assert dept["participacion_pct"].to_dict() == pytest.approx({"05": 100 * 100 / 175, "12": 100 * 75 / 175, "09": 0.0})
+    assert dept["participacion_pct"].to_dict() == pytest.approx(
+        {"05": 100 * 100 / 175, "12": 100 * 75 / 175, "09": 0.0}
+    )
     assert dept.loc["09", "departamento"] == "Huancavelica"
     tipo = m["credito_por_tipo"].set_index("tipo_credito")["credito_millones_soles"].to_dict()
-    assert tipo == pytest.approx({"corporativos": 0.0, "grandes_empresas": 0.0, "medianas_empresas": 25 / 1e6,
-                                  "pequenas_empresas": 100 / 1e6, "microempresas": 50 / 1e6})
+    assert tipo == pytest.approx(
+        {
+            "corporativos": 0.0,
+            "grandes_empresas": 0.0,
+            "medianas_empresas": 25 / 1e6,
+            "pequenas_empresas": 100 / 1e6,
+            "microempresas": 50 / 1e6,
+        }
+    )
     assert list(tipo) == ["corporativos", "grandes_empresas", "medianas_empresas", "pequenas_empresas", "microempresas"]
 
 
@@ -298,15 +333,17 @@ def test_both_growth_definitions_on_a_worked_example():
     # 100 → 150 → 120 → 138 (S/ millions): changes +50 %, −20 %, +15 %.
     # mean of annual changes = (50 − 20 + 15) / 3 = 15 %; compound = (138 / 100)^(1/3) − 1 = 11.3336 %.
     con = _operator([], [], ["050401"])
-    con.execute("""CREATE TABLE intermedio.credito_empresarial (anio BIGINT, ubigeo VARCHAR, ubigeo_departamento VARCHAR,
-                   tipo_credito VARCHAR, saldo_soles DOUBLE)""")
+    con.execute("""CREATE TABLE intermedio.credito_empresarial (anio BIGINT, ubigeo VARCHAR,
+                   ubigeo_departamento VARCHAR, tipo_credito VARCHAR, saldo_soles DOUBLE)""")
     for anio, millones in {2021: 100, 2022: 150, 2023: 120, 2024: 138}.items():
         con.execute("INSERT INTO meta.fuentes (fuente, anio) VALUES ('sbs_deudores', ?)", [anio])
-        con.execute("INSERT INTO intermedio.credito_empresarial VALUES (?, '050401', '05', '09', ?)", [anio, millones * 1e6])
+        con.execute(
+            "INSERT INTO intermedio.credito_empresarial VALUES (?, '050401', '05', '09', ?)", [anio, millones * 1e6]
+        )
     evol = _marts(con)["credito_evolucion"]
     assert evol["var_pct"].tolist()[1:] == pytest.approx([50.0, -20.0, 15.0])
     g = growth_rows(con, "SELECT anio, credito_millones_soles AS valor FROM marts.credito_evolucion", "credito", "f")
-    g = {(int(a), i): v for a, i, v in zip(g["anio"], g["indicador"], g["valor"])}
+    g = {(int(a), i): v for a, i, v in zip(g["anio"], g["indicador"], g["valor"], strict=False)}
     assert g[(2024, "credito_var_promedio_anual_pct")] == pytest.approx(15.0)
     assert g[(2024, "credito_tcpa_pct")] == pytest.approx(100 * (1.38 ** (1 / 3) - 1))
     assert g[(2024, "credito_tcpa_pct")] == pytest.approx(11.3336, abs=1e-4)
@@ -317,5 +354,10 @@ def test_both_growth_definitions_on_a_worked_example():
 def test_credit_types_reference_marks_06_to_10_as_business():
     t = credit_types()
     assert t.query("credito_empresarial")["clave"].tolist() == [
-        "corporativos", "grandes_empresas", "medianas_empresas", "pequenas_empresas", "microempresas"]
+        "corporativos",
+        "grandes_empresas",
+        "medianas_empresas",
+        "pequenas_empresas",
+        "microempresas",
+    ]
     assert CreditRule().business_credit_kinds == ("06", "07", "08", "09", "10")

@@ -1,7 +1,8 @@
 """The sensor on raw/: which years and which sources a changed file asks to refresh.
 
 Evaluated like the daemon does (`evaluate_tick` with the project's definitions), so every request's partition
-and asset selection is also resolved against the real job. The daemon itself runs it in `tests/integration/test_daemon.py`.
+and asset selection is also resolved against the real job. The daemon itself runs it in
+`tests/integration/test_daemon.py`.
 """
 
 import hashlib
@@ -13,9 +14,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from vraem_pipeline.definitions import defs
 from vraem_pipeline.defs import automation
 from vraem_pipeline.defs.automation import nuevos_archivos
-from vraem_pipeline.definitions import defs
 
 PADRON = "sunat/padron/2024/PadronRUC_202412.zip"
 VENTAS = "sunat/ventas/2024/ventas_2024.txt"
@@ -71,9 +72,16 @@ def test_a_new_file_requests_its_year_with_its_source_and_everything_downstream(
     assert partition == "2024"
     assert staging(selection) == {"staging/padron_ruc"}
     # downstream of the Padrón: formal firms, the exporters' and debtors' location, the GDP shares, marts, publish
-    assert {"intermedio/empresas_formales", "intermedio/exportaciones", "intermedio/credito_empresarial",
-            "intermedio/pbi_asignacion", "marts/empresas_evolucion", "marts/indicadores_clave",
-            "almacen/publicado", "referencia/tablas"} <= selection
+    assert {
+        "intermedio/empresas_formales",
+        "intermedio/exportaciones",
+        "intermedio/credito_empresarial",
+        "intermedio/pbi_asignacion",
+        "marts/empresas_evolucion",
+        "marts/indicadores_clave",
+        "almacen/publicado",
+        "referencia/tablas",
+    } <= selection
     assert not {"intermedio/enaho_informalidad", "marts/empleo_evolucion", "intermedio/pbi_departamentos"} & selection
     assert json.loads(cursor)[PADRON][0] == 3  # size, mtime, sha256 per file; other files are not tracked
     assert set(json.loads(cursor)) == {PADRON}
@@ -83,8 +91,11 @@ def test_a_touched_file_with_the_same_content_requests_nothing_and_is_hashed_onc
     write(raw, PADRON, b"cut", mtime=1_000)
     _, cursor = evaluate(definitions)
     hashed = []
-    monkeypatch.setattr(automation, "sha256_of", lambda p: hashed.append(p.name) or automation.hashlib.sha256(
-        p.read_bytes()).hexdigest())
+    monkeypatch.setattr(
+        automation,
+        "sha256_of",
+        lambda p: hashed.append(p.name) or automation.hashlib.sha256(p.read_bytes()).hexdigest(),
+    )
     assert evaluate(definitions, cursor)[0] == [] and hashed == []  # nothing moved: no file read
     write(raw, PADRON, b"cut", mtime=2_000)  # touched, same bytes
     requests, cursor = evaluate(definitions, cursor)
@@ -125,8 +136,12 @@ def test_the_gdp_workbook_is_unpartitioned_and_joins_the_latest_years_run(raw, d
     [(partition, selection)], cursor = evaluate(definitions, cursor)
     assert partition is None  # alone: GDP assets only, no partition (they carry every year)
     assert staging(selection) == {"staging/inei_vab"}
-    assert {"intermedio/pbi_departamentos", "intermedio/pbi_asignacion", "marts/pbi_evolucion",
-            "almacen/publicado"} <= selection
+    assert {
+        "intermedio/pbi_departamentos",
+        "intermedio/pbi_asignacion",
+        "marts/pbi_evolucion",
+        "almacen/publicado",
+    } <= selection
     assert "intermedio/empresas_formales" not in selection
     write(raw, WORKBOOK, b"newer edition")
     write(raw, "sunat/padron/2023/PadronRUC_202312.csv", b"corrected cut")
@@ -148,8 +163,8 @@ def test_a_removed_file_requests_its_year_and_a_former_cursor_is_honoured(raw, d
 
 def test_every_folder_the_sensor_watches_is_read_by_an_asset_of_the_graph():
     """The sensor's folders come from the registry's sources; each must name a real asset."""
-    from vraem_pipeline.defs.automation import EDITION_SOURCES, YEARLY_SOURCES
     from vraem_pipeline.definitions import defs
+    from vraem_pipeline.defs.automation import EDITION_SOURCES, YEARLY_SOURCES
 
     keys = {k.to_user_string() for k in defs().resolve_asset_graph().get_all_asset_keys()}
     watched = {a for assets in (*YEARLY_SOURCES.values(), *EDITION_SOURCES.values()) for a in assets}
@@ -170,12 +185,16 @@ def test_a_year_folder_outside_the_partitions_is_reported_and_does_not_fail_the_
     assert set(json.loads(cursor)) == {VENTAS}  # not in the cursor: requested once its year becomes valid
     [warning] = [line for line in capfd.readouterr().err.splitlines() if " - WARNING - " in line]
     assert "fuera de los años que se pueden refrescar (2015–" in warning
-    assert warning.endswith("no vigiladas: raw/sbs/deudores/2031/, raw/sunat/padron/2014/; muévalas a la carpeta "
-                            "del año que corresponda (un año aún en curso se podrá refrescar cuando termine)")
+    assert warning.endswith(
+        "no vigiladas: raw/sbs/deudores/2031/, raw/sunat/padron/2014/; muévalas a la carpeta "
+        "del año que corresponda (un año aún en curso se podrá refrescar cuando termine)"
+    )
     # a quiet tick says so in its skip reason, the one line the Dagster UI shows per tick
     result = nuevos_archivos.evaluate_tick(tick(cursor, definitions))
-    assert result.run_requests == [] and "no vigiladas: raw/sbs/deudores/2031/, raw/sunat/padron/2014/" in \
-        result.skip_message
+    assert (
+        result.run_requests == []
+        and "no vigiladas: raw/sbs/deudores/2031/, raw/sunat/padron/2014/" in result.skip_message
+    )
 
 
 # --- what the published warehouse already holds (the sensor's first tick) --------------------------------------
@@ -191,13 +210,16 @@ def publish(warehouse, rows, runs):
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse))
     con.execute("CREATE SCHEMA meta")
-    con.execute("CREATE TABLE meta.fuentes (fuente VARCHAR, anio INTEGER, archivo VARCHAR, sha256 VARCHAR, "
-                "leido_en TIMESTAMP)")
+    con.execute(
+        "CREATE TABLE meta.fuentes (fuente VARCHAR, anio INTEGER, archivo VARCHAR, sha256 VARCHAR, leido_en TIMESTAMP)"
+    )
     con.execute("CREATE TABLE meta.ejecuciones (run_id VARCHAR, inicio TIMESTAMP)")
     now = time.time()
     for fuente, anio, archivo, digest, read_at in rows:
-        con.execute("INSERT INTO meta.fuentes VALUES (?, ?, ?, ?, to_timestamp(?)::TIMESTAMP)",
-                    [fuente, anio, archivo, digest, now + read_at])
+        con.execute(
+            "INSERT INTO meta.fuentes VALUES (?, ?, ?, ?, to_timestamp(?)::TIMESTAMP)",
+            [fuente, anio, archivo, digest, now + read_at],
+        )
     for i, start in enumerate(runs):
         con.execute("INSERT INTO meta.ejecuciones VALUES (?, to_timestamp(?)::TIMESTAMP)", [f"run{i}", now + start])
     con.close()
@@ -218,22 +240,30 @@ def test_first_tick_requests_only_what_the_published_warehouse_does_not_hold(raw
       2022, Padrón.
     """
     warehouse = tmp_path / "w" / "vraem.duckdb"
-    for relative, data in [(PADRON, b"cut"), ("sbs/deudores/2024/deudores_202412.txt", b"debtors"),
-                           ("aduanas/2022/exportaciones_2022.txt", b"exports"),
-                           ("sunat/padron/2024/PadronRUC_202406.zip", b"older cut"), (VENTAS, b"sales, corrected"),
-                           ("enaho/2024/enaho01a-2024-500.sav", b"survey"),
-                           ("sunat/padron/2023/PadronRUC_202312.zip", b"cut 2023")]:
+    for relative, data in [
+        (PADRON, b"cut"),
+        ("sbs/deudores/2024/deudores_202412.txt", b"debtors"),
+        ("aduanas/2022/exportaciones_2022.txt", b"exports"),
+        ("sunat/padron/2024/PadronRUC_202406.zip", b"older cut"),
+        (VENTAS, b"sales, corrected"),
+        ("enaho/2024/enaho01a-2024-500.sav", b"survey"),
+        ("sunat/padron/2023/PadronRUC_202312.zip", b"cut 2023"),
+    ]:
         write(raw, relative, data)
-    publish(warehouse, [
-        ("padron_ruc", 2024, str(raw.resolve() / PADRON), sha(b"cut"), 7200),
-        ("sbs_deudores", 2024, "sbs/deudores/2024/deudores_202412.txt", sha(b"debtors"), 7200),
-        ("exportaciones", 2022, "/srv/antes/raw/aduanas/2022/exportaciones_2022.txt", sha(b"exports"), 7200),
-        ("ventas_declaradas", 2024, VENTAS, sha(b"sales"), 7200),
-        ("enaho_personas", 2024, "enaho/2024/otro-2024-500.sav", sha(b"other"), -3600),
-        ("enaho_salud", 2024, "enaho/2024/otro-2024-400.sav", sha(b"other"), -3600),
-        ("padron_ruc", 2022, str(raw.resolve() / "sunat/padron/2022/PadronRUC_202212.zip"), sha(b"x"), 7200),
-        ("sbs_deudores", 2023, "sbs/deudores/2023/deudores_202312.txt", sha(b"gone"), 7200),
-    ], runs=[-7200, 3600])
+    publish(
+        warehouse,
+        [
+            ("padron_ruc", 2024, str(raw.resolve() / PADRON), sha(b"cut"), 7200),
+            ("sbs_deudores", 2024, "sbs/deudores/2024/deudores_202412.txt", sha(b"debtors"), 7200),
+            ("exportaciones", 2022, "/srv/antes/raw/aduanas/2022/exportaciones_2022.txt", sha(b"exports"), 7200),
+            ("ventas_declaradas", 2024, VENTAS, sha(b"sales"), 7200),
+            ("enaho_personas", 2024, "enaho/2024/otro-2024-500.sav", sha(b"other"), -3600),
+            ("enaho_salud", 2024, "enaho/2024/otro-2024-400.sav", sha(b"other"), -3600),
+            ("padron_ruc", 2022, str(raw.resolve() / "sunat/padron/2022/PadronRUC_202212.zip"), sha(b"x"), 7200),
+            ("sbs_deudores", 2023, "sbs/deudores/2023/deudores_202312.txt", sha(b"gone"), 7200),
+        ],
+        runs=[-7200, 3600],
+    )
     requests, cursor = evaluate(definitions)
     assert [(p, staging(s)) for p, s in requests] == [
         ("2022", {"staging/padron_ruc"}),
@@ -252,5 +282,7 @@ def test_first_tick_with_nothing_published_requests_every_year(raw, definitions)
     write(raw, PADRON, b"cut")
     write(raw, "sunat/ventas/2023/ventas_2023.txt", b"sales")
     requests, _ = evaluate(definitions)
-    assert [(p, staging(s)) for p, s in requests] == [("2023", {"staging/ventas_declaradas"}),
-                                                      ("2024", {"staging/padron_ruc"})]
+    assert [(p, staging(s)) for p, s in requests] == [
+        ("2023", {"staging/ventas_declaradas"}),
+        ("2024", {"staging/padron_ruc"}),
+    ]

@@ -18,11 +18,18 @@ def test_definitions_snapshot():
         pytest.fail(f"falta {SNAPSHOT}: créelo con `{UPDATE_COMMAND}`")
     expected = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     actual = graph()
-    changed = {part: {"añadidos": sorted(set(actual.get(part, [])) - set(expected.get(part, []))),
-                      "quitados": sorted(set(expected.get(part, [])) - set(actual.get(part, [])))}
-               for part in sorted(set(actual) | set(expected)) if actual.get(part) != expected.get(part)}
-    assert actual == expected, (f"el grafo de activos cambió respecto de {SNAPSHOT.name}: {changed}; si el cambio es "
-                                f"intencionado, ejecute `{UPDATE_COMMAND}` y revise el diff")
+    changed = {
+        part: {
+            "añadidos": sorted(set(actual.get(part, [])) - set(expected.get(part, []))),
+            "quitados": sorted(set(expected.get(part, [])) - set(actual.get(part, []))),
+        }
+        for part in sorted(set(actual) | set(expected))
+        if actual.get(part) != expected.get(part)
+    }
+    assert actual == expected, (
+        f"el grafo de activos cambió respecto de {SNAPSHOT.name}: {changed}; si el cambio es "
+        f"intencionado, ejecute `{UPDATE_COMMAND}` y revise el diff"
+    )
 
 
 def test_definitions_load_and_validate():

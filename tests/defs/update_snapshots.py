@@ -2,8 +2,8 @@
 
     uv run --locked python -m tests.defs.update_snapshots
 
-`tests/defs/test_definitions.py` only compares the graph with `tests/defs/snapshots/definitions.json`; a test that rewrote
-its own expectation could never fail. Review the diff of the JSON before committing it.
+`tests/defs/test_definitions.py` only compares the graph with `tests/defs/snapshots/definitions.json`; a test
+that rewrote its own expectation could never fail. Review the diff of the JSON before committing it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ def graph() -> dict:
     return {
         "assets": sorted(k.to_user_string() for a in d.assets for k in a.keys),
         # checks defined on their own and checks run in their asset's step (`steps.topic_step`) alike
-        "checks": sorted(f"{c.asset_key.to_user_string()}:{c.name}:{'bloqueante' if c.blocking else 'aviso'}"
-                         for cd in [*d.asset_checks, *d.assets] for c in cd.check_specs),
+        "checks": sorted(
+            f"{c.asset_key.to_user_string()}:{c.name}:{'bloqueante' if c.blocking else 'aviso'}"
+            for cd in [*d.asset_checks, *d.assets]
+            for c in cd.check_specs
+        ),
         "jobs": sorted(j.name for j in d.jobs),
         "schedules": sorted(s.name for s in d.schedules),
         "sensors": sorted(s.name for s in d.sensors),

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from vraem_pipeline.empleo.estimates import (
+    MYPE_VARIANTS,
     OFFICIAL_SOURCE,
     REBUILT_SOURCE,
-    MYPE_VARIANTS,
     compute_employment,
     is_mype,
     is_resident,
@@ -159,8 +159,14 @@ def test_key_figures(tables):
     figures = tables.indicadores
     assert list(figures.columns) == ["anio", "indicador", "valor", "unidad", "descripcion", "cv_pct", "referencial"]
     value = figures.set_index(["anio", "indicador"])["valor"]
-    shares = ["empleo_pea_ocupada", "empleo_participacion_nacional_pct", "empleo_mujeres_pct",
-              "empleo_informal_pct", "empleo_formal_pct", "empleo_informal_mype_pct"]
+    shares = [
+        "empleo_pea_ocupada",
+        "empleo_participacion_nacional_pct",
+        "empleo_mujeres_pct",
+        "empleo_informal_pct",
+        "empleo_formal_pct",
+        "empleo_informal_mype_pct",
+    ]
     assert sorted(figures.loc[figures["anio"] == 2022, "indicador"]) == sorted(shares)
     assert sorted(figures.loc[figures["anio"] == 2024, "indicador"]) == sorted(shares)  # growth: test_crecimiento
     assert value[(2022, "empleo_participacion_nacional_pct")] == pytest.approx(100 * TOTAL / NATIONAL)

@@ -94,7 +94,9 @@ def _modules(branches: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_every_branch_of_the_rebuild():
     m500, m400 = _modules(BRANCHES)
     out = rebuild_ocupinf(m500, m400)
-    got = dict(zip(BRANCHES, zip(out["ocupinf"].astype(object), out["sector"].astype(object))))
+    got = dict(
+        zip(BRANCHES, zip(out["ocupinf"].astype(object), out["sector"].astype(object), strict=False), strict=False)
+    )
     for name, row in BRANCHES.items():
         ocupinf, sector = got[name]
         assert (None if pd.isna(ocupinf) else ocupinf) == row[8], f"{name}: ocupinf"

@@ -134,7 +134,7 @@ def test_missing_analysis_value_inside_the_domain_is_an_error_outside_it_is_igno
 
 
 # Single-PSU stratum C (one PSU c1 with w·y = 30) next to the hand design above.
-SINGLE = {k: v + extra for (k, v), extra in zip(HAND.items(), ([1], [30], ["C"], ["c1"]))}
+SINGLE = {k: v + extra for (k, v), extra in zip(HAND.items(), ([1], [30], ["C"], ["c1"]), strict=False)}
 
 
 def test_single_psu_fail_raises_naming_the_stratum():
@@ -147,8 +147,12 @@ def test_single_psu_certainty_adds_no_variance_like_samplics_skip(caplog):
         est = estimate_total(**SINGLE, single_psu="certainty")
     assert est.se == pytest.approx(math.sqrt(125), rel=1e-12)
     assert "C" in caplog.text
-    design = {"y": np.array(SINGLE["y"], float), "w": np.array(SINGLE["w"], float),
-              "strata": np.array(SINGLE["strata"]), "psu": np.array(SINGLE["psu"])}
+    design = {
+        "y": np.array(SINGLE["y"], float),
+        "w": np.array(SINGLE["w"], float),
+        "strata": np.array(SINGLE["strata"]),
+        "psu": np.array(SINGLE["psu"]),
+    }
     _, se = _samplics(PopParam.total, design, single_psu=SinglePSUEst.skip)
     assert est.se == pytest.approx(se, rel=1e-9)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from vraem_pipeline.core.references import SECTORS, ciiu_classes, reference_csv
 from vraem_pipeline.empresas import ciiu
 from vraem_pipeline.empresas.ciiu import ambiguous_texts, match_activity, normalize_activity_text
-from vraem_pipeline.core.references import SECTORS, ciiu_classes, reference_csv
 
 
 def one(text: str | None) -> pd.Series:

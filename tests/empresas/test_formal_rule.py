@@ -6,9 +6,9 @@ import pytest
 
 from tests.support.builders import COMMERCE, ruc
 from vraem_pipeline.core import references as referencia
+from vraem_pipeline.core.databases import ensure_schemas, replace_years
 from vraem_pipeline.empresas.rules import FormalFirmRule, build_formal_firms, write_activity_map
 from vraem_pipeline.empresas.schema import PADRON, VENTAS
-from vraem_pipeline.core.databases import ensure_schemas, replace_years
 from vraem_pipeline.registry import topic
 
 
@@ -16,9 +16,19 @@ def _con(padron_rows: list[dict], ventas_rows: list[dict], anio: int = 2024) -> 
     con = duckdb.connect()
     ensure_schemas(con)
     referencia.write_reference_tables(con, referencia.load_territory(), "vraem", topic("empresas").reference_tables())
-    base = {"estado": "ACTIVO", "condicion": "HABIDO", "tipo": "SOCIEDAD ANONIMA CERRADA", "actividad_ciiu4": COMMERCE,
-            "nro_trab": None, "comercio_exterior": None, "ubigeo": "050401", "periodo_publicacion": f"{anio}12",
-            "anio": anio, "archivo": "x", "linea": 2}
+    base = {
+        "estado": "ACTIVO",
+        "condicion": "HABIDO",
+        "tipo": "SOCIEDAD ANONIMA CERRADA",
+        "actividad_ciiu4": COMMERCE,
+        "nro_trab": None,
+        "comercio_exterior": None,
+        "ubigeo": "050401",
+        "periodo_publicacion": f"{anio}12",
+        "anio": anio,
+        "archivo": "x",
+        "linea": 2,
+    }
     p = pd.DataFrame([{**base, **r} for r in padron_rows])
     v = pd.DataFrame([{"ejercicio": anio, "anio": anio, "archivo": "v", "linea": 2, **r} for r in ventas_rows])
     replace_years(con, "staging.padron_ruc", [anio], PADRON.validate(p), PADRON)
@@ -39,11 +49,11 @@ UIT_2024 = 5150
     ("ventas", "estrato"),
     [
         (0.01, "micro"),
-        (150 * UIT_2024, "micro"),             # 772,500: "hasta 150 UIT" is inclusive
+        (150 * UIT_2024, "micro"),  # 772,500: "hasta 150 UIT" is inclusive
         (150 * UIT_2024 + 0.01, "pequena"),
-        (1700 * UIT_2024, "pequena"),          # 8,755,000
+        (1700 * UIT_2024, "pequena"),  # 8,755,000
         (1700 * UIT_2024 + 0.01, "mediana"),
-        (2300 * UIT_2024, "mediana"),          # 11,845,000
+        (2300 * UIT_2024, "mediana"),  # 11,845,000
         (2300 * UIT_2024 + 0.01, "grande"),
     ],
 )
@@ -107,8 +117,10 @@ BUSINESS = {
 def test_every_shipped_taxpayer_type_has_a_hand_written_answer():
     """A type added to (or dropped from) tipos_contribuyente.csv must be classified here too, by hand."""
     shipped = referencia.taxpayer_types()["tipo"].tolist()
-    assert sorted(shipped) == sorted(BUSINESS), {"solo en el CSV": sorted(set(shipped) - set(BUSINESS)),
-                                                 "solo en la prueba": sorted(set(BUSINESS) - set(shipped))}
+    assert sorted(shipped) == sorted(BUSINESS), {
+        "solo en el CSV": sorted(set(shipped) - set(BUSINESS)),
+        "solo en la prueba": sorted(set(BUSINESS) - set(shipped)),
+    }
 
 
 @pytest.mark.parametrize(("tipo", "es_negocio"), sorted(BUSINESS.items()))
@@ -137,24 +149,29 @@ def test_an_unknown_taxpayer_type_is_not_a_business():
 )
 def test_active_with_positive_declared_sales(estado, ventas, has_sales_row, formal):
     r = ruc("20", 1)
-    con = _con([{"ruc": r, "estado": estado}], [{"ruc": r, "ventas_netas": ventas}] if has_sales_row else
-               [{"ruc": ruc("20", 2), "ventas_netas": 5.0}])
+    con = _con(
+        [{"ruc": r, "estado": estado}],
+        [{"ruc": r, "ventas_netas": ventas}] if has_sales_row else [{"ruc": ruc("20", 2), "ventas_netas": 5.0}],
+    )
     assert len(_formal(con)) == (1 if formal else 0)
 
 
 def test_rule_parameters_change_the_result():
     r = ruc("20", 1)
     con = _con([{"ruc": r, "estado": "SUSPENSION TEMPORAL"}], [{"ruc": r, "ventas_netas": None}])
-    build_formal_firms(con, [2024], FormalFirmRule(estados_activos=("ACTIVO", "SUSPENSION TEMPORAL"),
-                                                   exigir_ventas_positivas=False))
+    build_formal_firms(
+        con, [2024], FormalFirmRule(estados_activos=("ACTIVO", "SUSPENSION TEMPORAL"), exigir_ventas_positivas=False)
+    )
     row = con.execute("SELECT estrato FROM intermedio.empresas_formales").fetchall()
     assert row == [(None,)]  # counted, with no stratum (sales unknown)
 
 
 def test_sector_from_activity_text():
     r1, r2 = ruc("20", 1), ruc("20", 2)
-    con = _con([{"ruc": r1}, {"ruc": r2, "actividad_ciiu4": "NO EXISTE ESTA ACTIVIDAD"}],
-               [{"ruc": r1, "ventas_netas": 1.0}, {"ruc": r2, "ventas_netas": 1.0}])
+    con = _con(
+        [{"ruc": r1}, {"ruc": r2, "actividad_ciiu4": "NO EXISTE ESTA ACTIVIDAD"}],
+        [{"ruc": r1, "ventas_netas": 1.0}, {"ruc": r2, "ventas_netas": 1.0}],
+    )
     df = _formal(con).set_index("ruc")
     assert df.loc[r1, "sector"] == "comercio" and df.loc[r1, "ciiu_clase"] == "4721"
     assert df.loc[r2, "sector"] == "sin_clasificar" and pd.isna(df.loc[r2, "ciiu_clase"])

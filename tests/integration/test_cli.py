@@ -26,7 +26,9 @@ def test_sample_data_then_refresh_small(small_published, tmp_path):
     key = query(warehouse, "SELECT DISTINCT indicador FROM marts.indicadores_clave WHERE anio = 2024")["indicador"]
     assert {"empresas_formales", "ventas_millones_soles", "empleo_pea_ocupada", "empleo_informal_pct"} <= set(key)
     assert len(query(warehouse, "SELECT * FROM meta.ejecuciones")) == 1
-    comments = query(warehouse, "SELECT count(*) AS n FROM duckdb_columns() WHERE schema_name = 'marts' AND comment IS NULL")
+    comments = query(
+        warehouse, "SELECT count(*) AS n FROM duckdb_columns() WHERE schema_name = 'marts' AND comment IS NULL"
+    )
     assert comments["n"][0] == 0  # every marts column is described
 
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(small_published.dagster_home)))
@@ -37,14 +39,17 @@ def test_sample_data_then_refresh_small(small_published, tmp_path):
     # The refresh wrote the latest year's report beside the warehouse (VRAEM_INFORME_DIR's default) and said so …
     assert "informe 2024:" in out and "informe_vraem_2024.html" in out
     assert {p.name for p in (warehouse.parent / "informe").glob("informe_vraem_2024.*")} >= {
-        "informe_vraem_2024.html", "informe_vraem_2024.xlsx"}
+        "informe_vraem_2024.html",
+        "informe_vraem_2024.xlsx",
+    }
     # … and `vraem report` writes any published year where it is told, its key figures the warehouse's.
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home"), "VRAEM_WAREHOUSE": str(warehouse)}
     rep = vraem("report", "--year", "2023", "--out", str(tmp_path / "rep"), "--sin-pdf", env=env)
     assert rep.returncode == 0, rep.stderr
     html = (tmp_path / "rep" / "informe_vraem_2023.html").read_text(encoding="utf-8")
-    firms = query(warehouse, "SELECT valor FROM marts.indicadores_clave WHERE anio = 2023 AND "
-                             "indicador = 'empresas_formales'")["valor"][0]
+    firms = query(
+        warehouse, "SELECT valor FROM marts.indicadores_clave WHERE anio = 2023 AND indicador = 'empresas_formales'"
+    )["valor"][0]
     assert f'data-indicador="empresas_formales" data-valor="{firms}"' in html
     assert (tmp_path / "rep" / "informe_vraem_2023.xlsx").stat().st_size > 0
     missing = vraem("report", "--year", "2031", "--out", str(tmp_path / "rep"), env=env)

@@ -27,11 +27,10 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from vraem_pipeline.core import lock as locking
+from tests.support.runs import marts_content, refresh_env
 from vraem_pipeline.cli import DAGSTER_YAML
+from vraem_pipeline.core import lock as locking
 from vraem_pipeline.core.settings import PACKAGE_REFERENCE, PAUSE_FOR_TEST, PAUSE_POINTS, Settings
-from tests.support.runs import refresh_env
-from tests.support.runs import marts_content
 
 #: Never hang the test suite: every wait on a refresh is bounded.
 REFRESH_MAX = 600
@@ -88,13 +87,19 @@ def _python(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 
 def _vraem(*args: str, env: dict, timeout: float = REFRESH_MAX) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def _popen_vraem(*args: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "vraem_pipeline.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "vraem_pipeline.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 class _LineReader:
@@ -162,8 +167,10 @@ def _slots(instance: dg.DagsterInstance) -> tuple[set[str], set[str]]:
     """(runs holding a pool slot, runs waiting in a pool queue)."""
     storage = instance.event_log_storage
     infos = storage.get_concurrency_infos(sorted(storage.get_concurrency_keys())).values()
-    return ({s.run_id for info in infos for s in info.claimed_slots},
-            {p.run_id for info in infos for p in info.pending_steps})
+    return (
+        {s.run_id for info in infos for s in info.claimed_slots},
+        {p.run_id for info in infos for p in info.pending_steps},
+    )
 
 
 # --- the lock ------------------------------------------------------------------------------------------------
@@ -194,8 +201,13 @@ def test_lock_refused_to_another_process_and_reentrant(tmp_path):
 @pytest.mark.parametrize("final", ["sale", "sigkill", "sigint"])
 def test_lock_becomes_free_again_when_the_holder_ends(tmp_path, final):
     lock = tmp_path / "o.duckdb.lock"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(lock)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "tengo"
         other = _python(_TRY_LOCK, str(lock))
@@ -229,7 +241,9 @@ def test_recover_releases_the_slot_of_a_dead_run_and_respects_a_live_one(tmp_pat
     script.write_text(_RUN_SCRIPT, encoding="utf-8")
 
     # A run whose process died before starting it: NOT_STARTED forever (it holds no slot).
-    creada = subprocess.run([sys.executable, str(script), "crear"], capture_output=True, text=True, timeout=120, env=env)
+    creada = subprocess.run(
+        [sys.executable, str(script), "crear"], capture_output=True, text=True, timeout=120, env=env
+    )
     assert creada.stdout.startswith("creada") and creada.returncode == 9, creada.stderr
     unstarted_run = creada.stdout.split()[1]
     # A run whose process dies inside its step: STARTED forever, holding the pool's only slot.
@@ -243,8 +257,14 @@ def test_recover_releases_the_slot_of_a_dead_run_and_respects_a_live_one(tmp_pat
         assert _slots(instance)[0] == {dead_run.run_id}
 
         # A live run waiting for that slot: it must be left alone (it could be another warehouse's refresh).
-        live = subprocess.Popen([sys.executable, str(script), "colgar"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        live = subprocess.Popen(
+            [sys.executable, str(script), "colgar"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         reader = _LineReader(live.stdout)
         try:
             deadline = time.monotonic() + 120
@@ -257,10 +277,15 @@ def test_recover_releases_the_slot_of_a_dead_run_and_respects_a_live_one(tmp_pat
                 locking.recover(settings, instance, notify=lambda _: None)
             with locking.refresco(settings):
                 lineas = locking.recover(settings, instance, notify=lambda _: None)
-            assert any(line.startswith(f"  recuperado: ejecución {dead_run.run_id} interrumpida marcada como fallida")
-                       and "vraem_almacen×1" in line for line in lineas), lineas
-            assert any(line.startswith(f"  recuperado: ejecución {unstarted_run} interrumpida marcada como fallida")
-                       for line in lineas), lineas
+            assert any(
+                line.startswith(f"  recuperado: ejecución {dead_run.run_id} interrumpida marcada como fallida")
+                and "vraem_almacen×1" in line
+                for line in lineas
+            ), lineas
+            assert any(
+                line.startswith(f"  recuperado: ejecución {unstarted_run} interrumpida marcada como fallida")
+                for line in lineas
+            ), lineas
             assert any(line.startswith("  aviso:") and live_run.run_id in line for line in lineas), lineas
             assert instance.get_run_by_id(dead_run.run_id).status == dg.DagsterRunStatus.FAILURE
             assert instance.get_run_by_id(unstarted_run).status == dg.DagsterRunStatus.FAILURE
@@ -282,8 +307,9 @@ def test_recover_releases_the_slot_of_a_dead_run_and_respects_a_live_one(tmp_pat
         with locking.refresco(settings):
             assert locking.recover(settings, instance, notify=lambda _: None) == []
         assert _slots(instance) == (set(), set())
-        following = subprocess.run([sys.executable, str(script), "normal"], capture_output=True, text=True,
-                                   timeout=120, env=env)
+        following = subprocess.run(
+            [sys.executable, str(script), "normal"], capture_output=True, text=True, timeout=120, env=env
+        )
         assert "terminada True" in following.stdout, following.stderr
     finally:
         instance.dispose()
@@ -293,13 +319,12 @@ def test_recover_releases_the_slot_of_a_dead_run_and_respects_a_live_one(tmp_pat
 
 
 @pytest.mark.slow
-def test_the_sensor_marks_a_dead_run_failed_only_if_no_refresh_holds_the_lock(tmp_path, monkeypatch,
-                                                                                             capfd):
+def test_the_sensor_marks_a_dead_run_failed_only_if_no_refresh_holds_the_lock(tmp_path, monkeypatch, capfd):
     """A run the daemon launched and a power cut ended stays STARTED holding the queue's only place; with no
     `vraem refresh` typed afterwards, the sensor's next tick is what frees it — never while a refresh holds the
     lock (that refresh may be the run)."""
-    from vraem_pipeline.defs.automation import nuevos_archivos
     from vraem_pipeline.definitions import defs
+    from vraem_pipeline.defs.automation import nuevos_archivos
 
     home = _dagster_home(tmp_path / "dagster_home")
     settings = _settings(monkeypatch, tmp_path)
@@ -307,8 +332,13 @@ def test_the_sensor_marks_a_dead_run_failed_only_if_no_refresh_holds_the_lock(tm
     (tmp_path / "raw").mkdir()
     script = tmp_path / "ejecucion.py"
     script.write_text(_RUN_SCRIPT, encoding="utf-8")
-    died = subprocess.run([sys.executable, str(script), "morir"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "DAGSTER_HOME": str(home)})
+    died = subprocess.run(
+        [sys.executable, str(script), "morir"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+    )
     assert "en el paso" in died.stdout and died.returncode == 9, died.stderr
     instance = _instance(home)
     definitions = defs()
@@ -318,8 +348,12 @@ def test_the_sensor_marks_a_dead_run_failed_only_if_no_refresh_holds_the_lock(tm
         def tick() -> None:
             nuevos_archivos.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=definitions))
 
-        holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(settings.lock_path)], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, text=True)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _HOLD_LOCK, str(settings.lock_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert holder.stdout.readline().strip() == "tengo"
             tick()
@@ -333,7 +367,9 @@ def test_the_sensor_marks_a_dead_run_failed_only_if_no_refresh_holds_the_lock(tm
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
         assert _slots(instance) == (set(), set())
         warning_lines = [line for line in capfd.readouterr().err.splitlines() if " - WARNING - " in line]
-        assert any(f"recuperado: ejecución {run.run_id} interrumpida marcada como fallida" in a for a in warning_lines), warning_lines
+        assert any(
+            f"recuperado: ejecución {run.run_id} interrumpida marcada como fallida" in a for a in warning_lines
+        ), warning_lines
         assert not locking.held(settings)  # the tick let the lock go
     finally:
         instance.dispose()
@@ -422,8 +458,12 @@ def _copy_of(publicado: Path, tmp_path: Path) -> dict:
 def _staging_rows(operator: Path) -> dict[str, int]:
     con = duckdb.connect(str(operator), read_only=True)
     try:
-        tablas = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging' "
-                                            "ORDER BY 1").fetchall()]
+        tablas = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'staging' ORDER BY 1"
+            ).fetchall()
+        ]
         return {t: con.execute(f"SELECT count(*) FROM staging.{t}").fetchone()[0] for t in tablas}
     finally:
         con.close()
@@ -431,8 +471,9 @@ def _staging_rows(operator: Path) -> dict[str, int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", PAUSE_POINTS)
-def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_block_the_next(publicado, raw_2024,
-                                                                                          tmp_path, point):
+def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_block_the_next(
+    publicado, raw_2024, tmp_path, point
+):
     env = _copy_of(publicado, tmp_path)
     almacen, operator, home = Path(env["VRAEM_WAREHOUSE"]), Path(env["VRAEM_OPERACION"]), Path(env["DAGSTER_HOME"])
     bytes_before, values_before = almacen.read_bytes(), _query(almacen)
@@ -442,9 +483,13 @@ def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_bl
     # The refresh stops at `punto` (settings.pause_for_test) and is killed there with its whole process group.
     marca = tmp_path / "en_pausa"
     with open(tmp_path / "salida.txt", "w") as exit_year:
-        killed = subprocess.Popen([sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--raw", str(raw_2024)],
-                                  stdout=exit_year, stderr=subprocess.STDOUT, start_new_session=True,
-                                  env={**env, PAUSE_FOR_TEST: f"{point}:{marca}"})
+        killed = subprocess.Popen(
+            [sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--raw", str(raw_2024)],
+            stdout=exit_year,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**env, PAUSE_FOR_TEST: f"{point}:{marca}"},
+        )
     try:
         limite = time.monotonic() + REFRESH_MAX
         while not marca.exists():
@@ -483,8 +528,10 @@ def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_bl
     assert following.returncode == 0, following.stdout + following.stderr
     assert f"  recuperado: ejecución {killed_run.run_id} interrumpida marcada como fallida" in following.stdout
     for nombre in temp_files:
-        assert f"recuperado: archivo temporal de una publicación interrumpida borrado: {almacen.parent / nombre}" \
+        assert (
+            f"recuperado: archivo temporal de una publicación interrumpida borrado: {almacen.parent / nombre}"
             in following.stdout
+        )
     assert f"  recuperado: copia de trabajo de una ejecución interrumpida borrada: {copy_file}" in following.stdout
     assert "listo" in following.stdout
     assert not [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
@@ -543,16 +590,24 @@ def test_readers_during_a_refresh_see_the_old_or_the_new_warehouse_never_a_mix(p
     height = tmp_path / "alto"
     exits = [tmp_path / f"lector_{i}.json" for i in range(N_READERS)]
     codigo = _READER_SCRIPT.replace("PAUSA_LECTOR_S", repr(READER_PAUSE_S))
-    readers = [subprocess.Popen([sys.executable, "-c", codigo, str(almacen), _QUERY, str(s), str(height)],
-                                 stderr=subprocess.PIPE, text=True) for s in exits]
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", codigo, str(almacen), _QUERY, str(s), str(height)], stderr=subprocess.PIPE, text=True
+        )
+        for s in exits
+    ]
     try:
         limite = time.monotonic() + 120
         while not all(Path(f"{s}.empezo").exists() for s in exits):
             assert time.monotonic() < limite and all(p.poll() is None for p in readers), "los lectores no empezaron"
             time.sleep(0.1)
         # A whole refresh that changes every figure: the same files, another territory.
-        refresco = _vraem("refresh", "--raw", str(raw_2024),
-                          env={**env, "VRAEM_TERRITORY": str(PACKAGE_REFERENCE / "ayacucho_distritos.csv")})
+        refresco = _vraem(
+            "refresh",
+            "--raw",
+            str(raw_2024),
+            env={**env, "VRAEM_TERRITORY": str(PACKAGE_REFERENCE / "ayacucho_distritos.csv")},
+        )
         assert refresco.returncode == 0, refresco.stdout + refresco.stderr
         time.sleep(FINAL_READ_S)
         height.touch()
@@ -565,7 +620,7 @@ def test_readers_during_a_refresh_see_the_old_or_the_new_warehouse_never_a_mix(p
                 p.kill()
                 p.wait()
     new = _query(almacen)
-    assert all(a != b for a, b in zip(old, new)), (old, new)
+    assert all(a != b for a, b in zip(old, new, strict=False)), (old, new)
     for exit_year in exits:
         reader_result = json.loads(exit_year.read_text())
         assert reader_result["errores"] == []
@@ -616,8 +671,13 @@ def test_a_run_without_the_cli_waits_for_a_refresh_lock_and_then_publishes(scena
     warehouse = env(scenario_raw)
     monkeypatch.setenv("VRAEM_ESPERA_BLOQUEO_S", "120")
     lock = operator(warehouse).with_name(operator(warehouse).name + ".lock")
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(lock)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     class _ReleaseOnWait(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

@@ -39,8 +39,8 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
 
 from tests.support.runs import years_of
-from vraem_pipeline.core import lock as locking
 from vraem_pipeline.cli import DAGSTER_YAML
+from vraem_pipeline.core import lock as locking
 from vraem_pipeline.core.settings import LOCK_WAIT, SENSOR_INTERVAL, Settings, seconds_from_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ sys.stdin.read()
 def _team_section() -> str:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     start = text.index("## Running it as a team")
-    return text[start:text.index("\n## ", start + 1)]
+    return text[start : text.index("\n## ", start + 1)]
 
 
 def _blocks(language: str) -> list[str]:
@@ -116,8 +116,11 @@ def test_the_services_workspace_points_at_the_code_server_of_the_unit():
     [entry] = ws["load_from"]
     servidor = orden("vraem-dagster-codigo.service")
     assert servidor[1:4] == ["code-server", "start", "-m"] and "vraem_pipeline.definitions" in servidor
-    assert entry["grpc_server"] == {"host": "localhost", "port": int(servidor[servidor.index("-p") + 1]),
-                                      "location_name": servidor[servidor.index("--location-name") + 1]}
+    assert entry["grpc_server"] == {
+        "host": "localhost",
+        "port": int(servidor[servidor.index("-p") + 1]),
+        "location_name": servidor[servidor.index("--location-name") + 1],
+    }
     for unidad in ("vraem-dagster-daemon.service", "vraem-dagster-webserver.service"):
         assert orden(unidad)[orden(unidad).index("-w") + 1] == "workspace_equipo.yaml"
 
@@ -133,10 +136,17 @@ def test_systemd_units_of_the_runbook_verify(tmp_path):
         if BIN != REPO / ".venv" / "bin":
             texto = texto.replace(str(REPO / ".venv" / "bin"), str(BIN))
         (tmp_path / nombre).write_text(texto)
-    assert set(units()) == {"vraem-dagster-codigo.service", "vraem-dagster-daemon.service",
-                               "vraem-dagster-webserver.service"}
-    exit_year = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.glob("*.service"))],
-                            capture_output=True, text=True, timeout=120)
+    assert set(units()) == {
+        "vraem-dagster-codigo.service",
+        "vraem-dagster-daemon.service",
+        "vraem-dagster-webserver.service",
+    }
+    exit_year = subprocess.run(
+        ["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.glob("*.service"))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert exit_year.returncode == 0, exit_year.stdout + exit_year.stderr
     assert "Unknown key" not in exit_year.stderr and "Unknown section" not in exit_year.stderr, exit_year.stderr
 
@@ -148,8 +158,13 @@ class _Holder:
     """Another process holding the refresh lock until `let_go()`."""
 
     def __init__(self, lock: Path):
-        self.process = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(lock)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _HOLD_LOCK, str(lock)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         assert self.process.stdout.readline().strip() == "tengo"
         self.pid = self.process.pid
 
@@ -193,8 +208,11 @@ def test_wait_gives_up_after_its_timeout_naming_the_holder(tmp_path):
     holder = _Holder(lock)
     lineas: list[str] = []
     try:
-        with pytest.raises(locking.LockWaitTimeout, match=rf"pid {holder.pid},.*se esperó \d+ s, el máximo de "
-                                                        rf"{LOCK_WAIT}"):
+        with pytest.raises(
+            locking.LockWaitTimeout,
+            match=rf"pid {holder.pid},.*se esperó \d+ s, el máximo de "
+            rf"{LOCK_WAIT}",
+        ):
             locking.wait_for(lock, timeout_s=0.3, log=lineas.append, interval_s=0.05)
         with pytest.raises(locking.RefreshInProgress):  # what the CLI catches (exit 3) catches this too
             locking.wait_for(lock, timeout_s=0, log=lineas.append)
@@ -236,12 +254,13 @@ def test_the_backup_command_is_refused_while_a_refresh_holds_the_lock(tmp_path):
     """The runbook's `flock --nonblock <lock> cp …` takes the very lock `vraem refresh` holds."""
     [block] = [b for b in _blocks("bash") if "flock --nonblock" in b]
     base = "/srv/vraem/operacion/vraem_operacion.duckdb"
-    copy_command = block[block.index("flock"):block.index("\ncp ")].replace("\\\n", " ")
+    copy_command = block[block.index("flock") : block.index("\ncp ")].replace("\\\n", " ")
     operator = tmp_path / "vraem_operacion.duckdb"
     operator.write_bytes(b"base de operacion")
     copy_file = tmp_path / "copia.duckdb"
     copy_command = copy_command.replace(base, str(operator)).replace(
-        "/backup/vraem_operacion-$(date +%F).duckdb", str(copy_file))
+        "/backup/vraem_operacion-$(date +%F).duckdb", str(copy_file)
+    )
     holder = _Holder(Path(f"{operator}.lock"))
     try:
         refused = subprocess.run(["bash", "-c", copy_command], capture_output=True, text=True, timeout=60)
@@ -271,9 +290,16 @@ class Service:
         self.nombre = nombre
         self.log = folder_path / f"{nombre}.log"
         with open(self.log, "wb") as exit_year:
-            self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=exit_year,
-                                            stderr=subprocess.STDOUT, start_new_session=True,
-                                            preexec_fn=_die_with_parent)
+            self.process = subprocess.Popen(
+                argv,
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=exit_year,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -285,8 +311,9 @@ class Service:
     def grupo(self) -> list[str]:
         """The processes still in its group (the main one reaped first: a zombie would count)."""
         self.process.poll()
-        exit_year = subprocess.run(["ps", "-o", "pid=,stat=,args=", "-g", str(self.process.pid)], capture_output=True,
-                                text=True, timeout=30)
+        exit_year = subprocess.run(
+            ["ps", "-o", "pid=,stat=,args=", "-g", str(self.process.pid)], capture_output=True, text=True, timeout=30
+        )
         return [x for x in exit_year.stdout.splitlines() if x.strip()]
 
     def interrupt(self) -> None:
@@ -387,8 +414,11 @@ def _dagster_home(home: Path, almacen: str, postgres: tuple[str, str] | None) ->
     parts = urlsplit(url)
     config = team_dagster_yaml()
     config["storage"]["postgres"]["postgres_db"].update(
-        username=unquote(parts.username or ""), hostname=parts.hostname or "localhost", db_name=nombre,
-        port=parts.port or 5432)
+        username=unquote(parts.username or ""),
+        hostname=parts.hostname or "localhost",
+        db_name=nombre,
+        port=parts.port or 5432,
+    )
     (home / "dagster.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     return {"DAGSTER_PG_PASSWORD": unquote(parts.password or "")}
 
@@ -415,7 +445,9 @@ def _schedule_tick(instance: dg.DagsterInstance, workspace: Path, when: dt.datet
         try:
             fin = when + dt.timedelta(minutes=1)
             with freeze_time(fin):
-                list(launch_scheduled_runs(workspace_context, logging.getLogger("vraem.prueba"), fin, iteration_times={}))
+                list(
+                    launch_scheduled_runs(workspace_context, logging.getLogger("vraem.prueba"), fin, iteration_times={})
+                )
         finally:
             instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
         return instance.get_ticks(schedule.get_remote_origin_id(), schedule.selector_id)
@@ -445,8 +477,9 @@ def _finished(instance: dg.DagsterInstance, run_ids: list[str]):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")
 @pytest.mark.parametrize("almacen", ["sqlite", "postgres"])
-def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, sample, tmp_path, services,
-                                                                       request, monkeypatch):
+def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(
+    almacen, sample, tmp_path, services, request, monkeypatch
+):
     """The annual refresh unattended, end to end, as the README tells a team to run it:
     1. the schedule's 1 April 2025 tick (evaluated by the scheduler daemon's code at that date) queues the run of
        2024, and the daemon runs it: the first analysts' file is published;
@@ -461,10 +494,14 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
     home = tmp_path / "dagster"
     warehouse = tmp_path / "publicado" / "vraem.duckdb"
     vraem_env = {
-        "DAGSTER_HOME": str(home), "VRAEM_RAW_DIR": str(raw),
+        "DAGSTER_HOME": str(home),
+        "VRAEM_RAW_DIR": str(raw),
         "VRAEM_OPERACION": str(tmp_path / "operacion" / "vraem_operacion.duckdb"),
-        "VRAEM_TEMP_DIR": str(tmp_path / "operacion" / "tmp"), "VRAEM_WAREHOUSE": str(warehouse),
-        "VRAEM_MEMORIA": "1GB", SENSOR_INTERVAL: "2", LOCK_WAIT: "600",
+        "VRAEM_TEMP_DIR": str(tmp_path / "operacion" / "tmp"),
+        "VRAEM_WAREHOUSE": str(warehouse),
+        "VRAEM_MEMORIA": "1GB",
+        SENSOR_INTERVAL: "2",
+        LOCK_WAIT: "600",
         **_dagster_home(home, almacen, postgres),
     }
     assert sorted(vraem_env) == sorted(env_variables())  # the runbook's environment file, all of it
@@ -478,8 +515,7 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
 
     code_port, web_port = _free_port(), _free_port()
     workspace = tmp_path / "workspace_equipo.yaml"
-    workspace.write_text((REPO / "workspace_equipo.yaml").read_text().replace("port: 4266",
-                                                                              f"port: {code_port}"))
+    workspace.write_text((REPO / "workspace_equipo.yaml").read_text().replace("port: 4266", f"port: {code_port}"))
 
     def from_unit(unidad: str) -> list[str]:
         argv = orden(unidad)
@@ -524,8 +560,14 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
     ventas.write_bytes(b"".join(lineas[:-1]))
     rows_2024 = publicado["sunat/ventas/2024/ventas_2024.txt"][1]
     previous_runs = {r.run_id for r in instance.get_runs()}
-    sensor_start = subprocess.run([str(BIN / "dagster"), "sensor", "start", "nuevos_archivos", "-w", str(workspace)],
-                                  cwd=REPO, env=env, capture_output=True, text=True, timeout=STARTUP_MAX)
+    sensor_start = subprocess.run(
+        [str(BIN / "dagster"), "sensor", "start", "nuevos_archivos", "-w", str(workspace)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_MAX,
+    )
     assert sensor_start.returncode == 0, sensor_start.stdout + sensor_start.stderr
 
     def sensor_runs():
@@ -542,8 +584,13 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
     staging_2024 = {k.to_user_string() for k in by_year["2024"].asset_selection if k.path[0] == "staging"}
     assert staging_2024 == {"staging/ventas_declaradas"}  # the rest of 2024 is published with these bytes
     staging_2023 = {k.to_user_string() for k in by_year["2023"].asset_selection if k.path[0] == "staging"}
-    assert {"staging/padron_ruc", "staging/ventas_declaradas", "staging/exportaciones",
-            "staging/sbs_deudores", "staging/enaho_personas"} <= staging_2023
+    assert {
+        "staging/padron_ruc",
+        "staging/ventas_declaradas",
+        "staging/exportaciones",
+        "staging/sbs_deudores",
+        "staging/enaho_personas",
+    } <= staging_2023
     records = sorted(instance.get_run_records(dg.RunsFilter(run_ids=ids)), key=lambda r: r.start_time)
     assert records[0].end_time <= records[1].start_time  # one after the other: the queue, not the lock
     publicado = _sources(warehouse)
@@ -551,12 +598,21 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
     assert publicado["sunat/ventas/2023/ventas_2023.txt"][0] == _sha(raw / "sunat/ventas/2023/ventas_2023.txt")
 
     # Watching from a shell, as the runbook says: the daemon's heartbeat and the runs.
-    alive = subprocess.run([str(BIN / "dagster-daemon"), "liveness-check"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=STARTUP_MAX)
+    alive = subprocess.run(
+        [str(BIN / "dagster-daemon"), "liveness-check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_MAX,
+    )
     assert alive.returncode == 0, alive.stdout + alive.stderr
-    listing = subprocess.run([str(BIN / "dagster"), "run", "list"], cwd=REPO, env=env, capture_output=True, text=True,
-                           timeout=STARTUP_MAX)
-    assert listing.returncode == 0 and all(r in listing.stdout for r in [anual.run_id, *ids]), listing.stdout + listing.stderr
+    listing = subprocess.run(
+        [str(BIN / "dagster"), "run", "list"], cwd=REPO, env=env, capture_output=True, text=True, timeout=STARTUP_MAX
+    )
+    assert listing.returncode == 0 and all(r in listing.stdout for r in [anual.run_id, *ids]), (
+        listing.stdout + listing.stderr
+    )
 
     from dagster_graphql import DagsterGraphQLClient
 
@@ -569,12 +625,17 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
             return None
 
     for run_id in [anual.run_id, *ids]:
-        assert _wait(lambda r=run_id: status_in_ui(r), "la interfaz", services,
-                        timeout=STARTUP_MAX) == dg.DagsterRunStatus.SUCCESS
+        assert (
+            _wait(lambda r=run_id: status_in_ui(r), "la interfaz", services, timeout=STARTUP_MAX)
+            == dg.DagsterRunStatus.SUCCESS
+        )
 
     # 3. A touch: the same bytes with a new time stamp. The next tick sees it and requests nothing.
-    [estado] = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-                if s.instigator_name == "nuevos_archivos"]
+    [estado] = [
+        s
+        for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        if s.instigator_name == "nuevos_archivos"
+    ]
     touched = raw / "sunat/ventas/2023/ventas_2023.txt"
     os.utime(touched, ns=(time.time_ns(), time.time_ns() + 10**9))
     mtime = touched.stat().st_mtime_ns
@@ -595,8 +656,12 @@ def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(almacen, 
         assert service.stop() in (0, -signal.SIGTERM), service.tail()
     if almacen == "postgres" and shutil.which("pg_dump"):
         url, nombre = postgres
-        dump = subprocess.run(["pg_dump", "--schema-only", "-d", url.rsplit("/", 1)[0] + f"/{nombre}"],
-                                 capture_output=True, text=True, timeout=120)
+        dump = subprocess.run(
+            ["pg_dump", "--schema-only", "-d", url.rsplit("/", 1)[0] + f"/{nombre}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert dump.returncode == 0 and "CREATE TABLE public.runs" in dump.stdout, dump.stderr
 
 
@@ -605,8 +670,11 @@ def _graphql(port_no: int, query: str) -> dict | None:
     import urllib.error
     import urllib.request
 
-    http_request = urllib.request.Request(f"http://127.0.0.1:{port_no}/graphql", data=json.dumps({"query": query}).encode(),
-                                    headers={"Content-Type": "application/json"})
+    http_request = urllib.request.Request(
+        f"http://127.0.0.1:{port_no}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(http_request, timeout=30) as response:
             return json.loads(response.read())["data"]
@@ -628,8 +696,10 @@ def test_dg_dev_serves_the_automations_runs_their_daemon_and_stops_on_ctrl_c(tmp
     home.mkdir()
     (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VRAEM_", "DAGSTER_"))} | {
-        "DAGSTER_HOME": str(home), "VRAEM_RAW_DIR": str(tmp_path / "raw"),
-        "VRAEM_WAREHOUSE": str(tmp_path / "publicado" / "vraem.duckdb")}
+        "DAGSTER_HOME": str(home),
+        "VRAEM_RAW_DIR": str(tmp_path / "raw"),
+        "VRAEM_WAREHOUSE": str(tmp_path / "publicado" / "vraem.duckdb"),
+    }
     assert "`DAGSTER_HOME=$PWD/warehouse/.dagster uv run --locked dg dev`" in " ".join(_team_section().split())
     port_no = _free_port()
     dev = Service("dg_dev", [str(BIN / "dg"), "dev", "--port", str(port_no)], env, tmp_path)
@@ -640,8 +710,9 @@ def test_dg_dev_serves_the_automations_runs_their_daemon_and_stops_on_ctrl_c(tmp
         if not datos or not datos["repositoriesOrError"].get("nodes"):
             return None
         health = {d["daemonType"]: d["healthy"] for d in datos["instance"]["daemonHealth"]["allDaemonStatuses"]}
-        return datos if health.get("SENSOR") and health.get("SCHEDULER") and health.get("QUEUED_RUN_COORDINATOR") \
-            else None
+        return (
+            datos if health.get("SENSOR") and health.get("SCHEDULER") and health.get("QUEUED_RUN_COORDINATOR") else None
+        )
 
     datos = _wait(healthy, "dg dev con su demonio sano", services, timeout=STARTUP_MAX * 2, every=2)
     [repository] = datos["repositoriesOrError"]["nodes"]

@@ -7,10 +7,22 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.support.runs import materialized_copy, materialize, materialize_once, operator, query
 from tests.support.reconciliation import misses
-from tests.support.scenario_credit import (DNI_H, DNI_P, DNI_WITHOUT_RUC, DNI_Z, EXPECTED_2023, EXPECTED_2024,
-                                    EXPECTED_QUARANTINE_2024, H10, P10, Q, Z10, write_credit_scenario)
+from tests.support.runs import materialize, materialize_once, materialized_copy, operator, query
+from tests.support.scenario_credit import (
+    DNI_H,
+    DNI_P,
+    DNI_WITHOUT_RUC,
+    DNI_Z,
+    EXPECTED_2023,
+    EXPECTED_2024,
+    EXPECTED_QUARANTINE_2024,
+    H10,
+    P10,
+    Z10,
+    Q,
+    write_credit_scenario,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +39,12 @@ def credit_published(tmp_path_factory):
 
 
 def _credit_marts(path: Path) -> dict[str, str]:
-    tables = ["marts.credito_evolucion", "marts.credito_por_tipo", "marts.credito_por_departamento",
-              "marts.indicadores_clave"]
+    tables = [
+        "marts.credito_evolucion",
+        "marts.credito_por_tipo",
+        "marts.credito_por_departamento",
+        "marts.indicadores_clave",
+    ]
     return {t: query(path, f"SELECT * FROM {t} ORDER BY ALL").to_csv(index=False) for t in tables}
 
 
@@ -37,26 +53,47 @@ def test_scenario_figures_quarantine_and_rerun(credit_published, tmp_path, env):
     env(raw, warehouse)
 
     ev = query(warehouse, "SELECT anio, credito_millones_soles, var_pct FROM marts.credito_evolucion ORDER BY anio")
-    assert ev["credito_millones_soles"].tolist() == pytest.approx([EXPECTED_2023["total"] / 1e6,
-                                                                  EXPECTED_2024["total"] / 1e6])
+    assert ev["credito_millones_soles"].tolist() == pytest.approx(
+        [EXPECTED_2023["total"] / 1e6, EXPECTED_2024["total"] / 1e6]
+    )
     assert ev["var_pct"].iloc[1] == pytest.approx(100 * (EXPECTED_2024["total"] / EXPECTED_2023["total"] - 1))
     tipo = query(warehouse, "SELECT tipo_credito, credito_millones_soles FROM marts.credito_por_tipo WHERE anio = 2024")
-    assert dict(zip(tipo["tipo_credito"], tipo["credito_millones_soles"] * 1e6)) == pytest.approx(EXPECTED_2024["tipo"])
-    dept = query(warehouse, "SELECT ubigeo_departamento, credito_millones_soles, participacion_pct "
-                             "FROM marts.credito_por_departamento WHERE anio = 2024")
-    assert dict(zip(dept["ubigeo_departamento"], dept["credito_millones_soles"] * 1e6)) == pytest.approx(
-        EXPECTED_2024["departamento"])
+    assert dict(zip(tipo["tipo_credito"], tipo["credito_millones_soles"] * 1e6, strict=False)) == pytest.approx(
+        EXPECTED_2024["tipo"]
+    )
+    dept = query(
+        warehouse,
+        "SELECT ubigeo_departamento, credito_millones_soles, participacion_pct "
+        "FROM marts.credito_por_departamento WHERE anio = 2024",
+    )
+    assert dict(zip(dept["ubigeo_departamento"], dept["credito_millones_soles"] * 1e6, strict=False)) == pytest.approx(
+        EXPECTED_2024["departamento"]
+    )
     assert dept.set_index("ubigeo_departamento").loc["09", "participacion_pct"] == 0.0  # Huancavelica, printed 0
 
-    key = query(warehouse, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = 2024 "
-                           "AND indicador LIKE 'credito%'").set_index("indicador")["valor"].to_dict()
+    key = (
+        query(
+            warehouse,
+            "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = 2024 AND indicador LIKE 'credito%'",
+        )
+        .set_index("indicador")["valor"]
+        .to_dict()
+    )
     change = 100 * (EXPECTED_2024["total"] / EXPECTED_2023["total"] - 1)
-    assert key == pytest.approx({"credito_millones_soles": EXPECTED_2024["total"] / 1e6, "credito_var_anual_pct": change,
-                                 "credito_tcpa_pct": change, "credito_var_promedio_anual_pct": change})
+    assert key == pytest.approx(
+        {
+            "credito_millones_soles": EXPECTED_2024["total"] / 1e6,
+            "credito_var_anual_pct": change,
+            "credito_tcpa_pct": change,
+            "credito_var_promedio_anual_pct": change,
+        }
+    )
 
     fuentes = query(warehouse, "SELECT * FROM meta.fuentes WHERE fuente = 'sbs_deudores' ORDER BY anio")
     assert fuentes[["filas_leidas", "filas_aceptadas", "filas_rechazadas"]].values.tolist() == [
-        [4, 4, 0], list(EXPECTED_2024["lineas"].values())]
+        [4, 4, 0],
+        list(EXPECTED_2024["lineas"].values()),
+    ]
     assert fuentes["archivo"].iloc[0].endswith("deudores_202312.zip")
     q = query(operator(warehouse), "SELECT linea, regla FROM quarantine.sbs_deudores WHERE anio = 2024 ORDER BY linea")
     assert [tuple(r) for r in q.values.tolist()] == EXPECTED_QUARANTINE_2024
@@ -67,7 +104,9 @@ def test_scenario_figures_quarantine_and_rerun(credit_published, tmp_path, env):
     unlocated = checks[("intermedio/credito_empresarial", "deudores_sin_ubicar")]
     assert not unlocated.passed and unlocated.severity == dg.AssetCheckSeverity.WARN  # 2023: 66.7 % unlocated
     assert unlocated.metadata["deudores_sin_ubicar"].value == 1 + EXPECTED_2024["sin_ubicar"]["deudores"]
-    assert unlocated.metadata["max_saldo_sin_ubicar_pct"].value == pytest.approx(EXPECTED_2023["sin_ubicar_pct"], abs=1e-3)
+    assert unlocated.metadata["max_saldo_sin_ubicar_pct"].value == pytest.approx(
+        EXPECTED_2023["sin_ubicar_pct"], abs=1e-3
+    )
     assert "fuera_del_padron" in unlocated.metadata["por_motivo"].value
 
     params = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'credito'")
@@ -88,17 +127,24 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_published):
     """Debtors' DNIs and RUC 10 are personal data under banking secrecy: they stay in the operator database."""
     warehouse = credit_published.almacen
     assert set(query(warehouse, "SELECT DISTINCT schema_name FROM duckdb_tables()")["schema_name"]) == {
-        "marts", "meta", "referencia"}
+        "marts",
+        "meta",
+        "referencia",
+    }
     personal = [DNI_P, DNI_Z, DNI_H, DNI_WITHOUT_RUC, P10, Z10, H10, Q]
-    texts = query(warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-                             "WHERE data_type = 'VARCHAR'")
+    texts = query(
+        warehouse, "SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE data_type = 'VARCHAR'"
+    )
     found = []
     con = duckdb.connect(str(warehouse), read_only=True)  # one connection for the whole scan
     try:
         for schema, table, column in texts.itertuples(index=False):
             # a run id is a random UUID: its first group is 8 digits now and then, and it identifies nobody
-            pattern = ("false" if (table, column) == ("ejecuciones", "run_id")
-                       else f"regexp_matches(\"{column}\", '{PERSONAL_ID}')")
+            pattern = (
+                "false"
+                if (table, column) == ("ejecuciones", "run_id")
+                else f"regexp_matches(\"{column}\", '{PERSONAL_ID}')"
+            )
             exact = " OR ".join(f"contains(\"{column}\", '{p}')" for p in personal)
             n = con.execute(f"SELECT count(*) AS n FROM {schema}.{table} WHERE {pattern} OR {exact}").fetchone()[0]
             if n:
@@ -107,8 +153,11 @@ def test_no_dni_or_ruc10_reaches_the_analysts_file(credit_published):
         con.close()
     assert found == []
     # ... while the operator database does hold them, row by row
-    op = query(operator(warehouse), f"SELECT count(*) AS n FROM intermedio.credito_empresarial "
-                                     f"WHERE numero_documento = '{DNI_P}' AND ruc_ubicacion = '{P10}'")
+    op = query(
+        operator(warehouse),
+        f"SELECT count(*) AS n FROM intermedio.credito_empresarial "
+        f"WHERE numero_documento = '{DNI_P}' AND ruc_ubicacion = '{P10}'",
+    )
     assert op["n"][0] == 2  # 2023 and 2024
 
 
@@ -116,7 +165,7 @@ def test_small_sample_reproduces_the_published_credit_figures(small_published, t
     """The session's small sample refreshed by `vraem refresh` (`conftest.small_published`); its debtor files are
     the credit generator's, byte for byte, whose line counts the generator reports here."""
     from vraem_pipeline.core.reconciliation import reconcile
-    from vraem_sample.credito import DIRT_RULE, DEUDORES_DIRT, write_credito
+    from vraem_sample.credito import DEUDORES_DIRT, DIRT_RULE, write_credito
 
     counts: dict = {}
     for path in write_credito(tmp_path / "raw", scale="small", counts=counts):
@@ -126,10 +175,13 @@ def test_small_sample_reproduces_the_published_credit_figures(small_published, t
     con = duckdb.connect(str(small_published.operator), read_only=True)
     try:
         table = reconcile(con)
-        quarantined = con.execute("SELECT anio, regla, columna, count(*) FROM quarantine.sbs_deudores "
-                                  "GROUP BY ALL").fetchall()
-        fuentes = con.execute("SELECT anio, filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes "
-                              "WHERE fuente = 'sbs_deudores' ORDER BY anio").fetchall()
+        quarantined = con.execute(
+            "SELECT anio, regla, columna, count(*) FROM quarantine.sbs_deudores GROUP BY ALL"
+        ).fetchall()
+        fuentes = con.execute(
+            "SELECT anio, filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes "
+            "WHERE fuente = 'sbs_deudores' ORDER BY anio"
+        ).fetchall()
     finally:
         con.close()
     credit = table[table["indicador"].str.startswith("credito")]

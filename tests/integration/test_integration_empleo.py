@@ -31,19 +31,28 @@ def test_employment_marts_with_cvs(enaho_scenario_published):
 
     key = query(warehouse, "SELECT anio, indicador FROM marts.indicadores_clave WHERE indicador LIKE 'empleo%'")
     codes_2024 = set(key.loc[key["anio"] == 2024, "indicador"])
-    assert {"empleo_pea_ocupada", "empleo_participacion_nacional_pct", "empleo_informal_pct", "empleo_mujeres_pct",
-            "empleo_informal_mype_pct", "empleo_var_anual_pct", "empleo_tcpa_pct",
-            "empleo_var_promedio_anual_pct"} <= codes_2024
+    assert {
+        "empleo_pea_ocupada",
+        "empleo_participacion_nacional_pct",
+        "empleo_informal_pct",
+        "empleo_mujeres_pct",
+        "empleo_informal_mype_pct",
+        "empleo_var_anual_pct",
+        "empleo_tcpa_pct",
+        "empleo_var_promedio_anual_pct",
+    } <= codes_2024
     precision = query(warehouse, "SELECT * FROM marts.empleo_precision WHERE indicador = 'empleo_pea_ocupada'")
     assert precision["cv_pct"].notna().all()
 
-    params = query(warehouse, "SELECT nombre, valor, descripcion FROM meta.parametros WHERE tema = 'empleo'").set_index("nombre")
+    params = query(warehouse, "SELECT nombre, valor, descripcion FROM meta.parametros WHERE tema = 'empleo'").set_index(
+        "nombre"
+    )
     assert json.loads(params.loc["fuente_informalidad", "valor"]) == {"2023": "oficial", "2024": "reconstruido"}
     assert json.loads(params.loc["variante_mype", "valor"]) == "A"
     dic = query(warehouse, "SELECT * FROM meta.diccionario WHERE tabla = 'empleo_precision'")
     assert len(dic) == 8  # table row + 7 columns
     mype = query(warehouse, "SELECT descripcion FROM meta.diccionario WHERE columna = 'empleo.variante_mype'")
-    assert "Valor usado: \"A\"" in mype["descripcion"][0] and "p512a" in mype["descripcion"][0]
+    assert 'Valor usado: "A"' in mype["descripcion"][0] and "p512a" in mype["descripcion"][0]
 
     cmp = query(operator(warehouse), "SELECT * FROM intermedio.informalidad_comparacion")
     assert cmp["anio"].tolist() == [2023, 2023]  # 2024 has no official flag to compare with
@@ -65,7 +74,8 @@ def test_a_missing_required_column_fails_naming_the_file(enaho_scenario_publishe
     import pyreadstat
 
     pd.DataFrame({"conglome": ["000001"], "fac500a": [1.0]}).pipe(
-        lambda df: pyreadstat.write_dta(df, str(year_dir / "enaho01a-2024-500.dta")))
+        lambda df: pyreadstat.write_dta(df, str(year_dir / "enaho01a-2024-500.dta"))
+    )
     env(raw)
     result = materialize((2024, 2024))
     assert not result.success

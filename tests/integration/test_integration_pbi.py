@@ -22,27 +22,44 @@ import openpyxl
 import pytest
 
 from tests.support.builders import padron_row, ruc, write_padron, write_ventas
-from vraem_pipeline.core.run_copy import failed_build_path
-from tests.support.runs import materialize, operator, query
-from tests.support.reconciliation import misses
 from tests.support.inei_workbooks import total_workbook
+from tests.support.reconciliation import misses
+from tests.support.runs import materialize, operator, query
 from vraem_pipeline.core.reconciliation import reconcile
+from vraem_pipeline.core.run_copy import failed_build_path
 from vraem_sample.pbi import write_pbi
 
 pytestmark = pytest.mark.slow
 
-FIRMS_2024 = [("050401", 200_000), ("080910", 300_000), ("090701", 100_000), ("120604", 400_000), ("030202", 50_000),
-              ("050101", 800_000), ("080101", 2_700_000), ("090101", 400_000), ("120101", 3_600_000),
-              ("030101", 450_000), ("150101", 10_000_000)]
+FIRMS_2024 = [
+    ("050401", 200_000),
+    ("080910", 300_000),
+    ("090701", 100_000),
+    ("120604", 400_000),
+    ("030202", 50_000),
+    ("050101", 800_000),
+    ("080101", 2_700_000),
+    ("090101", 400_000),
+    ("120101", 3_600_000),
+    ("030101", 450_000),
+    ("150101", 10_000_000),
+]
 ZONE_2024_THOUSANDS = 0.1 * 7_219_959 + 0.2 * 6_212_319 + 0.1 * 22_767_865 + 0.2 * 3_912_627 + 0.1 * 15_992_658
 
 
 def write_firms(raw):
     rucs = [ruc("20", 30_000_000 + i) for i in range(len(FIRMS_2024))]
-    write_padron(raw, 2024, 12, [padron_row(r, ubigeo=u) for r, (u, _) in zip(rucs, FIRMS_2024)])
-    write_ventas(raw, 2024, [(r, 2024, f"{v}.00") for r, (_, v) in zip(rucs, FIRMS_2024)])
-    write_padron(raw, 2023, 12, [padron_row(rucs[0], ubigeo="050401", periodo="202312"),
-                                 padron_row(rucs[5], ubigeo="050101", periodo="202312")])
+    write_padron(raw, 2024, 12, [padron_row(r, ubigeo=u) for r, (u, _) in zip(rucs, FIRMS_2024, strict=False)])
+    write_ventas(raw, 2024, [(r, 2024, f"{v}.00") for r, (_, v) in zip(rucs, FIRMS_2024, strict=False)])
+    write_padron(
+        raw,
+        2023,
+        12,
+        [
+            padron_row(rucs[0], ubigeo="050401", periodo="202312"),
+            padron_row(rucs[5], ubigeo="050101", periodo="202312"),
+        ],
+    )
     write_ventas(raw, 2023, [(rucs[0], 2023, "100.00"), (rucs[5], 2023, "300.00")])
 
 
@@ -57,34 +74,47 @@ def test_gdp_from_inei_real_workbook_and_declared_sales(tmp_path, env):
 
     ev = query(warehouse, "SELECT * FROM marts.pbi_evolucion ORDER BY anio")
     assert ev["anio"].tolist() == [2024]
-    assert ev["vab_millones_soles_2007"].iloc[0] == pytest.approx(ZONE_2024_THOUSANDS / 1000) == pytest.approx(6623.0374)
+    assert (
+        ev["vab_millones_soles_2007"].iloc[0] == pytest.approx(ZONE_2024_THOUSANDS / 1000) == pytest.approx(6623.0374)
+    )
     assert ev["participacion_nacional_pct"].iloc[0] == pytest.approx(100 * ZONE_2024_THOUSANDS / 585_617_509)
     dept = query(warehouse, "SELECT * FROM marts.pbi_por_departamento WHERE anio = 2024 ORDER BY ubigeo_departamento")
-    assert dict(zip(dept["ubigeo_departamento"], dept["participacion_territorio_pct"].round(9))) == {
-        "03": 10.0, "05": 20.0, "08": 10.0, "09": 20.0, "12": 10.0}
+    assert dict(zip(dept["ubigeo_departamento"], dept["participacion_territorio_pct"].round(9), strict=False)) == {
+        "03": 10.0,
+        "05": 20.0,
+        "08": 10.0,
+        "09": 20.0,
+        "12": 10.0,
+    }
     assert dept["departamento"].tolist() == ["Apurímac", "Ayacucho", "Cusco", "Huancavelica", "Junín"]
     assert set(dept["estado_cifra"]) == {"preliminar"}
     assert dept["vab_territorio_millones_soles_2007"].sum() == pytest.approx(ev["vab_millones_soles_2007"].iloc[0])
 
     key = query(warehouse, "SELECT * FROM marts.indicadores_clave WHERE indicador LIKE 'pbi%' ORDER BY indicador")
     assert key[["anio", "indicador", "unidad"]].values.tolist() == [
-        [2024, "pbi_participacion_nacional_pct", "%"], [2024, "pbi_vraem_millones_soles_2007", "millones S/ de 2007"]]
+        [2024, "pbi_participacion_nacional_pct", "%"],
+        [2024, "pbi_vraem_millones_soles_2007", "millones S/ de 2007"],
+    ]
     assert key["valor"].tolist() == pytest.approx([100 * ZONE_2024_THOUSANDS / 585_617_509, ZONE_2024_THOUSANDS / 1000])
     assert all("preliminar (P/)" in d for d in key["descripcion"])
     assert "PBI nacional" in key["descripcion"].iloc[0] and "junio del 2026" in key["fuente"].iloc[0]
 
     fuentes = query(warehouse, "SELECT * FROM meta.fuentes WHERE fuente = 'inei_vab'")
-    assert len(fuentes) == 1 and fuentes["archivo"].iloc[0].endswith("pbi_peru_17.xlsx") and fuentes["anio"].isna().all()
+    assert (
+        len(fuentes) == 1 and fuentes["archivo"].iloc[0].endswith("pbi_peru_17.xlsx") and fuentes["anio"].isna().all()
+    )
     assert fuentes[["filas_leidas", "filas_aceptadas", "filas_rechazadas"]].values.tolist() == [[589, 589, 0]]
     nota = fuentes["nota"].iloc[0]
     assert "Con información disponible a junio del 2026" in nota
     assert "pbi_2025.xlsx (edición anterior (Con información disponible a marzo del 2025))" in nota
 
     dic = query(warehouse, "SELECT columna, descripcion FROM meta.diccionario WHERE esquema = 'meta'")
-    dic = dict(zip(dic["columna"], dic["descripcion"]))
+    dic = dict(zip(dic["columna"], dic["descripcion"], strict=False))
     assert 'Valor usado: "ventas_declaradas"' in dic["pbi.metodo_participacion"]
     assert 'Valor usado: "pbi"' in dic["pbi.denominador"] and "impuestos a los productos" in dic["pbi.denominador"]
-    assert "marts" in set(query(warehouse, "SELECT esquema FROM meta.diccionario WHERE tabla = 'pbi_evolucion'")["esquema"])
+    assert "marts" in set(
+        query(warehouse, "SELECT esquema FROM meta.diccionario WHERE tabla = 'pbi_evolucion'")["esquema"]
+    )
     assert len(query(warehouse, "SELECT * FROM referencia.ciiu_division_actividad_inei")) == 88
 
     omitted = query(operator(warehouse), "SELECT anio, ubigeo_departamento FROM intermedio.pbi_omitidos ORDER BY ALL")
@@ -103,27 +133,33 @@ def test_share_table_and_vab_denominator(tmp_path, env):
     write_pbi(raw)
     (raw / "inei" / "participaciones_territorio.csv").write_text(
         "ubigeo_departamento,actividad,anio,participacion_pct\n05,total,,12.5\n08,total,2024,1\n08,total,,0\n"
-        "03,total,,0\n09,total,,0\n12,total,,0\n", encoding="utf-8")
+        "03,total,,0\n09,total,,0\n12,total,,0\n",
+        encoding="utf-8",
+    )
     warehouse = env(raw)
     from vraem_pipeline.definitions import defs
 
     d = defs()
-    result = dg.materialize([*d.assets, *d.asset_checks], resources=d.resources,
-                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                            tags={"dagster/asset_partition_range_start": "2023",
-                                  "dagster/asset_partition_range_end": "2024"},
-                            run_config={"ops": {"pbi": {"config": {"denominador": "vab"}}}})
+    result = dg.materialize(
+        [*d.assets, *d.asset_checks],
+        resources=d.resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": "2023", "dagster/asset_partition_range_end": "2024"},
+        run_config={"ops": {"pbi": {"config": {"denominador": "vab"}}}},
+    )
     assert result.success
     ev = query(warehouse, "SELECT * FROM marts.pbi_evolucion WHERE anio IN (2023, 2024) ORDER BY anio")
     # 2024: 0.125 × 6,212,319 + 0.01 × 22,767,865 = 776,539.875 + 227,678.65 = 1,004,218.525 miles
     # 2023: 0.125 × 5,913,691 = 739,211.375 miles (Cusco's every-year row says 0)
     assert ev["vab_millones_soles_2007"].tolist() == pytest.approx([739.211375, 1004.218525])
     assert ev["participacion_nacional_pct"].tolist() == pytest.approx(
-        [100 * 739_211.375 / 515_116_322, 100 * 1_004_218.525 / 533_152_582])
+        [100 * 739_211.375 / 515_116_322, 100 * 1_004_218.525 / 533_152_582]
+    )
     years = query(warehouse, "SELECT min(anio) AS a, max(anio) AS b FROM marts.pbi_evolucion")
     assert (years["a"][0], years["b"][0]) == (2007, 2025)  # a table without years applies to the whole series
     params = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'pbi'")
-    params = dict(zip(params["nombre"], params["valor"]))
+    params = dict(zip(params["nombre"], params["valor"], strict=False))
     assert (params["metodo_participacion"], params["denominador"]) == ('"tabla"', '"vab"')
     f = query(warehouse, "SELECT archivo, filas_leidas FROM meta.fuentes WHERE fuente = 'inei_participaciones'")
     assert f["archivo"].iloc[0].endswith("participaciones_territorio.csv") and f["filas_leidas"].iloc[0] == 6
@@ -150,8 +186,9 @@ def test_an_inconsistent_workbook_blocks_publication(tmp_path, env):
     q = query(failed, "SELECT anio, linea, regla, registro_crudo FROM quarantine.inei_vab")
     assert q[["anio", "linea", "regla"]].values.tolist() == [[2024, 13, "tipo_de_dato"]]
     assert '"columna": "S"' in q["registro_crudo"].iloc[0] and "n.d." in q["registro_crudo"].iloc[0]
-    f = query(failed, "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes "
-                      "WHERE fuente = 'inei_vab'")
+    f = query(
+        failed, "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes WHERE fuente = 'inei_vab'"
+    )
     assert f.values.tolist() == [[589, 588, 1]]
 
 

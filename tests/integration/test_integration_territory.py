@@ -30,17 +30,21 @@ def test_ayacucho_refreshed_end_to_end_from_the_small_sample(small_sample, env):
     assert by_dept["participacion_pct"].tolist() == pytest.approx([100.0] * 6)
 
     # the whole department: every formal firm whose ubigeo starts with 05, counted in the operator database
-    formal_05 = query(operator(warehouse), "SELECT anio, count(*) AS n FROM intermedio.empresas_formales "
-                                            "WHERE ubigeo LIKE '05%' GROUP BY anio ORDER BY anio")
+    formal_05 = query(
+        operator(warehouse),
+        "SELECT anio, count(*) AS n FROM intermedio.empresas_formales "
+        "WHERE ubigeo LIKE '05%' GROUP BY anio ORDER BY anio",
+    )
     evolucion = query(warehouse, "SELECT anio, n_empresas FROM marts.empresas_evolucion ORDER BY anio")
     assert evolucion["n_empresas"].tolist() == formal_05["n"].tolist() and min(formal_05["n"]) > 0
     assert by_dept["n_empresas"].tolist() == formal_05["n"].tolist()
-    clave = query(warehouse, "SELECT anio, valor FROM marts.indicadores_clave WHERE indicador = 'empresas_formales' "
-                             "ORDER BY anio")
+    clave = query(
+        warehouse, "SELECT anio, valor FROM marts.indicadores_clave WHERE indicador = 'empresas_formales' ORDER BY anio"
+    )
     assert clave["valor"].tolist() == formal_05["n"].tolist()
 
     # the cross-source warnings hold on a real run, and their bounds are published with the figures
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["coherencia_territorio_no_supera_nacional"] and checks["coherencia_participaciones_suman_100"]
     bounds = query(warehouse, "SELECT nombre, valor FROM meta.parametros WHERE tema = 'coherencia'")
-    assert dict(zip(bounds["nombre"], bounds["valor"]))["salto_maximo_montos"] == "100.0"
+    assert dict(zip(bounds["nombre"], bounds["valor"], strict=False))["salto_maximo_montos"] == "100.0"

@@ -25,8 +25,9 @@ from vraem_pipeline.core.settings import PAUSE_FOR_TEST
 
 
 def _vraem(*args: str, env: dict, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def _by_topic(lines_of: dict[str, list[str]]) -> str:
@@ -52,8 +53,15 @@ def test_a_figure_never_computed_is_a_miss():
 def test_national_sample_refreshed_by_the_cli_reproduces_every_published_figure(tmp_path: Path):
     raw, warehouse = tmp_path / "raw", tmp_path / "w" / "vraem.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "dagster_home")}
-    for var in ("VRAEM_RAW_DIR", "VRAEM_WAREHOUSE", "VRAEM_OPERACION", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY",
-                "VRAEM_INFORME_DIR", PAUSE_FOR_TEST):
+    for var in (
+        "VRAEM_RAW_DIR",
+        "VRAEM_WAREHOUSE",
+        "VRAEM_OPERACION",
+        "VRAEM_TEMP_DIR",
+        "VRAEM_TERRITORY",
+        "VRAEM_INFORME_DIR",
+        PAUSE_FOR_TEST,
+    ):
         env.pop(var, None)  # the shipped VRAEM territory; everything else under tmp_path
     sample = _vraem("sample-data", "--out", str(raw), "--seed", "2024", "--scale", "national", env=env, timeout=1200)
     assert sample.returncode == 0, sample.stdout[-2000:] + sample.stderr[-4000:]
@@ -78,4 +86,5 @@ def test_national_sample_refreshed_by_the_cli_reproduces_every_published_figure(
     assert all(compared.values()), f"temas sin ninguna cifra publicada comparada: {compared}"
     assert not any(missed.values()), (
         f"{sum(map(len, missed.values()))} de {len(figures) + len(orders)} cifras publicadas no coinciden a su "
-        f"redondeo:\n{_by_topic(missed)}")
+        f"redondeo:\n{_by_topic(missed)}"
+    )

@@ -37,13 +37,16 @@ SEED = 7
 NOT_UTF8 = "'utf-8' codec can't decode byte"
 REFERENCE = Path(__file__).parents[2] / "vraem_pipeline" / "reference"
 #: The real weekly files' 44 fields, in order (shared/realdata/README.md).
-REAL_FIELD_ORDER = ("CADU FANO NDCL FNUM FEMB FECH_RECEP NDCLREG FREG FANOREG CAGE TDOC NDOC DNOMBRE CPAIDES CPUEDES "
-                    "CVIATRA CUNITRA CEMPTRA DMAT NCON CENTFIN CALM DNOMPRO DDIRPRO DK DK2 NSER PART_NANDI DCOM DMER2 "
-                    "DMER3 DMER4 DMER5 CEST VFOBSERDOL VPESNET VPESBRU QUNIFIS TUNIFIS QUNICOM TUNICOM UBIGEO DNOMCON "
-                    "DDIRCON").split()
+REAL_FIELD_ORDER = (
+    "CADU FANO NDCL FNUM FEMB FECH_RECEP NDCLREG FREG FANOREG CAGE TDOC NDOC DNOMBRE CPAIDES CPUEDES "
+    "CVIATRA CUNITRA CEMPTRA DMAT NCON CENTFIN CALM DNOMPRO DDIRPRO DK DK2 NSER PART_NANDI DCOM DMER2 "
+    "DMER3 DMER4 DMER5 CEST VFOBSERDOL VPESNET VPESBRU QUNIFIS TUNIFIS QUNICOM TUNICOM UBIGEO DNOMCON "
+    "DDIRCON"
+).split()
 FIELDS = list(aduanas.DBF_FIELDS)
-PIPE_HEADER = ("regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|"
-               "tunifis|qunifis")
+PIPE_HEADER = (
+    "regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|tunifis|qunifis"
+)
 WEEKLY = re.compile(r"^x(\d\d)(\d\d)(\d\d)(\d\d)\.zip$")
 #: Source note §5.3: SUNAT codes that are not ISO alpha-2 and what they stand for (ZZ = no country).
 NON_ISO = {"FX": "FR", "AN": "NL", "1G": "GB", "1M": "DE", "1K": "CI", "99": "ZZ", "YU": "ZZ", "1C": "ZZ", "": "ZZ"}
@@ -105,8 +108,8 @@ def field_slice(name: str) -> slice:
 def dbf_records(data: bytes) -> tuple[list[bytes], list[bytes]]:
     """(live records, deleted records) of a dBase III file, by its header (no library)."""
     n, header_len, rec_len = struct.unpack("<IHH", data[4:12])
-    body = data[header_len:header_len + n * rec_len]
-    records = [body[i * rec_len:(i + 1) * rec_len] for i in range(n)]
+    body = data[header_len : header_len + n * rec_len]
+    records = [body[i * rec_len : (i + 1) * rec_len] for i in range(n)]
     return [r for r in records if r[:1] == b" "], [r for r in records if r[:1] == b"*"]
 
 
@@ -118,17 +121,27 @@ def dbf_lines(data: bytes) -> list[Line]:
         pos += length
     out = []
     for r in live:
-        def f(name: str) -> str:
+
+        def f(name: str, r: bytes = r) -> str:
             a, w = offsets[name]
-            return r[a:a + w].decode(DBF_ENCODING).strip()
+            return r[a : a + w].decode(DBF_ENCODING).strip()
+
         fob, fnum, nandina = f("VFOBSERDOL"), f("FNUM"), f("PART_NANDI")
         dirt = classify(fob, fnum, nandina)
-        out.append(Line(
-            key=(f("CADU"), f("FANO"), int(f("NDCL")), int(f("NSER"))),
-            fob_cents=None if dirt else int(Decimal(fob) * 100),
-            nandina=nandina.zfill(10) if nandina.isdigit() else nandina,
-            ubigeo=f("UBIGEO"), country=f("CPAIDES"), fnum=fnum, ruc=f("NDOC"), name=f("DNOMBRE"), dirt=dirt, raw=r,
-        ))
+        out.append(
+            Line(
+                key=(f("CADU"), f("FANO"), int(f("NDCL")), int(f("NSER"))),
+                fob_cents=None if dirt else int(Decimal(fob) * 100),
+                nandina=nandina.zfill(10) if nandina.isdigit() else nandina,
+                ubigeo=f("UBIGEO"),
+                country=f("CPAIDES"),
+                fnum=fnum,
+                ruc=f("NDOC"),
+                name=f("DNOMBRE"),
+                dirt=dirt,
+                raw=r,
+            )
+        )
     return out
 
 
@@ -145,12 +158,20 @@ def pipe_lines(path: Path) -> list[Line]:
             continue
         dirt = classify(p[13], p[5], p[11])
         digits = p[11].replace(".", "")
-        out.append(Line(
-            key=(p[1], p[2], int(p[3]), int(p[4])),
-            fob_cents=None if dirt else int(Decimal(p[13]) * 100),
-            nandina=digits.zfill(10) if digits.isdigit() else p[11],
-            ubigeo=p[10].strip(), country=p[12], fnum=p[5], ruc=p[8], name=p[9], dirt=dirt, raw=row.encode("latin-1"),
-        ))
+        out.append(
+            Line(
+                key=(p[1], p[2], int(p[3]), int(p[4])),
+                fob_cents=None if dirt else int(Decimal(p[13]) * 100),
+                nandina=digits.zfill(10) if digits.isdigit() else p[11],
+                ubigeo=p[10].strip(),
+                country=p[12],
+                fnum=p[5],
+                ruc=p[8],
+                name=p[9],
+                dirt=dirt,
+                raw=row.encode("latin-1"),
+            )
+        )
     return out
 
 
@@ -195,9 +216,15 @@ def figures(lines: list[Line]) -> dict:
         heading = int(x.nandina[:4])
         if 2603 <= heading <= 2617 and heading != 2612:
             ores += x.fob_cents
-    return {"nacional": nat, "territorio": t, "destino": dest, "departamento": dept, "clase_0729": ores,
-            "sin_ubigeo": sum(x.fob_cents for x in lines if x.ubigeo in ("", "999999")),
-            "desconocido": sum(x.fob_cents for x in lines if NON_ISO.get(x.country, x.country) == "ZZ")}
+    return {
+        "nacional": nat,
+        "territorio": t,
+        "destino": dest,
+        "departamento": dept,
+        "clase_0729": ores,
+        "sin_ubigeo": sum(x.fob_cents for x in lines if x.ubigeo in ("", "999999")),
+        "desconocido": sum(x.fob_cents for x in lines if NON_ISO.get(x.country, x.country) == "ZZ"),
+    }
 
 
 def rounds_to(value: Fraction, printed: str) -> bool:
@@ -319,7 +346,7 @@ def test_dbf_header_is_dbase_iii(raw):
         assert rec_len == 1 + sum(f[2] for f in FIELDS)
         assert len(data) == header_len + n * rec_len + 1 and data[-1] == 0x1A
         for i, (name, kind, length, decimals) in enumerate(FIELDS):
-            d = data[32 + 32 * i:64 + 32 * i]
+            d = data[32 + 32 * i : 64 + 32 * i]
             assert d[:11] == name.encode().ljust(11, b"\0")
             assert d[11:12] == kind.encode() and d[16] == length and d[17] == decimals
 
@@ -334,8 +361,9 @@ def test_dbfread_reads_every_file_and_skips_deleted_records(raw, counts, tmp_pat
             assert table.header.numrecords == c["registros"] == len(table.records) + len(table.deleted)
             assert len(table.records) == c["vivas"] and len(table.deleted) == c["borrados"]
             live_keys = {(r["CADU"], r["FANO"], r["NDCL"], r["NSER"]) for r in table.records}
-            for r in DBF(str(tmp_path / (path.stem.upper() + ".DBF")), encoding=DBF_ENCODING, raw=True,
-                         load=True).deleted:
+            for r in DBF(
+                str(tmp_path / (path.stem.upper() + ".DBF")), encoding=DBF_ENCODING, raw=True, load=True
+            ).deleted:
                 key = tuple(r[k].decode(DBF_ENCODING).strip() for k in ("CADU", "FANO", "NDCL"))
                 nser = r["NSER"].strip()
                 if nser.isdigit() and (*key, int(nser)) in live_keys:
@@ -362,7 +390,7 @@ def test_dbf_types_leading_zero_and_cp850(raw, tmp_path):
     assert any(ch in n for n in names for ch in "ÑÁÉÍÓÚ")
     data = dbf_bytes(sorted((raw / "aduanas" / "2024").glob("x*.zip"))[0])
     with pytest.raises(UnicodeDecodeError, match=NOT_UTF8):
-        data[data.index(b"\r") + 1:].decode("utf-8")  # cp850 bytes, no code page declared
+        data[data.index(b"\r") + 1 :].decode("utf-8")  # cp850 bytes, no code page declared
 
 
 def test_repeated_weeks_are_byte_identical(raw, counts):
@@ -392,8 +420,15 @@ def test_december_pipe_repeats_the_december_dbf_lines(read):
     assert {x.key for x in december} == set(dbf_dec) and len(december) == len(dbf_dec)
     for x in december:
         y = dbf_dec[x.key]
-        assert (x.fob_cents, x.nandina, x.ubigeo, x.country, x.fnum, x.ruc, x.name) == \
-               (y.fob_cents, y.nandina, y.ubigeo, y.country, y.fnum, y.ruc, y.name)
+        assert (x.fob_cents, x.nandina, x.ubigeo, x.country, x.fnum, x.ruc, x.name) == (
+            y.fob_cents,
+            y.nandina,
+            y.ubigeo,
+            y.country,
+            y.fnum,
+            y.ruc,
+            y.name,
+        )
 
 
 # ----------------------------------------------------------------------------------------------------- pipe
@@ -462,7 +497,7 @@ def test_rows_read_are_accepted_plus_rejected_plus_repeats(read, counts):
 
 
 def test_keys_unique_except_the_planted_repeats(read):
-    for year, files in read.items():
+    for files in read.values():
         for name, lines in files.items():
             keys = Counter(x.key for x in lines if x.dirt is None)
             if name.startswith("x"):
@@ -516,12 +551,14 @@ def test_deterministic_by_seed(raw, universe, tmp_path):
         a = sorted(p.name for p in (raw / "aduanas" / str(year)).iterdir())
         assert a == sorted(p.name for p in (tmp_path / "aduanas" / str(year)).iterdir())
         for name in a:
-            assert (raw / "aduanas" / str(year) / name).read_bytes() == \
-                   (tmp_path / "aduanas" / str(year) / name).read_bytes(), name
+            assert (raw / "aduanas" / str(year) / name).read_bytes() == (
+                tmp_path / "aduanas" / str(year) / name
+            ).read_bytes(), name
     other = build_universe(calibrate("small"), SEED + 1)
     aduanas.write_aduanas(other, tmp_path / "otra", [2023])
-    assert (tmp_path / "otra" / "aduanas" / "2023" / "exportaciones_2023.txt").read_bytes() != \
-           (raw / "aduanas" / "2023" / "exportaciones_2023.txt").read_bytes()
+    assert (tmp_path / "otra" / "aduanas" / "2023" / "exportaciones_2023.txt").read_bytes() != (
+        raw / "aduanas" / "2023" / "exportaciones_2023.txt"
+    ).read_bytes()
 
 
 # ------------------------------------------------------------------------------------------- calibration

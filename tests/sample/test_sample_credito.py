@@ -12,8 +12,16 @@ import pytest
 from vraem_pipeline.core.reconciliation import published
 from vraem_pipeline.core.ruc import check_digit_ok
 from vraem_sample.calibration import calibrate
-from vraem_sample.credito import (CRLF_YEARS, ZIP_YEARS, HEADER, DEUDORES_DIRT, cell_frame,
-                                                write_credito, share_values, credit_series)
+from vraem_sample.credito import (
+    CRLF_YEARS,
+    DEUDORES_DIRT,
+    HEADER,
+    ZIP_YEARS,
+    cell_frame,
+    credit_series,
+    share_values,
+    write_credito,
+)
 from vraem_sample.padron import build_universe
 
 SEED = 7

@@ -17,10 +17,10 @@ import pytest
 
 from vraem_pipeline.empleo.estimates import REBUILT_SOURCE, compute_employment, is_resident
 from vraem_pipeline.empleo.informality import INPUTS_M400, PERSON_KEY, add_rebuilt_flag
-from vraem_sample import enaho as sample
-from vraem_sample.calibration import read_published
 from vraem_pipeline.empleo.schema import COLUMNS_M500, OPTIONAL_M500, schema_for_year
 from vraem_pipeline.sources.enaho import find_module_file, read_module
+from vraem_sample import enaho as sample
+from vraem_sample.calibration import read_published
 
 YEARS = range(2019, 2025)
 TERRITORY = ["03", "05", "08", "09", "12"]
@@ -38,7 +38,10 @@ def raw(tmp_path_factory) -> Path:
 def m500(raw) -> dict[int, pd.DataFrame]:
     return {
         year: read_module(
-            find_module_file(raw / "enaho" / str(year), year, "500"), year, "500", COLUMNS_M500,
+            find_module_file(raw / "enaho" / str(year), year, "500"),
+            year,
+            "500",
+            COLUMNS_M500,
             optional=OPTIONAL_M500 + ["p203", "fac500_p"],
         )
         for year in YEARS
@@ -148,8 +151,9 @@ def test_same_seed_same_bytes_other_seed_other_data(raw, tmp_path):
 def test_the_files_feed_the_indicators_through_the_whole_path(raw, m500):
     staged = []
     for year, frame in m500.items():
-        m400 = read_module(find_module_file(raw / "enaho" / str(year), year, "400"), year, "400",
-                           PERSON_KEY + INPUTS_M400)
+        m400 = read_module(
+            find_module_file(raw / "enaho" / str(year), year, "400"), year, "400", PERSON_KEY + INPUTS_M400
+        )
         valid = frame.drop_duplicates(PERSON_KEY)
         valid = valid[valid["ubigeo"] != "990101"]
         staged.append(add_rebuilt_flag(valid.drop(columns=["p203", "fac500_p"], errors="ignore"), m400))
@@ -166,7 +170,7 @@ def test_targets_come_from_the_reference_csv():
     assert targets.women_pct == 40.0 and targets.anchor_year == 2024 and targets.base_year == 2019
     # the growth path: published change into the anchor year, and the window's mean annual change
     totals = [targets.territory_total(y) for y in range(targets.base_year, targets.anchor_year + 1)]
-    changes = [100 * (b / a - 1) for a, b in zip(totals, totals[1:])]
+    changes = [100 * (b / a - 1) for a, b in zip(totals, totals[1:], strict=False)]
     assert changes[-1] == pytest.approx(targets.annual_var_pct)
     assert np.mean(changes) == pytest.approx(targets.mean_annual_var_pct)
     assert totals[-1] == targets.pea_ocupada

@@ -70,8 +70,9 @@ def parse_cut(data: bytes) -> list[list[str]]:
         text = data.decode("latin-1")
     first = text.split("\n", 1)[0]
     delim = "|" if first.count("|") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim,
-                        quoting=csv.QUOTE_MINIMAL if delim == "," else csv.QUOTE_NONE)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delim, quoting=csv.QUOTE_MINIMAL if delim == "," else csv.QUOTE_NONE
+    )
     rows = list(reader)
     assert rows[0] == HEADER, (bom, delim, rows[0])
     return rows[1:]
@@ -166,8 +167,7 @@ def test_check_digit_and_planted_dirt(raw, universe, year):
 
 
 def test_check_digit_vectors():
-    valid = ["20512333797", "10054148289", "15484032987", "17155542071", "20100070970", "10452159428",
-             "20512201611"]
+    valid = ["20512333797", "10054148289", "15484032987", "17155542071", "20100070970", "10452159428", "20512201611"]
     assert all(ruc_ok(x) for x in valid) and not ruc_ok("20512333798")
     arr = np.array([int(x) for x in valid] + [20512333798], dtype=np.int64)
     assert valid_ruc(arr).tolist() == [True] * len(valid) + [False]
@@ -288,8 +288,11 @@ def test_national_calibration_meets_every_published_firm_figure():
     mean = sum(changes) / len(changes)
     assert mean.quantize(Decimal("0.1"), ROUND_HALF_UP) == Decimal(published("empresas_var_promedio_anual_pct"))
     assert changes[0] < 0  # the 2020 dip
-    for block, counts in (("estrato", cal.vraem_by_stratum), ("sector", cal.vraem_by_sector),
-                          ("departamento", cal.vraem_by_department)):
+    for block, counts in (
+        ("estrato", cal.vraem_by_stratum),
+        ("sector", cal.vraem_by_sector),
+        ("departamento", cal.vraem_by_department),
+    ):
         assert sum(counts.values()) == v[year]
         rows = pub[pub["indicador"] == f"empresas_por_{block}_pct"]
         for cat, val in zip(rows["categoria"], rows["valor"], strict=True):
@@ -380,7 +383,7 @@ def filler_rows(raw_real: Path, raw: Path, year: int) -> list[list[str]]:
     small, padded = cut_bytes(cut_path(raw, year)), cut_bytes(cut_path(raw_real, year))
     assert padded.startswith(small)
     encoding, delim, _ = dialect(year)
-    text = padded[len(small):].decode(encoding)
+    text = padded[len(small) :].decode(encoding)
     quoting = csv.QUOTE_MINIMAL if delim == "," else csv.QUOTE_NONE
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, quoting=quoting))
 
@@ -408,8 +411,12 @@ def test_real_changes_nothing_but_the_december_cuts(raw, raw_real):
 @pytest.mark.parametrize("year", YEARS)
 def test_real_fillers_are_well_formed(raw, raw_real, year):
     ubigeo = read_reference("ubigeo_inei.csv")
-    names = {u: (d.upper(), p.upper(), t.upper()) for u, d, p, t in
-             zip(ubigeo["ubigeo"], ubigeo["departamento"], ubigeo["provincia"], ubigeo["distrito"], strict=True)}
+    names = {
+        u: (d.upper(), p.upper(), t.upper())
+        for u, d, p, t in zip(
+            ubigeo["ubigeo"], ubigeo["departamento"], ubigeo["provincia"], ubigeo["distrito"], strict=True
+        )
+    }
     for r in filler_rows(raw_real, raw, year):
         assert len(r) == 16, r
         assert ruc_ok(r[0]) and r[0][:2] in {"10", "20"}, r
@@ -473,12 +480,13 @@ def test_real_fillers_use_the_dialect_of_the_year(raw, raw_real, year):
     if small_path.suffix == ".zip":
         with zipfile.ZipFile(small_path) as a, zipfile.ZipFile(real_path) as b:
             assert [(i.filename, i.compress_type) for i in a.infolist()] == [
-                (i.filename, i.compress_type) for i in b.infolist()]
+                (i.filename, i.compress_type) for i in b.infolist()
+            ]
             assert b.infolist()[0].compress_type == zipfile.ZIP_DEFLATED
     else:
         assert real_path.read_bytes()[:2] != b"PK"
     small = cut_bytes(small_path)
-    tail = cut_bytes(real_path)[len(small):]
+    tail = cut_bytes(real_path)[len(small) :]
     encoding, delim, end = dialect(year)
     assert small.split(b"\n", 1)[0].endswith(b"\r") == (end == "\r\n")  # the national cut's terminator
     lines = tail.split(end.encode())
@@ -515,7 +523,7 @@ def test_real_fillers_reach_every_district():
 
 
 def test_real_target_below_the_population_is_an_error(universe, tmp_path):
-    from vraem_sample.padron import write_padron, rows_written
+    from vraem_sample.padron import rows_written, write_padron
 
     lines = rows_written(universe, 2024)["lineas_datos"] + 1
     write_padron(universe, tmp_path, 2024, total_lines=lines)  # no filler needed: fine
@@ -530,6 +538,6 @@ def test_real_scale_is_national_with_sunat_sized_cuts():
     assert calibrate("real") == calibrate("national")
     assert REAL_CUT_LINES[2024] == 12_515_483
     assert list(REAL_CUT_LINES) == list(YEARS)
-    assert all(a < b for a, b in zip(list(REAL_CUT_LINES.values()), list(REAL_CUT_LINES.values())[1:]))
+    assert all(a < b for a, b in zip(list(REAL_CUT_LINES.values()), list(REAL_CUT_LINES.values())[1:], strict=False))
     with pytest.raises(ValueError, match="escala desconocida 'huge'"):
         calibrate("huge")

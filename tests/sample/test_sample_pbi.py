@@ -16,9 +16,9 @@ import pytest
 
 from vraem_sample import pbi as sample_pbi
 from vraem_sample import ventas
+from vraem_sample.amounts import cents_bounds
 from vraem_sample.calibration import calibrate, read_published
 from vraem_sample.padron import build_universe
-from vraem_sample.amounts import cents_bounds
 from vraem_sample.ventas import sales_cents
 
 #: INEI, 2026 edition, 2024P/ (miles de soles), read by hand from the workbook.
@@ -49,12 +49,13 @@ def test_workbook_values_read_by_the_generator():
     assert {d: vab[2024][d] for d in VAB_2024} == VAB_2024 and pbi_[2024] == PBI_2024
 
 
-@pytest.mark.parametrize("scale,seed", [("small", 2024), ("small", 7),
-                                        pytest.param("national", 2024, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "scale,seed", [("small", 2024), ("small", 7), pytest.param("national", 2024, marks=pytest.mark.slow)]
+)
 def test_default_allocation_lands_on_the_published_gdp(scale, seed):
     uni = build_universe(calibrate(scale), seed)
     value = allocation(uni, 2024, sales_cents(uni, 2024))
-    millions = (value / 1000)
+    millions = value / 1000
     assert abs(millions - Fraction(published("pbi_vraem_millones_soles_2007"))) < Fraction(1, 10**6)
     pct = Decimal(float(value / PBI_2024 * 100)).quantize(Decimal("0.1"), ROUND_HALF_UP)
     assert pct == published("pbi_participacion_nacional_pct")

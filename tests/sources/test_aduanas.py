@@ -8,17 +8,23 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.support.builders import (EXPORT_DBF_FIELDS, dbf_bytes, export_pipe_row, export_record, write_export_pipe,
-                            write_export_week)
+from tests.support.builders import (
+    EXPORT_DBF_FIELDS,
+    dbf_bytes,
+    export_pipe_row,
+    export_record,
+    write_export_pipe,
+    write_export_week,
+)
 from vraem_pipeline.core import references as referencia
+from vraem_pipeline.core.databases import ensure_schemas
 from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.sqlrules import stage_text_load
 from vraem_pipeline.exportaciones.schema import EXPORTACIONES
 from vraem_pipeline.sources import aduanas
-from vraem_pipeline.core.sqlrules import stage_text_load
-from vraem_pipeline.core.databases import ensure_schemas
-
 
 # --- dBase ------------------------------------------------------------------------------------------------------
+
 
 def test_dbf_live_records_keep_their_record_numbers_and_cp850_text(tmp_path):
     recs = [export_record(1, nombre="AGRÍCOLA CAÑETE"), export_record(2), export_record(3, nandina="0804400000")]
@@ -64,6 +70,7 @@ def test_dbf_record_with_a_broken_flag_byte_is_a_bad_line(tmp_path):
 
 # --- the files of a year ----------------------------------------------------------------------------------------
 
+
 def test_find_files_pipe_first_then_newest_week_and_reports_others(tmp_path):
     write_export_week(tmp_path, 2024, "x01070324", [export_record(1)])
     write_export_week(tmp_path, 2024, "x05110324", [export_record(1)])
@@ -80,15 +87,18 @@ def test_find_files_pipe_first_then_newest_week_and_reports_others(tmp_path):
         aduanas.find_files(tmp_path / "aduanas" / "2024")
 
 
-@pytest.mark.parametrize("name, periods", [
-    ("x01070324.zip", [("2024-03-01", "2024-03-07")]),
-    # across a month end the name's month is the first day's or the last day's ([I]): both readings
-    ("x28030124.zip", [("2024-01-28", "2024-02-03"), ("2023-12-28", "2024-01-03")]),
-    ("X28031223.DBF", [("2023-12-28", "2024-01-03"), ("2023-11-28", "2023-12-03")]),
-    ("x30020324.zip", [("2024-03-30", "2024-04-02")]),  # 30 February does not exist: one reading
-    ("x31310224.zip", []),  # not a date: no period, as `week` says None
-    ("exportaciones_2024.txt", []),
-])
+@pytest.mark.parametrize(
+    "name, periods",
+    [
+        ("x01070324.zip", [("2024-03-01", "2024-03-07")]),
+        # across a month end the name's month is the first day's or the last day's ([I]): both readings
+        ("x28030124.zip", [("2024-01-28", "2024-02-03"), ("2023-12-28", "2024-01-03")]),
+        ("X28031223.DBF", [("2023-12-28", "2024-01-03"), ("2023-11-28", "2023-12-03")]),
+        ("x30020324.zip", [("2024-03-30", "2024-04-02")]),  # 30 February does not exist: one reading
+        ("x31310224.zip", []),  # not a date: no period, as `week` says None
+        ("exportaciones_2024.txt", []),
+    ],
+)
 def test_weekly_name_periods(name, periods):
     from datetime import date
 
@@ -96,13 +106,16 @@ def test_weekly_name_periods(name, periods):
     assert got == [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in periods]
 
 
-@pytest.mark.parametrize("name, anio, years", [
-    ("x01070324.zip", 2024, {2024}),
-    ("x01070124.zip", 2024, {2023, 2024}),  # a January week: DAMs numbered in December may be most of it
-    ("x28030124.zip", 2023, {2023, 2024}),  # the weeks the name may mean touch both years
-    ("x28031223.zip", 2024, {2023, 2024}),
-    ("exportaciones_2024.txt", 2024, {2024}),
-])
+@pytest.mark.parametrize(
+    "name, anio, years",
+    [
+        ("x01070324.zip", 2024, {2024}),
+        ("x01070124.zip", 2024, {2023, 2024}),  # a January week: DAMs numbered in December may be most of it
+        ("x28030124.zip", 2023, {2023, 2024}),  # the weeks the name may mean touch both years
+        ("x28031223.zip", 2024, {2023, 2024}),
+        ("exportaciones_2024.txt", 2024, {2024}),
+    ],
+)
 def test_years_a_file_may_hold(name, anio, years):
     assert aduanas.ExportFile(Path(name), "pipe").possible_years(anio) == years
 
@@ -111,9 +124,12 @@ def test_week_names_must_overlap_the_folder_year():
     files = [aduanas.ExportFile(Path(n), "dbf") for n in ("x28030124.zip", "x28031223.zip", "x31310224.zip")]
     for anio in (2023, 2024):
         aduanas.check_week_names(files, anio)  # none refused: each touches 2023 and 2024, or is not a date
-    with pytest.raises(SourceFileError, match=r"x28030122\.zip: el nombre indica la semana del 28/01/2022 al "
-                                              r"03/02/2022 o del 28/12/2021 al 03/01/2022, fuera de 2023, el año de "
-                                              r"su carpeta.*\[semana_de_otro_anio\]"):
+    with pytest.raises(
+        SourceFileError,
+        match=r"x28030122\.zip: el nombre indica la semana del 28/01/2022 al "
+        r"03/02/2022 o del 28/12/2021 al 03/01/2022, fuera de 2023, el año de "
+        r"su carpeta.*\[semana_de_otro_anio\]",
+    ):
         aduanas.check_week_names([aduanas.ExportFile(Path("x28030122.zip"), "dbf")], 2023)
 
 
@@ -122,21 +138,55 @@ def _stage(tmp_path, anio=2024):
     ensure_schemas(con)
     files, _ = aduanas.find_files(tmp_path / "aduanas" / str(anio))
     load = aduanas.load_year(con, files, table="trabajo.exportaciones", anio=anio, workdir=tmp_path / "tmp")
-    staged = stage_text_load(con, load, fuente="exportaciones", schema=EXPORTACIONES, table="staging.exportaciones",
-                             anio=anio)
+    staged = stage_text_load(
+        con, load, fuente="exportaciones", schema=EXPORTACIONES, table="staging.exportaciones", anio=anio
+    )
     return con, load, staged
 
 
 def test_pipe_delivery_without_ubigeo_column_and_normalization(tmp_path):
     header = [h for h in aduanas.PIPE_FIELDS.values() if h != "ubigeo"]
-    row = dict(zip(["regimen", "cadu", "fano", "ndcl", "nser", "fnum", "femb", "ndoc", "dnombre", "cnan", "cpaides",
-                    "vfobserdol", "vpesnet"],
-                   ["Exportación Definitiva", "19", "2024", "77", "1", "0", "20240110", "", "X", "0804.40.00.00",
-                    "fx", "12.50", ""]))
+    row = dict(
+        zip(
+            [
+                "regimen",
+                "cadu",
+                "fano",
+                "ndcl",
+                "nser",
+                "fnum",
+                "femb",
+                "ndoc",
+                "dnombre",
+                "cnan",
+                "cpaides",
+                "vfobserdol",
+                "vpesnet",
+            ],
+            [
+                "Exportación Definitiva",
+                "19",
+                "2024",
+                "77",
+                "1",
+                "0",
+                "20240110",
+                "",
+                "X",
+                "0804.40.00.00",
+                "fx",
+                "12.50",
+                "",
+            ],
+            strict=False,
+        )
+    )
     write_export_pipe(tmp_path, 2024, [[row[h] for h in header]], header=header)
     con, load, staged = _stage(tmp_path)
-    got = con.execute("SELECT cadu, ndcl, fecha_numeracion, fecha_embarque::VARCHAR, ubigeo, nandina, pais_sunat, "
-                      "fob_usd, peso_neto_kg FROM staging.exportaciones").fetchall()
+    got = con.execute(
+        "SELECT cadu, ndcl, fecha_numeracion, fecha_embarque::VARCHAR, ubigeo, nandina, pais_sunat, "
+        "fob_usd, peso_neto_kg FROM staging.exportaciones"
+    ).fetchall()
     assert got == [("019", "000077", None, "2024-01-10", None, "0804400000", "FX", 12.5, None)]
     assert (staged.accepted_rows, staged.rejected_rows) == (1, 0)
 
@@ -157,23 +207,31 @@ def test_pipe_delivery_with_part_of_the_line_key_fails_naming_the_missing_parts(
 
 def test_each_quarantine_rule_once(tmp_path):
     rows = [
-        export_pipe_row(1, fano="2024", date_value="20240105"),                       # l2 accepted
-        export_pipe_row(2, fano="2024", date_value="20240105", fob="-0.01"),          # l3 fob_no_negativo
-        export_pipe_row(3, fano="2024", date_value="20240105", fob="1,5"),            # l4 tipo_de_dato (fob)
-        export_pipe_row(4, fano="2024", date_value="20240230"),                       # l5 tipo_de_dato ×2 (dates)
-        export_pipe_row(5, fano="2024", date_value="20210105"),                       # l6 fechas_del_anio (2021 < 2023)
-        export_pipe_row(6, fano="2024", date_value="20240105", cnan="0804.4A.00.00"), # l7 nandina_10_digitos
+        export_pipe_row(1, fano="2024", date_value="20240105"),  # l2 accepted
+        export_pipe_row(2, fano="2024", date_value="20240105", fob="-0.01"),  # l3 fob_no_negativo
+        export_pipe_row(3, fano="2024", date_value="20240105", fob="1,5"),  # l4 tipo_de_dato (fob)
+        export_pipe_row(4, fano="2024", date_value="20240230"),  # l5 tipo_de_dato ×2 (dates)
+        export_pipe_row(5, fano="2024", date_value="20210105"),  # l6 fechas_del_anio (2021 < 2023)
+        export_pipe_row(6, fano="2024", date_value="20240105", cnan="0804.4A.00.00"),  # l7 nandina_10_digitos
         export_pipe_row(7, fano="2024", date_value="20240105", regimen="Reexportación"),  # l8 régimen
-        export_pipe_row(1, fano="2024", date_value="20240105"),                       # l9 clave_duplicada (of l2)
-        export_pipe_row(8, fano="2024", date_value="20240105", fob="inf"),            # l10 valor_finito
-        export_pipe_row(9, fano="2024", date_value="0", fob="0"),                     # l11 accepted: no date, zero FOB
+        export_pipe_row(1, fano="2024", date_value="20240105"),  # l9 clave_duplicada (of l2)
+        export_pipe_row(8, fano="2024", date_value="20240105", fob="inf"),  # l10 valor_finito
+        export_pipe_row(9, fano="2024", date_value="0", fob="0"),  # l11 accepted: no date, zero FOB
     ]
     write_export_pipe(tmp_path, 2024, rows, extra_lines=["solo|tres|campos"])  # l12 numero_de_campos
     con, load, staged = _stage(tmp_path)
     q = con.execute("SELECT linea, regla FROM quarantine.exportaciones ORDER BY linea").fetchall()
-    assert q == [(3, "fob_no_negativo"), (4, "tipo_de_dato"), (5, "tipo_de_dato; tipo_de_dato"),
-                 (6, "fechas_del_anio"), (7, "nandina_10_digitos"), (8, "regimen_exportacion_definitiva"),
-                 (9, "clave_duplicada"), (10, "valor_finito"), (12, "numero_de_campos")]
+    assert q == [
+        (3, "fob_no_negativo"),
+        (4, "tipo_de_dato"),
+        (5, "tipo_de_dato; tipo_de_dato"),
+        (6, "fechas_del_anio"),
+        (7, "nandina_10_digitos"),
+        (8, "regimen_exportacion_definitiva"),
+        (9, "clave_duplicada"),
+        (10, "valor_finito"),
+        (12, "numero_de_campos"),
+    ]
     assert (load.rows_read, staged.accepted_rows, staged.rejected_rows) == (11, 2, 9)
     msg = con.execute("SELECT valor FROM quarantine.exportaciones WHERE linea = 12").fetchone()[0]
     assert msg == "3 campos, se esperaban 17"
@@ -181,20 +239,36 @@ def test_each_quarantine_rule_once(tmp_path):
 
 # --- reference tables -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("hs6, clase", [
-    ("260300", "0729"), ("260800", "0729"), ("261610", "0729"), ("261690", "0729"),  # ores: 0990 dropped
-    ("260111", "0710"), ("261210", "0721"),  # iron, uranium/thorium ores
-    ("090111", "0127"), ("180100", "0127"), ("080440", "0122"),  # coffee, cocoa, avocados (exceptions)
-    ("710812", "2420"), ("740311", "2420"), ("610910", "1430"),
-])
+
+@pytest.mark.parametrize(
+    "hs6, clase",
+    [
+        ("260300", "0729"),
+        ("260800", "0729"),
+        ("261610", "0729"),
+        ("261690", "0729"),  # ores: 0990 dropped
+        ("260111", "0710"),
+        ("261210", "0721"),  # iron, uranium/thorium ores
+        ("090111", "0127"),
+        ("180100", "0127"),
+        ("080440", "0122"),  # coffee, cocoa, avocados (exceptions)
+        ("710812", "2420"),
+        ("740311", "2420"),
+        ("610910", "1430"),
+    ],
+)
 def test_hs_resolution_on_known_cases(hs6, clase):
     table = referencia.hs_ciiu_resolved().set_index("hs6")
     assert table.loc[hs6, "ciiu_clase"] == clase
 
 
 def test_hs_resolution_rules_one_row_per_branch():
-    pairs = pd.DataFrame({"hs": ["111111", "222222", "222222", "333333", "333333", "444444", "444444", "990000"],
-                          "isic4": ["0111", "0729", "0990", "1391", "1430", "0121", "0127", "9810"]})
+    pairs = pd.DataFrame(
+        {
+            "hs": ["111111", "222222", "222222", "333333", "333333", "444444", "444444", "990000"],
+            "isic4": ["0111", "0729", "0990", "1391", "1430", "0121", "0127", "9810"],
+        }
+    )
     rule_table = pd.DataFrame({"prefijo_hs": ["44", "4444"], "ciiu_clase": ["0121", "0127"], "motivo": ["", ""]})
     got = referencia.resolve_hs_ciiu(pairs, rule_table).set_index("hs6")
     assert got[["ciiu_clase", "regla"]].to_dict("index") == {
@@ -206,16 +280,28 @@ def test_hs_resolution_rules_one_row_per_branch():
 
 
 def test_shipped_hs_table_is_the_resolution_of_its_inputs():
-    rebuilt = referencia.resolve_hs_ciiu(referencia.reference_csv("hs_isic4.csv"),
-                                         referencia.reference_csv("hs_ciiu4_reglas.csv"))
+    rebuilt = referencia.resolve_hs_ciiu(
+        referencia.reference_csv("hs_isic4.csv"), referencia.reference_csv("hs_ciiu4_reglas.csv")
+    )
     pd.testing.assert_frame_equal(rebuilt, referencia.hs_ciiu_resolved())
 
 
-@pytest.mark.parametrize("codigo, iso, pais", [
-    ("CN", "CN", "China"), ("FX", "FR", "Francia"), ("AN", "NL", "Países Bajos"), ("1G", "GB", "Reino Unido"),
-    ("1M", "DE", "Alemania"), ("1K", "CI", "Côte d’Ivoire"), ("1P", "BZ", "Belice"), ("99", "ZZ", "Destino no identificado"),
-    ("YU", "ZZ", "Destino no identificado"), ("1C", "ZZ", "Destino no identificado"), ("GF", "GF", "Guayana Francesa"),
-])
+@pytest.mark.parametrize(
+    "codigo, iso, pais",
+    [
+        ("CN", "CN", "China"),
+        ("FX", "FR", "Francia"),
+        ("AN", "NL", "Países Bajos"),
+        ("1G", "GB", "Reino Unido"),
+        ("1M", "DE", "Alemania"),
+        ("1K", "CI", "Côte d’Ivoire"),
+        ("1P", "BZ", "Belice"),
+        ("99", "ZZ", "Destino no identificado"),
+        ("YU", "ZZ", "Destino no identificado"),
+        ("1C", "ZZ", "Destino no identificado"),
+        ("GF", "GF", "Guayana Francesa"),
+    ],
+)
 def test_country_codes(codigo, iso, pais):
     table = referencia.export_countries().set_index("codigo")
     assert (table.loc[codigo, "pais_iso2"], table.loc[codigo, "pais"]) == (iso, pais)
@@ -227,8 +313,11 @@ def test_a_year_larger_than_one_batch_of_dbf_rows_stages_the_same(tmp_path, monk
         write_export_week(tmp_path, 2024, week, [export_record(10 * i + k) for k in range(3)])
     monkeypatch.setattr(aduanas, "DBF_BATCH_ROWS", batch)
     con, load, staged = _stage(tmp_path)
-    rows = con.execute("SELECT regexp_extract(archivo, 'x\\d+'), linea, ndcl FROM staging.exportaciones ORDER BY ALL").fetchall()
-    assert rows == [(w, k + 1, f"{10 * i + k:06d}") for i, w in enumerate(["x01070324", "x08140324", "x15210324"])
-                    for k in range(3)]
+    rows = con.execute(
+        "SELECT regexp_extract(archivo, 'x\\d+'), linea, ndcl FROM staging.exportaciones ORDER BY ALL"
+    ).fetchall()
+    assert rows == [
+        (w, k + 1, f"{10 * i + k:06d}") for i, w in enumerate(["x01070324", "x08140324", "x15210324"]) for k in range(3)
+    ]
     load.drop(con)
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'trabajo'").fetchall() == [(0,)]

@@ -16,26 +16,58 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from vraem_pipeline.empleo.inputs import read_persons_year, read_health_year
+from vraem_pipeline.core.databases import ensure_schemas
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.ingest import stage_years, validate_file
 from vraem_pipeline.empleo import schema as schemas
-from vraem_pipeline.core.databases import ensure_schemas
+from vraem_pipeline.empleo.inputs import read_health_year, read_persons_year
 
 YEAR = 2024
 
 #: One valid person of module 500, as INEI's CSV writes it (upper-case names, keys without their zeros in CSV
 #: would be padded back; written here with them).
-M500 = {"CONGLOME": "005030", "VIVIENDA": "002", "HOGAR": "11", "CODPERSO": "01", "UBIGEO": "030101",
-        "DOMINIO": "6", "ESTRATO": "3", "P204": "1", "P205": "2", "P206": " ", "P207": "1", "P208A": "35",
-        "OCU500": "1", "P506R4": "111", "P507": "2", "P510": "6", "P510A1": "3", "P512A": "1", "P512B": "2",
-        "FAC500A": "150.5", "OBSERVACION": "SIN OBSERVACION"}
+M500 = {
+    "CONGLOME": "005030",
+    "VIVIENDA": "002",
+    "HOGAR": "11",
+    "CODPERSO": "01",
+    "UBIGEO": "030101",
+    "DOMINIO": "6",
+    "ESTRATO": "3",
+    "P204": "1",
+    "P205": "2",
+    "P206": " ",
+    "P207": "1",
+    "P208A": "35",
+    "OCU500": "1",
+    "P506R4": "111",
+    "P507": "2",
+    "P510": "6",
+    "P510A1": "3",
+    "P512A": "1",
+    "P512B": "2",
+    "FAC500A": "150.5",
+    "OBSERVACION": "SIN OBSERVACION",
+}
 #: One valid person of module 400 (who pays each insurance; blank when not insured).
-M400 = {"CONGLOME": "005030", "VIVIENDA": "002", "HOGAR": "11", "CODPERSO": "01", "P419A1": "1", "P419A2": " ",
-        "P419A3": " ", "P419A4": " ", "P419A5": "5", "P419A8": " ", "OBSERVACION": "SIN OBSERVACION"}
+M400 = {
+    "CONGLOME": "005030",
+    "VIVIENDA": "002",
+    "HOGAR": "11",
+    "CODPERSO": "01",
+    "P419A1": "1",
+    "P419A2": " ",
+    "P419A3": " ",
+    "P419A4": " ",
+    "P419A5": "5",
+    "P419A8": " ",
+    "OBSERVACION": "SIN OBSERVACION",
+}
 BASE = {"500": M500, "400": M400}
-SOURCE = {"500": ("enaho_personas", schemas.schema_for_year(YEAR), read_persons_year),
-          "400": ("enaho_salud", schemas.SCHEMA_HEALTH, read_health_year)}
+SOURCE = {
+    "500": ("enaho_personas", schemas.schema_for_year(YEAR), read_persons_year),
+    "400": ("enaho_salud", schemas.SCHEMA_HEALTH, read_health_year),
+}
 N_ROWS = 5  # persons codperso 01–05, lines 2–6
 
 
@@ -101,8 +133,8 @@ def stage(raw: Path, module: str, tmp_path: Path):
         quarantine = con.execute(f"SELECT linea, regla FROM quarantine.{fuente} ORDER BY linea").fetchall()
         staged = con.execute(f"SELECT count(*) FROM staging.{fuente}").fetchone()[0]
         read_rows, accepted_rows, rejected_rows = con.execute(
-            "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes WHERE fuente = ?",
-            [fuente]).fetchone()
+            "SELECT filas_leidas, filas_aceptadas, filas_rechazadas FROM meta.fuentes WHERE fuente = ?", [fuente]
+        ).fetchone()
     finally:
         con.close()
     assert read_rows == accepted_rows + rejected_rows and accepted_rows == staged and rejected_rows == len(quarantine)
@@ -110,6 +142,7 @@ def stage(raw: Path, module: str, tmp_path: Path):
 
 
 # --- rows to quarantine, the run goes on ----------------------------------------------------------------------
+
 
 def _extra_field(raw, module):
     text = csv_text(persons(module)).split("\r\n")
@@ -120,8 +153,7 @@ def _extra_field(raw, module):
 def _multiline_record(raw, module):
     """Record 2 spans lines 3–4 (a quoted note with a line break) and breaks a rule: it is named by its first
     line; record 3, physically on line 5, keeps its line."""
-    rows = persons(module, {1: {"OBSERVACION": '"VIVE EN\r\nOTRA CASA"', "CONGLOME": "5030X"},
-                            2: {"CONGLOME": "12"}})
+    rows = persons(module, {1: {"OBSERVACION": '"VIVE EN\r\nOTRA CASA"', "CONGLOME": "5030X"}, 2: {"CONGLOME": "12"}})
     rows[2]["CONGLOME"] = "ABC"
     write_csv(raw, module, csv_text(rows))
 
@@ -129,46 +161,90 @@ def _multiline_record(raw, module):
 def _mixed_encodings(raw, module):
     """UTF-8 (the header's AÑO) with one latin-1 byte in a key on line 5: that line is quarantined."""
     rows = persons(module, {3: {"CONGLOME": "00503\xd1"}})
-    text = csv_text(rows).encode("utf-8").replace("00503\xd1".encode("utf-8"), b"00503\xd1")
+    text = csv_text(rows).encode("utf-8").replace("00503\xd1".encode(), b"00503\xd1")
     write_csv(raw, module, text)
 
 
 def _bom_bad_byte(raw, module):
     rows = persons(module, {4: {"HOGAR": "1\xff"}})
-    text = b"\xef\xbb\xbf" + csv_text(rows).encode("utf-8").replace("1\xff".encode("utf-8"), b"1\xff")
+    text = b"\xef\xbb\xbf" + csv_text(rows).encode("utf-8").replace("1\xff".encode(), b"1\xff")
     write_csv(raw, module, text)
 
 
 QUARANTINE_CASES = {
     # id: (module, writer, [(linea, regla)], rows read)
-    "m500_departamento_inexistente": ("500", lambda raw: write_csv(raw, "500", csv_text(
-        persons("500", {2: {"UBIGEO": "990101"}}))), [(4, "ubigeo_departamento_01_25")], 5),
-    "m500_codigo_fuera_de_dominio": ("500", lambda raw: write_csv(raw, "500", csv_text(
-        persons("500", {0: {"P207": "3"}}))), [(2, "p207_1_2")], 5),
-    "m500_clave_duplicada": ("500", lambda raw: write_csv(raw, "500", csv_text(
-        persons("500", {4: {"CODPERSO": "01"}}))), [(6, "clave_duplicada")], 5),
-    "m500_factor_infinito": ("500", lambda raw: write_csv(raw, "500", csv_text(
-        persons("500", {1: {"FAC500A": "1e400"}}))), [(3, "valor_finito")], 5),
-    "m500_factor_negativo": ("500", lambda raw: write_csv(raw, "500", csv_text(
-        persons("500", {1: {"FAC500A": "-1"}}))), [(3, "fac500a_positivo")], 5),
-    "m500_codigo_infinito": ("500", lambda raw: write_csv(raw, "500", csv_text(
-        persons("500", {3: {"P207": "inf"}}))), [(5, "tipo_de_dato; p207_1_2")], 5),
+    "m500_departamento_inexistente": (
+        "500",
+        lambda raw: write_csv(raw, "500", csv_text(persons("500", {2: {"UBIGEO": "990101"}}))),
+        [(4, "ubigeo_departamento_01_25")],
+        5,
+    ),
+    "m500_codigo_fuera_de_dominio": (
+        "500",
+        lambda raw: write_csv(raw, "500", csv_text(persons("500", {0: {"P207": "3"}}))),
+        [(2, "p207_1_2")],
+        5,
+    ),
+    "m500_clave_duplicada": (
+        "500",
+        lambda raw: write_csv(raw, "500", csv_text(persons("500", {4: {"CODPERSO": "01"}}))),
+        [(6, "clave_duplicada")],
+        5,
+    ),
+    "m500_factor_infinito": (
+        "500",
+        lambda raw: write_csv(raw, "500", csv_text(persons("500", {1: {"FAC500A": "1e400"}}))),
+        [(3, "valor_finito")],
+        5,
+    ),
+    "m500_factor_negativo": (
+        "500",
+        lambda raw: write_csv(raw, "500", csv_text(persons("500", {1: {"FAC500A": "-1"}}))),
+        [(3, "fac500a_positivo")],
+        5,
+    ),
+    "m500_codigo_infinito": (
+        "500",
+        lambda raw: write_csv(raw, "500", csv_text(persons("500", {3: {"P207": "inf"}}))),
+        [(5, "tipo_de_dato; p207_1_2")],
+        5,
+    ),
     "m500_campo_de_mas": ("500", lambda raw: _extra_field(raw, "500"), [(4, "numero_de_campos")], 5),
-    "m500_registro_en_dos_lineas": ("500", lambda raw: _multiline_record(raw, "500"),
-                                   [(3, "conglome_6_digitos"), (5, "conglome_6_digitos")], 5),
+    "m500_registro_en_dos_lineas": (
+        "500",
+        lambda raw: _multiline_record(raw, "500"),
+        [(3, "conglome_6_digitos"), (5, "conglome_6_digitos")],
+        5,
+    ),
     "m500_codificacion_mixta": ("500", lambda raw: _mixed_encodings(raw, "500"), [(5, "codificacion")], 5),
     "m500_bom_y_un_byte_malo": ("500", lambda raw: _bom_bad_byte(raw, "500"), [(6, "codificacion")], 5),
-    "m400_codigo_fuera_de_dominio": ("400", lambda raw: write_csv(raw, "400", csv_text(
-        persons("400", {1: {"P419A1": "7"}}))), [(3, "p419a1_1_5")], 5),
-    "m400_clave_duplicada": ("400", lambda raw: write_csv(raw, "400", csv_text(
-        persons("400", {2: {"CODPERSO": "01"}}))), [(4, "clave_duplicada")], 5),
+    "m400_codigo_fuera_de_dominio": (
+        "400",
+        lambda raw: write_csv(raw, "400", csv_text(persons("400", {1: {"P419A1": "7"}}))),
+        [(3, "p419a1_1_5")],
+        5,
+    ),
+    "m400_clave_duplicada": (
+        "400",
+        lambda raw: write_csv(raw, "400", csv_text(persons("400", {2: {"CODPERSO": "01"}}))),
+        [(4, "clave_duplicada")],
+        5,
+    ),
     "m400_hogar_de_un_digito_en_stata": ("400", None, [(2, "hogar_2_digitos")], 5),  # record 2
     "m400_campo_de_mas": ("400", lambda raw: _extra_field(raw, "400"), [(4, "numero_de_campos")], 5),
-    "m400_registro_en_dos_lineas": ("400", lambda raw: _multiline_record(raw, "400"),
-                                   [(3, "conglome_6_digitos"), (5, "conglome_6_digitos")], 5),
+    "m400_registro_en_dos_lineas": (
+        "400",
+        lambda raw: _multiline_record(raw, "400"),
+        [(3, "conglome_6_digitos"), (5, "conglome_6_digitos")],
+        5,
+    ),
     "m400_codificacion_mixta": ("400", lambda raw: _mixed_encodings(raw, "400"), [(5, "codificacion")], 5),
-    "m400_punto_y_coma_con_codigo_negativo": ("400", lambda raw: write_csv(raw, "400", csv_text(
-        persons("400", {4: {"P419A5": "-5"}}), sep=";")), [(6, "p419a5_1_5")], 5),
+    "m400_punto_y_coma_con_codigo_negativo": (
+        "400",
+        lambda raw: write_csv(raw, "400", csv_text(persons("400", {4: {"P419A5": "-5"}}), sep=";")),
+        [(6, "p419a5_1_5")],
+        5,
+    ),
 }
 
 
@@ -198,6 +274,7 @@ def test_sql_in_a_text_column_is_only_text(tmp_path):
 
 
 # --- the file fails: one line naming the file, the line or record, and the rule ---------------------------------
+
 
 def _renamed(raw, module, old, new):
     write_csv(raw, module, csv_text(persons(module)).replace(f",{old},", f",{new},", 1))
@@ -245,33 +322,83 @@ FAILING_CASES = {
     "m500_sav_renombrado_dta": ("500", _sav_as_dta, name("500", "dta"), None, "enaho_formato"),
     "m500_sav_truncado": ("500", _truncated_sav, name("500", "sav"), None, "enaho_archivo_legible"),
     "m500_vacio": ("500", lambda raw, m: write_csv(raw, m, b""), name("500", "csv"), 1, "cabecera"),
-    "m500_solo_cabecera": ("500", lambda raw, m: write_csv(raw, m, csv_text(persons(m)).split("\r\n")[0] + "\r\n"),
-                           name("500", "csv"), 1, "enaho_sin_registros"),
-    "m500_sin_factor": ("500", lambda raw, m: _renamed(raw, m, "FAC500A", "FAC500"), name("500", "csv"), None,
-                        "enaho_factor_fac500a"),
-    "m500_columna_faltante": ("500", lambda raw, m: _renamed(raw, m, "P207", "SEXO"), name("500", "csv"), None,
-                              "enaho_columnas_requeridas"),
+    "m500_solo_cabecera": (
+        "500",
+        lambda raw, m: write_csv(raw, m, csv_text(persons(m)).split("\r\n")[0] + "\r\n"),
+        name("500", "csv"),
+        1,
+        "enaho_sin_registros",
+    ),
+    "m500_sin_factor": (
+        "500",
+        lambda raw, m: _renamed(raw, m, "FAC500A", "FAC500"),
+        name("500", "csv"),
+        None,
+        "enaho_factor_fac500a",
+    ),
+    "m500_columna_faltante": (
+        "500",
+        lambda raw, m: _renamed(raw, m, "P207", "SEXO"),
+        name("500", "csv"),
+        None,
+        "enaho_columnas_requeridas",
+    ),
     "m500_etiquetas_en_vez_de_codigos": ("500", _labels, name("500", "csv"), 4, "enaho_codigos_numericos"),
-    "m500_anio_en_otra_carpeta": ("500", lambda raw, m: write_csv(raw, m, csv_text(persons(m), year="2023")),
-                                  name("500", "csv"), 2, "enaho_anio_coincide"),
+    "m500_anio_en_otra_carpeta": (
+        "500",
+        lambda raw, m: write_csv(raw, m, csv_text(persons(m), year="2023")),
+        name("500", "csv"),
+        2,
+        "enaho_anio_coincide",
+    ),
     "m500_hoja_de_calculo_como_csv": ("500", _xlsx_as_csv, name("500", "csv"), None, "enaho_formato"),
-    "m500_basura_binaria": ("500", lambda raw, m: (year_dir(raw) / name(m, "dta")).write_bytes(bytes(range(256)) * 8),
-                            name("500", "dta"), None, "enaho_archivo_legible"),
+    "m500_basura_binaria": (
+        "500",
+        lambda raw, m: (year_dir(raw) / name(m, "dta")).write_bytes(bytes(range(256)) * 8),
+        name("500", "dta"),
+        None,
+        "enaho_archivo_legible",
+    ),
     "m500_dos_copias": ("500", _two_copies, "2024", None, "enaho_modulo_unico"),
     "m400_sav_renombrado_dta": ("400", _sav_as_dta, name("400", "dta"), None, "enaho_formato"),
     "m400_sav_truncado": ("400", _truncated_sav, name("400", "sav"), None, "enaho_archivo_legible"),
     "m400_vacio": ("400", lambda raw, m: write_csv(raw, m, b""), name("400", "csv"), 1, "cabecera"),
-    "m400_solo_cabecera": ("400", lambda raw, m: write_csv(raw, m, csv_text(persons(m)).split("\r\n")[0] + "\r\n"),
-                           name("400", "csv"), 1, "enaho_sin_registros"),
-    "m400_columna_faltante": ("400", lambda raw, m: _renamed(raw, m, "P419A5", "P419A6"), name("400", "csv"), None,
-                              "enaho_columnas_requeridas"),
+    "m400_solo_cabecera": (
+        "400",
+        lambda raw, m: write_csv(raw, m, csv_text(persons(m)).split("\r\n")[0] + "\r\n"),
+        name("400", "csv"),
+        1,
+        "enaho_sin_registros",
+    ),
+    "m400_columna_faltante": (
+        "400",
+        lambda raw, m: _renamed(raw, m, "P419A5", "P419A6"),
+        name("400", "csv"),
+        None,
+        "enaho_columnas_requeridas",
+    ),
     "m400_etiquetas_en_vez_de_codigos": ("400", _labels, name("400", "csv"), 4, "enaho_codigos_numericos"),
-    "m400_anio_en_otra_carpeta": ("400", lambda raw, m: write_csv(raw, m, csv_text(persons(m), year="2023")),
-                                  name("400", "csv"), 2, "enaho_anio_coincide"),
+    "m400_anio_en_otra_carpeta": (
+        "400",
+        lambda raw, m: write_csv(raw, m, csv_text(persons(m), year="2023")),
+        name("400", "csv"),
+        2,
+        "enaho_anio_coincide",
+    ),
     "m400_zip_truncado": ("400", _broken_zip, "966-Modulo05.zip", None, "zip_legible"),
-    "m400_latin1_con_texto_utf8": ("400", lambda raw, m: write_csv(raw, m, csv_text(
-        persons(m, {0: {"OBSERVACION": "AÑO"}, 3: {"OBSERVACION": "CRÍA"}}), sep=",").encode("latin-1").replace(
-        "CRÍA".encode("latin-1"), "CRÍA".encode("utf-8"))), name("400", "csv"), 5, "codificacion"),
+    "m400_latin1_con_texto_utf8": (
+        "400",
+        lambda raw, m: write_csv(
+            raw,
+            m,
+            csv_text(persons(m, {0: {"OBSERVACION": "AÑO"}, 3: {"OBSERVACION": "CRÍA"}}), sep=",")
+            .encode("latin-1")
+            .replace("CRÍA".encode("latin-1"), "CRÍA".encode()),
+        ),
+        name("400", "csv"),
+        5,
+        "codificacion",
+    ),
 }
 
 
@@ -302,8 +429,10 @@ def test_cli_reports_the_file_not_the_library_error_it_wraps(tmp_path, env):
     result = materialize((YEAR, YEAR), selection="staging/enaho_personas")
     errors, _ = _report(result)
     path = year_dir(raw) / name("500", "dta")
-    assert errors == [f"staging/enaho_personas: {path}: el archivo .dta es en realidad sav: revise la descarga "
-                      "del INEI [enaho_formato]"]
+    assert errors == [
+        f"staging/enaho_personas: {path}: el archivo .dta es en realidad sav: revise la descarga "
+        "del INEI [enaho_formato]"
+    ]
 
 
 def test_root_cause_keeps_the_first_error_that_names_the_file():
@@ -338,7 +467,7 @@ def test_zip_member_with_garbage_fails_naming_the_member(tmp_path):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(f"966-Modulo05/{name('500', 'csv')}", text.encode("latin-1"))
     data = bytearray(path.read_bytes())
-    data[200:200 + 4096] = random.Random(200).randbytes(4096)
+    data[200 : 200 + 4096] = random.Random(200).randbytes(4096)
     path.write_bytes(bytes(data))
     with pytest.raises(SourceFileError) as info:
         stage(raw, "500", tmp_path)
@@ -349,6 +478,7 @@ def test_zip_member_with_garbage_fails_naming_the_member(tmp_path):
 
 # --- INEI's survey code in the download zip's name (reference/enaho_codigos_encuesta.csv) -------------------------
 
+
 def _zipped(raw: Path, module: str, zip_name: str) -> Path:
     """The module's CSV inside a download zip named `zip_name`, under the zip's own inner folder as INEI ships."""
     path = year_dir(raw) / zip_name
@@ -357,16 +487,21 @@ def _zipped(raw: Path, module: str, zip_name: str) -> Path:
     return path
 
 
-UNKNOWN_CODE_NOTE = ("código de encuesta 1100 (1100-Modulo05.zip) no figura en reference/enaho_codigos_encuesta.csv: "
-                     "su año no se pudo comprobar por el código")
+UNKNOWN_CODE_NOTE = (
+    "código de encuesta 1100 (1100-Modulo05.zip) no figura en reference/enaho_codigos_encuesta.csv: "
+    "su año no se pudo comprobar por el código"
+)
 
 
-@pytest.mark.parametrize(("module", "zip_name", "nota"), [
-    ("500", "966-Modulo05.zip", "módulo 500"),                              # 2024's code in the 2024 folder
-    ("400", "966-Modulo04.zip", "módulo 400"),
-    ("500", "1100-Modulo05.zip", f"módulo 500; {UNKNOWN_CODE_NOTE}"),       # a code the table does not know yet
-    ("500", "enaho_2024_modulo05.zip", "módulo 500"),                       # a renamed download: no code to check
-])
+@pytest.mark.parametrize(
+    ("module", "zip_name", "nota"),
+    [
+        ("500", "966-Modulo05.zip", "módulo 500"),  # 2024's code in the 2024 folder
+        ("400", "966-Modulo04.zip", "módulo 400"),
+        ("500", "1100-Modulo05.zip", f"módulo 500; {UNKNOWN_CODE_NOTE}"),  # a code the table does not know yet
+        ("500", "enaho_2024_modulo05.zip", "módulo 500"),  # a renamed download: no code to check
+    ],
+)
 def test_a_zip_of_the_folders_survey_or_an_unknown_code_is_read(tmp_path, module, zip_name, nota):
     raw = tmp_path / "raw"
     _zipped(raw, module, zip_name)
@@ -376,13 +511,15 @@ def test_a_zip_of_the_folders_survey_or_an_unknown_code_is_read(tmp_path, module
     assert quarantine == [] and staged == N_ROWS
 
 
-@pytest.mark.parametrize(("module", "zip_name", "code_year"), [
-    ("500", "906-Modulo05.zip", 2023),   # codes are not chronological: 906 is 2023's survey, not 2024's
-    ("400", "906-Modulo04.zip", 2023),
-    ("500", "1031-Modulo05.zip", 2025),  # the next year's survey
-])
-def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years(tmp_path, module, zip_name,
-                                                                                  code_year):
+@pytest.mark.parametrize(
+    ("module", "zip_name", "code_year"),
+    [
+        ("500", "906-Modulo05.zip", 2023),  # codes are not chronological: 906 is 2023's survey, not 2024's
+        ("400", "906-Modulo04.zip", 2023),
+        ("500", "1031-Modulo05.zip", 2025),  # the next year's survey
+    ],
+)
+def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years(tmp_path, module, zip_name, code_year):
     raw = tmp_path / "raw"
     path = _zipped(raw, module, zip_name)
     with pytest.raises(SourceFileError) as info:
@@ -390,16 +527,27 @@ def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years
     err = info.value
     assert (err.rule, err.line, err.path) == ("enaho_codigo_encuesta", None, path)
     code = zip_name.split("-")[0]
-    assert str(err) == (f"{path}: el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {YEAR} de "
-                        f"la carpeta (reference/enaho_codigos_encuesta.csv): muévalo a la carpeta de {code_year} "
-                        "[enaho_codigo_encuesta]")
+    assert str(err) == (
+        f"{path}: el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {YEAR} de "
+        f"la carpeta (reference/enaho_codigos_encuesta.csv): muévalo a la carpeta de {code_year} "
+        "[enaho_codigo_encuesta]"
+    )
 
 
 def test_the_survey_code_table_is_the_source_notes():
     """sources/enaho.md §1 [V]: 2017=603 … 2024=966, 2025=1031; the sample's zips are named from it."""
-    from vraem_sample.enaho import YEAR_CODES
     from vraem_pipeline.sources.enaho import survey_code_years
+    from vraem_sample.enaho import YEAR_CODES
 
-    assert survey_code_years() == {603: 2017, 634: 2018, 687: 2019, 737: 2020, 759: 2021, 784: 2022, 906: 2023,
-                                   966: 2024, 1031: 2025}
+    assert survey_code_years() == {
+        603: 2017,
+        634: 2018,
+        687: 2019,
+        737: 2020,
+        759: 2021,
+        784: 2022,
+        906: 2023,
+        966: 2024,
+        1031: 2025,
+    }
     assert YEAR_CODES == {v: k for k, v in survey_code_years().items()}

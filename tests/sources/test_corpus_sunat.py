@@ -17,14 +17,16 @@ import pytest
 
 from tests.support.builders import bad_ruc, padron_bytes, padron_row, ruc, write_padron, write_ventas
 from tests.support.corpus_staging import stage_year
-from vraem_pipeline.empresas.inputs import find_padron_year, find_ventas_year
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.empresas import schema as schemas
+from vraem_pipeline.empresas.inputs import find_padron_year, find_ventas_year
 
 YEAR = 2024
 N_ROWS = 6
-SOURCES = {"padron": ("padron_ruc", schemas.PADRON, find_padron_year),
-           "ventas": ("ventas_declaradas", schemas.VENTAS, find_ventas_year)}
+SOURCES = {
+    "padron": ("padron_ruc", schemas.PADRON, find_padron_year),
+    "ventas": ("ventas_declaradas", schemas.VENTAS, find_ventas_year),
+}
 
 
 def stage(raw: Path, source: str, tmp_path: Path):
@@ -43,6 +45,7 @@ def stage(raw: Path, source: str, tmp_path: Path):
 
 # --- Padrón RUC -----------------------------------------------------------------------------------------------
 
+
 def firms(changes: dict[int, dict[int, str]] | None = None) -> list[list[str]]:
     """N_ROWS valid firms, field j of row i replaced by `changes[i][j]`."""
     rows = [padron_row(ruc("20", i + 1)) for i in range(N_ROWS)]
@@ -52,8 +55,14 @@ def firms(changes: dict[int, dict[int, str]] | None = None) -> list[list[str]]:
     return rows
 
 
-def padron_file(raw: Path, data: bytes, *, zipped: bool = False, members: tuple[str, ...] = ("PadronRUC_202412.csv",),
-                name: str = "PadronRUC_202412") -> Path:
+def padron_file(
+    raw: Path,
+    data: bytes,
+    *,
+    zipped: bool = False,
+    members: tuple[str, ...] = ("PadronRUC_202412.csv",),
+    name: str = "PadronRUC_202412",
+) -> Path:
     folder = raw / "sunat" / "padron" / str(YEAR)
     folder.mkdir(parents=True, exist_ok=True)
     if not zipped:
@@ -79,7 +88,7 @@ def _bom_with_one_bad_byte(raw):
 def _mixed_encodings(raw):
     """UTF-8 on line 3, latin-1 on line 6 (inside the zip): line 6 is quarantined, line 3 staged as written."""
     data = padron_bytes(firms({1: {ACTIVITY: "CRÍA DE GANADO BOVINO"}, 4: {ACTIVITY: "CRÍA DE OVEJAS"}}), "comma")
-    data = data.replace("CRÍA DE OVEJAS".encode("utf-8"), "CRÍA DE OVEJAS".encode("latin-1"))
+    data = data.replace("CRÍA DE OVEJAS".encode(), "CRÍA DE OVEJAS".encode("latin-1"))
     padron_file(raw, data, zipped=True)
 
 
@@ -102,24 +111,43 @@ PADRON_QUARANTINE = {
     # id: (writer, [(linea, regla)], rows read)
     "bom_y_un_byte_no_utf8": (_bom_with_one_bad_byte, [(5, "codificacion")], 6),
     "codificacion_mixta_en_zip": (_mixed_encodings, [(6, "codificacion")], 6),
-    "campo_de_mas": (lambda raw: write_padron(raw, YEAR, 12, firms(),
-                                              extra_lines={2: padron_row(ruc("20", 50)) + ["X"]}),
-                     [(4, "numero_de_campos")], 7),
-    "campo_de_menos": (lambda raw: write_padron(raw, YEAR, 12, firms(),
-                                                extra_lines={5: padron_row(ruc("20", 51))[:15]}),
-                       [(7, "numero_de_campos")], 7),
-    "ruc_duplicado": (lambda raw: write_padron(raw, YEAR, 12, firms({5: {0: ruc("20", 1)}})),
-                      [(7, "clave_duplicada")], 6),
-    "digito_verificador": (lambda raw: write_padron(raw, YEAR, 12, firms({2: {0: bad_ruc("20", 3)}})),
-                           [(4, "ruc_digito_verificador")], 6),
-    "ubigeo_no_numerico": (lambda raw: write_padron(raw, YEAR, 12, firms({0: {UBIGEO: "AYAC01"}})),
-                           [(2, "ubigeo_6_digitos")], 6),
-    "trabajadores_en_letras": (lambda raw: write_padron(raw, YEAR, 12, firms({1: {N_WORKERS: "DIEZ"}})),
-                               [(3, "nro_trab_entero")], 6),
+    "campo_de_mas": (
+        lambda raw: write_padron(raw, YEAR, 12, firms(), extra_lines={2: padron_row(ruc("20", 50)) + ["X"]}),
+        [(4, "numero_de_campos")],
+        7,
+    ),
+    "campo_de_menos": (
+        lambda raw: write_padron(raw, YEAR, 12, firms(), extra_lines={5: padron_row(ruc("20", 51))[:15]}),
+        [(7, "numero_de_campos")],
+        7,
+    ),
+    "ruc_duplicado": (
+        lambda raw: write_padron(raw, YEAR, 12, firms({5: {0: ruc("20", 1)}})),
+        [(7, "clave_duplicada")],
+        6,
+    ),
+    "digito_verificador": (
+        lambda raw: write_padron(raw, YEAR, 12, firms({2: {0: bad_ruc("20", 3)}})),
+        [(4, "ruc_digito_verificador")],
+        6,
+    ),
+    "ubigeo_no_numerico": (
+        lambda raw: write_padron(raw, YEAR, 12, firms({0: {UBIGEO: "AYAC01"}})),
+        [(2, "ubigeo_6_digitos")],
+        6,
+    ),
+    "trabajadores_en_letras": (
+        lambda raw: write_padron(raw, YEAR, 12, firms({1: {N_WORKERS: "DIEZ"}})),
+        [(3, "nro_trab_entero")],
+        6,
+    ),
     "linea_de_10_mb": (_long_line, [(4, "numero_de_campos")], 7),
     "otro_separador_en_una_linea": (_data_with_other_delimiter, [(3, "numero_de_campos")], 6),
-    "ruc_con_sql": (lambda raw: write_padron(raw, YEAR, 12, firms({4: {0: SQL}}), dialect="comma"),
-                    [(6, "ruc_formato; ruc_digito_verificador")], 6),
+    "ruc_con_sql": (
+        lambda raw: write_padron(raw, YEAR, 12, firms({4: {0: SQL}}), dialect="comma"),
+        [(6, "ruc_formato; ruc_digito_verificador")],
+        6,
+    ),
 }
 
 
@@ -151,7 +179,7 @@ def _garbage_in_zip(raw):
     """4 KB of random bytes written over the middle of the compressed member."""
     path = padron_file(raw, padron_bytes([padron_row(ruc("20", i)) for i in range(1, 3000)], "pipe"), zipped=True)
     data = bytearray(path.read_bytes())
-    data[200:200 + 4096] = random.Random(200).randbytes(4096)
+    data[200 : 200 + 4096] = random.Random(200).randbytes(4096)
     path.write_bytes(bytes(data))
 
 
@@ -179,19 +207,34 @@ PADRON_FAILING = {
     "solo_cabecera": (lambda raw: padron_file(raw, padron_bytes([], "pipe")), "PadronRUC_202412.csv", 1, "sin_filas"),
     "columna_renombrada": (_renamed_column, "PadronRUC_202412.csv", 1, "cabecera"),
     "basura_binaria": (lambda raw: padron_file(raw, bytes(range(256)) * 64), "PadronRUC_202412.csv", 1, "cabecera"),
-    "zip_con_dos_archivos": (lambda raw: padron_file(raw, padron_bytes(firms(), "pipe"), zipped=True,
-                                                     members=("PadronRUC_202412.csv", "PadronRUC_202411.csv")),
-                             "PadronRUC_202412.zip", None, "zip"),
+    "zip_con_dos_archivos": (
+        lambda raw: padron_file(
+            raw, padron_bytes(firms(), "pipe"), zipped=True, members=("PadronRUC_202412.csv", "PadronRUC_202411.csv")
+        ),
+        "PadronRUC_202412.zip",
+        None,
+        "zip",
+    ),
     "zip_con_basura": (_garbage_in_zip, "PadronRUC_202412.zip", None, "zip"),
     "zip_truncado": (_truncated_zip, "PadronRUC_202412.zip", None, "zip"),
     "hoja_de_calculo_como_csv": (_xlsx_named_csv, "PadronRUC_202412.csv", None, "zip"),
-    "corte_en_carpeta_de_otro_anio": (lambda raw: padron_file(raw, padron_bytes(firms(), "pipe"),
-                                                              name="PadronRUC_202312"),
-                                      "PadronRUC_202312.csv", None, "corte_del_anio"),
-    "latin1_con_texto_utf8": (lambda raw: padron_file(raw, padron_bytes(
-        firms({0: {ACTIVITY: "AÑIL"}, 3: {ACTIVITY: "CRÍA"}}), "pipe").replace("CRÍA".encode("latin-1"),
-                                                                               "CRÍA".encode("utf-8"))),
-        "PadronRUC_202412.csv", 5, "codificacion"),
+    "corte_en_carpeta_de_otro_anio": (
+        lambda raw: padron_file(raw, padron_bytes(firms(), "pipe"), name="PadronRUC_202312"),
+        "PadronRUC_202312.csv",
+        None,
+        "corte_del_anio",
+    ),
+    "latin1_con_texto_utf8": (
+        lambda raw: padron_file(
+            raw,
+            padron_bytes(firms({0: {ACTIVITY: "AÑIL"}, 3: {ACTIVITY: "CRÍA"}}), "pipe").replace(
+                "CRÍA".encode("latin-1"), "CRÍA".encode()
+            ),
+        ),
+        "PadronRUC_202412.csv",
+        5,
+        "codificacion",
+    ),
 }
 
 
@@ -204,6 +247,7 @@ def _assert_one_line(err: SourceFileError, file_name: str, line: int | None, rul
 
 
 # --- declared sales -------------------------------------------------------------------------------------------
+
 
 def sales(changes: dict[int, tuple] | None = None) -> list[tuple]:
     rows = [(ruc("20", i + 1), YEAR, f"{1000 * (i + 1)}.50") for i in range(N_ROWS)]
@@ -229,8 +273,10 @@ VENTAS_QUARANTINE = {
     "no_numerico": ({5: (ruc("20", 6), YEAR, "1.234,50")}, [(7, "tipo_de_dato")]),
     "ejercicio_de_otro_anio": ({1: (ruc("20", 2), YEAR - 1, "10.00")}, [(3, "ejercicio_del_anio")]),
     "ruc_duplicado": ({5: (ruc("20", 1), YEAR, "10.00")}, [(7, "clave_duplicada")]),
-    "ruc_con_sql": ({2: ("'); DROP TABLE staging.ventas_declaradas; --", YEAR, "10.00")},
-                    [(4, "ruc_formato; ruc_digito_verificador")]),
+    "ruc_con_sql": (
+        {2: ("'); DROP TABLE staging.ventas_declaradas; --", YEAR, "10.00")},
+        [(4, "ruc_formato; ruc_digito_verificador")],
+    ),
 }
 
 
@@ -262,23 +308,44 @@ def _sales_zip(raw, members):
 
 VENTAS_FAILING = {
     "vacio": (lambda raw: _sales_file(raw, b""), f"ventas_{YEAR}.txt", 1, "cabecera"),
-    "solo_cabecera": (lambda raw: _sales_file(raw, b"RUC|EJERCICIO|VENTAS_NETAS\r\n"), f"ventas_{YEAR}.txt", 1,
-                      "sin_filas"),
-    "columna_renombrada": (lambda raw: _sales_file(raw, b"RUC|EJERCICIO|VENTAS\n20100000001|2024|1.00\n"),
-                           f"ventas_{YEAR}.txt", 1, "cabecera"),
-    "columna_faltante": (lambda raw: _sales_file(raw, b"RUC|VENTAS_NETAS\n20100000001|1.00\n"),
-                         f"ventas_{YEAR}.txt", 1, "cabecera"),
+    "solo_cabecera": (
+        lambda raw: _sales_file(raw, b"RUC|EJERCICIO|VENTAS_NETAS\r\n"),
+        f"ventas_{YEAR}.txt",
+        1,
+        "sin_filas",
+    ),
+    "columna_renombrada": (
+        lambda raw: _sales_file(raw, b"RUC|EJERCICIO|VENTAS\n20100000001|2024|1.00\n"),
+        f"ventas_{YEAR}.txt",
+        1,
+        "cabecera",
+    ),
+    "columna_faltante": (
+        lambda raw: _sales_file(raw, b"RUC|VENTAS_NETAS\n20100000001|1.00\n"),
+        f"ventas_{YEAR}.txt",
+        1,
+        "cabecera",
+    ),
     "basura_binaria": (lambda raw: _sales_file(raw, bytes(range(256)) * 8), f"ventas_{YEAR}.txt", 1, "cabecera"),
-    "zip_con_dos_archivos": (lambda raw: _sales_zip(raw, ["ventas_2024.txt", "copia/ventas_2024.txt"]),
-                             f"ventas_{YEAR}.zip", None, "zip"),
-    "dos_entregas": (lambda raw: (_sales_file(raw, b"RUC|EJERCICIO|VENTAS_NETAS\n"),
-                                  _sales_zip(raw, ["ventas_2024.txt"])),
-                     str(YEAR), None, "archivo_unico"),
+    "zip_con_dos_archivos": (
+        lambda raw: _sales_zip(raw, ["ventas_2024.txt", "copia/ventas_2024.txt"]),
+        f"ventas_{YEAR}.zip",
+        None,
+        "zip",
+    ),
+    "dos_entregas": (
+        lambda raw: (_sales_file(raw, b"RUC|EJERCICIO|VENTAS_NETAS\n"), _sales_zip(raw, ["ventas_2024.txt"])),
+        str(YEAR),
+        None,
+        "archivo_unico",
+    ),
 }
 
 
-FAILING = {**{("padron", case): spec for case, spec in PADRON_FAILING.items()},
-           **{("ventas", case): spec for case, spec in VENTAS_FAILING.items()}}
+FAILING = {
+    **{("padron", case): spec for case, spec in PADRON_FAILING.items()},
+    **{("ventas", case): spec for case, spec in VENTAS_FAILING.items()},
+}
 
 
 @pytest.mark.parametrize(("source", "case"), sorted(FAILING), ids=[f"{s}-{c}" for s, c in sorted(FAILING)])
@@ -295,7 +362,7 @@ def test_padron_mixed_encodings_with_records_spanning_lines_fail_naming_the_line
     """Records spanning lines are read by the csv module, which cannot set a line aside: the file fails naming the
     first line that is not UTF-8 (7) instead of being read again as latin-1 (`CRÃ\x8dA`)."""
     rows = firms({0: {ACTIVITY: "CRÍA DE GANADO\nBOVINO"}, 4: {ACTIVITY: "CRÍA DE OVEJAS"}})
-    data = padron_bytes(rows, "comma").replace("CRÍA DE OVEJAS".encode("utf-8"), "CRÍA DE OVEJAS".encode("latin-1"))
+    data = padron_bytes(rows, "comma").replace("CRÍA DE OVEJAS".encode(), "CRÍA DE OVEJAS".encode("latin-1"))
     raw = tmp_path / "raw"
     padron_file(raw, data)
     with pytest.raises(SourceFileError) as info:
@@ -318,9 +385,10 @@ PADRON_PERIOD_ACCEPTED = {
     "todas_del_corte": (["202412"] * 6, []),
     "una_de_otro_anio": (["202412"] * 5 + ["202312"], [(7, "periodo_publicacion_del_anio")]),
     "otro_mes_del_mismo_anio": (["202412"] * 5 + ["202411"], []),  # the row's year is the folder's: kept
-    "la_mitad_de_otro_periodo": (["202412"] * 3 + ["202312"] * 3,   # the boundary: half is not the bulk
-                                 [(5, "periodo_publicacion_del_anio"), (6, "periodo_publicacion_del_anio"),
-                                  (7, "periodo_publicacion_del_anio")]),
+    "la_mitad_de_otro_periodo": (
+        ["202412"] * 3 + ["202312"] * 3,  # the boundary: half is not the bulk
+        [(5, "periodo_publicacion_del_anio"), (6, "periodo_publicacion_del_anio"), (7, "periodo_publicacion_del_anio")],
+    ),
     "sin_periodo": (["-"] * 5 + [""], []),  # SUNAT's empty: the row is its cut's, it counts for no period
     "mal_formado": (["202412"] * 5 + ["2024-12"], [(7, "periodo_aaaamm")]),  # the format's rule, not the year's
 }
@@ -354,8 +422,10 @@ def test_padron_cut_whose_rows_are_mostly_of_another_period_is_refused_naming_bo
     with pytest.raises(SourceFileError) as info:
         stage(raw, "padron", tmp_path)
     _assert_one_line(info.value, "PadronRUC_202412.zip", None, "periodo_de_las_filas")
-    assert str(info.value).startswith(f"{path}: el nombre dice el corte 202412 pero sus filas dicen {rows_period}: "
-                                      f"{count} filas con PERIODO_PUBLICACION")
+    assert str(info.value).startswith(
+        f"{path}: el nombre dice el corte 202412 pero sus filas dicen {rows_period}: "
+        f"{count} filas con PERIODO_PUBLICACION"
+    )
     assert "(se rechaza el archivo si pasan del 50 %)" in str(info.value)
 
 
@@ -369,15 +439,23 @@ def test_padron_cut_of_another_year_anywhere_in_the_folder_is_refused(tmp_path):
     with pytest.raises(SourceFileError) as info:
         stage(raw, "padron", tmp_path)
     _assert_one_line(info.value, "PadronRUC_202312.zip", None, "corte_del_anio")
-    assert str(info.value) == (f"{stray}: el corte 202312 no pertenece al año {YEAR} de la carpeta: muévalo a la "
-                               "carpeta de su año [corte_del_anio]")
+    assert str(info.value) == (
+        f"{stray}: el corte 202312 no pertenece al año {YEAR} de la carpeta: muévalo a la "
+        "carpeta de su año [corte_del_anio]"
+    )
 
 
-@pytest.mark.parametrize(("months", "read", "nota"), [
-    ((1, 6), "PadronRUC_202406.zip", "corte 202406, no el cierre de diciembre; cortes anteriores ignorados: "
-                                     "PadronRUC_202401.zip"),  # January of the folder's year: its own, kept
-    ((6, 12), "PadronRUC_202412.zip", "corte 202412; cortes anteriores ignorados: PadronRUC_202406.zip"),
-])
+@pytest.mark.parametrize(
+    ("months", "read", "nota"),
+    [
+        (
+            (1, 6),
+            "PadronRUC_202406.zip",
+            "corte 202406, no el cierre de diciembre; cortes anteriores ignorados: PadronRUC_202401.zip",
+        ),  # January of the folder's year: its own, kept
+        ((6, 12), "PadronRUC_202412.zip", "corte 202412; cortes anteriores ignorados: PadronRUC_202406.zip"),
+    ],
+)
 def test_padron_latest_cut_of_the_folders_year_wins_and_says_when_it_is_not_december(tmp_path, months, read, nota):
     raw = tmp_path / "raw"
     for month in months:
@@ -398,9 +476,18 @@ def test_padron_period_rule_gives_the_same_verdict_in_sql_and_in_pandas():
 
     values = ["202412", "202401", "202312", "202501", None, "2024-12"]
     expected = [True, True, False, False, True, True]  # a malformed period is the format rule's, not this one's
-    frame = pd.DataFrame([dict(zip(schemas.PADRON.columns, [ruc("20", i + 1), "ACTIVO", None, None, None, None,
-                                                           None, None, v, YEAR, "f", i + 2])) for i, v in
-                          enumerate(values)])
+    frame = pd.DataFrame(
+        [
+            dict(
+                zip(
+                    schemas.PADRON.columns,
+                    [ruc("20", i + 1), "ACTIVO", None, None, None, None, None, None, v, YEAR, "f", i + 2],
+                    strict=False,
+                )
+            )
+            for i, v in enumerate(values)
+        ]
+    )
     [rule] = [r for r in rules(schemas.PADRON, from_text=False)[1] if r.regla == "periodo_publicacion_del_anio"]
     con = duckdb.connect()
     con.register("filas", frame)
@@ -412,10 +499,14 @@ def test_padron_period_rule_gives_the_same_verdict_in_sql_and_in_pandas():
 
 # --- declared sales: the rows' EJERCICIO against the name's year ---------------------------------------------
 
-@pytest.mark.parametrize(("other", "quarantined"), [
-    (0, []),
-    (3, [(2, "ejercicio_del_anio"), (3, "ejercicio_del_anio"), (4, "ejercicio_del_anio")]),  # half: the boundary
-])
+
+@pytest.mark.parametrize(
+    ("other", "quarantined"),
+    [
+        (0, []),
+        (3, [(2, "ejercicio_del_anio"), (3, "ejercicio_del_anio"), (4, "ejercicio_del_anio")]),  # half: the boundary
+    ],
+)
 def test_sales_rows_of_another_year_are_quarantined_while_they_are_not_the_bulk(tmp_path, other, quarantined):
     raw = tmp_path / "raw"
     write_ventas(raw, YEAR, sales({i: (ruc("20", i + 1), YEAR - 1, "10.00") for i in range(other)}))
@@ -431,5 +522,6 @@ def test_sales_file_of_another_fiscal_year_is_refused_naming_both_years(tmp_path
     with pytest.raises(SourceFileError) as info:
         stage(raw, "ventas", tmp_path)
     _assert_one_line(info.value, f"ventas_{YEAR}.txt", None, "periodo_de_las_filas")
-    assert str(info.value).startswith(f"{path}: el nombre dice el ejercicio {YEAR} pero sus filas dicen {YEAR - 1}: "
-                                      f"{count} filas con EJERCICIO")
+    assert str(info.value).startswith(
+        f"{path}: el nombre dice el ejercicio {YEAR} pero sus filas dicen {YEAR - 1}: {count} filas con EJERCICIO"
+    )

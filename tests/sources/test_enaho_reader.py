@@ -251,7 +251,12 @@ def test_real_stata_110_zip_without_inner_folder(tmp_path):
     first = frame.iloc[0]
     # As stored in the .dta: string keys keep their zeros (conglome had 4 digits before 2015).
     assert (first["conglome"], first["vivienda"], first["hogar"], first["codperso"], first["ubigeo"]) == (
-        "0060", "024", "11", "01", "010701")
+        "0060",
+        "024",
+        "11",
+        "01",
+        "010701",
+    )
     assert str(frame["estrato"].dtype) == "Int64"
     with pytest.raises(SourceFileError, match="carpeta de 2008"):  # `aÑo` decoded from latin-1 and checked
         read_module(source, 2008, "1", ["conglome"])
@@ -277,10 +282,29 @@ def test_real_latin1_crlf_csv_in_an_inner_folder(tmp_path):
 # --- the staging schema of the rows the reader returns ----------------------------------------------------------
 
 GOOD = {
-    "anio": 2024, "archivo": "966-Modulo05.zip!966-Modulo05/enaho01a-2024-500.dta", "registro": 1,
-    "conglome": "005030", "vivienda": "002", "hogar": "11", "codperso": "01", "ubigeo": "030101", "dominio": 6,
-    "estrato": 7, "p204": 1, "p205": 2, "p206": None, "p207": 2, "p208a": 40, "ocu500": 1, "p506r4": 111,
-    "p507": 2, "p510": None, "p510a1": 3, "p512a": 1, "p512b": 1, "fac500a": 150.5,
+    "anio": 2024,
+    "archivo": "966-Modulo05.zip!966-Modulo05/enaho01a-2024-500.dta",
+    "registro": 1,
+    "conglome": "005030",
+    "vivienda": "002",
+    "hogar": "11",
+    "codperso": "01",
+    "ubigeo": "030101",
+    "dominio": 6,
+    "estrato": 7,
+    "p204": 1,
+    "p205": 2,
+    "p206": None,
+    "p207": 2,
+    "p208a": 40,
+    "ocu500": 1,
+    "p506r4": 111,
+    "p507": 2,
+    "p510": None,
+    "p510a1": 3,
+    "p512a": 1,
+    "p512b": 1,
+    "fac500a": 150.5,
 }
 # one row per rule; the expected failing check of each
 BROKEN = {
@@ -319,7 +343,7 @@ def test_schema_documents_every_column_and_names_every_rule():
 
 def test_schema_rejects_one_row_per_rule_and_keeps_the_first_of_a_duplicated_person():
     rows = [dict(GOOD, registro=1)]
-    for i, (rule, change) in enumerate(BROKEN.items(), start=2):
+    for i, change in enumerate(BROKEN.values(), start=2):
         rows.append({**GOOD, "registro": i, "codperso": f"{i:02d}", **change})
     rows.append(dict(GOOD, registro=99))  # same person as row 0: the duplicate, not the first, is rejected
     rows.append(dict(GOOD, registro=100, codperso="50", p208a=12))  # under 14: a warning only

@@ -18,8 +18,12 @@ ROWS = [
 
 @pytest.mark.parametrize(
     ("dialect", "zipped", "encoding", "delimiter"),
-    [("pipe", True, "latin-1", "|"), ("pipe", False, "latin-1", "|"),
-     ("comma", True, "utf-8-sig", ","), ("comma", False, "utf-8-sig", ",")],
+    [
+        ("pipe", True, "latin-1", "|"),
+        ("pipe", False, "latin-1", "|"),
+        ("comma", True, "utf-8-sig", ","),
+        ("comma", False, "utf-8-sig", ","),
+    ],
 )
 def test_each_dialect_reads_the_same_rows(tmp_path, dialect, zipped, encoding, delimiter):
     rows = [r[:] for r in ROWS]
@@ -96,19 +100,27 @@ def test_zip_with_two_data_files_is_an_error(tmp_path):
 def test_latest_cut_wins_and_zip_beats_its_own_csv(tmp_path):
     folder = tmp_path / "2024"
     folder.mkdir()
-    for name in ["PadronRUC_202406.zip", "padronruc_202412.CSV", "PadronRUC_202412.zip", "PadronRUC_202411.zip",
-                 "notas.txt"]:
+    for name in [
+        "PadronRUC_202406.zip",
+        "padronruc_202412.CSV",
+        "PadronRUC_202412.zip",
+        "PadronRUC_202411.zip",
+        "notas.txt",
+    ]:
         (folder / name).write_bytes(b"")
     cut = padron.latest_cut(folder)
     assert cut.path.name == "PadronRUC_202412.zip" and cut.periodo == "202412"
     assert len(padron.find_cuts(folder)) == 4
 
 
-@pytest.mark.parametrize(("names", "stray"), [
-    (["PadronRUC_202401.zip", "PadronRUC_202412.csv"], None),  # January and December of the folder's year
-    (["PadronRUC_202312.zip", "PadronRUC_202406.zip"], "PadronRUC_202312.zip"),  # December of the year before
-    (["PadronRUC_202406.zip", "PadronRUC_202501.csv"], "PadronRUC_202501.csv"),  # January of the year after
-])
+@pytest.mark.parametrize(
+    ("names", "stray"),
+    [
+        (["PadronRUC_202401.zip", "PadronRUC_202412.csv"], None),  # January and December of the folder's year
+        (["PadronRUC_202312.zip", "PadronRUC_202406.zip"], "PadronRUC_202312.zip"),  # December of the year before
+        (["PadronRUC_202406.zip", "PadronRUC_202501.csv"], "PadronRUC_202501.csv"),  # January of the year after
+    ],
+)
 def test_every_cut_in_the_folder_must_be_of_its_year_not_only_the_latest(tmp_path, names, stray):
     cuts = [padron.Cut(tmp_path / n, padron.cut_of_name(n)) for n in names]
     if stray is None:
@@ -123,18 +135,26 @@ def test_two_stray_cuts_are_both_named():
     cuts = [padron.Cut(Path(n), padron.cut_of_name(n)) for n in ("PadronRUC_202311.zip", "PadronRUC_202312.zip")]
     with pytest.raises(SourceFileError) as err:
         padron.check_cuts_match_year(cuts, 2024)
-    assert str(err.value) == ("PadronRUC_202311.zip: el corte 202311 no pertenece al año 2024 de la carpeta (también "
-                              "PadronRUC_202312.zip): muévalo a la carpeta de su año [corte_del_anio]")
+    assert str(err.value) == (
+        "PadronRUC_202311.zip: el corte 202311 no pertenece al año 2024 de la carpeta (también "
+        "PadronRUC_202312.zip): muévalo a la carpeta de su año [corte_del_anio]"
+    )
 
 
-@pytest.mark.parametrize(("name", "periodo", "phrase"), [
-    ("PadronRUC_202412.zip", "202412", None),  # the close
-    ("/raw/sunat/padron/2024/padronruc_202406.CSV", "202406", "cifras del corte de junio de 2024, no del cierre "
-                                                              "de diciembre"),
-    ("PadronRUC_202409.txt", "202409", "cifras del corte de setiembre de 2024, no del cierre de diciembre"),
-    ("PadronRUC_202413.zip", None, None),  # no month 13: not a cut's name
-    ("padron_2024.zip", None, None),
-])
+@pytest.mark.parametrize(
+    ("name", "periodo", "phrase"),
+    [
+        ("PadronRUC_202412.zip", "202412", None),  # the close
+        (
+            "/raw/sunat/padron/2024/padronruc_202406.CSV",
+            "202406",
+            "cifras del corte de junio de 2024, no del cierre de diciembre",
+        ),
+        ("PadronRUC_202409.txt", "202409", "cifras del corte de setiembre de 2024, no del cierre de diciembre"),
+        ("PadronRUC_202413.zip", None, None),  # no month 13: not a cut's name
+        ("padron_2024.zip", None, None),
+    ],
+)
 def test_the_period_of_a_cut_comes_from_its_name(name, periodo, phrase):
     assert padron.cut_of_name(name) == periodo
     assert (padron.close_phrase(periodo) if periodo else None) == phrase
@@ -309,8 +329,15 @@ def test_bom_quoted_comma_and_malformed_lines_in_the_comma_dialect(tmp_path, mon
 
 def test_trailing_delimiter_file_exact_lines_and_raw_text(tmp_path, monkeypatch):
     r = [padron_row(ruc("20", i)) for i in (1, 2, 3, 4)]
-    lines = [HDR + "|", "|".join(r[0]) + "|", "|".join(r[1]) + "|X", "", "|".join(r[2]) + "|", "|".join(r[3][:4]) + "|",
-             "|".join(r[3]) + "|"]
+    lines = [
+        HDR + "|",
+        "|".join(r[0]) + "|",
+        "|".join(r[1]) + "|X",
+        "",
+        "|".join(r[2]) + "|",
+        "|".join(r[3][:4]) + "|",
+        "|".join(r[3]) + "|",
+    ]
     path = tmp_path / "PadronRUC_202412.csv"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
     _no_fallback(monkeypatch)
@@ -414,8 +441,9 @@ def test_generated_file_with_every_kind_of_bad_line_matches_an_independent_readi
 
 
 @pytest.mark.slow
-def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(scenario_published,
-                                                                                               scenario_copy):
+def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(
+    scenario_published, scenario_copy
+):
     """The issue: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
     published 2023's firms as 2024's. Now the Padrón step fails naming the file and both periods, nothing
     downstream runs, and the published warehouse keeps its bytes. The first refresh (2023, 2024) is the session's
@@ -435,9 +463,11 @@ def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_pu
     result = materialize((2024, 2024))
     assert not result.success
     errors, _ = _report(result)
-    assert errors == [f"staging/padron_ruc: {cut}: el nombre dice el corte 202412 pero sus filas dicen 202312: 5 de 5 "
-                      "filas con PERIODO_PUBLICACION (100.0 %) son de otro periodo (se rechaza el archivo si pasan del "
-                      "50 %); renómbrelo con su periodo o cambie el archivo [periodo_de_las_filas]"]
+    assert errors == [
+        f"staging/padron_ruc: {cut}: el nombre dice el corte 202412 pero sus filas dicen 202312: 5 de 5 "
+        "filas con PERIODO_PUBLICACION (100.0 %) son de otro periodo (se rechaza el archivo si pasan del "
+        "50 %); renómbrelo con su periodo o cambie el archivo [periodo_de_las_filas]"
+    ]
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert not materialized & {"staging/padron_ruc", "almacen/publicado"}
     assert warehouse.read_bytes() == published
@@ -466,14 +496,17 @@ def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month
     [check] = [e for e in result.get_asset_check_evaluations() if e.check_name == "corte_de_diciembre"]
     assert (check.passed, check.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert check.metadata["cortes_que_no_son_de_diciembre"].value == {
-        "2024": "PadronRUC_202406.zip: corte 202406, cifras del corte de junio de 2024, no del cierre de diciembre"}
+        "2024": "PadronRUC_202406.zip: corte 202406, cifras del corte de junio de 2024, no del cierre de diciembre"
+    }
     _, warnings = _report(result)
     assert [w for w in warnings if "corte_de_diciembre" in w] == [
         "control staging/padron_ruc:corte_de_diciembre no pasó {'cortes_que_no_son_de_diciembre': {'2024': "
-        "'PadronRUC_202406.zip: corte 202406, cifras del corte de junio de 2024, no del cierre de diciembre'}}"]
+        "'PadronRUC_202406.zip: corte 202406, cifras del corte de junio de 2024, no del cierre de diciembre'}}"
+    ]
 
     assert query(warehouse, "SELECT n_empresas FROM marts.empresas_evolucion")["n_empresas"].tolist() == [
-        EXPECTED_2024["territorio"]]
+        EXPECTED_2024["territorio"]
+    ]
     nota = query(warehouse, "SELECT nota FROM meta.fuentes WHERE fuente = 'padron_ruc'")["nota"].tolist()
     assert nota == ["corte 202406, no el cierre de diciembre"]
     html = re.sub(r"\s+", " ", render(read_report(warehouse, 2024)))
@@ -484,10 +517,13 @@ def test_a_june_close_is_published_with_a_warning_and_the_report_names_its_month
 
 # --- how the bytes reach DuckDB: zip members as gzip, latin-1 decoded by DuckDB, the copy only when needed ------
 
-@pytest.mark.parametrize(("dialect", "zipped", "via"), [("pipe", True, "gzip"), ("pipe", False, "directo"),
-                                                        ("comma", True, "gzip")])
-def test_latin1_and_zipped_files_are_read_by_duckdb_line_for_line_as_the_reference(tmp_path, monkeypatch, dialect,
-                                                                                   zipped, via):
+
+@pytest.mark.parametrize(
+    ("dialect", "zipped", "via"), [("pipe", True, "gzip"), ("pipe", False, "directo"), ("comma", True, "gzip")]
+)
+def test_latin1_and_zipped_files_are_read_by_duckdb_line_for_line_as_the_reference(
+    tmp_path, monkeypatch, dialect, zipped, via
+):
     """A latin-1 file is decoded by DuckDB itself and a zip member read as gzip (both in parallel), with the same
     rows, lines and bad lines as the csv module's reading; no copy of the file is made."""
     rows = [padron_row(ruc("20", i)) for i in range(1, 6)]
@@ -543,8 +579,9 @@ def test_a_member_whose_bytes_are_not_what_the_zip_says_fails_although_duckdb_re
 
     c = zlib.compressobj(6, zlib.DEFLATED, -15)
     deflated = c.compress(data) + c.flush()
-    path = write_zip(tmp_path / "PadronRUC_202412.zip", info.filename, deflated, file_size=len(data),
-                     crc=zlib.crc32(data) ^ 1)
+    path = write_zip(
+        tmp_path / "PadronRUC_202412.zip", info.filename, deflated, file_size=len(data), crc=zlib.crc32(data) ^ 1
+    )
     with pytest.raises(SourceFileError, match=r"PadronRUC_202412\.zip!PadronRUC_202412\.csv: zip dañado.*CRC.*\[zip\]"):
         parse_delimited(path, padron.HEADER, member_pattern=r"\.(csv|txt)$")
     assert len(copies) == 1 and not copies[0].exists()  # DuckDB had the copy; it is gone

@@ -25,12 +25,15 @@ def _zip(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("member", ["../x.txt", "datos/../../x.txt", "/tmp/x.txt", "..\\..\\x.txt", "C:\\x.txt",
-                                    "C:/x.txt", "\\\\servidor\\x.txt"])
+@pytest.mark.parametrize(
+    "member",
+    ["../x.txt", "datos/../../x.txt", "/tmp/x.txt", "..\\..\\x.txt", "C:\\x.txt", "C:/x.txt", "\\\\servidor\\x.txt"],
+)
 def test_member_outside_the_folder_fails_the_zip_naming_it(tmp_path, member):
     path = _zip(tmp_path / "raw" / "deudores_202412.zip", {member: b"PERIODO|X\n"})
-    err = assert_file_error(lambda: read_header(path, r"\.txt$"), name=path.name, rule="zip_ruta", line=None,
-                            says=repr(member))
+    err = assert_file_error(
+        lambda: read_header(path, r"\.txt$"), name=path.name, rule="zip_ruta", line=None, says=repr(member)
+    )
     assert err.path == path
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == [path]  # nothing was written anywhere near
 
@@ -64,8 +67,13 @@ def test_bomb_with_an_honest_header_fails_before_decompressing(tmp_path):
     """1 GiB of zeros in ~1 MB: refused on its declared sizes (limit 100 × ~1 MB), in every text reader."""
     bomb = write_bomb(tmp_path / "sbs" / "deudores" / "2024" / "deudores_202412.zip", "deudores_202412.txt")
     assert bomb.stat().st_size < 2 * MIB
-    assert_file_error(lambda: sbs.read_file(bomb), name=bomb.name, rule="zip_bomba", line=None,
-                      says="miembro deudores_202412.txt: declara 1,073,741,824 bytes")
+    assert_file_error(
+        lambda: sbs.read_file(bomb),
+        name=bomb.name,
+        rule="zip_bomba",
+        line=None,
+        says="miembro deudores_202412.txt: declara 1,073,741,824 bytes",
+    )
 
 
 def test_bomb_in_a_weekly_customs_zip_leaves_no_copy(tmp_path):
@@ -84,8 +92,11 @@ def test_bomb_with_a_lying_header_stops_at_the_declared_size(tmp_path):
     write_bomb(folder / "x01070324.zip", "X01070324.DBF", declared=1000)
     files, _ = aduanas.find_files(folder)
     work = tmp_path / "tmp"
-    with pytest.raises(SourceFileError, match=r"x01070324\.zip!X01070324\.DBF: zip dañado, no se puede descomprimir.*"
-                                              r"CRC.*\[zip\]"):
+    with pytest.raises(
+        SourceFileError,
+        match=r"x01070324\.zip!X01070324\.DBF: zip dañado, no se puede descomprimir.*"
+        r"CRC.*\[zip\]",
+    ):
         aduanas._read_dbf_file(files[0], 0, work)
     assert list(work.glob("*")) == []
 
@@ -98,8 +109,11 @@ def test_streaming_check_alone_stops_a_bomb(tmp_path, monkeypatch):
     monkeypatch.setattr(zips, "MAX_RATIO", 8)
     bomb = write_bomb(tmp_path / "b.zip", "X.DBF", mib=32)
     work = tmp_path / "tmp"
-    with pytest.raises(SourceFileError, match=r"b\.zip: miembro X\.DBF: se descomprime a más de 1,048,576 bytes "
-                                              r".*\[zip_bomba\]"):
+    with pytest.raises(
+        SourceFileError,
+        match=r"b\.zip: miembro X\.DBF: se descomprime a más de 1,048,576 bytes "
+        r".*\[zip_bomba\]",
+    ):
         zips.copy_member(bomb, "X.DBF", work)
     assert list(work.glob("*")) == []  # the partial copy is removed
 
@@ -116,6 +130,9 @@ def test_bomb_inside_a_survey_zip(tmp_path):
     year_dir = tmp_path / "enaho" / "2024"
     write_bomb(year_dir / "966-Modulo05.zip", "966-Modulo05/enaho01a-2024-500.dta")
     source = enaho.find_module_file(year_dir, 2024, "500")
-    with pytest.raises(SourceFileError, match=r"966-Modulo05\.zip: miembro .*enaho01a-2024-500\.dta: declara.*"
-                                              r"\[zip_bomba\]"):
+    with pytest.raises(
+        SourceFileError,
+        match=r"966-Modulo05\.zip: miembro .*enaho01a-2024-500\.dta: declara.*"
+        r"\[zip_bomba\]",
+    ):
         enaho.read_module(source, 2024, "500", ["conglome"])

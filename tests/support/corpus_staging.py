@@ -11,11 +11,11 @@ import duckdb
 import pandera.pandas as pa
 import pytest
 
-from vraem_pipeline.core.ingest import stage_text_year
+from vraem_pipeline.core.databases import SourceRead, ensure_schemas
 from vraem_pipeline.core.errors import SourceFileError
+from vraem_pipeline.core.ingest import stage_text_year
 from vraem_pipeline.core.marts import register_macros as register_sql_macros
 from vraem_pipeline.core.sqlrules import register_macros
-from vraem_pipeline.core.databases import SourceRead, ensure_schemas
 
 
 @dataclass
@@ -36,20 +36,46 @@ def stage_year(tmp_path: Path, fuente: str, schema: pa.DataFrameSchema, anio: in
     ensure_schemas(con)
     register_sql_macros(con)
     register_macros(con)
-    stage_text_year(con, fuente=fuente, schema=schema, anio=anio, find_year=find_year, raw_dir=tmp_path / "raw",
-                    workdir=tmp_path / "tmp")
+    stage_text_year(
+        con,
+        fuente=fuente,
+        schema=schema,
+        anio=anio,
+        find_year=find_year,
+        raw_dir=tmp_path / "raw",
+        workdir=tmp_path / "tmp",
+    )
     table = f"staging.{fuente}"
-    reads = [SourceRead(fuente=fuente, anio=anio, path=Path(a), read_rows=r, accepted_rows=acc, rejected_rows=rej,
-                        duplicate_rows=dup or 0, nota=nota or "")
-             for a, r, acc, rej, dup, nota in con.execute(
-                 "SELECT archivo, filas_leidas, filas_aceptadas, filas_rechazadas, filas_duplicadas, nota "
-                 "FROM meta.fuentes WHERE fuente = ? AND anio = ? ORDER BY archivo", [fuente, anio]).fetchall()]
+    reads = [
+        SourceRead(
+            fuente=fuente,
+            anio=anio,
+            path=Path(a),
+            read_rows=r,
+            accepted_rows=acc,
+            rejected_rows=rej,
+            duplicate_rows=dup or 0,
+            nota=nota or "",
+        )
+        for a, r, acc, rej, dup, nota in con.execute(
+            "SELECT archivo, filas_leidas, filas_aceptadas, filas_rechazadas, filas_duplicadas, nota "
+            "FROM meta.fuentes WHERE fuente = ? AND anio = ? ORDER BY archivo",
+            [fuente, anio],
+        ).fetchall()
+    ]
     accepted = con.execute(f"SELECT count(*) FROM {table} WHERE anio = ?", [anio]).fetchone()[0]
-    rows = con.execute(f"SELECT regexp_extract(archivo, '[^/]+$'), linea, regla FROM quarantine.{fuente} "
-                       "WHERE anio = ? ORDER BY archivo, linea", [anio]).fetchall()
+    rows = con.execute(
+        f"SELECT regexp_extract(archivo, '[^/]+$'), linea, regla FROM quarantine.{fuente} "
+        "WHERE anio = ? ORDER BY archivo, linea",
+        [anio],
+    ).fetchall()
     assert sum(r.read_rows for r in reads) == accepted + len(rows)
-    assert con.execute("SELECT coalesce(sum(filas_leidas - filas_aceptadas - filas_rechazadas), 0) "
-                       "FROM meta.fuentes").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT coalesce(sum(filas_leidas - filas_aceptadas - filas_rechazadas), 0) FROM meta.fuentes"
+        ).fetchone()[0]
+        == 0
+    )
     if (tmp_path / "tmp").exists():
         assert not any(p.name.startswith("vraem_") for p in (tmp_path / "tmp").glob("*"))  # temp copies removed
     return Outcome(accepted, len(rows), rows, reads, con)

@@ -14,28 +14,62 @@ from openpyxl.styles import Alignment
 
 #: The 25 departments as INEI writes them in the older per-activity editions: Callao apart, Lima followed by
 #: "Lima Metropolitana" and "Lima Provincias" (source note §7.1).
-DEPARTMENTS = [("Amazonas", "01"), ("Áncash", "02"), ("Apurímac", "03"), ("Arequipa", "04"), ("Ayacucho", "05"),
-                 ("Cajamarca", "06"), ("Callao", "07"), ("Cusco", "08"), ("Huancavelica", "09"), ("Huánuco", "10"),
-                 ("Ica", "11"), ("Junín", "12"), ("La Libertad", "13"), ("Lambayeque", "14"), ("Lima", "15"),
-                 ("Loreto", "16"), ("Madre de Dios", "17"), ("Moquegua", "18"), ("Pasco", "19"), ("Piura", "20"),
-                 ("Puno", "21"), ("San Martín", "22"), ("Tacna", "23"), ("Tumbes", "24"), ("Ucayali", "25")]
+DEPARTMENTS = [
+    ("Amazonas", "01"),
+    ("Áncash", "02"),
+    ("Apurímac", "03"),
+    ("Arequipa", "04"),
+    ("Ayacucho", "05"),
+    ("Cajamarca", "06"),
+    ("Callao", "07"),
+    ("Cusco", "08"),
+    ("Huancavelica", "09"),
+    ("Huánuco", "10"),
+    ("Ica", "11"),
+    ("Junín", "12"),
+    ("La Libertad", "13"),
+    ("Lambayeque", "14"),
+    ("Lima", "15"),
+    ("Loreto", "16"),
+    ("Madre de Dios", "17"),
+    ("Moquegua", "18"),
+    ("Pasco", "19"),
+    ("Piura", "20"),
+    ("Puno", "21"),
+    ("San Martín", "22"),
+    ("Tacna", "23"),
+    ("Tumbes", "24"),
+    ("Ucayali", "25"),
+]
 
-ACTIVITIES = [("agricultura", "Agricultura, Ganadería, Caza y Silvicultura"), ("pesca", "Pesca y Acuicultura"),
-               ("extraccion", "Extracción de Petróleo, Gas y Minerales"), ("manufactura", "Manufactura"),
-               ("electricidad_gas_agua", "Electricidad, Gas y Agua"), ("construccion", "Construcción"),
-               ("comercio", "Comercio, Mantenimiento y Reparación de Vehículos Automotores y Motocicletas"),
-               ("transporte", "Transporte, Almacenamiento, Correo y Mensajería"),
-               ("alojamiento_restaurantes", "Alojamiento y Restaurantes"),
-               ("telecomunicaciones", "Telecomunicaciones y Otros Servicios de Información"),
-               ("administracion_publica", "Administración Pública y Defensa"), ("otros_servicios", "Otros Servicios")]
+ACTIVITIES = [
+    ("agricultura", "Agricultura, Ganadería, Caza y Silvicultura"),
+    ("pesca", "Pesca y Acuicultura"),
+    ("extraccion", "Extracción de Petróleo, Gas y Minerales"),
+    ("manufactura", "Manufactura"),
+    ("electricidad_gas_agua", "Electricidad, Gas y Agua"),
+    ("construccion", "Construcción"),
+    ("comercio", "Comercio, Mantenimiento y Reparación de Vehículos Automotores y Motocicletas"),
+    ("transporte", "Transporte, Almacenamiento, Correo y Mensajería"),
+    ("alojamiento_restaurantes", "Alojamiento y Restaurantes"),
+    ("telecomunicaciones", "Telecomunicaciones y Otros Servicios de Información"),
+    ("administracion_publica", "Administración Pública y Defensa"),
+    ("otros_servicios", "Otros Servicios"),
+]
 
 
-def write_workbook(path: Path, rows: list, years: list, *, subtitle: str = "Valores a Precios Constantes de 2007",
-                   unit: str = "(Miles de soles)", activity: str | None = None,
-                   notes=("Fuente: Instituto Nacional de Estadística e Informática",
-                          "Con información disponible a junio del 2026"), sheet: str = "cuadro1",
-                   indented=("Lima Metropolitana", "Lima Provincias", "Prov. Const. del Callao", "Región Lima",
-                             "Provincia de Lima")) -> Path:
+def write_workbook(
+    path: Path,
+    rows: list,
+    years: list,
+    *,
+    subtitle: str = "Valores a Precios Constantes de 2007",
+    unit: str = "(Miles de soles)",
+    activity: str | None = None,
+    notes=("Fuente: Instituto Nacional de Estadística e Informática", "Con información disponible a junio del 2026"),
+    sheet: str = "cuadro1",
+    indented=("Lima Metropolitana", "Lima Provincias", "Prov. Const. del Callao", "Región Lima", "Provincia de Lima"),
+) -> Path:
     """`rows`: (label, [values…]) or None for a blank row; `years`: header cells as INEI writes them."""
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -106,17 +140,33 @@ def write_activity_set(folder: Path, years: list, *, notes=None, skip: tuple[str
             continue
         vab = [sum(vals[c][k] for c in vals) for k in range(n)]
         sub = {"Lima Metropolitana": [x - 500 for x in vals["15"]], "Lima Provincias": [500] * n}
-        write_workbook(folder / f"A.{25 + a}.xlsx", department_rows(vals, sub) + [None, ("Valor Agregado Bruto", vab)],
-                       years, activity=name, notes=notes)
+        write_workbook(
+            folder / f"A.{25 + a}.xlsx",
+            department_rows(vals, sub) + [None, ("Valor Agregado Bruto", vab)],
+            years,
+            activity=name,
+            notes=notes,
+        )
     vab = [sum(totals[c][k] for c in totals) for k in range(n)]
     product_taxes = [round(v / 10) for v in vab]
     import_duties = [1000] * n
     pbi = [v + i + d for v, i, d in zip(vab, product_taxes, import_duties, strict=True)]
     sub = {"Lima Metropolitana": [x - 6000 for x in totals["15"]], "Lima Provincias": [6000] * n}
-    write_workbook(folder / "pbi_departamentos.xlsx",
-                   department_rows(totals, sub) + [None, ("Valor Agregado Bruto", vab), None,
-                                                   ("Impuestos a los Productos", product_taxes), ("Derechos de Importación", import_duties),
-                                                   None, ("Producto Bruto Interno", pbi)], years, notes=notes)
+    write_workbook(
+        folder / "pbi_departamentos.xlsx",
+        department_rows(totals, sub)
+        + [
+            None,
+            ("Valor Agregado Bruto", vab),
+            None,
+            ("Impuestos a los Productos", product_taxes),
+            ("Derechos de Importación", import_duties),
+            None,
+            ("Producto Bruto Interno", pbi),
+        ],
+        years,
+        notes=notes,
+    )
     written["total"] = totals
     written["nacional"] = {"vab": vab, "impuestos": product_taxes, "derechos": import_duties, "pbi": pbi}
     return written
@@ -126,6 +176,11 @@ def total_workbook(path: Path, edition: str, bump: int = 0, years=("2023P/", "20
     """A total (all-activities) workbook of `edition` with two years, every department's value shifted by `bump`."""
     vals = {code: [1000 * int(code) + bump, 1000 * int(code) + 10 + bump] for _, code in DEPARTMENTS}
     vab = [sum(v[k] for v in vals.values()) for k in range(2)]
-    rows = department_rows(vals) + [None, ("Valor Agregado Bruto", vab), ("Impuestos a los Productos", [100, 100]),
-                                    ("Derechos de Importación", [10, 10]), ("Producto Bruto Interno", [v + 110 for v in vab])]
+    rows = department_rows(vals) + [
+        None,
+        ("Valor Agregado Bruto", vab),
+        ("Impuestos a los Productos", [100, 100]),
+        ("Derechos de Importación", [10, 10]),
+        ("Producto Bruto Interno", [v + 110 for v in vab]),
+    ]
     return write_workbook(path, rows, list(years), notes=("Fuente: INEI", edition))

@@ -24,16 +24,40 @@ def deflated_zeros(mib: int) -> tuple[bytes, int]:
     return segment * mib + end, crc
 
 
-def write_zip(path: Path, name: str, data: bytes, *, file_size: int, crc: int, method: int = 8,
-              encrypted: bool = False) -> Path:
+def write_zip(
+    path: Path, name: str, data: bytes, *, file_size: int, crc: int, method: int = 8, encrypted: bool = False
+) -> Path:
     """A one-member zip whose sizes are exactly what the caller says (true or not); `encrypted` sets the flag of
     a password-protected member (its bytes are not really encrypted: no reader gets that far)."""
     raw_name = name.encode("utf-8")
     flags = 0x800 | (0x1 if encrypted else 0)
-    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, flags, method, 0, 0x21, crc, len(data), file_size,
-                        len(raw_name), 0) + raw_name
-    central = struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, flags, method, 0, 0x21, crc, len(data), file_size,
-                          len(raw_name), 0, 0, 0, 0, 0, 0) + raw_name
+    local = (
+        struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, flags, method, 0, 0x21, crc, len(data), file_size, len(raw_name), 0)
+        + raw_name
+    )
+    central = (
+        struct.pack(
+            "<4s6H3I5H2I",
+            b"PK\x01\x02",
+            20,
+            20,
+            flags,
+            method,
+            0,
+            0x21,
+            crc,
+            len(data),
+            file_size,
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        )
+        + raw_name
+    )
     end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local) + len(data), 0)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(local + data + central + end)

@@ -10,8 +10,14 @@ from __future__ import annotations
 import pandas as pd
 
 #: Published figure code prefix → report topic (the sections of the publication).
-TOPICS = {"empresas_": "empresas", "ventas_": "empresas", "empleo_": "empleo", "exportaciones_": "exportaciones",
-          "credito_": "credito", "pbi_": "pbi"}
+TOPICS = {
+    "empresas_": "empresas",
+    "ventas_": "empresas",
+    "empleo_": "empleo",
+    "exportaciones_": "exportaciones",
+    "credito_": "credito",
+    "pbi_": "pbi",
+}
 
 
 def topic(indicador: str) -> str:
@@ -19,7 +25,9 @@ def topic(indicador: str) -> str:
     for prefix, name in TOPICS.items():
         if indicador.startswith(prefix):
             return name
-    raise KeyError(f"cifra publicada {indicador!r} sin tema: añada su prefijo a tests/support/reconciliation.py::TOPICS")
+    raise KeyError(
+        f"cifra publicada {indicador!r} sin tema: añada su prefijo a tests/support/reconciliation.py::TOPICS"
+    )
 
 
 def misses(table: pd.DataFrame) -> list[str]:

@@ -19,7 +19,6 @@ from dagster._core.instance.ref import InstanceRef
 from vraem_pipeline.core.settings import PAUSE_FOR_TEST
 from vraem_pipeline.definitions import defs
 
-
 #: Every wait on a CLI command of a fixture is bounded.
 CLI_MAX_S = 900
 
@@ -29,8 +28,9 @@ CLI_MAX_S = 900
 CHROMIUM_STAND_IN = Path(__file__).with_name("chromium_stand_in")
 
 
-def materialize(years: tuple[int, int], selection: str | None = None, extra=(), instance=None,
-                tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+def materialize(
+    years: tuple[int, int], selection: str | None = None, extra=(), instance=None, tags: dict[str, str] | None = None
+) -> dg.ExecuteInProcessResult:
     """Materialize the project's assets in-process for a year range (the test's env must be configured); `tags`
     are added to the run's (e.g. the publish guard's override)."""
     d = defs()
@@ -39,8 +39,11 @@ def materialize(years: tuple[int, int], selection: str | None = None, extra=(), 
         resources=d.resources,
         selection=selection,
         instance=instance or dg.DagsterInstance.ephemeral(),
-        tags={"dagster/asset_partition_range_start": str(years[0]), "dagster/asset_partition_range_end": str(years[1]),
-              **(tags or {})},
+        tags={
+            "dagster/asset_partition_range_start": str(years[0]),
+            "dagster/asset_partition_range_end": str(years[1]),
+            **(tags or {}),
+        },
         raise_on_error=False,
     )
 
@@ -65,16 +68,21 @@ def evaluations(events) -> dict[tuple[str, str], dg.AssetCheckEvaluation]:
 
 def vraem(*args: str, env: dict, timeout: float = CLI_MAX_S) -> subprocess.CompletedProcess:
     """`vraem ARGS` in a subprocess, as a person runs it."""
-    return subprocess.run([sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "vraem_pipeline.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def refresh_env(folder_path: Path, home: Path | None = None, op: bool = True) -> dict[str, str]:
     """The environment of a `vraem refresh` that keeps everything in `carpeta`: `dagster_home/`, the analysts' file
     `w/v.duckdb` and the operator database `op/o.duckdb` (with `op=False`, where the settings put it by default:
     `w/vraem_operacion.duckdb`); the shipped territory, no raw folder, temp folder or pause set."""
-    env = {**os.environ, "DAGSTER_HOME": str(home or folder_path / "dagster_home"),
-           "VRAEM_WAREHOUSE": str(folder_path / "w" / "v.duckdb"), "VRAEM_OPERACION": str(folder_path / "op" / "o.duckdb")}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home or folder_path / "dagster_home"),
+        "VRAEM_WAREHOUSE": str(folder_path / "w" / "v.duckdb"),
+        "VRAEM_OPERACION": str(folder_path / "op" / "o.duckdb"),
+    }
     drop = ["VRAEM_RAW_DIR", "VRAEM_TEMP_DIR", "VRAEM_TERRITORY", "VRAEM_INFORME_DIR", PAUSE_FOR_TEST]
     for var in drop + ([] if op else ["VRAEM_OPERACION"]):
         env.pop(var, None)
@@ -108,14 +116,25 @@ def read_published(folder_path: Path, raw: Path, almacen: Path, op: Path, home: 
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     try:
         runs = instance.get_runs()
-        checks = evaluations(e.dagster_event.event_specific_data for r in runs
-                              for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
+        checks = evaluations(
+            e.dagster_event.event_specific_data
+            for r in runs
+            for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        )
         messages = {e.user_message for r in runs for e in instance.all_logs(r.run_id)}
     finally:
         instance.dispose()
     exit_year = folder_path / "refresh.stdout"
-    return Published(folder_path, raw, almacen, op, home, checks, messages,
-                     exit_year.read_text(encoding="utf-8") if exit_year.exists() else "")
+    return Published(
+        folder_path,
+        raw,
+        almacen,
+        op,
+        home,
+        checks,
+        messages,
+        exit_year.read_text(encoding="utf-8") if exit_year.exists() else "",
+    )
 
 
 def copy_of(publicado: Published, destination: Path) -> dict[str, str]:
@@ -131,6 +150,7 @@ def materialize_once(base: Path, years: tuple[int, int]) -> Published:
     run's Dagster instance in `base/dagster_home` (for a fixture shared by several tests: their copies come from
     `materialized_copy`)."""
     warehouse, home = base / "wh" / "vraem.duckdb", base / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
     try:
         with pytest.MonkeyPatch.context() as mp:
@@ -166,8 +186,12 @@ def marts_content(path: Path) -> dict[str, list[tuple]]:
     """Every `marts` table of a DuckDB file, rows sorted, floats as bit patterns: equal means identical."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tablas = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-                                            "ORDER BY table_name").fetchall()]
+        tablas = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name"
+            ).fetchall()
+        ]
         return {t: exact_rows(con, f"FROM marts.{t}") for t in tablas}
     finally:
         con.close()

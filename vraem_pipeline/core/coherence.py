@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from vraem_pipeline.core.sqltext import sql_literal
 from vraem_pipeline.core.databases import table_exists
+from vraem_pipeline.core.sqltext import sql_literal
 
 #: Territory key figure → the same figure for all of Peru, from the national rows of the operator database:
 #: (table, aggregate per year in the key figure's unit). Figures without national rows (employment) are
@@ -63,17 +63,25 @@ def parametros() -> dict[str, tuple[object, str]]:
     """The bounds as `record_parameters` writes them (tema coherencia)."""
     jumps = {
         f"salto_maximo_{lim.familia}": (
-            lim.limite, f"Variación interanual máxima de las cifras clave en {', '.join(lim.units)} "
-                        f"({'%' if lim.medida == 'pct' else 'puntos porcentuales'}); más allá, el control "
-                        "coherencia_saltos_interanuales nombra la cifra y los años")
-        for lim in JUMP_LIMITS}
+            lim.limite,
+            f"Variación interanual máxima de las cifras clave en {', '.join(lim.units)} "
+            f"({'%' if lim.medida == 'pct' else 'puntos porcentuales'}); más allá, el control "
+            "coherencia_saltos_interanuales nombra la cifra y los años",
+        )
+        for lim in JUMP_LIMITS
+    }
     return {
         **jumps,
-        "territorio_no_supera_nacional": (sorted(NATIONAL), "Cifras clave comparadas con su total nacional (además, "
-                                          "toda participación nacional ≤ 100 %); tolerancia relativa "
-                                          f"{RELATIVE_TOLERANCE:g}"),
-        "tolerancia_suma_participaciones_pp": (SUM_TOLERANCE_PP, "Cada bloque participacion_pct de cada tabla "
-                                               "de marts suma 100 por año, con esta tolerancia"),
+        "territorio_no_supera_nacional": (
+            sorted(NATIONAL),
+            "Cifras clave comparadas con su total nacional (además, "
+            "toda participación nacional ≤ 100 %); tolerancia relativa "
+            f"{RELATIVE_TOLERANCE:g}",
+        ),
+        "tolerancia_suma_participaciones_pp": (
+            SUM_TOLERANCE_PP,
+            "Cada bloque participacion_pct de cada tabla de marts suma 100 por año, con esta tolerancia",
+        ),
     }
 
 
@@ -81,13 +89,15 @@ def territory_above_national(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Key figures of a year where the territory exceeds Peru: indicador, anio, territorio, nacional."""
     if not table_exists(con, "marts.indicadores_clave"):
         return pd.DataFrame(columns=["indicador", "anio", "territorio", "nacional"])
-    parts = [f"SELECT indicador, anio, 100.0 AS nacional FROM marts.indicadores_clave "
-             f"WHERE ends_with(indicador, {sql_literal(NATIONAL_SHARE_SUFFIX)})"]
+    parts = [
+        f"SELECT indicador, anio, 100.0 AS nacional FROM marts.indicadores_clave "
+        f"WHERE ends_with(indicador, {sql_literal(NATIONAL_SHARE_SUFFIX)})"
+    ]
     for indicador, (table, aggregate) in NATIONAL.items():
         if table_exists(con, table):
             parts.append(f"SELECT {sql_literal(indicador)}, anio, ({aggregate})::DOUBLE FROM {table} GROUP BY anio")
     return con.execute(f"""
-        WITH nacional AS ({' UNION ALL '.join(parts)})
+        WITH nacional AS ({" UNION ALL ".join(parts)})
         SELECT k.indicador, k.anio, k.valor AS territorio, n.nacional
         FROM marts.indicadores_clave AS k JOIN nacional AS n USING (indicador, anio)
         WHERE k.valor > n.nacional + {RELATIVE_TOLERANCE} * abs(n.nacional)
@@ -97,15 +107,23 @@ def territory_above_national(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def shares_not_summing_to_100(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every marts table with a `participacion_pct` column, each year whose shares do not add up to 100:
     tabla, anio, suma_pct. A year whose shares are all missing or zero (nothing to share) is not a block."""
-    tables = [r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'marts' "
-        "AND column_name = 'participacion_pct' ORDER BY table_name").fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'marts' AND column_name = 'participacion_pct' ORDER BY table_name"
+        ).fetchall()
+    ]
     if not tables:
         return pd.DataFrame(columns=["tabla", "anio", "suma_pct"])
-    union = " UNION ALL ".join(f"SELECT {sql_literal(t)} AS tabla, anio, sum(participacion_pct) AS suma_pct "
-                               f"FROM marts.{t} GROUP BY anio" for t in tables)
-    return con.execute(f"SELECT * FROM ({union}) WHERE coalesce(suma_pct, 0) <> 0 "
-                       f"AND abs(suma_pct - 100) > {SUM_TOLERANCE_PP} ORDER BY tabla, anio").df()
+    union = " UNION ALL ".join(
+        f"SELECT {sql_literal(t)} AS tabla, anio, sum(participacion_pct) AS suma_pct FROM marts.{t} GROUP BY anio"
+        for t in tables
+    )
+    return con.execute(
+        f"SELECT * FROM ({union}) WHERE coalesce(suma_pct, 0) <> 0 "
+        f"AND abs(suma_pct - 100) > {SUM_TOLERANCE_PP} ORDER BY tabla, anio"
+    ).df()
 
 
 def year_on_year_jumps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -113,10 +131,24 @@ def year_on_year_jumps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     familia, anio_anterior, anio, valor_anterior, valor, variacion (in `medida`), limite, medida."""
     families = " UNION ALL ".join(
         f"SELECT {sql_literal(lim.familia)} AS familia, {sql_literal(u)} AS prefijo, {lim.limite} AS limite, "
-        f"{sql_literal(lim.medida)} AS medida" for lim in JUMP_LIMITS for u in lim.units)
+        f"{sql_literal(lim.medida)} AS medida"
+        for lim in JUMP_LIMITS
+        for u in lim.units
+    )
     if not table_exists(con, "marts.indicadores_clave"):
-        return pd.DataFrame(columns=["indicador", "familia", "anio_anterior", "anio", "valor_anterior", "valor",
-                                     "variacion", "limite", "medida"])
+        return pd.DataFrame(
+            columns=[
+                "indicador",
+                "familia",
+                "anio_anterior",
+                "anio",
+                "valor_anterior",
+                "valor",
+                "variacion",
+                "limite",
+                "medida",
+            ]
+        )
     crecimiento = " OR ".join(f"ends_with(k.indicador, {sql_literal(s)})" for s in GROWTH_SUFFIXES)
     return con.execute(f"""
         WITH f AS ({families}),
@@ -141,7 +173,8 @@ def describe_jumps(jumps: pd.DataFrame) -> list[str]:
     for r in jumps.itertuples(index=False):
         unidad = " pp" if r.medida == "pp" else " %"
         cambio = "desde 0" if pd.isna(r.variacion) else f"{r.variacion:+.1f}{unidad}"
-        lines.append(f"{r.indicador} {r.anio_anterior}→{r.anio}: {r.valor_anterior:,.2f} → {r.valor:,.2f} "
-                     f"({cambio}; límite ±{r.limite:g}{unidad}, {r.familia})")
+        lines.append(
+            f"{r.indicador} {r.anio_anterior}→{r.anio}: {r.valor_anterior:,.2f} → {r.valor:,.2f} "
+            f"({cambio}; límite ±{r.limite:g}{unidad}, {r.familia})"
+        )
     return lines
-

@@ -24,8 +24,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from vraem_pipeline.core.errors import raise_storage_error
-from vraem_pipeline.core.run_copy import leftover_copies
 from vraem_pipeline.core.quality import QUARANTINE_COLUMNS
+from vraem_pipeline.core.run_copy import leftover_copies
 from vraem_pipeline.core.settings import STORAGE_COMPATIBILITY_VERSION, pause_for_test
 from vraem_pipeline.core.sqltext import sql_literal
 
@@ -74,20 +74,35 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
 # --- DDL from pandera schemas: one place for column types and descriptions ---------------------------------
 
 _DUCKDB_TYPES = {
-    "str": "VARCHAR", "string": "VARCHAR", "object": "VARCHAR",
-    "int64": "BIGINT", "Int64": "BIGINT", "int32": "INTEGER", "Int32": "INTEGER", "int16": "SMALLINT",
-    "Int16": "SMALLINT", "int8": "TINYINT", "Int8": "TINYINT",
-    "float64": "DOUBLE", "Float64": "DOUBLE", "float32": "FLOAT",
-    "bool": "BOOLEAN", "boolean": "BOOLEAN",
-    "datetime64[ns]": "TIMESTAMP", "date": "DATE",
+    "str": "VARCHAR",
+    "string": "VARCHAR",
+    "object": "VARCHAR",
+    "int64": "BIGINT",
+    "Int64": "BIGINT",
+    "int32": "INTEGER",
+    "Int32": "INTEGER",
+    "int16": "SMALLINT",
+    "Int16": "SMALLINT",
+    "int8": "TINYINT",
+    "Int8": "TINYINT",
+    "float64": "DOUBLE",
+    "Float64": "DOUBLE",
+    "float32": "FLOAT",
+    "bool": "BOOLEAN",
+    "boolean": "BOOLEAN",
+    "datetime64[ns]": "TIMESTAMP",
+    "date": "DATE",
 }
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """`schema.table` exists in the connection's database (steps that read what an optional source wrote)."""
     schema, name = table.split(".")
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                            [schema, name]).fetchone()[0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )
 
 
 def duckdb_type(column: pa.Column) -> str:
@@ -131,7 +146,10 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def replace_years(
-    con: duckdb.DuckDBPyConnection, table: str, years: Iterable[int], df: pd.DataFrame,
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    years: Iterable[int],
+    df: pd.DataFrame,
     schema: pa.DataFrameSchema | None = None,
 ) -> int:
     """Idempotent partition write: in one transaction, delete the years and insert them again."""
@@ -139,8 +157,9 @@ def replace_years(
     return _replace_rows(con, table, df, schema, f"anio IN ({','.join(map(str, years)) or 'NULL'})")
 
 
-def _replace_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, schema: pa.DataFrameSchema | None,
-                  where: str) -> int:
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, schema: pa.DataFrameSchema | None, where: str
+) -> int:
     if schema is not None:
         create_table_from_schema(con, table, schema)
         # Optional columns (e.g. ENAHO's ocupinf, absent from 2024) stay NULL for the years that lack them.
@@ -164,7 +183,8 @@ def ensure_quarantine_table(con: duckdb.DuckDBPyConnection, fuente: str) -> str:
         f"""CREATE TABLE IF NOT EXISTS {table} (anio INTEGER, archivo VARCHAR, linea BIGINT, regla VARCHAR,
             columna VARCHAR, valor VARCHAR, registro_crudo VARCHAR)"""
     )
-    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(f'Filas rechazadas de la fuente {fuente}: archivo, línea, regla incumplida y valores crudos')}")
+    comment = f"Filas rechazadas de la fuente {fuente}: archivo, línea, regla incumplida y valores crudos"
+    con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(comment)}")
     return table
 
 
@@ -174,6 +194,7 @@ def replace_quarantine(con: duckdb.DuckDBPyConnection, fuente: str, years: Itera
 
 
 # --- meta.fuentes ---------------------------------------------------------------------------------------------
+
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
@@ -199,24 +220,42 @@ class SourceRead:
     def __post_init__(self) -> None:
         if self.read_rows != self.accepted_rows + self.rejected_rows:
             raise AssertionError(
-                f"{self.path}: filas leídas {self.read_rows} ≠ aceptadas {self.accepted_rows} + rechazadas {self.rejected_rows}"
+                f"{self.path}: filas leídas {self.read_rows} ≠ aceptadas {self.accepted_rows} "
+                f"+ rechazadas {self.rejected_rows}"
             )
 
 
-_SOURCES_COLUMNS = ["fuente", "anio", "archivo", "sha256", "bytes", "filas_leidas", "filas_aceptadas",
-                    "filas_rechazadas", "leido_en", "nota", "filas_duplicadas"]
+_SOURCES_COLUMNS = [
+    "fuente",
+    "anio",
+    "archivo",
+    "sha256",
+    "bytes",
+    "filas_leidas",
+    "filas_aceptadas",
+    "filas_rechazadas",
+    "leido_en",
+    "nota",
+    "filas_duplicadas",
+]
 
 
-def record_sources(con: duckdb.DuckDBPyConnection, fuente: str, years: Iterable[int], reads: list[SourceRead],
-                   raw_dir: Path | None = None) -> None:
+def record_sources(
+    con: duckdb.DuckDBPyConnection,
+    fuente: str,
+    years: Iterable[int],
+    reads: list[SourceRead],
+    raw_dir: Path | None = None,
+) -> None:
     """meta.fuentes of a yearly source: the rows of those years replaced by the files just read (`archivo`
     relative to `raw_dir`)."""
     years = sorted(set(int(y) for y in years))
     _write_sources(con, fuente, reads, f"anio IN ({','.join(map(str, years))})", raw_dir)
 
 
-def replace_source_files(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead],
-                         raw_dir: Path | None = None) -> None:
+def replace_source_files(
+    con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead], raw_dir: Path | None = None
+) -> None:
     """meta.fuentes for a source read whole on every refresh (not by year): its rows are replaced as a whole,
     so a file no longer used (an older edition) does not stay listed."""
     _write_sources(con, fuente, reads, "true", raw_dir)
@@ -233,13 +272,26 @@ def relative_to_raw(path: Path, raw_dir: Path | None) -> str:
     return str(path)
 
 
-def _write_sources(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead], where: str,
-                   raw_dir: Path | None) -> None:
+def _write_sources(
+    con: duckdb.DuckDBPyConnection, fuente: str, reads: list[SourceRead], where: str, raw_dir: Path | None
+) -> None:
     rows = pd.DataFrame(
-        [{"fuente": r.fuente, "anio": r.anio, "archivo": relative_to_raw(r.path, raw_dir), "sha256": sha256_of(r.path),
-          "bytes": r.path.stat().st_size, "filas_leidas": r.read_rows, "filas_aceptadas": r.accepted_rows,
-          "filas_rechazadas": r.rejected_rows, "leido_en": datetime.now(UTC).replace(tzinfo=None), "nota": r.nota,
-          "filas_duplicadas": r.duplicate_rows} for r in reads],
+        [
+            {
+                "fuente": r.fuente,
+                "anio": r.anio,
+                "archivo": relative_to_raw(r.path, raw_dir),
+                "sha256": sha256_of(r.path),
+                "bytes": r.path.stat().st_size,
+                "filas_leidas": r.read_rows,
+                "filas_aceptadas": r.accepted_rows,
+                "filas_rechazadas": r.rejected_rows,
+                "leido_en": datetime.now(UTC).replace(tzinfo=None),
+                "nota": r.nota,
+                "filas_duplicadas": r.duplicate_rows,
+            }
+            for r in reads
+        ],
         columns=_SOURCES_COLUMNS,
     ).astype({"anio": "Int64"})
     with transaction(con):
@@ -250,8 +302,9 @@ def _write_sources(con: duckdb.DuckDBPyConnection, fuente: str, reads: list[Sour
             con.unregister("_vraem_fuentes")
 
 
-def replace_years_from_sql(con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict,
-                           years: list[int]) -> None:
+def replace_years_from_sql(
+    con: duckdb.DuckDBPyConnection, table: str, select: str, params: dict, years: list[int]
+) -> None:
     """A row-level derived table (`intermedio`) that keeps every year ever refreshed: created from `select`'s
     shape if absent, then the `years` deleted and selected again in one transaction."""
     con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) WHERE false", params)
@@ -260,8 +313,9 @@ def replace_years_from_sql(con: duckdb.DuckDBPyConnection, table: str, select: s
         con.execute(f"INSERT INTO {table} {select}", params)
 
 
-def replace_all_rows(con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame,
-                     schema: pa.DataFrameSchema | None = None) -> int:
+def replace_all_rows(
+    con: duckdb.DuckDBPyConnection, table: str, df: pd.DataFrame, schema: pa.DataFrameSchema | None = None
+) -> int:
     """Replace every row of `table` in one transaction: for a source whose newest edition replaces the whole
     series (INEI's GDP), where a year-by-year replace would mix editions."""
     return _replace_rows(con, table, df, schema, "true")
@@ -278,6 +332,7 @@ def record_parameters(con: duckdb.DuckDBPyConnection, tema: str, params: dict[st
 
 
 # --- publication ------------------------------------------------------------------------------------------------
+
 
 def published_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str | None]]:
     return con.execute(
@@ -304,7 +359,8 @@ def write_published_file(con: duckdb.DuckDBPyConnection, published: Path) -> tup
     tables = published_tables(con)
     attached = False
     try:
-        con.execute(f"ATTACH {sql_literal(str(tmp))} AS publicado (STORAGE_VERSION {sql_literal(STORAGE_COMPATIBILITY_VERSION)})")
+        version = sql_literal(STORAGE_COMPATIBILITY_VERSION)
+        con.execute(f"ATTACH {sql_literal(str(tmp))} AS publicado (STORAGE_VERSION {version})")
         attached = True
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA publicado.{schema}")
@@ -315,7 +371,9 @@ def write_published_file(con: duckdb.DuckDBPyConnection, published: Path) -> tup
                 con.execute(f"COMMENT ON TABLE publicado.{schema}.{name} IS {sql_literal(comment)}")
             for column, col_comment in con.execute(
                 "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = current_database() "
-                "AND schema_name = ? AND table_name = ? AND comment IS NOT NULL", [schema, name]).fetchall():
+                "AND schema_name = ? AND table_name = ? AND comment IS NOT NULL",
+                [schema, name],
+            ).fetchall():
                 con.execute(f'COMMENT ON COLUMN publicado.{schema}.{name}."{column}" IS {sql_literal(col_comment)}')
         con.execute("DETACH publicado")
         attached = False
@@ -353,11 +411,15 @@ def publish(con: duckdb.DuckDBPyConnection, published: Path) -> int:
 def last_published_run(con: duckdb.DuckDBPyConnection, database: str | None = None) -> str | None:
     """run_id of the newest publication recorded in `meta.ejecuciones` of `database` (default: the main one)."""
     db = database or con.execute("SELECT current_database()").fetchone()[0]
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'meta' "
-                       "AND table_name = 'ejecuciones'", [db]).fetchone()[0]:
+    if not con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'meta' "
+        "AND table_name = 'ejecuciones'",
+        [db],
+    ).fetchone()[0]:
         return None
-    row = con.execute(f'SELECT run_id FROM "{db}".meta.ejecuciones WHERE estado = \'publicado\' '
-                      "ORDER BY fin DESC NULLS LAST LIMIT 1").fetchone()
+    row = con.execute(
+        f"SELECT run_id FROM \"{db}\".meta.ejecuciones WHERE estado = 'publicado' ORDER BY fin DESC NULLS LAST LIMIT 1"
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -397,6 +459,8 @@ def recover_files(operator: Path, published: Path | None, config: dict[str, str]
         publish(con, published)
     finally:
         con.close()
-    lines.append(f"la publicación de la ejecución {run_id} quedó a medias: {published} se publicó de nuevo desde la "
-                 "base de operación")
+    lines.append(
+        f"la publicación de la ejecución {run_id} quedó a medias: {published} se publicó de nuevo desde la "
+        "base de operación"
+    )
     return lines

@@ -19,16 +19,20 @@ def dictionary_rows(existing: set[str], sources: Sequence[Source]) -> pd.DataFra
             continue
         meta = mart_meta(name)
         rows.append(("marts", name, None, meta["descripcion"], None, meta["fuente"]))
-        rows += [("marts", name, col, info["descripcion"], info["unidad"], meta["fuente"])
-                 for col, info in meta["columnas"].items()]
+        rows += [
+            ("marts", name, col, info["descripcion"], info["unidad"], meta["fuente"])
+            for col, info in meta["columnas"].items()
+        ]
     for source in sources:  # the registry's: every source with a staging table of its own
         if source.table is None or source.table not in existing:
             continue
         esquema, name = source.table.split(".")
         schema = source.schema
         rows.append((esquema, name, None, schema.description, None, source.description))
-        rows += [(esquema, name, col, c.description, (c.metadata or {}).get("unidad"), source.description)
-                 for col, c in schema.columns.items()]
+        rows += [
+            (esquema, name, col, c.description, (c.metadata or {}).get("unidad"), source.description)
+            for col, c in schema.columns.items()
+        ]
     return pd.DataFrame(rows, columns=["esquema", "tabla", "columna", "descripcion", "unidad", "fuente"])
 
 
@@ -36,8 +40,17 @@ def parameter_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The definitions that are choices (formal-firm rule, MYPE proxy…), with the value this warehouse used."""
     rows = con.execute("SELECT tema, nombre, valor, descripcion FROM meta.parametros ORDER BY tema, nombre").fetchall()
     return pd.DataFrame(
-        [("meta", "parametros", f"{tema}.{nombre}", f"{descripcion}. Valor usado: {valor}", "parámetro",
-          "Definición del proyecto (ver README)") for tema, nombre, valor, descripcion in rows],
+        [
+            (
+                "meta",
+                "parametros",
+                f"{tema}.{nombre}",
+                f"{descripcion}. Valor usado: {valor}",
+                "parámetro",
+                "Definición del proyecto (ver README)",
+            )
+            for tema, nombre, valor, descripcion in rows
+        ],
         columns=["esquema", "tabla", "columna", "descripcion", "unidad", "fuente"],
     )
 
@@ -50,6 +63,8 @@ def write_dictionary(con: duckdb.DuckDBPyConnection, sources: Sequence[Source]) 
     con.register("_dic", df)
     con.execute("CREATE OR REPLACE TABLE meta.diccionario AS SELECT * FROM _dic")
     con.unregister("_dic")
-    con.execute("COMMENT ON TABLE meta.diccionario IS 'Diccionario de datos: cada tabla y columna de marts y staging "
-                "con su descripción, unidad y fuente'")
+    con.execute(
+        "COMMENT ON TABLE meta.diccionario IS 'Diccionario de datos: cada tabla y columna de marts y staging "
+        "con su descripción, unidad y fuente'"
+    )
     return len(df)

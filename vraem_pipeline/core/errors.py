@@ -29,8 +29,11 @@ class ReferenceDataError(SourceFileError):
 #: What a full disk or a file-size limit looks like from Python (errno), from DuckDB (its IO Error carries the C
 #: library's text) and from SQLite (Dagster's default instance storage).
 _CAUSES = (
-    (errno.ENOSPC, ("no space left on device", "database or disk is full", "disk is full"),
-     "no queda espacio en el disco"),
+    (
+        errno.ENOSPC,
+        ("no space left on device", "database or disk is full", "disk is full"),
+        "no queda espacio en el disco",
+    ),
     (errno.EFBIG, ("file too large",), "el archivo supera el tamaño máximo permitido (límite del sistema, ulimit -f)"),
     (errno.EDQUOT, ("disk quota exceeded",), "se agotó la cuota de disco"),
 )

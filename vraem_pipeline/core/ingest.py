@@ -16,12 +16,17 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.core.databases import (
+    SourceRead,
+    create_table_from_schema,
+    ensure_quarantine_table,
+    record_sources,
+    replace_quarantine,
+    replace_years,
+)
 from vraem_pipeline.core.quality import QUARANTINE_COLUMNS, empty_quarantine, split_valid
 from vraem_pipeline.core.settings import pause_for_test
-from vraem_pipeline.core.databases import (SourceRead, create_table_from_schema, ensure_quarantine_table,
-                                           record_sources, replace_quarantine, replace_years)
-from vraem_pipeline.core.sqlrules import (BAD_LINE_RULES, per_file_counts, register_macros, row_verdict,
-                                         stage_text_load)
+from vraem_pipeline.core.sqlrules import BAD_LINE_RULES, per_file_counts, register_macros, row_verdict, stage_text_load
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad
 
 
@@ -55,8 +60,10 @@ def bad_lines_frame(parsed: ParsedText, anio: int) -> pd.DataFrame:
             "linea": [b[0] for b in parsed.bad_lines],
             "regla": [BAD_LINE_RULES.get(e[0], "linea_malformada") if e else "numero_de_campos" for e in errors],
             "columna": "",
-            "valor": [f"{e[0]}: {e[1]}" if e else f"{b[1]} campos, se esperaban {width}"
-                      for b, e in zip(parsed.bad_lines, errors)],
+            "valor": [
+                f"{e[0]}: {e[1]}" if e else f"{b[1]} campos, se esperaban {width}"
+                for b, e in zip(parsed.bad_lines, errors, strict=False)
+            ],
             "registro_crudo": [b[2] for b in parsed.bad_lines],
         }
     )[QUARANTINE_COLUMNS]
@@ -71,21 +78,33 @@ def validate_file(fuente: str, parsed: ParsedText, schema: pa.DataFrameSchema, a
         frame["linea"] = frame["registro"]
     split = split_valid(frame, schema, anio=anio, source=parsed.label)
     rejected = pd.concat([bad_lines_frame(parsed, anio), split.rejected], ignore_index=True)
-    read = SourceRead(fuente=fuente, anio=anio, path=parsed.path, read_rows=parsed.rows_read,
-                      accepted_rows=split.n_accepted, rejected_rows=len(rejected), nota=nota)
+    read = SourceRead(
+        fuente=fuente,
+        anio=anio,
+        path=parsed.path,
+        read_rows=parsed.rows_read,
+        accepted_rows=split.n_accepted,
+        rejected_rows=len(rejected),
+        nota=nota,
+    )
     return YearLoad(anio=anio, accepted=split.accepted, rejected=rejected, reads=[read])
 
 
 def stage_years(
-    con: duckdb.DuckDBPyConnection, fuente: str, table: str, schema: pa.DataFrameSchema,
-    years: list[int], loads: list[YearLoad], raw_dir: Path | None = None,
+    con: duckdb.DuckDBPyConnection,
+    fuente: str,
+    table: str,
+    schema: pa.DataFrameSchema,
+    years: list[int],
+    loads: list[YearLoad],
+    raw_dir: Path | None = None,
 ) -> None:
     """Replace `years` in staging, quarantine and meta.fuentes; a year without files ends up with no rows."""
-    accepted = pd.concat([l.accepted for l in loads], ignore_index=True) if loads else schema_empty(schema)
-    rejected = pd.concat([l.rejected for l in loads], ignore_index=True) if loads else empty_quarantine()
+    accepted = pd.concat([load.accepted for load in loads], ignore_index=True) if loads else schema_empty(schema)
+    rejected = pd.concat([load.rejected for load in loads], ignore_index=True) if loads else empty_quarantine()
     replace_years(con, table, years, accepted, schema)
     replace_quarantine(con, fuente, years, rejected)
-    record_sources(con, fuente, years, [r for l in loads for r in l.reads], raw_dir)
+    record_sources(con, fuente, years, [r for load in loads for r in load.reads], raw_dir)
 
 
 def schema_empty(schema: pa.DataFrameSchema) -> pd.DataFrame:
@@ -93,6 +112,7 @@ def schema_empty(schema: pa.DataFrameSchema) -> pd.DataFrame:
 
 
 # --- national text files (DuckDB) ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TextSource:
@@ -109,20 +129,50 @@ TextYearFinder = Callable[[Path, int], list[TextSource]]
 def _file_reads(con, fuente: str, table: str, anio: int, source: TextSource, load, staged) -> list[SourceRead]:
     """meta.fuentes rows of a load: one file, or each file of a load that staged several (`load.archivos`)."""
     if not hasattr(load, "archivos"):
-        return [SourceRead(fuente=fuente, anio=anio, path=source.path, read_rows=load.rows_read,
-                           accepted_rows=staged.accepted_rows, rejected_rows=staged.rejected_rows, nota=source.nota)]
+        return [
+            SourceRead(
+                fuente=fuente,
+                anio=anio,
+                path=source.path,
+                read_rows=load.rows_read,
+                accepted_rows=staged.accepted_rows,
+                rejected_rows=staged.rejected_rows,
+                nota=source.nota,
+            )
+        ]
     counts = per_file_counts(con, table, fuente, anio)
     reads = []
     for f in load.archivos:
         acc, rej, dup = counts.get(f.label, (0, 0, 0))
-        nota = "; ".join(x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x)
-        reads.append(SourceRead(fuente=fuente, anio=anio, path=f.path, read_rows=f.rows + f.n_bad, accepted_rows=acc,
-                                rejected_rows=rej, nota=nota, duplicate_rows=dup))
+        nota = "; ".join(
+            x for x in (source.nota, f.nota, f"{dup:,} líneas ya leídas en otro archivo" if dup else "") if x
+        )
+        reads.append(
+            SourceRead(
+                fuente=fuente,
+                anio=anio,
+                path=f.path,
+                read_rows=f.rows + f.n_bad,
+                accepted_rows=acc,
+                rejected_rows=rej,
+                nota=nota,
+                duplicate_rows=dup,
+            )
+        )
     return reads
 
 
-def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, find_year: TextYearFinder,
-                    raw_dir: Path, workdir: Path, log: Callable[[str, float], None] = lambda m, t0: None) -> dict:
+def stage_text_year(
+    con,
+    *,
+    fuente: str,
+    schema: pa.DataFrameSchema,
+    anio: int,
+    find_year: TextYearFinder,
+    raw_dir: Path,
+    workdir: Path,
+    log: Callable[[str, float], None] = lambda m, t0: None,
+) -> dict:
     """One year of a national text source, as its staging asset does it (and the bad-input corpus, so that the two
     cannot drift): find the year's files, load each into a scratch table, validate with the schema's SQL, replace
     the year in staging and quarantine, record meta.fuentes (read = accepted + rejected per file). A year without
@@ -146,10 +196,18 @@ def stage_text_year(con, *, fuente: str, schema: pa.DataFrameSchema, anio: int, 
         staged = stage_text_load(con, load, fuente=fuente, schema=schema, table=table, anio=anio)
         reads.extend(_file_reads(con, fuente, table, anio, source, load, staged))
         load.drop(con)
-        summary = {"leidas": summary["leidas"] + load.rows_read, "aceptadas": summary["aceptadas"] + staged.accepted_rows,
-                   "rechazadas": summary["rechazadas"] + staged.rejected_rows, "via": load.via,
-                   "lectura_s": round(t_read, 2), **staged.step_seconds}
-        log(f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.accepted_rows:,} "
-            f"rechazadas={staged.rejected_rows:,}", t0)
+        summary = {
+            "leidas": summary["leidas"] + load.rows_read,
+            "aceptadas": summary["aceptadas"] + staged.accepted_rows,
+            "rechazadas": summary["rechazadas"] + staged.rejected_rows,
+            "via": load.via,
+            "lectura_s": round(t_read, 2),
+            **staged.step_seconds,
+        }
+        log(
+            f"{fuente} {anio}: {load.label} leídas={load.rows_read:,} aceptadas={staged.accepted_rows:,} "
+            f"rechazadas={staged.rejected_rows:,}",
+            t0,
+        )
     record_sources(con, fuente, [anio], reads, raw_dir)
     return summary

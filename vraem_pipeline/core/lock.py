@@ -124,8 +124,9 @@ def acquire(destination: Settings | Path | str) -> None:
                     time.sleep(0.02)
                     info = _read(fd)
                 pid = info.get("pid", "")
-                raise RefreshInProgress(path, int(pid) if pid.isdigit() else None, info.get("host"),
-                                      info.get("desde")) from None
+                raise RefreshInProgress(
+                    path, int(pid) if pid.isdigit() else None, info.get("host"), info.get("desde")
+                ) from None
             desde = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
             try:
                 os.ftruncate(fd, 0)
@@ -189,12 +190,19 @@ class LockWaitTimeout(RefreshInProgress):
     def __init__(self, refused: RefreshInProgress, waited_s: float):
         super().__init__(refused.lock_path, refused.pid, refused.host, refused.desde)
         self.waited_s = waited_s
-        self.args = (f"{self.args[0].removesuffix('; espere a que termine')}; se esperó {waited_s:.0f} s, "
-                     f"el máximo de {LOCK_WAIT}",)
+        self.args = (
+            f"{self.args[0].removesuffix('; espere a que termine')}; se esperó {waited_s:.0f} s, "
+            f"el máximo de {LOCK_WAIT}",
+        )
 
 
-def wait_for(destination: Settings | Path | str, timeout_s: float, log: Callable[[str], Any] = print, *,
-            interval_s: float = WAIT_INTERVAL_S) -> float:
+def wait_for(
+    destination: Settings | Path | str,
+    timeout_s: float,
+    log: Callable[[str], Any] = print,
+    *,
+    interval_s: float = WAIT_INTERVAL_S,
+) -> float:
     """Take the lock like `acquire`, but wait up to `timeout_s` for another process to let it go; returns the
     seconds waited (0 when it was free or already held by this process, which only nests).
 
@@ -240,8 +248,9 @@ def _process_start(pid: int) -> float | None:
     """Start time (epoch seconds) of a live process, on Linux; None where /proc is not available."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        btime = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                     if line.startswith("btime "))
+        btime = next(
+            int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
+        )
         return btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
         return None
@@ -317,12 +326,16 @@ def _temp_files(settings: Settings) -> list[Path]:
     if not folder_path.is_dir():
         return []
     prefijo = f".{settings.warehouse.name}."
-    return sorted(p for p in folder_path.iterdir()
-                  if p.name.startswith(prefijo) and p.name.endswith((".tmp", ".tmp.wal")) and p.is_file())
+    return sorted(
+        p
+        for p in folder_path.iterdir()
+        if p.name.startswith(prefijo) and p.name.endswith((".tmp", ".tmp.wal")) and p.is_file()
+    )
 
 
-def recover(settings: Settings, instance: dg.DagsterInstance | None = None,
-              notify: Callable[[str], Any] = print) -> list[str]:
+def recover(
+    settings: Settings, instance: dg.DagsterInstance | None = None, notify: Callable[[str], Any] = print
+) -> list[str]:
     """Clean up after refreshes that died; returns (and passes to `informar`) one line per thing recovered.
 
     Must be called holding the lock (`acquire`), before the new run starts. It
@@ -352,35 +365,44 @@ def recover(settings: Settings, instance: dg.DagsterInstance | None = None,
         storage = instance.event_log_storage
         slots = _slots_by_run(instance)
         unfinished = instance.get_run_records(
-            filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus[s] for s in UNFINISHED_STATUSES]))
+            filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus[s] for s in UNFINISHED_STATUSES])
+        )
         reviewed_runs: set[str] = set()
         for record in unfinished:
             run = record.dagster_run
             reviewed_runs.add(run.run_id)
             pid, ts = _run_process(instance, run.run_id)
             if pid is not None and (pid == os.getpid() or process_alive(pid, started_before=ts)):
-                say(f"  aviso: la ejecución {run.run_id} ({run.status.value}) sigue activa en el proceso {pid};"
-                      " no se toca")
+                say(
+                    f"  aviso: la ejecución {run.run_id} ({run.status.value}) sigue activa en el proceso {pid};"
+                    " no se toca"
+                )
                 continue
             if pid is None and run.remote_job_origin is not None:
                 # Launched from the Dagster UI and waiting for its daemon (queued): not ours, holds no slot.
-                say(f"  aviso: la ejecución {run.run_id} ({run.status.value}) lanzada desde la interfaz de Dagster"
-                      " no ha empezado; no se toca")
+                say(
+                    f"  aviso: la ejecución {run.run_id} ({run.status.value}) lanzada desde la interfaz de Dagster"
+                    " no ha empezado; no se toca"
+                )
                 continue
             # No pid: created in-process (a refresh's run emits RUN_START right after creating it) by a process
             # that died before starting it.
             process = f"el proceso {pid} ya no existe" if pid is not None else "su proceso murió antes de iniciarla"
             instance.report_run_failed(
                 run,
-                message=(f"Ejecución interrumpida: {process} (kill -9, cierre de la terminal, corte de luz…). "
-                         f"Marcada como fallida por `vraem refresh` (pid {os.getpid()}) al recuperar."),
+                message=(
+                    f"Ejecución interrumpida: {process} (kill -9, cierre de la terminal, corte de luz…). "
+                    f"Marcada como fallida por `vraem refresh` (pid {os.getpid()}) al recuperar."
+                ),
                 job_failure_data=JobFailureData(error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION),
             )
             pools = slots.get(run.run_id, [])
             if storage.supports_global_concurrency_limits:
                 storage.free_concurrency_slots_for_run(run.run_id)
-            say(f"  recuperado: ejecución {run.run_id} interrumpida marcada como fallida "
-                  f"(estaba {run.status.value}; {process}); {_slots(pools)}")
+            say(
+                f"  recuperado: ejecución {run.run_id} interrumpida marcada como fallida "
+                f"(estaba {run.status.value}; {process}); {_slots(pools)}"
+            )
 
         for run_id, pools in slots.items():
             if run_id in reviewed_runs:
@@ -399,7 +421,7 @@ def recover(settings: Settings, instance: dg.DagsterInstance | None = None,
             instance.dispose()
 
     for path in _temp_files(settings):
-        middle = path.name[len(f".{settings.warehouse.name}."):].split(".tmp", 1)[0]
+        middle = path.name[len(f".{settings.warehouse.name}.") :].split(".tmp", 1)[0]
         try:
             mtime = path.stat().st_mtime
         except FileNotFoundError:
@@ -415,9 +437,9 @@ def recover(settings: Settings, instance: dg.DagsterInstance | None = None,
     return lineas
 
 
-
-def recover_if_free(settings: Settings, instance: dg.DagsterInstance,
-                       notify: Callable[[str], Any] = print) -> list[str] | None:
+def recover_if_free(
+    settings: Settings, instance: dg.DagsterInstance, notify: Callable[[str], Any] = print
+) -> list[str] | None:
     """`recover` from the Dagster daemon's side (the sensor's tick): if no refresh holds the lock, every run
     left unfinished is dead — a run the daemon launched that was cut short (a service stopped, a power cut)
     stays STARTED in Dagster and, the queue allowing one run at a time, would hold every queued run until

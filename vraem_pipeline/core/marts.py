@@ -29,6 +29,7 @@ def sql_path(relative: str) -> Path:
         raise FileNotFoundError(f"sql/{relative}: {'no existe' if not found else f'está {len(found)} veces: {found}'}")
     return found[0]
 
+
 #: Decimal places kept when a DOUBLE is summed or averaged in SQL (`vraem_exacto`). DuckDB adds a DOUBLE column
 #: in whatever order its threads and hash tables hand the rows over, and floating-point addition is not
 #: associative: two refreshes of the same files gave marts that differed in the last digit. A DECIMAL sum is
@@ -73,14 +74,20 @@ def topic_marts(area: str) -> list[str]:
 def comment_table(con: duckdb.DuckDBPyConnection, table: str, meta: dict) -> None:
     con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(meta['descripcion'] + '. Fuente: ' + meta['fuente'])}")
     for col, info in meta["columnas"].items():
-        con.execute(f'COMMENT ON COLUMN {table}."{col}" IS {sql_literal(info["descripcion"] + " [" + info["unidad"] + "]")}')
+        con.execute(
+            f'COMMENT ON COLUMN {table}."{col}" IS {sql_literal(info["descripcion"] + " [" + info["unidad"] + "]")}'
+        )
 
 
 def check_columns(con: duckdb.DuckDBPyConnection, table: str, meta: dict, label: str) -> None:
     schema, name = table.split(".")
-    actual = [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-        [schema, name]).fetchall()]
+    actual = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+            [schema, name],
+        ).fetchall()
+    ]
     expected = list(meta["columnas"])
     if actual != expected:
         raise ValueError(f"{label}: columnas {actual} ≠ descritas {expected}")

@@ -41,8 +41,14 @@ class Split:
 
 
 def quarantine_frame(
-    rows: pd.DataFrame, *, anio: int, rule_table: pd.Series | str, column_names: pd.Series | str = "",
-    vals: pd.Series | str = "", file_col: str = "archivo", line_col: str = "linea",
+    rows: pd.DataFrame,
+    *,
+    anio: int,
+    rule_table: pd.Series | str,
+    column_names: pd.Series | str = "",
+    vals: pd.Series | str = "",
+    file_col: str = "archivo",
+    line_col: str = "linea",
 ) -> pd.DataFrame:
     """Quarantine rows for `rows` (raw values serialized as JSON so any source fits one table layout)."""
     raw_cols = [c for c in rows.columns if c not in (file_col, line_col, "anio")]
@@ -92,13 +98,16 @@ def _quarantine_pass(original: pd.DataFrame, row_level: pd.DataFrame, anio: int)
     per_row = (
         row_level.assign(index=row_level["index"].astype("int64"))
         .groupby("index", sort=True)
-        .agg(regla=("check", lambda s: "; ".join(dict.fromkeys(s))),
-             columna=("column", lambda s: "; ".join(dict.fromkeys(s))),
-             valor=("failure_case", lambda s: "; ".join(dict.fromkeys(s))))
+        .agg(
+            regla=("check", lambda s: "; ".join(dict.fromkeys(s))),
+            columna=("column", lambda s: "; ".join(dict.fromkeys(s))),
+            valor=("failure_case", lambda s: "; ".join(dict.fromkeys(s))),
+        )
     )
     bad = original.loc[per_row.index]
-    return quarantine_frame(bad, anio=anio, rule_table=per_row["regla"], column_names=per_row["columna"],
-                            vals=per_row["valor"]), per_row.index
+    return quarantine_frame(
+        bad, anio=anio, rule_table=per_row["regla"], column_names=per_row["columna"], vals=per_row["valor"]
+    ), per_row.index
 
 
 def split_valid(df: pd.DataFrame, schema: pa.DataFrameSchema, *, anio: int, source: str) -> Split:

@@ -59,8 +59,11 @@ def _where_expected(raw_dir: Path, path: Path, sources: Sequence[Source]) -> str
     for source in sources:
         parts = tuple(source.folder.split("/"))
         depth = len(parts) + source.yearly
-        if relative[:len(parts)] == parts and (not source.yearly or len(relative) > len(parts)) \
-                and (best is None or depth > best[0]):
+        if (
+            relative[: len(parts)] == parts
+            and (not source.yearly or len(relative) > len(parts))
+            and (best is None or depth > best[0])
+        ):
             best = (depth, source)
     if best is None:
         return "no está en ninguna carpeta de fuente (" + ", ".join(sorted({folder_label(s) for s in sources})) + ")"
@@ -78,11 +81,20 @@ def unrecognised_files(raw_dir: Path, sources: Sequence[Source]) -> pd.DataFrame
             expected |= _recognised(source, folder, year)
     rows = []
     for path in sorted(raw_dir.rglob("*")) if raw_dir.is_dir() else []:
-        if (not path.is_file() or path in expected or path.name.lower() in ALWAYS_EXPECTED
-                or any(part.startswith(".") for part in path.relative_to(raw_dir).parts)):
+        if (
+            not path.is_file()
+            or path in expected
+            or path.name.lower() in ALWAYS_EXPECTED
+            or any(part.startswith(".") for part in path.relative_to(raw_dir).parts)
+        ):
             continue
-        rows.append({"archivo": path.relative_to(raw_dir).as_posix(), "bytes": path.stat().st_size,
-                     "nota": _where_expected(raw_dir, path, sources)})
+        rows.append(
+            {
+                "archivo": path.relative_to(raw_dir).as_posix(),
+                "bytes": path.stat().st_size,
+                "nota": _where_expected(raw_dir, path, sources),
+            }
+        )
     return pd.DataFrame(rows, columns=["archivo", "bytes", "nota"]).astype({"bytes": "int64"})
 
 
@@ -95,9 +107,14 @@ def years_without_files(raw_dir: Path, years: Iterable[int], sources: Sequence[S
     """The years among `years` for which no yearly source has a single recognised file: refreshing them would
     only delete what the operator database and the warehouse hold of those years."""
     yearly = [s for s in sources if s.yearly]
-    return [year for year in years
-            if not any((raw_dir / s.folder / str(year)).is_dir() and _recognised(s, raw_dir / s.folder / str(year), year)
-                       for s in yearly)]
+    return [
+        year
+        for year in years
+        if not any(
+            (raw_dir / s.folder / str(year)).is_dir() and _recognised(s, raw_dir / s.folder / str(year), year)
+            for s in yearly
+        )
+    ]
 
 
 def record_unrecognised(con, table: pd.DataFrame) -> None:
@@ -105,5 +122,7 @@ def record_unrecognised(con, table: pd.DataFrame) -> None:
     con.register("_vraem_no_reconocidos", table)
     con.execute(f"CREATE OR REPLACE TABLE {TABLE} AS SELECT * FROM _vraem_no_reconocidos")
     con.unregister("_vraem_no_reconocidos")
-    con.execute(f"COMMENT ON TABLE {TABLE} IS 'Archivos bajo raw/ que ninguna fuente reconoce por su nombre o carpeta "
-                "(no se leyeron) en el último refresco: ruta relativa a raw/, bytes y qué nombres espera su carpeta'")
+    con.execute(
+        f"COMMENT ON TABLE {TABLE} IS 'Archivos bajo raw/ que ninguna fuente reconoce por su nombre o carpeta "
+        "(no se leyeron) en el último refresco: ruta relativa a raw/, bytes y qué nombres espera su carpeta'"
+    )

@@ -12,8 +12,8 @@ from decimal import Decimal
 import duckdb
 import pandas as pd
 
-from vraem_pipeline.core.references import reference_csv
 from vraem_pipeline.core.databases import table_exists
+from vraem_pipeline.core.references import reference_csv
 
 #: Published figures with a category live in a mart: indicador → (mart, category column, value column).
 CATEGORY_SOURCES = {
@@ -22,8 +22,11 @@ CATEGORY_SOURCES = {
     "empresas_por_departamento_pct": ("marts.empresas_por_departamento", "ubigeo_departamento", "participacion_pct"),
     "exportaciones_por_destino_pct": ("marts.exportaciones_por_destino", "pais_iso2", "participacion_pct"),
     "exportaciones_por_producto_pct": ("marts.exportaciones_por_producto", "ciiu_clase", "participacion_pct"),
-    "exportaciones_por_departamento_pct": ("marts.exportaciones_por_departamento", "ubigeo_departamento",
-                                           "participacion_pct"),
+    "exportaciones_por_departamento_pct": (
+        "marts.exportaciones_por_departamento",
+        "ubigeo_departamento",
+        "participacion_pct",
+    ),
     "credito_por_tipo_pct": ("marts.credito_por_tipo", "tipo_credito", "participacion_pct"),
     "credito_por_departamento_pct": ("marts.credito_por_departamento", "ubigeo_departamento", "participacion_pct"),
 }
@@ -56,27 +59,33 @@ def ranking(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, n: int) -
     table, cat_col, val_col = ORDER_SOURCES[indicador]
     if not table_exists(con, table):
         return None
-    rows = con.execute(f"SELECT {cat_col} FROM {table} WHERE anio = ? ORDER BY {val_col} DESC, {cat_col} LIMIT ?",
-                       [anio, n]).fetchall()
+    rows = con.execute(
+        f"SELECT {cat_col} FROM {table} WHERE anio = ? ORDER BY {val_col} DESC, {cat_col} LIMIT ?", [anio, n]
+    ).fetchall()
     return ",".join(r[0] for r in rows) or None
 
 
 def reconcile_rankings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     pub = published_rankings()
     pub = pub[pub["indicador"].isin(list(ORDER_SOURCES))]
-    pub["calculado"] = [ranking(con, a, i, len(c.split(","))) for a, i, c in
-                        zip(pub["anio"], pub["indicador"], pub["categoria"])]
-    pub["coincide"] = pd.array([None if c is None else c == p for c, p in zip(pub["calculado"], pub["categoria"])],
-                               dtype="boolean")
+    pub["calculado"] = [
+        ranking(con, a, i, len(c.split(",")))
+        for a, i, c in zip(pub["anio"], pub["indicador"], pub["categoria"], strict=False)
+    ]
+    pub["coincide"] = pd.array(
+        [None if c is None else c == p for c, p in zip(pub["calculado"], pub["categoria"], strict=False)],
+        dtype="boolean",
+    )
     return pub.rename(columns={"categoria": "publicado"})[
-        ["anio", "indicador", "publicado", "calculado", "coincide", "texto_publicado"]].reset_index(drop=True)
+        ["anio", "indicador", "publicado", "calculado", "coincide", "texto_publicado"]
+    ].reset_index(drop=True)
 
 
 def published() -> pd.DataFrame:
     df = reference_csv("publicado_vraem_2024.csv")
     df = df[df["valor"].notna() & (df["valor"].astype(str).str.strip() != "")].copy()
     df["categoria"] = df["categoria"].fillna("")
-    df["tolerancia"] = [tolerance(str(v), str(t)) for v, t in zip(df["valor"], df["texto_publicado"])]
+    df["tolerancia"] = [tolerance(str(v), str(t)) for v, t in zip(df["valor"], df["texto_publicado"], strict=False)]
     df["publicado"] = df["valor"].astype(float)
     df["anio"] = df["anio"].astype(int)
     return df
@@ -87,12 +96,15 @@ def computed_value(con: duckdb.DuckDBPyConnection, anio: int, indicador: str, ca
         table, cat_col, val_col = CATEGORY_SOURCES[indicador]
         if not table_exists(con, table):
             return None
-        row = con.execute(f"SELECT {val_col} FROM {table} WHERE anio = ? AND {cat_col} = ?", [anio, category]).fetchone()
+        row = con.execute(
+            f"SELECT {val_col} FROM {table} WHERE anio = ? AND {cat_col} = ?", [anio, category]
+        ).fetchone()
         return None if row is None else row[0]
     if category or not table_exists(con, "marts.indicadores_clave"):
         return None
-    row = con.execute("SELECT valor FROM marts.indicadores_clave WHERE anio = ? AND indicador = ?",
-                      [anio, indicador]).fetchone()
+    row = con.execute(
+        "SELECT valor FROM marts.indicadores_clave WHERE anio = ? AND indicador = ?", [anio, indicador]
+    ).fetchone()
     return None if row is None else row[0]
 
 
@@ -100,9 +112,24 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per published figure: computed value, difference and whether it matches at print precision."""
     pub = published()
     pub["calculado"] = pd.array(
-        [computed_value(con, a, i, c) for a, i, c in zip(pub["anio"], pub["indicador"], pub["categoria"])],
-        dtype="Float64")
+        [
+            computed_value(con, a, i, c)
+            for a, i, c in zip(pub["anio"], pub["indicador"], pub["categoria"], strict=False)
+        ],
+        dtype="Float64",
+    )
     pub["diferencia"] = pub["calculado"] - pub["publicado"]
     pub["coincide"] = (pub["diferencia"].abs() <= pub["tolerancia"] + 1e-9).astype("boolean")
-    return pub[["anio", "indicador", "categoria", "publicado", "calculado", "diferencia", "tolerancia", "coincide",
-                "texto_publicado"]].reset_index(drop=True)
+    return pub[
+        [
+            "anio",
+            "indicador",
+            "categoria",
+            "publicado",
+            "calculado",
+            "diferencia",
+            "tolerancia",
+            "coincide",
+            "texto_publicado",
+        ]
+    ].reset_index(drop=True)

@@ -14,15 +14,15 @@ import io
 import re
 import unicodedata
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from vraem_pipeline.core.errors import ReferenceDataError
+from vraem_pipeline.core.settings import PACKAGE_REFERENCE
 from vraem_pipeline.core.sqltext import sql_literal
 from vraem_pipeline.sources import small_text
-from vraem_pipeline.core.settings import PACKAGE_REFERENCE
 
 REFERENCE_DIR = PACKAGE_REFERENCE
 SHIPPED_TERRITORY = REFERENCE_DIR / "vraem_distritos.csv"
@@ -68,7 +68,7 @@ def reference_csv(name: str) -> pd.DataFrame:
     return _read_shipped(name).copy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_shipped(name: str) -> pd.DataFrame:
     return pd.read_csv(REFERENCE_DIR / name, dtype=str, keep_default_na=False, encoding="utf-8")
 
@@ -78,7 +78,7 @@ def ubigeo_table() -> pd.DataFrame:
     return reference_csv("ubigeo_inei.csv")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _ubigeo_set() -> frozenset[str]:
     return frozenset(_read_shipped("ubigeo_inei.csv")["ubigeo"])
 
@@ -95,7 +95,7 @@ def uit_table() -> pd.DataFrame:
     return _uit().copy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _uit() -> pd.DataFrame:
     table = _read_shipped("uit.csv")
     return pd.DataFrame(
@@ -168,10 +168,15 @@ def export_countries() -> pd.DataFrame:
     remap = reference_csv("paises_sunat.csv")
     unknown = set(remap["pais_iso2"]) - set(iso["pais_iso2"]) - {UNKNOWN_COUNTRY[0]}
     if unknown:
-        raise ReferenceDataError(REFERENCE_DIR / "paises_sunat.csv", f"códigos ISO inexistentes {sorted(unknown)}",
-                                 rule="paises_sunat.pais_iso2")
+        raise ReferenceDataError(
+            REFERENCE_DIR / "paises_sunat.csv",
+            f"códigos ISO inexistentes {sorted(unknown)}",
+            rule="paises_sunat.pais_iso2",
+        )
     names = pd.concat([iso, pd.DataFrame([UNKNOWN_COUNTRY], columns=["pais_iso2", "pais"])])
-    codes = pd.concat([iso[["pais_iso2"]].assign(codigo=iso["pais_iso2"]), remap.rename(columns={"codigo_sunat": "codigo"})])
+    codes = pd.concat(
+        [iso[["pais_iso2"]].assign(codigo=iso["pais_iso2"]), remap.rename(columns={"codigo_sunat": "codigo"})]
+    )
     return codes[["codigo", "pais_iso2"]].merge(names, on="pais_iso2", how="left").reset_index(drop=True)
 
 
@@ -179,12 +184,13 @@ def resolve_hs_ciiu(pairs: pd.DataFrame, rule_table: pd.DataFrame) -> pd.DataFra
     """One CIIU Rev.4 class per HS subheading, from a many-to-many correspondence (`hs`, `isic4`).
 
     Chapter 99 is left out: HS reserves it for national use, and the correspondence's `999999` ("commodities
-    not specified") is not a product, so such lines stay `sin_clasificar`. Then, in order: (1) `reglas` — the longest HS prefix listed there decides (classes the correspondence spreads
-    over a whole group, e.g. coffee over 0121–0128); (2) the chain HS→ISIC3→ISIC4 adds 0990 (support activities
+    not specified") is not a product, so such lines stay `sin_clasificar`. Then, in order: (1) `rule_table` — the
+    longest HS prefix listed there decides (classes the correspondence spreads over a whole group, e.g. coffee over
+    0121–0128); (2) the chain HS→ISIC3→ISIC4 adds 0990 (support activities
     for mining) to every ore: dropped when another candidate exists; (3) a single candidate left is the class;
     (4) otherwise the lowest class code, marked `menor_codigo` so that what rests on this rule can be measured.
     """
-    rules = dict(zip(rule_table["prefijo_hs"], rule_table["ciiu_clase"]))
+    rules = dict(zip(rule_table["prefijo_hs"], rule_table["ciiu_clase"], strict=False))
     lengths = sorted({len(p) for p in rules}, reverse=True)
     out = []
     for hs, group in pairs[~pairs["hs"].str.startswith("99")].groupby("hs", sort=True):
@@ -261,9 +267,13 @@ def _long_line(path: Path, text: str) -> None:
     limit = (MAX_TERRITORY_TEXT + 3) * len(TERRITORY_COLUMNS)  # every field at its longest, quoted, with commas
     for number, line in enumerate(text.split("\n"), 1):
         if len(line) > limit:
-            raise ReferenceDataError(path, f"línea de {len(line):,} caracteres: ningún campo del territorio pasa de "
-                                           f"{MAX_TERRITORY_TEXT} caracteres", line=number,
-                                     rule="territorio.texto_largo")
+            raise ReferenceDataError(
+                path,
+                f"línea de {len(line):,} caracteres: ningún campo del territorio pasa de "
+                f"{MAX_TERRITORY_TEXT} caracteres",
+                line=number,
+                rule="territorio.texto_largo",
+            )
 
 
 def _parse_territory(path: Path) -> pd.DataFrame:
@@ -320,9 +330,13 @@ def _parse_territory(path: Path) -> pd.DataFrame:
         row = {name: cell.strip() for name, cell in zip(names, record, strict=True)}
         long = [name for name, cell in row.items() if len(cell) > MAX_TERRITORY_TEXT]
         if long:
-            raise ReferenceDataError(path, f"el campo {long[0]} tiene {len(row[long[0]]):,} caracteres: ningún campo "
-                                           f"del territorio pasa de {MAX_TERRITORY_TEXT} caracteres", line=start,
-                                     rule="territorio.texto_largo")
+            raise ReferenceDataError(
+                path,
+                f"el campo {long[0]} tiene {len(row[long[0]]):,} caracteres: ningún campo "
+                f"del territorio pasa de {MAX_TERRITORY_TEXT} caracteres",
+                line=start,
+                rule="territorio.texto_largo",
+            )
         code = row["ubigeo"]
         if _UBIGEO_LOST_ZERO.match(code):
             code = code.zfill(6)
@@ -376,19 +390,26 @@ def _replace_table(con, table: str, df: pd.DataFrame, comment: str) -> None:
     con.execute(f"COMMENT ON TABLE {table} IS {sql_literal(comment)}")
 
 
-def write_reference_tables(con, territory: pd.DataFrame, territory_label: str,
-                           topic_tables: Mapping[str, tuple[pd.DataFrame, str]]) -> None:
+def write_reference_tables(
+    con, territory: pd.DataFrame, territory_label: str, topic_tables: Mapping[str, tuple[pd.DataFrame, str]]
+) -> None:
     """The lookups marts join: the territory (configuration), the shipped public tables every topic shares, and
     each topic's own (`topic_tables`: name → (table, comment), from the registry's topics)."""
     departamentos = pd.DataFrame(sorted(department_names().items()), columns=["ubigeo_departamento", "departamento"])
     _replace_table(con, "referencia.territorio", territory, f"Distritos del territorio ({territory_label})")
-    _replace_table(con, "referencia.territorio_departamentos",
-                   pd.DataFrame({"ubigeo_departamento": territory_departments(territory)}),
-                   f"Departamentos de los distritos del territorio ({territory_label}): el alcance de las cifras "
-                   "departamentales")
+    _replace_table(
+        con,
+        "referencia.territorio_departamentos",
+        pd.DataFrame({"ubigeo_departamento": territory_departments(territory)}),
+        f"Departamentos de los distritos del territorio ({territory_label}): el alcance de las cifras departamentales",
+    )
     _replace_table(con, "referencia.ubigeo", ubigeo_table(), "Distritos INEI (ubigeo de 6 dígitos)")
     _replace_table(con, "referencia.departamentos", departamentos, "Departamentos INEI")
-    _replace_table(con, "referencia.ciiu_clases", ciiu_classes()[["clase", "titulo", "seccion", "division"]],
-                   "Clases CIIU Rev.4 con su título en español (Naciones Unidas)")
+    _replace_table(
+        con,
+        "referencia.ciiu_clases",
+        ciiu_classes()[["clase", "titulo", "seccion", "division"]],
+        "Clases CIIU Rev.4 con su título en español (Naciones Unidas)",
+    )
     for name, (table, comment) in topic_tables.items():
         _replace_table(con, f"referencia.{name}", table, comment)

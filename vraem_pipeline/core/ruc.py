@@ -35,7 +35,7 @@ def _telescoped_sum() -> str:
         k = 11 - i
         coef[k] = coef.get(k, 0) + w
         coef[k + 1] = coef.get(k + 1, 0) - 10 * w
-    return " + ".join(f"({a}) * (n // {10 ** k})" for k, a in sorted(coef.items()) if a)
+    return " + ".join(f"({a}) * (n // {10**k})" for k, a in sorted(coef.items()) if a)
 
 
 #: The same rule in SQL, for the national files checked inside DuckDB: digits by integer arithmetic on the

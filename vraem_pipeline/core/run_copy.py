@@ -52,8 +52,11 @@ def leftover_copies(operator: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     prefix = f".{operator.name}."
-    return sorted(p for p in folder.iterdir()
-                  if p.name.startswith(prefix) and p.name.endswith((SUFFIX, SUFFIX + ".wal")) and p.is_file())
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.startswith(prefix) and p.name.endswith((SUFFIX, SUFFIX + ".wal")) and p.is_file()
+    )
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -170,8 +173,12 @@ class RunCopy:
             return None
         try:
             self.close()
-            kept = (not self.storage_failed and self.path.exists() and not _wal(self.path).exists()
-                    and shutil.disk_usage(self.path.parent).free >= self.path.stat().st_size)
+            kept = (
+                not self.storage_failed
+                and self.path.exists()
+                and not _wal(self.path).exists()
+                and shutil.disk_usage(self.path.parent).free >= self.path.stat().st_size
+            )
         except (OSError, duckdb.Error):
             kept = False
         if not kept:

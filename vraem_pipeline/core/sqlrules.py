@@ -32,10 +32,10 @@ import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.core.databases import create_table_from_schema, duckdb_type, ensure_quarantine_table, transaction
 from vraem_pipeline.core.ruc import SQL_MACROS as RUC_MACROS
 from vraem_pipeline.core.settings import pause_for_test
 from vraem_pipeline.sources.textfiles import Destination, TextLoad
-from vraem_pipeline.core.databases import create_table_from_schema, duckdb_type, ensure_quarantine_table, transaction
 
 LINEAGE = ("anio", "archivo", "linea")
 
@@ -44,9 +44,15 @@ MACROS = [*RUC_MACROS]
 
 #: quarantine rule of each kind of line DuckDB's reader could not make a row of
 BAD_LINE_RULES = {
-    "MISSING COLUMNS": "numero_de_campos", "TOO MANY COLUMNS": "numero_de_campos", "LINEA VACIA": "numero_de_campos",
-    "UNQUOTED VALUE": "comillas", "INVALID ENCODING": "codificacion", "LINE SIZE OVER MAXIMUM": "linea_demasiado_larga",
-    "INVALID STATE": "linea_malformada", "CAST": "linea_malformada", "REGISTRO DBF": "registro_dbf_malformado",
+    "MISSING COLUMNS": "numero_de_campos",
+    "TOO MANY COLUMNS": "numero_de_campos",
+    "LINEA VACIA": "numero_de_campos",
+    "UNQUOTED VALUE": "comillas",
+    "INVALID ENCODING": "codificacion",
+    "LINE SIZE OVER MAXIMUM": "linea_demasiado_larga",
+    "INVALID STATE": "linea_malformada",
+    "CAST": "linea_malformada",
+    "REGISTRO DBF": "registro_dbf_malformado",
     "CLAVE VACIA": "clave_incompleta",  # a customs line without its key in a file that has one (sources/aduanas.py)
 }
 
@@ -73,8 +79,10 @@ def _lit(value) -> str:
 
 #: One item of a pattern `_glob_sql` can translate: a character class (`\d` or `[0-9A-Za-z…]` of ASCII letters,
 #: digits and ranges), a literal, or a group of literal alternatives of one length; then a quantifier.
-_GLOB_ITEM = re.compile(r"(\\d|\[(?:[0-9A-Za-z](?:-[0-9A-Za-z])?)+\]|[0-9A-Za-z_]|\((?:[0-9A-Za-z]+\|)*[0-9A-Za-z]+\))"
-                        r"(\{\d+\}|\{\d+,\d*\}|\+)?")
+_GLOB_ITEM = re.compile(
+    r"(\\d|\[(?:[0-9A-Za-z](?:-[0-9A-Za-z])?)+\]|[0-9A-Za-z_]|\((?:[0-9A-Za-z]+\|)*[0-9A-Za-z]+\))"
+    r"(\{\d+\}|\{\d+,\d*\}|\+)?"
+)
 
 
 def glob_sql(pattern: str, c: str) -> str | None:
@@ -145,9 +153,14 @@ def _check_sql(check: pa.Check, c: str) -> str:
         lo = ">=" if st.get("include_min", True) else ">"
         hi = "<=" if st.get("include_max", True) else "<"
         return f"{c} {lo} {_lit(st['min_value'])} AND {c} {hi} {_lit(st['max_value'])}"
-    ops = {"greater_than_or_equal_to": (">=", "min_value"), "greater_than": (">", "min_value"),
-           "less_than_or_equal_to": ("<=", "max_value"), "less_than": ("<", "max_value"),
-           "equal_to": ("=", "value"), "not_equal_to": ("<>", "value")}
+    ops = {
+        "greater_than_or_equal_to": (">=", "min_value"),
+        "greater_than": (">", "min_value"),
+        "less_than_or_equal_to": ("<=", "max_value"),
+        "less_than": ("<", "max_value"),
+        "equal_to": ("=", "value"),
+        "not_equal_to": ("<>", "value"),
+    }
     if name in ops:
         op, key = ops[name]
         return f"{c} {op} {_lit(st[key])}"
@@ -165,15 +178,18 @@ def _is_text(col: pa.Column) -> bool:
     return duckdb_type(col) == "VARCHAR"
 
 
-def typed_expr(name: str, col: pa.Column, schema: pa.DataFrameSchema, *, from_text: bool, base: str | None = None) -> str:
+def typed_expr(
+    name: str, col: pa.Column, schema: pa.DataFrameSchema, *, from_text: bool, base: str | None = None
+) -> str:
     base = base or _q(name)
     if from_text and not _is_text(col) and (col.coerce or schema.coerce):
         return f"TRY_CAST({base} AS {duckdb_type(col)})"
     return base
 
 
-def rules(schema: pa.DataFrameSchema, *, from_text: bool, known: dict[str, str] | None = None,
-          skip: tuple[str, ...] = ()) -> tuple[list[Rule], list[Rule]]:
+def rules(
+    schema: pa.DataFrameSchema, *, from_text: bool, known: dict[str, str] | None = None, skip: tuple[str, ...] = ()
+) -> tuple[list[Rule], list[Rule]]:
     """(type rules, value rules) of the schema; `from_text`: the columns are still the text as read;
     `known`: SQL standing for a column that is a constant of the load (the year); `skip`: columns not there yet."""
     known = known or {}
@@ -188,9 +204,13 @@ def rules(schema: pa.DataFrameSchema, *, from_text: bool, known: dict[str, str] 
         if not col.nullable:  # a value that is there but of the wrong type fails tipo_de_dato, not this
             values.append(Rule("valor_obligatorio", name, f"({known.get(name, _q(name))} IS NOT NULL)", raw))
         for check in col.checks:
-            values.append(Rule(_rule_name(check), name, f"({c} IS NULL OR coalesce({_check_sql(check, c)}, false))", raw))
-    typed = {name: typed_expr(name, col, schema, from_text=from_text, base=known.get(name))
-             for name, col in schema.columns.items()}
+            values.append(
+                Rule(_rule_name(check), name, f"({c} IS NULL OR coalesce({_check_sql(check, c)}, false))", raw)
+            )
+    typed = {
+        name: typed_expr(name, col, schema, from_text=from_text, base=known.get(name))
+        for name, col in schema.columns.items()
+    }
     for check in schema.checks:
         st = check.statistics or {}
         if "sql" not in st:
@@ -256,12 +276,19 @@ def row_verdict(schema: pa.DataFrameSchema, anio: int) -> RowVerdict:
     raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
     # NULL text gives NULL: both sides NULL compare as equal (the row's text comes back)
     back = " AND ".join(f"({typed[n]}::VARCHAR IS NOT DISTINCT FROM {_q(n)})" for n in cast) or "true"
-    archivo = (f"CASE WHEN _extra <> '' THEN {STASH} || 'x' "
-               f"WHEN NOT _ok THEN {STASH} || CASE WHEN _tipado THEN '1' ELSE '2' END || {raw_json} "
-               f"WHEN NOT ({back}) THEN {STASH} || '0' || {raw_json} ELSE _archivo END")
+    archivo = (
+        f"CASE WHEN _extra <> '' THEN {STASH} || 'x' "
+        f"WHEN NOT _ok THEN {STASH} || CASE WHEN _tipado THEN '1' ELSE '2' END || {raw_json} "
+        f"WHEN NOT ({back}) THEN {STASH} || '0' || {raw_json} ELSE _archivo END"
+    )
     stashed = f"starts_with(archivo, {STASH})"
-    text = [f"CASE WHEN {stashed} THEN json_extract_string(archivo[3:], {_lit('$.' + json.dumps(n))}) "
-            f"ELSE {_q(n)}::VARCHAR END AS {_q(n)}" if n in cast else _q(n) for n in source_cols]
+    text = [
+        f"CASE WHEN {stashed} THEN json_extract_string(archivo[3:], {_lit('$.' + json.dumps(n))}) "
+        f"ELSE {_q(n)}::VARCHAR END AS {_q(n)}"
+        if n in cast
+        else _q(n)
+        for n in source_cols
+    ]
     text += [f"NOT ({stashed} AND archivo[2] IN ('1', '2')) AS _ok", f"NOT ({stashed} AND archivo[2] = '2') AS _tipado"]
     cols = ", ".join(f'"{name}" {duckdb_type(col)}' for name, col in schema.columns.items())
     verdict.destination = Destination(
@@ -269,7 +296,10 @@ def row_verdict(schema: pa.DataFrameSchema, anio: int) -> RowVerdict:
         create=f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}; CREATE TABLE IF NOT EXISTS {table} ({cols})",
         columns=", ".join(f"{typed[n]} AS {_q(n)}" for n in source_cols)
         + f", {hidden_year(anio)}::BIGINT AS anio, {archivo} AS archivo",
-        rows=f"anio = {hidden_year(anio)}", text=", ".join(text), extra=f"archivo = {STASH} || 'x'")
+        rows=f"anio = {hidden_year(anio)}",
+        text=", ".join(text),
+        extra=f"archivo = {STASH} || 'x'",
+    )
     return verdict
 
 
@@ -288,10 +318,14 @@ def _all(rules_: list[Rule]) -> str:
 
 def _reasons(rules_: list[Rule]) -> str:
     """regla, columna and valor of a failing row: every rule it breaks, in the schema's order."""
+
     def joined(pick) -> str:
         return "concat_ws('; ', " + ", ".join(f"CASE WHEN NOT {r.ok} THEN {pick(r)} END" for r in rules_) + ")"
-    return (f"{joined(lambda r: _lit(r.regla))} AS regla, {joined(lambda r: _lit(r.columna))} AS columna, "
-            f"{joined(lambda r: r.valor)} AS valor")
+
+    rule = joined(lambda r: _lit(r.regla))
+    column = joined(lambda r: _lit(r.columna))
+    value = joined(lambda r: r.valor)
+    return f"{rule} AS regla, {column} AS columna, {value} AS valor"
 
 
 @dataclass
@@ -302,8 +336,14 @@ class Staged:
 
 
 def stage_text_load(
-    con: duckdb.DuckDBPyConnection, load: TextLoad, *, fuente: str, schema: pa.DataFrameSchema, table: str,
-    anio: int, scratch: str = "trabajo",
+    con: duckdb.DuckDBPyConnection,
+    load: TextLoad,
+    *,
+    fuente: str,
+    schema: pa.DataFrameSchema,
+    table: str,
+    anio: int,
+    scratch: str = "trabajo",
 ) -> Staged:
     """Validate a loaded file with the schema's SQL and write its year: accepted rows to `table` (replacing the
     year), every other line to `quarantine.<fuente>`; one transaction, so a failure leaves both as they were.
@@ -312,8 +352,7 @@ def stage_text_load(
     in one aggregation, and the reasons are spelled out for the (few) failing rows alone.
     """
     if getattr(load, "destination", None) is not None:
-        return _stage_in_destination(con, load, fuente=fuente, schema=schema, table=table, anio=anio,
-                                     scratch=scratch)
+        return _stage_in_destination(con, load, fuente=fuente, schema=schema, table=table, anio=anio, scratch=scratch)
     t = {"inicio": time.perf_counter()}
     register_macros(con)
     create_table_from_schema(con, table, schema)
@@ -326,8 +365,10 @@ def stage_text_load(
     verdict_col = ", _ok" if "_ok" in view_cols else ""
     # A load of several files (a year of weekly customs files) names each row's file; one file is the load's label.
     archivo = "archivo" if "archivo" in view_cols else _lit(load.label)
-    con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT {select}, {anio}::BIGINT AS anio, {archivo} AS archivo, "
-                f"linea, _fila{verdict_col} FROM {load.view}")
+    con.execute(
+        f"CREATE OR REPLACE VIEW {src} AS SELECT {select}, {anio}::BIGINT AS anio, {archivo} AS archivo, "
+        f"linea, _fila{verdict_col} FROM {load.view}"
+    )
     typing, values = rules(schema, from_text=True)
     key = [k for k in unique_key(schema) if k not in ("anio", "archivo")]
     failed, dups = f"{scratch}.{fuente}_fallidas", f"{scratch}.{fuente}_duplicadas"
@@ -349,13 +390,19 @@ def stage_text_load(
     excluded = f"{scratch}.{fuente}_excluidas"
     con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
     typed_cols = ", ".join(f"{typed_expr(n, c, schema, from_text=True)} AS {_q(n)}" for n, c in schema.columns.items())
-    duplicate = Rule("clave_duplicada", ", ".join(key), f"_fila NOT IN (SELECT _fila FROM {dups})",
-                     " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''")
+    duplicate = Rule(
+        "clave_duplicada",
+        ", ".join(key),
+        f"_fila NOT IN (SELECT _fila FROM {dups})",
+        " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''",
+    )
     raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
     with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT {typed_cols} FROM {src} "
-                    f"WHERE _fila NOT IN (SELECT _fila FROM {excluded})")
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT {typed_cols} FROM {src} "
+            f"WHERE _fila NOT IN (SELECT _fila FROM {excluded})"
+        )
         pause_for_test("staging")
         con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
         con.execute(
@@ -371,12 +418,23 @@ def stage_text_load(
         con.execute(f"DROP TABLE IF EXISTS {name}")
     con.execute(f"DROP VIEW IF EXISTS {src}")
     marks = list(t.items())
-    return Staged(accepted_rows=accepted, rejected_rows=load.rows_read - accepted,
-                  step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
+    return Staged(
+        accepted_rows=accepted,
+        rejected_rows=load.rows_read - accepted,
+        step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])},
+    )
 
 
-def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fuente: str,
-                          schema: pa.DataFrameSchema, table: str, anio: int, scratch: str) -> Staged:
+def _stage_in_destination(
+    con: duckdb.DuckDBPyConnection,
+    load: TextLoad,
+    *,
+    fuente: str,
+    schema: pa.DataFrameSchema,
+    table: str,
+    anio: int,
+    scratch: str,
+) -> Staged:
     """`stage_text_load` for a load the reader already wrote into `table` under the hidden year (`row_verdict`):
     the same failing rows and duplicates as from a scratch table, found from the verdict flags and moved to
     quarantine with the same reasons and text; in one transaction the year's old rows go, the rest of the load
@@ -393,8 +451,10 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
         src = f"{scratch}.{fuente}_fuente"
         source_cols = [n for n in schema.columns if n not in LINEAGE]
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {scratch}")
-        con.execute(f"CREATE OR REPLACE VIEW {src} AS SELECT {', '.join(_q(n) for n in source_cols)}, "
-                    f"{anio}::BIGINT AS anio, {_lit(load.label)} AS archivo, linea, _fila, _ok, _tipado FROM {load.view}")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {src} AS SELECT {', '.join(_q(n) for n in source_cols)}, "
+            f"{anio}::BIGINT AS anio, {_lit(load.label)} AS archivo, linea, _fila, _ok, _tipado FROM {load.view}"
+        )
         typing, values = rules(schema, from_text=True)
         key = [k for k in unique_key(schema) if k not in ("anio", "archivo")]
         failed, dups = f"{scratch}.{fuente}_fallidas", f"{scratch}.{fuente}_duplicadas"
@@ -411,14 +471,19 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
                                     GROUP BY {k} HAVING count(*) > 1),
                          filas AS (SELECT {k}, _fila FROM {src} SEMI JOIN claves USING ({k}) WHERE _tipado),
                          primeras AS (SELECT {k}, min(_fila) AS primera FROM filas GROUP BY {k})
-                    SELECT _fila FROM filas JOIN primeras USING ({k}) WHERE _fila > primera""")
+                    SELECT _fila FROM filas JOIN primeras USING ({k}) WHERE _fila > primera"""
+            )
         else:
             con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
         t["duplicados"] = time.perf_counter()
         excluded = f"{scratch}.{fuente}_excluidas"
         con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
-        duplicate = Rule("clave_duplicada", ", ".join(key), f"_fila NOT IN (SELECT _fila FROM {dups})",
-                         " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''")
+        duplicate = Rule(
+            "clave_duplicada",
+            ", ".join(key),
+            f"_fila NOT IN (SELECT _fila FROM {dups})",
+            " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''",
+        )
         raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
         with transaction(con):
             con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
@@ -426,13 +491,17 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
                 f"""INSERT INTO {q_table} BY NAME
                     SELECT {anio} AS anio, archivo, linea, {_reasons(typing + values + [duplicate])},
                            {raw_json} AS registro_crudo
-                    FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})""")
+                    FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})"""
+            )
             _insert_bad_lines(con, load, q_table, anio)
             con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
             # out: the rows just quarantined (`_fila` is their line) and the bad lines of a filled trailing field
-            con.execute(f"DELETE FROM {table} WHERE {hidden} AND (linea IN (SELECT _fila FROM {excluded}) "
-                        f"OR {dest.extra})")
-            con.execute(f"UPDATE {table} SET archivo = {_lit(load.label)} WHERE {hidden} AND starts_with(archivo, {STASH})")
+            con.execute(
+                f"DELETE FROM {table} WHERE {hidden} AND (linea IN (SELECT _fila FROM {excluded}) OR {dest.extra})"
+            )
+            con.execute(
+                f"UPDATE {table} SET archivo = {_lit(load.label)} WHERE {hidden} AND starts_with(archivo, {STASH})"
+            )
             con.execute(f"UPDATE {table} SET anio = {anio} WHERE {hidden}")
             pause_for_test("staging")
         accepted = load.rows - con.execute(f"SELECT count(*) FROM {excluded}").fetchone()[0]
@@ -445,8 +514,11 @@ def _stage_in_destination(con: duckdb.DuckDBPyConnection, load: TextLoad, *, fue
     load.destination = None
     t["escritura"] = time.perf_counter()
     marks = list(t.items())
-    return Staged(accepted_rows=accepted, rejected_rows=load.rows_read - accepted,
-                  step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])})
+    return Staged(
+        accepted_rows=accepted,
+        rejected_rows=load.rows_read - accepted,
+        step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])},
+    )
 
 
 def _insert_bad_lines(con: duckdb.DuckDBPyConnection, load: TextLoad, q_table: str, anio: int) -> None:
@@ -466,7 +538,9 @@ def _insert_bad_lines(con: duckdb.DuckDBPyConnection, load: TextLoad, q_table: s
     )
 
 
-def per_file_counts(con: duckdb.DuckDBPyConnection, table: str, fuente: str, anio: int) -> dict[str, tuple[int, int, int]]:
+def per_file_counts(
+    con: duckdb.DuckDBPyConnection, table: str, fuente: str, anio: int
+) -> dict[str, tuple[int, int, int]]:
     """Accepted, rejected and duplicate rows of each file of a year staged from several files at once."""
     q_table = f"quarantine.{fuente}"
     rows = con.execute(
@@ -474,12 +548,15 @@ def per_file_counts(con: duckdb.DuckDBPyConnection, table: str, fuente: str, ani
                  r AS (SELECT archivo, count(*) AS n, count(*) FILTER (WHERE regla LIKE '%clave_duplicada%') AS d
                        FROM {q_table} WHERE anio = $anio GROUP BY archivo)
             SELECT coalesce(a.archivo, r.archivo), coalesce(a.n, 0), coalesce(r.n, 0), coalesce(r.d, 0)
-            FROM a FULL JOIN r USING (archivo)""", {"anio": anio}).fetchall()
+            FROM a FULL JOIN r USING (archivo)""",
+        {"anio": anio},
+    ).fetchall()
     return {archivo: (int(acc), int(rej), int(dup)) for archivo, acc, rej, dup in rows}
 
 
-def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema,
-                   years: list[int] | None) -> pd.DataFrame:
+def table_failures(
+    con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFrameSchema, years: list[int] | None
+) -> pd.DataFrame:
     """What the blocking check reports: per rule, the failing rows of `table` in `years` (none when it passes)
     and a few of their lines; columns whose type is not the schema's are failures too, and so are years whose
     staged and quarantined rows are not what `meta.fuentes` counted (`_count_failures`).
@@ -493,12 +570,22 @@ def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFr
     where = f"WHERE anio IN ({', '.join(map(str, years))})" if years else ""
     out = []
     schema_name, name = table.split(".")
-    actual = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-                              [schema_name, name]).fetchall())
+    actual = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema_name, name],
+        ).fetchall()
+    )
     for col_name, col in schema.columns.items():
         if actual.get(col_name) != duckdb_type(col):
-            out.append({"regla": "tipo_de_columna", "columna": col_name, "filas": None,
-                        "ejemplo": f"{actual.get(col_name)} ≠ {duckdb_type(col)}"})
+            out.append(
+                {
+                    "regla": "tipo_de_columna",
+                    "columna": col_name,
+                    "filas": None,
+                    "ejemplo": f"{actual.get(col_name)} ≠ {duckdb_type(col)}",
+                }
+            )
     if out:
         return pd.DataFrame(out)
     _, values = rules(schema, from_text=False)
@@ -514,19 +601,27 @@ def table_failures(con: duckdb.DuckDBPyConnection, table: str, schema: pa.DataFr
         rest = [c for c in key if c != "anio"] if "anio" in key and len(key) > 1 else key
         group = " GROUP BY anio" if rest != key else ""
         distinct = _q(rest[0]) if len(rest) == 1 else "(" + ", ".join(_q(c) for c in rest) + ")"
-        aggregates.append(f"count(*) FILTER (WHERE {_key_present(key)}) - "
-                          f"count(DISTINCT {distinct}) FILTER (WHERE {_key_present(key)})")
+        aggregates.append(
+            f"count(*) FILTER (WHERE {_key_present(key)}) - "
+            f"count(DISTINCT {distinct}) FILTER (WHERE {_key_present(key)})"
+        )
     per_group = con.execute(f"SELECT {', '.join(aggregates) or '0'} FROM {table} {where}{group}").fetchall()
     counts = [sum(g[i] for g in per_group) for i in range(len(aggregates) or 1)]
-    for r, n in zip(values, counts):
+    for r, n in zip(values, counts, strict=False):
         if n:
-            lines = con.execute(f"SELECT linea FROM {table} {where} {'AND' if where else 'WHERE'} NOT {r.ok} "
-                                "ORDER BY anio, linea LIMIT 5").fetchall()
-            out.append({"regla": r.regla, "columna": r.columna, "filas": n, "ejemplo": json.dumps([x[0] for x in lines])})
+            lines = con.execute(
+                f"SELECT linea FROM {table} {where} {'AND' if where else 'WHERE'} NOT {r.ok} "
+                "ORDER BY anio, linea LIMIT 5"
+            ).fetchall()
+            out.append(
+                {"regla": r.regla, "columna": r.columna, "filas": n, "ejemplo": json.dumps([x[0] for x in lines])}
+            )
     if key and counts[-1]:
         present = f"{'AND' if where else 'WHERE'} {_key_present(key)}"
-        dup = con.execute(f"SELECT count(*), any_value(concat_ws(', ', {k})) FROM (SELECT {k} FROM {table} {where} "
-                          f"{present} GROUP BY {k} HAVING count(*) > 1)").fetchone()
+        dup = con.execute(
+            f"SELECT count(*), any_value(concat_ws(', ', {k})) FROM (SELECT {k} FROM {table} {where} "
+            f"{present} GROUP BY {k} HAVING count(*) > 1)"
+        ).fetchone()
         out.append({"regla": "clave_duplicada", "columna": ", ".join(key), "filas": dup[0], "ejemplo": dup[1]})
     out.extend(_count_failures(con, table, years))
     return pd.DataFrame(out, columns=["regla", "columna", "filas", "ejemplo"])
@@ -538,13 +633,20 @@ def _count_failures(con: duckdb.DuckDBPyConnection, table: str, years: list[int]
     has for the source (`staging.<fuente>`): a table staged by hand has nothing to compare with."""
     fuente = table.split(".", 1)[1]
     q_table = f"quarantine.{fuente}"
-    present = {f"{s}.{t}" for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('meta', 'quarantine')").fetchall()}
+    present = {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('meta', 'quarantine')"
+        ).fetchall()
+    }
     if "meta.fuentes" not in present:
         return []
     in_years = f"AND anio IN ({', '.join(map(str, years))})" if years else ""
-    quarantined = (f"(SELECT anio, count(*) AS n FROM {q_table} WHERE true {in_years} GROUP BY anio)"
-                   if q_table in present else "(SELECT NULL::BIGINT AS anio, 0 AS n WHERE false)")
+    quarantined = (
+        f"(SELECT anio, count(*) AS n FROM {q_table} WHERE true {in_years} GROUP BY anio)"
+        if q_table in present
+        else "(SELECT NULL::BIGINT AS anio, 0 AS n WHERE false)"
+    )
     rows = con.execute(
         f"""WITH m AS (SELECT anio, sum(filas_aceptadas) AS aceptadas, sum(filas_rechazadas) AS rechazadas
                        FROM meta.fuentes WHERE fuente = ? {in_years} GROUP BY anio),
@@ -552,11 +654,18 @@ def _count_failures(con: duckdb.DuckDBPyConnection, table: str, years: list[int]
             SELECT m.anio, m.aceptadas, coalesce(s.n, 0), m.rechazadas, coalesce(q.n, 0)
             FROM m LEFT JOIN s USING (anio) LEFT JOIN {quarantined} AS q USING (anio)
             WHERE m.aceptadas <> coalesce(s.n, 0) OR m.rechazadas <> coalesce(q.n, 0) ORDER BY m.anio""",
-        [fuente]).fetchall()
-    return [{"regla": "filas_contadas", "columna": "", "filas": abs(acc - n_s) + abs(rej - n_q),
-             "ejemplo": f"{anio}: {table} tiene {n_s:,} filas y {q_table} {n_q:,}; meta.fuentes registró "
-                        f"{acc:,} aceptadas y {rej:,} rechazadas"}
-            for anio, acc, n_s, rej, n_q in rows]
+        [fuente],
+    ).fetchall()
+    return [
+        {
+            "regla": "filas_contadas",
+            "columna": "",
+            "filas": abs(acc - n_s) + abs(rej - n_q),
+            "ejemplo": f"{anio}: {table} tiene {n_s:,} filas y {q_table} {n_q:,}; meta.fuentes registró "
+            f"{acc:,} aceptadas y {rej:,} rechazadas",
+        }
+        for anio, acc, n_s, rej, n_q in rows
+    ]
 
 
 def check_translatable(schema: pa.DataFrameSchema) -> None:

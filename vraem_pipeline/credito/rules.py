@@ -23,10 +23,10 @@ from functools import cache
 import duckdb
 import pandas as pd
 
+from vraem_pipeline.core.databases import replace_years_from_sql
 from vraem_pipeline.core.marts import sql_text
 from vraem_pipeline.core.references import reference_csv
 from vraem_pipeline.core.sqlrules import register_macros
-from vraem_pipeline.core.databases import replace_years_from_sql
 
 TABLE = "intermedio.credito_empresarial"
 
@@ -37,10 +37,15 @@ def _credit_types() -> pd.DataFrame:
     bad = sorted(set(df["credito_empresarial"]) - {"si", "no"})
     if bad:
         raise ValueError(f"sbs_tipo_credito.csv: credito_empresarial debe ser si/no, hay {bad}")
-    return pd.DataFrame({
-        "codigo": df["codigo"], "nombre": df["tipo_credito"], "clave": df["clave"],
-        "credito_empresarial": df["credito_empresarial"] == "si", "criterio_resumen": df["criterio_resumen"],
-    })
+    return pd.DataFrame(
+        {
+            "codigo": df["codigo"],
+            "nombre": df["tipo_credito"],
+            "clave": df["clave"],
+            "credito_empresarial": df["credito_empresarial"] == "si",
+            "criterio_resumen": df["criterio_resumen"],
+        }
+    )
 
 
 def credit_types() -> pd.DataFrame:
@@ -53,8 +58,9 @@ def credit_types() -> pd.DataFrame:
 class CreditRule:
     """The definitions behind the credit block; defaults are the working hypothesis of source note §6."""
 
-    business_credit_kinds: tuple[str, ...] = field(default_factory=lambda: tuple(
-        credit_types().query("credito_empresarial")["codigo"]))
+    business_credit_kinds: tuple[str, ...] = field(
+        default_factory=lambda: tuple(credit_types().query("credito_empresarial")["codigo"])
+    )
     #: tipo_documento codes that can be placed: a DNI through its RUC 10, a RUC by itself
     dni_document_code: str = "1"
     ruc_document_code: str = "6"
@@ -63,33 +69,51 @@ class CreditRule:
 
     def descriptions(self) -> dict[str, tuple[object, str]]:
         return {
-            "tipos_credito_empresarial": (list(self.business_credit_kinds),
-                                          "Tipos de crédito SBS que son crédito empresarial (sbs_tipo_credito.csv, "
-                                          "columna credito_empresarial; Res. SBS N° 11356-2008). La apertura por tipo "
-                                          "es la del tipo de crédito SBS (según endeudamiento), no el estrato por "
-                                          "ventas de la Ley 30056"),
-            "monto": ("saldo_a_diciembre",
-                      "El crédito que el reporte llama 'otorgado' se mide como el saldo de créditos directos a "
-                      "diciembre del año (archivo deudores_<año>12), no como desembolsos del año"),
-            "ubicacion": ("padron_ruc_del_anio",
-                          "Cada deudor se ubica con el ubigeo del domicilio fiscal en el corte del Padrón RUC que "
-                          "cierra el mismo año (staging.padron_ruc, todas sus filas), cualquiera sea su Estado o Tipo"),
-            "ubicacion_por_documento": ({self.ruc_document_code: "RUC propio", self.dni_document_code: "RUC 10 = '10' + DNI "
-                                         "+ dígito verificador"},
-                                        "Cómo se ubica cada tipo de documento; otros tipos de documento no se pueden "
-                                        "ubicar y quedan sin ubigeo"),
-            "territorio": ("distritos_del_territorio",
-                           "Crédito del territorio = saldo de los deudores ubicados en los distritos de "
-                           "referencia.territorio; un deudor sin ubicar no entra en ningún territorio"),
-            "max_saldo_sin_ubicar_pct": (self.max_unlocated_balance_pct,
-                                         "El control deudores_sin_ubicar advierte si el saldo empresarial sin ubicar "
-                                         "supera este porcentaje del saldo empresarial nacional del año"),
+            "tipos_credito_empresarial": (
+                list(self.business_credit_kinds),
+                "Tipos de crédito SBS que son crédito empresarial (sbs_tipo_credito.csv, "
+                "columna credito_empresarial; Res. SBS N° 11356-2008). La apertura por tipo "
+                "es la del tipo de crédito SBS (según endeudamiento), no el estrato por "
+                "ventas de la Ley 30056",
+            ),
+            "monto": (
+                "saldo_a_diciembre",
+                "El crédito que el reporte llama 'otorgado' se mide como el saldo de créditos directos a "
+                "diciembre del año (archivo deudores_<año>12), no como desembolsos del año",
+            ),
+            "ubicacion": (
+                "padron_ruc_del_anio",
+                "Cada deudor se ubica con el ubigeo del domicilio fiscal en el corte del Padrón RUC que "
+                "cierra el mismo año (staging.padron_ruc, todas sus filas), cualquiera sea su Estado o Tipo",
+            ),
+            "ubicacion_por_documento": (
+                {
+                    self.ruc_document_code: "RUC propio",
+                    self.dni_document_code: "RUC 10 = '10' + DNI + dígito verificador",
+                },
+                "Cómo se ubica cada tipo de documento; otros tipos de documento no se pueden "
+                "ubicar y quedan sin ubigeo",
+            ),
+            "territorio": (
+                "distritos_del_territorio",
+                "Crédito del territorio = saldo de los deudores ubicados en los distritos de "
+                "referencia.territorio; un deudor sin ubicar no entra en ningún territorio",
+            ),
+            "max_saldo_sin_ubicar_pct": (
+                self.max_unlocated_balance_pct,
+                "El control deudores_sin_ubicar advierte si el saldo empresarial sin ubicar "
+                "supera este porcentaje del saldo empresarial nacional del año",
+            ),
         }
 
 
 def _params(years: list[int], rule: CreditRule) -> dict:
-    return {"anios": years, "tipos": list(rule.business_credit_kinds), "dni": rule.dni_document_code,
-            "ruc": rule.ruc_document_code}
+    return {
+        "anios": years,
+        "tipos": list(rule.business_credit_kinds),
+        "dni": rule.dni_document_code,
+        "ruc": rule.ruc_document_code,
+    }
 
 
 def build_business_credit(con: duckdb.DuckDBPyConnection, years: list[int], rule: CreditRule) -> pd.DataFrame:
@@ -98,9 +122,13 @@ def build_business_credit(con: duckdb.DuckDBPyConnection, years: list[int], rule
     register_macros(con)
     select = sql_text("intermedio/credito_empresarial.sql")
     shape = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM ({select})", _params(years, rule)).fetchall()]
-    existing = [r[0] for r in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'intermedio' "
-        "AND table_name = 'credito_empresarial' ORDER BY column_index").fetchall()]
+    existing = [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'intermedio' "
+            "AND table_name = 'credito_empresarial' ORDER BY column_index"
+        ).fetchall()
+    ]
     if existing and existing != shape:
         # a table built by an older version of this SQL: it is derived data, so rebuild every staged year
         staged = [r[0] for r in con.execute("SELECT DISTINCT anio FROM staging.sbs_deudores").fetchall()]
@@ -118,8 +146,10 @@ def unlocated_by_year(con: duckdb.DuckDBPyConnection, years: list[int] | None) -
         f"""SELECT anio, count(*) AS filas,
                    count(DISTINCT (tipo_documento, numero_documento)) AS deudores,
                    round(sum(saldo_soles) / 1e6, 3) AS saldo_millones,
-                   count(DISTINCT (tipo_documento, numero_documento)) FILTER (WHERE ubigeo IS NULL) AS deudores_sin_ubicar,
-                   round(coalesce(sum(saldo_soles) FILTER (WHERE ubigeo IS NULL), 0) / 1e6, 3) AS saldo_sin_ubicar_millones,
+                   count(DISTINCT (tipo_documento, numero_documento)) FILTER (WHERE ubigeo IS NULL)
+                       AS deudores_sin_ubicar,
+                   round(coalesce(sum(saldo_soles) FILTER (WHERE ubigeo IS NULL), 0) / 1e6, 3)
+                       AS saldo_sin_ubicar_millones,
                    round(100.0 * coalesce(sum(saldo_soles) FILTER (WHERE ubigeo IS NULL), 0)
                          / nullif(sum(saldo_soles), 0), 3) AS saldo_sin_ubicar_pct
             FROM {TABLE} {where} GROUP BY anio ORDER BY anio"""

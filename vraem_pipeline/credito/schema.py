@@ -63,43 +63,82 @@ def _ruc_check_digit(df: pd.DataFrame) -> pd.Series:
 DEUDORES = pa.DataFrameSchema(
     {
         # no pattern of its own: periodo_del_anio (equal to <año>12) already rejects any other text
-        "periodo": pa.Column(str, description="Periodo del saldo (AAAAMM); debe ser diciembre del año de la carpeta",
-                             metadata={"unidad": "AAAAMM"}),
-        "tipo_documento": pa.Column(str, pa.Check.str_matches(r"^\d{1,2}$", error="tipo_documento_formato"),
-                                    description="Tipo de documento del deudor según la SBS: 1 DNI, 6 RUC; otros "
-                                                "códigos (carné de extranjería, pasaporte…) se conservan pero no "
-                                                "se pueden ubicar", metadata={"unidad": "código"}),
-        "numero_documento": pa.Column(str, pa.Check.str_matches(r"^[0-9A-Za-z]{1,20}$", error="documento_formato"),
-                                      description="Número de documento del deudor (DNI de 8 dígitos, RUC de 11 con "
-                                                  "dígito verificador SUNAT); dato personal bajo secreto bancario",
-                                      metadata={"unidad": "código"}),
-        "codigo_entidad": pa.Column(str, description="Código SBS de la empresa del sistema financiero acreedora",
-                                    metadata={"unidad": "código"}),
-        "tipo_credito": pa.Column(str, pa.Check.isin(list(CREDIT_KIND_CODES), error="tipo_credito_sbs"),
-                                  description="Tipo de crédito SBS (06–13, Res. SBS N° 11356-2008; "
-                                              "referencia.tipos_credito)", metadata={"unidad": "código"}),
-        "saldo_soles": pa.Column("float64", [pa.Check.ge(0, error="saldo_no_negativo"),
-                                             pa.Check(_finite, name="valor_finito", error="valor_finito",
-                                                      statistics={"sql": "isfinite({col})"})],
-                                 description="Saldo de créditos directos a fin de mes (diciembre)",
-                                 metadata={"unidad": "soles"}),
+        "periodo": pa.Column(
+            str,
+            description="Periodo del saldo (AAAAMM); debe ser diciembre del año de la carpeta",
+            metadata={"unidad": "AAAAMM"},
+        ),
+        "tipo_documento": pa.Column(
+            str,
+            pa.Check.str_matches(r"^\d{1,2}$", error="tipo_documento_formato"),
+            description="Tipo de documento del deudor según la SBS: 1 DNI, 6 RUC; otros "
+            "códigos (carné de extranjería, pasaporte…) se conservan pero no "
+            "se pueden ubicar",
+            metadata={"unidad": "código"},
+        ),
+        "numero_documento": pa.Column(
+            str,
+            pa.Check.str_matches(r"^[0-9A-Za-z]{1,20}$", error="documento_formato"),
+            description="Número de documento del deudor (DNI de 8 dígitos, RUC de 11 con "
+            "dígito verificador SUNAT); dato personal bajo secreto bancario",
+            metadata={"unidad": "código"},
+        ),
+        "codigo_entidad": pa.Column(
+            str, description="Código SBS de la empresa del sistema financiero acreedora", metadata={"unidad": "código"}
+        ),
+        "tipo_credito": pa.Column(
+            str,
+            pa.Check.isin(list(CREDIT_KIND_CODES), error="tipo_credito_sbs"),
+            description="Tipo de crédito SBS (06–13, Res. SBS N° 11356-2008; referencia.tipos_credito)",
+            metadata={"unidad": "código"},
+        ),
+        "saldo_soles": pa.Column(
+            "float64",
+            [
+                pa.Check.ge(0, error="saldo_no_negativo"),
+                pa.Check(_finite, name="valor_finito", error="valor_finito", statistics={"sql": "isfinite({col})"}),
+            ],
+            description="Saldo de créditos directos a fin de mes (diciembre)",
+            metadata={"unidad": "soles"},
+        ),
         **lineage(),
     },
     checks=[
-        pa.Check(_period_of_year, name="periodo_del_anio", error="periodo_del_anio",
-                 statistics={"sql": "{periodo} = CAST({anio} AS VARCHAR) || '12'", "columnas": ["periodo", "anio"]}),
+        pa.Check(
+            _period_of_year,
+            name="periodo_del_anio",
+            error="periodo_del_anio",
+            statistics={"sql": "{periodo} = CAST({anio} AS VARCHAR) || '12'", "columnas": ["periodo", "anio"]},
+        ),
         # `{{8}}`: the SQL is a str.format template over the columns, so a regex quantifier doubles its braces
-        pa.Check(_dni_8_digits, name="dni_8_digitos", error="dni_8_digitos",
-                 statistics={"sql": "{tipo_documento} <> '1' OR regexp_full_match({numero_documento}, '[0-9]{{8}}')",
-                             "columnas": ["tipo_documento", "numero_documento"]}),
-        pa.Check(_ruc_format, name="ruc_formato", error="ruc_formato",
-                 statistics={"sql": "{tipo_documento} <> '6' OR "
-                                    "regexp_full_match({numero_documento}, '(10|15|17|20)[0-9]{{9}}')",
-                             "columnas": ["tipo_documento", "numero_documento"]}),
-        pa.Check(_ruc_check_digit, name="ruc_digito_verificador", error="ruc_digito_verificador",
-                 statistics={"sql": "{tipo_documento} <> '6' OR NOT regexp_full_match({numero_documento}, "
-                                    "'[0-9]{{11}}') OR vraem_ruc_dv_texto({numero_documento})",
-                             "columnas": ["tipo_documento", "numero_documento"]}),
+        pa.Check(
+            _dni_8_digits,
+            name="dni_8_digitos",
+            error="dni_8_digitos",
+            statistics={
+                "sql": "{tipo_documento} <> '1' OR regexp_full_match({numero_documento}, '[0-9]{{8}}')",
+                "columnas": ["tipo_documento", "numero_documento"],
+            },
+        ),
+        pa.Check(
+            _ruc_format,
+            name="ruc_formato",
+            error="ruc_formato",
+            statistics={
+                "sql": "{tipo_documento} <> '6' OR regexp_full_match({numero_documento}, '(10|15|17|20)[0-9]{{9}}')",
+                "columnas": ["tipo_documento", "numero_documento"],
+            },
+        ),
+        pa.Check(
+            _ruc_check_digit,
+            name="ruc_digito_verificador",
+            error="ruc_digito_verificador",
+            statistics={
+                "sql": "{tipo_documento} <> '6' OR NOT regexp_full_match({numero_documento}, "
+                "'[0-9]{{11}}') OR vraem_ruc_dv_texto({numero_documento})",
+                "columnas": ["tipo_documento", "numero_documento"],
+            },
+        ),
     ],
     unique=["anio", "tipo_documento", "numero_documento", "codigo_entidad", "tipo_credito"],
     report_duplicates="exclude_first",
@@ -107,5 +146,5 @@ DEUDORES = pa.DataFrameSchema(
     coerce=True,
     name="staging.sbs_deudores",
     description="Saldos de créditos directos a diciembre por deudor, empresa del sistema financiero y tipo de "
-                "crédito (SBS), filas validadas; datos personales: solo en la base de operación",
+    "crédito (SBS), filas validadas; datos personales: solo en la base de operación",
 )

@@ -10,21 +10,27 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 import duckdb
 
+from vraem_pipeline.core import lock
+from vraem_pipeline.core.databases import sha256_of
+from vraem_pipeline.core.settings import Settings, is_year_folder, sensor_interval_s
 from vraem_pipeline.lib.dagster_support import YEARS
 from vraem_pipeline.registry import SOURCES
-from vraem_pipeline.core import lock
-from vraem_pipeline.core.settings import Settings, is_year_folder, sensor_interval_s
-from vraem_pipeline.core.databases import sha256_of
 
 #: Everything, in one process: DuckDB has a single writer, so steps run one after another.
 refresco = dg.define_asset_job(
-    "refresco", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
+    "refresco",
+    selection=dg.AssetSelection.all(),
+    executor_def=dg.in_process_executor,
     description="Refresca todas las fuentes de los años pedidos, recalcula los marts y publica el almacén",
 )
 
 
-@dg.schedule(job=refresco, cron_schedule="0 6 1 4 *", execution_timezone="America/Lima",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=refresco,
+    cron_schedule="0 6 1 4 *",
+    execution_timezone="America/Lima",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def refresco_anual(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """1 April: the previous year's deliveries (SUNAT, INEI) are usually in raw/ by then."""
     year = context.scheduled_execution_time.year - 1
@@ -71,11 +77,11 @@ def watched(relative: Path) -> Watched | None:
     for prefix, assets in YEARLY_SOURCES.items():
         n = len(prefix)
         if parts[:n] == prefix and len(parts) > n + 1 and is_year_folder(parts[n]):
-            folder = PurePosixPath(*relative.parts[:n + 1]).as_posix()
+            folder = PurePosixPath(*relative.parts[: n + 1]).as_posix()
             return Watched(assets, _SOURCES_OF[prefix], int(parts[n]), folder)
     for prefix, assets in EDITION_SOURCES.items():
-        if parts[:len(prefix)] == prefix:
-            return Watched(assets, _SOURCES_OF[prefix], None, PurePosixPath(*relative.parts[:len(prefix)]).as_posix())
+        if parts[: len(prefix)] == prefix:
+            return Watched(assets, _SOURCES_OF[prefix], None, PurePosixPath(*relative.parts[: len(prefix)]).as_posix())
     return None
 
 
@@ -110,13 +116,18 @@ class Published:
             return found
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
-            tables = {r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'meta'").fetchall()}
+            tables = {
+                r[0]
+                for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'meta'").fetchall()
+            }
             if "fuentes" not in tables:
                 return found
             # A row's reading started with its run: the latest run start not after the row was written.
-            started = ("(SELECT max(e.inicio) FROM meta.ejecuciones e WHERE e.inicio <= f.leido_en)"
-                       if "ejecuciones" in tables else "NULL")
+            started = (
+                "(SELECT max(e.inicio) FROM meta.ejecuciones e WHERE e.inicio <= f.leido_en)"
+                if "ejecuciones" in tables
+                else "NULL"
+            )
             rows = con.execute(f"""
                 SELECT fuente, anio, archivo, sha256, epoch(coalesce({started}, leido_en))
                 FROM meta.fuentes f WHERE archivo IS NOT NULL""").fetchall()
@@ -128,7 +139,7 @@ class Published:
             if path.is_absolute():
                 keys = {PurePosixPath(*path.parts[i:]).as_posix() for i in range(1, len(path.parts))}
                 if archivo.startswith(raw_text):
-                    found.under_raw.add(archivo[len(raw_text):])
+                    found.under_raw.add(archivo[len(raw_text) :])
             else:
                 keys = {path.as_posix()}
                 found.under_raw.add(path.as_posix())
@@ -215,12 +226,14 @@ def _request(roots: set[str], year: int | None, files: list[str], cursor: dict, 
     keys = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(r) for r in roots)).downstream().resolve(graph)
     keys |= {dg.AssetKey.from_user_string(k) for k in ALWAYS_SELECTED}
     digest = hashlib.sha256(json.dumps([[f, cursor.get(f)] for f in files]).encode()).hexdigest()[:12]
-    return dg.RunRequest(run_key=f"archivos-{year or 'inei'}-{digest}", partition_key=str(year) if year else None,
-                         asset_selection=sorted(keys, key=lambda k: k.to_user_string()))
+    return dg.RunRequest(
+        run_key=f"archivos-{year or 'inei'}-{digest}",
+        partition_key=str(year) if year else None,
+        asset_selection=sorted(keys, key=lambda k: k.to_user_string()),
+    )
 
 
-@dg.sensor(job=refresco, minimum_interval_seconds=sensor_interval_s(),
-           default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=refresco, minimum_interval_seconds=sensor_interval_s(), default_status=dg.DefaultSensorStatus.STOPPED)
 def nuevos_archivos(context: dg.SensorEvaluationContext):
     """A file whose content changed under raw/<fuente>/…/<año>/ (new, different bytes, or removed) requests a
     run of that year with only its sources and what depends on them; a file under raw/inei/ (INEI's GDP
@@ -232,19 +245,27 @@ def nuevos_archivos(context: dg.SensorEvaluationContext):
     unfinished, when no refresh holds the lock (`lock.recover_if_free`): the daemon's queue runs one at a
     time and would otherwise wait behind them for good. Every `VRAEM_SENSOR_INTERVALO_S` seconds (default 300)."""
     settings = Settings.from_env()
-    lock.recover_if_free(settings, context.instance, notify=lambda line: (
-        context.log.info if line.lstrip().startswith("aviso:") else context.log.warning)(line.strip()))
+    lock.recover_if_free(
+        settings,
+        context.instance,
+        notify=lambda line: (context.log.info if line.lstrip().startswith("aviso:") else context.log.warning)(
+            line.strip()
+        ),
+    )
     first = context.cursor is None
     seen = json.loads(context.cursor) if context.cursor else {}
-    found = scan(settings.raw_dir, seen,
-                 (lambda: Published.read(settings.warehouse, settings.raw_dir)) if first else None)
+    found = scan(
+        settings.raw_dir, seen, (lambda: Published.read(settings.warehouse, settings.raw_dir)) if first else None
+    )
     outside = ""
     if found.outside:
         first_year, last_year = YEARS.get_first_partition_window(), YEARS.get_last_partition_window()
         span = f"{first_year.start.year}–{last_year.start.year}" if first_year and last_year else "ninguno"
-        outside = (f"carpetas de año fuera de los años que se pueden refrescar ({span}), no vigiladas: "
-                   f"{', '.join(f'raw/{f}/' for f in sorted(found.outside))}; muévalas a la carpeta del año que "
-                   "corresponda (un año aún en curso se podrá refrescar cuando termine)")
+        outside = (
+            f"carpetas de año fuera de los años que se pueden refrescar ({span}), no vigiladas: "
+            f"{', '.join(f'raw/{f}/' for f in sorted(found.outside))}; muévalas a la carpeta del año que "
+            "corresponda (un año aún en curso se podrá refrescar cuando termine)"
+        )
         context.log.warning(outside)
     by_year: dict[int | None, tuple[set[str], list[str]]] = {}
     for key in sorted(found.changed):
@@ -259,8 +280,9 @@ def nuevos_archivos(context: dg.SensorEvaluationContext):
         by_year[years[-1]][1].extend(files)
     if by_year:
         if context.repository_def is None:
-            raise dg.DagsterInvariantViolationError("el sensor necesita las definiciones del proyecto (build_sensor_context"
-                                                    "(definitions=…) en una prueba)")
+            raise dg.DagsterInvariantViolationError(
+                "el sensor necesita las definiciones del proyecto (build_sensor_context(definitions=…) en una prueba)"
+            )
         graph = context.repository_def.asset_graph
         for year, (roots, files) in sorted(by_year.items(), key=lambda kv: kv[0] or 0):
             context.log.info(f"{year or 'PBI (INEI)'}: {len(files)} archivo(s) cambiaron: {', '.join(files[:5])}")

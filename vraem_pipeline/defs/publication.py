@@ -12,12 +12,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from vraem_pipeline.lib.dagster_support import POOL, OperatorDatabase, VraemConfig, operator_connection, years_from_tags
+from vraem_pipeline.core.databases import record_parameters, replace_published, sha256_of, write_published_file
 from vraem_pipeline.core.dictionary import write_dictionary
-from vraem_pipeline.core.guards import MIN_ROW_FRACTION, ALLOW_LOSSES_TAG, DataLoss, data_losses
+from vraem_pipeline.core.guards import ALLOW_LOSSES_TAG, MIN_ROW_FRACTION, DataLoss, data_losses
 from vraem_pipeline.core.marts import mart_names
 from vraem_pipeline.core.raw_scan import record_unrecognised, unrecognised_files, unrecognised_messages
-from vraem_pipeline.core.databases import record_parameters, replace_published, sha256_of, write_published_file
+from vraem_pipeline.lib.dagster_support import POOL, OperatorDatabase, VraemConfig, operator_connection, years_from_tags
 from vraem_pipeline.registry import SOURCES, TOPICS
 
 PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in mart_names()]
@@ -26,10 +26,18 @@ PUBLISHED_MARTS = [dg.AssetKey(["marts", name]) for name in mart_names()]
 KEY_FIGURE_TABLES = [dg.AssetKey(t.key_figure_table.split(".")) for t in TOPICS]
 
 
-@dg.asset(key=["almacen", "publicado"], deps=[*PUBLISHED_MARTS, *KEY_FIGURE_TABLES], pool=POOL, group_name="publicacion",
-          kinds={"duckdb"}, description="Escribe marts, meta y referencia en un archivo nuevo y lo publica sobre "
-                                        "VRAEM_WAREHOUSE (reemplazo atómico)")
-def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabase, vraem: VraemConfig) -> dg.MaterializeResult:
+@dg.asset(
+    key=["almacen", "publicado"],
+    deps=[*PUBLISHED_MARTS, *KEY_FIGURE_TABLES],
+    pool=POOL,
+    group_name="publicacion",
+    kinds={"duckdb"},
+    description="Escribe marts, meta y referencia en un archivo nuevo y lo publica sobre "
+    "VRAEM_WAREHOUSE (reemplazo atómico)",
+)
+def almacen_publicado(
+    context: dg.AssetExecutionContext, duckdb: OperatorDatabase, vraem: VraemConfig
+) -> dg.MaterializeResult:
     years = years_from_tags(context.run.tags)
     target = Path(vraem.warehouse)
     allow_losses = context.run.tags.get(ALLOW_LOSSES_TAG, "").lower() == "true"
@@ -38,14 +46,24 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabas
         context.log.warning(line)
     with operator_connection(duckdb) as con:
         record_unrecognised(con, unrecognised)
-        record_parameters(con, "publicacion", {
-            "fraccion_minima_filas": (MIN_ROW_FRACTION, "Guarda de publicación: una fuente y año que conserva "
-                                      "menos de esta fracción de las filas aceptadas del almacén publicado (o ninguna) "
-                                      "detiene la publicación, como una cifra clave no nula que desaparece o pasa a 0 "
-                                      "o un año que desaparece de un mart"),
-            "permitir_perdidas": (allow_losses, "Si esta publicación aceptó esas pérdidas (vraem refresh "
-                                  "--permitir-perdidas, etiqueta de ejecución vraem/permitir_perdidas)"),
-        })
+        record_parameters(
+            con,
+            "publicacion",
+            {
+                "fraccion_minima_filas": (
+                    MIN_ROW_FRACTION,
+                    "Guarda de publicación: una fuente y año que conserva "
+                    "menos de esta fracción de las filas aceptadas del almacén publicado (o ninguna) "
+                    "detiene la publicación, como una cifra clave no nula que desaparece o pasa a 0 "
+                    "o un año que desaparece de un mart",
+                ),
+                "permitir_perdidas": (
+                    allow_losses,
+                    "Si esta publicación aceptó esas pérdidas (vraem refresh "
+                    "--permitir-perdidas, etiqueta de ejecución vraem/permitir_perdidas)",
+                ),
+            },
+        )
         losses = data_losses(con, target, SOURCES)
         if losses and not allow_losses:
             raise DataLoss(losses)
@@ -55,9 +73,16 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabas
         params = con.execute("SELECT tema, nombre, valor FROM meta.parametros ORDER BY ALL").fetchall()
         stats = context.instance.get_run_stats(context.run.run_id)
         started = datetime.fromtimestamp(stats.start_time, UTC).replace(tzinfo=None) if stats.start_time else None
-        run_info = [context.run.run_id, started, datetime.now(UTC).replace(tzinfo=None), json.dumps(years),
-                     vraem.territory, sha256_of(Path(vraem.territory)),
-                     json.dumps([list(p) for p in params], ensure_ascii=False), "publicado"]
+        run_info = [
+            context.run.run_id,
+            started,
+            datetime.now(UTC).replace(tzinfo=None),
+            json.dumps(years),
+            vraem.territory,
+            sha256_of(Path(vraem.territory)),
+            json.dumps([list(p) for p in params], ensure_ascii=False),
+            "publicado",
+        ]
         # Into the run's copy of the operator database, so into both files or neither: the copy only becomes the
         # operator database once the analysts' new file is written, and the run record goes with it.
         con.execute("INSERT INTO meta.ejecuciones VALUES (?, ?, ?, ?, ?, ?, ?, ?)", run_info)
@@ -70,7 +95,13 @@ def almacen_publicado(context: dg.AssetExecutionContext, duckdb: OperatorDatabas
     # Killed between these two renames: the next run publishes the operator database's publication again.
     replace_published(new_file, target)
     context.log.info(f"almacén publicado: {target} ({n_tables} tablas)")
-    return dg.MaterializeResult(metadata={"almacen": str(target), "diccionario_filas": n_dic, "tablas": n_tables,
-                                          "bytes": target.stat().st_size,
-                                          "perdidas_aceptadas": dg.MetadataValue.json([str(p) for p in losses]),
-                                          "archivos_no_reconocidos": len(unrecognised)})
+    return dg.MaterializeResult(
+        metadata={
+            "almacen": str(target),
+            "diccionario_filas": n_dic,
+            "tablas": n_tables,
+            "bytes": target.stat().st_size,
+            "perdidas_aceptadas": dg.MetadataValue.json([str(p) for p in losses]),
+            "archivos_no_reconocidos": len(unrecognised),
+        }
+    )

@@ -1,7 +1,8 @@
 import dagster as dg
-from vraem_pipeline.lib.dagster_support import OperatorDatabase, VraemConfig
-from vraem_pipeline.core.settings import Settings
+
 from vraem_pipeline.core.databases import operator_config
+from vraem_pipeline.core.settings import Settings
+from vraem_pipeline.lib.dagster_support import OperatorDatabase, VraemConfig
 
 
 @dg.definitions
@@ -16,11 +17,18 @@ def resources() -> dg.Definitions:
         resources={
             # Assets write the run's copy of the operator database; `publicacion` writes the analysts' file from
             # it and swaps the copy in (write-audit-publish).
-            "duckdb": OperatorDatabase(database=str(settings.operator), almacen=str(settings.warehouse),
-                                       espera_bloqueo_s=settings.espera_bloqueo_s,
-                                       connection_config=operator_config(settings.memoria, settings.temp_dir)),
-            "vraem": VraemConfig(raw_dir=str(settings.raw_dir), territory=str(settings.territory),
-                                 warehouse=str(settings.warehouse), temp_dir=str(settings.temp_dir),
-                                 informe_dir=str(settings.informe_dir)),
-        }
+            "duckdb": OperatorDatabase(
+                database=str(settings.operator),
+                almacen=str(settings.warehouse),
+                espera_bloqueo_s=settings.espera_bloqueo_s,
+                connection_config=operator_config(settings.memoria, settings.temp_dir),
+            ),
+            "vraem": VraemConfig(
+                raw_dir=str(settings.raw_dir),
+                territory=str(settings.territory),
+                warehouse=str(settings.warehouse),
+                temp_dir=str(settings.temp_dir),
+                informe_dir=str(settings.informe_dir),
+            ),
+        },
     )

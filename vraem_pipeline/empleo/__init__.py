@@ -9,9 +9,25 @@ def _module(module: str):
     return lambda folder, year: [f.path for f in enaho.module_candidates(folder, year, module)]
 
 
-PERSONS = Source("enaho_personas", inputs.FOLDER, True, enaho.EXPECTED_NAME, _module("500"), "staging/enaho_personas",
-                  "INEI, ENAHO módulo 500", schema.SCHEMA_PERSONS)
-HEALTH = Source("enaho_salud", inputs.FOLDER, True, enaho.EXPECTED_NAME, _module("400"), "staging/enaho_salud",
-               "INEI, ENAHO módulo 400", schema.SCHEMA_HEALTH)
+PERSONS = Source(
+    "enaho_personas",
+    inputs.FOLDER,
+    True,
+    enaho.EXPECTED_NAME,
+    _module("500"),
+    "staging/enaho_personas",
+    "INEI, ENAHO módulo 500",
+    schema.SCHEMA_PERSONS,
+)
+HEALTH = Source(
+    "enaho_salud",
+    inputs.FOLDER,
+    True,
+    enaho.EXPECTED_NAME,
+    _module("400"),
+    "staging/enaho_salud",
+    "INEI, ENAHO módulo 400",
+    schema.SCHEMA_HEALTH,
+)
 
 TOPIC = Topic("empleo", "Empleo", (PERSONS, HEALTH), key_codes=("empleo_pea_ocupada",))

@@ -159,8 +159,10 @@ def _estimate_year(
     informal_mype = None
     if source is not None:
         with_flag = universe & flag.notna().to_numpy()
-        marks = {label: (flag == code).fillna(False).astype(float) for label, code in
-                 (("informal", INFORMAL), ("formal", FORMAL))}
+        marks = {
+            label: (flag == code).fillna(False).astype(float)
+            for label, code in (("informal", INFORMAL), ("formal", FORMAL))
+        }
         for label, y in marks.items():
             by_type[label] = (
                 estimate_total(y, domain=with_flag, **design),
@@ -240,8 +242,15 @@ def rebuild_validation(persons: pd.DataFrame, departments: Sequence[str]) -> pd.
             )
     return pd.DataFrame(
         rows,
-        columns=["anio", "ambito", "n_casos", "coincidencia_pct", "informal_oficial_pct",
-                 "informal_reconstruido_pct", "diferencia_pp"],
+        columns=[
+            "anio",
+            "ambito",
+            "n_casos",
+            "coincidencia_pct",
+            "informal_oficial_pct",
+            "informal_reconstruido_pct",
+            "diferencia_pp",
+        ],
     )
 
 
@@ -307,28 +316,62 @@ def _key_figures(years: list[_YearEstimates], mype_variant: str) -> pd.DataFrame
     # Growth codes (_var_anual_pct, _tcpa_pct, _var_promedio_anual_pct) are not computed here: every topic
     # gets them from the same SQL (sql/indicadores/_crecimiento.sql) over its yearly series.
     for y in years:
-        add(y.anio, "empleo_pea_ocupada", y.pea.value, "trabajadores",
-            "PEA ocupada residente de los departamentos del territorio (ocu500 = 1, factor fac500a).", y.pea)
-        add(y.anio, "empleo_participacion_nacional_pct", 100 * y.share_national.value, _UNIT_PCT,
-            "Participación de la PEA ocupada del territorio en la PEA ocupada residente nacional.", y.share_national)
+        add(
+            y.anio,
+            "empleo_pea_ocupada",
+            y.pea.value,
+            "trabajadores",
+            "PEA ocupada residente de los departamentos del territorio (ocu500 = 1, factor fac500a).",
+            y.pea,
+        )
+        add(
+            y.anio,
+            "empleo_participacion_nacional_pct",
+            100 * y.share_national.value,
+            _UNIT_PCT,
+            "Participación de la PEA ocupada del territorio en la PEA ocupada residente nacional.",
+            y.share_national,
+        )
         women = y.by_sex["mujer"][1]
-        add(y.anio, "empleo_mujeres_pct", 100 * women.value, _UNIT_PCT,
-            "Mujeres (p207 = 2) como porcentaje de la PEA ocupada del territorio.", women)
+        add(
+            y.anio,
+            "empleo_mujeres_pct",
+            100 * women.value,
+            _UNIT_PCT,
+            "Mujeres (p207 = 2) como porcentaje de la PEA ocupada del territorio.",
+            women,
+        )
         if y.source is not None:
             source = _SOURCE_DESCRIPTION[y.source]
             informal = y.by_type["informal"][1]
             formal = y.by_type["formal"][1]
-            add(y.anio, "empleo_informal_pct", 100 * informal.value, _UNIT_PCT,
+            add(
+                y.anio,
+                "empleo_informal_pct",
+                100 * informal.value,
+                _UNIT_PCT,
                 f"Empleo informal como porcentaje de la PEA ocupada del territorio con condición de informalidad "
-                f"conocida; fuente: {source}.", informal)
-            add(y.anio, "empleo_formal_pct", 100 * formal.value, _UNIT_PCT,
-                f"Empleo formal como porcentaje de la PEA ocupada del territorio; fuente: {source}.", formal)
-            add(y.anio, "empleo_informal_mype_pct", 100 * y.informal_mype.value, _UNIT_PCT,
+                f"conocida; fuente: {source}.",
+                informal,
+            )
+            add(
+                y.anio,
+                "empleo_formal_pct",
+                100 * formal.value,
+                _UNIT_PCT,
+                f"Empleo formal como porcentaje de la PEA ocupada del territorio; fuente: {source}.",
+                formal,
+            )
+            add(
+                y.anio,
+                "empleo_informal_mype_pct",
+                100 * y.informal_mype.value,
+                _UNIT_PCT,
                 f"Empleo informal como porcentaje del empleo en la MYPE del territorio. Variante {mype_variant}: "
-                f"{MYPE_VARIANTS[mype_variant]} Fuente: {source}.", y.informal_mype)
-    table = pd.DataFrame(
-        rows, columns=["anio", "indicador", "valor", "unidad", "descripcion", "cv_pct", "referencial"]
-    )
+                f"{MYPE_VARIANTS[mype_variant]} Fuente: {source}.",
+                y.informal_mype,
+            )
+    table = pd.DataFrame(rows, columns=["anio", "indicador", "valor", "unidad", "descripcion", "cv_pct", "referencial"])
     table["anio"] = table["anio"].astype("Int64")
     table["referencial"] = table["referencial"].astype("boolean")
     return table

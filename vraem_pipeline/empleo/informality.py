@@ -68,9 +68,7 @@ def rebuild_ocupinf(m500: pd.DataFrame, m400: pd.DataFrame) -> pd.DataFrame:
     ocupinf = _informal_flag(v, sector)
 
     out = joined[keys].copy()
-    out["ocupinf"] = pd.array(np.where(employed & ~np.isnan(ocupinf), ocupinf, np.nan), dtype="Float64").astype(
-        "Int64"
-    )
+    out["ocupinf"] = pd.array(np.where(employed & ~np.isnan(ocupinf), ocupinf, np.nan), dtype="Float64").astype("Int64")
     out["sector"] = pd.array(np.where(employed, sector, np.nan), dtype="Float64").astype("Int64")
     out.index = m500.index
     return out
@@ -98,8 +96,13 @@ def _ilo_sector(v: dict[str, np.ndarray]) -> np.ndarray:
     # 2. size class from p512b; 9999 or missing → 9 ("no especificado"). Like Stata's recode, a value that no
     #    rule matches (there should be none) is carried over unchanged.
     num = np.select(
-        [(p512b >= 1) & (p512b <= 5), (p512b >= 6) & (p512b <= 10), (p512b >= 11) & (p512b <= 30),
-         (p512b >= 31) & (p512b <= 9998), (p512b == 9999) | np.isnan(p512b)],
+        [
+            (p512b >= 1) & (p512b <= 5),
+            (p512b >= 6) & (p512b <= 10),
+            (p512b >= 11) & (p512b <= 30),
+            (p512b >= 31) & (p512b <= 9998),
+            (p512b == 9999) | np.isnan(p512b),
+        ],
         [1.0, 2.0, 3.0, 4.0, 9.0],
         p512b,
     )
@@ -131,9 +134,7 @@ def _ilo_sector(v: dict[str, np.ndarray]) -> np.ndarray:
 def _informal_flag(v: dict[str, np.ndarray], sector: np.ndarray) -> np.ndarray:
     """Steps 5–7 of §3.3: employment category, employer-paid insurance, then `ocupinf`."""
     p507 = v["p507"]
-    cat = np.select(
-        [p507 == 2, p507 == 1, _isin(p507, 5, 7), _isin(p507, 3, 4, 6)], [1.0, 2.0, 3.0, 4.0], np.nan
-    )
+    cat = np.select([p507 == 2, p507 == 1, _isin(p507, 5, 7), _isin(p507, 3, 4, 6)], [1.0, 2.0, 3.0, 4.0], np.nan)
     employer_pays = np.zeros(len(p507), dtype=bool)
     for column in INPUTS_M400:
         employer_pays |= v[column] == 1

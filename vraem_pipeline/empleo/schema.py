@@ -99,22 +99,22 @@ _COLUMNS = {
         metadata=_UNIT_CODE,
     ),
     "dominio": _codes(
-        "dominio", range(1, 9),
+        "dominio",
+        range(1, 9),
         "Dominio geográfico: 1 Costa Norte, 2 Costa Centro, 3 Costa Sur, 4 Sierra Norte, 5 Sierra Centro, "
         "6 Sierra Sur, 7 Selva, 8 Lima Metropolitana.",
         rule="dominio_1_8",
     ),
     "estrato": _codes(
-        "estrato", range(1, 9),
+        "estrato",
+        range(1, 9),
         "Estrato de muestreo por tamaño del centro poblado (1–5 urbano, 6–8 rural); estrato del diseño para la "
         "varianza.",
         nullable=False,
         rule="estrato_1_8",
     ),
     "p204": _codes("p204", (1, 2), "¿Es miembro del hogar? 1 sí, 2 no.", rule="p204_1_2"),
-    "p205": _codes(
-        "p205", (1, 2), "¿Estuvo ausente del hogar 30 días o más? 1 sí, 2 no (miembros).", rule="p205_1_2"
-    ),
+    "p205": _codes("p205", (1, 2), "¿Estuvo ausente del hogar 30 días o más? 1 sí, 2 no (miembros).", rule="p205_1_2"),
     "p206": _codes(
         "p206", (1, 2), "¿Estuvo presente en el hogar 30 días o más? 1 sí, 2 no (no miembros).", rule="p206_1_2"
     ),
@@ -127,7 +127,8 @@ _COLUMNS = {
         metadata={"unidad": "años"},
     ),
     "ocu500": _codes(
-        "ocu500", range(0, 5),
+        "ocu500",
+        range(0, 5),
         "Condición de actividad: 1 ocupado, 2 desocupado abierto, 3 desocupado oculto, 4 no PEA, "
         "0 no entrevistado o no aplicable.",
         nullable=False,
@@ -141,24 +142,28 @@ _COLUMNS = {
         metadata=_UNIT_CODE,
     ),
     "p507": _codes(
-        "p507", range(1, 8),
+        "p507",
+        range(1, 8),
         "Categoría de ocupación: 1 empleador, 2 independiente, 3 empleado, 4 obrero, 5 trabajador familiar no "
         "remunerado, 6 trabajador del hogar, 7 otro.",
         rule="p507_1_7",
     ),
     "p510": _codes(
-        "p510", (1, 2, 3, 5, 6, 7),
+        "p510",
+        (1, 2, 3, 5, 6, 7),
         "Para quién trabaja: 1 FFAA/PNP, 2 administración pública, 3 empresa pública, 5 empresas especiales de "
         "servicios, 6 empresa o patrono privado, 7 otra.",
         rule="p510_en_dominio",
     ),
     "p510a1": _codes(
-        "p510a1", (1, 2, 3),
+        "p510a1",
+        (1, 2, 3),
         "Registro del negocio en la SUNAT: 1 persona jurídica, 2 persona natural (RUC/RUS/RER), 3 no registrado.",
         rule="p510a1_1_3",
     ),
     "p512a": _codes(
-        "p512a", range(1, 6),
+        "p512a",
+        range(1, 6),
         "Personas que trabajan en el establecimiento (incluido el informante): 1 hasta 20, 2 de 21 a 50, "
         "3 de 51 a 100, 4 de 101 a 500, 5 más de 500.",
         rule="p512a_1_5",
@@ -172,15 +177,21 @@ _COLUMNS = {
     ),
     "fac500a": pa.Column(
         "Float64",
-        checks=[_rule(pa.Check.gt, 0, name="fac500a_positivo"),
-                pa.Check(lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index),
-                         name="valor_finito", error="valor_finito")],
+        checks=[
+            _rule(pa.Check.gt, 0, name="fac500a_positivo"),
+            pa.Check(
+                lambda s: pd.Series(np.isfinite(s.to_numpy(dtype="float64", na_value=np.nan)), index=s.index),
+                name="valor_finito",
+                error="valor_finito",
+            ),
+        ],
         nullable=True,
         description="Factor de expansión de empleo e ingresos del módulo 500 (personas que representa cada caso).",
         metadata={"unidad": "personas"},
     ),
     "ocupinf": _codes(
-        "ocupinf", (1, 2),
+        "ocupinf",
+        (1, 2),
         "Empleo informal de la ocupación principal según el INEI: 1 informal, 2 formal (publicado hasta 2023).",
         rule="ocupinf_1_2",
     ),
@@ -236,7 +247,8 @@ SCHEMA_PERSONS = schema_persons()
 
 def _who_pays(name: str, what: str) -> pa.Column:
     return _codes(
-        name, range(1, 6),
+        name,
+        range(1, 6),
         f"¿Quién paga el seguro {what}? 1 su centro de trabajo, 2 usted mismo, 3 es jubilado, 4 un familiar, "
         "5 no paga (módulo 400; vacío si no está afiliado).",
         rule=f"{name}_1_5",

@@ -8,11 +8,26 @@ from vraem_pipeline.empresas import inputs, schema
 from vraem_pipeline.empresas.rules import SIZE_STRATA
 from vraem_pipeline.sources import padron, ventas
 
-PADRON = Source("padron_ruc", inputs.PADRON_FOLDER, True, padron.EXPECTED_NAME,
-                lambda folder, year: [c.path for c in padron.find_cuts(folder)], "staging/padron_ruc",
-                "SUNAT, Padrón RUC (datos abiertos)", schema.PADRON)
-VENTAS = Source("ventas_declaradas", inputs.VENTAS_FOLDER, True, ventas.EXPECTED_NAME, ventas.matching_files,
-                "staging/ventas_declaradas", "SUNAT, ventas netas declaradas", schema.VENTAS)
+PADRON = Source(
+    "padron_ruc",
+    inputs.PADRON_FOLDER,
+    True,
+    padron.EXPECTED_NAME,
+    lambda folder, year: [c.path for c in padron.find_cuts(folder)],
+    "staging/padron_ruc",
+    "SUNAT, Padrón RUC (datos abiertos)",
+    schema.PADRON,
+)
+VENTAS = Source(
+    "ventas_declaradas",
+    inputs.VENTAS_FOLDER,
+    True,
+    ventas.EXPECTED_NAME,
+    ventas.matching_files,
+    "staging/ventas_declaradas",
+    "SUNAT, ventas netas declaradas",
+    schema.VENTAS,
+)
 
 
 def _reference_tables() -> dict[str, tuple[pd.DataFrame, str]]:
@@ -24,5 +39,10 @@ def _reference_tables() -> dict[str, tuple[pd.DataFrame, str]]:
     }
 
 
-TOPIC = Topic("empresas", "Empresas formales", (PADRON, VENTAS), key_codes=("empresas_formales",),
-              reference_tables=_reference_tables)
+TOPIC = Topic(
+    "empresas",
+    "Empresas formales",
+    (PADRON, VENTAS),
+    key_codes=("empresas_formales",),
+    reference_tables=_reference_tables,
+)

@@ -35,11 +35,18 @@ def cuts_read(con, years: list[int] | None, fuente: str = "padron_ruc") -> pd.Da
     """The Padrón cut each year was staged from, as the staging step recorded it (meta.fuentes): `anio`,
     `archivo` (its name), `corte` (AAAAMM, from the name, as the reader took it) and `cierre` (December)."""
     where = f"AND anio IN ({','.join(map(str, years))})" if years else ""
-    rows = con.execute(f"SELECT anio, archivo FROM meta.fuentes WHERE fuente = ? {where} ORDER BY anio, archivo",
-                       [fuente]).fetchall()
+    rows = con.execute(
+        f"SELECT anio, archivo FROM meta.fuentes WHERE fuente = ? {where} ORDER BY anio, archivo", [fuente]
+    ).fetchall()
     out = []
     for anio, archivo in rows:
         padron_cut = padron.cut_of_name(archivo)
-        out.append({"anio": int(anio), "archivo": Path(archivo).name, "corte": padron_cut,
-                    "cierre": padron_cut is not None and padron.is_year_close(padron_cut)})
+        out.append(
+            {
+                "anio": int(anio),
+                "archivo": Path(archivo).name,
+                "corte": padron_cut,
+                "cierre": padron_cut is not None and padron.is_year_close(padron_cut),
+            }
+        )
     return pd.DataFrame(out, columns=["anio", "archivo", "corte", "cierre"])

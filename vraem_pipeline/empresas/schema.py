@@ -13,9 +13,15 @@ from vraem_pipeline.core.ruc import check_digit_ok
 def _ruc_column(description: str) -> pa.Column:
     return pa.Column(
         str,
-        [pa.Check.str_matches(RUC_PATTERN, error="ruc_formato"),
-         pa.Check(check_digit_ok, name="ruc_digito_verificador", error="ruc_digito_verificador",
-                  statistics={"sql": "vraem_ruc_valido({col})"})],
+        [
+            pa.Check.str_matches(RUC_PATTERN, error="ruc_formato"),
+            pa.Check(
+                check_digit_ok,
+                name="ruc_digito_verificador",
+                error="ruc_digito_verificador",
+                statistics={"sql": "vraem_ruc_valido({col})"},
+            ),
+        ],
         description=description,
         metadata={"unidad": "código"},
     )
@@ -23,13 +29,21 @@ def _ruc_column(description: str) -> pa.Column:
 
 def lineage() -> dict[str, pa.Column]:
     return {
-        "anio": pa.Column("int64", pa.Check.in_range(2000, 2100, error="anio_valido"),
-                          description="Año de referencia (carpeta del año en raw/)", metadata={"unidad": "año"}),
-        "archivo": pa.Column(str, description="Archivo fuente (zip!miembro si venía comprimido)",
-                             metadata={"unidad": "ruta"}),
-        "linea": pa.Column("int64", pa.Check.ge(2, error="linea_tras_cabecera"),
-                           description="Número de línea física en el archivo fuente (la cabecera es la 1)",
-                           metadata={"unidad": "línea"}),
+        "anio": pa.Column(
+            "int64",
+            pa.Check.in_range(2000, 2100, error="anio_valido"),
+            description="Año de referencia (carpeta del año en raw/)",
+            metadata={"unidad": "año"},
+        ),
+        "archivo": pa.Column(
+            str, description="Archivo fuente (zip!miembro si venía comprimido)", metadata={"unidad": "ruta"}
+        ),
+        "linea": pa.Column(
+            "int64",
+            pa.Check.ge(2, error="linea_tras_cabecera"),
+            description="Número de línea física en el archivo fuente (la cabecera es la 1)",
+            metadata={"unidad": "línea"},
+        ),
     }
 
 
@@ -43,43 +57,74 @@ def _publication_period_of_year(df: pd.DataFrame) -> pd.Series:
 
 
 #: SQL of `_publication_period_of_year` (`{anio}` is the load's year, as in the customs date rule).
-_PERIOD_OF_YEAR_SQL = ("{periodo_publicacion} IS NULL OR NOT (length({periodo_publicacion}) = 6 AND "
-                         "{periodo_publicacion} GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]') "
-                         "OR left({periodo_publicacion}, 4) = CAST({anio} AS VARCHAR)")
+_PERIOD_OF_YEAR_SQL = (
+    "{periodo_publicacion} IS NULL OR NOT (length({periodo_publicacion}) = 6 AND "
+    "{periodo_publicacion} GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]') "
+    "OR left({periodo_publicacion}, 4) = CAST({anio} AS VARCHAR)"
+)
 
 
 PADRON = pa.DataFrameSchema(
     {
         "ruc": _ruc_column("RUC del contribuyente (11 dígitos, dígito verificador SUNAT válido)"),
-        "estado": pa.Column(str, pa.Check.str_length(min_value=1, error="estado_no_vacio"),
-                            description="Estado del contribuyente en el corte (ACTIVO, BAJA DE OFICIO…)",
-                            metadata={"unidad": "categoría"}),
-        "condicion": pa.Column(str, nullable=True, description="Condición de domicilio (HABIDO, NO HABIDO…)",
-                               metadata={"unidad": "categoría"}),
-        "tipo": pa.Column(str, nullable=True, description="Tipo de contribuyente según SUNAT",
-                          metadata={"unidad": "categoría"}),
-        "actividad_ciiu4": pa.Column(str, nullable=True,
-                                     description="Actividad económica principal CIIU Rev.4 (texto SUNAT, sin código)",
-                                     metadata={"unidad": "texto"}),
-        "nro_trab": pa.Column(str, pa.Check.str_matches(r"^\d+$", error="nro_trab_entero"), nullable=True,
-                              description="Número de trabajadores en planilla (texto; vacío si NO DISPONIBLE)",
-                              metadata={"unidad": "trabajadores"}),
-        "comercio_exterior": pa.Column(str, nullable=True, description="Actividad de comercio exterior declarada",
-                                       metadata={"unidad": "categoría"}),
-        "ubigeo": pa.Column(str, pa.Check.str_matches(r"^\d{6}$", error="ubigeo_6_digitos"), nullable=True,
-                            description="Ubigeo INEI del domicilio fiscal (6 dígitos)", metadata={"unidad": "código"}),
-        "periodo_publicacion": pa.Column(str, pa.Check.str_matches(r"^\d{6}$", error="periodo_aaaamm"),
-                                         nullable=True,
-                                         description="Periodo de publicación del corte (AAAAMM); vacío si SUNAT no "
-                                                     "lo trae ('-'); de otro año que la carpeta: a cuarentena",
-                                         metadata={"unidad": "AAAAMM"}),
+        "estado": pa.Column(
+            str,
+            pa.Check.str_length(min_value=1, error="estado_no_vacio"),
+            description="Estado del contribuyente en el corte (ACTIVO, BAJA DE OFICIO…)",
+            metadata={"unidad": "categoría"},
+        ),
+        "condicion": pa.Column(
+            str,
+            nullable=True,
+            description="Condición de domicilio (HABIDO, NO HABIDO…)",
+            metadata={"unidad": "categoría"},
+        ),
+        "tipo": pa.Column(
+            str, nullable=True, description="Tipo de contribuyente según SUNAT", metadata={"unidad": "categoría"}
+        ),
+        "actividad_ciiu4": pa.Column(
+            str,
+            nullable=True,
+            description="Actividad económica principal CIIU Rev.4 (texto SUNAT, sin código)",
+            metadata={"unidad": "texto"},
+        ),
+        "nro_trab": pa.Column(
+            str,
+            pa.Check.str_matches(r"^\d+$", error="nro_trab_entero"),
+            nullable=True,
+            description="Número de trabajadores en planilla (texto; vacío si NO DISPONIBLE)",
+            metadata={"unidad": "trabajadores"},
+        ),
+        "comercio_exterior": pa.Column(
+            str, nullable=True, description="Actividad de comercio exterior declarada", metadata={"unidad": "categoría"}
+        ),
+        "ubigeo": pa.Column(
+            str,
+            pa.Check.str_matches(r"^\d{6}$", error="ubigeo_6_digitos"),
+            nullable=True,
+            description="Ubigeo INEI del domicilio fiscal (6 dígitos)",
+            metadata={"unidad": "código"},
+        ),
+        "periodo_publicacion": pa.Column(
+            str,
+            pa.Check.str_matches(r"^\d{6}$", error="periodo_aaaamm"),
+            nullable=True,
+            description="Periodo de publicación del corte (AAAAMM); vacío si SUNAT no "
+            "lo trae ('-'); de otro año que la carpeta: a cuarentena",
+            metadata={"unidad": "AAAAMM"},
+        ),
         **lineage(),
     },
     # a stray row of another year is quarantined here; a cut whose rows are mostly of another period than its
     # name is refused whole before (sources/periodos.py)
-    checks=[pa.Check(_publication_period_of_year, name="periodo_publicacion_del_anio",
-                     error="periodo_publicacion_del_anio",
-                     statistics={"sql": _PERIOD_OF_YEAR_SQL, "columnas": ["periodo_publicacion", "anio"]})],
+    checks=[
+        pa.Check(
+            _publication_period_of_year,
+            name="periodo_publicacion_del_anio",
+            error="periodo_publicacion_del_anio",
+            statistics={"sql": _PERIOD_OF_YEAR_SQL, "columnas": ["periodo_publicacion", "anio"]},
+        )
+    ],
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",
     strict=True,
@@ -100,15 +145,26 @@ VENTAS = pa.DataFrameSchema(
     {
         "ruc": _ruc_column("RUC del contribuyente declarante"),
         "ejercicio": pa.Column("int64", description="Ejercicio fiscal declarado", metadata={"unidad": "año"}),
-        "ventas_netas": pa.Column("float64", [pa.Check.ge(0, error="ventas_no_negativas"),
-                                              pa.Check(_finite, name="valor_finito", error="valor_finito",
-                                                       statistics={"sql": "isfinite({col})"})], nullable=True,
-                                  description="Ventas netas anuales declaradas (vacío si no declaró)",
-                                  metadata={"unidad": "soles"}),
+        "ventas_netas": pa.Column(
+            "float64",
+            [
+                pa.Check.ge(0, error="ventas_no_negativas"),
+                pa.Check(_finite, name="valor_finito", error="valor_finito", statistics={"sql": "isfinite({col})"}),
+            ],
+            nullable=True,
+            description="Ventas netas anuales declaradas (vacío si no declaró)",
+            metadata={"unidad": "soles"},
+        ),
         **lineage(),
     },
-    checks=[pa.Check(_fiscal_year_of_year, name="ejercicio_del_anio", error="ejercicio_del_anio",
-                     statistics={"sql": "{ejercicio} = {anio}", "columnas": ["ejercicio", "anio"]})],
+    checks=[
+        pa.Check(
+            _fiscal_year_of_year,
+            name="ejercicio_del_anio",
+            error="ejercicio_del_anio",
+            statistics={"sql": "{ejercicio} = {anio}", "columnas": ["ejercicio", "anio"]},
+        )
+    ],
     unique=["anio", "ruc"],
     report_duplicates="exclude_first",
     strict=True,

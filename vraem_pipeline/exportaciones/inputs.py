@@ -17,5 +17,7 @@ def find_exportaciones_year(raw_dir: Path, anio: int) -> list[TextSource]:
     files, others = aduanas.find_files(year_dir)
     if not files:
         return []
-    nota = f"{len(files)} archivos" + (f"; ignorados (no son .DBF, .txt ni .zip): {[p.name for p in others]}" if others else "")
+    nota = f"{len(files)} archivos" + (
+        f"; ignorados (no son .DBF, .txt ni .zip): {[p.name for p in others]}" if others else ""
+    )
     return [TextSource(year_dir, partial(aduanas.load_year, files=files, anio=anio, label=str(year_dir)), nota)]

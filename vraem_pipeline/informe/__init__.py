@@ -28,8 +28,13 @@ class ReportFiles:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(formatting.FILTERS)
     return env
 
@@ -39,18 +44,27 @@ def render(informe: Report) -> str:
     temas = []
     for tema in REPORT_TOPICS:
         topic_charts = [
-            {"mart": g.mart, "titulo": g.titulo, "cv": g.cv, "tipo": g.tipo,
-             "svg": charts.draw(g, informe.tablas[g.mart], informe.series[g.mart], informe.anio)}
+            {
+                "mart": g.mart,
+                "titulo": g.titulo,
+                "cv": g.cv,
+                "tipo": g.tipo,
+                "svg": charts.draw(g, informe.tablas[g.mart], informe.series[g.mart], informe.anio),
+            }
             for g in tema.charts
         ]
         has_data = all(code in informe.clave for code in tema.codes)
         temas.append({"clave": tema.clave, "titulo": tema.titulo, "graficos": topic_charts, "tiene_datos": has_data})
     fin = informe.run_info.get("fin")
     run = informe.run_info.get("run_id")
-    elaboracion = ("PRODUCE, con vraem-pipeline a partir del almacén publicado"
-                   + (f" (ejecución {run[:8]}, {fin:%Y-%m-%d %H:%M} UTC)." if run and fin else "."))
-    return _environment().get_template("informe.html.j2").render(
-        i=informe, temas=temas, elaboracion=elaboracion, cv_referencial=CV_INDICATIVE_PCT)
+    elaboracion = "PRODUCE, con vraem-pipeline a partir del almacén publicado" + (
+        f" (ejecución {run[:8]}, {fin:%Y-%m-%d %H:%M} UTC)." if run and fin else "."
+    )
+    return (
+        _environment()
+        .get_template("informe.html.j2")
+        .render(i=informe, temas=temas, elaboracion=elaboracion, cv_referencial=CV_INDICATIVE_PCT)
+    )
 
 
 def base_name(informe: Report) -> str:

@@ -17,9 +17,19 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 TIMEOUT_S = 120
 
 #: Without the background-networking flags Chromium keeps trying to reach Google and is slow to exit offline.
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions", "--hide-scrollbars",
-         "--mute-audio", "--no-default-browser-check")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--no-default-browser-check",
+)
 
 
 class BrowserNotFound(RuntimeError):
@@ -34,8 +44,10 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise BrowserNotFound("PDF no generado: no se encontró Chromium (instale el paquete `chromium` o defina "
-                       "VRAEM_CHROMIUM con la ruta del navegador); el HTML y el libro .xlsx sí se escribieron")
+    raise BrowserNotFound(
+        "PDF no generado: no se encontró Chromium (instale el paquete `chromium` o defina "
+        "VRAEM_CHROMIUM con la ruta del navegador); el HTML y el libro .xlsx sí se escribieron"
+    )
 
 
 def _run(html: Path, *args: str) -> None:

@@ -24,8 +24,15 @@ COLOR = "#1f4e79"  # the report's year
 SERIES_COLOR = "#9dbbd9"  # earlier years, "Otros"
 WIDTH_INCHES = 7.0
 
-_RC = {"svg.fonttype": "path", "svg.hashsalt": "vraem", "font.family": "DejaVu Sans", "font.size": 9,
-       "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 10}
+_RC = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "vraem",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 10,
+}
 
 
 def _svg(fig: Figure, prefix: str) -> str:
@@ -33,7 +40,7 @@ def _svg(fig: Figure, prefix: str) -> str:
     with matplotlib.rc_context(_RC):
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     # Every id, and every reference to one, gets the chart's prefix (matplotlib numbers them per figure).
     text = re.sub(r'(\bid="|href="#|url\(#)', lambda m: f"{m.group(1)}{prefix}-", text)
     return text
@@ -56,14 +63,22 @@ def evolucion(g: Chart, series: list[dict], anio: int) -> str:
         errors = None
         if g.cv:  # 95 % confidence interval from the CV: ±1.96 × CV × estimate
             errors = [1.96 * (r.get("cv_pct") or 0) / 100 * r[g.valor] for r in rows]
-        ax.bar([str(y) for y in years], values, color=colors, width=0.6, yerr=errors,
-                      error_kw={"ecolor": "#555555", "capsize": 3, "linewidth": 0.8})
+        ax.bar(
+            [str(y) for y in years],
+            values,
+            color=colors,
+            width=0.6,
+            yerr=errors,
+            error_kw={"ecolor": "#555555", "capsize": 3, "linewidth": 0.8},
+        )
         # Each value is written above its bar, or above its confidence interval where there is one.
         tops = [v + (e if errors else 0) for v, e in zip(values, errors or [0] * len(values), strict=True)]
         for x, (top, value) in enumerate(zip(tops, values, strict=True)):
             ax.annotate(fmt(value), (x, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
         ax.set_ylim(0, max(tops) * 1.18 if tops and max(tops) > 0 else 1)
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: formatting.pct(v, 0) if g.unidad == "pct" else formatting.entero(v)))
+        ax.yaxis.set_major_formatter(
+            FuncFormatter(lambda v, _: formatting.pct(v, 0) if g.unidad == "pct" else formatting.entero(v))
+        )
         if g.var:
             labels = [f"{r['anio']}\n{formatting.signo(r.get(g.var))}" for r in rows]
             ax.set_xticks(range(len(years)), labels)
@@ -80,7 +95,7 @@ def distribution(g: Chart, rows: list[dict]) -> str:
     marks = [r for r in shown]
     if len(rows) > g.max_value:
         labels.append(f"Otros ({len(rows) - g.max_value})")
-        values.append(sum(r[g.valor] or 0 for r in rows[g.max_value:]))
+        values.append(sum(r[g.valor] or 0 for r in rows[g.max_value :]))
         marks.append({})
     texts = []
     for value, row in zip(values, marks, strict=True):

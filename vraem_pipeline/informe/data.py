@@ -15,10 +15,10 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.core.catalog import Topic
-from vraem_pipeline.registry import topic
-from vraem_pipeline.core.references import department_names, reference_csv, territory_name
-from vraem_pipeline.sources import padron
 from vraem_pipeline.core.databases import table_exists
+from vraem_pipeline.core.references import department_names, reference_csv, territory_name
+from vraem_pipeline.registry import topic
+from vraem_pipeline.sources import padron
 
 
 @dataclass(frozen=True)
@@ -67,46 +67,149 @@ class ReportTopic:
 
 
 REPORT_TOPICS: tuple[ReportTopic, ...] = (
-    ReportTopic(topic("empresas"), (
-        Chart("empresas_evolucion", "Número de empresas formales", "evolucion", "n_empresas", "entero",
-                var="var_pct"),
-        Chart("empresas_por_sector", "Empresas formales por sector económico (%)", "distribucion",
-                "participacion_pct", "pct", codigo="sector"),
-        Chart("empresas_por_departamento", "Empresas formales por departamento (%)", "distribucion",
-                "participacion_pct", "pct", category="departamento"),
-        Chart("empresas_por_estrato", "Empresas formales por estrato empresarial (%)", "distribucion",
-                "participacion_pct", "pct", codigo="estrato"),
-    )),
-    ReportTopic(topic("empleo"), (
-        Chart("empleo_evolucion", "PEA ocupada (trabajadores)", "evolucion", "pea_ocupada", "entero",
-                var="var_pct", cv=True),
-        Chart("empleo_por_tipo", "PEA ocupada por tipo de empleo (%)", "distribucion", "participacion_pct",
-                "pct", codigo="tipo_empleo", cv=True),
-        Chart("empleo_por_sexo", "PEA ocupada por sexo (%)", "distribucion", "participacion_pct", "pct",
-                codigo="sexo", cv=True),
-    )),
-    ReportTopic(topic("exportaciones"), (
-        Chart("exportaciones_evolucion", "Exportaciones (millones de US$ FOB)", "evolucion", "fob_millones_usd",
-                "millones", var="var_pct"),
-        Chart("exportaciones_por_destino", "Exportaciones por país de destino (%)", "distribucion",
-                "participacion_pct", "pct", category="pais"),
-        Chart("exportaciones_por_producto", "Exportaciones por producto (clase CIIU Rev.4, %)", "distribucion",
-                "participacion_pct", "pct", category="producto", max_value=6),
-        Chart("exportaciones_por_departamento", "Exportaciones por departamento de origen (%)", "distribucion",
-                "participacion_pct", "pct", category="departamento"),
-    )),
-    ReportTopic(topic("credito"), (
-        Chart("credito_evolucion", "Crédito empresarial (millones de S/)", "evolucion", "credito_millones_soles",
-                "millones", var="var_pct"),
-        Chart("credito_por_tipo", "Crédito empresarial por tipo de crédito (%)", "distribucion",
-                "participacion_pct", "pct", codigo="tipo_credito"),
-        Chart("credito_por_departamento", "Crédito empresarial por departamento (%)", "distribucion",
-                "participacion_pct", "pct", category="departamento"),
-    )),
-    ReportTopic(topic("pbi"), (
-        Chart("pbi_evolucion", "Valor agregado bruto (millones de S/ de 2007)", "evolucion",
-                "vab_millones_soles_2007", "millones"),
-    )),
+    ReportTopic(
+        topic("empresas"),
+        (
+            Chart(
+                "empresas_evolucion", "Número de empresas formales", "evolucion", "n_empresas", "entero", var="var_pct"
+            ),
+            Chart(
+                "empresas_por_sector",
+                "Empresas formales por sector económico (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                codigo="sector",
+            ),
+            Chart(
+                "empresas_por_departamento",
+                "Empresas formales por departamento (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                category="departamento",
+            ),
+            Chart(
+                "empresas_por_estrato",
+                "Empresas formales por estrato empresarial (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                codigo="estrato",
+            ),
+        ),
+    ),
+    ReportTopic(
+        topic("empleo"),
+        (
+            Chart(
+                "empleo_evolucion",
+                "PEA ocupada (trabajadores)",
+                "evolucion",
+                "pea_ocupada",
+                "entero",
+                var="var_pct",
+                cv=True,
+            ),
+            Chart(
+                "empleo_por_tipo",
+                "PEA ocupada por tipo de empleo (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                codigo="tipo_empleo",
+                cv=True,
+            ),
+            Chart(
+                "empleo_por_sexo",
+                "PEA ocupada por sexo (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                codigo="sexo",
+                cv=True,
+            ),
+        ),
+    ),
+    ReportTopic(
+        topic("exportaciones"),
+        (
+            Chart(
+                "exportaciones_evolucion",
+                "Exportaciones (millones de US$ FOB)",
+                "evolucion",
+                "fob_millones_usd",
+                "millones",
+                var="var_pct",
+            ),
+            Chart(
+                "exportaciones_por_destino",
+                "Exportaciones por país de destino (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                category="pais",
+            ),
+            Chart(
+                "exportaciones_por_producto",
+                "Exportaciones por producto (clase CIIU Rev.4, %)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                category="producto",
+                max_value=6,
+            ),
+            Chart(
+                "exportaciones_por_departamento",
+                "Exportaciones por departamento de origen (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                category="departamento",
+            ),
+        ),
+    ),
+    ReportTopic(
+        topic("credito"),
+        (
+            Chart(
+                "credito_evolucion",
+                "Crédito empresarial (millones de S/)",
+                "evolucion",
+                "credito_millones_soles",
+                "millones",
+                var="var_pct",
+            ),
+            Chart(
+                "credito_por_tipo",
+                "Crédito empresarial por tipo de crédito (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                codigo="tipo_credito",
+            ),
+            Chart(
+                "credito_por_departamento",
+                "Crédito empresarial por departamento (%)",
+                "distribucion",
+                "participacion_pct",
+                "pct",
+                category="departamento",
+            ),
+        ),
+    ),
+    ReportTopic(
+        topic("pbi"),
+        (
+            Chart(
+                "pbi_evolucion",
+                "Valor agregado bruto (millones de S/ de 2007)",
+                "evolucion",
+                "vab_millones_soles_2007",
+                "millones",
+            ),
+        ),
+    ),
 )
 
 #: A survey estimate whose CV exceeds this is `referencial` (contract §4.1); the page's footnote quotes it.
@@ -147,7 +250,7 @@ class Report:
 
     @property
     def _article(self) -> str:
-        """"el VRAEM", "el CORREDOR MINERO SUR", but "Ayacucho": a department's name takes no article."""
+        """ "el VRAEM", "el CORREDOR MINERO SUR", but "Ayacucho": a department's name takes no article."""
         return "" if self.territorio in department_names().values() else "el "
 
     @property
@@ -207,14 +310,22 @@ def _mart(con, chart: Chart, anio: int) -> tuple[list[dict], list[dict]]:
 
 
 def _key(con, anio: int) -> dict[str, KeyFigure]:
-    values = {r["indicador"]: r["valor"] for r in _rows(
-        con, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = ?", [anio])}
+    values = {
+        r["indicador"]: r["valor"]
+        for r in _rows(con, "SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = ?", [anio])
+    }
     precision = {}
     if table_exists(con, "marts.empleo_precision"):
-        precision = {r["indicador"]: r for r in _rows(
-            con, "SELECT indicador, cv_pct, referencial FROM marts.empleo_precision WHERE anio = ?", [anio])}
-    return {code: KeyFigure(value, precision.get(code, {}).get("cv_pct"), bool(precision.get(code, {}).get("referencial")))
-            for code, value in values.items()}
+        precision = {
+            r["indicador"]: r
+            for r in _rows(
+                con, "SELECT indicador, cv_pct, referencial FROM marts.empleo_precision WHERE anio = ?", [anio]
+            )
+        }
+    return {
+        code: KeyFigure(value, precision.get(code, {}).get("cv_pct"), bool(precision.get(code, {}).get("referencial")))
+        for code, value in values.items()
+    }
 
 
 def _parameter_for_year(valor: str, anio: int) -> str:
@@ -235,22 +346,30 @@ def _parameter_for_year(valor: str, anio: int) -> str:
 def _provenance(con, tema: ReportTopic, anio: int) -> Provenance:
     fuente = con.execute(
         "SELECT any_value(fuente) FROM marts.indicadores_clave WHERE indicador IN (SELECT unnest(?))",
-        [list(tema.codes)]).fetchone()[0]
-    archivos = _rows(con, """
+        [list(tema.codes)],
+    ).fetchone()[0]
+    archivos = _rows(
+        con,
+        """
         SELECT fuente, archivo, nota, filas_leidas, filas_aceptadas, filas_rechazadas, sha256
         FROM meta.fuentes
         WHERE fuente IN (SELECT unnest(?)) AND (anio = ? OR fuente = 'inei_vab')
-        ORDER BY list_position(?, fuente), archivo""", [list(tema.fuentes), anio, list(tema.fuentes)])
+        ORDER BY list_position(?, fuente), archivo""",
+        [list(tema.fuentes), anio, list(tema.fuentes)],
+    )
     cortes = []
     for a in archivos:
         a["nombre"] = Path(a["archivo"]).name
         padron_cut = padron.cut_of_name(a["nombre"]) if a["fuente"] == "padron_ruc" else None
         if padron_cut and padron.close_phrase(padron_cut):
             cortes.append(padron.close_phrase(padron_cut))
-    parametros = _rows(con, """
+    parametros = _rows(
+        con,
+        """
         SELECT tema, nombre, valor, descripcion FROM meta.parametros
         WHERE tema IN (SELECT unnest(?)) ORDER BY list_position(?, tema), nombre""",
-                       [list(tema.parametros), list(tema.parametros)])
+        [list(tema.parametros), list(tema.parametros)],
+    )
     for p in parametros:
         p["valor"] = _parameter_for_year(p["valor"], anio)
     return Provenance(fuente or "sin dato", archivos, parametros, cortes)
@@ -263,11 +382,23 @@ def read_report(warehouse: Path | str, anio: int) -> Report:
         for tema in REPORT_TOPICS:
             for g in tema.charts:
                 tablas[g.mart], series[g.mart] = _mart(con, g, anio)
-        run_info = (_rows(con, "SELECT run_id, fin, territorio FROM meta.ejecuciones "
-                                "WHERE estado = 'publicado' ORDER BY fin DESC LIMIT 1") or [{}])[0]
-        departamentos = [r["departamento"] for r in _rows(con, """
+        run_info = (
+            _rows(
+                con,
+                "SELECT run_id, fin, territorio FROM meta.ejecuciones "
+                "WHERE estado = 'publicado' ORDER BY fin DESC LIMIT 1",
+            )
+            or [{}]
+        )[0]
+        departamentos = [
+            r["departamento"]
+            for r in _rows(
+                con,
+                """
             SELECT DISTINCT d.departamento, d.ubigeo_departamento FROM referencia.territorio t
-            JOIN referencia.departamentos d ON d.ubigeo_departamento = left(t.ubigeo, 2) ORDER BY 2""")]
+            JOIN referencia.departamentos d ON d.ubigeo_departamento = left(t.ubigeo, 2) ORDER BY 2""",
+            )
+        ]
         return Report(
             anio=anio,
             territorio=territory_name(run_info.get("territorio") or "vraem_distritos.csv"),

@@ -15,8 +15,15 @@ MAX_SHEET = 31
 _SHORT = (("exportaciones", "export"), ("departamento", "depto"), ("domicilio_fiscal", "dom_fiscal"))
 
 #: Number format by the unit `meta.diccionario` gives a column.
-FORMATS = {"empresas": "#,##0", "trabajadores": "#,##0", "%": "0.0", "millones US$": "#,##0.0",
-           "millones S/": "#,##0.0", "millones S/ de 2007": "#,##0.0", "año": "0"}
+FORMATS = {
+    "empresas": "#,##0",
+    "trabajadores": "#,##0",
+    "%": "0.0",
+    "millones US$": "#,##0.0",
+    "millones S/": "#,##0.0",
+    "millones S/ de 2007": "#,##0.0",
+    "año": "0",
+}
 
 
 def sheet_name(table: str) -> str:
@@ -29,21 +36,38 @@ def sheet_name(table: str) -> str:
 
 
 def _units(con, table: str) -> dict[str, tuple[str | None, str | None]]:
-    return {c: (d, u) for c, d, u in con.execute(
-        "SELECT columna, descripcion, unidad FROM meta.diccionario WHERE esquema = 'marts' AND tabla = ? "
-        "AND columna IS NOT NULL", [table]).fetchall()}
+    return {
+        c: (d, u)
+        for c, d, u in con.execute(
+            "SELECT columna, descripcion, unidad FROM meta.diccionario WHERE esquema = 'marts' AND tabla = ? "
+            "AND columna IS NOT NULL",
+            [table],
+        ).fetchall()
+    }
 
 
 def write_workbook(warehouse: Path | str, anio: int, path: Path, territorio: str) -> list[str]:
     """Writes the workbook and returns its sheet names: index, one per marts table, fuentes, parametros,
     diccionario."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name").fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' ORDER BY table_name"
+            ).fetchall()
+        ]
         book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "nan_inf_to_errors": True})
         title = book.add_format({"bold": True, "font_size": 13, "font_color": "#1f4e79"})
-        header = book.add_format({"bold": True, "bg_color": "#1f4e79", "font_color": "#ffffff", "text_wrap": True,
-                                  "valign": "top", "border": 1})
+        header = book.add_format(
+            {
+                "bold": True,
+                "bg_color": "#1f4e79",
+                "font_color": "#ffffff",
+                "text_wrap": True,
+                "valign": "top",
+                "border": 1,
+            }
+        )
         unit = book.add_format({"italic": True, "font_color": "#555555", "bg_color": "#dde7f1", "border": 1})
         note = book.add_format({"font_color": "#555555"})
         number_formats = {u: book.add_format({"num_format": f}) for u, f in FORMATS.items()}
@@ -56,7 +80,8 @@ def write_workbook(warehouse: Path | str, anio: int, path: Path, territorio: str
             name = sheet_name(table)
             description = con.execute(
                 "SELECT descripcion FROM meta.diccionario WHERE esquema = 'marts' AND tabla = ? AND columna IS NULL",
-                [table]).fetchone()
+                [table],
+            ).fetchone()
             description = description[0] if description else ""
             index.write_url(3 + n, 0, f"internal:'{name}'!A1", string=name)
             index.write_row(3 + n, 1, [f"marts.{table}", description])
@@ -67,8 +92,13 @@ def write_workbook(warehouse: Path | str, anio: int, path: Path, territorio: str
             units = _units(con, table)
             ws = book.add_worksheet(name)
             ws.write(0, 0, f"marts.{table}: {description}", title)
-            ws.write(1, 0, f"{territorio}, años hasta {anio}. Fuente y parámetros: hojas de meta.fuentes y "
-                           "meta.parametros del almacén; descripción de cada columna en la hoja diccionario.", note)
+            ws.write(
+                1,
+                0,
+                f"{territorio}, años hasta {anio}. Fuente y parámetros: hojas de meta.fuentes y "
+                "meta.parametros del almacén; descripción de cada columna en la hoja diccionario.",
+                note,
+            )
             ws.write_row(3, 0, columns, header)
             ws.write_row(4, 0, [units.get(c, (None, None))[1] or "" for c in columns], unit)
             for r, row in enumerate(rows, start=5):
@@ -90,15 +120,29 @@ def write_workbook(warehouse: Path | str, anio: int, path: Path, territorio: str
         index.set_column(2, 2, 90)
 
         for name, heading, sql, params, widths in (
-            ("fuentes", f"Archivos leídos para {anio} (meta.fuentes)",
-             "SELECT fuente, anio, regexp_extract(archivo, '[^/\\\\]+$') AS archivo, sha256, bytes, filas_leidas, "
-             "filas_aceptadas, filas_rechazadas, filas_duplicadas, nota FROM meta.fuentes "
-             "WHERE anio = ? OR anio IS NULL ORDER BY fuente, archivo", [anio], (18, 8, 36, 20, 12, 14, 14, 14, 14, 60)),
-            ("parametros", "Parámetros de las reglas (meta.parametros)",
-             "SELECT tema, nombre, valor, descripcion FROM meta.parametros ORDER BY ALL", [], (14, 32, 50, 90)),
-            ("diccionario", "Diccionario de datos del almacén publicado (meta.diccionario)",
-             "SELECT esquema, tabla, columna, descripcion, unidad, fuente FROM meta.diccionario ORDER BY ALL", [],
-             (10, 40, 28, 90, 16, 40)),
+            (
+                "fuentes",
+                f"Archivos leídos para {anio} (meta.fuentes)",
+                "SELECT fuente, anio, regexp_extract(archivo, '[^/\\\\]+$') AS archivo, sha256, bytes, filas_leidas, "
+                "filas_aceptadas, filas_rechazadas, filas_duplicadas, nota FROM meta.fuentes "
+                "WHERE anio = ? OR anio IS NULL ORDER BY fuente, archivo",
+                [anio],
+                (18, 8, 36, 20, 12, 14, 14, 14, 14, 60),
+            ),
+            (
+                "parametros",
+                "Parámetros de las reglas (meta.parametros)",
+                "SELECT tema, nombre, valor, descripcion FROM meta.parametros ORDER BY ALL",
+                [],
+                (14, 32, 50, 90),
+            ),
+            (
+                "diccionario",
+                "Diccionario de datos del almacén publicado (meta.diccionario)",
+                "SELECT esquema, tabla, columna, descripcion, unidad, fuente FROM meta.diccionario ORDER BY ALL",
+                [],
+                (10, 40, 28, 90, 16, 40),
+            ),
         ):
             cur = con.execute(sql, params)
             ws = book.add_worksheet(name)

@@ -3,7 +3,6 @@
 Lives outside `defs/` so that `load_from_defs_folder` registers only what the defs modules build with it.
 """
 
-
 import logging
 import time
 from contextlib import contextmanager
@@ -78,8 +77,9 @@ class OperatorDatabase(DuckDBResource):
 
         locking.wait_for(self.lock_path, self.espera_bloqueo_s, warn)
         try:
-            for line in recover_files(operator, Path(self.almacen) if self.almacen else None,
-                                      dict(self.connection_config)):
+            for line in recover_files(
+                operator, Path(self.almacen) if self.almacen else None, dict(self.connection_config)
+            ):
                 warn(f"recuperado: {line}")
             run = RunCopy(operator, dict(self.connection_config), prepare=_prepare_connection).open()
             self._run = run
@@ -89,8 +89,10 @@ class OperatorDatabase(DuckDBResource):
                 self._run = None
                 kept = run.finish()
                 if kept is not None:
-                    PROGRESS.info(f"  la ejecución no publicó: la base de operación no cambió; lo que construyó "
-                                  f"(staging, cuarentena) queda en {kept} para revisarlo")
+                    PROGRESS.info(
+                        f"  la ejecución no publicó: la base de operación no cambió; lo que construyó "
+                        f"(staging, cuarentena) queda en {kept} para revisarlo"
+                    )
         finally:
             locking.release(self.lock_path)
 
@@ -123,9 +125,11 @@ def operator_connection(duckdb: DuckDBResource):
         except BaseException as exc:
             run.note_failure(exc)
             if run.swapped and "read-only" in str(exc):
-                raise RuntimeError("este paso escribe en la base de operación después de que la ejecución publicó "
-                                   "(almacen/publicado ya la reemplazó): seleccione también lo que lo ordena antes "
-                                   "de la publicación (marts/indicadores_clave)") from exc
+                raise RuntimeError(
+                    "este paso escribe en la base de operación después de que la ejecución publicó "
+                    "(almacen/publicado ya la reemplazó): seleccione también lo que lo ordena antes "
+                    "de la publicación (marts/indicadores_clave)"
+                ) from exc
             raise
         return
     path = Path(duckdb.database)
@@ -162,8 +166,10 @@ def progress(context, message: str, t0: float | None = None) -> None:
 
 def column_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(col.dtype), description=col.description or "")
-                 for name, col in schema.columns.items()]
+        columns=[
+            dg.TableColumn(name, str(col.dtype), description=col.description or "")
+            for name, col in schema.columns.items()
+        ]
     )
 
 

@@ -19,23 +19,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import pandas as pd
 import pandera.pandas as pa
 
-from vraem_pipeline.lib.dagster_support import (YEARS, POOL, OperatorDatabase, VraemConfig, asset_years, markdown_table, operator_connection, progress, years_from_tags)
-from vraem_pipeline.core.ingest import TextYearFinder, YearLoad, stage_text_year, stage_years, validate_file
 from vraem_pipeline.core.catalog import Source
+from vraem_pipeline.core.databases import table_exists
+from vraem_pipeline.core.ingest import TextYearFinder, YearLoad, stage_text_year, stage_years, validate_file
 from vraem_pipeline.core.marts import build_mart
 from vraem_pipeline.core.quality import schema_failures
-from vraem_pipeline.sources.textfiles import ParsedText
 from vraem_pipeline.core.sqlrules import check_translatable, table_failures
-from vraem_pipeline.core.databases import table_exists
+from vraem_pipeline.lib.dagster_support import (
+    POOL,
+    YEARS,
+    OperatorDatabase,
+    VraemConfig,
+    asset_years,
+    markdown_table,
+    operator_connection,
+    progress,
+    years_from_tags,
+)
+from vraem_pipeline.sources.textfiles import ParsedText
 
 
 class PartFailed(Exception):
@@ -78,8 +87,13 @@ class Check:
         return dg.AssetCheckKey(self.asset, self.name)
 
     def spec(self) -> dg.AssetCheckSpec:
-        return dg.AssetCheckSpec(self.name, asset=self.asset, description=self.description, blocking=self.blocking,
-                                 additional_deps=list(self.additional_deps))
+        return dg.AssetCheckSpec(
+            self.name,
+            asset=self.asset,
+            description=self.description,
+            blocking=self.blocking,
+            additional_deps=list(self.additional_deps),
+        )
 
 
 @dataclass(frozen=True)
@@ -96,14 +110,16 @@ class Part:
         return {s.key for s in self.specs}
 
 
-def single(spec: dg.AssetSpec, run: Callable[[StepContext], Mapping[str, Any] | None],
-           checks: Sequence[Check] = ()) -> Part:
+def single(
+    spec: dg.AssetSpec, run: Callable[[StepContext], Mapping[str, Any] | None], checks: Sequence[Check] = ()
+) -> Part:
     """A part of one asset whose `run(step)` returns its metadata."""
     return Part((spec,), lambda step, selected: {spec.key: run(step) or {}}, tuple(checks))
 
 
-def topic_step(name: str, parts: Sequence[Part], *, yearly: bool, config_cls: type[dg.Config] | None = None,
-               description: str = "") -> dg.AssetsDefinition:
+def topic_step(
+    name: str, parts: Sequence[Part], *, yearly: bool, config_cls: type[dg.Config] | None = None, description: str = ""
+) -> dg.AssetsDefinition:
     """One step for `parts`, in their order (each part after the parts it depends on). `yearly`: the parts are
     partitioned by year (the run's range staged in one step, `BackfillPolicy.single_run`)."""
     specs = [s.replace_attributes(skippable=True) for p in parts for s in p.specs]
@@ -136,44 +152,70 @@ def topic_step(name: str, parts: Sequence[Part], *, yearly: bool, config_cls: ty
                         if check.blocking:
                             return  # Dagster fails the step and skips what depends on it
 
-    kwargs = dict(name=name, specs=specs, check_specs=[c.spec() for c in checks], can_subset=True, pool=POOL,
-                  description=description or None)
+    kwargs = dict(
+        name=name,
+        specs=specs,
+        check_specs=[c.spec() for c in checks],
+        can_subset=True,
+        pool=POOL,
+        description=description or None,
+    )
     if yearly:
         kwargs.update(partitions_def=YEARS, backfill_policy=dg.BackfillPolicy.single_run())
     if config_cls is None:
+
         def op(context, duckdb, vraem):
             yield from body(context, duckdb, vraem)
     else:
+
         def op(context, duckdb, vraem, config):
             yield from body(context, duckdb, vraem, config)
+
     # Dagster reads the parameters' types to wire the resources and the config (real types: this module's
     # annotations are strings, `from __future__ import annotations`).
-    op.__annotations__ = {"context": dg.AssetExecutionContext, "duckdb": OperatorDatabase, "vraem": VraemConfig,
-                          **({"config": config_cls} if config_cls is not None else {})}
+    op.__annotations__ = {
+        "context": dg.AssetExecutionContext,
+        "duckdb": OperatorDatabase,
+        "vraem": VraemConfig,
+        **({"config": config_cls} if config_cls is not None else {}),
+    }
     op.__name__ = name
     return dg.multi_asset(**kwargs)(op)
 
 
 # --- parts every topic uses ----------------------------------------------------------------------------------
 
+
 def _column_schema(schema: pa.DataFrameSchema) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, str(col.dtype), description=col.description or "")
-                                   for name, col in schema.columns.items()])
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, str(col.dtype), description=col.description or "")
+            for name, col in schema.columns.items()
+        ]
+    )
 
 
 def _staging_spec(fuente: str, schema: pa.DataFrameSchema, group: str, description: str, kinds: set[str]):
-    return dg.AssetSpec(["staging", fuente], group_name=group, kinds=kinds, description=description,
-                        metadata={"dagster/column_schema": _column_schema(schema), "tabla": f"staging.{fuente}"})
+    return dg.AssetSpec(
+        ["staging", fuente],
+        group_name=group,
+        kinds=kinds,
+        description=description,
+        metadata={"dagster/column_schema": _column_schema(schema), "tabla": f"staging.{fuente}"},
+    )
 
 
 def _staged_metadata(per_year: dict[str, dict]) -> dict[str, Any]:
-    return {"filas_aceptadas": sum(v["aceptadas"] for v in per_year.values()),
-            "filas_rechazadas": sum(v["rechazadas"] for v in per_year.values()),
-            "por_anio": dg.MetadataValue.json(per_year)}
+    return {
+        "filas_aceptadas": sum(v["aceptadas"] for v in per_year.values()),
+        "filas_rechazadas": sum(v["rechazadas"] for v in per_year.values()),
+        "por_anio": dg.MetadataValue.json(per_year),
+    }
 
 
-def text_source_part(*, source: Source, find_year: TextYearFinder, group: str, description: str,
-                     checks: Sequence[Check] = ()) -> Part:
+def text_source_part(
+    *, source: Source, find_year: TextYearFinder, group: str, description: str, checks: Sequence[Check] = ()
+) -> Part:
     """read → validate → quarantine/stage for a national text source, all inside DuckDB
     (`dagster_support.stage_text_year`), with its blocking check: the schema's SQL run again on the staged table.
     No row passes through Python, so memory is DuckDB's `memory_limit` whatever the file's size."""
@@ -182,28 +224,60 @@ def text_source_part(*, source: Source, find_year: TextYearFinder, group: str, d
     spec = _staging_spec(fuente, schema, group, description, {"duckdb", "sql"})
 
     def run(step: StepContext) -> dict[str, Any]:
-        return _staged_metadata({str(anio): stage_text_year(
-            step.con, fuente=fuente, schema=schema, anio=anio, find_year=find_year, raw_dir=Path(step.vraem.raw_dir),
-            workdir=Path(step.vraem.temp_dir) / "copias", log=step.progress) for anio in step.years})
+        return _staged_metadata(
+            {
+                str(anio): stage_text_year(
+                    step.con,
+                    fuente=fuente,
+                    schema=schema,
+                    anio=anio,
+                    find_year=find_year,
+                    raw_dir=Path(step.vraem.raw_dir),
+                    workdir=Path(step.vraem.temp_dir) / "copias",
+                    log=step.progress,
+                )
+                for anio in step.years
+            }
+        )
 
     def esquema(con: duckdb.DuckDBPyConnection, years: list[int] | None) -> dg.AssetCheckResult:
         exists = table_exists(con, table)
         failed = table_failures(con, table, schema, years) if exists else pd.DataFrame()
-        validated = con.execute(f"SELECT count(*) FROM {table}" + (
-            f" WHERE anio IN ({', '.join(map(str, years))})" if years else "")).fetchone()[0] if exists else 0
-        return dg.AssetCheckResult(passed=failed.empty, severity=dg.AssetCheckSeverity.ERROR, metadata={
-            "filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)})
+        validated = (
+            con.execute(
+                f"SELECT count(*) FROM {table}" + (f" WHERE anio IN ({', '.join(map(str, years))})" if years else "")
+            ).fetchone()[0]
+            if exists
+            else 0
+        )
+        return dg.AssetCheckResult(
+            passed=failed.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)},
+        )
 
-    check = Check("esquema", spec.key, f"Las filas de {table} cumplen el esquema pandera {schema.name}, verificado en "
-                  "SQL dentro de la base de operación (bloqueante)", esquema, blocking=True)
+    check = Check(
+        "esquema",
+        spec.key,
+        f"Las filas de {table} cumplen el esquema pandera {schema.name}, verificado en "
+        "SQL dentro de la base de operación (bloqueante)",
+        esquema,
+        blocking=True,
+    )
     return single(spec, run, [check, *checks])
 
 
 YearReader = Callable[[Path, int], list[tuple[ParsedText, str]]]
 
 
-def source_part(*, source: Source, read_year: YearReader, group: str, description: str,
-                year_schema: Callable[[int], pa.DataFrameSchema] | None = None) -> Part:
+def source_part(
+    *,
+    source: Source,
+    read_year: YearReader,
+    group: str,
+    description: str,
+    year_schema: Callable[[int], pa.DataFrameSchema] | None = None,
+) -> Part:
     """read → validate → quarantine/stage for a source small enough for pandas (ENAHO: ~90 k rows a year), one year
     at a time (only one year's frame is ever in memory), with its blocking check: the same schema run again by
     pandera's pandas backend on the staged rows. `read_year(raw_dir, anio)` returns the parsed files of that year
@@ -224,8 +298,11 @@ def source_part(*, source: Source, read_year: YearReader, group: str, descriptio
                 load = validate_file(fuente, parsed, year_schema(anio) if year_schema else schema, anio, nota)
                 loads.append(load)
                 s = load.summary
-                step.progress(f"{fuente} {anio}: {parsed.label} leídas={s['leidas']:,} aceptadas={s['aceptadas']:,} "
-                              f"rechazadas={s['rechazadas']:,}", t0)
+                step.progress(
+                    f"{fuente} {anio}: {parsed.label} leídas={s['leidas']:,} aceptadas={s['aceptadas']:,} "
+                    f"rechazadas={s['rechazadas']:,}",
+                    t0,
+                )
             stage_years(step.con, fuente, table, schema, [anio], loads, Path(step.vraem.raw_dir))
             per_year.update({str(anio): load.summary for load in loads})
             del loads, files
@@ -243,19 +320,34 @@ def source_part(*, source: Source, read_year: YearReader, group: str, descriptio
             if len(df):
                 failures.append(schema_failures(df, schema).assign(anio=anio))
         failed = pd.concat(failures, ignore_index=True) if failures else pd.DataFrame()
-        return dg.AssetCheckResult(passed=failed.empty, severity=dg.AssetCheckSeverity.ERROR, metadata={
-            "filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)})
+        return dg.AssetCheckResult(
+            passed=failed.empty,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"filas_validadas": validated, "fallas": len(failed), "muestra_de_fallas": markdown_table(failed)},
+        )
 
-    check = Check("esquema", spec.key, f"Las filas de {table} cumplen el esquema pandera {schema.name} (bloqueante)",
-                  esquema, blocking=True)
+    check = Check(
+        "esquema",
+        spec.key,
+        f"Las filas de {table} cumplen el esquema pandera {schema.name} (bloqueante)",
+        esquema,
+        blocking=True,
+    )
     return single(spec, run, [check])
 
 
 def mart_part(names: Sequence[str], deps: Sequence[dg.AssetKey], group: str, checks: Sequence[Check] = ()) -> Part:
     """A topic's `marts.<name>` tables, each from `sql/marts/<name>.sql` (described by the YAML beside it)."""
-    specs = tuple(dg.AssetSpec(["marts", name], deps=[*deps, dg.AssetKey(["referencia", "tablas"])], group_name=group,
-                               kinds={"duckdb", "sql"}, description=f"marts.{name} (sql/marts/{name}.sql)")
-                  for name in names)
+    specs = tuple(
+        dg.AssetSpec(
+            ["marts", name],
+            deps=[*deps, dg.AssetKey(["referencia", "tablas"])],
+            group_name=group,
+            kinds={"duckdb", "sql"},
+            description=f"marts.{name} (sql/marts/{name}.sql)",
+        )
+        for name in names
+    )
 
     def run(step: StepContext, selected: set[dg.AssetKey]) -> dict[dg.AssetKey, dict]:
         return {s.key: {"filas": build_mart(step.con, s.key.path[-1])} for s in specs if s.key in selected}
@@ -268,7 +360,9 @@ def shares_check(*, on: str, blocks: dict[str, str], evolution: str, total: str,
     with a total, and its total (column `total`) is the `evolution` mart's, year by year, neither side missing."""
     union = " UNION ALL ".join(
         f"SELECT '{label}' AS bloque, anio, sum(participacion_pct) AS pct, sum({total}) AS total "
-        f"FROM marts.{mart} GROUP BY anio" for label, mart in blocks.items())
+        f"FROM marts.{mart} GROUP BY anio"
+        for label, mart in blocks.items()
+    )
     sql = f"""WITH b AS ({union})
               SELECT b.bloque, coalesce(b.anio, e.anio) AS anio, b.pct, b.total, e.{total} AS total_{evolution}
               FROM b FULL JOIN marts.{evolution} AS e ON e.anio = b.anio
@@ -280,5 +374,11 @@ def shares_check(*, on: str, blocks: dict[str, str], evolution: str, total: str,
         bad = con.execute(sql).df()
         return dg.AssetCheckResult(passed=bad.empty, metadata={"bloques_con_error": markdown_table(bad)})
 
-    return Check("participaciones_suman_100", dg.AssetKey(["marts", on]), description, run, blocking=True,
-                 additional_deps=tuple(dg.AssetKey(["marts", m]) for m in others))
+    return Check(
+        "participaciones_suman_100",
+        dg.AssetKey(["marts", on]),
+        description,
+        run,
+        blocking=True,
+        additional_deps=tuple(dg.AssetKey(["marts", m]) for m in others),
+    )

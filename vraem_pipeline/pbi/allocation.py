@@ -28,8 +28,8 @@ from pandera.errors import SchemaErrors
 
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.pbi.schema import SHARES_TABLE
-from vraem_pipeline.sources.shares import SHARES_FILE, read_share_table
 from vraem_pipeline.sources.inei_vab import TOTAL_ACTIVITY, activities
+from vraem_pipeline.sources.shares import SHARES_FILE, read_share_table
 
 #: Half a unit of the published unit (miles de soles): each printed figure is rounded to the unit, so a sum of n
 #: printed figures may differ from its printed total by up to 0.5 × (n + 1). This is the whole tolerance of the
@@ -46,12 +46,14 @@ DENOMINATOR_DEFAULT = "pbi"
 
 METHODS = {
     "ventas_declaradas": "Participación de los distritos del territorio en las ventas netas declaradas de las "
-                         "empresas formales del departamento (por actividad del INEI cuando hay cuadros por "
-                         "actividad; CIIU → actividad en referencia.ciiu_division_actividad_inei)",
+    "empresas formales del departamento (por actividad del INEI cuando hay cuadros por "
+    "actividad; CIIU → actividad en referencia.ciiu_division_actividad_inei)",
     "tabla": "Participaciones dadas por el usuario en raw/inei/participaciones_territorio.csv",
 }
 #: `automatico`: the user's table when raw/inei/ has one, else declared sales.
 METHOD_DEFAULT = "automatico"
+
+
 def resolve_method(metodo: str, tabla: Path | None) -> str:
     """The allocation method a run uses: `automatico` is the user's share table when raw/inei/ has one, else
     declared sales; `tabla` without the file is an error."""
@@ -92,12 +94,12 @@ def _lima_callao(g: pd.DataFrame) -> tuple[str, float | None]:
     callao = deps.loc[deps["ubigeo_departamento"] == "07", "valor_miles_soles"]
     if sub.empty or len(lima) != 1 or len(callao) != 1:
         return "sin_callao", None
-    l, c, s = float(lima.iloc[0]), float(callao.iloc[0]), float(sub["valor_miles_soles"].sum())
-    if abs(l - (c + s)) <= tolerance(len(sub) + 1):
-        return "incluye_callao", l - (c + s)
-    if abs(l - s) <= tolerance(len(sub)):
-        return "sin_callao", l - s
-    return "inconsistente", l - s
+    lim, c, s = float(lima.iloc[0]), float(callao.iloc[0]), float(sub["valor_miles_soles"].sum())
+    if abs(lim - (c + s)) <= tolerance(len(sub) + 1):
+        return "incluye_callao", lim - (c + s)
+    if abs(lim - s) <= tolerance(len(sub)):
+        return "sin_callao", lim - s
+    return "inconsistente", lim - s
 
 
 def departamentos(cell_frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,12 +108,20 @@ def departamentos(cell_frame: pd.DataFrame) -> pd.DataFrame:
 
     Returns `anio, actividad, ubigeo_departamento, vab_miles_soles, estado_cifra, regla_lima, archivo, edicion`.
     """
-    cols = ["anio", "actividad", "ubigeo_departamento", "vab_miles_soles", "estado_cifra", "regla_lima",
-            "archivo", "edicion"]
+    cols = [
+        "anio",
+        "actividad",
+        "ubigeo_departamento",
+        "vab_miles_soles",
+        "estado_cifra",
+        "regla_lima",
+        "archivo",
+        "edicion",
+    ]
     if cell_frame.empty:
         return pd.DataFrame(columns=cols)
     out = []
-    for (act, anio), g in cell_frame.groupby(["actividad", "anio"], sort=True):
+    for _, g in cell_frame.groupby(["actividad", "anio"], sort=True):
         regla, _ = _lima_callao(g)
         d = g[g["tipo_fila"] == "departamento"].copy()
         if regla == "incluye_callao":
@@ -123,8 +133,12 @@ def departamentos(cell_frame: pd.DataFrame) -> pd.DataFrame:
     return d[cols].sort_values(["actividad", "anio", "ubigeo_departamento"]).reset_index(drop=True)
 
 
-NATIONAL = {"vab": "vab_miles_soles", "impuestos_productos": "impuestos_miles_soles",
-            "derechos_importacion": "derechos_importacion_miles_soles", "pbi": "pbi_miles_soles"}
+NATIONAL = {
+    "vab": "vab_miles_soles",
+    "impuestos_productos": "impuestos_miles_soles",
+    "derechos_importacion": "derechos_importacion_miles_soles",
+    "pbi": "pbi_miles_soles",
+}
 
 
 def nacional(cell_frame: pd.DataFrame) -> pd.DataFrame:
@@ -159,11 +173,14 @@ def consistency(cell_frame: pd.DataFrame) -> pd.DataFrame:
         missing = sorted(all_items - set(deps))
         repeated = sorted({d for d in deps if deps.count(d) > 1})
         if missing or repeated:
-            failures.append((act, anio, "departamentos_25",
-                           f"faltan {missing or '—'}; repetidos {repeated or '—'}", None))
+            failures.append(
+                (act, anio, "departamentos_25", f"faltan {missing or '—'}; repetidos {repeated or '—'}", None)
+            )
         regla, diff = _lima_callao(g)
         if regla == "inconsistente":
-            failures.append((act, anio, "lima_subdivisiones", "Lima no es la suma de sus subfilas (con o sin Callao)", diff))
+            failures.append(
+                (act, anio, "lima_subdivisiones", "Lima no es la suma de sus subfilas (con o sin Callao)", diff)
+            )
         n_national = g["tipo_fila"].value_counts()
         if act == TOTAL_ACTIVITY:
             bad = [t for t in NATIONAL if n_national.get(t, 0) != 1]
@@ -175,14 +192,28 @@ def consistency(cell_frame: pd.DataFrame) -> pd.DataFrame:
         if n_national.get("vab", 0) == 1:
             vab = float(g.loc[g["tipo_fila"] == "vab", "valor_miles_soles"].iloc[0])
             if abs(summed - vab) > tolerance(25):
-                failures.append((act, anio, "suma_departamentos_vab",
-                               f"Σ 25 departamentos {summed:,.1f} ≠ VAB {vab:,.1f}", summed - vab))
+                failures.append(
+                    (
+                        act,
+                        anio,
+                        "suma_departamentos_vab",
+                        f"Σ 25 departamentos {summed:,.1f} ≠ VAB {vab:,.1f}",
+                        summed - vab,
+                    )
+                )
         if act == TOTAL_ACTIVITY and all(n_national.get(t, 0) == 1 for t in NATIONAL):
             v = {t: float(g.loc[g["tipo_fila"] == t, "valor_miles_soles"].iloc[0]) for t in NATIONAL}
             diff = v["vab"] + v["impuestos_productos"] + v["derechos_importacion"] - v["pbi"]
             if abs(diff) > tolerance(3):
-                failures.append((act, anio, "vab_impuestos_derechos_pbi",
-                               f"VAB + impuestos + derechos {v['pbi'] + diff:,.1f} ≠ PBI {v['pbi']:,.1f}", diff))
+                failures.append(
+                    (
+                        act,
+                        anio,
+                        "vab_impuestos_derechos_pbi",
+                        f"VAB + impuestos + derechos {v['pbi'] + diff:,.1f} ≠ PBI {v['pbi']:,.1f}",
+                        diff,
+                    )
+                )
     by_activity = cell_frame[cell_frame["actividad"] != TOTAL_ACTIVITY]
     if not by_activity.empty:
         codes = set(activity_codes())
@@ -197,8 +228,15 @@ def consistency(cell_frame: pd.DataFrame) -> pd.DataFrame:
             for dept in sorted(set(d.index) & set(t.index)):
                 diff = float(d[dept] - t[dept])
                 if abs(diff) > tolerance(len(codes)):
-                    failures.append(("(actividades)", anio, "suma_actividades_departamento",
-                                   f"departamento {dept}: Σ 12 actividades {d[dept]:,.1f} ≠ total {t[dept]:,.1f}", diff))
+                    failures.append(
+                        (
+                            "(actividades)",
+                            anio,
+                            "suma_actividades_departamento",
+                            f"departamento {dept}: Σ 12 actividades {d[dept]:,.1f} ≠ total {t[dept]:,.1f}",
+                            diff,
+                        )
+                    )
     return pd.DataFrame(failures, columns=cols)
 
 
@@ -214,9 +252,11 @@ def shares_from_sales(ventas: pd.DataFrame) -> pd.DataFrame:
     never filled with 0); an activity without sales in a department is dropped, so that the allocation uses the
     department's all-activity share there (`NO_SALES_IN_ACTIVITY`)."""
     v = ventas.copy()
-    v["participacion"] = np.where(v["ventas_departamento_soles"] > 0,
-                                  v["ventas_territorio_soles"] / v["ventas_departamento_soles"].where(
-                                      v["ventas_departamento_soles"] > 0), np.nan)
+    v["participacion"] = np.where(
+        v["ventas_departamento_soles"] > 0,
+        v["ventas_territorio_soles"] / v["ventas_departamento_soles"].where(v["ventas_departamento_soles"] > 0),
+        np.nan,
+    )
     keep = (v["actividad"] == TOTAL_ACTIVITY) | (v["ventas_departamento_soles"] > 0)
     return v[keep].reset_index(drop=True)
 
@@ -242,10 +282,14 @@ def read_checked_share_table(path: Path, territory_departments: list[str]) -> pd
     df, delim = read_share_table(path)
     df["ubigeo_departamento"] = df["ubigeo_departamento"].fillna("").str.zfill(2)
     df["actividad"] = df["actividad"].fillna("").str.lower()
-    df["anio"] = pd.to_numeric(df["anio"].replace("", None), errors="coerce").astype("Int64") \
-        if df["anio"].notna().any() else pd.array([pd.NA] * len(df), dtype="Int64")
-    df["participacion_pct"] = df["participacion_pct"].str.replace(",", ".", regex=False) \
-        if delim == ";" else df["participacion_pct"]
+    df["anio"] = (
+        pd.to_numeric(df["anio"].replace("", None), errors="coerce").astype("Int64")
+        if df["anio"].notna().any()
+        else pd.array([pd.NA] * len(df), dtype="Int64")
+    )
+    df["participacion_pct"] = (
+        df["participacion_pct"].str.replace(",", ".", regex=False) if delim == ";" else df["participacion_pct"]
+    )
     try:
         df = SHARES_TABLE.validate(df, lazy=True)
     except SchemaErrors as err:
@@ -253,21 +297,33 @@ def read_checked_share_table(path: Path, territory_departments: list[str]) -> pd
         row = fc[fc["index"].notna()].head(1)
         if len(row):
             i = int(row["index"].iloc[0])
-            raise SourceFileError(path, f"columna {row['column'].iloc[0]}: {row['failure_case'].iloc[0]!r}",
-                                  line=int(df.loc[i, "linea"]), rule=f"participaciones.{row['check'].iloc[0]}") from None
-        raise SourceFileError(path, f"no cumple el esquema: {fc[['column', 'check']].to_dict('records')}",
-                              rule="participaciones.esquema") from None
+            raise SourceFileError(
+                path,
+                f"columna {row['column'].iloc[0]}: {row['failure_case'].iloc[0]!r}",
+                line=int(df.loc[i, "linea"]),
+                rule=f"participaciones.{row['check'].iloc[0]}",
+            ) from None
+        raise SourceFileError(
+            path, f"no cumple el esquema: {fc[['column', 'check']].to_dict('records')}", rule="participaciones.esquema"
+        ) from None
     if df.empty:
         raise SourceFileError(path, "la tabla de participaciones no tiene filas", line=2, rule="participaciones.vacia")
     outside = sorted(set(df["ubigeo_departamento"]) - set(territory_departments))
     if outside:
         linea = int(df.loc[df["ubigeo_departamento"] == outside[0], "linea"].iloc[0])
-        raise SourceFileError(path, f"departamentos sin distritos en el territorio: {outside}", line=linea,
-                              rule="participaciones.departamento_fuera_del_territorio")
+        raise SourceFileError(
+            path,
+            f"departamentos sin distritos en el territorio: {outside}",
+            line=linea,
+            rule="participaciones.departamento_fuera_del_territorio",
+        )
     missing = sorted(set(territory_departments) - set(df["ubigeo_departamento"]))
     if missing:
-        raise SourceFileError(path, f"faltan participaciones para los departamentos del territorio {missing} "
-                                    "(escriba 0 si no aportan)", rule="participaciones.departamento_sin_participacion")
+        raise SourceFileError(
+            path,
+            f"faltan participaciones para los departamentos del territorio {missing} (escriba 0 si no aportan)",
+            rule="participaciones.departamento_sin_participacion",
+        )
     df["participacion"] = df["participacion_pct"] / 100.0
     return df[["ubigeo_departamento", "actividad", "anio", "participacion", "linea"]].reset_index(drop=True)
 
@@ -285,8 +341,9 @@ def level_by_year(vab: pd.DataFrame) -> dict[int, str]:
     return out
 
 
-def allocate(vab: pd.DataFrame, share_values: pd.DataFrame, territory_departments: list[str],
-            anios: list[int] | None = None) -> pd.DataFrame:
+def allocate(
+    vab: pd.DataFrame, share_values: pd.DataFrame, territory_departments: list[str], anios: list[int] | None = None
+) -> pd.DataFrame:
     """One row per (year, department[, activity]) of the territory's departments: the department's value, the
     share used and the zone's part of it.
 
@@ -297,8 +354,17 @@ def allocate(vab: pd.DataFrame, share_values: pd.DataFrame, territory_department
     share is looked up as (dept, activity, year), (dept, activity, any year), (dept, total, year), (dept, total,
     any year); `regla_participacion` says which (`actividad`, `total_departamento`), NaN when none exists.
     """
-    cols = ["anio", "ubigeo_departamento", "actividad", "vab_departamento_miles_soles", "participacion",
-            "regla_participacion", "vab_territorio_miles_soles", "estado_cifra", "nivel"]
+    cols = [
+        "anio",
+        "ubigeo_departamento",
+        "actividad",
+        "vab_departamento_miles_soles",
+        "participacion",
+        "regla_participacion",
+        "vab_territorio_miles_soles",
+        "estado_cifra",
+        "nivel",
+    ]
     if vab.empty:
         return pd.DataFrame(columns=cols)
     nivel = level_by_year(vab)
@@ -324,8 +390,10 @@ def allocate(vab: pd.DataFrame, share_values: pd.DataFrame, territory_department
     is_total = v["actividad"] == TOTAL_ACTIVITY
     v["participacion"] = own.where(own.notna(), total)
     v["regla_participacion"] = np.where(
-        own.notna(), np.where(is_total, "departamento", "actividad"),
-        np.where(total.notna() & ~is_total, "total_departamento", None))
+        own.notna(),
+        np.where(is_total, "departamento", "actividad"),
+        np.where(total.notna() & ~is_total, "total_departamento", None),
+    )
     v["vab_departamento_miles_soles"] = v["vab_miles_soles"]
     v["vab_territorio_miles_soles"] = v["vab_miles_soles"] * v["participacion"]
     return v[cols].sort_values(["anio", "ubigeo_departamento", "actividad"]).reset_index(drop=True)
@@ -348,17 +416,32 @@ def annual_summary(detalle: pd.DataFrame, national: pd.DataFrame, denominador: s
     """
     if denominador not in DENOMINATORS:
         raise ValueError(f"denominador {denominador!r}: use uno de {sorted(DENOMINATORS)}")
-    cols = ["anio", "vab_territorio_miles_soles", "vab_nacional_miles_soles", "pbi_nacional_miles_soles",
-            "denominador", "denominador_miles_soles", "participacion_nacional_pct", "estado_cifra", "nivel"]
+    cols = [
+        "anio",
+        "vab_territorio_miles_soles",
+        "vab_nacional_miles_soles",
+        "pbi_nacional_miles_soles",
+        "denominador",
+        "denominador_miles_soles",
+        "participacion_nacional_pct",
+        "estado_cifra",
+        "nivel",
+    ]
     without = detalle[detalle["participacion"].isna()]
-    omitted = without[["anio", "ubigeo_departamento", "actividad"]].assign(motivo="sin participación (el "
-                                                                         "departamento no tiene ventas declaradas)")
+    omitted = without[["anio", "ubigeo_departamento", "actividad"]].assign(
+        motivo="sin participación (el departamento no tiene ventas declaradas)"
+    )
     ok = detalle[~detalle["anio"].isin(set(without["anio"]))]
     if ok.empty:
         return AllocationResult(pd.DataFrame(columns=cols), omitted.reset_index(drop=True))
-    a = ok.groupby("anio", as_index=False).agg(vab_territorio_miles_soles=("vab_territorio_miles_soles", "sum"),
-                                               estado_cifra=("estado_cifra", "first"), nivel=("nivel", "first"))
-    n = national.rename(columns={"vab_miles_soles": "vab_nacional_miles_soles", "pbi_miles_soles": "pbi_nacional_miles_soles"})
+    a = ok.groupby("anio", as_index=False).agg(
+        vab_territorio_miles_soles=("vab_territorio_miles_soles", "sum"),
+        estado_cifra=("estado_cifra", "first"),
+        nivel=("nivel", "first"),
+    )
+    n = national.rename(
+        columns={"vab_miles_soles": "vab_nacional_miles_soles", "pbi_miles_soles": "pbi_nacional_miles_soles"}
+    )
     a = a.merge(n[["anio", "vab_nacional_miles_soles", "pbi_nacional_miles_soles"]], on="anio", how="inner")
     a["denominador"] = denominador
     a["denominador_miles_soles"] = a["pbi_nacional_miles_soles" if denominador == "pbi" else "vab_nacional_miles_soles"]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from vraem_pipeline.sources.inei_vab import TOTAL_ACTIVITY, FIGURE_STATUSES, ROW_KINDS, activities
+from vraem_pipeline.sources.inei_vab import FIGURE_STATUSES, ROW_KINDS, TOTAL_ACTIVITY, activities
 
 DEPARTMENTS = [f"{code:02d}" for code in range(1, 26)]
 
@@ -37,43 +37,76 @@ def _department_where_applicable(df: pd.DataFrame) -> pd.Series:
 INEI_VAB = pa.DataFrameSchema(
     {
         "archivo": pa.Column(str, description="Libro del INEI leído (raw/inei/vab/…)", metadata={"unidad": "ruta"}),
-        "linea": pa.Column("int64", _rule(pa.Check.ge, 1, name="linea_positiva"),
-                           description="Fila de la hoja en el libro (como la numera Excel)",
-                           metadata={"unidad": "fila"}),
-        "columna": pa.Column(str, description="Columna de la hoja (letra de Excel) de la cifra",
-                             metadata={"unidad": "columna"}),
-        "actividad": pa.Column(str, _rule(pa.Check.isin, activity_codes_with_total(), name="actividad_inei"),
-                               description="Actividad del cuadro: 'total' (todas) o una de las 12 del INEI "
-                                           "(referencia.actividades_inei)", metadata={"unidad": "código"}),
-        "etiqueta": pa.Column(str, description="Etiqueta de la fila tal como la publica el INEI",
-                              metadata={"unidad": "texto"}),
-        "tipo_fila": pa.Column(str, _rule(pa.Check.isin, list(ROW_KINDS), name="tipo_fila"),
-                               description="departamento; subdivision (subfila de Lima que duplica parte de Lima, no "
-                                           "se suma); vab, impuestos_productos, derechos_importacion, pbi (filas "
-                                           "nacionales)", metadata={"unidad": "categoría"}),
-        "ubigeo_departamento": pa.Column(str, _rule(pa.Check.isin, DEPARTMENTS, name="departamento_inei"),
-                                         nullable=True, description="Código INEI del departamento (07 Callao, 15 "
-                                         "Lima); vacío en las filas nacionales", metadata={"unidad": "código"}),
-        "anio": pa.Column("int64", _rule(pa.Check.in_range, 2007, 2100, name="anio_base_2007"),
-                          description="Año de la cifra (columna del cuadro)", metadata={"unidad": "año"}),
-        "estado_cifra": pa.Column(str, _rule(pa.Check.isin, list(FIGURE_STATUSES.values()), name="estado_cifra"),
-                                  description="Marca del año en la cabecera del INEI: P/ = preliminar, E/ = "
-                                              "estimada, sin marca = definitiva", metadata={"unidad": "categoría"}),
-        "valor_miles_soles": pa.Column("float64", [_rule(pa.Check.ge, 0, name="valor_no_negativo"),
-                                                   pa.Check(_finite, name="valor_finito", error="valor_finito")],
-                                       description="Valor a precios constantes de 2007, convertido a miles de soles "
-                                                   "desde la unidad del título del cuadro",
-                                       metadata={"unidad": "miles de soles de 2007"}),
-        "edicion": pa.Column(str, nullable=True, description="Edición del cuadro: su línea 'Con información "
-                             "disponible a …'", metadata={"unidad": "texto"}),
+        "linea": pa.Column(
+            "int64",
+            _rule(pa.Check.ge, 1, name="linea_positiva"),
+            description="Fila de la hoja en el libro (como la numera Excel)",
+            metadata={"unidad": "fila"},
+        ),
+        "columna": pa.Column(
+            str, description="Columna de la hoja (letra de Excel) de la cifra", metadata={"unidad": "columna"}
+        ),
+        "actividad": pa.Column(
+            str,
+            _rule(pa.Check.isin, activity_codes_with_total(), name="actividad_inei"),
+            description="Actividad del cuadro: 'total' (todas) o una de las 12 del INEI (referencia.actividades_inei)",
+            metadata={"unidad": "código"},
+        ),
+        "etiqueta": pa.Column(
+            str, description="Etiqueta de la fila tal como la publica el INEI", metadata={"unidad": "texto"}
+        ),
+        "tipo_fila": pa.Column(
+            str,
+            _rule(pa.Check.isin, list(ROW_KINDS), name="tipo_fila"),
+            description="departamento; subdivision (subfila de Lima que duplica parte de Lima, no "
+            "se suma); vab, impuestos_productos, derechos_importacion, pbi (filas "
+            "nacionales)",
+            metadata={"unidad": "categoría"},
+        ),
+        "ubigeo_departamento": pa.Column(
+            str,
+            _rule(pa.Check.isin, DEPARTMENTS, name="departamento_inei"),
+            nullable=True,
+            description="Código INEI del departamento (07 Callao, 15 Lima); vacío en las filas nacionales",
+            metadata={"unidad": "código"},
+        ),
+        "anio": pa.Column(
+            "int64",
+            _rule(pa.Check.in_range, 2007, 2100, name="anio_base_2007"),
+            description="Año de la cifra (columna del cuadro)",
+            metadata={"unidad": "año"},
+        ),
+        "estado_cifra": pa.Column(
+            str,
+            _rule(pa.Check.isin, list(FIGURE_STATUSES.values()), name="estado_cifra"),
+            description="Marca del año en la cabecera del INEI: P/ = preliminar, E/ = estimada, sin marca = definitiva",
+            metadata={"unidad": "categoría"},
+        ),
+        "valor_miles_soles": pa.Column(
+            "float64",
+            [
+                _rule(pa.Check.ge, 0, name="valor_no_negativo"),
+                pa.Check(_finite, name="valor_finito", error="valor_finito"),
+            ],
+            description="Valor a precios constantes de 2007, convertido a miles de soles "
+            "desde la unidad del título del cuadro",
+            metadata={"unidad": "miles de soles de 2007"},
+        ),
+        "edicion": pa.Column(
+            str,
+            nullable=True,
+            description="Edición del cuadro: su línea 'Con información disponible a …'",
+            metadata={"unidad": "texto"},
+        ),
     },
-    checks=[pa.Check(_department_where_applicable, name="departamento_si_corresponde",
-                     error="departamento_si_corresponde")],
+    checks=[
+        pa.Check(_department_where_applicable, name="departamento_si_corresponde", error="departamento_si_corresponde")
+    ],
     strict=True,
     coerce=True,
     name="staging.inei_vab",
     description="INEI, PBI y VAB por departamentos a precios constantes de 2007 (edición más reciente de "
-                "raw/inei/vab/): una fila por fila del cuadro y año, validada",
+    "raw/inei/vab/): una fila por fila del cuadro y año, validada",
 )
 
 
@@ -82,8 +115,13 @@ SHARES_TABLE = pa.DataFrameSchema(
         "ubigeo_departamento": pa.Column(str, _rule(pa.Check.isin, DEPARTMENTS, name="departamento_inei")),
         "actividad": pa.Column(str, _rule(pa.Check.isin, activity_codes_with_total(), name="actividad_inei")),
         "anio": pa.Column("Int64", _rule(pa.Check.in_range, 2007, 2100, name="anio_base_2007"), nullable=True),
-        "participacion_pct": pa.Column("float64", [_rule(pa.Check.in_range, 0, 100, name="participacion_entre_0_y_100"),
-                                                   pa.Check(_finite, name="valor_finito", error="valor_finito")]),
+        "participacion_pct": pa.Column(
+            "float64",
+            [
+                _rule(pa.Check.in_range, 0, 100, name="participacion_entre_0_y_100"),
+                pa.Check(_finite, name="valor_finito", error="valor_finito"),
+            ],
+        ),
         "linea": pa.Column("int64"),
     },
     unique=["ubigeo_departamento", "actividad", "anio"],

@@ -46,8 +46,8 @@ from dbfread import DBF
 from dbfread.codepages import guess_encoding
 
 from vraem_pipeline.core.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header
 from vraem_pipeline.core.sqltext import sql_literal
+from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_header
 from vraem_pipeline.sources.zips import copy_member, data_members
 
 #: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none. A project
@@ -57,14 +57,36 @@ DBF_ENCODING_DEFAULT = "cp850"
 
 #: Raw columns of the scratch table, from each delivery's field names. `None`: the delivery may lack the field.
 DBF_FIELDS = {
-    "cadu": "CADU", "fano": "FANO", "ndcl": "NDCL", "nser": "NSER", "fnum": "FNUM", "femb": "FEMB",
-    "ndoc": "NDOC", "dnombre": "DNOMBRE", "ubigeo": "UBIGEO", "nandina": "PART_NANDI", "cpaides": "CPAIDES",
-    "vfobserdol": "VFOBSERDOL", "vpesnet": "VPESNET", "regimen": None,
+    "cadu": "CADU",
+    "fano": "FANO",
+    "ndcl": "NDCL",
+    "nser": "NSER",
+    "fnum": "FNUM",
+    "femb": "FEMB",
+    "ndoc": "NDOC",
+    "dnombre": "DNOMBRE",
+    "ubigeo": "UBIGEO",
+    "nandina": "PART_NANDI",
+    "cpaides": "CPAIDES",
+    "vfobserdol": "VFOBSERDOL",
+    "vpesnet": "VPESNET",
+    "regimen": None,
 }
 PIPE_FIELDS = {
-    "cadu": "cadu", "fano": "fano", "ndcl": "ndcl", "nser": "nser", "fnum": "fnum", "femb": "femb",
-    "ndoc": "ndoc", "dnombre": "dnombre", "ubigeo": "ubigeo", "nandina": "cnan", "cpaides": "cpaides",
-    "vfobserdol": "vfobserdol", "vpesnet": "vpesnet", "regimen": "regimen",
+    "cadu": "cadu",
+    "fano": "fano",
+    "ndcl": "ndcl",
+    "nser": "nser",
+    "fnum": "fnum",
+    "femb": "femb",
+    "ndoc": "ndoc",
+    "dnombre": "dnombre",
+    "ubigeo": "ubigeo",
+    "nandina": "cnan",
+    "cpaides": "cpaides",
+    "vfobserdol": "vfobserdol",
+    "vpesnet": "vpesnet",
+    "regimen": "regimen",
 }
 RAW_COLUMNS = list(DBF_FIELDS)
 #: Fields a file may lack: the line is then missing that value (§5.2: `ubigeo` is sometimes absent).
@@ -80,15 +102,20 @@ KEY_FIELDS = ("fano", "ndcl", "nser")
 #: in December may be shipped and regularized in January, and which date cuts the weeks is [I]).
 MAX_OTHER_YEAR_LINES_FRACTION = 0.5
 
-_DATE = ("CASE WHEN {c} IN ('', '0', '00000000') THEN NULL "
-         "WHEN regexp_full_match({c}, '\\d{8}') THEN substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) "
-         "ELSE {c} END")
+_DATE = (
+    "CASE WHEN {c} IN ('', '0', '00000000') THEN NULL "
+    "WHEN regexp_full_match({c}, '\\d{8}') "
+    "THEN substr({c}, 1, 4) || '-' || substr({c}, 5, 2) || '-' || substr({c}, 7, 2) "
+    "ELSE {c} END"
+)
 
 
 def _pad(width: int) -> str:
     """Give back the leading zeros a numeric field or a spreadsheet took (`19` → `019`), never cut a longer value."""
-    return (f"CASE WHEN regexp_full_match({{c}}, '\\d{{1,{width - 1}}}') THEN lpad({{c}}, {width}, '0') "
-            f"ELSE nullif({{c}}, '') END")
+    return (
+        f"CASE WHEN regexp_full_match({{c}}, '\\d{{1,{width - 1}}}') THEN lpad({{c}}, {width}, '0') "
+        f"ELSE nullif({{c}}, '') END"
+    )
 
 
 #: staged column → (raw column, SQL over its text `{c}`, spaces already stripped); `{c}` is replaced, not
@@ -104,11 +131,16 @@ NORMALIZE = {
     "ruc_exportador": ("ndoc", "nullif({c}, '')"),
     "exportador": ("dnombre", "nullif({c}, '')"),
     # blank and 999999 are SUNAT's "no ubigeo" (§5.2); a 5-digit value lost its leading zero
-    "ubigeo": ("ubigeo", "CASE WHEN {c} IN ('', '999999') THEN NULL "
-                         "WHEN regexp_full_match({c}, '\\d{5}') THEN '0' || {c} ELSE {c} END"),
+    "ubigeo": (
+        "ubigeo",
+        "CASE WHEN {c} IN ('', '999999') THEN NULL WHEN regexp_full_match({c}, '\\d{5}') THEN '0' || {c} ELSE {c} END",
+    ),
     # dots removed (`0804.40.00.00`), the zero a numeric DBF field lost restored (`804400000`)
-    "nandina": ("nandina", "CASE WHEN regexp_full_match(replace({c}, '.', ''), '\\d{1,9}') "
-                           "THEN lpad(replace({c}, '.', ''), 10, '0') ELSE nullif(replace({c}, '.', ''), '') END"),
+    "nandina": (
+        "nandina",
+        "CASE WHEN regexp_full_match(replace({c}, '.', ''), '\\d{1,9}') "
+        "THEN lpad(replace({c}, '.', ''), 10, '0') ELSE nullif(replace({c}, '.', ''), '') END",
+    ),
     "pais_sunat": ("cpaides", "nullif(upper({c}), '')"),
     "fob_usd": ("vfobserdol", "nullif({c}, '')"),
     "peso_neto_kg": ("vpesnet", "nullif({c}, '')"),
@@ -180,9 +212,12 @@ def check_week_names(files: list[ExportFile], anio: int) -> None:
     for f in files:
         week_spans = f.week_spans
         if week_spans and not any(a.year <= anio <= b.year for a, b in week_spans):
-            raise SourceFileError(f.path, f"el nombre indica la semana {_period_text(week_spans)}, fuera de {anio}, "
-                                          f"el año de su carpeta: muévalo a la carpeta de su año",
-                                  rule="semana_de_otro_anio")
+            raise SourceFileError(
+                f.path,
+                f"el nombre indica la semana {_period_text(week_spans)}, fuera de {anio}, "
+                f"el año de su carpeta: muévalo a la carpeta de su año",
+                rule="semana_de_otro_anio",
+            )
 
 
 def has_line_key(header: list[str]) -> bool:
@@ -199,10 +234,14 @@ def check_keyless_alone(files: list[ExportFile]) -> None:
         k = keyless[0]
         others = [f.path.name for f in files if f is not k]
         shown = ", ".join(others[:3]) + (f" y {len(others) - 3} más" if len(others) > 3 else "")
-        raise SourceFileError(k.path, f"entrega sin clave de línea (no tiene las columnas fano, ndcl, nser) junto a "
-                                      f"otros archivos de exportación del año: {shown}. Sin la clave no se pueden "
-                                      f"descartar las líneas repetidas entre ellos: deje en {k.path.parent} solo los "
-                                      "archivos semanales o solo la entrega", rule="entrega_sin_clave_mezclada")
+        raise SourceFileError(
+            k.path,
+            f"entrega sin clave de línea (no tiene las columnas fano, ndcl, nser) junto a "
+            f"otros archivos de exportación del año: {shown}. Sin la clave no se pueden "
+            f"descartar las líneas repetidas entre ellos: deje en {k.path.parent} solo los "
+            "archivos semanales o solo la entrega",
+            rule="entrega_sin_clave_mezclada",
+        )
 
 
 def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
@@ -232,11 +271,14 @@ def find_files(year_dir: Path) -> tuple[list[ExportFile], list[Path]]:
         else:
             others.append(path)
     pipes = [f for f in files if f.kind == "pipe"]
-    weekly = sorted((f for f in files if f.kind == "dbf"), key=lambda f: (f.week or date.min, f.path.name), reverse=True)
+    weekly = sorted(
+        (f for f in files if f.kind == "dbf"), key=lambda f: (f.week or date.min, f.path.name), reverse=True
+    )
     return pipes + weekly, others
 
 
 # --- dBase -----------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class DbfBlock:
@@ -282,8 +324,12 @@ def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None]
         data = fh.read(n * reclen)
     complete = len(data) // reclen
     if complete < n:
-        raise SourceFileError(label, f"archivo truncado: la cabecera declara {n:,} registros y hay {complete:,} "
-                                     "completos", line=complete + 1, rule="dbf_truncado")
+        raise SourceFileError(
+            label,
+            f"archivo truncado: la cabecera declara {n:,} registros y hay {complete:,} completos",
+            line=complete + 1,
+            rule="dbf_truncado",
+        )
     raw = np.frombuffer(data, dtype=np.uint8).reshape(n, reclen)
     flags = raw[:, 0]
     live = flags == ord(" ")
@@ -301,7 +347,7 @@ def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None]
             columns[name] = pa.array([""] * int(live.sum()), pa.string())
             continue
         at, width = offsets[dbf_name]
-        cells = np.ascontiguousarray(raw[live, at:at + width])
+        cells = np.ascontiguousarray(raw[live, at : at + width])
         if (cells < 128).all():  # codes, numbers, dates: ASCII is the same in every code page, bytes go as they are
             text = pa.array(cells.view(f"S{width}").reshape(-1)).cast(pa.string())
         else:  # bytes → code points through the code page, a fixed-width UTF-32 view of the field
@@ -311,6 +357,7 @@ def read_dbf(path: Path, label: str | None = None, fields: dict[str, str | None]
 
 
 # --- the year, all files in one scratch table ------------------------------------------------------------------
+
 
 @dataclass
 class FileLoad:
@@ -368,11 +415,18 @@ def _read_dbf_file(f: ExportFile, order: int, workdir: Path) -> tuple[FileLoad, 
         if extracted is not None:
             extracted.unlink(missing_ok=True)
     n = len(block.record)
-    arrow = pa.table({**{c: block.columns[c] for c in RAW_COLUMNS},
-                      "archivo": pa.array([label] * n, pa.string()).dictionary_encode(),
-                      "linea": pa.array(block.record), "_fila": pa.array((order << 32) + block.record)})
-    bad = [(label, record, None, "REGISTRO DBF", "marca de borrado inválida (ni ' ' ni '*')", text, None)
-           for record, text in block.bad_flags]
+    arrow = pa.table(
+        {
+            **{c: block.columns[c] for c in RAW_COLUMNS},
+            "archivo": pa.array([label] * n, pa.string()).dictionary_encode(),
+            "linea": pa.array(block.record),
+            "_fila": pa.array((order << 32) + block.record),
+        }
+    )
+    bad = [
+        (label, record, None, "REGISTRO DBF", "marca de borrado inválida (ni ' ' ni '*')", text, None)
+        for record, text in block.bad_flags
+    ]
     nota = f"{block.deleted:,} registros borrados omitidos" if block.deleted else ""
     return FileLoad(path, label, n, len(bad), nota), arrow, bad
 
@@ -383,19 +437,36 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
     upper = {h.upper() for h in header}
     keyless = not has_line_key(header)
     wanted = {src: raw for raw, src in PIPE_FIELDS.items() if src.upper() in upper}
-    missing = [src for raw, src in PIPE_FIELDS.items() if src.upper() not in upper and raw not in OPTIONAL
-               and not (keyless and raw in KEY_FIELDS)]
+    missing = [
+        src
+        for raw, src in PIPE_FIELDS.items()
+        if src.upper() not in upper and raw not in OPTIONAL and not (keyless and raw in KEY_FIELDS)
+    ]
     if missing:
         raise SourceFileError(label, f"faltan columnas {missing}; hay {header}", line=1, rule="cabecera")
-    load: TextLoad = load_delimited(con, f.path, table=f"{table}_texto{order}", columns=wanted,
-                                    member_pattern=r"\.txt$", workdir=workdir, strip=True)
-    con.execute(f"INSERT INTO {bad} SELECT ?, linea, campos, error, mensaje, texto, {len(load.header)} "
-                f"FROM {load.bad}", [load.label])
+    load: TextLoad = load_delimited(
+        con,
+        f.path,
+        table=f"{table}_texto{order}",
+        columns=wanted,
+        member_pattern=r"\.txt$",
+        workdir=workdir,
+        strip=True,
+    )
+    con.execute(
+        f"INSERT INTO {bad} SELECT ?, linea, campos, error, mensaje, texto, {len(load.header)} FROM {load.bad}",
+        [load.label],
+    )
     cols = ", ".join(c if c in wanted.values() else f"''::VARCHAR AS {c}" for c in RAW_COLUMNS)
-    select = (f"SELECT {cols}, {sql_literal(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
-              f"FROM {load.view}")
-    nota = f"vía {load.via}" + ("; sin clave de línea (fano, ndcl, nser): no se pudo detectar si hay líneas "
-                                "repetidas, cada línea cuenta" if keyless else "")
+    select = (
+        f"SELECT {cols}, {sql_literal(load.label)} AS archivo, linea, ({order}::BIGINT << 32) + linea AS _fila "
+        f"FROM {load.view}"
+    )
+    nota = f"vía {load.via}" + (
+        "; sin clave de línea (fano, ndcl, nser): no se pudo detectar si hay líneas repetidas, cada línea cuenta"
+        if keyless
+        else ""
+    )
     return FileLoad(f.path, load.label, load.rows, load.n_bad, nota, no_line_key=keyless), load, select
 
 
@@ -403,8 +474,11 @@ def _load_pipe(con, table: str, bad: str, f: ExportFile, order: int, workdir: Pa
 #: a national sample year fits in one batch (one write fewer); a real year (26–47 k records a week) does not.
 DBF_BATCH_ROWS = 1_000_000
 
-_EMPTY_DBF_SQL = ("(SELECT " + ", ".join(f"NULL::VARCHAR AS {c}" for c in RAW_COLUMNS)
-                  + ", NULL::VARCHAR AS archivo, NULL::BIGINT AS linea, NULL::BIGINT AS _fila WHERE false)")
+_EMPTY_DBF_SQL = (
+    "(SELECT "
+    + ", ".join(f"NULL::VARCHAR AS {c}" for c in RAW_COLUMNS)
+    + ", NULL::VARCHAR AS archivo, NULL::BIGINT AS linea, NULL::BIGINT AS _fila WHERE false)"
+)
 
 
 def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: str, arrows: list[pa.Table]) -> None:
@@ -416,8 +490,16 @@ def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, columns: str, arro
         con.unregister("_vraem_lote")
 
 
-def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table: str, anio: int,
-              workdir: Path | None = None, label: str = "", derived: dict[str, str] | None = None) -> YearLoad:
+def load_year(
+    con: duckdb.DuckDBPyConnection,
+    files: list[ExportFile],
+    *,
+    table: str,
+    anio: int,
+    workdir: Path | None = None,
+    label: str = "",
+    derived: dict[str, str] | None = None,
+) -> YearLoad:
     """Load every file of the year `anio` into `<table>_v` (normalized) and `<table>_malas` (lines and records that
     could not be rows), in one pass over the raw text of all the files. `derived` (the row verdict other readers
     compute while they load) is not computed here: the rules scan the year's normalized table once anyway.
@@ -429,8 +511,10 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
     workdir = Path(workdir or tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
     bad, view, spilled = f"{table}_malas", f"{table}_v", f"{table}_dbf"
-    con.execute(f"CREATE OR REPLACE TABLE {bad} (archivo VARCHAR, linea BIGINT, campos BIGINT, error VARCHAR, "
-                "mensaje VARCHAR, texto VARCHAR, esperados BIGINT)")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {bad} (archivo VARCHAR, linea BIGINT, campos BIGINT, error VARCHAR, "
+        "mensaje VARCHAR, texto VARCHAR, esperados BIGINT)"
+    )
     dbf_columns = f"{', '.join(RAW_COLUMNS)}, archivo::VARCHAR AS archivo, linea, _fila"
     con.execute(f"CREATE OR REPLACE TABLE {spilled} AS SELECT {dbf_columns} FROM {_EMPTY_DBF_SQL}")
     loads, arrows, parts, scratch = [], [], [f"SELECT * FROM {spilled}"], []
@@ -456,8 +540,10 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
             parts.append(f"SELECT {dbf_columns} FROM _vraem_dbf")
         # normalized once, into a table: the rules, the duplicate search and the writes each scan it
         select = ", ".join(f"{sql.replace('{c}', raw)} AS {name}" for name, (raw, sql) in NORMALIZE.items())
-        con.execute(f"CREATE OR REPLACE TABLE {view} AS SELECT {select}, archivo, linea, _fila "
-                    f"FROM ({' UNION ALL '.join(parts)})")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {view} AS SELECT {select}, archivo, linea, _fila "
+            f"FROM ({' UNION ALL '.join(parts)})"
+        )
     finally:
         if registered:
             con.unregister("_vraem_dbf")
@@ -466,28 +552,32 @@ def load_year(con: duckdb.DuckDBPyConnection, files: list[ExportFile], *, table:
             text_load.drop(con)
     year_load = YearLoad(label=label, view=view, bad=bad, rows=0, n_bad=0, header=RAW_COLUMNS, archivos=loads)
     try:
-        _check_line_years(con, view, list(zip(files, loads)), anio)
-        if not any(l.no_line_key for l in loads):
+        _check_line_years(con, view, list(zip(files, loads, strict=False)), anio)
+        if not any(load.no_line_key for load in loads):
             _move_keyless_lines(con, view, bad, loads)
     except BaseException:
         year_load.drop(con)
         raise
-    year_load.rows, year_load.n_bad = sum(l.rows for l in loads), sum(l.n_bad for l in loads)
+    year_load.rows, year_load.n_bad = sum(x.rows for x in loads), sum(x.n_bad for x in loads)
     return year_load
 
 
 #: Year a line speaks for: its DAM's year, else (a delivery without the key) its numbering or shipment date's.
-_LINE_YEAR = ("coalesce(TRY_CAST(fano AS INTEGER), year(TRY_CAST(fecha_numeracion AS DATE)), "
-              "year(TRY_CAST(fecha_embarque AS DATE)))")
+_LINE_YEAR = (
+    "coalesce(TRY_CAST(fano AS INTEGER), year(TRY_CAST(fecha_numeracion AS DATE)), "
+    "year(TRY_CAST(fecha_embarque AS DATE)))"
+)
 
 
-def _check_line_years(con: duckdb.DuckDBPyConnection, view: str, files: list[tuple[ExportFile, FileLoad]],
-                      anio: int) -> None:
+def _check_line_years(
+    con: duckdb.DuckDBPyConnection, view: str, files: list[tuple[ExportFile, FileLoad]], anio: int
+) -> None:
     """Refuse a file more than `MAX_OTHER_YEAR_LINES_FRACTION` of whose dated lines are of years it cannot hold."""
     counts: dict[str, dict[int, int]] = {}
     for archivo, year, n in con.execute(
-            f"SELECT archivo, y, count(*) FROM (SELECT archivo, {_LINE_YEAR} AS y FROM {view}) "
-            "WHERE y BETWEEN 1900 AND 2100 GROUP BY ALL").fetchall():  # not a year (0, 9999): the rules' business
+        f"SELECT archivo, y, count(*) FROM (SELECT archivo, {_LINE_YEAR} AS y FROM {view}) "
+        "WHERE y BETWEEN 1900 AND 2100 GROUP BY ALL"
+    ).fetchall():  # not a year (0, 9999): the rules' business
         counts.setdefault(archivo, {})[int(year)] = int(n)
     for f, load in files:
         by_year = counts.get(load.label, {})
@@ -497,9 +587,13 @@ def _check_line_years(con: duckdb.DuckDBPyConnection, view: str, files: list[tup
         share = sum(n for n, _ in others) / total if total else 0.0
         if share > MAX_OTHER_YEAR_LINES_FRACTION:
             basis = "fecha de numeración o de embarque" if load.no_line_key else "FANO"
-            raise SourceFileError(load.label, f"el {int(100 * share)} % de sus líneas son de "
-                                              f"{', '.join(str(y) for _, y in others)} ({basis}) y está en la carpeta "
-                                              f"de {anio}: muévalo a la carpeta de su año", rule="lineas_de_otro_anio")
+            raise SourceFileError(
+                load.label,
+                f"el {int(100 * share)} % de sus líneas son de "
+                f"{', '.join(str(y) for _, y in others)} ({basis}) y está en la carpeta "
+                f"de {anio}: muévalo a la carpeta de su año",
+                rule="lineas_de_otro_anio",
+            )
 
 
 def _move_keyless_lines(con: duckdb.DuckDBPyConnection, view: str, bad: str, loads: list[FileLoad]) -> None:
@@ -510,8 +604,10 @@ def _move_keyless_lines(con: duckdb.DuckDBPyConnection, view: str, bad: str, loa
     if not moved:
         return
     raw = "to_json(struct_pack(" + ", ".join(f"{c} := {c}" for c in NORMALIZE) + "))::VARCHAR"
-    con.execute(f"INSERT INTO {bad} SELECT archivo, linea, NULL, 'CLAVE VACIA', 'sin fano, ndcl ni nser en un archivo "
-                f"con la clave de línea', {raw}, NULL FROM {view} WHERE {where}")
+    con.execute(
+        f"INSERT INTO {bad} SELECT archivo, linea, NULL, 'CLAVE VACIA', 'sin fano, ndcl ni nser en un archivo "
+        f"con la clave de línea', {raw}, NULL FROM {view} WHERE {where}"
+    )
     con.execute(f"DELETE FROM {view} WHERE {where}")
     for load in loads:
         k = int(moved.get(load.label, 0))

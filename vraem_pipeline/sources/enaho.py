@@ -74,9 +74,7 @@ def module_pattern(year: int, module: str, prefix: str = DEFAULT_PREFIX) -> re.P
     Classifier tables (`enaho_tabla_ciiu_rev4.dta`), dictionaries (PDF), the 2015 duplicate `…2015_500.dta`
     and the panel files (`…-2019-2023-500-panel.dta`) do not match.
     """
-    return re.compile(
-        rf"(^|/){prefix}-{year}-{re.escape(str(module))}\.({'|'.join(_FORMATS)})$", re.IGNORECASE
-    )
+    return re.compile(rf"(^|/){prefix}-{year}-{re.escape(str(module))}\.({'|'.join(_FORMATS)})$", re.IGNORECASE)
 
 
 #: What `vraem refresh` says it expects in `enaho/<año>/` when a file there matches nothing.
@@ -128,13 +126,17 @@ def check_survey_code(source: ModuleFile, year: int) -> str:
         return ""
     code_year = survey_code_years().get(code)
     if code_year is None:
-        return (f"código de encuesta {code} ({source.path.name}) no figura en reference/{SURVEY_CODES}: "
-                "su año no se pudo comprobar por el código")
+        return (
+            f"código de encuesta {code} ({source.path.name}) no figura en reference/{SURVEY_CODES}: "
+            "su año no se pudo comprobar por el código"
+        )
     if code_year != year:
         raise SourceFileError(
-            source.path, f"el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {year} de la "
-                         f"carpeta (reference/{SURVEY_CODES}): muévalo a la carpeta de {code_year}",
-            rule="enaho_codigo_encuesta")
+            source.path,
+            f"el código de encuesta {code} del nombre es la ENAHO {code_year}, no la de {year} de la "
+            f"carpeta (reference/{SURVEY_CODES}): muévalo a la carpeta de {code_year}",
+            rule="enaho_codigo_encuesta",
+        )
     return ""
 
 
@@ -195,8 +197,12 @@ def read_module(
     bad, bad_errors = frame.attrs.get("lineas_malas", []), frame.attrs.get("errores_lineas", {})
     lines = frame.pop("linea").to_numpy(dtype="int64") if "linea" in frame.columns else None
     if len(frame) == 0 and not bad:
-        raise SourceFileError(source.display_path, "el archivo no trae ningún registro (solo la cabecera)",
-                              line=1 if lines is not None else None, rule="enaho_sin_registros")
+        raise SourceFileError(
+            source.display_path,
+            "el archivo no trae ningún registro (solo la cabecera)",
+            line=1 if lines is not None else None,
+            rule="enaho_sin_registros",
+        )
     frame.columns = [c.lower() for c in frame.columns]
     frame = _normalize(frame, source, lines)
     _check_year(frame, source, year, lines)
@@ -204,8 +210,9 @@ def read_module(
     frame.insert(0, "anio", pd.array(np.full(len(frame), year), dtype="Int64"))
     frame["archivo"] = source.archivo
     frame["registro"] = pd.array(np.arange(1, len(frame) + 1), dtype="Int64")
-    frame.attrs.update(lineas=None if lines is None else lines.tolist(), lineas_malas=bad, errores_lineas=bad_errors,
-                       cabecera=header)
+    frame.attrs.update(
+        lineas=None if lines is None else lines.tolist(), lineas_malas=bad, errores_lineas=bad_errors, cabecera=header
+    )
     return frame
 
 
@@ -221,8 +228,9 @@ def _zip_members(path: Path) -> list[str]:
         raise SourceFileError(path, f"el zip no se puede abrir: {exc.problem}", rule="zip_legible") from None
 
 
-def read_module_text(source: ModuleFile, year: int, module: str, columns: Sequence[str],
-                     optional: Iterable[str] = ()) -> ParsedText:
+def read_module_text(
+    source: ModuleFile, year: int, module: str, columns: Sequence[str], optional: Iterable[str] = ()
+) -> ParsedText:
     """`read_module` as the staging step takes it: each record with the line its quarantine names (a CSV's
     physical line, else the record number) and the lines that were not records, with why. The frame's
     `attrs` that carry them stop here: pandas compares attrs on every concat."""
@@ -230,9 +238,15 @@ def read_module_text(source: ModuleFile, year: int, module: str, columns: Sequen
     attrs, frame.attrs = frame.attrs, {}
     if attrs.get("lineas") is not None:
         frame["linea"] = attrs["lineas"]
-    return ParsedText(path=source.path, member=source.member, dialect=None,
-                      header=list(attrs.get("cabecera") or frame.columns), frame=frame,
-                      bad_lines=list(attrs.get("lineas_malas") or []), bad_errors=dict(attrs.get("errores_lineas") or {}))
+    return ParsedText(
+        path=source.path,
+        member=source.member,
+        dialect=None,
+        header=list(attrs.get("cabecera") or frame.columns),
+        frame=frame,
+        bad_lines=list(attrs.get("lineas_malas") or []),
+        bad_errors=dict(attrs.get("errores_lineas") or {}),
+    )
 
 
 class _local_copy:
@@ -247,8 +261,12 @@ class _local_copy:
             return self.source.path
         self._tmp = tempfile.TemporaryDirectory(prefix="enaho_")
         try:  # a fresh temp name with the member's extension (pyreadstat reads by it), bounded against bombs
-            return zips.copy_member(self.source.path, self.source.member, Path(self._tmp.name),
-                                    suffix=Path(self.source.member).suffix.lower())
+            return zips.copy_member(
+                self.source.path,
+                self.source.member,
+                Path(self._tmp.name),
+                suffix=Path(self.source.member).suffix.lower(),
+            )
         except BaseException:
             self._tmp.cleanup()
             raise
@@ -261,8 +279,14 @@ class _local_copy:
 # --- per-format readers: each returns (header names, read(selected names) -> DataFrame) ---------------------
 
 #: First bytes of each format, and of the files most often saved under a data file's name by mistake.
-_MAGIC = [(b"$FL2", "sav"), (b"$FL3", "sav"), (b"<stata_dta>", "dta"), (b"PK\x03\x04", "xlsx o zip"),
-          (b"\xd0\xcf\x11\xe0", "xls"), (b"%PDF", "pdf")]
+_MAGIC = [
+    (b"$FL2", "sav"),
+    (b"$FL3", "sav"),
+    (b"<stata_dta>", "dta"),
+    (b"PK\x03\x04", "xlsx o zip"),
+    (b"\xd0\xcf\x11\xe0", "xls"),
+    (b"%PDF", "pdf"),
+]
 
 #: Stata releases 102–117 start with their release byte, then the byte order (1 or 2).
 _OLD_STATA = re.compile(rb"^[\x66-\x75][\x01\x02]")
@@ -279,8 +303,11 @@ def _check_magic(path: Path, source: ModuleFile) -> None:
     if found is None and source.fmt == "csv" and b"\x00" in head:
         found = "binario"
     if found is not None and found != source.fmt:
-        raise SourceFileError(source.display_path, f"el archivo .{source.fmt} es en realidad {found}: "
-                                                   f"revise la descarga del INEI", rule="enaho_formato")
+        raise SourceFileError(
+            source.display_path,
+            f"el archivo .{source.fmt} es en realidad {found}: revise la descarga del INEI",
+            rule="enaho_formato",
+        )
 
 
 def _unreadable(source: ModuleFile, what: str, exc: Exception, records: int | None = None) -> SourceFileError:
@@ -349,8 +376,11 @@ def _csv(path: Path, source: ModuleFile):
         df = parsed.frame
         # INEI writes a single space for a missing value; `;` files use a decimal comma.
         df[selected] = df[selected].apply(lambda s: s.replace("", pd.NA))
-        df.attrs.update(decimal_comma=parsed.dialect.delimiter == ";", lineas_malas=parsed.bad_lines,
-                        errores_lineas=parsed.bad_errors)
+        df.attrs.update(
+            decimal_comma=parsed.dialect.delimiter == ";",
+            lineas_malas=parsed.bad_lines,
+            errores_lineas=parsed.bad_errors,
+        )
         return df
 
     return header, read
@@ -434,8 +464,9 @@ def _key(series: pd.Series, width: int, *, pad: bool) -> pd.Series:
     return text.astype("str")
 
 
-def _number(series: pd.Series, name: str, source: ModuleFile, lines: np.ndarray | None = None, *,
-            decimal_comma: bool) -> pd.Series:
+def _number(
+    series: pd.Series, name: str, source: ModuleFile, lines: np.ndarray | None = None, *, decimal_comma: bool
+) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):
         values = pd.to_numeric(series).astype("Float64")
     else:

@@ -56,12 +56,40 @@ ROW_KINDS = ("departamento", "subdivision", "vab", "impuestos_productos", "derec
 #: Extensions looked at in raw/inei/vab/ (any case); the bytes decide the format, not the name.
 EXTENSIONS = (".xlsx", ".xlsm", ".xls")
 #: Columns of a table's cells in long form (one row per labelled row and year), the staging layout.
-CELL_COLUMNS = ["archivo", "linea", "columna", "actividad", "etiqueta", "tipo_fila", "ubigeo_departamento",
-                   "anio", "estado_cifra", "valor_miles_soles", "edicion"]
+CELL_COLUMNS = [
+    "archivo",
+    "linea",
+    "columna",
+    "actividad",
+    "etiqueta",
+    "tipo_fila",
+    "ubigeo_departamento",
+    "anio",
+    "estado_cifra",
+    "valor_miles_soles",
+    "edicion",
+]
 
-_MONTHS = {m: i for i, m in enumerate(
-    ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "setiembre", "octubre",
-     "noviembre", "diciembre"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        (
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "setiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
+        ),
+        start=1,
+    )
+}
 _MONTHS["septiembre"] = 9
 _MONTH_NAME = {v: k for k, v in _MONTHS.items() if k != "septiembre"}
 #: A year, or a year-month, in a workbook's file name: four digits 19xx/20xx not inside a longer number, then
@@ -95,7 +123,9 @@ def label_without_footnote(texto: str) -> str:
 def row_classification() -> dict[str, tuple[str, str | None]]:
     """Normalized label → (tipo_fila, ubigeo_departamento): the 25 INEI department names and the shipped
     `inei_vab_filas.csv` (Callao's long names, Lima's sub-rows, the national rows)."""
-    out: dict[str, tuple[str, str | None]] = {normalize_label(n): ("departamento", c) for c, n in department_names().items()}
+    out: dict[str, tuple[str, str | None]] = {
+        normalize_label(n): ("departamento", c) for c, n in department_names().items()
+    }
     for etiqueta, tipo, dept in reference_csv("inei_vab_filas.csv").itertuples(index=False):
         if tipo not in ROW_KINDS:
             raise ValueError(f"inei_vab_filas.csv: tipo_fila desconocido {tipo!r}")
@@ -122,9 +152,15 @@ def title_activity(titulo: str) -> str | None:
     activity ("Telecomunicaciones y otros servicios de información" contains "otros servicios"). Two
     activities named apart raise ValueError (the caller turns it into the file's error)."""
     texto = f" {normalize_label(titulo)} "
-    found = sorted(((len(k), k, act) for act, alias in zip(activities()["actividad"], activities()["alias"],
-                                                                  strict=True)
-                       for k in {normalize_label(a) for a in alias.split("|")} if k and f" {k} " in texto), reverse=True)
+    found = sorted(
+        (
+            (len(k), k, act)
+            for act, alias in zip(activities()["actividad"], activities()["alias"], strict=True)
+            for k in {normalize_label(a) for a in alias.split("|")}
+            if k and f" {k} " in texto
+        ),
+        reverse=True,
+    )
     accepted: list[tuple[str, str]] = []
     for _, clave, act in found:
         if any(clave in k for k, _ in accepted):
@@ -168,11 +204,13 @@ def _workbook(path: Path):
 
     data = path.read_bytes()
     if data[:4] == b"\xd0\xcf\x11\xe0":
-        raise SourceFileError(path, "es un libro Excel 97-2003 (BIFF8): ábralo y guárdelo como .xlsx",
-                              rule="formato_xlsx")
+        raise SourceFileError(
+            path, "es un libro Excel 97-2003 (BIFF8): ábralo y guárdelo como .xlsx", rule="formato_xlsx"
+        )
     if data[:2] != b"PK":
-        raise SourceFileError(path, "no es un libro Excel .xlsx (no empieza con la firma de un zip)",
-                              rule="formato_xlsx")
+        raise SourceFileError(
+            path, "no es un libro Excel .xlsx (no empieza con la firma de un zip)", rule="formato_xlsx"
+        )
     try:  # an xlsx is a zip: its members' sizes are bounded before openpyxl decompresses them
         zips.check_declared_sizes(path)
     except SourceFileError as exc:
@@ -210,16 +248,25 @@ def _edition(notes: list[str]) -> tuple[str | None, tuple[int, int] | None]:
 
 def _periods_of_name(path: Path) -> list[tuple[int, int | None]]:
     """(year, month or None) of every period the file name carries, in order, the price base year left out."""
-    return [(int(m.group(1)), int(m.group(2)) if m.group(2) else None)
-            for m in _PERIOD_IN_NAME.finditer(Path(path).stem) if int(m.group(1)) != BASE_YEAR]
+    return [
+        (int(m.group(1)), int(m.group(2)) if m.group(2) else None)
+        for m in _PERIOD_IN_NAME.finditer(Path(path).stem)
+        if int(m.group(1)) != BASE_YEAR
+    ]
 
 
 def _period_label(anio: int, month_no: int | None) -> str:
     return f"{_MONTH_NAME[month_no]} del {anio}" if month_no else str(anio)
 
 
-def _check_edition(path: Path, sheet: str, edicion: str | None, clave: tuple[int, int] | None,
-                   anios: list[tuple[int, int, str]], header_line: int) -> None:
+def _check_edition(
+    path: Path,
+    sheet: str,
+    edicion: str | None,
+    clave: tuple[int, int] | None,
+    anios: list[tuple[int, int, str]],
+    header_line: int,
+) -> None:
     """What the file says about its period agrees with its edition line: every year (year-month) of its name is
     the edition's, and no year column comes after the edition's year. Without an edition line there is nothing
     to compare with (such a workbook is ranked as "sin fecha" by `select_workbooks`)."""
@@ -229,15 +276,24 @@ def _check_edition(path: Path, sheet: str, edicion: str | None, clave: tuple[int
         return
     for anio, month_no in _periods_of_name(path):
         if anio != clave[0] or (month_no is not None and month_no != clave[1]):
-            raise SourceFileError(path, f"el nombre del archivo dice {_period_label(anio, month_no)} pero el libro es "
-                                        f"la edición de {_period_label(*clave)} («{edicion}»): renómbrelo con su "
-                                        "edición o ponga el libro de esa edición", rule="edicion_del_nombre")
+            raise SourceFileError(
+                path,
+                f"el nombre del archivo dice {_period_label(anio, month_no)} pero el libro es "
+                f"la edición de {_period_label(*clave)} («{edicion}»): renómbrelo con su "
+                "edición o ponga el libro de esa edición",
+                rule="edicion_del_nombre",
+            )
     later_years = [(j, a) for j, a, _ in anios if a > clave[0]]
     if later_years:
         j, a = later_years[0]
-        raise SourceFileError(path, f"hoja {sheet}, columna {get_column_letter(j + 1)}: el año {a} es posterior a la "
-                                    f"edición «{edicion}» ({clave[0]}): una edición no trae años que aún no "
-                                    "ocurrieron", line=header_line, rule="anio_posterior_a_la_edicion")
+        raise SourceFileError(
+            path,
+            f"hoja {sheet}, columna {get_column_letter(j + 1)}: el año {a} es posterior a la "
+            f"edición «{edicion}» ({clave[0]}): una edición no trae años que aún no "
+            "ocurrieron",
+            line=header_line,
+            rule="anio_posterior_a_la_edicion",
+        )
 
 
 def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
@@ -255,8 +311,9 @@ def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
     try:
         names = {n.lower(): n for n in workbook.sheetnames}
         if sheet.lower() not in names:
-            raise SourceFileError(path, f"no tiene la hoja {sheet} (hojas: {', '.join(workbook.sheetnames)})",
-                                  rule="hoja_cuadro1")
+            raise SourceFileError(
+                path, f"no tiene la hoja {sheet} (hojas: {', '.join(workbook.sheetnames)})", rule="hoja_cuadro1"
+            )
         worksheet = workbook[names[sheet.lower()]]
         worksheet.reset_dimensions()  # a workbook's stored dimension can be stale: read every row and column there is
         filas = [list(r) for r in worksheet.iter_rows(values_only=True)]
@@ -272,17 +329,28 @@ def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
         if header_row is not None:
             break
     if header_row is None:
-        raise SourceFileError(path, f"hoja {sheet}: no hay una fila de cabecera con la etiqueta 'Departamentos'",
-                              rule="cabecera_departamentos")
+        raise SourceFileError(
+            path,
+            f"hoja {sheet}: no hay una fila de cabecera con la etiqueta 'Departamentos'",
+            rule="cabecera_departamentos",
+        )
     titulo = " ".join(str(v).strip() for f in filas[:header_row] for v in f if v is not None and str(v).strip())
     normalized_title = normalize_label(titulo)
     if CONSTANT_PRICES not in normalized_title:
-        raise SourceFileError(path, f"hoja {sheet}: el título no dice 'precios constantes de 2007' ({titulo!r})",
-                              line=header_row + 1, rule="precios_constantes_2007")
+        raise SourceFileError(
+            path,
+            f"hoja {sheet}: el título no dice 'precios constantes de 2007' ({titulo!r})",
+            line=header_row + 1,
+            rule="precios_constantes_2007",
+        )
     unidad = next((u for u in FACTOR_TO_THOUSANDS if re.search(rf"\b{u}\b", normalized_title)), None)
     if unidad is None:
-        raise SourceFileError(path, f"hoja {sheet}: el título no dice la unidad (miles/millones de soles): {titulo!r}",
-                              line=header_row + 1, rule="unidad")
+        raise SourceFileError(
+            path,
+            f"hoja {sheet}: el título no dice la unidad (miles/millones de soles): {titulo!r}",
+            line=header_row + 1,
+            rule="unidad",
+        )
     try:
         actividad = title_activity(titulo) or TOTAL_ACTIVITY
     except ValueError as exc:
@@ -294,13 +362,22 @@ def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
             continue
         parsed = _header_year(v)
         if parsed is None:
-            raise SourceFileError(path, f"hoja {sheet}, columna {get_column_letter(j + 1)}: la cabecera {v!r} no es "
-                                        "un año (2007, 2023P/, 2025E/)", line=header_row + 1, rule="anio_cabecera")
+            raise SourceFileError(
+                path,
+                f"hoja {sheet}, columna {get_column_letter(j + 1)}: la cabecera {v!r} no es "
+                "un año (2007, 2023P/, 2025E/)",
+                line=header_row + 1,
+                rule="anio_cabecera",
+            )
         anios.append((j, *parsed))
     seen = [a for _, a, _ in anios]
     if not anios or len(set(seen)) != len(seen):
-        raise SourceFileError(path, f"hoja {sheet}: años de la cabecera vacíos o repetidos {seen}",
-                              line=header_row + 1, rule="anio_cabecera")
+        raise SourceFileError(
+            path,
+            f"hoja {sheet}: años de la cabecera vacíos o repetidos {seen}",
+            line=header_row + 1,
+            rule="anio_cabecera",
+        )
 
     record_list, notes = [], []
     in_notes = False
@@ -317,14 +394,22 @@ def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
             continue
         if in_notes or etiqueta is None:
             if has_values:
-                raise SourceFileError(path, f"hoja {sheet}: fila con cifras y sin etiqueta de departamento",
-                                      line=i + 1, rule="fila_sin_etiqueta")
+                raise SourceFileError(
+                    path,
+                    f"hoja {sheet}: fila con cifras y sin etiqueta de departamento",
+                    line=i + 1,
+                    rule="fila_sin_etiqueta",
+                )
             continue
         tipo = classify_label(etiqueta)
         if tipo is None:
-            raise SourceFileError(path, f"hoja {sheet}: fila {etiqueta!r} no es un departamento ni una fila del "
-                                        "INEI conocida (reference/inei_vab_filas.csv)", line=i + 1,
-                                  rule="fila_desconocida")
+            raise SourceFileError(
+                path,
+                f"hoja {sheet}: fila {etiqueta!r} no es un departamento ni una fila del "
+                "INEI conocida (reference/inei_vab_filas.csv)",
+                line=i + 1,
+                rule="fila_desconocida",
+            )
         for (j, anio, marca), v in zip(anios, vals, strict=True):
             if isinstance(v, int | float) and not isinstance(v, bool):
                 valor: object = float(v) * factor  # explicit unit conversion to miles de soles
@@ -332,19 +417,37 @@ def read_workbook(path: Path, sheet: str = SHEET) -> WorkbookTable:
                 valor = None
             else:
                 valor = str(v)  # kept as published: validation quarantines it (tipo_de_dato)
-            record_list.append({
-                "archivo": str(path), "linea": i + 1, "columna": get_column_letter(j + 1), "actividad": actividad,
-                "etiqueta": etiqueta, "tipo_fila": tipo[0], "ubigeo_departamento": tipo[1], "anio": anio,
-                "estado_cifra": FIGURE_STATUSES[marca], "valor_miles_soles": valor,
-            })
+            record_list.append(
+                {
+                    "archivo": str(path),
+                    "linea": i + 1,
+                    "columna": get_column_letter(j + 1),
+                    "actividad": actividad,
+                    "etiqueta": etiqueta,
+                    "tipo_fila": tipo[0],
+                    "ubigeo_departamento": tipo[1],
+                    "anio": anio,
+                    "estado_cifra": FIGURE_STATUSES[marca],
+                    "valor_miles_soles": valor,
+                }
+            )
     edicion, clave = _edition(notes)
     _check_edition(path, sheet, edicion, clave, anios, header_row + 1)
     cell_frame = pd.DataFrame(record_list, columns=CELL_COLUMNS[:-1])
     cell_frame["valor_miles_soles"] = cell_frame["valor_miles_soles"].astype(object)
     cell_frame["edicion"] = edicion
-    return WorkbookTable(path=path, actividad=actividad, titulo=titulo, unidad=unidad, thousands_factor=factor,
-                  anios=tuple(seen), notes=tuple(notes), edicion=edicion, edition_key=clave, cell_frame=cell_frame)
-
+    return WorkbookTable(
+        path=path,
+        actividad=actividad,
+        titulo=titulo,
+        unidad=unidad,
+        thousands_factor=factor,
+        anios=tuple(seen),
+        notes=tuple(notes),
+        edicion=edicion,
+        edition_key=clave,
+        cell_frame=cell_frame,
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -364,9 +467,12 @@ def find_workbooks(folder: Path) -> tuple[list[Path], list[Path]]:
     for p in sorted(folder.iterdir()):
         if p.is_dir() and any(q.suffix.lower() in EXTENSIONS for q in p.rglob("*")):
             # one edition carries the whole series: a workbook in a year folder would be silently unused
-            raise SourceFileError(p, "hay libros en una subcarpeta: el cuadro del INEI va directamente en "
-                                     "raw/inei/vab/ (una edición trae toda la serie, no va por año)",
-                                  rule="carpeta_vab")
+            raise SourceFileError(
+                p,
+                "hay libros en una subcarpeta: el cuadro del INEI va directamente en "
+                "raw/inei/vab/ (una edición trae toda la serie, no va por año)",
+                rule="carpeta_vab",
+            )
         if not p.is_file():
             continue
         if p.suffix.lower() in EXTENSIONS and not p.name.startswith(("~$", ".")):
@@ -408,31 +514,45 @@ def select_workbooks(tables: list[WorkbookTable], other_ones: list[Path] = ()) -
     by_activity = [c for c in tables if c.actividad != TOTAL_ACTIVITY]
     if not totals:
         if by_activity:
-            raise SourceFileError(by_activity[0].path.parent, "hay cuadros por actividad pero no el cuadro "
-                                  "departamental de todas las actividades (con PBI, impuestos y derechos)",
-                                  rule="falta_cuadro_departamental")
+            raise SourceFileError(
+                by_activity[0].path.parent,
+                "hay cuadros por actividad pero no el cuadro "
+                "departamental de todas las actividades (con PBI, impuestos y derechos)",
+                rule="falta_cuadro_departamental",
+            )
         return Selection(None, (), tuple(ignored))
     if len(totals) > 1:
         undated = [c for c in totals if c.edition_key is None]
         key_list = [c.edition_key for c in totals if c.edition_key is not None]
         if undated or len(set(key_list)) != len(key_list):
-            raise SourceFileError(totals[0].path.parent, "no se puede decidir la edición más reciente entre "
-                                  + ", ".join(f"{c.path.name} ({_edition_text(c)})" for c in totals)
-                                  + ": deje uno solo o los de ediciones con fecha distinta", rule="edicion")
+            raise SourceFileError(
+                totals[0].path.parent,
+                "no se puede decidir la edición más reciente entre "
+                + ", ".join(f"{c.path.name} ({_edition_text(c)})" for c in totals)
+                + ": deje uno solo o los de ediciones con fecha distinta",
+                rule="edicion",
+            )
     total = max(totals, key=lambda c: c.edition_key or (0, 0))
     ignored += [(c.path, f"edición anterior ({_edition_text(c)})") for c in totals if c is not total]
     same_edition = [c for c in by_activity if c.edition_key == total.edition_key]
-    ignored += [(c.path, f"cuadro por actividad de otra edición ({_edition_text(c)})")
-                  for c in by_activity if c.edition_key != total.edition_key]
+    ignored += [
+        (c.path, f"cuadro por actividad de otra edición ({_edition_text(c)})")
+        for c in by_activity
+        if c.edition_key != total.edition_key
+    ]
     if same_edition:
         codes = list(activities()["actividad"])
         seen_activities = [c.actividad for c in same_edition]
         missing = [a for a in codes if a not in seen_activities]
         repeated = sorted({a for a in seen_activities if seen_activities.count(a) > 1})
         if missing or repeated:
-            raise SourceFileError(same_edition[0].path.parent, f"cuadros por actividad de la edición {_edition_text(total)} "
-                                  f"incompletos: faltan {missing or '—'}, repetidas {repeated or '—'} (use las 12 "
-                                  "actividades o ninguna)", rule="actividades_incompletas")
+            raise SourceFileError(
+                same_edition[0].path.parent,
+                f"cuadros por actividad de la edición {_edition_text(total)} "
+                f"incompletos: faltan {missing or '—'}, repetidas {repeated or '—'} (use las 12 "
+                "actividades o ninguna)",
+                rule="actividades_incompletas",
+            )
         same_edition.sort(key=lambda c: codes.index(c.actividad))
     return Selection(total, tuple(same_edition), tuple(ignored))
 

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-
 import duckdb
 
 from vraem_pipeline.core.errors import SourceFileError
@@ -26,9 +25,21 @@ from vraem_pipeline.sources.periods import check_rows_period
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited, require_rows
 
 HEADER = [
-    "RUC", "Estado", "Condicion", "Tipo", "Actividad_Economica_CIIU_revision3_Principal",
-    "Actividad_Economica_CIIU_revision3_Secundaria", "Actividad_Economica_CIIU_revision4_Principal", "NroTrab",
-    "TipoFacturacion", "TipoContabilidad", "ComercioExterior", "UBIGEO", "Departamento", "Provincia", "Distrito",
+    "RUC",
+    "Estado",
+    "Condicion",
+    "Tipo",
+    "Actividad_Economica_CIIU_revision3_Principal",
+    "Actividad_Economica_CIIU_revision3_Secundaria",
+    "Actividad_Economica_CIIU_revision4_Principal",
+    "NroTrab",
+    "TipoFacturacion",
+    "TipoContabilidad",
+    "ComercioExterior",
+    "UBIGEO",
+    "Departamento",
+    "Provincia",
+    "Distrito",
     "PERIODO_PUBLICACION",
 ]
 
@@ -64,8 +75,20 @@ class Cut:
 CLOSING_MONTH = 12
 
 #: Spanish month names as INEI and SUNAT print them (setiembre).
-MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "setiembre", "octubre",
-         "noviembre", "diciembre")
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 
 
 def cut_of_name(name: str) -> str | None:
@@ -118,31 +141,60 @@ _NULL_SQL = "CASE WHEN {c} IN ('', '-', '----', 'NO DISPONIBLE') THEN NULL ELSE 
 #: of `-` is missing like any other SUNAT field: the row is kept (its period is its cut's, given by the name
 #: and the folder) and it counts neither for nor against the cut's period.
 NORMALIZE = {
-    **{col: _NULL_SQL for col in ("condicion", "comercio_exterior", "nro_trab", "actividad_ciiu4",
-                                  "periodo_publicacion")},
+    **{
+        col: _NULL_SQL
+        for col in ("condicion", "comercio_exterior", "nro_trab", "actividad_ciiu4", "periodo_publicacion")
+    },
     "tipo": f"upper({_NULL_SQL})",
     "estado": "upper({c})",
     "ubigeo": "CASE WHEN length({c}) = 5 AND {c} GLOB '[0-9][0-9][0-9][0-9][0-9]' THEN '0' || {c} ELSE "
-              + _NULL_SQL + " END",
+    + _NULL_SQL
+    + " END",
 }
 
 
-def load_cut(con: duckdb.DuckDBPyConnection, cut: Cut, *, table: str, workdir: Path | None = None,
-             derived: dict[str, str] | None = None) -> TextLoad:
+def load_cut(
+    con: duckdb.DuckDBPyConnection,
+    cut: Cut,
+    *,
+    table: str,
+    workdir: Path | None = None,
+    derived: dict[str, str] | None = None,
+) -> TextLoad:
     """Load the cut into DuckDB (`table`, normalized); a changed layout or a cut without rows fails naming the file
     and line 1, a cut whose rows are of another period than its name fails naming both periods."""
-    load = require_rows(load_delimited(con, cut.path, table=table, expected_header=HEADER, columns=COLUMNS,
-                                       normalize=NORMALIZE, member_pattern=r"\.(csv|txt)$", workdir=workdir,
-                                       derived=derived, strip=True), con)
-    check_rows_period(con, load, column="periodo_publicacion", header="PERIODO_PUBLICACION", pattern="[0-9]{6}",
-                      expected=cut.periodo, what="el corte")
+    load = require_rows(
+        load_delimited(
+            con,
+            cut.path,
+            table=table,
+            expected_header=HEADER,
+            columns=COLUMNS,
+            normalize=NORMALIZE,
+            member_pattern=r"\.(csv|txt)$",
+            workdir=workdir,
+            derived=derived,
+            strip=True,
+        ),
+        con,
+    )
+    check_rows_period(
+        con,
+        load,
+        column="periodo_publicacion",
+        header="PERIODO_PUBLICACION",
+        pattern="[0-9]{6}",
+        expected=cut.periodo,
+        what="el corte",
+    )
     return load
 
 
 def read_cut(cut: Cut) -> ParsedText:
     """The cut as a frame (small files and tests): the same reading and normalization as `load_cut`."""
-    parsed = parse_delimited(cut.path, HEADER, member_pattern=r"\.(csv|txt)$", columns=COLUMNS, normalize=NORMALIZE,
-                             strip=True)
+    parsed = parse_delimited(
+        cut.path, HEADER, member_pattern=r"\.(csv|txt)$", columns=COLUMNS, normalize=NORMALIZE, strip=True
+    )
     parsed.frame["archivo"] = parsed.label
     return parsed
 
@@ -154,8 +206,12 @@ def check_cuts_match_year(cuts: list[Cut], anio: int) -> None:
     stray = [c for c in cuts if c.anio != anio]
     if stray:
         others = f" (también {', '.join(c.path.name for c in stray[1:])})" if len(stray) > 1 else ""
-        raise SourceFileError(stray[0].path, f"el corte {stray[0].periodo} no pertenece al año {anio} de la carpeta"
-                                             f"{others}: muévalo a la carpeta de su año", rule="corte_del_anio")
+        raise SourceFileError(
+            stray[0].path,
+            f"el corte {stray[0].periodo} no pertenece al año {anio} de la carpeta"
+            f"{others}: muévalo a la carpeta de su año",
+            rule="corte_del_anio",
+        )
 
 
 def cut_note(cut: Cut, ignored: list[str]) -> str:

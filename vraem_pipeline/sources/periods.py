@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import duckdb
 
 from vraem_pipeline.core.errors import SourceFileError
-from vraem_pipeline.sources.textfiles import TextLoad
 from vraem_pipeline.core.sqlrules import glob_sql
 from vraem_pipeline.core.sqltext import sql_identifier, sql_literal
+from vraem_pipeline.sources.textfiles import TextLoad
 
 #: A file is refused as another period's when MORE than this share of its rows that state a well-formed period
 #: state one other than its name's. A half: a misnamed delivery has (nearly) all its rows of one other period,
@@ -53,8 +53,9 @@ class RowPeriods:
         return self.other_period_fraction > OTHER_PERIOD_FRACTION
 
 
-def row_periods(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, pattern: str,
-                expected: str) -> RowPeriods:
+def row_periods(
+    con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, pattern: str, expected: str
+) -> RowPeriods:
     """Count the load's rows by the period they state in `column` (only values fully matching `pattern`)."""
     col = sql_identifier(column)
     # length and GLOB tests where the pattern allows (`sqlrules.glob_sql`): a fifth of RE2's time per row
@@ -64,12 +65,18 @@ def row_periods(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, 
             WHERE {formed} GROUP BY ALL ORDER BY n DESC, periodo"""
     ).fetchall()
     others = [(p, n) for p, n in rows if p != expected]
-    return RowPeriods(expected_period=expected, with_period=sum(n for _, n in rows), other_period_rows=sum(n for _, n in others),
-                      dominant=others[0][0] if others else None, other_ones=len(others))
+    return RowPeriods(
+        expected_period=expected,
+        with_period=sum(n for _, n in rows),
+        other_period_rows=sum(n for _, n in others),
+        dominant=others[0][0] if others else None,
+        other_ones=len(others),
+    )
 
 
-def check_rows_period(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, header: str, pattern: str,
-                      expected: str, what: str) -> RowPeriods:
+def check_rows_period(
+    con: duckdb.DuckDBPyConnection, load: TextLoad, *, column: str, header: str, pattern: str, expected: str, what: str
+) -> RowPeriods:
     """Refuse the loaded file (its scratch tables dropped) when the bulk of its rows state another period than
     `expected`, the one its name gives; `header` is the source's column name and `what` the kind of period
     ("el corte", "el ejercicio", "el periodo"), both for the message."""
@@ -79,8 +86,11 @@ def check_rows_period(con: duckdb.DuckDBPyConnection, load: TextLoad, *, column:
         others = f" (y {found.other_ones - 1} periodo(s) más)" if found.other_ones > 1 else ""
         raise SourceFileError(
             load.path,
-            f"el nombre dice {what} {expected} pero sus filas dicen {found.dominant}{others}: {found.other_period_rows:,} de "
-            f"{found.with_period:,} filas con {header} ({100 * found.other_period_fraction:.1f} %) son de otro periodo "
+            f"el nombre dice {what} {expected} pero sus filas dicen {found.dominant}{others}: "
+            f"{found.other_period_rows:,} de {found.with_period:,} filas con {header} "
+            f"({100 * found.other_period_fraction:.1f} %) son de otro periodo "
             f"(se rechaza el archivo si pasan del {100 * OTHER_PERIOD_FRACTION:.0f} %); renómbrelo con su periodo "
-            "o cambie el archivo", rule=RULE)
+            "o cambie el archivo",
+            rule=RULE,
+        )
     return found

@@ -63,32 +63,60 @@ def find_file(year_dir: Path, anio: int) -> DebtorFile | None:
     for path in matching_files(year_dir):
         m = _FILE.match(path.name)
         if int(m.group(1)) != anio:
-            raise SourceFileError(path, f"el archivo es del periodo {m.group(1)}{m.group(2)}, no del año "
-                                        f"{anio} de la carpeta", rule="periodo_del_archivo")
+            raise SourceFileError(
+                path,
+                f"el archivo es del periodo {m.group(1)}{m.group(2)}, no del año {anio} de la carpeta",
+                rule="periodo_del_archivo",
+            )
         found.append((int(m.group(2)), path))
     if not found:
         return None
     december = [p for month_no, p in found if month_no == BALANCE_MONTH]
     others = [p.name for month_no, p in found if month_no != BALANCE_MONTH]
     if not december:
-        raise SourceFileError(year_dir, f"no hay saldos a diciembre (deudores_{anio}12.txt|zip); hay {others}",
-                              rule="saldo_diciembre")
+        raise SourceFileError(
+            year_dir, f"no hay saldos a diciembre (deudores_{anio}12.txt|zip); hay {others}", rule="saldo_diciembre"
+        )
     if len(december) > 1:
-        raise SourceFileError(year_dir, f"más de un archivo de deudores a diciembre: {[p.name for p in december]}",
-                              rule="archivo_unico")
+        raise SourceFileError(
+            year_dir, f"más de un archivo de deudores a diciembre: {[p.name for p in december]}", rule="archivo_unico"
+        )
     return DebtorFile(december[0], f"otros meses ignorados: {', '.join(others)}" if others else "")
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
-              derived: dict[str, str] | None = None) -> TextLoad:
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    table: str,
+    workdir: Path | None = None,
+    derived: dict[str, str] | None = None,
+) -> TextLoad:
     """Load the file into DuckDB (`table`, normalized); a changed layout fails naming the file and line 1, and so
     does a file whose rows are mostly of another period than its name's AAAAMM."""
-    load = load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS, normalize=NORMALIZE,
-                          member_pattern=_MEMBER, workdir=workdir, derived=derived, strip=True)
+    load = load_delimited(
+        con,
+        path,
+        table=table,
+        expected_header=HEADER,
+        columns=COLUMNS,
+        normalize=NORMALIZE,
+        member_pattern=_MEMBER,
+        workdir=workdir,
+        derived=derived,
+        strip=True,
+    )
     m = _FILE.match(Path(path).name)
     if m:  # the finder hands only files named as debtor files; any other name gives no period to compare
-        check_rows_period(con, load, column="periodo", header="PERIODO", pattern="[0-9]{6}",
-                          expected=m.group(1) + m.group(2), what="el periodo")
+        check_rows_period(
+            con,
+            load,
+            column="periodo",
+            header="PERIODO",
+            pattern="[0-9]{6}",
+            expected=m.group(1) + m.group(2),
+            what="el periodo",
+        )
     return load
 
 

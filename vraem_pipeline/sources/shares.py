@@ -36,14 +36,22 @@ def read_share_table(path: Path) -> tuple[pd.DataFrame, str]:
     header_row = [h.strip().lower() for h in filas[0]]
     required = [c for c in COLUMNS if c != "anio"]
     if any(c not in header_row for c in required) or any(c not in COLUMNS for c in header_row):
-        raise SourceFileError(path, f"cabecera {filas[0]}: se esperaba {','.join(COLUMNS)} (anio opcional)",
-                              line=1, rule="participaciones.cabecera")
+        raise SourceFileError(
+            path,
+            f"cabecera {filas[0]}: se esperaba {','.join(COLUMNS)} (anio opcional)",
+            line=1,
+            rule="participaciones.cabecera",
+        )
     datos = []
     for n, row in enumerate(filas[1:], start=2):
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(header_row):
-            raise SourceFileError(path, f"la fila tiene {len(row)} campos y la cabecera {len(header_row)}",
-                                  line=n, rule="participaciones.campos")
+            raise SourceFileError(
+                path,
+                f"la fila tiene {len(row)} campos y la cabecera {len(header_row)}",
+                line=n,
+                rule="participaciones.campos",
+            )
         datos.append({**{c: v.strip() for c, v in zip(header_row, row, strict=True)}, "linea": n})
     return pd.DataFrame(datos, columns=[*header_row, "linea"]).reindex(columns=[*COLUMNS, "linea"]), delim

@@ -31,24 +31,41 @@ def decode(path: Path, *, what: str, rule: str, error: type[SourceFileError] = S
     except OSError as exc:
         raise error(path, f"no se puede leer {what}: {exc}", rule=f"{rule}.archivo") from None
     if raw[:2] == b"PK" or raw[:4] == b"\xd0\xcf\x11\xe0":
-        raise error(path, "es un libro Excel, no un CSV: guárdelo como «CSV UTF-8 (delimitado por comas)»", line=1,
-                    rule=f"{rule}.formato")
+        raise error(
+            path,
+            "es un libro Excel, no un CSV: guárdelo como «CSV UTF-8 (delimitado por comas)»",
+            line=1,
+            rule=f"{rule}.formato",
+        )
     if b"\x00" in raw:
-        raise error(path, "no es un archivo de texto (tiene bytes nulos)",
-                    line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1, rule=f"{rule}.formato")
+        raise error(
+            path,
+            "no es un archivo de texto (tiene bytes nulos)",
+            line=raw.count(b"\n", 0, raw.index(b"\x00")) + 1,
+            rule=f"{rule}.formato",
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         first_bad = raw.count(b"\n", 0, exc.start) + 1
     utf8_line = next((n for n, line in enumerate(raw.split(b"\n"), 1) if not line.isascii() and _is_utf8(line)), None)
     if utf8_line is not None:
-        raise error(path, f"codificación mezclada: la línea {utf8_line} es UTF-8 y esta no es UTF-8; guarde el archivo "
-                          "en una sola codificación", line=first_bad, rule=f"{rule}.codificacion")
+        raise error(
+            path,
+            f"codificación mezclada: la línea {utf8_line} es UTF-8 y esta no es UTF-8; guarde el archivo "
+            "en una sola codificación",
+            line=first_bad,
+            rule=f"{rule}.codificacion",
+        )
     try:
         return raw.decode("cp1252")
     except UnicodeDecodeError as exc:
-        raise error(path, f"el byte 0x{raw[exc.start]:02x} no es UTF-8 ni Windows-1252",
-                    line=raw.count(b"\n", 0, exc.start) + 1, rule=f"{rule}.codificacion") from None
+        raise error(
+            path,
+            f"el byte 0x{raw[exc.start]:02x} no es UTF-8 ni Windows-1252",
+            line=raw.count(b"\n", 0, exc.start) + 1,
+            rule=f"{rule}.codificacion",
+        ) from None
 
 
 def delimiter(text: str) -> str:

@@ -63,7 +63,7 @@ UTF8_IN_LATIN1 = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
 ENCODING_MESSAGE = "la línea no es UTF-8 como el resto del archivo (codificación mixta o byte dañado)"
 
 
-def require_rows(load: "TextLoad", con: duckdb.DuckDBPyConnection | None = None) -> "TextLoad":
+def require_rows(load: TextLoad, con: duckdb.DuckDBPyConnection | None = None) -> TextLoad:
     """A delivery with a header and not one line after it is a failed export, not a year without data. With `con`,
     the load is dropped first (a load written into its destination rolls its transaction back)."""
     if load.rows_read == 0:
@@ -241,7 +241,8 @@ def _projection(lay: _Layout, select: str, source: str, *, order: str = "", pass
     inner = f"SELECT {select} FROM {source}{order}"
     if not lay.derived:
         return inner
-    return f"SELECT *, {', '.join(f'{expr} AS {sql_identifier(name)}' for name, expr in lay.derived.items())} FROM ({inner})"
+    derived = ", ".join(f"{expr} AS {sql_identifier(name)}" for name, expr in lay.derived.items())
+    return f"SELECT *, {derived} FROM ({inner})"
 
 
 def _trimmed(i: int) -> str:
@@ -275,8 +276,10 @@ def _layout(label: str, raw_header: list[str], expected_header, columns) -> _Lay
 def _csv_row(text: str, dialect: Dialect) -> list[str]:
     """One line's fields exactly as the csv module splits them (the reference for field counts)."""
     reader = csv.reader(
-        [text], delimiter=dialect.delimiter,
-        quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE, strict=False,
+        [text],
+        delimiter=dialect.delimiter,
+        quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE,
+        strict=False,
     )
     return next(reader, [])
 
@@ -314,6 +317,7 @@ def read_header(path: Path, member_pattern: str | None = None) -> tuple[list[str
 
 
 # --- getting the bytes to DuckDB ------------------------------------------------------------------------------
+
 
 @dataclass
 class _Scan:
@@ -377,7 +381,7 @@ def _blank_lines(path: Path, style: str, member: str | None = None) -> list[int]
                 out.append(ends_before + data.count(b"\n", 0, i + 1) + 1)  # the line after the k-th end
                 start = i + 1
             ends_before += data.count(b"\n", 0, len(data) - keep)
-            carry = data[len(data) - keep:]
+            carry = data[len(data) - keep :]
     return out
 
 
@@ -385,8 +389,7 @@ class _MixedEncoding(Exception):
     """A file read as UTF-8 that also holds bytes that are not UTF-8, after UTF-8 text (or a BOM) proved it UTF-8."""
 
 
-def _feed(src, dst, encoding: str, normalize: bool = False, mixed: bool = False,
-          label: str = "") -> tuple[int, str]:
+def _feed(src, dst, encoding: str, normalize: bool = False, mixed: bool = False, label: str = "") -> tuple[int, str]:
     """Copy `src` to `dst` as UTF-8 (latin-1 transcoded), one output line per input line, in one line-end style.
 
     The style is the file's own (`\n` or `\r\n`, from its first line end); a block with a lone `\r` or the other
@@ -417,10 +420,14 @@ def _feed(src, dst, encoding: str, normalize: bool = False, mixed: bool = False,
             # `in` runs at memory speed; the regex (0.2 s per block) only when a lead byte is there at all
             if (b"\xc3" in raw or b"\xc2" in raw) and (found := UTF8_IN_LATIN1.search(raw)):
                 line = ends + raw.count(b"\n", 0, found.start()) + 1
-                text = raw[raw.rfind(b"\n", 0, found.start()) + 1:found.end() + 40].split(b"\n")[0]
-                raise SourceFileError(label, "codificación mixta: el archivo es latin-1 y esta línea trae texto en "
-                                             f"UTF-8 ({text.decode('utf-8', errors='replace')!r}…)",
-                                      line=line, rule="codificacion")
+                text = raw[raw.rfind(b"\n", 0, found.start()) + 1 : found.end() + 40].split(b"\n")[0]
+                raise SourceFileError(
+                    label,
+                    "codificación mixta: el archivo es latin-1 y esta línea trae texto en "
+                    f"UTF-8 ({text.decode('utf-8', errors='replace')!r}…)",
+                    line=line,
+                    rule="codificacion",
+                )
             raw = raw.decode("latin-1").encode("utf-8")
         block = carry + raw
         carry = b""
@@ -460,17 +467,19 @@ def _duckdb_options(dialect: Dialect, width: int, gzip: bool = False) -> str:
     # DuckDB decodes latin-1 itself (in parallel); a byte 0x80–0x9F makes it refuse the whole file, which then
     # goes through `_feed`.
     encoding = ", encoding='latin-1'" if dialect.encoding == "latin-1" else ""
-    return (f"columns={{{cols}}}, header=true, delim='{delim}', {quote}, auto_detect=false, strict_mode=true, "
-            f"ignore_errors=true, store_rejects=true, max_line_size={MAX_LINE_BYTES}, "
-            f"buffer_size={4 * MAX_LINE_BYTES}{encoding}" + (", compression='gzip'" if gzip else ""))
+    return (
+        f"columns={{{cols}}}, header=true, delim='{delim}', {quote}, auto_detect=false, strict_mode=true, "
+        f"ignore_errors=true, store_rejects=true, max_line_size={MAX_LINE_BYTES}, "
+        f"buffer_size={4 * MAX_LINE_BYTES}{encoding}" + (", compression='gzip'" if gzip else "")
+    )
 
 
 def _select_list(lay: _Layout, normalize: dict[str, str]) -> str:
     """The caller's normalization over the raw fields (`{c}` stands for the field); empty fields are ''."""
     parts = []
-    for name, i in zip(lay.names, lay.keep):
+    for name, i in zip(lay.names, lay.keep, strict=False):
         raw = f"coalesce(f{i}, '')"
-        parts.append(f'{normalize.get(name, "{c}").format(c=raw)} AS {sql_identifier(name)}')
+        parts.append(f"{normalize.get(name, '{c}').format(c=raw)} AS {sql_identifier(name)}")
     if lay.trailing:
         parts.append(f"coalesce(f{lay.width - 1}, '') AS _extra")
     return ", ".join(parts)
@@ -486,9 +495,16 @@ class _NotOneLinePerRecord(Exception):
 
 
 def load_delimited(
-    con: duckdb.DuckDBPyConnection, path: Path, *, table: str, expected_header: list[str] | None = None,
-    columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None,
-    member_pattern: str | None = None, workdir: Path | None = None, derived: dict[str, str] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    table: str,
+    expected_header: list[str] | None = None,
+    columns: dict[str, str] | None = None,
+    normalize: dict[str, str] | None = None,
+    member_pattern: str | None = None,
+    workdir: Path | None = None,
+    derived: dict[str, str] | None = None,
     strip: bool = False,
 ) -> TextLoad:
     """Load a delimited file into `table` (rows) and `<table>_malas` (bad lines); `<table>_v` adds `linea`.
@@ -522,7 +538,7 @@ def load_delimited(
 
 
 def _load_any(args, dialect: Dialect) -> TextLoad:
-    con, path, lay = args[0], args[1], args[4]
+    path = args[1]
     if args[7] is not None or not _GLOB.search(str(path)):  # a zip member is read from a copy named by tempfile
         try:
             load = _load_direct(*args, dialect)
@@ -557,23 +573,29 @@ def _begin_destination(con, lay: _Layout) -> None:
     con.execute(f"DELETE FROM {lay.destination.table} WHERE {lay.destination.rows}")
 
 
-def _read_into(con, source: str, table: str, dialect: Dialect, lay: _Layout, select: str, rejects: str,
-               gzip: bool = False) -> int:
+def _read_into(
+    con, source: str, table: str, dialect: Dialect, lay: _Layout, select: str, rejects: str, gzip: bool = False
+) -> int:
     """DuckDB's strict read of `source` (a parameter, never pasted into the SQL) into `table`, or appended to the
     destination (see `Destination`); the number of rows it accepted."""
     for name in (table, rejects, f"{rejects}_scan"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
-    reader = (f"read_csv($ruta, {_duckdb_options(dialect, lay.width, gzip)}, "
-              f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')")
+    reader = (
+        f"read_csv($ruta, {_duckdb_options(dialect, lay.width, gzip)}, "
+        f"rejects_table='{rejects}', rejects_scan='{rejects}_scan')"
+    )
     dest = lay.destination
     if dest is None:
         con.execute(f"CREATE TABLE {table} AS {_projection(lay, select, reader)}", {"ruta": source})
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     _begin_destination(con, lay)
-    con.execute(f"INSERT INTO {dest.table} BY NAME SELECT {dest.columns} FROM ({_projection(lay, select, reader)})",
-                {"ruta": source})
-    rows, first, last = con.execute(f"SELECT count(*), min(rowid), max(rowid) FROM {dest.table} "
-                                    f"WHERE {dest.rows}").fetchone()
+    con.execute(
+        f"INSERT INTO {dest.table} BY NAME SELECT {dest.columns} FROM ({_projection(lay, select, reader)})",
+        {"ruta": source},
+    )
+    rows, first, last = con.execute(
+        f"SELECT count(*), min(rowid), max(rowid) FROM {dest.table} WHERE {dest.rows}"
+    ).fetchone()
     if rows and last - first + 1 != rows:  # the lines are numbered from the rowids: they must be one run
         raise RuntimeError(f"las filas agregadas a {dest.table} no tienen rowids contiguos ({first}–{last}, {rows})")
     lay.first_rowid = first or 0
@@ -631,15 +653,19 @@ def _load_direct(con, path, member_pattern, table, lay, select, label, member, w
     rejected = _rejected_lines(con, rejects)
     # Lines that are not UTF-8 in a file whose BOM says it is: quarantined (`codificacion`), the rest stands.
     # Without a BOM the copy decides whether the file is latin-1 after all or mixed (`_feed`).
-    if (((rejected["error"] == "INVALID ENCODING").any() and dialect.encoding != "utf-8-sig") or not found.style
-            or found.utf8_in_latin1):
+    if (
+        ((rejected["error"] == "INVALID ENCODING").any() and dialect.encoding != "utf-8-sig")
+        or not found.style
+        or found.utf8_in_latin1
+    ):
         return None
     blank = _account(path, found.lines, found.style, rows, rejected, member)
     return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "directo" if gz is None else "gzip")
 
 
-def _account(path: Path, lines: int, style: str, rows: int, rejected: pd.DataFrame,
-             member: str | None = None) -> list[int]:
+def _account(
+    path: Path, lines: int, style: str, rows: int, rejected: pd.DataFrame, member: str | None = None
+) -> list[int]:
     """The blank lines, once the line accounting proves every record is one physical line:
     lines = header + rows + rejected lines + blank lines. Otherwise a quoted value holds a line break."""
     if lines == 1 + rows + len(rejected):
@@ -650,8 +676,20 @@ def _account(path: Path, lines: int, style: str, rows: int, rejected: pd.DataFra
     return blank
 
 
-def _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,
-               normalize: bool = False, mixed: bool = False) -> TextLoad:
+def _load_copy(
+    con,
+    path,
+    member_pattern,
+    table,
+    lay,
+    select,
+    label,
+    member,
+    workdir,
+    dialect,
+    normalize: bool = False,
+    mixed: bool = False,
+) -> TextLoad:
     rejects = f"{table.replace('.', '_')}_rechazos"
     fd, tmp = tempfile.mkstemp(prefix="vraem_", suffix=".csv", dir=workdir)
     try:
@@ -668,8 +706,9 @@ def _load_copy(con, path, member_pattern, table, lay, select, label, member, wor
             raise SourceFileError(label, f"no se puede leer ({err})", rule="zip") from None
         if redo_mixed:  # a UTF-8 file with lines that are not: copy the bytes as they are
             Path(tmp).unlink(missing_ok=True)
-            return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect,
-                              normalize, mixed=True)
+            return _load_copy(
+                con, path, member_pattern, table, lay, select, label, member, workdir, dialect, normalize, mixed=True
+            )
         utf8 = dialect if dialect.encoding != "latin-1" else Dialect("utf-8", dialect.delimiter, dialect.quoted)
         try:
             rows = _read_into(con, tmp, table, utf8, lay, select, rejects)
@@ -680,29 +719,41 @@ def _load_copy(con, path, member_pattern, table, lay, select, label, member, wor
                 raise
             # line ends that only looked consistent (see `_feed`): copy again, every block rewritten
             Path(tmp).unlink(missing_ok=True)
-            return _load_copy(con, path, member_pattern, table, lay, select, label, member, workdir, dialect, True,
-                              mixed)
+            return _load_copy(
+                con, path, member_pattern, table, lay, select, label, member, workdir, dialect, True, mixed
+            )
     finally:
         Path(tmp).unlink(missing_ok=True)
     return _finish(con, path, member, dialect, lay, table, rows, rejected, blank, "copia")
 
 
-def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame, blank: list[int], via: str) -> TextLoad:
+def _finish(
+    con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame, blank: list[int], via: str
+) -> TextLoad:
     """Lines of the accepted rows from the excluded lines; bad lines table; view with `linea`."""
     bad_table, thresholds, view = f"{table}_malas", f"{table}_umbrales", f"{table}_v"
-    bad = pd.DataFrame({
-        "linea": pd.array(list(blank) + rejected["linea"].tolist(), dtype="int64"),
-        "error": ["LINEA VACIA"] * len(blank) + rejected["error"].tolist(),
-        "mensaje": [""] * len(blank) + rejected["mensaje"].fillna("").tolist(),
-        "texto": [""] * len(blank) + rejected["texto"].fillna("").tolist(),
-    }).sort_values("linea", ignore_index=True)
-    bad["campos"] = [_field_count(t, e, dialect) for t, e in zip(bad["texto"], bad["error"])]
+    bad = pd.DataFrame(
+        {
+            "linea": pd.array(list(blank) + rejected["linea"].tolist(), dtype="int64"),
+            "error": ["LINEA VACIA"] * len(blank) + rejected["error"].tolist(),
+            "mensaje": [""] * len(blank) + rejected["mensaje"].fillna("").tolist(),
+            "texto": [""] * len(blank) + rejected["texto"].fillna("").tolist(),
+        }
+    ).sort_values("linea", ignore_index=True)
+    bad["campos"] = [_field_count(t, e, dialect) for t, e in zip(bad["texto"], bad["error"], strict=False)]
     excluded = bad["linea"].to_numpy()
     # row r (0-based) comes after the j-th excluded line e_j once r >= e_j - 1 - j: keep the largest j per threshold
-    thr = pd.DataFrame({"umbral": excluded - 1 - pd.RangeIndex(1, len(excluded) + 1).to_numpy(),
-                        "j": range(1, len(excluded) + 1)}).groupby("umbral", as_index=False)["j"].max()
+    thr = (
+        pd.DataFrame(
+            {"umbral": excluded - 1 - pd.RangeIndex(1, len(excluded) + 1).to_numpy(), "j": range(1, len(excluded) + 1)}
+        )
+        .groupby("umbral", as_index=False)["j"]
+        .max()
+    )
     con.register("_vraem_thr", thr)
-    con.execute(f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {thresholds} AS SELECT umbral::BIGINT AS umbral, j::BIGINT AS j FROM _vraem_thr"
+    )
     con.unregister("_vraem_thr")
     if lay.destination is not None:
         return _finish_in_destination(con, path, member, dialect, lay, table, rows, bad, thr, via)
@@ -713,20 +764,32 @@ def _finish(con, path, member, dialect, lay, table, rows, rejected: pd.DataFrame
     else:
         line = "t.rowid + 2 + coalesce(u.j, 0)"
         join = f" ASOF LEFT JOIN {thresholds} AS u ON t.rowid >= u.umbral"
-    con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
-                f"({line})::BIGINT AS linea, t.rowid AS _fila FROM {table} AS t{join}")
+    con.execute(
+        f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {cols}, {'t._extra, ' if lay.trailing else ''}"
+        f"({line})::BIGINT AS linea, t.rowid AS _fila FROM {table} AS t{join}"
+    )
     filled = _trailing_filled(con, f"{view}_todas", "linea", lay, path, member, dialect)
     rows_only = " EXCLUDE (_extra) FROM {v} WHERE _extra = ''" if lay.trailing else " FROM {v}"
     con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT *" + rows_only.format(v=f"{view}_todas"))
     bad = pd.concat([bad, filled], ignore_index=True)
     _write_bad(con, bad_table, bad)
-    return TextLoad(path=path, member=member, dialect=dialect, header=lay.header, table=table, view=view, bad=bad_table,
-                    rows=rows - len(filled), n_bad=len(bad), via=via)
+    return TextLoad(
+        path=path,
+        member=member,
+        dialect=dialect,
+        header=lay.header,
+        table=table,
+        view=view,
+        bad=bad_table,
+        rows=rows - len(filled),
+        n_bad=len(bad),
+        via=via,
+    )
 
 
 def _line_sum(row: str, thr: pd.DataFrame) -> str:
     """The physical line of reader row `row` (0-based) as a sum of comparisons with the thresholds."""
-    steps = zip(thr["umbral"].tolist(), thr["j"].diff().fillna(thr["j"]).astype(int).tolist())
+    steps = zip(thr["umbral"].tolist(), thr["j"].diff().fillna(thr["j"]).astype(int).tolist(), strict=False)
     return f"{row} + 2" + "".join(f" + {step} * ({row} >= {u})::BIGINT" for u, step in steps)
 
 
@@ -747,11 +810,24 @@ def _finish_in_destination(con, path, member, dialect, lay: _Layout, table, rows
                         WHERE {dest.table}.rowid = m._rid""")
     con.execute("COMMIT")
     lay.in_transaction = False
-    load = TextLoad(path=path, member=member, dialect=dialect, header=lay.header, table=table, view=view,
-                    bad=bad_table, rows=rows, n_bad=len(bad), via=via, destination=dest)
+    load = TextLoad(
+        path=path,
+        member=member,
+        dialect=dialect,
+        header=lay.header,
+        table=table,
+        view=view,
+        bad=bad_table,
+        rows=rows,
+        n_bad=len(bad),
+        via=via,
+        destination=dest,
+    )
     try:
-        con.execute(f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {dest.text}, ({dest.extra}) AS _lleno, "
-                    f"{dest.line} AS linea, {dest.line} AS _fila FROM {dest.table} WHERE {dest.rows}")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {view}_todas AS SELECT {dest.text}, ({dest.extra}) AS _lleno, "
+            f"{dest.line} AS linea, {dest.line} AS _fila FROM {dest.table} WHERE {dest.rows}"
+        )
         filled = _trailing_filled(con, f"{view}_todas", "linea", lay, path, member, dialect, where="_lleno")
         con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT * EXCLUDE (_lleno) FROM {view}_todas WHERE NOT _lleno")
         bad = pd.concat([bad, filled], ignore_index=True)
@@ -766,17 +842,25 @@ def _finish_in_destination(con, path, member, dialect, lay: _Layout, table, rows
 _BAD_COLUMNS = ["linea", "campos", "error", "mensaje", "texto"]
 
 
-def _trailing_filled(con, source: str, line_col: str, lay: _Layout, path, member, dialect,
-                     where: str = "_extra <> ''") -> pd.DataFrame:
+def _trailing_filled(
+    con, source: str, line_col: str, lay: _Layout, path, member, dialect, where: str = "_extra <> ''"
+) -> pd.DataFrame:
     """Rows of a trailing-delimiter file whose extra field is not empty: malformed lines, not rows (with their
     physical text, read again: there are few)."""
     if not lay.trailing:
         return pd.DataFrame(columns=_BAD_COLUMNS)
     lines = [r[0] for r in con.execute(f"SELECT {line_col} FROM {source} WHERE {where} ORDER BY 1").fetchall()]
     texts = _raw_lines(path, member, dialect, lines)
-    return pd.DataFrame({"linea": lines, "campos": [len(_csv_row(texts.get(n, ""), dialect)) for n in lines],
-                         "error": "TOO MANY COLUMNS", "mensaje": "", "texto": [texts.get(n, "") for n in lines]},
-                        columns=_BAD_COLUMNS)
+    return pd.DataFrame(
+        {
+            "linea": lines,
+            "campos": [len(_csv_row(texts.get(n, ""), dialect)) for n in lines],
+            "error": "TOO MANY COLUMNS",
+            "mensaje": "",
+            "texto": [texts.get(n, "") for n in lines],
+        },
+        columns=_BAD_COLUMNS,
+    )
 
 
 def _write_bad(con, bad_table: str, bad: pd.DataFrame) -> None:
@@ -828,8 +912,9 @@ def _load_with_csv_module(con, path, member_pattern, table, lay, select, label, 
     except UnicodeDecodeError:
         line = _first_line_not_utf8(path, member_pattern, dialect.encoding)
         if line is not None:  # records spanning lines cannot be set aside one by one: the file fails naming it
-            raise SourceFileError(label, "codificación mixta: el archivo es UTF-8 y esta línea no lo es",
-                                  line=line, rule="codificacion") from None
+            raise SourceFileError(
+                label, "codificación mixta: el archivo es UTF-8 y esta línea no lo es", line=line, rule="codificacion"
+            ) from None
         latin = Dialect("latin-1", dialect.delimiter, dialect.quoted)
         return _csv_module_pass(con, path, member_pattern, table, lay, select, member, latin, "latin-1")
 
@@ -857,21 +942,31 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
     raw_names = [f"f{i}" for i in range(lay.width)]
     con.execute(f"DROP TABLE IF EXISTS {table}")
     staging_raw = f"{table}_csv"
-    con.execute(f"CREATE OR REPLACE TABLE {staging_raw} ({', '.join(f'{n} VARCHAR' for n in raw_names)}, _linea BIGINT)")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {staging_raw} ({', '.join(f'{n} VARCHAR' for n in raw_names)}, _linea BIGINT)"
+    )
     bad: list[tuple[int, int, str, str, str]] = []  # _BAD_COLUMNS
     with open_binary(path, member_pattern) as (fh, _):
         text = io.TextIOWrapper(fh, encoding=encoding, newline="")
-        reader = csv.reader(text, delimiter=dialect.delimiter,
-                            quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE, strict=False)
+        reader = csv.reader(
+            text,
+            delimiter=dialect.delimiter,
+            quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE,
+            strict=False,
+        )
         next(reader, None)
         buf: list[list[str]] = []
         lines: list[int] = []
         last = reader.line_num  # the physical line the previous record ended on
 
         def flush() -> None:
-            cols = list(zip(*buf)) if buf else [()] * lay.width
-            batch = pa.table({**{n: pa.array(c, type=pa.string()) for n, c in zip(raw_names, cols)},
-                              "_linea": pa.array(lines, type=pa.int64())})
+            cols = list(zip(*buf, strict=False)) if buf else [()] * lay.width
+            batch = pa.table(
+                {
+                    **{n: pa.array(c, type=pa.string()) for n, c in zip(raw_names, cols, strict=False)},
+                    "_linea": pa.array(lines, type=pa.int64()),
+                }
+            )
             con.register("_vraem_batch", batch)
             con.execute(f"INSERT INTO {staging_raw} SELECT * FROM _vraem_batch")
             con.unregister("_vraem_batch")
@@ -892,30 +987,57 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
                 buf, lines = [], []
         if buf:
             flush()
-    con.execute(f"CREATE TABLE {table} AS "
-                f"{_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea', passthrough=', _linea')}")
+    con.execute(
+        f"CREATE TABLE {table} AS "
+        f"{_projection(lay, select + ', _linea', staging_raw, order=' ORDER BY _linea', passthrough=', _linea')}"
+    )
     con.execute(f"DROP TABLE {staging_raw}")
     view = f"{table}_v"
     cols = ", ".join(sql_identifier(n) for n in lay.names + lay.names_derived)
     filled = _trailing_filled(con, table, "_linea", lay, path, member, dialect)
     rows_only = " WHERE _extra = ''" if lay.trailing else ""
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}{rows_only}")
+    con.execute(
+        f"CREATE OR REPLACE VIEW {view} AS SELECT {cols}, _linea AS linea, rowid AS _fila FROM {table}{rows_only}"
+    )
     frame = pd.concat([pd.DataFrame(bad, columns=_BAD_COLUMNS), filled], ignore_index=True)
     _write_bad(con, f"{table}_malas", frame)
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-    return TextLoad(path=path, member=member, dialect=dialect, header=lay.header, table=table, view=view,
-                    bad=f"{table}_malas", rows=rows, n_bad=len(frame), via="modulo_csv")
+    return TextLoad(
+        path=path,
+        member=member,
+        dialect=dialect,
+        header=lay.header,
+        table=table,
+        view=view,
+        bad=f"{table}_malas",
+        rows=rows,
+        n_bad=len(frame),
+        via="modulo_csv",
+    )
 
 
 def parse_delimited(
-    path: Path, expected_header: list[str] | None = None, *, member_pattern: str | None = None,
-    columns: dict[str, str] | None = None, normalize: dict[str, str] | None = None, strip: bool = False,
+    path: Path,
+    expected_header: list[str] | None = None,
+    *,
+    member_pattern: str | None = None,
+    columns: dict[str, str] | None = None,
+    normalize: dict[str, str] | None = None,
+    strip: bool = False,
 ) -> ParsedText:
     """`load_delimited` on an in-memory database, returned as a frame: for small files and tests."""
     con = duckdb.connect()
     try:
-        load = load_delimited(con, path, table="leido", expected_header=expected_header, columns=columns,
-                              normalize=normalize, member_pattern=member_pattern, strip=strip)
+        load = load_delimited(
+            con,
+            path,
+            table="leido",
+            expected_header=expected_header,
+            columns=columns,
+            normalize=normalize,
+            member_pattern=member_pattern,
+            strip=strip,
+        )
         frame = con.execute(f"SELECT * EXCLUDE (_fila) FROM {load.view} ORDER BY linea").df()
         rows = con.execute(f"SELECT linea, campos, texto, error, mensaje FROM {load.bad} ORDER BY linea").fetchall()
         bad = [(int(line), 0 if n is None or pd.isna(n) else int(n), t or "") for line, n, t, _, _ in rows]
@@ -926,5 +1048,12 @@ def parse_delimited(
         if col != "linea":
             frame[col] = frame[col].astype("str")
     frame["linea"] = frame["linea"].astype("int64")
-    return ParsedText(path=load.path, member=load.member, dialect=load.dialect, header=load.header, frame=frame,
-                      bad_lines=bad, bad_errors=errors)
+    return ParsedText(
+        path=load.path,
+        member=load.member,
+        dialect=load.dialect,
+        header=load.header,
+        frame=frame,
+        bad_lines=bad,
+        bad_errors=errors,
+    )

@@ -37,7 +37,9 @@ def matching_files(year_dir: Path, anio: int) -> list[Path]:
 def find_file(year_dir: Path, anio: int) -> Path | None:
     found = matching_files(year_dir, anio)
     if len(found) > 1:
-        raise SourceFileError(year_dir, f"más de un archivo de ventas para {anio}: {[p.name for p in found]}", rule="archivo_unico")
+        raise SourceFileError(
+            year_dir, f"más de un archivo de ventas para {anio}: {[p.name for p in found]}", rule="archivo_unico"
+        )
     return found[0] if found else None
 
 
@@ -48,19 +50,45 @@ NORMALIZE = {"ventas_netas": "nullif({c}, '')"}
 _YEAR_OF_NAME = re.compile(r"^ventas_(\d{4})\.", re.IGNORECASE)
 
 
-def load_file(con: duckdb.DuckDBPyConnection, path: Path, *, table: str, workdir: Path | None = None,
-              derived: dict[str, str] | None = None, anio: int | None = None) -> TextLoad:
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    table: str,
+    workdir: Path | None = None,
+    derived: dict[str, str] | None = None,
+    anio: int | None = None,
+) -> TextLoad:
     """Load the file into DuckDB (`table`); a changed layout or a file without rows fails naming the file, and so
     does a file whose rows are mostly of another fiscal year than `anio` (default: the year of its name)."""
-    load = require_rows(load_delimited(con, path, table=table, expected_header=HEADER, columns=COLUMNS,
-                                       normalize=NORMALIZE, member_pattern=r"\.txt$", workdir=workdir,
-                                       derived=derived, strip=True), con)
+    load = require_rows(
+        load_delimited(
+            con,
+            path,
+            table=table,
+            expected_header=HEADER,
+            columns=COLUMNS,
+            normalize=NORMALIZE,
+            member_pattern=r"\.txt$",
+            workdir=workdir,
+            derived=derived,
+            strip=True,
+        ),
+        con,
+    )
     if anio is None:
         m = _YEAR_OF_NAME.match(Path(path).name)
         anio = int(m.group(1)) if m else None
     if anio is not None:
-        check_rows_period(con, load, column="ejercicio", header="EJERCICIO", pattern="[0-9]{4}", expected=str(anio),
-                          what="el ejercicio")
+        check_rows_period(
+            con,
+            load,
+            column="ejercicio",
+            header="EJERCICIO",
+            pattern="[0-9]{4}",
+            expected=str(anio),
+            what="el ejercicio",
+        )
     return load
 
 

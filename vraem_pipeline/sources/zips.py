@@ -72,7 +72,7 @@ class BoundedReader(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def read(self, size: int = -1) -> bytes:
@@ -81,21 +81,32 @@ class BoundedReader(io.RawIOBase):
         try:
             data = self._raw.read(size)
         except (zipfile.BadZipFile, zlib.error, isal_zlib.error, EOFError, OSError, ValueError) as err:
-            raise SourceFileError(f"{self._zip_path}!{self._member}", "zip dañado, no se puede descomprimir: "
-                                                                      f"{type(err).__name__}: {err}", rule="zip") from None
+            raise SourceFileError(
+                f"{self._zip_path}!{self._member}",
+                f"zip dañado, no se puede descomprimir: {type(err).__name__}: {err}",
+                rule="zip",
+            ) from None
         self.produced += len(data)
         if self.produced > self.limit:
-            raise SourceFileError(self._zip_path, f"miembro {self._member}: se descomprime a más de {self.limit:,} "
-                                                  "bytes (posible bomba de descompresión)", rule="zip_bomba")
+            raise SourceFileError(
+                self._zip_path,
+                f"miembro {self._member}: se descomprime a más de {self.limit:,} "
+                "bytes (posible bomba de descompresión)",
+                rule="zip_bomba",
+            )
         return data
 
 
 def _check_declared(info: zipfile.ZipInfo, archive_bytes: int, path: Path) -> int:
     limit = member_limit(info, archive_bytes)
     if info.file_size > limit:
-        raise SourceFileError(path, f"miembro {info.filename}: declara {info.file_size:,} bytes descomprimidos de "
-                                    f"{info.compress_size:,} comprimidos; el máximo es {limit:,} (posible bomba de "
-                                    "descompresión)", rule="zip_bomba")
+        raise SourceFileError(
+            path,
+            f"miembro {info.filename}: declara {info.file_size:,} bytes descomprimidos de "
+            f"{info.compress_size:,} comprimidos; el máximo es {limit:,} (posible bomba de "
+            "descompresión)",
+            rule="zip_bomba",
+        )
     return limit
 
 
@@ -119,8 +130,11 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     unsafe = [i.filename for i in infos if _unsafe_name(i.filename)]
     if unsafe:
         zf.close()
-        raise SourceFileError(path, f"miembro con ruta absoluta o que sale de la carpeta ({unsafe[0]!r}): no se "
-                                    "lee un zip así", rule="zip_ruta")
+        raise SourceFileError(
+            path,
+            f"miembro con ruta absoluta o que sale de la carpeta ({unsafe[0]!r}): no se lee un zip así",
+            rule="zip_ruta",
+        )
     return zf
 
 

@@ -1,4 +1,4 @@
-"""`vraem`: the data engineer's commands (contract §2).
+"""`vraem`: the data engineer's commands (docs/settings-and-cli.md#command-line).
 
 `refresh` runs the Dagster job in-process against the Dagster instance in DAGSTER_HOME (default: a `.dagster`
 folder beside the warehouse), so runs, logs and check results are in the UI afterwards; it prints one line per

@@ -1,4 +1,5 @@
-"""Synthetic source files in the real formats, calibrated to the published edition (contract §2, §5).
+"""Synthetic source files in the real formats, calibrated to the published edition
+(docs/settings-and-cli.md#command-line, docs/methodology/README.md#published-edition).
 
 ``write_sample`` is what ``vraem sample-data`` runs: the SUNAT firm files (Padrón RUC cuts and declared
 sales, :mod:`.padron`, :mod:`.ventas`, targets from :mod:`.calibration`), the SUNAT customs export files of

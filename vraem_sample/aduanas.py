@@ -1,6 +1,7 @@
 """Synthetic SUNAT definitive-export lines (``aduanas/<año>/``), calibrated to the published export figures.
 
-Two deliveries of the same kind of line (source note §5.1, §5.2), one per year of the report's window:
+Two deliveries of the same kind of line (docs/sources.md#aduanas-semanales,
+docs/sources.md#aduanas-entrega-produce), one per year of the report's window:
 
 * **2022 and 2024: Aduanet's weekly zips** ``x<dd><DD><mm><yy>.zip``, each with one dBase III
   ``X<dd><DD><mm><yy>.DBF`` (days ``dd``–``DD`` of month ``mm``; weeks are days 1–7, 8–14, 15–21, 22–28 and
@@ -87,7 +88,7 @@ PIPE_HEADER = (
     "regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|tunifis|qunifis"
 )
 
-#: Aduanet export DBF fields in the real files' order (the 44 names of `shared/realdata/README.md`, from a project
+#: Aduanet export DBF fields in the real files' order (the 44 names of docs/sources.md#aduanas-semanales, from a project
 #: that parsed the real weekly files); the lengths of the fields the pipeline does not read are plausible choices,
 #: and those fields stay blank. (name, type, length, decimals)
 DBF_FIELDS = (
@@ -316,8 +317,8 @@ DESTINATIONS: dict[str, dict[str, float]] = {
     "9810000000": _GENERIC,
 }
 #: SUNAT codes that are not ISO 3166-1 alpha-2, and the country (or ``ZZ``: no country) they stand for
-#: (source note §5.3; ``UM`` is ISO — US Minor Outlying Islands — but SUNAT uses it for the United States).
-#: Planted on a few small lines outside the territory (:data:`NON_ISO_LINES`), never in the territory.
+#: (docs/sources.md#aduanas-codigos; ``UM`` is ISO — US Minor Outlying Islands — but SUNAT uses it for the United
+#: States). Planted on a few small lines outside the territory (:data:`NON_ISO_LINES`), never in the territory.
 NON_ISO = {"FX": "FR", "AN": "NL", "1G": "GB", "1M": "DE", "1K": "CI", "99": "ZZ", "YU": "ZZ", "1C": "ZZ", "": "ZZ"}
 #: Lines per year carrying each code of ``NON_ISO``, by scale (chosen among the smaller non-mining lines).
 NON_ISO_LINES = {"national": 6, "small": 1}
@@ -987,7 +988,7 @@ def year_cells(anio: int) -> _Cells:
 
 
 def _class_0729(nandina: str) -> bool:
-    """Source note §5.5: HS headings 2603–2617 except 2612 are class 0729."""
+    """docs/sources.md#aduanas-producto: HS headings 2603–2617 except 2612 are class 0729."""
     heading = int(nandina[:4])
     return 2603 <= heading <= 2617 and heading != 2612
 
@@ -1472,7 +1473,8 @@ def plan_year(uni: Universe, anio: int) -> YearPlan:
     per_unit = np.array([PRODUCTS[p].unidad == "U" for p in NANDINAS])[prod]
     kg_per_unit = np.array([PRODUCTS[p].kg_per_unit for p in NANDINAS])[prod]
     unidad = np.where(per_unit, 1, 0)
-    unidad[(unidad == 0) & (rng.random(n_total) < 0.002)] = 2  # a typo seen in SUNAT data (§5.3)
+    # a typo seen in SUNAT data (docs/sources.md#aduanas-codigos)
+    unidad[(unidad == 0) & (rng.random(n_total) < 0.002)] = 2
     quantity_m = np.where(per_unit, np.round(weight_g / kg_per_unit / 1000) * 1000, weight_g).astype(np.int64)
 
     lin = Lines(
@@ -1724,7 +1726,7 @@ def tally_aduanas(uni: Universe, anios=ADUANAS_YEARS) -> dict[int, dict]:
 # --------------------------------------------------------------------------------------------------------
 
 
-#: Aduanet's DBFs are cp850 with no code page declared (``shared/realdata/README.md``: a project that parsed
+#: Aduanet's DBFs are cp850 with no code page declared (docs/sources.md#aduanas-semanales: a project that parsed
 #: the real files reads them as cp850); the pipe delivery is latin-1.
 DBF_ENCODING = "cp850"
 

@@ -296,7 +296,7 @@ EXIT_RATE: dict[int, float] = {2020: 0.055, 2021: 0.015, 2022: 0.015, 2023: 0.01
 #: old bajas, dormant ACTIVO firms (zero or no declared sales), suspended ones, and taxpayers of
 #: non-business types (persona natural sin negocio, asociaciones, public bodies…). Together with the
 #: exits and the pre-entry rows they make the Padrón ~21 % (2019) to ~30 % (2024) larger than the count of
-#: formal firms, the range asked for in the brief.
+#: formal firms, the range the sample is calibrated to.
 INITIAL_BACKGROUND: dict[str, float] = {"baja_antigua": 0.10, "inactivo": 0.04, "suspendido": 0.01, "excluido": 0.06}
 #: New non-business registrations each year, as a share of that year's formal firms.
 NEW_EXCLUDED_BACKGROUND = 0.004

@@ -1,4 +1,4 @@
-"""Synthetic SBS debtor balances (``sbs/deudores/<año>/deudores_<año>12.txt``, contract §3.2), 2019–2024.
+"""Synthetic SBS debtor balances (``sbs/deudores/<año>/deudores_<año>12.txt``, docs/sources.md#sbs-deudores), 2019–2024.
 
 Pipe-delimited, latin-1, header ``PERIODO|TIPO_DOCUMENTO|NUMERO_DOCUMENTO|CODIGO_ENTIDAD|TIPO_CREDITO|SALDO_SOLES``,
 one row per debtor, entity and SBS credit type, balances at December in soles with two decimals.

@@ -1,7 +1,8 @@
 """Synthetic ENAHO module 500 (employment) and 400 (health) files, written the way INEI publishes them.
 
 Why synthetic: the real microdata cannot be fetched in CI. These files carry the real formats and quirks
-(sources/enaho.md §1, §4) so that the reader, the schema and the indicators are exercised end to end:
+(docs/sources.md#enaho-codigos, docs/sources.md#enaho-archivos) so that the reader, the schema and the indicators are
+exercised end to end:
 
 - formats vary by year: Stata release 115 (latin-1, first variable `aÑo`) in a zip with an inner folder or
   loose; SPSS `.sav` with upper-case names; upper-case latin-1 CRLF CSV with a space for missing values and
@@ -21,7 +22,7 @@ A synthetic-world choice to know about: `p512a`/`p512b` (establishment size) are
 agricultural household units. With every worker answering them, MYPE-proxy A covers almost everybody but the
 large formal employers, and its informality rate comes out above the overall rate (≈90 %), whereas the published
 "8 de cada 10" is below the published overall rate. Whether INEI skips the question for farm units is not known
-(sources/enaho.md §2.3 marks p512b's skip pattern [U]); check it on the first real file.
+(docs/sources.md#enaho-variables marks p512b's skip pattern [U]); check it on the first real file.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ from vraem_pipeline.empleo.schema import YEARS_WITH_OCUPINF
 from vraem_pipeline.sources.enaho import survey_code_years
 from vraem_sample.calibration import read_published
 
-#: INEI survey code of each annual cross-section (sources/enaho.md §1): it names the download zips. The reader's
-#: table (`reference/enaho_codigos_encuesta.csv`), so the sample's zips pass its code check by construction.
+#: INEI survey code of each annual cross-section (docs/sources.md#enaho-codigos): it names the download zips. The
+#: reader's table (`reference/enaho_codigos_encuesta.csv`), so the sample's zips pass its code check by construction.
 YEAR_CODES = {anio: codigo for codigo, anio in survey_code_years().items()}
 
 Scale = Literal["national", "small"]

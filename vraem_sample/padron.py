@@ -91,7 +91,7 @@ UNKNOWN_TEXTS = (
     "ACTIVIDADES NO ESPECIFICADAS EN OTRA PARTE",
     "SERVICIOS DIVERSOS",
 )
-#: A known SUNAT typo (ALAMBICAS for ALÁMBRICAS, source note §3.2), listed in
+#: A known SUNAT typo (ALAMBICAS for ALÁMBRICAS, docs/sources.md#padron-ruc-columnas), listed in
 #: ``ciiu_rev4_variantes_sunat.csv``: national firms only.
 VARIANT_TEXT = "ACTIVIDADES DE TELECOMUNICACIONES ALAMBICAS"
 
@@ -106,7 +106,7 @@ ROLE_FORMAL, ROLE_OLD_DEREGISTERED, ROLE_INACTIVE, ROLE_SUSPENDED, ROLE_EXCLUDED
 
 @dataclass(frozen=True)
 class Format:
-    """How one year's cut is written: the format drift of source note §3.1 made explicit."""
+    """How one year's cut is written: the format drift of docs/sources.md#padron-ruc-formato made explicit."""
 
     delimiter: str
     encoding: str  # "latin-1" or "utf-8"
@@ -148,7 +148,7 @@ _RUC_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 
 
 def check_digit(base: np.ndarray) -> np.ndarray:
-    """Check digit of the 10-digit RUC bases (int64), vectorized: source note §2.
+    """Check digit of the 10-digit RUC bases (int64), vectorized: docs/sources.md#ruc-digito.
 
     ``dv = (11 - sum(w_i d_i) mod 11) mod 10`` with weights 5,4,3,2,7,6,5,4,3,2 — remainder 0 gives 1 and
     remainder 1 gives 0 (not the Argentine-style variants).
@@ -224,7 +224,8 @@ def normalize_text(s: str) -> str:
 
 
 def sector_of_division(division: int) -> str:
-    """PRODUCE sector of a CIIU Rev.4 division, the rule of the brief (keyed on the number, not the letter)."""
+    """PRODUCE sector of a CIIU Rev.4 division, the rule of docs/sources.md#sectores-produce (keyed on the number, not
+    the letter)."""
     if division <= 2:
         return "agropecuario"
     if division == 3:

@@ -1,4 +1,5 @@
-"""Synthetic SUNAT declared annual net sales (``sunat/ventas/<año>/ventas_<año>.txt``, contract §3.1).
+"""Synthetic SUNAT declared annual net sales (``sunat/ventas/<año>/ventas_<año>.txt``,
+docs/sources.md#ventas-declaradas).
 
 Pipe-delimited, latin-1, header ``RUC|EJERCICIO|VENTAS_NETAS``, soles with ``.`` and two decimals, empty
 when not declared. Amounts are integer cents from start to end, so totals are exact and the text never

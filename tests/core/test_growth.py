@@ -35,7 +35,8 @@ def test_a_missing_year_removes_the_changes_that_need_it():
 
 
 def test_published_windows_mean_and_compound_differ():
-    # Contract §4.2: both are kept because a dip makes the mean of annual changes exceed the compound rate.
+    # docs/methodology/README.md#key-figures: both are kept because a dip makes the mean of annual changes exceed the
+    # compound rate.
     g = _growth({2019: 600.0, 2020: 500.0, 2021: 700.0, 2022: 760.0, 2023: 900.0, 2024: 1000.0})
     assert g[(2024, "tema_tcpa_pct")] == pytest.approx(100 * ((1000 / 600) ** 0.2 - 1))
     changes = [500 / 600 - 1, 700 / 500 - 1, 760 / 700 - 1, 900 / 760 - 1, 1000 / 900 - 1]

@@ -1,7 +1,7 @@
-"""The publish guard (issue 11, "Trust"): a year that loses its rows is not published without the user saying so.
+"""The publish guard: a year that loses its rows is not published without the user saying so.
 
 Unit tests pin each branch of the comparison on hand-built DuckDB files and the raw/ scan on a hand-built folder;
-the scenario tests reproduce each defect of the issue with `vraem refresh` (in-process) on the hand-worked firm
+the scenario tests reproduce each defect the guard stops with `vraem refresh` (in-process) on the hand-worked firm
 scenario plus two small ENAHO years: first refresh publishes, then the damage, then the refresh fails naming the
 source and year and the published file keeps its bytes; with `--permitir-perdidas` it publishes.
 """
@@ -225,7 +225,7 @@ def test_years_without_any_file_are_the_ones_refresh_refuses(tmp_path):
     assert years_without_files(raw, [2021, 2022, 2023, 2024], SOURCES) == [2021, 2023]  # 2023 only has a misnamed cut
 
 
-# --- the issue's scenarios, end to end ---------------------------------------------------------------------------
+# --- the defects' scenarios, end to end --------------------------------------------------------------------------
 # Through `vraem refresh` (in-process) where its output or exit code is the point; through `materialize` (the same
 # job's assets, an ephemeral Dagster instance, ~2× faster) elsewhere.
 

@@ -3,7 +3,7 @@ import pytest
 
 from vraem_pipeline.core.ruc import check_digit_ok, is_valid
 
-# Test vectors of source note §2 (python-stdnum tests + sample Padrón RUCs).
+# Test vectors of docs/sources.md#ruc-digito (python-stdnum tests + sample Padrón RUCs).
 VALID = ["20512333797", "10054148289", "15484032987", "17155542071", "20100070970", "10452159428", "20512201611"]
 INVALID = ["20512333798", "99512333792", "2051233379", "20555534987", "", "2051233379A"]
 

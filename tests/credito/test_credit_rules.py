@@ -105,7 +105,7 @@ def test_ruc10_of_a_dni_in_sql_matches_the_python_check_digit():
             "SELECT '10' || dni || vraem_ruc_digito(TRY_CAST('10' || dni AS BIGINT))::VARCHAR FROM d"
         ).fetchall()
     ]
-    assert got[-2:] == ["10054148289", "10452159428"]  # source note §2 test vectors
+    assert got[-2:] == ["10054148289", "10452159428"]  # test vectors of docs/sources.md#ruc-digito
     assert all(is_valid(r) and r[2:10] == d for r, d in zip(got, dnis, strict=False))
 
 

@@ -238,7 +238,7 @@ def test_rebuild_validation_by_hand(persons):
 
 def test_year_whose_rebuild_is_missing_has_no_informality_rows():
     # 2024 without module 400: the join leaves the rebuild column there but empty; the codes must be absent
-    # (contract §4.2), not formal 0 % / informal 0 %.
+    # (docs/methodology/empleo.md#figures), not formal 0 % / informal 0 %.
     year = _year(2024, 1.0, official=False)
     year["ocupinf_reconstruido"] = pd.array([pd.NA] * len(year), dtype="Int64")
     tables = compute_employment(year, TERRITORY)

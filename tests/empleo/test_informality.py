@@ -1,4 +1,5 @@
-"""INEI's ocupinf construction (sources/enaho.md §3.3): one fixture row per branch, Stata-missing cases included.
+"""INEI's ocupinf construction (docs/sources.md#enaho-informalidad): one fixture row per branch, Stata-missing cases
+included.
 
 Every expected value was worked out by hand from the Stata syntax; the comment on each row says how.
 """

@@ -70,10 +70,10 @@ def test_strata_use_the_uit_of_the_sales_year():
 
 
 #: Every SUNAT `Tipo` of tipos_contribuyente.csv and whether PRODUCE counts it as a business, written out by hand
-#: from the type's name and the working hypothesis of source note §4.3 [I]: a persona jurídica or a persona natural
-#: *con negocio*, with business (3ra categoría) income, counts; public-sector entities, non-profits (asociaciones,
-#: fundaciones, sindicatos, juntas de propietarios), contratos de colaboración, embassies and international bodies
-#: do not. Deliberately not read from the CSV the product uses: a wrong row there must fail here.
+#: from the type's name and the working hypothesis of docs/sources.md#empresa-formal [I]: a persona jurídica or a
+#: persona natural *con negocio*, with business (3ra categoría) income, counts; public-sector entities, non-profits
+#: (asociaciones, fundaciones, sindicatos, juntas de propietarios), contratos de colaboración, embassies and
+#: international bodies do not. Deliberately not read from the CSV the product uses: a wrong row there must fail here.
 BUSINESS = {
     # personas naturales and their undivided forms: only "con negocio" has business income
     "PERSONA NATURAL CON NEGOCIO": True,
@@ -91,16 +91,16 @@ BUSINESS = {
     "SOCIEDAD CIVIL": True,  # professionals' partnership; its income is 3ra categoría
     "SOCIEDAD EN COMANDITA SIMPLE": True,
     "SOCIEDAD COLECTIVA": True,
-    "COOPERATIVAS SAIS CAPS": True,  # production cooperatives: not among §4.3's exclusions
+    "COOPERATIVAS SAIS CAPS": True,  # production cooperatives: not among the rule's exclusions
     "SUCURSALES O AG. DE EMPRESAS EXTRANJERAS": True,
     "EMPRESA DE PROPIEDAD SOCIAL": True,
     # public sector
     "GOBIERNO CENTRAL": False,
     "GOBIERNO REGIONAL LOCAL": False,
     "INSTITUCIONES PUBLICAS": False,
-    # borderline [I]: a state-owned firm with sales and 3ra categoría income, but §4.3 excludes the public sector
+    # borderline [I]: a state-owned firm with sales and 3ra categoría income, but the rule excludes the public sector
     "EMPRESA ESTATAL DE DERECHO PRIVADO": False,
-    # non-profits and the other exclusions of §4.3
+    # non-profits and the other exclusions of the rule
     "UNIVERSIDADES CENTROS EDUCATIVOS Y CULTURALES": False,  # for-profit schools register as companies (S.A.C., …)
     "ASOCIACION": False,
     "FUNDACION": False,

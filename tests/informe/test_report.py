@@ -14,7 +14,7 @@ from tests.support.runs import CHROMIUM_STAND_IN
 from vraem_pipeline.informe import browser, formatting, render, workbook, write_report
 from vraem_pipeline.informe.data import REPORT_TOPICS, read_report
 
-#: Contract §4.1: one chart per table (indicadores_clave is the key-figures panel).
+#: docs/methodology/README.md#marts-tables: one chart per table (indicadores_clave is the key-figures panel).
 MARTS = {
     "empresas_evolucion": "anio INTEGER, n_empresas BIGINT, var_pct DOUBLE",
     "empresas_por_sector": "anio INTEGER, sector VARCHAR, n_empresas BIGINT, participacion_pct DOUBLE",
@@ -59,7 +59,7 @@ def _warehouse(
     districts: tuple[str, ...] = ("050101", "080101"),
     padron: tuple[str, str] = ("PadronRUC_202412.zip", "corte 202412"),
 ) -> Path:
-    """A published warehouse with the contract's tables, holding only the given rows (`padron`: the name and
+    """A published warehouse with the marts tables, holding only the given rows (`padron`: the name and
     note of the year's Padrón cut in meta.fuentes)."""
     con = duckdb.connect(str(path))
     for schema in ("marts", "meta", "referencia"):
@@ -305,7 +305,7 @@ def _parse(html: str) -> _Page:
 
 
 def _complete() -> tuple[dict, dict]:
-    """Every §4.1 table filled for 2024, the evolutions also for 2023."""
+    """Every marts table filled for 2024, the evolutions also for 2023."""
     rows, clave = _empresas(15860, 17224)
     rows |= {
         "empresas_por_sector": [
@@ -377,7 +377,7 @@ def test_a_first_year_with_no_previous_one_reads_without_changes(tmp_path):
 def test_page_parses_with_one_chart_per_marts_table_and_the_warehouse_key_figures(publicado):
     page = _parse(render(read_report(publicado, 2024)))
     charted = [g.mart for t in REPORT_TOPICS for g in t.charts]
-    assert sorted(charted) == sorted(MARTS)  # every §4.1 table, once
+    assert sorted(charted) == sorted(MARTS)  # every marts table, once
     assert page.figures == dict.fromkeys(MARTS, True) and page.svgs == len(MARTS)
     con = duckdb.connect(str(publicado), read_only=True)
     published = dict(con.execute("SELECT indicador, valor FROM marts.indicadores_clave WHERE anio = 2024").fetchall())

@@ -575,7 +575,7 @@ with open(salida, "w") as fh:
     json.dump({"vistos": vistos, "errores": errores}, fh)
 """
 
-#: Readers running together (the brief asks for at least three), the pause between two of a reader's queries
+#: Readers running together (at least three are required), the pause between two of a reader's queries
 #: (they share the machine with the refresh), and how long they keep reading after the refresh ended.
 N_READERS = 3
 READER_PAUSE_S = 0.05

@@ -1,9 +1,9 @@
-"""The schedule and the sensor run by a real Dagster daemon, the way a team runs them (README, "Running it as a
-team"): the code location, the daemon and the webserver are started as separate processes with the README's
+"""The schedule and the sensor run by a real Dagster daemon, the way a team runs them (docs/operating.md): the
+code location, the daemon and the webserver are started as separate processes with the runbook's
 systemd units' commands, the variables of its environment file and its `dagster.yaml` — on SQLite (the file
 `vraem refresh` writes) and on PostgreSQL (`VRAEM_PRUEBA_POSTGRES`, a throwaway server `.ci/run` starts) — and
 the units pass `systemd-analyze verify`. Also `bloqueo.wait_for`, the wait of a run nobody watches, against a
-second process holding the refresh lock, and the README's backup command against that lock.
+second process holding the refresh lock, and the runbook's backup command against that lock.
 
 Every process a test starts has its own process group, dies with the test (killed at teardown, and sent SIGKILL
 by the kernel should pytest itself die) and every wait is bounded.
@@ -45,7 +45,7 @@ from vraem_pipeline.core.settings import LOCK_WAIT, SENSOR_INTERVAL, Settings, s
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-#: The checkout in the README's examples: the units' paths are this one's.
+#: The checkout in the runbook's examples: the units' paths are this one's.
 CHECKOUT = "/srv/vraem/vraem-pipeline"
 #: Bounds of every wait (seconds): a process that should be ready, a run of one year of the small sample.
 STARTUP_MAX = 180
@@ -64,13 +64,12 @@ sys.stdin.read()
 """
 
 
-# --- the README's runbook ----------------------------------------------------------------------------------------
+# --- the runbook (docs/operating.md) -------------------------------------------------------------------------
 
 
 def _team_section() -> str:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Running it as a team")
-    return text[start : text.index("\n## ", start + 1)]
+    """The team's runbook: docs/operating.md, whose commands and units the tests below run."""
+    return (REPO / "docs" / "operating.md").read_text(encoding="utf-8")
 
 
 def _blocks(language: str) -> list[str]:
@@ -128,7 +127,7 @@ def test_the_services_workspace_points_at_the_code_server_of_the_unit():
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="sin systemd-analyze")
 def test_systemd_units_of_the_runbook_verify(tmp_path):
     """`systemd-analyze verify` on the units as written, with the checkout at this repository (it checks that
-    each ExecStart is executable, so the README's paths are replaced by real ones, nothing else)."""
+    each ExecStart is executable, so the runbook's paths are replaced by real ones, nothing else)."""
     env_file = tmp_path / "vraem.env"
     env_file.write_text("".join(f"{v}=x\n" for v in env_variables()))
     for nombre, texto in units().items():
@@ -480,7 +479,7 @@ def _finished(instance: dg.DagsterInstance, run_ids: list[str]):
 def test_the_daemon_runs_the_schedule_and_the_sensor_one_run_at_a_time(
     almacen, sample, tmp_path, services, request, monkeypatch
 ):
-    """The annual refresh unattended, end to end, as the README tells a team to run it:
+    """The annual refresh unattended, end to end, as docs/operating.md tells a team to run it:
     1. the schedule's 1 April 2025 tick (evaluated by the scheduler daemon's code at that date) queues the run of
        2024, and the daemon runs it: the first analysts' file is published;
     2. a data engineer corrects the 2024 sales file (one line less) and the sensor is turned on: its first tick

@@ -217,8 +217,8 @@ def test_exports_from_weekly_dbfs_and_pipe_deliveries(tmp_path, env):
 
 
 def test_a_year_with_only_the_delivery_without_line_key(tmp_path, env):
-    """2023 holds only PRODUCE's delivery with exactly the columns of source note §5.2 (no fano, ndcl, nser), which
-    failed the whole refresh before (`faltan columnas ['fano', 'ndcl', 'nser']`). Hand-worked:
+    """2023 holds only PRODUCE's delivery with exactly the columns of docs/sources.md#aduanas-entrega-produce (no fano,
+    ndcl, nser), which failed the whole refresh before (`faltan columnas ['fano', 'ndcl', 'nser']`). Hand-worked:
       l2  copper 2603.00.00.00 → CN, ubigeo 030601 (Apurímac), US$ 1,000
       l3  the same line again: counted (no key tells a repeat from a second shipment)
       l4  gold 7108.12.00.00 → CH, ubigeo 120101 (Junín), US$ 500

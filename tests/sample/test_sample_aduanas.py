@@ -1,8 +1,8 @@
 """The synthetic SUNAT customs export files: formats read back, planted repeats and dirt, calibration.
 
 Everything is read back from the files written (dbfread for the DBFs, a fixed-width numpy reader for the
-big ones, plain text for the pipe files) and the export figures are recomputed here with the rules of the
-source note §5 written out independently of the generator: skip deleted records, drop dirty lines, dedupe
+big ones, plain text for the pipe files) and the export figures are recomputed here with the rules of
+docs/sources.md#aduanas written out independently of the generator: skip deleted records, drop dirty lines, dedupe
 on (CADU, FANO, NDCL, NSER), department = first two digits of UBIGEO, class 0729 = HS headings 2603–2617
 except 2612.
 """
@@ -36,7 +36,7 @@ SEED = 7
 #: What Python says of bytes that are not UTF-8 (cp850 / latin-1 accents).
 NOT_UTF8 = "'utf-8' codec can't decode byte"
 REFERENCE = Path(__file__).parents[2] / "vraem_pipeline" / "reference"
-#: The real weekly files' 44 fields, in order (shared/realdata/README.md).
+#: The real weekly files' 44 fields, in order (docs/sources.md#aduanas-semanales).
 REAL_FIELD_ORDER = (
     "CADU FANO NDCL FNUM FEMB FECH_RECEP NDCLREG FREG FANOREG CAGE TDOC NDOC DNOMBRE CPAIDES CPUEDES "
     "CVIATRA CUNITRA CEMPTRA DMAT NCON CENTFIN CALM DNOMPRO DDIRPRO DK DK2 NSER PART_NANDI DCOM DMER2 "
@@ -48,7 +48,7 @@ PIPE_HEADER = (
     "regimen|cadu|fano|ndcl|nser|fnum|femb|freg|ndoc|dnombre|ubigeo|cnan|cpaides|vfobserdol|vpesnet|tunifis|qunifis"
 )
 WEEKLY = re.compile(r"^x(\d\d)(\d\d)(\d\d)(\d\d)\.zip$")
-#: Source note §5.3: SUNAT codes that are not ISO alpha-2 and what they stand for (ZZ = no country).
+#: docs/sources.md#aduanas-codigos: SUNAT codes that are not ISO alpha-2 and what they stand for (ZZ = no country).
 NON_ISO = {"FX": "FR", "AN": "NL", "1G": "GB", "1M": "DE", "1K": "CI", "99": "ZZ", "YU": "ZZ", "1C": "ZZ", "": "ZZ"}
 DIRT = ("negativo", "no_numerico", "fecha_imposible", "nandina_no_digito", "campos_errados")
 

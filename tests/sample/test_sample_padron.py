@@ -1,7 +1,8 @@
 """The synthetic SUNAT firm files (small scale): formats, determinism, planted dirt, and ``allocate``.
 
-The RUC check and the formal-firm rule are re-implemented here on purpose (a few lines each, from the
-source note §2 and the brief), so the generator is not checked against itself.
+The RUC check and the formal-firm rule are re-implemented here on purpose (a few lines each, from
+docs/sources.md#ruc-digito and docs/methodology/empresas.md#definitions), so the generator is not checked against
+itself.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ HEADER = (
 
 
 def ruc_ok(ruc: str) -> bool:
-    """Source note §2, written out independently of the generator."""
+    """docs/sources.md#ruc-digito, written out independently of the generator."""
     if not re.fullmatch(r"\d{11}", ruc):
         return False
     s = sum(w * int(d) for w, d in zip((5, 4, 3, 2, 7, 6, 5, 4, 3, 2), ruc[:10], strict=True))
@@ -193,7 +194,8 @@ def test_ventas_format_and_dirt(raw):
 
 
 def formal_counts(raw: Path, year: int) -> tuple[int, int]:
-    """The brief's rule applied in plain Python to the small files: (national, VRAEM) formal firms."""
+    """The formal-firm rule (docs/methodology/empresas.md#definitions) applied in plain Python to the small files:
+    (national, VRAEM) formal firms."""
     tipos = read_reference("tipos_contribuyente.csv")
     business = set(tipos.loc[tipos["es_negocio"] == "si", "tipo"])
     vraem = set(read_reference("vraem_distritos.csv")["ubigeo"])
@@ -374,7 +376,7 @@ def raw_real(raw, tmp_path_factory) -> Path:
 
 
 def dialect(year: int) -> tuple[str, str, str]:
-    """(encoding, delimiter, line terminator) of a year's cut, as source note §3.1 describes it."""
+    """(encoding, delimiter, line terminator) of a year's cut, as docs/sources.md#padron-ruc-formato describes it."""
     return ("latin-1", "|", "\n") if year <= 2022 else ("utf-8", ",", "\r\n")
 
 

@@ -456,7 +456,7 @@ def test_header_names_holding_quotes_and_sql_are_identifiers_not_sql(tmp_path):
     assert parsed.frame.to_dict("records") == [{"cadu": "118", 'a"b': "1", "x'); DROP TABLE t; --": "2", "linea": 2}]
 
 
-# --- a delivery without the line key (source note §5.2) and files of another period -----------------------------
+# --- a delivery without the line key (docs/sources.md#aduanas-entrega-produce) and files of another period ----------
 
 
 def _without_key(raw: Path, rows: list[list[str]], year: int = Y, name: str | None = None) -> Path:
@@ -464,9 +464,9 @@ def _without_key(raw: Path, rows: list[list[str]], year: int = Y, name: str | No
 
 
 def test_delivery_without_the_line_key_loads_every_line_once(tmp_path):
-    """Exactly §5.2's columns: refused before (`faltan columnas ['fano', 'ndcl', 'nser']`). Every line counts, two
-    identical lines included (no key tells a repeat from a second shipment of the same goods); the rules still
-    apply, the date rule on `femb` (no `fnum`)."""
+    """Exactly the pipe delivery's columns: refused before (`faltan columnas ['fano', 'ndcl', 'nser']`). Every line
+    counts, two identical lines included (no key tells a repeat from a second shipment of the same goods); the rules
+    still apply, the date rule on `femb` (no `fnum`)."""
     from vraem_pipeline.core.sqlrules import table_failures
 
     same = export_pipe_row_without_key(femb="20240315", freg="20240402")

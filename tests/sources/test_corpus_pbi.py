@@ -1,4 +1,4 @@
-"""Bad-input corpus, INEI's departmental GDP workbook (`raw/inei/vab/`, source note §7).
+"""Bad-input corpus, INEI's departmental GDP workbook (`raw/inei/vab/`, docs/sources.md#inei-vab-libro).
 
 Each case is a tiny broken workbook (or a file posing as one) and the answer worked out by hand: either its
 cells go to quarantine with their rule, sheet row and column and the rest is staged (cells read = accepted +

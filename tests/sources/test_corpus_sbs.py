@@ -1,4 +1,4 @@
-"""Bad-input corpus, SBS debtor balances (`raw/sbs/deudores/<año>/deudores_<año>12.txt`, contract §3.2).
+"""Bad-input corpus, SBS debtor balances (`raw/sbs/deudores/<año>/deudores_<año>12.txt`, docs/sources.md#sbs-deudores).
 
 Each case is a tiny broken file in the real format and the answer worked out by hand: either its lines go to
 quarantine with their rule and line and the year is staged (read = accepted + rejected), or the year fails

@@ -407,7 +407,7 @@ def test_padron_rows_of_another_period_are_quarantined_while_they_are_not_the_bu
 
 PADRON_PERIOD_REFUSED = {
     # id: (the six rows' PERIODO_PUBLICACION in PadronRUC_202412, the rows' period, "n de m")
-    "el_corte_de_2023_con_nombre_de_2024": (["202312"] * 6, "202312", "6 de 6"),  # the cut
+    "el_corte_de_2023_con_nombre_de_2024": (["202312"] * 6, "202312", "6 de 6"),  # 2023's cut under 2024's name
     "mas_de_la_mitad": (["202412"] * 2 + ["202312"] * 4, "202312", "4 de 6"),
     "otro_mes_del_mismo_anio": (["202406"] * 6, "202406", "6 de 6"),  # the name's AAAAMM, not only its year
     "las_que_dicen_periodo_son_de_otro": (["-"] * 4 + ["202312"] * 2, "202312", "2 de 2"),  # missing: no vote

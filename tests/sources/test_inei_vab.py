@@ -58,7 +58,7 @@ def test_real_workbook_national_pbi_and_the_five_departments():
     assert pbi.consistency(cells).empty
 
     national = pbi.nacional(cells).set_index("anio")
-    assert national.loc[2024, "pbi_miles_soles"] == 585_617_509  # exactly, as the issue requires
+    assert national.loc[2024, "pbi_miles_soles"] == 585_617_509  # exactly, as INEI prints it
     assert national.loc[2024, "vab_miles_soles"] == 533_152_582
     assert national.loc[2024, "impuestos_miles_soles"] == 48_589_875
     assert national.loc[2024, "derechos_importacion_miles_soles"] == 3_875_052

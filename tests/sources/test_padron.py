@@ -437,14 +437,14 @@ def test_generated_file_with_every_kind_of_bad_line_matches_an_independent_readi
             assert parsed.rows_read == len(rows) + 3
 
 
-# ------------------------------------- through the refresh (materialize): the issue's Padrón scenarios end to end
+# ---------------------------- through the refresh (materialize): a misnamed Padrón cut's scenarios end to end
 
 
 @pytest.mark.slow
 def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_publish_nothing(
     scenario_published, scenario_copy
 ):
-    """The issue: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
+    """The defect: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
     published 2023's firms as 2024's. Now the Padrón step fails naming the file and both periods, nothing
     downstream runs, and the published warehouse keeps its bytes. The first refresh (2023, 2024) is the session's
     (conftest.escenario_publicado); the bad cut goes into a copy of it."""

@@ -114,7 +114,7 @@ def write_ventas(raw: Path, year: int, rows: list[tuple[str, object, object]], e
     return path
 
 
-# --- customs exports (source note §5) -------------------------------------------------------------------------
+# --- customs exports (docs/sources.md#aduanas) ----------------------------------------------------------------
 
 #: Aduanet's export DBF fields the reader uses, plus one it ignores (CPUEDES), as (name, type, length, decimals).
 EXPORT_DBF_FIELDS = [
@@ -273,8 +273,8 @@ def write_export_pipe(
     return path
 
 
-#: PRODUCE's delivery with exactly the columns of source note §5.2, in its order: no line key (fano, ndcl, nser),
-#: no numbering date, no exporter.
+#: PRODUCE's delivery with exactly the columns of docs/sources.md#aduanas-entrega-produce, in its order: no line key
+#: (fano, ndcl, nser), no numbering date, no exporter.
 EXPORT_PIPE_HEADER_WITHOUT_KEY = [
     "regimen",
     "cadu",

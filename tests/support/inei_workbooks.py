@@ -1,6 +1,6 @@
 """Hand-made INEI departmental GDP workbooks in the published layout (openpyxl), independent of sample_data.
 
-The layout copies INEI's (`../shared/realdata/inei/pbi_peru_17.xlsx`): "Cuadro Nº 1" and title rows, the unit in
+The layout copies INEI's (`vraem_sample/datos/inei/pbi_peru_17.xlsx`): "Cuadro Nº 1" and title rows, the unit in
 parentheses, a `Departamentos` header whose year cells mix integers and `2023P/`-style text, a blank row, the
 department rows (accents, Lima followed by indented sub-rows), the national rows, then source and edition lines.
 """
@@ -13,7 +13,7 @@ import openpyxl
 from openpyxl.styles import Alignment
 
 #: The 25 departments as INEI writes them in the older per-activity editions: Callao apart, Lima followed by
-#: "Lima Metropolitana" and "Lima Provincias" (source note §7.1).
+#: "Lima Metropolitana" and "Lima Provincias" (docs/sources.md#inei-vab-libro).
 DEPARTMENTS = [
     ("Amazonas", "01"),
     ("Áncash", "02"),

@@ -20,7 +20,7 @@ S = ruc("20", 30_000_004)  # in the Padrón with UBIGEO "-": cannot be placed
 H2 = ruc("20", 30_000_005)  # 090701 Pampas (Huancavelica, territory): business credit in 2023 only
 OUT = ruc("20", 30_000_099)  # a valid RUC that is in no Padrón cut
 DNI_P = "45215942"  # its RUC 10 (Tipo: persona natural SIN negocio) is in 080910 Pichari (Cusco)
-DNI_Z = "05414828"  # leading zero; RUC 10 = 10054148289 (source note §2 test vector), 120604 Mazamari
+DNI_Z = "05414828"  # leading zero; RUC 10 = 10054148289 (docs/sources.md#ruc-digito test vector), 120604 Mazamari
 DNI_H = "47000001"  # RUC 10 in 090701 Pampas (Huancavelica): consumer and mortgage credit only
 DNI_WITHOUT_RUC = "12345678"  # no RUC 10 in the Padrón
 P10 = ruc("10", int(DNI_P))

@@ -55,7 +55,8 @@ JUMP_LIMITS: tuple[JumpLimit, ...] = (
     JumpLimit("montos", ("millones",), 100.0, "pct"),
     JumpLimit("porcentajes", ("%",), 10.0, "pp"),
 )
-#: Growth codes are changes already (contract §4.2); a jump of a change is not a question about the data.
+#: Growth codes are changes already (docs/methodology/README.md#key-figures); a jump of a change is not a question about
+#: the data.
 GROWTH_SUFFIXES = ("_var_anual_pct", "_tcpa_pct", "_var_promedio_anual_pct")
 
 

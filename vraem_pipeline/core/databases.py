@@ -31,7 +31,8 @@ from vraem_pipeline.core.sqltext import sql_literal
 
 SCHEMAS = ("staging", "quarantine", "marts", "meta", "referencia", "intermedio", "trabajo")
 
-#: What the analysts' file holds (contract §4): aggregates and their descriptions, nothing row-level.
+#: What the analysts' file holds (docs/architecture.md#two-databases): aggregates and their descriptions, nothing
+#: row-level.
 PUBLISHED_SCHEMAS = ("marts", "meta", "referencia")
 
 CONNECTION_CONFIG = {"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION}

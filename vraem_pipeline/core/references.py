@@ -2,8 +2,8 @@
 
 Every code is read as a string (ubigeos, CIIU classes and divisions keep their leading zeros). Shipped files
 are read once per process (`lru_cache`) and handed out as copies, so a caller that edits a frame cannot
-corrupt the next caller's. The territory (`VRAEM_TERRITORY`, contract §1) is user data: it is checked row by
-row when it is loaded and fails with a `ReferenceDataError` that names the file, the line and the rule,
+corrupt the next caller's. The territory (`VRAEM_TERRITORY`, docs/settings-and-cli.md#settings) is user data: it is
+checked row by row when it is loaded and fails with a `ReferenceDataError` that names the file, the line and the rule,
 because a wrong district list silently changes every firm, credit and GDP figure of the report.
 """
 
@@ -27,7 +27,7 @@ from vraem_pipeline.sources import small_text
 REFERENCE_DIR = PACKAGE_REFERENCE
 SHIPPED_TERRITORY = REFERENCE_DIR / "vraem_distritos.csv"
 
-#: The PRODUCE sector codes of contract §4.1, in the report's order.
+#: The PRODUCE sector codes of docs/methodology/README.md#marts-tables, in the report's order.
 SECTORS = ("agropecuario", "pesca", "mineria", "manufactura", "construccion", "comercio", "servicios")
 
 TERRITORY_COLUMNS = ("ubigeo", "departamento", "provincia", "distrito", "ambito", "fuente")
@@ -120,7 +120,7 @@ def uit_for_year(anio: int) -> float:
 
 
 def sector_by_division() -> dict[str, str]:
-    """CIIU Rev.4 division (2 digits) → PRODUCE sector code (88 divisions, source note §4.4)."""
+    """CIIU Rev.4 division (2 digits) → PRODUCE sector code (88 divisions, docs/sources.md#sectores-produce)."""
     table = _read_shipped("ciiu_division_sector_produce.csv")
     return dict(zip(table["division"], table["sector"], strict=True))
 

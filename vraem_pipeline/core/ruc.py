@@ -1,4 +1,4 @@
-"""RUC check digit (source note §2), vectorized: a Padrón cut has millions of rows.
+"""RUC check digit (docs/sources.md#ruc-digito), vectorized: a Padrón cut has millions of rows.
 
 SUNAT's rule is dv = (11 − Σ wᵢ·dᵢ mod 11) mod 10 — remainder 0 gives 1 and remainder 1 gives 0. Many public
 snippets copy the Argentine CUIT variant (0 → 0, 1 → 9), which rejects about 2 in 11 real RUCs.
@@ -50,7 +50,7 @@ SQL_MACROS = [
     f"CREATE OR REPLACE TEMP MACRO vraem_ruc_valido(r) AS length(r) = 11 AND r GLOB '{'[0-9]' * 11}' "
     "AND (prefix(r, '10') OR prefix(r, '15') OR prefix(r, '17') OR prefix(r, '20')) AND vraem_ruc_dv_texto(r)",
     # The check digit of a 10-digit base (prefix + body): what turns a debtor's DNI into the RUC 10 that
-    # carries it, '10' || dni || vraem_ruc_digito(('10' || dni)::BIGINT) (contract §3.2).
+    # carries it, '10' || dni || vraem_ruc_digito(('10' || dni)::BIGINT) (docs/sources.md#sbs-deudores).
     "CREATE OR REPLACE TEMP MACRO vraem_ruc_digito(b) AS (11 - ("
     + " + ".join(f"{w} * (b // {10 ** (9 - i)} % 10)" for i, w in enumerate(WEIGHTS.tolist()))
     + ") % 11) % 10",

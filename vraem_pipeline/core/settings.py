@@ -1,4 +1,4 @@
-"""The user-facing settings of contract §1, read from the environment once per run.
+"""The user-facing settings of docs/settings-and-cli.md#settings, read from the environment once per run.
 
 Everything that locates data is a setting, never a constant in an asset: the same code must build the
 warehouse for another territory or another raw folder just by changing the environment.
@@ -23,8 +23,8 @@ STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
 _YEAR_DIR = re.compile(r"^(19|20)\d\d$")
 
 
-#: DuckDB's memory limit for a refresh (contract §1). 2 GB holds a real-size Padrón cut (12.5 M lines) with
-#: room to spare on an 8 GB laptop; DuckDB spills what does not fit to `temp_dir`.
+#: DuckDB's memory limit for a refresh (docs/settings-and-cli.md#settings). 2 GB holds a real-size Padrón cut (12.5 M
+#: lines) with room to spare on an 8 GB laptop; DuckDB spills what does not fit to `temp_dir`.
 DEFAULT_MEMORY = "2GB"
 
 #: How long a run that `vraem refresh` did not start (the Dagster daemon's, the UI's) waits for the refresh lock
@@ -122,7 +122,8 @@ def pause_for_test(point: str) -> None:
 
 
 def years_found(raw_dir: Path) -> list[int]:
-    """Years with at least one source folder `raw/<fuente>/…/<año>/` (contract §1: years come from the data)."""
+    """Years with at least one source folder `raw/<fuente>/…/<año>/` (docs/settings-and-cli.md#settings: years come from
+    the data)."""
     years: set[int] = set()
     if raw_dir.is_dir():
         for path in raw_dir.rglob("*"):

@@ -5,7 +5,7 @@ this module translates it (types, `nullable`, the built-in checks, uniqueness) i
 custom check carries its own SQL in `statistics={"sql": …}` (`{col}` stands for the column) — a check this
 module cannot translate is an error, never skipped. pandera's pandas backend runs the same schema on the
 small sources (ENAHO) and in the unit tests; pandera's Ibis backend was measured slower and loses the
-column and row of several failures (`../shared/docs/duckdb-ingest.md`).
+column and row of several failures.
 
 Semantics follow the pandas backend: a value that does not convert to the column's type fails `tipo_de_dato`
 and is not checked further; checks ignore missing values; of the rows sharing a unique key, the first line

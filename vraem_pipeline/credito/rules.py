@@ -1,13 +1,14 @@
-"""Business credit: which SBS balances count, what amount is "credit", and where a debtor is (contract §3.2).
+"""Business credit: which SBS balances count, what amount is "credit", and where a debtor is
+(docs/sources.md#sbs-deudores).
 
 Every choice is a named parameter recorded next to the results (`meta.parametros`, tema `credito`), because
 none of them is printed in the report and each moves its figures:
 
 * **Which credit.** Business credit = the SBS types flagged `credito_empresarial` in `sbs_tipo_credito.csv`
   (06 corporativos … 10 microempresas). The split is by the SBS type — set by the debtor's debt in the
-  system, not by its sales — so it is not the Ley 30056 stratum of the firm block (source note §6.2).
-* **Which amount.** The report says "crédito otorgado", but its figures behave like a year-end stock (source
-  note §6.3): the amount is the direct-credit balance at December, the only month read.
+  system, not by its sales — so it is not the Ley 30056 stratum of the firm block (docs/sources.md#sbs-tipos-credito).
+* **Which amount.** The report says "crédito otorgado", but its figures behave like a year-end stock
+  (docs/sources.md#sbs-saldo): the amount is the direct-credit balance at December, the only month read.
 * **Where.** A debtor is placed by the fiscal-domicile ubigeo of the same year's Padrón RUC cut, whatever its
   Estado or Tipo there (the credit type, not the tax status, makes it business credit): a RUC by its own row,
   a DNI through the RUC 10 that carries it ('10' + DNI + check digit). A debtor that cannot be placed keeps
@@ -56,7 +57,7 @@ def credit_types() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class CreditRule:
-    """The definitions behind the credit block; defaults are the working hypothesis of source note §6."""
+    """The definitions behind the credit block; defaults are the working hypothesis of docs/sources.md#sbs."""
 
     business_credit_kinds: tuple[str, ...] = field(
         default_factory=lambda: tuple(credit_types().query("credito_empresarial")["codigo"])

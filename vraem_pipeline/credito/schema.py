@@ -1,4 +1,4 @@
-"""Staging schema of the SBS debtor balances (contract §3.2): one row per debtor, entity and credit type.
+"""Staging schema of the SBS debtor balances (docs/sources.md#sbs-deudores): one row per debtor, entity and credit type.
 
 A debtor's document is only as good as its type says: a DNI is 8 digits, a RUC carries SUNAT's check digit,
 any other document (carné de extranjería, pasaporte…) is kept but can never be located. Those rules read two
@@ -16,7 +16,7 @@ from vraem_pipeline.core.ruc import PATTERN as RUC_PATTERN
 from vraem_pipeline.core.ruc import WEIGHTS
 from vraem_pipeline.empresas.schema import lineage
 
-#: `TIPO_DOCUMENTO` codes the rules know (contract §3.2); other well-formed codes stay, unlocatable.
+#: `TIPO_DOCUMENTO` codes the rules know (docs/sources.md#sbs-deudores); other well-formed codes stay, unlocatable.
 DNI, RUC = "1", "6"
 
 #: SBS credit types 06–13 (sbs_tipo_credito.csv): any other code is not a direct-credit balance of the report.

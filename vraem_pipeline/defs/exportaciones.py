@@ -103,7 +103,8 @@ def indicadores_exportaciones(step: StepContext) -> dict:
     growth = growth_rows(
         con, "SELECT anio, fob_millones_usd AS valor FROM marts.exportaciones_evolucion", "exportaciones", SOURCE
     )
-    # contract §4.2 lists only the annual change for exports (the edition's window is 2021–2024)
+    # docs/methodology/README.md#key-figures lists only the annual change for exports (the edition's window is
+    # 2021–2024)
     growth = growth[growth["indicador"] == "exportaciones_var_anual_pct"]
     con.register("_g", growth)
     con.execute("INSERT INTO intermedio.indicadores_exportaciones SELECT * FROM _g")

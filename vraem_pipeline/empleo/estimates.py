@@ -1,8 +1,9 @@
-"""Employment indicators of the report from the staged ENAHO person table (sources/enaho.md §3.2).
+"""Employment indicators of the report from the staged ENAHO person table (docs/sources.md#enaho-universo).
 
 Input: `staging.enaho_personas` as a DataFrame, one year or several (column `anio`). Output: the three
-`marts.empleo_*` tables and the `empleo_*` rows of `marts.indicadores_clave` (contract §4), every estimate with
-its linearized CV. The territory enters only as a list of department codes, so the same code serves any zone.
+`marts.empleo_*` tables and the `empleo_*` rows of `marts.indicadores_clave` (docs/methodology/README.md#marts-tables),
+every estimate with its linearized CV. The territory enters only as a list of department codes, so the same code serves
+any zone.
 
 Universe of every figure: habitual residents (`residente`) who are employed (`ocu500 = 1`), weighted by
 `fac500a`, in the departments given (department = first two digits of `ubigeo`). Each year is estimated with its
@@ -22,8 +23,8 @@ import pandas as pd
 from vraem_pipeline.empleo.informality import FORMAL, INFORMAL, compare_with_official
 from vraem_pipeline.empleo.survey import SINGLE_PSU_DEFAULT, Estimate, SinglePsu, estimate_ratio, estimate_total
 
-#: Size proxies for "MYPE" jobs. PRODUCE's household-survey definition is not public (sources/enaho.md §3.2
-#: item 6), so the proxy is a parameter; these texts go into the data dictionary as they are.
+#: Size proxies for "MYPE" jobs. PRODUCE's household-survey definition is not public
+#: (docs/sources.md#enaho-mype), so the proxy is a parameter; these texts go into the data dictionary as they are.
 MYPE_VARIANTS: dict[str, str] = {
     "A": "MYPE aproximada por el tamaño del establecimiento: de 1 a 100 personas (p512a = 1, 2 o 3), es decir "
     "micro (1–10) y pequeña empresa (11–100).",
@@ -101,7 +102,7 @@ def informal_flag(persons_year: pd.DataFrame) -> tuple[pd.Series, str | None]:
     (`ocupinf_reconstruido`, same test); (<NA>…, None) when neither exists, so the informality figures are left
     out. The column of the rebuild exists for every year once any year was rebuilt (a join), so a year without
     module 400 has it all missing: testing only for the column made that year formal 0 % / informal 0 %, where
-    contract §4.2 wants the codes absent.
+    docs/methodology/empleo.md#figures wants the codes absent.
     """
     employed = is_employed(persons_year) & is_resident(persons_year)
     for column, source in (("ocupinf", OFFICIAL_SOURCE), ("ocupinf_reconstruido", REBUILT_SOURCE)):
@@ -214,7 +215,8 @@ def compute_employment(
 
 
 def rebuild_validation(persons: pd.DataFrame, departments: Sequence[str]) -> pd.DataFrame:
-    """Rebuilt vs official `ocupinf` per year that has both, nationally and in the territory (§3.3 protocol).
+    """Rebuilt vs official `ocupinf` per year that has both, nationally and in the territory
+    (docs/sources.md#enaho-informalidad).
 
     Columns: anio, ambito (nacional|territorio), n_casos, coincidencia_pct, informal_oficial_pct,
     informal_reconstruido_pct, diferencia_pp. Universe: employed residents.

@@ -1,6 +1,6 @@
 """Rebuild INEI's informal-employment flag (`ocupinf`) where the file does not ship it (ENAHO 2024 onwards).
 
-The rule is INEI's own construction syntax for the main job (sources/enaho.md §3.3), ported step by step.
+The rule is INEI's own construction syntax for the main job (docs/sources.md#enaho-informalidad), ported step by step.
 It is written in Stata, where a missing number is *greater than every number*: `p510a1 > 1` is true for a
 missing `p510a1`, while `p510a1 <= 2` and `p512b < 6` are false. The helpers `_gt`, `_le`… below reproduce
 that, so every comparison states how a missing value falls.
@@ -21,7 +21,8 @@ import pandas as pd
 #: Person key shared by modules 400 and 500 (string keys with their leading zeros).
 #: Rebuilt vs official ocupinf, years with both: the rebuild is accepted when the weighted informal rate differs
 #: by at most this many percentage points (national and territory) and at least this share of rows agree.
-#: ±1 pp is what docs/sources.md suggests; row agreement below 95 % would mean a wrong rule, not sampling noise.
+#: ±1 pp is what docs/sources.md#enaho-informalidad suggests; row agreement below 95 % would mean a wrong rule, not
+#: sampling noise.
 TOLERANCE_PP = 1.0
 MIN_AGREEMENT_PCT = 95.0
 
@@ -87,7 +88,8 @@ def add_rebuilt_flag(m500: pd.DataFrame, m400: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ilo_sector(v: dict[str, np.ndarray]) -> np.ndarray:
-    """Steps 1–4 of §3.3: agro flag, size class, institutional unit (`hogar`), then the ILO sector."""
+    """Steps 1–4 of INEI's syntax (docs/sources.md#enaho-informalidad): agro flag, size class, institutional unit
+    (`hogar`), then the ILO sector."""
     p506r4, p507, p510, p510a1, p512a, p512b = (v[c] for c in ("p506r4", "p507", "p510", "p510a1", "p512a", "p512b"))
 
     # 1. recode p506r4 (111/990=1)(1000/max=2): `max` is the largest non-missing value, so missing stays missing.
@@ -132,7 +134,8 @@ def _ilo_sector(v: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _informal_flag(v: dict[str, np.ndarray], sector: np.ndarray) -> np.ndarray:
-    """Steps 5–7 of §3.3: employment category, employer-paid insurance, then `ocupinf`."""
+    """Steps 5–7 of INEI's syntax (docs/sources.md#enaho-informalidad): employment category, employer-paid insurance,
+    then `ocupinf`."""
     p507 = v["p507"]
     cat = np.select([p507 == 2, p507 == 1, _isin(p507, 5, 7), _isin(p507, 3, 4, 6)], [1.0, 2.0, 3.0, 4.0], np.nan)
     employer_pays = np.zeros(len(p507), dtype=bool)

@@ -1,5 +1,5 @@
 """pandera schema of `staging.enaho_personas`: ENAHO module-500 persons with the columns the employment
-indicators need (sources/enaho.md §8).
+indicators need (docs/sources.md#enaho-variables).
 
 The descriptions and units here are the single source of the data dictionary and of the warehouse's
 `COMMENT ON`; the check names are the rule names that quarantine rows carry, so they read as rules.
@@ -20,7 +20,7 @@ PERSON_YEAR_KEY = ["anio", "conglome", "vivienda", "hogar", "codperso"]
 #: Departments by INEI code (first two digits of the ubigeo); 07 is Callao.
 DEPARTMENTS = [f"{code:02d}" for code in range(1, 26)]
 
-#: Years whose module-500 file ships INEI's `ocupinf` (absent from 2024 on: sources/enaho.md §0).
+#: Years whose module-500 file ships INEI's `ocupinf` (absent from 2024 on: docs/sources.md#enaho-ocupinf-2024).
 YEARS_WITH_OCUPINF = range(2007, 2024)
 
 _UNIT_CODE = {"unidad": "código"}
@@ -255,8 +255,9 @@ def _who_pays(name: str, what: str) -> pa.Column:
     )
 
 
-#: Module 400 (health): only the key and who pays each insurance, what the informality rebuild needs (§2.4, §3.3:
-#: an employee is formal when the workplace pays some insurance, p419aX = 1).
+#: Module 400 (health): only the key and who pays each insurance, what the informality rebuild needs
+#: (docs/sources.md#enaho-variables, docs/sources.md#enaho-informalidad: an employee is formal when the workplace pays
+#: some insurance, p419aX = 1).
 SCHEMA_HEALTH = pa.DataFrameSchema(
     {
         "anio": _COLUMNS["anio"],

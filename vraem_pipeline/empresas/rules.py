@@ -1,7 +1,7 @@
 """Formal firms: the definition PRODUCE applies, as named parameters recorded next to the results.
 
-PRODUCE's annex with the exact filters has not been obtained (source note §4.3), so each choice is a parameter
-with the working hypothesis as default; correcting it when the annex arrives is a configuration change, and
+PRODUCE's annex with the exact filters has not been obtained (docs/sources.md#empresa-formal), so each choice is a
+parameter with the working hypothesis as default; correcting it when the annex arrives is a configuration change, and
 every warehouse records which rule built it (`meta.parametros`, tema `empresas`).
 """
 
@@ -20,7 +20,8 @@ from vraem_pipeline.empresas.ciiu import match_activity
 
 @dataclass(frozen=True)
 class FormalFirmRule:
-    """Defaults = the working hypothesis of source note §4.3; taxpayer types live in tipos_contribuyente.csv."""
+    """Defaults = the working hypothesis of docs/sources.md#empresa-formal; taxpayer types live in
+    tipos_contribuyente.csv."""
 
     estados_activos: tuple[str, ...] = ("ACTIVO",)
     exigir_ventas_positivas: bool = True
@@ -52,7 +53,7 @@ class FormalFirmRule:
         }
 
 
-#: Warning threshold for firms whose activity text matches no CIIU class (docs/sources.md: target < 1 %).
+#: Warning threshold for firms whose activity text matches no CIIU class (docs/sources.md#ciiu-texto: target < 1 %).
 MAX_UNCLASSIFIED_PCT = 1.0
 
 SIZE_STRATA = pd.DataFrame({"estrato": ["micro", "pequena", "mediana", "grande"], "orden": [1, 2, 3, 4]})

@@ -8,8 +8,9 @@ import pandas as pd
 from vraem_pipeline.core.references import UNKNOWN_COUNTRY
 from vraem_pipeline.sources import aduanas
 
-#: Warning thresholds, in % of the year's FOB. The unknown-destination one is the source note's (docs/sources.md); the
-#: other two are the project's: how much FOB a department or product figure may leave out before it is flagged.
+#: Warning thresholds, in % of the year's FOB. The unknown-destination one is the target of
+#: docs/sources.md#aduanas-codigos; the other two are the project's: how much FOB a department or product figure may
+#: leave out before it is flagged.
 MAX_MISSING_UBIGEO_PCT = 5.0
 MAX_UNCLASSIFIED_PCT = 1.0
 MAX_UNKNOWN_DESTINATION_PCT = 0.1
@@ -18,8 +19,8 @@ PARAMETERS = {
     "departamento_de_la_linea": (
         "ubigeo_declarado",
         "Departamento de una serie: los 2 primeros dígitos de su UBIGEO "
-        "declarado (origen de la mercancía), no el domicilio fiscal del exportador (docs/sources.md); el "
-        "domicilio fiscal se publica aparte en "
+        "declarado (origen de la mercancía), no el domicilio fiscal del exportador "
+        "(docs/sources.md#aduanas-departamento); el domicilio fiscal se publica aparte en "
         "marts.exportaciones_por_departamento_domicilio_fiscal",
     ),
     "territorio_exportador": (
@@ -36,7 +37,7 @@ PARAMETERS = {
     ),
     "entrega_sin_clave": (
         "sola en su año",
-        "La entrega en texto con solo las columnas de la nota de fuentes §5.2 (sin "
+        "La entrega en texto con solo las columnas de docs/sources.md#aduanas-entrega-produce (sin "
         "fano, ndcl, nser) se carga con la clave vacía y cada línea cuenta: sus repeticiones no se "
         "pueden detectar (meta.fuentes.nota lo dice). Junto a otro archivo de exportación del mismo "
         "año (semanales u otra entrega) el año se rechaza (entrega_sin_clave_mezclada): no habría "

@@ -1,4 +1,4 @@
-"""Staging schema of definitive-export lines (SUNAT customs, source note §5.6).
+"""Staging schema of definitive-export lines (SUNAT customs, docs/sources.md#aduanas-reglas).
 
 Only what makes a line unusable sends it to quarantine: an amount that is not a number or is negative, a date
 that does not exist or lies outside the year ± 1, a NANDINA that is not ten digits, a regime other than
@@ -8,12 +8,12 @@ report how much of it could not be placed.
 
 The line key `(cadu, fano, ndcl, nser)` is unique within a year — with SQL `UNIQUE` semantics (`sqlrules`): a line
 without `fano, ndcl, nser` is never a repeat. Those are the lines of PRODUCE's delivery with exactly the columns
-of source note §5.2, which carries no line key; each of its lines counts (the reader refuses such a delivery
-beside any other export file of the year, which it could not be deduplicated against). A line with some key
+of docs/sources.md#aduanas-entrega-produce, which carries no line key; each of its lines counts (the reader refuses such
+a delivery beside any other export file of the year, which it could not be deduplicated against). A line with some key
 parts and not others (`clave_incompleta`) is unusable: its file has the key, so it could repeat a line unseen.
 
 Dates of the year ± 1 (`fechas_del_anio`): each of the line's numbering (`fnum`) and shipment (`femb`) dates
-that is present. The delivery of §5.2 has no `fnum`, so its lines are checked on `femb` alone. Its `freg`
+that is present. The delivery without the key has no `fnum`, so its lines are checked on `femb` alone. Its `freg`
 (fecha de regularización; in the weekly files it sits beside `NDCLREG` and `FANOREG`, the regularization's own
 number and year — [I]) is not read: it dates a later step, not the export, and could fall outside the year ± 1
 for a late regularization ([I]), quarantining a good line. A line with no `femb` (`0`) has no date to check:

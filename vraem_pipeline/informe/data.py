@@ -23,7 +23,8 @@ from vraem_pipeline.sources import padron
 
 @dataclass(frozen=True)
 class Chart:
-    """One chart: one marts table of contract §4.1, drawn for the report's year (or its series)."""
+    """One chart: one marts table of docs/methodology/README.md#marts-tables, drawn for the report's year (or its
+    series)."""
 
     mart: str
     titulo: str
@@ -212,7 +213,8 @@ REPORT_TOPICS: tuple[ReportTopic, ...] = (
     ),
 )
 
-#: A survey estimate whose CV exceeds this is `referencial` (contract §4.1); the page's footnote quotes it.
+#: A survey estimate whose CV exceeds this is `referencial` (docs/methodology/README.md#marts-tables); the page's
+#: footnote quotes it.
 CV_INDICATIVE_PCT = 15.0
 
 

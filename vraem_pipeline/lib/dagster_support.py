@@ -19,7 +19,7 @@ from vraem_pipeline.core.marts import register_macros as register_sql_macros
 from vraem_pipeline.core.run_copy import RunCopy
 from vraem_pipeline.core.sqlrules import register_macros
 
-#: Calendar years; the years actually run come from the data under raw/ (contract §1).
+#: Calendar years; the years actually run come from the data under raw/ (docs/settings-and-cli.md#settings).
 YEARS = dg.TimeWindowPartitionsDefinition(start="2015", cron_schedule="0 0 1 1 *", fmt="%Y")
 
 #: Every asset that writes the build file shares this pool; its limit is 1 (DuckDB has one writer process).
@@ -31,9 +31,9 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 
 class VraemConfig(dg.ConfigurableResource):
-    """Where the sources, the territory and the analysts' file are (contract §1); the operator database is the
-    `duckdb` resource, `temp_dir` is where DuckDB spills and where zips are decompressed, `informe_dir` where
-    the report of a refresh is written."""
+    """Where the sources, the territory and the analysts' file are (docs/settings-and-cli.md#settings); the operator
+    database is the `duckdb` resource, `temp_dir` is where DuckDB spills and where zips are decompressed, `informe_dir`
+    where the report of a refresh is written."""
 
     raw_dir: str
     territory: str

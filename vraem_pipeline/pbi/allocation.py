@@ -1,6 +1,6 @@
 """The territory's value added: INEI's departmental GDP allocated to the territory's districts.
 
-INEI publishes GDP by department only (source note §7), so the value of a zone inside departments is an
+INEI publishes GDP by department only (docs/sources.md#inei-vab), so the value of a zone inside departments is an
 allocation, and the allocation must be visible and replaceable:
 
     zone value = Σ_d [Σ_a] VAB[d(, a)] × participación[zona, d(, a)]

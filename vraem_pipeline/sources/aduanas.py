@@ -1,14 +1,15 @@
-"""SUNAT customs, definitive exports (régimen 40), line by line: `raw/aduanas/<año>/` (source note §5).
+"""SUNAT customs, definitive exports (régimen 40), line by line: `raw/aduanas/<año>/` (docs/sources.md#aduanas).
 
 Two deliveries of the same lines, and a year folder may hold both:
 
-* Aduanet's weekly zips `x<dd><DD><mm><yy>.zip`, one dBase III `.DBF` each (§5.1). Weeks overlap and a week may
-  be published twice, so a line (customs office, DAM year, DAM number, serie) can arrive in several files; the
-  whole year is staged in one pass so that the key is unique across files, not just within one.
-* PRODUCE's pipe-delimited administrative delivery (§5.2): latin-1, lower-case headers, NANDINA with dots,
-  dates as `YYYYMMDD` numbers with `0` for missing, `ubigeo` blank or absent.
+* Aduanet's weekly zips `x<dd><DD><mm><yy>.zip`, one dBase III `.DBF` each (docs/sources.md#aduanas-semanales).
+  Weeks overlap and a week may be published twice, so a line (customs office, DAM year, DAM number, serie) can
+  arrive in several files; the whole year is staged in one pass so that the key is unique across files, not just
+  within one.
+* PRODUCE's pipe-delimited administrative delivery (docs/sources.md#aduanas-entrega-produce): latin-1,
+  lower-case headers, NANDINA with dots, dates as `YYYYMMDD` numbers with `0` for missing, `ubigeo` blank or absent.
 
-The §5.2 delivery may come without the line key (`fano, ndcl, nser`: the columns PRODUCE's own pipeline reads do
+The pipe delivery may come without the line key (`fano, ndcl, nser`: the columns PRODUCE's own pipeline reads do
 not include it). Its lines are staged with the key empty and each counts: without a key, a repeat cannot be told
 from another line of the same goods. Such a delivery must therefore be the year's only export file — beside weekly
 files or another delivery nothing could be deduplicated, and dropping the weeks "covered" by its dates would
@@ -51,8 +52,8 @@ from vraem_pipeline.sources.textfiles import TextLoad, load_delimited, read_head
 from vraem_pipeline.sources.zips import copy_member, data_members
 
 #: Code page of a DBF whose header declares none (language driver 0). Aduanet's files declare none. A project
-#: that parsed the real weekly files read them as cp850 (`shared/realdata/README.md`); source note §5.1 says
-#: latin-1 with cp850 tried first. The real files win over the note; a parameter, in meta.parametros.
+#: that parsed the real weekly files read them as cp850; other code tries cp850, then latin-1
+#: (docs/sources.md#aduanas-semanales). The real files win; a parameter, in meta.parametros.
 DBF_ENCODING_DEFAULT = "cp850"
 
 #: Raw columns of the scratch table, from each delivery's field names. `None`: the delivery may lack the field.
@@ -89,9 +90,11 @@ PIPE_FIELDS = {
     "regimen": "regimen",
 }
 RAW_COLUMNS = list(DBF_FIELDS)
-#: Fields a file may lack: the line is then missing that value (§5.2: `ubigeo` is sometimes absent).
+#: Fields a file may lack: the line is then missing that value (docs/sources.md#aduanas-entrega-produce: `ubigeo` is
+#: sometimes absent).
 OPTIONAL = {"ubigeo", "fnum", "femb", "ndoc", "dnombre", "vpesnet", "regimen"}
-#: The line key besides the customs office: a pipe delivery has all three columns or none (§5.2 lists none).
+#: The line key besides the customs office: a pipe delivery has all three columns or none
+#: (docs/sources.md#aduanas-entrega-produce lists none).
 KEY_FIELDS = ("fano", "ndcl", "nser")
 
 #: A file is refused when more than this fraction of its lines that carry a year (their DAM's `FANO`, else their
@@ -130,7 +133,8 @@ NORMALIZE = {
     "fecha_embarque": ("femb", _DATE),
     "ruc_exportador": ("ndoc", "nullif({c}, '')"),
     "exportador": ("dnombre", "nullif({c}, '')"),
-    # blank and 999999 are SUNAT's "no ubigeo" (§5.2); a 5-digit value lost its leading zero
+    # blank and 999999 are SUNAT's "no ubigeo" (docs/sources.md#aduanas-entrega-produce); a 5-digit value lost its
+    # leading zero
     "ubigeo": (
         "ubigeo",
         "CASE WHEN {c} IN ('', '999999') THEN NULL WHEN regexp_full_match({c}, '\\d{5}') THEN '0' || {c} ELSE {c} END",

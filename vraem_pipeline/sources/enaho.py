@@ -3,7 +3,7 @@
 The reader knows formats, not indicators: it returns the requested columns, lower-cased, with string keys that
 keep their leading zeros, numeric codes (never value labels) as nullable numbers, and two lineage columns
 (`archivo`, `registro`). Every way a file can be unreadable raises `SourceFileError` naming the file.
-See sources/enaho.md §1 and §4 for the quirks handled here.
+See docs/sources.md#enaho-codigos and docs/sources.md#enaho-archivos for the quirks handled here.
 
 A file says its year three ways, and each must be the folder's: the data file's name (`enaho01a-<año>-500`,
 matched by `module_pattern`), the internal `año` column (`_check_year`) and INEI's survey code in the download
@@ -30,7 +30,7 @@ from vraem_pipeline.core.references import reference_csv
 from vraem_pipeline.sources import zips
 from vraem_pipeline.sources.textfiles import ParsedText, parse_delimited, read_header
 
-#: String keys and their published widths (sources/enaho.md §2.1 and §4). CSV files and numeric-typed keys
+#: String keys and their published widths (docs/sources.md#enaho-claves). CSV files and numeric-typed keys
 #: lose the leading zeros; they are restored to these widths.
 KEY_WIDTHS = {"conglome": 6, "vivienda": 3, "hogar": 2, "codperso": 2, "ubigeo": 6}
 
@@ -38,7 +38,7 @@ KEY_WIDTHS = {"conglome": 6, "vivienda": 3, "hogar": 2, "codperso": 2, "ubigeo":
 WEIGHT_500 = "fac500a"
 
 #: Other factor names that scripts have met in place of fac500a. Finding one of them instead of fac500a must
-#: stop the run: using it silently would weight the year with another population (sources/enaho.md §2.5).
+#: stop the run: using it silently would weight the year with another population (docs/sources.md#enaho-factor).
 OTHER_FACTORS_500 = ("fac500", "fac500a7", "factor07", "fac500_p", "factora07")
 
 #: Default data-file prefix: `enaho01a` (and `enaho01` for the household-level modules).
@@ -95,7 +95,7 @@ def module_candidates(year_dir: Path, year: int, module: str, *, prefix: str = D
     return found
 
 
-#: INEI's survey code of each annual cross-section (the year → code table of sources/enaho.md §1).
+#: INEI's survey code of each annual cross-section (the year → code table of docs/sources.md#enaho-codigos).
 SURVEY_CODES = "enaho_codigos_encuesta.csv"
 
 #: INEI's download zip `<código>-Modulo<NN>.zip` (`966-Modulo05.zip`); some inner folders use `_` (`498_Modulo02`).

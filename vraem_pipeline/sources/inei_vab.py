@@ -1,6 +1,6 @@
 """INEI's departmental GDP workbooks (`raw/inei/vab/`), read exactly as INEI publishes them.
 
-The workbook is a printed table, not a data file (source note §7, `../shared/realdata/README.md`): title rows
+The workbook is a printed table, not a data file (docs/sources.md#inei-vab-libro): title rows
 above the header, a header whose year cells mix integers and text with flags (`2007`, `2023P/`, `2025E/`),
 department rows with accents, Lima followed by sub-rows that repeat part of it, the national rows
 (`Valor Agregado Bruto`, `Impuestos a los Productos`, `Derechos de Importación`, `Producto Bruto Interno`),

@@ -1,4 +1,4 @@
-"""SUNAT open-data Padrón RUC (`PadronRUC_AAAAMM.zip|csv`, source note §3): the firm register of a year.
+"""SUNAT open-data Padrón RUC (`PadronRUC_AAAAMM.zip|csv`, docs/sources.md#padron-ruc): the firm register of a year.
 
 A year's folder may hold several monthly cuts; the latest AAAAMM closes the year and is the only one read
 (an older cut silently mixed in would double firms). The layout is checked against the published 16-column

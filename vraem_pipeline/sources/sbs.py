@@ -1,4 +1,4 @@
-"""SBS debtor-level balances of direct credit (contract §3.2): `sbs/deudores/<año>/deudores_<año>12.txt`.
+"""SBS debtor-level balances of direct credit (docs/sources.md#sbs-deudores): `sbs/deudores/<año>/deudores_<año>12.txt`.
 
 Pipe-delimited latin-1 as delivered, a zip of it standing in for the file. Every debtor of every supervised
 entity is there — millions of lines, most of them persons with consumer credit — so the file is read by

@@ -1,4 +1,5 @@
-"""SUNAT's delivery of declared annual net sales (contract §3.1): `sunat/ventas/<año>/ventas_<año>.txt`.
+"""SUNAT's delivery of declared annual net sales (docs/sources.md#ventas-declaradas):
+`sunat/ventas/<año>/ventas_<año>.txt`.
 
 Pipe-delimited latin-1 as delivered; a zip of it stands in for the file. Amounts stay text here: a malformed
 amount is a row to quarantine, decided by the schema, not by the reader.

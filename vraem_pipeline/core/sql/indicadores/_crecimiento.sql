@@ -3,7 +3,7 @@
 --   <prefijo>_tcpa_pct               compound annual rate from the earliest year present to anio
 --   <prefijo>_var_promedio_anual_pct arithmetic mean of the annual changes over the same window (absent when a
 --                                    year inside the window is missing: the mean would skip a change silently)
--- (contract §4.2: the published edition reports both, and they differ.)
+-- (docs/methodology/README.md#key-figures: the published edition reports both, and they differ.)
 -- The mean of the changes is taken over DECIMAL (vraem_exacto): exact, so the same in any row order.
 WITH s AS (SELECT anio, valor FROM serie),
 first AS (SELECT min(anio) AS anio0 FROM s),

@@ -1,7 +1,7 @@
 -- One row per staged export line of the years refreshed ($anios), national, with what the marts group by.
--- Department of origin: the line's declared UBIGEO (source note §5.4), NULL when it is missing or names no
--- INEI department. Department of fiscal domicile: the exporter's RUC in the same year's Padrón RUC cut, whatever
--- its Estado. Amounts in cents as DECIMAL so that every sum is exact and the same whatever the order.
+-- Department of origin: the line's declared UBIGEO (docs/sources.md#aduanas-departamento), NULL when it is missing or
+-- names no INEI department. Department of fiscal domicile: the exporter's RUC in the same year's Padrón RUC cut,
+-- whatever its Estado. Amounts in cents as DECIMAL so that every sum is exact and the same whatever the order.
 SELECT
     e.anio,
     e.archivo,

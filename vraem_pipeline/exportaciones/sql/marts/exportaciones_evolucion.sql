@@ -1,4 +1,5 @@
--- FOB of the lines whose declared origin is a department of the territory (source note §5.4), by year.
+-- FOB of the lines whose declared origin is a department of the territory (docs/sources.md#aduanas-departamento), by
+-- year.
 WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),
 anios AS (SELECT DISTINCT anio FROM intermedio.exportaciones),
 t AS (

@@ -1,4 +1,4 @@
--- Territory departments' exports by declared origin (UBIGEO of the line, source note §5.4).
+-- Territory departments' exports by declared origin (UBIGEO of the line, docs/sources.md#aduanas-departamento).
 -- Every department of the territory appears every year, with 0 when nothing is attributed to it.
 -- FOB stays DECIMAL (cents) through every sum, window sums included, and becomes DOUBLE only when printed.
 WITH deps AS (SELECT ubigeo_departamento FROM referencia.territorio_departamentos),

@@ -1,5 +1,6 @@
--- Key figures of the GDP block (contract §4.2), one row per allocated year; the INEI's P/ and E/ flags and the
--- method and denominator used are written into the description, so an analyst reading the figure sees them.
+-- Key figures of the GDP block (docs/methodology/README.md#key-figures), one row per allocated year; the INEI's P/ and
+-- E/ flags and the method and denominator used are written into the description, so an analyst reading the figure sees
+-- them.
 WITH t AS (
     SELECT *,
            CASE estado_cifra WHEN 'preliminar' THEN ' — cifra preliminar (P/) del INEI'

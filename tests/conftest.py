@@ -4,12 +4,12 @@ What costs is building: writing the small sample (`vraem sample-data --scale sma
 modules build the same way is built once per session here, and each test that changes something works on its own
 copy (`copy_of`):
 
-- `muestra_pequena`: the small sample, written by `vraem sample-data` in a subprocess as a person runs it;
-  `muestra_2024`: its 2024 folders and INEI's workbook (the tests that refresh several times);
-- `publicado_pequena`: the whole small sample refreshed by `vraem refresh` in a subprocess (its own DAGSTER_HOME);
-  `publicado_2024`: the same for `muestra_2024`;
-- `escenario_publicado`: the hand-worked firm scenario (tests/support/scenario.py, 2023–2024) materialized in-process;
-  `escenario_enaho_publicado`: the same plus two small ENAHO years and a file no source recognises.
+- `small_sample`: the small sample, written by `vraem sample-data` in a subprocess as a person runs it;
+  `sample_2024`: its 2024 folders and INEI's workbook (the tests that refresh several times);
+- `small_published`: the whole small sample refreshed by `vraem refresh` in a subprocess (its own DAGSTER_HOME);
+  `published_2024`: the same for `sample_2024`;
+- `scenario_published`: the hand-worked firm scenario (tests/support/scenario.py, 2023–2024) materialized in-process;
+  `enaho_scenario_published`: the same plus two small ENAHO years and a file no source recognises.
 
 Each published fixture keeps what its run said (the check evaluations, the CLI's output) for the tests that assert
 on it. Chromium is replaced by `tests/support/chromium_stand_in` everywhere but in the report's own test
@@ -235,7 +235,7 @@ def small_published(small_sample, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def published_2024(sample_2024, tmp_path_factory):
-    """`muestra_2024` refreshed once by `vraem refresh`. Shared: read it, or refresh a copy (`copy_of`)."""
+    """`sample_2024` refreshed once by `vraem refresh`. Shared: read it, or refresh a copy (`copy_of`)."""
     publicado = _refreshed(tmp_path_factory, "publicado_2024", sample_2024, op=True)
     yield from _shared(publicado, publicado.almacen.parent, publicado.operator.parent)
 
@@ -266,7 +266,7 @@ def scenario_published(tmp_path_factory):
 
 @pytest.fixture
 def scenario_copy(scenario_published, tmp_path, env) -> tuple[Path, Path]:
-    """A copy of `escenario_publicado` in tmp_path, the settings pointing at it: (raw, warehouse)."""
+    """A copy of `scenario_published` in tmp_path, the settings pointing at it: (raw, warehouse)."""
     raw, warehouse = materialized_copy(scenario_published, tmp_path)
     return raw, env(raw, warehouse)
 

@@ -40,7 +40,7 @@ needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="unshare -rm / m
 
 @pytest.fixture
 def published(scenario_published) -> Path:
-    """The firm scenario (2023, 2024) published once for the session (conftest.escenario_publicado): raw/,
+    """The firm scenario (2023, 2024) published once for the session (conftest.scenario_published): raw/,
     wh/vraem.duckdb and wh/vraem_operacion.duckdb. Each test copies it before refreshing."""
     return scenario_published.folder_path
 

@@ -436,7 +436,7 @@ def _query(almacen: Path, sql: str = _QUERY) -> tuple:
 
 @pytest.fixture
 def raw_2024(sample_2024) -> Path:
-    """The small sample's 2024 folders and GDP workbook (conftest.muestra_2024): the refreshes below repeat, one
+    """The small sample's 2024 folders and GDP workbook (conftest.sample_2024): the refreshes below repeat, one
     year keeps them short. Shared: the refreshes read it, nothing here writes in it."""
     return sample_2024
 
@@ -444,7 +444,7 @@ def raw_2024(sample_2024) -> Path:
 @pytest.fixture
 def publicado(published_2024) -> Path:
     """A folder with `w/` (the published warehouse), `op/` (operator database) and `dagster_home/` after one
-    refresh of `raw_2024` (conftest.publicado_2024, once for the session); a test that refreshes again works on a
+    refresh of `raw_2024` (conftest.published_2024, once for the session); a test that refreshes again works on a
     copy (`_copy_of`)."""
     return published_2024.folder_path
 

@@ -370,7 +370,7 @@ def services():
 
 @pytest.fixture(scope="module")
 def sample(small_sample, tmp_path_factory) -> Path:
-    """The small sample's (conftest.muestra_pequena) 2023 and 2024 folders and the GDP workbook: two years keep the
+    """The small sample's (conftest.small_sample) 2023 and 2024 folders and the GDP workbook: two years keep the
     runs short and still let the sensor's first tick request one year that was never published. Each test
     copies it."""
     return years_of(small_sample, ("2023", "2024"), tmp_path_factory.mktemp("muestra") / "raw_2023_2024")

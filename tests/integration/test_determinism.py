@@ -237,7 +237,7 @@ def _reversed_copy(origin: Path, destination: Path) -> None:
 
 @pytest.mark.slow
 def test_two_refreshes_of_the_same_files_give_identical_marts(sample_2024, published_2024, tmp_path):
-    """The first refresh is the session's of the sample's 2024 folders (conftest.publicado_2024, the same
+    """The first refresh is the session's of the sample's 2024 folders (conftest.published_2024, the same
     `vraem refresh` as `_refresh`); the second reads the reversed copy."""
     raw = sample_2024  # one year keeps it fast; 2024 has weekly customs files and a pipe delivery
     reversed_raw = tmp_path / "raw_invertida"

@@ -31,7 +31,7 @@ def _marts_snapshot(path, raws=()):
 
 
 def test_two_years_then_rerun_one_is_identical(scenario_published, scenario_copy):
-    raw, warehouse = scenario_copy  # the two years materialized once for the session (conftest.escenario_publicado)
+    raw, warehouse = scenario_copy  # the two years materialized once for the session (conftest.scenario_published)
     ev = query(warehouse, "SELECT anio, n_empresas, var_pct FROM marts.empresas_evolucion ORDER BY anio")
     assert ev["n_empresas"].tolist() == [EXPECTED_2023["territorio"], EXPECTED_2024["territorio"]]
     assert ev["var_pct"].iloc[1] == pytest.approx(75.0)
@@ -90,7 +90,7 @@ def test_another_territory_changes_marts_not_staging(scenario_raw, env, tmp_path
 
 
 def test_blocking_check_results_are_recorded(scenario_published):
-    """The checks' results of the session's run of the scenario (2023, 2024: conftest.escenario_publicado)."""
+    """The checks' results of the session's run of the scenario (2023, 2024: conftest.scenario_published)."""
     evaluations = {key: e.passed for key, e in scenario_published.checks.items()}
     assert evaluations[("staging/padron_ruc", "esquema")] is True
     assert evaluations[("staging/ventas_declaradas", "esquema")] is True

@@ -1,7 +1,7 @@
 """Publication guarantees, proven with a second OS process (an analyst) and failing refreshes.
 
 Most start from the firm scenario published once for the session (`conftest.scenario_published`): a test that
-refreshes again works on its own copy (`escenario_copia`)."""
+refreshes again works on its own copy (`scenario_copy`)."""
 
 import hashlib
 import subprocess
@@ -42,7 +42,7 @@ def _add_a_2024_firm(raw: Path) -> None:
 
 
 def test_reader_in_another_process_neither_blocks_nor_sees_half_state(scenario_copy):
-    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.escenario_publicado)
+    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.scenario_published)
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(warehouse)],
         stdin=subprocess.PIPE,
@@ -66,7 +66,7 @@ def test_reader_in_another_process_neither_blocks_nor_sees_half_state(scenario_c
 
 
 def test_failed_blocking_check_leaves_published_file_byte_identical(scenario_copy):
-    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.escenario_publicado)
+    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.scenario_published)
     before = _sha(warehouse)
 
     @dg.asset_check(asset=dg.AssetKey(["staging", "padron_ruc"]), name="siempre_falla", blocking=True)
@@ -84,7 +84,7 @@ def test_failed_blocking_check_leaves_published_file_byte_identical(scenario_cop
 
 
 def test_bad_input_fails_the_cli_with_file_line_rule_and_keeps_the_warehouse(scenario_copy, tmp_path):
-    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.escenario_publicado)
+    scenario_raw, warehouse = scenario_copy  # 2023 and 2024 published (conftest.scenario_published)
     before = _sha(warehouse)
     broken = scenario_raw / "sunat" / "padron" / "2024" / "PadronRUC_202412.zip"
     broken.unlink()

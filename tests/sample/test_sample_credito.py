@@ -84,7 +84,7 @@ def test_deterministic_by_seed(raw, tmp_path):
 
 
 @pytest.mark.parametrize("anio", [2019, 2024])
-def test_debtors_are_who_the_brief_asks_for(raw, anio):
+def test_debtors_mix_located_unlocated_dni_ruc_and_every_credit_kind(raw, anio):
     out, counts = raw
     uni = build_universe(calibrate("small"), SEED)
     t = uni.t(anio)

@@ -534,7 +534,7 @@ def test_a_zip_of_another_years_survey_is_refused_naming_the_file_and_both_years
     )
 
 
-def test_the_survey_code_table_is_the_source_notes():
+def test_the_survey_code_table_matches_the_documented_codes():
     """docs/sources.md#enaho-codigos [V]: 2017=603 … 2024=966, 2025=1031; the sample's zips are named from it."""
     from vraem_pipeline.sources.enaho import survey_code_years
     from vraem_sample.enaho import YEAR_CODES

@@ -447,7 +447,7 @@ def test_2023_rows_under_a_2024_name_fail_the_refresh_naming_both_periods_and_pu
     """The defect: the 2023 cut saved as `raw/sunat/padron/2024/PadronRUC_202412.zip` refreshed with exit 0 and
     published 2023's firms as 2024's. Now the Padrón step fails naming the file and both periods, nothing
     downstream runs, and the published warehouse keeps its bytes. The first refresh (2023, 2024) is the session's
-    (conftest.escenario_publicado); the bad cut goes into a copy of it."""
+    (conftest.scenario_published); the bad cut goes into a copy of it."""
     from tests.support.runs import materialize
     from tests.support.scenario import PADRON_2023
     from vraem_pipeline.cli import _report

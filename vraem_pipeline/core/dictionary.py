@@ -47,7 +47,7 @@ def parameter_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
                 f"{tema}.{nombre}",
                 f"{descripcion}. Valor usado: {valor}",
                 "parámetro",
-                "Definición del proyecto (ver README)",
+                "Definición del proyecto (ver docs/methodology/README.md#parameters)",
             )
             for tema, nombre, valor, descripcion in rows
         ],

@@ -34,7 +34,7 @@ LOCK_WAIT = "VRAEM_ESPERA_BLOQUEO_S"
 DEFAULT_LOCK_WAIT_S = 6 * 3600
 
 #: How often the Dagster daemon evaluates the sensor on raw/ (`defs/automation.py`), in seconds. A quiet tick
-#: costs a stat per file (README, "Performance"), so minutes are plenty for files that arrive once a year.
+#: costs a stat per file (docs/performance.md), so minutes are plenty for files that arrive once a year.
 SENSOR_INTERVAL = "VRAEM_SENSOR_INTERVALO_S"
 DEFAULT_SENSOR_INTERVAL_S = 300
 

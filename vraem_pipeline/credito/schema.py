@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.core.lineage import lineage
 from vraem_pipeline.core.references import reference_csv
 from vraem_pipeline.core.ruc import PATTERN as RUC_PATTERN
 from vraem_pipeline.core.ruc import WEIGHTS
-from vraem_pipeline.empresas.schema import lineage
 
 #: `TIPO_DOCUMENTO` codes the rules know (docs/sources.md#sbs-deudores); other well-formed codes stay, unlocatable.
 DNI, RUC = "1", "6"

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.core.lineage import lineage
 from vraem_pipeline.core.ruc import PATTERN as RUC_PATTERN
 from vraem_pipeline.core.ruc import check_digit_ok
 
@@ -25,26 +26,6 @@ def _ruc_column(description: str) -> pa.Column:
         description=description,
         metadata={"unidad": "código"},
     )
-
-
-def lineage() -> dict[str, pa.Column]:
-    return {
-        "anio": pa.Column(
-            "int64",
-            pa.Check.in_range(2000, 2100, error="anio_valido"),
-            description="Año de referencia (carpeta del año en raw/)",
-            metadata={"unidad": "año"},
-        ),
-        "archivo": pa.Column(
-            str, description="Archivo fuente (zip!miembro si venía comprimido)", metadata={"unidad": "ruta"}
-        ),
-        "linea": pa.Column(
-            "int64",
-            pa.Check.ge(2, error="linea_tras_cabecera"),
-            description="Número de línea física en el archivo fuente (la cabecera es la 1)",
-            metadata={"unidad": "línea"},
-        ),
-    }
 
 
 def _publication_period_of_year(df: pd.DataFrame) -> pd.Series:

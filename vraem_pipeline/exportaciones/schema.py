@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from vraem_pipeline.core.lineage import lineage
+
 
 def _finite(s: pd.Series) -> pd.Series:
     return pd.Series(np.isfinite(s.to_numpy(dtype="float64")), index=s.index)
@@ -158,21 +160,11 @@ EXPORTACIONES = pa.DataFrameSchema(
         ),
         "fob_usd": _amount("Valor FOB de la serie", "US$", False, "fob_no_negativo"),
         "peso_neto_kg": _amount("Peso neto de la serie", "kg", True, "peso_no_negativo"),
-        "anio": pa.Column(
-            "int64",
-            pa.Check.in_range(2000, 2100, error="anio_valido"),
-            description="Año de referencia (carpeta del año en raw/)",
-            metadata={"unidad": "año"},
-        ),
-        "archivo": pa.Column(
-            str, description="Archivo fuente (zip!miembro si venía comprimido)", metadata={"unidad": "ruta"}
-        ),
-        "linea": pa.Column(
-            "int64",
-            pa.Check.ge(1, error="linea_positiva"),
-            description="Número de registro en el DBF (desde 1, contando los borrados) o línea "
+        **lineage(
+            first_line=1,
+            line_rule="linea_positiva",
+            line_description="Número de registro en el DBF (desde 1, contando los borrados) o línea "
             "física del archivo de texto (la cabecera es la 1)",
-            metadata={"unidad": "línea"},
         ),
     },
     checks=[

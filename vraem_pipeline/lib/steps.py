@@ -2,7 +2,7 @@
 rule, the run pays for a handful of steps.
 
 A Dagster step costs bookkeeping whatever it does — its start, output, success and materialization events,
-written one by one into the instance's storage (`benchmarks/pasos_dagster.py` measures it) — and the refresh had
+written one by one into the instance's storage (`benchmarks/dagster_steps.py` measures it) — and the refresh had
 ~50 of them (an asset or a check each), more than most of their SQL statements cost. Here a topic is one step
 for its yearly work (staging of its sources and their year-level derived tables, partitioned by year) and one for
 the tables computed over every year (marts and key figures); a check runs in the step of the asset it checks,

@@ -40,6 +40,7 @@ import pandas as pd
 from vraem_pipeline.core.errors import SourceFileError
 from vraem_pipeline.core.references import department_names, reference_csv
 from vraem_pipeline.sources import zips
+from vraem_pipeline.sources.periods import MONTHS
 
 #: The sheet read: INEI numbers the departmental tables cuadro1 (constant 2007 prices, miles de soles),
 #: cuadro2 (shares) … cuadro4 (current prices); only constant prices are comparable across years.
@@ -70,26 +71,7 @@ CELL_COLUMNS = [
     "edicion",
 ]
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        (
-            "enero",
-            "febrero",
-            "marzo",
-            "abril",
-            "mayo",
-            "junio",
-            "julio",
-            "agosto",
-            "setiembre",
-            "octubre",
-            "noviembre",
-            "diciembre",
-        ),
-        start=1,
-    )
-}
+_MONTHS = {m: i for i, m in enumerate(MONTHS, start=1)}
 _MONTHS["septiembre"] = 9
 _MONTH_NAME = {v: k for k, v in _MONTHS.items() if k != "septiembre"}
 #: A year, or a year-month, in a workbook's file name: four digits 19xx/20xx not inside a longer number, then

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from vraem_pipeline.core.errors import SourceFileError
-from vraem_pipeline.sources.periods import check_rows_period
+from vraem_pipeline.sources.periods import MONTHS, check_rows_period
 from vraem_pipeline.sources.textfiles import ParsedText, TextLoad, load_delimited, parse_delimited, require_rows
 
 HEADER = [
@@ -73,22 +73,6 @@ class Cut:
 
 #: The month that closes a year; a year closed by another month's cut is flagged, never refused.
 CLOSING_MONTH = 12
-
-#: Spanish month names as INEI and SUNAT print them (setiembre).
-MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "setiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 
 
 def cut_of_name(name: str) -> str | None:

@@ -22,6 +22,22 @@ from vraem_pipeline.core.sqlrules import glob_sql
 from vraem_pipeline.core.sqltext import sql_identifier, sql_literal
 from vraem_pipeline.sources.textfiles import TextLoad
 
+#: Spanish month names as INEI and SUNAT print them (setiembre), January first.
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "setiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
+
 #: A file is refused as another period's when MORE than this share of its rows that state a well-formed period
 #: state one other than its name's. A half: a misnamed delivery has (nearly) all its rows of one other period,
 #: while a file of its own period with stray rows has a minority of them, which the schema quarantines row by

@@ -43,8 +43,8 @@ COLUMNS = (
 ).split(",")
 
 
-def ref(nombre: str) -> Path:
-    return REF / nombre if (REF / nombre).is_file() else SHARED_REF / nombre
+def ref(name: str) -> Path:
+    return REF / name if (REF / name).is_file() else SHARED_REF / name
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -58,7 +58,7 @@ def strip_accents(s: str) -> str:
 
 
 def sector_division(d: int) -> str:
-    tabla = [
+    table = [
         ((1, 2), "agropecuario"),
         ((3, 3), "pesca"),
         ((5, 9), "mineria"),
@@ -66,7 +66,7 @@ def sector_division(d: int) -> str:
         ((41, 43), "construccion"),
         ((45, 47), "comercio"),
     ]
-    for (a, b), s in tabla:
+    for (a, b), s in table:
         if a <= d <= b:
             return s
     return "servicios"
@@ -74,15 +74,15 @@ def sector_division(d: int) -> str:
 
 def text_table() -> pd.DataFrame:
     """Normalized activity text → sector, from the UN titles, the Peruvian upper-case titles and variants."""
-    filas = []
+    rows = []
     un = pd.read_csv(ref("ciiu_rev4.csv"), dtype=str)
-    filas += [(strip_accents(t), c) for t, c in zip(un["titulo"], un["clase"], strict=True)]
+    rows += [(strip_accents(t), c) for t, c in zip(un["titulo"], un["clase"], strict=True)]
     pe = pd.read_csv(ref("ciiu_rev4_titulos_mayusculas_pe.csv"), dtype=str)
-    filas += [(strip_accents(t), c) for t, c in zip(pe["texto"], pe["clase"], strict=True)]
+    rows += [(strip_accents(t), c) for t, c in zip(pe["texto"], pe["clase"], strict=True)]
     if ref("ciiu_rev4_variantes_sunat.csv").is_file():
         va = pd.read_csv(ref("ciiu_rev4_variantes_sunat.csv"), dtype=str)
-        filas += [(strip_accents(t), c) for t, c in zip(va["texto"], va["clase"], strict=True)]
-    df = pd.DataFrame(filas, columns=["texto", "clase"]).drop_duplicates()
+        rows += [(strip_accents(t), c) for t, c in zip(va["texto"], va["clase"], strict=True)]
+    df = pd.DataFrame(rows, columns=["texto", "clase"]).drop_duplicates()
     df["sector"] = [sector_division(int(c[:2])) for c in df["clase"]]
     df = df.drop_duplicates(["texto", "sector"])
     if df["texto"].duplicated().any():
@@ -106,13 +106,13 @@ def sniff(path: Path) -> tuple[str, str, bool]:
 
 
 def latest_cut(folder_path: Path) -> tuple[Path, list[Path]]:
-    cortes = []
+    cuts = []
     for p in folder_path.iterdir():
         m = re.fullmatch(r"padronruc_(\d{6})\.(zip|csv)", p.name.lower())
         if m:
-            cortes.append((m.group(1), p))
-    cortes.sort()
-    return cortes[-1][1], [p for _, p in cortes]
+            cuts.append((m.group(1), p))
+    cuts.sort()
+    return cuts[-1][1], [p for _, p in cuts]
 
 
 def count_lines(path: Path) -> int:
@@ -148,7 +148,7 @@ def load_cut(con: duckdb.DuckDBPyConnection, path: Path, tmp: Path) -> dict:
             columns={column_names}, auto_detect=false, ignore_errors=true, store_rejects=true,
             rejects_table='padron_rechazos', rejects_scan='padron_scan', null_padding=false, strict_mode=true)"""
     )
-    lineas = count_lines(csv) - 1
+    lines = count_lines(csv) - 1
     read_rows = con.execute("SELECT count(*) FROM padron").fetchone()[0]
     rejected_rows = con.execute("SELECT count(DISTINCT line) FROM padron_rechazos").fetchone()[0]
     if csv != path:
@@ -158,7 +158,7 @@ def load_cut(con: duckdb.DuckDBPyConnection, path: Path, tmp: Path) -> dict:
         "delim": delim,
         "encoding": encoding,
         "bom": bom,
-        "lineas": lineas,
+        "lineas": lines,
         "aceptadas_csv": read_rows,
         "rechazadas_campos": rejected_rows,
     }
@@ -199,7 +199,7 @@ WHERE u.Estado = 'ACTIVO'
 """
 
 
-def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
+def check(raw: Path, years: list[int]) -> tuple[pd.DataFrame, dict]:
     con = duckdb.connect()
     texts = text_table()
 
@@ -221,22 +221,22 @@ def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
     con.execute(f"CREATE TABLE tipos AS SELECT * FROM read_csv('{ref('tipos_contribuyente.csv')}', all_varchar=true)")
     con.execute(f"CREATE TABLE distritos AS SELECT * FROM read_csv('{ref('vraem_distritos.csv')}', all_varchar=true)")
     uit = pd.read_csv(ref("uit.csv"), dtype={"anio": int, "uit_soles": int}).set_index("anio")["uit_soles"]
-    filas, allotted = [], {}
+    rows, per_year = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for anio in anios:
+        for year in years:
             t0 = time.perf_counter()
-            padron_cut, all_items = latest_cut(raw / "sunat" / "padron" / str(anio))
+            padron_cut, all_items = latest_cut(raw / "sunat" / "padron" / str(year))
             info = load_cut(con, padron_cut, Path(tmp))
-            ventas = raw / "sunat" / "ventas" / str(anio) / f"ventas_{anio}.txt"
+            sales = raw / "sunat" / "ventas" / str(year) / f"ventas_{year}.txt"
             con.execute("DROP TABLE IF EXISTS ventas_rechazos")
             con.execute(
-                f"""CREATE OR REPLACE TABLE ventas AS SELECT * FROM read_csv('{ventas}', delim='|', quote='',
+                f"""CREATE OR REPLACE TABLE ventas AS SELECT * FROM read_csv('{sales}', delim='|', quote='',
                     escape='', header=true, encoding='latin-1', auto_detect=false,
                     columns={{'RUC': 'VARCHAR', 'EJERCICIO': 'VARCHAR', 'VENTAS_NETAS': 'VARCHAR'}},
                     ignore_errors=true, store_rejects=true, rejects_table='ventas_rechazos',
                     rejects_scan='ventas_scan', null_padding=false, strict_mode=true)"""
             )
-            info["ventas_lineas"] = count_lines(ventas) - 1
+            info["ventas_lineas"] = count_lines(sales) - 1
             info["ventas_rechazadas_campos"] = scalar("SELECT count(DISTINCT line) FROM ventas_rechazos")
             info["ventas_no_numericas"] = scalar(
                 "SELECT count(*) FROM ventas WHERE VENTAS_NETAS <> '' "
@@ -256,8 +256,8 @@ def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
             ).fetchone()[0]
             info["cortes"] = [p.name for p in all_items]
             map_texts()
-            con.execute(SQL_FORMAL_FIRMS, {"anio": str(anio), "uit": int(uit[anio])})
-            r = {"anio": anio}
+            con.execute(SQL_FORMAL_FIRMS, {"anio": str(year), "uit": int(uit[year])})
+            r = {"anio": year}
             r["nacional"] = con.execute("SELECT count(*) FROM formales").fetchone()[0]
             r["vraem"] = con.execute("SELECT count(*) FROM formales WHERE vraem").fetchone()[0]
             r["ventas_millones"] = float(scalar("SELECT sum(ventas) FROM formales WHERE vraem")) / 1e6
@@ -268,36 +268,36 @@ def check(raw: Path, anios: list[int]) -> tuple[pd.DataFrame, dict]:
                 100 * con.execute("SELECT avg((estrato = 'micro')::INT) FROM formales").fetchone()[0]
             )
             r["seg"] = round(time.perf_counter() - t0, 1)
-            filas.append(r)
-            allotted[anio] = info
+            rows.append(r)
+            per_year[year] = info
             # the superseded cut, read the same way, to show that picking it would be wrong
             if len(all_items) > 1:
                 old = [p for p in all_items if p != padron_cut][-1]
                 load_cut(con, old, Path(tmp))
                 map_texts()
-                con.execute(SQL_FORMAL_FIRMS, {"anio": str(anio), "uit": int(uit[anio])})
+                con.execute(SQL_FORMAL_FIRMS, {"anio": str(year), "uit": int(uit[year])})
                 info["corte_superado"] = {
                     "archivo": old.name,
                     "vraem": con.execute("SELECT count(*) FROM formales WHERE vraem").fetchone()[0],
                     "nacional": con.execute("SELECT count(*) FROM formales").fetchone()[0],
                 }
-    df = pd.DataFrame(filas).set_index("anio").sort_index()
+    df = pd.DataFrame(rows).set_index("anio").sort_index()
     df["share_pct"] = 100 * df["vraem"] / df["nacional"]
     df["var_pct"] = 100 * df["vraem"].pct_change()
-    return df, allotted
+    return df, per_year
 
 
 def compare(df: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
     pub = pd.read_csv(ref("publicado_vraem_2024.csv"), dtype=str, keep_default_na=False)
-    anio = int(pub.loc[pub["indicador"] == "empresas_formales", "anio"].iloc[0])
-    x = df.loc[anio]
+    year = int(pub.loc[pub["indicador"] == "empresas_formales", "anio"].iloc[0])
+    x = df.loc[year]
     mean_var = df["var_pct"].dropna().mean()
-    exit_year = []
+    results = []
 
-    def row(nombre: str, computed_figure: float, publicado: str) -> None:
-        dec = len(publicado.split(".")[1]) if "." in publicado else 0
-        ok = round_half_up(computed_figure, dec) == Decimal(publicado)
-        exit_year.append((nombre, f"{computed_figure:,.4f}", publicado, ok))
+    def row(name: str, computed_figure: float, published: str) -> None:
+        dec = len(published.split(".")[1]) if "." in published else 0
+        ok = round_half_up(computed_figure, dec) == Decimal(published)
+        results.append((name, f"{computed_figure:,.4f}", published, ok))
 
     for _, p in pub.iterrows():
         ind, cat, val = p["indicador"], p["categoria"], p["valor"]
@@ -317,7 +317,7 @@ def compare(df: pd.DataFrame) -> list[tuple[str, str, str, bool]]:
             row(f"{ind}:{cat}", x.get(f"dep:{cat}", 0.0), val)
         elif ind == "ventas_millones_soles":
             row(ind, x["ventas_millones"], val)
-    return exit_year
+    return results
 
 
 def main() -> int:
@@ -326,20 +326,20 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--out", type=Path, help="raw folder to write (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
-    ap.add_argument("--solo-verificar", action="store_true", help="only check the files already in --out")
+    ap.add_argument("--verify-only", action="store_true", help="only check the files already in --out")
     a = ap.parse_args()
     raw = a.out or Path(tempfile.mkdtemp(prefix="vraem_sample_"))
-    anios = list(range(2019, 2025))
+    years = list(range(2019, 2025))
     try:
-        if not a.solo_verificar:
+        if not a.verify_only:
             print(f"== generación escala={a.scale} seed={a.seed} → {raw}")
             t0 = time.perf_counter()
             write_empresas(
                 raw,
                 seed=a.seed,
                 scale=a.scale,
-                years=anios,
-                progress=lambda etapa, s: print(f"  {etapa:>9}: {s:6.1f} s", flush=True),
+                years=years,
+                progress=lambda stage, s: print(f"  {stage:>9}: {s:6.1f} s", flush=True),
             )
             print(f"  {'total':>9}: {time.perf_counter() - t0:6.1f} s")
             for p in sorted(raw.rglob("*")):
@@ -347,10 +347,10 @@ def main() -> int:
                     print(f"  {p.relative_to(raw)}  {p.stat().st_size / 1e6:9.1f} MB")
         print("== verificación independiente (DuckDB)")
         t0 = time.perf_counter()
-        df, allotted = check(raw, anios)
+        df, per_year = check(raw, years)
         print(f"  leída y verificada en {time.perf_counter() - t0:.1f} s")
-        for anio, info in allotted.items():
-            print(f"  {anio}: {info}")
+        for year, info in per_year.items():
+            print(f"  {year}: {info}")
         pd.set_option("display.width", 250)
         pd.set_option("display.max_columns", 40)
         cols = ["vraem", "nacional", "share_pct", "var_pct", "ventas_millones", "estrato_nacional:micro"]
@@ -360,9 +360,9 @@ def main() -> int:
         print(df[rest].round(2).T.to_string())
         print("== contra lo publicado")
         failures = 0
-        for nombre, calc, pub, ok in compare(df):
+        for name, calc, pub, ok in compare(df):
             failures += not ok
-            print(f"  {'OK ' if ok else 'NO '} {nombre:45} calculado {calc:>16}  publicado {pub}")
+            print(f"  {'OK ' if ok else 'NO '} {name:45} calculado {calc:>16}  publicado {pub}")
         if a.scale in ("national", "real") and failures:
             print(f"{failures} cifras no coinciden")
             return 1

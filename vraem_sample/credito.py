@@ -150,46 +150,23 @@ SIZES = {
 }
 
 #: Bad lines planted per year, by kind; each breaks exactly one rule (:data:`DIRT_RULE`).
-DEUDORES_DIRT = {
-    "national": {
-        k: 3
-        for k in (
-            "periodo_otro_mes",
-            "tipo_documento_invalido",
-            "dni_7_digitos",
-            "ruc_digito_errado",
-            "ruc_10_digitos",
-            "entidad_vacia",
-            "tipo_credito_invalido",
-            "saldo_no_numerico",
-            "saldo_negativo",
-            "saldo_no_finito",
-            "saldo_vacio",
-            "campos_de_mas",
-            "campos_de_menos",
-            "duplicado",
-        )
-    },
-    "small": {
-        k: 1
-        for k in (
-            "periodo_otro_mes",
-            "tipo_documento_invalido",
-            "dni_7_digitos",
-            "ruc_digito_errado",
-            "ruc_10_digitos",
-            "entidad_vacia",
-            "tipo_credito_invalido",
-            "saldo_no_numerico",
-            "saldo_negativo",
-            "saldo_no_finito",
-            "saldo_vacio",
-            "campos_de_mas",
-            "campos_de_menos",
-            "duplicado",
-        )
-    },
-}
+DEUDORES_DIRT_KINDS = (
+    "periodo_otro_mes",
+    "tipo_documento_invalido",
+    "dni_7_digitos",
+    "ruc_digito_errado",
+    "ruc_10_digitos",
+    "entidad_vacia",
+    "tipo_credito_invalido",
+    "saldo_no_numerico",
+    "saldo_negativo",
+    "saldo_no_finito",
+    "saldo_vacio",
+    "campos_de_mas",
+    "campos_de_menos",
+    "duplicado",
+)
+DEUDORES_DIRT = {"national": dict.fromkeys(DEUDORES_DIRT_KINDS, 3), "small": dict.fromkeys(DEUDORES_DIRT_KINDS, 1)}
 #: (regla, columna) of quarantine.sbs_deudores each kind of bad line must land on.
 DIRT_RULE = {
     "periodo_otro_mes": ("periodo_del_anio", "periodo, anio"),

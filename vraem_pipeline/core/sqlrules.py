@@ -387,16 +387,8 @@ def stage_text_load(
     else:
         con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
     t["duplicados"] = time.perf_counter()
-    excluded = f"{scratch}.{fuente}_excluidas"
-    con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
+    excluded, duplicate = _exclusions(con, f"{scratch}.{fuente}_excluidas", failed, dups, key)
     typed_cols = ", ".join(f"{typed_expr(n, c, schema, from_text=True)} AS {_q(n)}" for n, c in schema.columns.items())
-    duplicate = Rule(
-        "clave_duplicada",
-        ", ".join(key),
-        f"_fila NOT IN (SELECT _fila FROM {dups})",
-        " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''",
-    )
-    raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
     with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
         con.execute(
@@ -405,12 +397,7 @@ def stage_text_load(
         )
         pause_for_test("staging")
         con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
-        con.execute(
-            f"""INSERT INTO {q_table} BY NAME
-                SELECT {anio} AS anio, archivo, linea, {_reasons(typing + values + [duplicate])},
-                       {raw_json} AS registro_crudo
-                FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})"""
-        )
+        _quarantine_rows(con, q_table, anio, src, source_cols, typing + values + [duplicate], excluded)
         _insert_bad_lines(con, load, q_table, anio)
     t["escritura"] = time.perf_counter()
     accepted = load.rows - con.execute(f"SELECT count(*) FROM {excluded}").fetchone()[0]
@@ -476,23 +463,10 @@ def _stage_in_destination(
         else:
             con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
         t["duplicados"] = time.perf_counter()
-        excluded = f"{scratch}.{fuente}_excluidas"
-        con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
-        duplicate = Rule(
-            "clave_duplicada",
-            ", ".join(key),
-            f"_fila NOT IN (SELECT _fila FROM {dups})",
-            " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''",
-        )
-        raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
+        excluded, duplicate = _exclusions(con, f"{scratch}.{fuente}_excluidas", failed, dups, key)
         with transaction(con):
             con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
-            con.execute(
-                f"""INSERT INTO {q_table} BY NAME
-                    SELECT {anio} AS anio, archivo, linea, {_reasons(typing + values + [duplicate])},
-                           {raw_json} AS registro_crudo
-                    FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})"""
-            )
+            _quarantine_rows(con, q_table, anio, src, source_cols, typing + values + [duplicate], excluded)
             _insert_bad_lines(con, load, q_table, anio)
             con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
             # out: the rows just quarantined (`_fila` is their line) and the bad lines of a filled trailing field
@@ -518,6 +492,37 @@ def _stage_in_destination(
         accepted_rows=accepted,
         rejected_rows=load.rows_read - accepted,
         step_seconds={k: round(v - marks[i][1], 2) for i, (k, v) in enumerate(marks[1:])},
+    )
+
+
+def _exclusions(con: duckdb.DuckDBPyConnection, excluded: str, failed: str, dups: str, key: list[str]):
+    """The load's rows that leave for quarantine (failing a rule, or repeating a key), as table `excluded`, and the
+    duplicate-key rule that names the second reason."""
+    con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
+    duplicate = Rule(
+        "clave_duplicada",
+        ", ".join(key),
+        f"_fila NOT IN (SELECT _fila FROM {dups})",
+        " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''",
+    )
+    return excluded, duplicate
+
+
+def _quarantine_rows(
+    con: duckdb.DuckDBPyConnection,
+    q_table: str,
+    anio: int,
+    src: str,
+    source_cols: list[str],
+    rules_: list[Rule],
+    excluded: str,
+) -> None:
+    """The excluded rows into quarantine, each with every rule it breaks and its values as read (JSON)."""
+    raw_json = "to_json(struct_pack(" + ", ".join(f"{_q(n)} := {_q(n)}" for n in source_cols) + "))::VARCHAR"
+    con.execute(
+        f"""INSERT INTO {q_table} BY NAME
+            SELECT {anio} AS anio, archivo, linea, {_reasons(rules_)}, {raw_json} AS registro_crudo
+            FROM {src} WHERE _fila IN (SELECT _fila FROM {excluded})"""
     )
 
 

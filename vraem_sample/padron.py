@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from .amounts import loose_amount
 from .calibration import (
@@ -1529,23 +1530,54 @@ def filler_lines(uni: Universe, anio: int, month_no: int, total_lines: int | Non
 # Writing a cut
 # --------------------------------------------------------------------------------------------------------
 
-#: Deflate level of the zipped cuts: 1 is ~4x faster than the default for ~20 % bigger files, which is
-#: what "seconds per year" needs at 3 M rows.
+#: Deflate level of the zipped cuts: 1, speed over size (these are throwaway sample files; the deflate level is
+#: not part of SUNAT's format).
 ZIP_LEVEL = 1
 
 
+#: The size of every piece handed to the deflate (the last one excepted). ISA-L's output depends on how its input
+#: is cut into calls, so the pieces are the same whatever the writer's blocks: the same seed, the same bytes.
+DEFLATE_PIECE = 1 << 22
+
+
+class _EvenPieces:
+    """A writer that passes on what it is given in pieces of exactly ``size`` bytes (the rest at ``close``)."""
+
+    def __init__(self, out, size: int = DEFLATE_PIECE):
+        self.out, self.size, self.pending = out, size, bytearray()
+
+    def write(self, data) -> None:
+        self.pending += data
+        whole = len(self.pending) // self.size * self.size
+        if whole:
+            with memoryview(self.pending) as view:
+                for a in range(0, whole, self.size):
+                    self.out.write(view[a : a + self.size])
+            del self.pending[:whole]
+
+    def close(self) -> None:
+        if self.pending:
+            self.out.write(bytes(self.pending))
+            self.pending.clear()
+
+
 def write_zip(path: Path, member: str, date_value: tuple[int, ...], dump) -> None:
-    """A zip of one member streamed by ``dump(f)`` (never whole in memory), deflated at ``ZIP_LEVEL``."""
+    """A zip of one member streamed by ``dump(f)`` (never whole in memory), deflated at ``ZIP_LEVEL``.
+
+    The deflate is ISA-L's (``isal``, the library the reader inflates with): on a national cut it is 3.4× faster
+    than zlib at the same level and a little smaller (0.43 s against 1.43 s for 300 MB), and the Padrón zips were
+    most of what writing the national sample cost. ``zipfile`` takes its compressor from ``zlib`` with no option
+    to choose another, so the member's compressor is replaced before the first byte is written (``zipfile``
+    still writes the headers, the CRC and the sizes); its input goes in even pieces (``DEFLATE_PIECE``).
+    """
     info = zipfile.ZipInfo(member, date_time=date_value)
     info.compress_type = zipfile.ZIP_DEFLATED
-    # ZipFile.open(…, "w") takes the level from the ZipInfo (renamed compress_level in Python 3.13)
-    if hasattr(info, "compress_level"):
-        info.compress_level = ZIP_LEVEL
-    else:
-        info._compresslevel = ZIP_LEVEL
     info.external_attr = 0o644 << 16
     with zipfile.ZipFile(path, "w") as zf, zf.open(info, "w", force_zip64=True) as f:
-        dump(f)
+        f._compressor = isal_zlib.compressobj(ZIP_LEVEL, isal_zlib.DEFLATED, -15)  # raw deflate, as zipfile's own
+        pieces = _EvenPieces(f)
+        dump(pieces)
+        pieces.close()
 
 
 def write_padron(uni: Universe, raw_dir: Path, anio: int, month_no: int = 12, total_lines: int | None = None) -> Path:

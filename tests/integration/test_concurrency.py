@@ -469,31 +469,23 @@ def _staging_rows(operator: Path) -> dict[str, int]:
         con.close()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("point", PAUSE_POINTS)
-def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_block_the_next(
-    publicado, raw_2024, tmp_path, point
-):
-    env = _copy_of(publicado, tmp_path)
-    almacen, operator, home = Path(env["VRAEM_WAREHOUSE"]), Path(env["VRAEM_OPERACION"]), Path(env["DAGSTER_HOME"])
-    bytes_before, values_before = almacen.read_bytes(), _query(almacen)
-    marts_before, staging_before = marts_content(almacen), _staging_rows(operator)
-    operator_before = operator.read_bytes()
-
-    # The refresh stops at `punto` (settings.pause_for_test) and is killed there with its whole process group.
-    marca = tmp_path / "en_pausa"
-    with open(tmp_path / "salida.txt", "w") as exit_year:
+def _kill_at(point: str, raw: Path, env: dict, folder: Path) -> str:
+    """Start `vraem refresh --raw RAW`, let it reach `point` (settings.pause_for_test) and kill it there with its
+    whole process group (kill -9: no cleanup of any kind). Returns what it printed (unbuffered, so that the lines
+    it printed before dying are there)."""
+    marca, salida = folder / f"en_pausa_{point}", folder / f"salida_{point}.txt"
+    with open(salida, "w") as out:
         killed = subprocess.Popen(
-            [sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--raw", str(raw_2024)],
-            stdout=exit_year,
+            [sys.executable, "-m", "vraem_pipeline.cli", "refresh", "--raw", str(raw)],
+            stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**env, PAUSE_FOR_TEST: f"{point}:{marca}"},
+            env={**env, PAUSE_FOR_TEST: f"{point}:{marca}", "PYTHONUNBUFFERED": "1"},
         )
     try:
         limite = time.monotonic() + REFRESH_MAX
         while not marca.exists():
-            assert killed.poll() is None, (tmp_path / "salida.txt").read_text()
+            assert killed.poll() is None, salida.read_text()
             assert time.monotonic() < limite, f"el refresco no llegó a {point}"
             time.sleep(0.1)
         os.killpg(killed.pid, signal.SIGKILL)
@@ -503,49 +495,80 @@ def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_bl
             os.killpg(killed.pid, signal.SIGKILL)
             killed.wait()
     assert killed.returncode == -signal.SIGKILL
-    assert "listo" not in (tmp_path / "salida.txt").read_text()
+    printed = salida.read_text()
+    assert "listo" not in printed
+    return printed
 
-    # The published file: the same bytes, and it opens with the old values.
-    assert almacen.read_bytes() == bytes_before
-    assert _query(almacen) == values_before
-    temp_files = [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
-    assert bool(temp_files) == (point == "publicacion"), temp_files  # a half-written new file, never swapped in
-    # The operator database: the same bytes (the run worked on its own copy, left beside it), and it opens with the
-    # rows it had.
-    assert operator.read_bytes() == operator_before
-    assert _staging_rows(operator) == staging_before
-    [copy_file] = [p for p in operator.parent.iterdir() if p.name.endswith(".ejecucion")]
-    instance = _instance(home)
-    try:
-        [killed_run] = [r for r in instance.get_runs() if r.status != dg.DagsterRunStatus.SUCCESS]
-        assert killed_run.status == dg.DagsterRunStatus.STARTED  # what used to block every later refresh
-        assert killed_run.run_id in _slots(instance)[0]
-    finally:
-        instance.dispose()
 
-    # The next refresh recovers by itself, completes and publishes: a new run, the same marts.
+def _recovery_lines(printed: str, killed_run_id: str, temp_files: list[Path], copy_file: Path) -> None:
+    """What a refresh says when it finds what the refresh killed before it left: the run marked failed, the
+    half-written publication and the run's copy of the operator database deleted."""
+    assert f"  recuperado: ejecución {killed_run_id} interrumpida marcada como fallida" in printed, printed
+    for path in temp_files:
+        assert f"recuperado: archivo temporal de una publicación interrumpida borrado: {path}" in printed, printed
+    assert f"  recuperado: copia de trabajo de una ejecución interrumpida borrada: {copy_file}" in printed, printed
+
+
+@pytest.mark.slow
+def test_refresh_killed_at_each_step_leaves_the_warehouse_intact_and_does_not_block_the_next(
+    publicado, raw_2024, tmp_path
+):
+    """A chain: a refresh killed while reading, the next one (which recovers from it) killed inside the
+    transaction that replaces staging, the next (which recovers from that) killed while writing the new
+    analysts' file, and a last one that recovers from it and publishes. After every kill the published file and
+    the operator database are byte-identical; every next refresh cleans up after the one killed before it and
+    goes on — one run of each kind instead of a killed refresh and a whole one per point."""
+    env = _copy_of(publicado, tmp_path)
+    almacen, operator, home = Path(env["VRAEM_WAREHOUSE"]), Path(env["VRAEM_OPERACION"]), Path(env["DAGSTER_HOME"])
+    bytes_before, values_before = almacen.read_bytes(), _query(almacen)
+    marts_before, staging_before = marts_content(almacen), _staging_rows(operator)
+    operator_before = operator.read_bytes()
+
+    killed_runs: list[str] = []
+    left_behind: tuple[str, list[Path], Path] | None = None  # (run, temp files, copy) the last kill left
+    for point in PAUSE_POINTS:
+        printed = _kill_at(point, raw_2024, env, tmp_path)
+        if left_behind:  # it recovered from the kill before it, then went on to its own point
+            _recovery_lines(printed, *left_behind)
+
+        # The published file: the same bytes, and it opens with the old values.
+        assert almacen.read_bytes() == bytes_before, point
+        assert _query(almacen) == values_before
+        temp_files = [p for p in almacen.parent.iterdir() if ".tmp" in p.name]
+        assert bool(temp_files) == (point == "publicacion"), (point, temp_files)  # half-written, never swapped in
+        # The operator database: the same bytes (the run worked on its own copy, left beside it), and it opens
+        # with the rows it had.
+        assert operator.read_bytes() == operator_before, point
+        assert _staging_rows(operator) == staging_before
+        [copy_file] = [p for p in operator.parent.iterdir() if p.name.endswith(".ejecucion")]
+        instance = _instance(home)
+        try:
+            statuses = {r.run_id: r.status for r in instance.get_runs()}
+            [killed_run] = [r for r, st in statuses.items() if st == dg.DagsterRunStatus.STARTED]
+            assert killed_run in _slots(instance)[0]  # holding its pool slot: what used to block the next
+            assert all(statuses[r] == dg.DagsterRunStatus.FAILURE for r in killed_runs)  # recovered by this one
+        finally:
+            instance.dispose()
+        killed_runs.append(killed_run)
+        left_behind = (killed_run, temp_files, copy_file)
+
+    # The last refresh recovers by itself, completes and publishes: a new run, the same marts.
     following = _vraem("refresh", "--raw", str(raw_2024), env=env)
     assert following.returncode == 0, following.stdout + following.stderr
-    assert f"  recuperado: ejecución {killed_run.run_id} interrumpida marcada como fallida" in following.stdout
-    for nombre in temp_files:
-        assert (
-            f"recuperado: archivo temporal de una publicación interrumpida borrado: {almacen.parent / nombre}"
-            in following.stdout
-        )
-    assert f"  recuperado: copia de trabajo de una ejecución interrumpida borrada: {copy_file}" in following.stdout
+    _recovery_lines(following.stdout, *left_behind)
     assert "listo" in following.stdout
     assert not [p.name for p in almacen.parent.iterdir() if ".tmp" in p.name]
     assert not [p.name for p in operator.parent.iterdir() if ".ejecucion" in p.name]
     vals = _query(almacen)
-    assert vals[0] not in (values_before[0], killed_run.run_id) and vals[1:] == values_before[1:]
-    # the killed run is nowhere in the history of publications (it used to be, when killed while publishing)
+    assert vals[0] not in (values_before[0], *killed_runs) and vals[1:] == values_before[1:]
+    # no killed run is in the history of publications (one used to be, when killed while publishing)
     published_runs = _query(almacen, "SELECT list(run_id ORDER BY fin) FROM meta.ejecuciones")
     assert published_runs == ([values_before[0], vals[0]],)
     assert marts_content(almacen) == marts_before
     instance = _instance(home)
     try:
         statuses = {r.run_id: r.status for r in instance.get_runs()}
-        assert statuses.pop(killed_run.run_id) == dg.DagsterRunStatus.FAILURE
+        assert [statuses.pop(r) for r in killed_runs] == [dg.DagsterRunStatus.FAILURE] * len(PAUSE_POINTS)
         assert set(statuses.values()) == {dg.DagsterRunStatus.SUCCESS} and vals[0] in statuses
         assert _slots(instance) == (set(), set())
     finally:

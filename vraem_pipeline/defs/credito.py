@@ -27,14 +27,17 @@ def credito_empresarial(step: StepContext) -> dict:
     rule = CreditRule()
     summary = build_business_credit(step.con, step.years, rule)
     record_parameters(step.con, "credito", rule.descriptions())
-    for row in summary.itertuples():
-        step.progress(
+    step.progress_years(
+        "credito_empresarial",
+        [
             f"credito_empresarial {row.anio}: {row.filas:,} filas de crédito empresarial, "
             f"{row.deudores:,} deudores, S/ {row.saldo_millones:,.1f} M; sin ubicar "
             f"{row.deudores_sin_ubicar:,} deudores, S/ {row.saldo_sin_ubicar_millones:,.1f} M "
-            f"({row.saldo_sin_ubicar_pct:.2f} %)",
-            t0,
-        )
+            f"({row.saldo_sin_ubicar_pct:.2f} %)"
+            for row in summary.itertuples()
+        ],
+        t0,
+    )
     return {
         "por_anio": markdown_table(summary),
         "tipos_empresariales": dg.MetadataValue.json(list(rule.business_credit_kinds)),

@@ -58,12 +58,15 @@ def empresas_formales(step: StepContext) -> dict:
     write_activity_map(step.con)
     counts = build_formal_firms(step.con, step.years, rule)
     record_parameters(step.con, "empresas", rule.descriptions())
-    for row in counts.itertuples():
-        step.progress(
+    step.progress_years(
+        "empresas_formales",
+        [
             f"empresas_formales {row.anio}: {row.empresas:,} empresas formales (nacional), "
-            f"sin_clasificar={row.sin_clasificar_pct:.2f} %",
-            t0,
-        )
+            f"sin_clasificar={row.sin_clasificar_pct:.2f} %"
+            for row in counts.itertuples()
+        ],
+        t0,
+    )
     return {
         "por_anio": markdown_table(counts),
         "regla": dg.MetadataValue.json({k: v[0] for k, v in rule.descriptions().items() if k != "tipos_negocio"}),

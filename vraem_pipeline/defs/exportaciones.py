@@ -33,10 +33,14 @@ def export_lines(step: StepContext) -> dict:
         f"""SELECT anio, count(*) AS series, round(sum(fob_usd)::DOUBLE / 1e6, 1) AS fob_millones_usd
             FROM intermedio.exportaciones WHERE anio IN ({",".join(map(str, years))}) GROUP BY anio ORDER BY anio"""
     ).df()
-    for row in counts.itertuples():
-        step.progress(
-            f"exportaciones {row.anio}: {row.series:,} series, US$ {row.fob_millones_usd:,} millones (nacional)", t0
-        )
+    step.progress_years(
+        "exportaciones",
+        [
+            f"exportaciones {row.anio}: {row.series:,} series, US$ {row.fob_millones_usd:,} millones (nacional)"
+            for row in counts.itertuples()
+        ],
+        t0,
+    )
     return {"por_anio": markdown_table(counts)}
 
 

@@ -343,12 +343,15 @@ def pbi_asignacion(step: StepContext) -> dict:
             ),
         },
     )
-    for row in anual.itertuples():
-        step.progress(
+    step.progress_years(
+        "pbi",
+        [
             f"pbi {row.anio}: territorio S/ {row.vab_territorio_miles_soles / 1000:,.1f} millones de "
-            f"2007, {row.participacion_nacional_pct:.3f} % del {row.denominador} ({metodo})",
-            t0,
-        )
+            f"2007, {row.participacion_nacional_pct:.3f} % del {row.denominador} ({metodo})"
+            for row in anual.itertuples()
+        ],
+        t0,
+    )
     return {
         "metodo": metodo,
         "denominador": config.denominador,

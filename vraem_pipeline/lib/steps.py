@@ -69,6 +69,13 @@ class StepContext:
     def progress(self, message: str, t0: float | None = None) -> None:
         progress(self.context, message, t0)
 
+    def progress_years(self, name: str, lines: list[str], t0: float) -> None:
+        """The lines of a part computed for every year at once (one statement): each year's line, then the part's
+        elapsed time once — on every year's line it read as that year's cost."""
+        for line in lines:
+            self.progress(line)
+        self.progress(f"{name}: {len(lines)} {'año' if len(lines) == 1 else 'años'} en un solo cálculo", t0)
+
 
 @dataclass(frozen=True)
 class Check:

@@ -10,6 +10,7 @@ except 2612.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import struct
 import sys
@@ -81,11 +82,17 @@ def classify(fob: str, fnum: str, nandina: str, n_fields_ok: bool = True) -> str
         return "negativo"
     if not re.fullmatch(r"\d+", nandina.replace(".", "")):
         return "nandina_no_digito"
+    return None if _is_date(fnum) else "fecha_imposible"
+
+
+@functools.cache
+def _is_date(fnum: str) -> bool:
+    """`AAAAMMDD` is a calendar date (cached: a year of lines holds a few hundred distinct dates)."""
     try:
         pd.Timestamp(f"{fnum[:4]}-{fnum[4:6]}-{fnum[6:8]}")
     except ValueError:
-        return "fecha_imposible"
-    return None
+        return False
+    return True
 
 
 def dbf_bytes(path: Path) -> bytes:
@@ -121,10 +128,11 @@ def dbf_lines(data: bytes) -> list[Line]:
         pos += length
     out = []
     for r in live:
+        text = r.decode(DBF_ENCODING)  # one byte per character (cp850): the fields' byte offsets hold
 
-        def f(name: str, r: bytes = r) -> str:
+        def f(name: str, text: str = text) -> str:
             a, w = offsets[name]
-            return r[a : a + w].decode(DBF_ENCODING).strip()
+            return text[a : a + w].strip()
 
         fob, fnum, nandina = f("VFOBSERDOL"), f("FNUM"), f("PART_NANDI")
         dirt = classify(fob, fnum, nandina)

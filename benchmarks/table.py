@@ -744,6 +744,18 @@ def bounds(out: Measured, m: dict, memory: str = "2GB") -> list[tuple[str, str]]
                 f"The slowest tests of this run: {'; '.join(fig.get('slowest') or []) or '—'}. The suite runs on two "
                 "pytest-xdist workers (`-n 2 --dist loadfile`); the refreshing fixtures are built once per run."
             )
+            if f.key == "suite" and fig.get("cpu") and fig.get("seconds"):
+                text += (
+                    f" It is bound by the CPUs, not by waiting: {fig['cpu']:.0f} CPU seconds (its processes and "
+                    f"every process they started) in {fig['seconds']:.0f} s of wall clock keep "
+                    f"{fig['cpu'] / (fig['seconds'] * cpus):.0%} of the {cpus} CPUs busy, so it cannot take less than "
+                    f"{fig['cpu'] / cpus:.0f} s however its tests are spread over workers; the national test "
+                    "(writing the national sample and refreshing it, what the quick start does) is about a third "
+                    "of that CPU. Tried: the refreshing fixtures built once per run, two workers with the longest "
+                    "modules first, one chain of killed refreshes instead of a killed and a whole refresh per kill "
+                    "point, the sample's zips deflated with ISA-L; what is left is the refreshes the tests need and "
+                    "their fixed cost (process start, definitions, Dagster's bookkeeping, the report)."
+                )
         paragraphs.append((f.name, text + load_note(f)))
     return paragraphs
 

@@ -45,7 +45,13 @@ class Run:
     output: str
 
     def figures(self) -> dict:
-        return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items() if k != "output"}
+        # peak to the MB (3 decimals): a verdict of "≤ 2 GB" must not be decided by rounding
+        digits = {"peak_gb": 3}
+        return {
+            k: round(v, digits.get(k, 2)) if isinstance(v, float) else v
+            for k, v in asdict(self).items()
+            if k != "output"
+        }
 
 
 def run_process(argv: list[str], env: dict[str, str]) -> Run:

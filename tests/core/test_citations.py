@@ -112,3 +112,25 @@ def test_every_cited_docs_anchor_exists(page):
     known = anchors(target)
     missing = [f"{f}:{n}: docs/{page}#{a}" for f, n, a in where if a is not None and a not in known]
     assert not missing, f"anchors not in docs/{page}:\n" + "\n".join(missing)
+
+
+#: A test cited from the docs: `tests/<path>.py::<name>`, where `…` stands for the part of the name left out.
+TEST_CITATION = re.compile(r"(tests/[\w/]+\.py)::([\w…]+)")
+
+
+def test_every_test_the_docs_cite_exists():
+    """The docs prove a guarantee by naming its test (docs/guarantees.md): a renamed test must take its citations
+    along, or the reader looks for a test that is not there."""
+    cited = [
+        (page.relative_to(REPO).as_posix(), path, name)
+        for page in [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]
+        for path, name in TEST_CITATION.findall(page.read_text(encoding="utf-8"))
+    ]
+    assert len(cited) > 10  # the scan sees them
+    missing = []
+    for page, path, name in cited:
+        source = (REPO / path).read_text(encoding="utf-8") if (REPO / path).is_file() else ""
+        pieces = [re.escape(p) for p in name.split("…")]
+        if not re.search(r"def (test_\w*)?" + r"\w*".join(pieces) + r"\w*\(", source):
+            missing.append(f"{page}: {path}::{name}")
+    assert not missing, "pruebas citadas que no existen:\n" + "\n".join(missing)

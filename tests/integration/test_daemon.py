@@ -344,7 +344,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(condicion, waiting_for: str, services: list[Service], timeout: float = RUN_MAX, every: float = 1.0):
+def _wait(condicion, waiting_for: str, services: list[Service], timeout: float = RUN_MAX, every: float = 0.25):
     """Poll `condicion()` until it returns something truthy; fail naming `que` with the services' logs if it
     does not within `timeout` or if a service died meanwhile."""
     limite = time.monotonic() + timeout

@@ -738,8 +738,14 @@ def bounds(out: Measured, m: dict, memory: str = "2GB") -> list[tuple[str, str]]
                 cut = (data.get("padron-zip") or {}).get("pipeline", {})
                 text += (
                     " Memory: `memory_limit` (`VRAEM_MEMORIA`) bounds DuckDB's buffer pool, not the process: Python, "
-                    "pandas (ENAHO) and DuckDB's own allocations come on top of it (about 0.35 GB by an earlier "
-                    f"estimate; the peak here is {fig.get('peak_gb', 0):.2f} GB under `VRAEM_MEMORIA={memory}`), so a "
+                    "pandas (ENAHO) and DuckDB's own allocations come on top of it (the peak here is "
+                    f"{fig.get('peak_gb', 0):.2f} GB under `VRAEM_MEMORIA={memory}`"
+                    + (
+                        f", {budget['peak_gb']:.2f} GB under `VRAEM_MEMORIA={BUDGET_MEMORY}`"
+                        if (budget := (data.get("refresh-real-budget") or {}).get("full"))
+                        else ""
+                    )
+                    + "), so a "
                     f"2 GB machine budget means a lower setting (the `VRAEM_MEMORIA={BUDGET_MEMORY}` row measures it). "
                     f"The peak is not one cut's ({cut.get('peak_gb', 0):.2f} GB for the 2024 cut alone) nor the "
                     "report's Chromium (one year added, which prints the same report: "

@@ -316,6 +316,21 @@ class Bench:
             f" (exit {run['code']})" if run["code"] else ""
         )
 
+    def one_year_added(self, one: dict, warehouse: str, load: Load, key: str) -> None:
+        """The figure of a refresh's second run: the last year again on the warehouse the full refresh published."""
+        self.out.figures.append(
+            Figure(
+                f"one year ({one['year']}) added to that {warehouse} warehouse",
+                f"{self.refresh_text(one)} = {100 * one['share_of_full']:.0f} % of the full refresh",
+                "≤ 30 % of the full refresh",
+                "—",
+                verdict(("time", one["share_of_full"] <= 0.30)) if not one["code"] else "✗",
+                "same run",
+                load,
+                key,
+            )
+        )
+
     def part_small(self) -> None:
         measured, figures, command, load = self.refresh("refresh-small", "small")
         if figures is None or figures["full"]["code"]:
@@ -351,18 +366,7 @@ class Bench:
                 "national",
             )
         )
-        self.out.figures.append(
-            Figure(
-                f"one year ({one['year']}) added to that national warehouse",
-                f"{self.refresh_text(one)} = {100 * one['share_of_full']:.0f} % of the full refresh",
-                "≤ 30 % of the full refresh",
-                "—",
-                verdict(("time", one["share_of_full"] <= 0.30)) if not one["code"] else "✗",
-                "same run",
-                load,
-                "national_one",
-            )
-        )
+        self.one_year_added(one, "national", load, "national_one")
 
     def december_cuts(self) -> dict[int, Path]:
         """Each year's latest Padrón cut in --real (the one a refresh reads)."""
@@ -472,18 +476,7 @@ class Bench:
                 "real",
             )
         )
-        self.out.figures.append(
-            Figure(
-                f"one year ({one['year']}) added to that real-size warehouse",
-                f"{self.refresh_text(one)} = {100 * one['share_of_full']:.0f} % of the full refresh",
-                "≤ 30 % of the full refresh",
-                "—",
-                verdict(("time", one["share_of_full"] <= 0.30)) if not one["code"] else "✗",
-                "same run",
-                load,
-                "real_one",
-            )
-        )
+        self.one_year_added(one, "real-size", load, "real_one")
 
     def part_budget(self) -> None:
         """The six real-size years again under the setting docs/settings-and-cli.md gives for a 2 GB machine:

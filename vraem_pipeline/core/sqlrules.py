@@ -387,7 +387,8 @@ def stage_text_load(
     else:
         con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
     t["duplicados"] = time.perf_counter()
-    excluded, duplicate = _exclusions(con, f"{scratch}.{fuente}_excluidas", failed, dups, key)
+    excluded = f"{scratch}.{fuente}_excluidas"
+    duplicate = _exclusions(con, excluded, failed, dups, key)
     typed_cols = ", ".join(f"{typed_expr(n, c, schema, from_text=True)} AS {_q(n)}" for n, c in schema.columns.items())
     with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE anio = {anio}")
@@ -463,7 +464,8 @@ def _stage_in_destination(
         else:
             con.execute(f"CREATE OR REPLACE TABLE {dups} AS SELECT _fila FROM {failed} WHERE false")
         t["duplicados"] = time.perf_counter()
-        excluded, duplicate = _exclusions(con, f"{scratch}.{fuente}_excluidas", failed, dups, key)
+        excluded = f"{scratch}.{fuente}_excluidas"
+        duplicate = _exclusions(con, excluded, failed, dups, key)
         with transaction(con):
             con.execute(f"DELETE FROM {q_table} WHERE anio = {anio}")
             _quarantine_rows(con, q_table, anio, src, source_cols, typing + values + [duplicate], excluded)
@@ -495,9 +497,9 @@ def _stage_in_destination(
     )
 
 
-def _exclusions(con: duckdb.DuckDBPyConnection, excluded: str, failed: str, dups: str, key: list[str]):
-    """The load's rows that leave for quarantine (failing a rule, or repeating a key), as table `excluded`, and the
-    duplicate-key rule that names the second reason."""
+def _exclusions(con: duckdb.DuckDBPyConnection, excluded: str, failed: str, dups: str, key: list[str]) -> Rule:
+    """Writes the load's rows that leave for quarantine (failing a rule, or repeating a key) as table `excluded`;
+    returns the duplicate-key rule that names the second reason."""
     con.execute(f"CREATE OR REPLACE TABLE {excluded} AS SELECT _fila FROM {failed} UNION SELECT _fila FROM {dups}")
     duplicate = Rule(
         "clave_duplicada",
@@ -505,7 +507,7 @@ def _exclusions(con: duckdb.DuckDBPyConnection, excluded: str, failed: str, dups
         f"_fila NOT IN (SELECT _fila FROM {dups})",
         " || ', ' || ".join(f"coalesce({_q(c)}::VARCHAR, '')" for c in key) or "''",
     )
-    return excluded, duplicate
+    return duplicate
 
 
 def _quarantine_rows(

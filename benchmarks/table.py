@@ -331,42 +331,52 @@ class Bench:
             )
         )
 
-    def part_small(self) -> None:
-        measured, figures, command, load = self.refresh("refresh-small", "small")
+    def full_refresh(
+        self,
+        label: str,
+        scale: str,
+        name: str,
+        target: str,
+        judge,
+        key: str,
+        floor: str = "—",
+        memory: str | None = None,
+        folder: str | None = None,
+        detail=lambda full: "",
+    ) -> tuple[dict | None, Load]:
+        """A `refresh.py` run and the figure of its full refresh, judged by `judge(full)`; returns the run's figures
+        (None when it failed) for the parts that also report its second run."""
+        measured, figures, command, load = self.refresh(label, scale, memory, folder)
         if figures is None or figures["full"]["code"]:
-            return self.failed("small sample, full refresh", measured, command, load)
+            self.failed(name, measured, command, load)
+            return None, load
         full = figures["full"]
         self.out.figures.append(
-            Figure(
-                "small sample (2019–2024), full refresh",
-                self.refresh_text(full),
-                "≤ 5 s",
-                "—",
-                verdict(("time", full["seconds"] <= 5)),
-                command,
-                load,
-                "small",
-            )
+            Figure(name, self.refresh_text(full) + detail(full), target, floor, judge(full), command, load, key)
+        )
+        return figures, load
+
+    def part_small(self) -> None:
+        self.full_refresh(
+            "refresh-small",
+            "small",
+            "small sample (2019–2024), full refresh",
+            "≤ 5 s",
+            lambda full: verdict(("time", full["seconds"] <= 5)),
+            "small",
         )
 
     def part_national(self) -> None:
-        measured, figures, command, load = self.refresh("refresh-national", "national")
-        if figures is None or figures["full"]["code"]:
-            return self.failed("national sample, full refresh", measured, command, load)
-        full, one = figures["full"], figures["one_year"]
-        self.out.figures.append(
-            Figure(
-                "national sample (2019–2024, every source), full refresh",
-                self.refresh_text(full),
-                "≤ 60 s",
-                "—",
-                verdict(("time", full["seconds"] <= 60)),
-                command,
-                load,
-                "national",
-            )
+        figures, load = self.full_refresh(
+            "refresh-national",
+            "national",
+            "national sample (2019–2024, every source), full refresh",
+            "≤ 60 s",
+            lambda full: verdict(("time", full["seconds"] <= 60)),
+            "national",
         )
-        self.one_year_added(one, "national", load, "national_one")
+        if figures:
+            self.one_year_added(figures["one_year"], "national", load, "national_one")
 
     def december_cuts(self) -> dict[int, Path]:
         """Each year's latest Padrón cut in --real (the one a refresh reads)."""
@@ -460,45 +470,31 @@ class Bench:
         )
 
     def part_real(self) -> None:
-        measured, figures, command, load = self.refresh("refresh-real", "real")
-        if figures is None or figures["full"]["code"]:
-            return self.failed("six real-size years, full refresh", measured, command, load)
-        full, one = figures["full"], figures["one_year"]
-        self.out.figures.append(
-            Figure(
-                "six real-size years (2019–2024), full refresh",
-                self.refresh_text(full),
-                "≤ 3 min, ≤ 2 GB",
-                "FLOOR",  # filled in once the floor part ran (or "—")
-                verdict(("time", full["seconds"] <= 180), ("memory", full["peak_gb"] <= 2)),
-                command,
-                load,
-                "real",
-            )
+        figures, load = self.full_refresh(
+            "refresh-real",
+            "real",
+            "six real-size years (2019–2024), full refresh",
+            "≤ 3 min, ≤ 2 GB",
+            lambda full: verdict(("time", full["seconds"] <= 180), ("memory", full["peak_gb"] <= 2)),
+            "real",
+            floor="FLOOR",  # filled in once the floor part ran (or "—")
         )
-        self.one_year_added(one, "real-size", load, "real_one")
+        if figures:
+            self.one_year_added(figures["one_year"], "real-size", load, "real_one")
 
     def part_budget(self) -> None:
         """The six real-size years again under the setting docs/settings-and-cli.md gives for a 2 GB machine:
         `VRAEM_MEMORIA` bounds DuckDB's buffer pool, the process adds Python's and pandas' memory to it."""
-        measured, figures, command, load = self.refresh(
-            "refresh-real-budget", "real", BUDGET_MEMORY, "warehouse_real_budget"
-        )
-        name = f"six real-size years (2019–2024), full refresh, `VRAEM_MEMORIA={BUDGET_MEMORY}` (a 2 GB machine)"
-        if figures is None or figures["full"]["code"]:
-            return self.failed(name, measured, command, load)
-        full = figures["full"]
-        self.out.figures.append(
-            Figure(
-                name,
-                self.refresh_text(full) + f" (peak RSS {full['peak_gb'] * 1024:.0f} MB)",
-                "≤ 2 GB",
-                "—",
-                verdict(("memory", full["peak_gb"] <= 2)),
-                command,
-                load,
-                "real_budget",
-            )
+        self.full_refresh(
+            "refresh-real-budget",
+            "real",
+            f"six real-size years (2019–2024), full refresh, `VRAEM_MEMORIA={BUDGET_MEMORY}` (a 2 GB machine)",
+            "≤ 2 GB",
+            lambda full: verdict(("memory", full["peak_gb"] <= 2)),
+            "real_budget",
+            memory=BUDGET_MEMORY,
+            folder="warehouse_real_budget",
+            detail=lambda full: f" (peak RSS {full['peak_gb'] * 1024:.0f} MB)",
         )
 
     def part_sensor(self) -> None:

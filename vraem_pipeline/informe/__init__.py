@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from vraem_pipeline.informe import browser, charts, formatting, workbook
+from vraem_pipeline.informe import browser, formatting, workbook
 from vraem_pipeline.informe.data import CV_INDICATIVE_PCT, REPORT_TOPICS, Report, read_report
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -41,6 +41,10 @@ def _environment() -> jinja2.Environment:
 
 def render(informe: Report) -> str:
     """The report's HTML for one year, charts included."""
+    # matplotlib is imported here, not with the module: every process that loads the definitions (the code server,
+    # the daemon, the webserver, a refresh that stops before its report) would otherwise pay its import.
+    from vraem_pipeline.informe import charts
+
     temas = []
     for tema in REPORT_TOPICS:
         topic_charts = [

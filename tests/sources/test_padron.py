@@ -437,6 +437,50 @@ def test_generated_file_with_every_kind_of_bad_line_matches_an_independent_readi
             assert parsed.rows_read == len(rows) + 3
 
 
+# ---------------------------- a body that is not in its header's dialect (textfiles._check_shape)
+
+
+def _mixed_dialect_cut(tmp_path, n_rows: int, bad_every: int | None = None) -> Path:
+    """A cut whose header is SUNAT's comma dialect and whose rows are in the pipe dialect (every row, or every
+    `bad_every`-th row; the others in the comma dialect, as the header says)."""
+    rows = [padron_row(ruc("20", i + 1)) for i in range(n_rows)]
+    comma = padron_bytes(rows, "comma").split(b"\n")
+    pipe = padron_bytes(rows, "pipe").decode("latin-1").encode("utf-8").split(b"\r\n")
+    lines = [comma[0]] + [
+        pipe[i + 1] if bad_every is None or i % bad_every == 0 else comma[i + 1] for i in range(n_rows)
+    ]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "PadronRUC_202412.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def test_a_body_in_another_dialect_than_its_header_is_refused_whole_naming_file_line_and_rule(tmp_path):
+    """1,500 rows, each with the 16 fields of the pipe dialect under a comma header: one field apiece as the
+    header's dialect splits them. DuckDB would hold every rejected line in memory (a national cut: more than the
+    machine has), so the file is refused before it is read, naming its first bad line."""
+    path = _mixed_dialect_cut(tmp_path, 1500)
+    with pytest.raises(SourceFileError) as err:
+        parse_delimited(path, padron.HEADER, columns=padron.COLUMNS)
+    assert err.value.path == path and err.value.line == 2 and err.value.rule == "numero_de_campos"
+    assert "1,500 de los primeros 1,500 registros no tienen los 16 campos de la cabecera (separador ',')" in str(
+        err.value
+    )
+    assert "el primero, en la línea 2, tiene 1" in str(err.value)
+
+
+def test_a_minority_of_bad_lines_or_a_short_file_is_quarantined_line_by_line(tmp_path):
+    """The refusal needs more than half of at least 1,000 records: 1,500 rows with every third in the pipe
+    dialect (500 bad, a third) and a file of 999 rows all bad are read, each bad line kept with its number."""
+    path = _mixed_dialect_cut(tmp_path / "tercio", 1500, bad_every=3)
+    parsed = parse_delimited(path, padron.HEADER, columns=padron.COLUMNS)
+    assert [line for line, _, _ in parsed.bad_lines] == [2 + i for i in range(0, 1500, 3)]
+    assert len(parsed.frame) == 1000 and parsed.rows_read == 1500
+    path = _mixed_dialect_cut(tmp_path / "corto", 999)
+    parsed = parse_delimited(path, padron.HEADER, columns=padron.COLUMNS)
+    assert len(parsed.frame) == 0 and len(parsed.bad_lines) == 999 == parsed.rows_read
+
+
 # ---------------------------- through the refresh (materialize): a misnamed Padrón cut's scenarios end to end
 
 

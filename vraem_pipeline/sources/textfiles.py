@@ -22,7 +22,8 @@ slow, rare, always right.
 A file whose first lines mostly do not have its header's number of fields (a body in another dialect than
 its header) is refused whole before DuckDB reads it (`_check_shape`), not quarantined line by line: DuckDB keeps
 the errors of every line it rejects in memory, outside `memory_limit`, so a national file of such lines would
-exhaust the machine's memory.
+exhaust the machine's memory. Only the sniff sample is judged: a file that turns bad after its first
+`SAMPLE_BYTES` still goes through DuckDB's rejects.
 
 Encodings are decided from bytes, never line by line in Python: a BOM or UTF-8 text makes the file UTF-8, and
 a later line that is not UTF-8 is rejected by DuckDB's reader with its number (quarantined as `codificacion`)

@@ -289,15 +289,20 @@ def _layout(label: str, raw_header: list[str], expected_header, columns) -> _Lay
     return _Layout(header, trailing, width, keep, names)
 
 
-def _csv_row(text: str, dialect: Dialect) -> list[str]:
-    """One line's fields exactly as the csv module splits them (the reference for field counts)."""
-    reader = csv.reader(
-        [text],
+def _csv_reader(lines, dialect: Dialect):
+    """The csv module's reader of `lines` (an iterable of text lines, or a text stream) in the file's dialect: the
+    reference for how records and fields split, shared by the header, the shape check and the csv-module path."""
+    return csv.reader(
+        lines,
         delimiter=dialect.delimiter,
         quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE,
         strict=False,
     )
-    return next(reader, [])
+
+
+def _csv_row(text: str, dialect: Dialect) -> list[str]:
+    """One line's fields exactly as the csv module splits them (the reference for field counts)."""
+    return next(_csv_reader([text], dialect), [])
 
 
 def _header(path: Path, member_pattern: str | None) -> tuple[Dialect, str, str | None, bytes]:
@@ -339,13 +344,8 @@ def _check_shape(label: str, sample: bytes, dialect: Dialect, lay: _Layout) -> N
     or, under a header that has one, one fewer: DuckDB reads those as rows. The records are split by the csv
     module in the sniffed dialect (a quoted line break stays inside its record); the sample's last record is
     left out when the sample is not the whole file (it may be cut short)."""
-    text = sample.decode(dialect.encoding.replace("-sig", ""), errors="replace").lstrip("\ufeff")
-    reader = csv.reader(
-        io.StringIO(text, newline=""),
-        delimiter=dialect.delimiter,
-        quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE,
-        strict=False,
-    )
+    text = sample.decode(dialect.encoding, errors="replace").lstrip("\ufeff")
+    reader = _csv_reader(io.StringIO(text, newline=""), dialect)
     next(reader, None)  # the header
     records: list[tuple[int, int]] = []  # (line where the record starts, fields) of each non-blank record
     start = reader.line_num + 1
@@ -1007,12 +1007,7 @@ def _csv_module_pass(con, path, member_pattern, table, lay, select, member, dial
     bad: list[tuple[int, int, str, str, str]] = []  # _BAD_COLUMNS
     with open_binary(path, member_pattern) as (fh, _):
         text = io.TextIOWrapper(fh, encoding=encoding, newline="")
-        reader = csv.reader(
-            text,
-            delimiter=dialect.delimiter,
-            quoting=csv.QUOTE_MINIMAL if dialect.quoted else csv.QUOTE_NONE,
-            strict=False,
-        )
+        reader = _csv_reader(text, dialect)
         next(reader, None)
         buf: list[list[str]] = []
         lines: list[int] = []

@@ -273,8 +273,13 @@ def test_the_backup_command_is_refused_while_a_refresh_holds_the_lock(tmp_path):
 # --- the services ------------------------------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """In the child: SIGKILL when the test process dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
+def _as_a_unit() -> None:
+    """In the child: the signal dispositions systemd gives a unit (SIGINT and SIGQUIT at their defaults: pytest
+    started as a background job of a script inherits them ignored, and Dagster's servers map SIGTERM onto SIGINT's
+    disposition, so they would ignore `stop`'s SIGTERM too), and SIGKILL when the test process dies, even by
+    SIGKILL (Linux's PR_SET_PDEATHSIG)."""
+    for signum in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, signal.SIG_DFL)
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
@@ -297,7 +302,7 @@ class Service:
                 stdout=exit_year,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_as_a_unit,
             )
 
     def alive(self) -> bool:

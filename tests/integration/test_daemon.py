@@ -38,7 +38,7 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
 
-from tests.support.runs import years_of
+from tests.support.runs import interruptible, years_of
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core import lock as locking
 from vraem_pipeline.core.settings import LOCK_WAIT, SENSOR_INTERVAL, Settings, seconds_from_env
@@ -274,12 +274,9 @@ def test_the_backup_command_is_refused_while_a_refresh_holds_the_lock(tmp_path):
 
 
 def _as_a_unit() -> None:
-    """In the child: the signal dispositions systemd gives a unit (SIGINT and SIGQUIT at their defaults: pytest
-    started as a background job of a script inherits them ignored, and Dagster's servers map SIGTERM onto SIGINT's
-    disposition, so they would ignore `stop`'s SIGTERM too), and SIGKILL when the test process dies, even by
-    SIGKILL (Linux's PR_SET_PDEATHSIG)."""
-    for signum in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(signum, signal.SIG_DFL)
+    """In the child: a unit's signal dispositions (`interruptible`: else `stop`'s SIGTERM could be ignored), and
+    SIGKILL when the test process dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
+    interruptible()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):

@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,17 @@ FIRST_MODULES = (
     "sources/test_corpus_enaho.py",
     "empresas/test_formal_rule.py",
 )
+
+
+def pytest_configure(config):
+    """The tests' children get SIGINT and SIGQUIT at their defaults, as a command typed at a terminal or a systemd
+    unit has them. pytest started as a background job of a script inherits both ignored, and an ignored signal stays
+    ignored across exec (a handled one is reset): the Ctrl-C tests' children would never see their SIGINT, and
+    Dagster's servers, which give SIGTERM SIGINT's disposition, would ignore the daemon test's SIGTERM."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -27,7 +27,7 @@ import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from tests.support.runs import interruptible, marts_content, refresh_env
+from tests.support.runs import marts_content, refresh_env
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core import lock as locking
 from vraem_pipeline.core.settings import PACKAGE_REFERENCE, PAUSE_FOR_TEST, PAUSE_POINTS, Settings
@@ -99,7 +99,6 @@ def _popen_vraem(*args: str, env: dict) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        preexec_fn=interruptible,  # the Ctrl-C test's SIGINT must reach it as a terminal's would
     )
 
 
@@ -208,7 +207,6 @@ def test_lock_becomes_free_again_when_the_holder_ends(tmp_path, final):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=interruptible,
     )
     try:
         assert holder.stdout.readline().strip() == "tengo"

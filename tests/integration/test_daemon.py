@@ -38,7 +38,7 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.scheduler.instigation import TickStatus
 
-from tests.support.runs import interruptible, years_of
+from tests.support.runs import years_of
 from vraem_pipeline.cli import DAGSTER_YAML
 from vraem_pipeline.core import lock as locking
 from vraem_pipeline.core.settings import LOCK_WAIT, SENSOR_INTERVAL, Settings, seconds_from_env
@@ -273,10 +273,8 @@ def test_the_backup_command_is_refused_while_a_refresh_holds_the_lock(tmp_path):
 # --- the services ------------------------------------------------------------------------------------------------
 
 
-def _as_a_unit() -> None:
-    """In the child: a unit's signal dispositions (`interruptible`: else `stop`'s SIGTERM could be ignored), and
-    SIGKILL when the test process dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
-    interruptible()
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, even by SIGKILL (Linux's PR_SET_PDEATHSIG)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
     except (OSError, AttributeError):
@@ -299,7 +297,7 @@ class Service:
                 stdout=exit_year,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_as_a_unit,
+                preexec_fn=_die_with_parent,
             )
 
     def alive(self) -> bool:

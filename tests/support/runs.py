@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -27,15 +26,6 @@ CLI_MAX_S = 900
 #: The browser the tests that do not test the report print with: it writes a minimal PDF at once (Chromium takes
 #: seconds per refresh). The value the environment had is what `real_chromium` restores.
 CHROMIUM_STAND_IN = Path(__file__).with_name("chromium_stand_in")
-
-
-def interruptible() -> None:
-    """`preexec_fn` of a child a test stops with SIGINT (Ctrl-C) or SIGTERM: SIGINT and SIGQUIT at their
-    defaults, as a command typed at a terminal or a systemd unit has them. pytest started as a background job of
-    a script inherits both ignored and would pass that on: Python then never raises KeyboardInterrupt, and
-    Dagster's servers, which give SIGTERM SIGINT's disposition, would ignore SIGTERM too."""
-    for signum in (signal.SIGINT, signal.SIGQUIT):
-        signal.signal(signum, signal.SIG_DFL)
 
 
 def materialize(

@@ -760,7 +760,12 @@ def bounds(out: Measured, m: dict, memory: str = "2GB") -> list[tuple[str, str]]
                     f"in this run: {sq.get('ms_per_materialization_in_one_step', 0):.0f} ms per materialization "
                     f"within a step on a SQLite instance, {sq.get('ms_per_step', 0):.0f} ms per step) times the run's "
                     f"{fig.get('dagster_materializations', 0)} materializations and their checks; the report "
-                    f"({per_source.get('informe', 0):.1f} s: HTML, workbook and PDF); and the process start."
+                    f"({per_source.get('informe', 0):.1f} s: HTML, workbook and PDF); "
+                    "and the process itself: importing the libraries ~3.5 s, and at its exit ~1 s in which CPython's "
+                    "final garbage collections walk the whole heap (`perf` on a one-year refresh of this sample; "
+                    "`gc.freeze()` just before exiting cuts that to 0.1 s, but DuckDB 2.0's nanobind bindings then "
+                    "print a leaked-instances report on every exit, and `os._exit` would skip every finalizer: "
+                    "neither is used)."
                 )
         elif f.key in ("real_one", "national_one"):
             fig = (data.get(f"refresh-{f.key.split('_')[0]}") or {}).get("one_year", {})
